@@ -1,0 +1,42 @@
+// Every bound here is part of the wire contract (protocol/SPEC.md §3). Changing one is a wire change.
+
+export const PROTOCOL_NAME = '2020117/session'
+export const PROTOCOL_VERSION = 1
+
+/** The largest frame a peer may send; anything larger is refused before it is decoded. */
+export const MAX_FRAME_BYTES = 128 * 1024
+
+export const MAX_SOFTWARE_BYTES = 64
+export const MAX_CODE_BYTES = 64
+export const MAX_TEXT_BYTES = 1024
+export const MAX_MANIFEST_BYTES = 16 * 1024
+export const MAX_IDENTITY_BYTES = 4096
+export const MAX_BOLT11_BYTES = 4096
+export const MAX_OFFERS = 32
+export const MAX_PAYMENT_METHODS = 8
+export const MAX_PAYMENT_METHOD_BYTES = 32
+
+export const MAX_KIND = 65535
+export const MAX_SATS_PER_MINUTE = 100_000_000
+export const MIN_TICK_SECONDS = 1
+export const MAX_TICK_SECONDS = 3600
+export const MAX_GRACE_SECONDS = 3600
+/** 21 million BTC in sats: no budget can be larger. */
+export const MAX_BUDGET_SATS = 2_100_000_000_000_000
+export const MAX_MSAT = Number.MAX_SAFE_INTEGER
+export const MAX_SEQ = 0xffffffff
+export const MAX_SESSIONS_FIELD = 65535
+export const MAX_DURATION_MS = Number.MAX_SAFE_INTEGER
+export const MAX_SECONDS = 0xffffffff
+
+/** A provider may bill ahead, but never more than this many unpaid ticks at once. */
+export const MAX_OUTSTANDING_TICKS = 2
+
+export const SESSION_ID_BYTES = 16
+export const SECRET_BYTES = 32
+export const PREIMAGE_BYTES = 32
+export const PUBKEY_BYTES = 32
+
+/** Payment method names carried in skill_response.paymentMethods and session_start.paymentMethod. */
+export const PAYMENT_BOLT11 = 'bolt11'
+export const PAYMENT_FREE = 'free'

@@ -1,0 +1,6 @@
+export * from './constants.js'
+export * from './errors.js'
+export * from './billing.js'
+export * from './messages.js'
+export * from './topic.js'
+export * from './channel.js'
