@@ -9,7 +9,7 @@ export default defineConfig({
   test: {
     include: ['protocol/test/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'scripts/test/**/*.test.ts'],
     globalSetup: ['./scripts/test/global-setup.ts'],
-    testTimeout: 60_000,
+    testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
     reporters: ['default']

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// The entry behind the README's two commands, `npm test` and `npm run demo`. A fresh machine has
+// only Node 20 and npm, so this finds (or fetches) the pinned pnpm, installs the workspace from the
+// lockfile, builds it, and then runs the tests or the demo. Extra arguments go to vitest / the demo.
+
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const [task, ...rest] = process.argv.slice(2)
+const pinned = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).packageManager // pnpm@x.y.z
+const pinnedVersion = pinned.split('@')[1]
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts })
+  if (r.error) throw r.error
+  if (r.status !== 0) process.exit(r.status ?? 1)
+}
+
+function pnpmCommand() {
+  const probe = spawnSync('pnpm', ['--version'], { encoding: 'utf8' })
+  if (probe.status === 0 && probe.stdout.trim() === pinnedVersion) return ['pnpm']
+  console.error(`[2020117] using ${pinned} through npx (installed pnpm: ${probe.status === 0 ? probe.stdout.trim() : 'none'})`)
+  return ['npx', '--yes', pinned]
+}
+
+const [pnpm, ...pnpmArgs] = pnpmCommand()
+const p = (...args) => run(pnpm, [...pnpmArgs, ...args])
+
+switch (task) {
+  case 'test':
+    p('install', '--frozen-lockfile')
+    p('exec', 'tsc', '-b')
+    p('exec', 'vitest', 'run', ...rest)
+    break
+  case 'demo':
+    p('install', '--frozen-lockfile')
+    p('exec', 'tsc', '-b')
+    run(process.execPath, ['scripts/demo.mjs', ...rest])
+    break
+  default:
+    console.error('usage: node scripts/run.mjs test|demo [args...]')
+    process.exit(2)
+}
