@@ -1,0 +1,3 @@
+export * from './errors.js'
+export * from './network.js'
+export * from './swarm.js'

@@ -1,0 +1,111 @@
+// A Hyperswarm with the habits 2020117 needs: every connection gets an error handler (an unhandled
+// ECONNRESET at teardown would kill the process), providers announce before anyone looks them up,
+// and customers can wait for the first providers of a kind or dial one provider by its key.
+
+import { EventEmitter } from 'node:events'
+import b4a from 'b4a'
+import HyperDHT, { type KeyPair } from 'hyperdht'
+import Hyperswarm, { type PeerInfo } from 'hyperswarm'
+import { kindTopic } from '@2020117/protocol'
+import { SwarmError } from './errors.js'
+import { createDHT, type NetworkConfig } from './network.js'
+
+/** The encrypted connection Hyperswarm hands us (a @hyperswarm/secret-stream). */
+export interface Connection extends EventEmitter {
+  remotePublicKey: Uint8Array
+  publicKey: Uint8Array
+  destroyed: boolean
+  rawStream?: { remoteHost?: string }
+  setKeepAlive?(ms: number): void
+  write(data: Uint8Array): boolean
+  end(): void
+  destroy(err?: Error): void
+}
+
+export interface PeerSwarmOptions {
+  network: NetworkConfig
+  keyPair?: KeyPair
+  /** Cap on simultaneous connections (providers serve many customers). */
+  maxPeers?: number
+  /** Dead-link detection on every connection, in ms. */
+  keepAliveMs?: number
+}
+
+export interface PeerSwarm {
+  on(event: 'connection', listener: (conn: Connection, info: PeerInfo) => void): this
+}
+
+export class PeerSwarm extends EventEmitter {
+  readonly swarm: Hyperswarm
+  readonly dht: HyperDHT
+  private readonly keepAliveMs: number
+
+  constructor(opts: PeerSwarmOptions) {
+    super()
+    this.keepAliveMs = opts.keepAliveMs ?? 5000
+    this.dht = createDHT(opts.network, opts.keyPair)
+    this.swarm = new Hyperswarm({ dht: this.dht, keyPair: opts.keyPair ?? this.dht.defaultKeyPair, maxPeers: opts.maxPeers ?? 256 })
+    this.swarm.on('connection', (conn: Connection, info: PeerInfo) => {
+      conn.on('error', () => {})
+      conn.setKeepAlive?.(this.keepAliveMs)
+      this.emit('connection', conn, info)
+    })
+  }
+
+  get publicKey(): Uint8Array {
+    return this.swarm.keyPair.publicKey
+  }
+
+  /** Announces this peer as a provider of the kinds; resolves once the DHT holds the announces. */
+  async announce(kinds: number[]): Promise<void> {
+    await Promise.all(kinds.map((k) => this.swarm.join(kindTopic(k), { server: true, client: false }).flushed()))
+  }
+
+  /** Starts looking up providers of a kind; connections arrive as 'connection' events. */
+  lookup(kind: number): void {
+    this.swarm.join(kindTopic(kind), { server: false, client: true })
+  }
+
+  async stopLookup(kind: number): Promise<void> {
+    await this.swarm.leave(kindTopic(kind))
+  }
+
+  /** Dials one peer by its public key; Hyperswarm keeps retrying with backoff until it connects. */
+  dial(publicKey: Uint8Array): void {
+    this.swarm.joinPeer(publicKey)
+  }
+
+  undial(publicKey: Uint8Array): void {
+    this.swarm.leavePeer(publicKey)
+  }
+
+  /** Resolves with the first connection to `publicKey` (existing or new), or fails after `ms`. */
+  connectTo(publicKey: Uint8Array, ms: number, label = 'the provider'): Promise<Connection> {
+    for (const conn of this.swarm.connections as Set<Connection>) {
+      if (b4a.equals(conn.remotePublicKey, publicKey) && !conn.destroyed) return Promise.resolve(conn)
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('connection', onconn)
+        reject(SwarmError.CONNECT_TIMEOUT(label, Math.round(ms / 1000)))
+      }, ms)
+      const onconn = (conn: Connection) => {
+        if (!b4a.equals(conn.remotePublicKey, publicKey)) return
+        clearTimeout(timer)
+        this.off('connection', onconn)
+        resolve(conn)
+      }
+      this.on('connection', onconn)
+      this.dial(publicKey)
+    })
+  }
+
+  get connections(): Set<Connection> {
+    return this.swarm.connections as Set<Connection>
+  }
+
+  async destroy(): Promise<void> {
+    for (const conn of this.connections) conn.destroy()
+    await this.swarm.destroy()
+  }
+}
