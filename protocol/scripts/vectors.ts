@@ -113,7 +113,16 @@ const messages: Array<{ name: string; message: Message }> = [
   {
     name: 'session_end by provider',
     message: { type: 'session_end', sessionId: sid, by: 'provider', reason: 'UNPAID', message: 'tick 2 unpaid after grace', ticksPaid: 0, msatPaid: 0, durationMs: 0 }
-  }
+  },
+  { name: 'stream_open', message: { type: 'stream_open', streamId: 1 } },
+  { name: 'stream_open max id', message: { type: 'stream_open', streamId: K.MAX_STREAM_ID } },
+  { name: 'stream_data', message: { type: 'stream_data', streamId: 1, data: new TextEncoder().encode('GET / HTTP/1.1\r\nHost: localhost:8080\r\n\r\n') } },
+  { name: 'stream_data empty', message: { type: 'stream_data', streamId: 7, data: new Uint8Array(0) } },
+  { name: 'stream_data max chunk', message: { type: 'stream_data', streamId: 2, data: Uint8Array.from({ length: K.MAX_STREAM_CHUNK }, (_, i) => i & 0xff) } },
+  { name: 'stream_credit', message: { type: 'stream_credit', streamId: 1, bytes: 131072 } },
+  { name: 'stream_credit max', message: { type: 'stream_credit', streamId: 1, bytes: K.MAX_STREAM_WINDOW } },
+  { name: 'stream_end', message: { type: 'stream_end', streamId: 1 } },
+  { name: 'stream_reset', message: { type: 'stream_reset', streamId: 3, code: 'PAYMENT_REQUIRED', message: 'the session is not paid' } }
 ]
 
 // Frames every decoder must refuse, with the error code it must refuse them with.
@@ -141,6 +150,12 @@ const invalid: Array<{ name: string; hex: string; code: string }> = [
   { name: 'bolt11 upper case', hex: '06' + '00'.repeat(16) + '00' + '01' + '054c4e424331' + '00' + '02', code: 'INVALID_VALUE' },
   { name: 'session_end role 3', hex: '09' + '00'.repeat(16) + '03' + '014f' + '00' + '00' + '00' + '00', code: 'LIMIT_EXCEEDED' },
   { name: 'session_end role 0', hex: '09' + '00'.repeat(16) + '00' + '014f' + '00' + '00' + '00' + '00', code: 'INVALID_VALUE' },
+  { name: 'stream_credit of zero bytes', hex: '12' + '01' + '00', code: 'INVALID_VALUE' },
+  { name: 'stream_credit above the window', hex: '12' + '01' + 'fe01004000', code: 'LIMIT_EXCEEDED' },
+  { name: 'stream_data over the chunk limit', hex: '11' + '01' + 'fe01000100' + '00', code: 'LIMIT_EXCEEDED' },
+  { name: 'stream_data shorter than its length', hex: '11' + '01' + '05' + '68656c6c', code: 'DECODE_ERROR' },
+  { name: 'reserved type 15', hex: '0f00', code: 'UNKNOWN_MESSAGE' },
+  { name: 'reserved type 21', hex: '1500', code: 'UNKNOWN_MESSAGE' },
   { name: 'frame one byte over the limit', hex: 'OVERSIZE', code: 'FRAME_TOO_LARGE' }
 ]
 

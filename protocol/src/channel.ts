@@ -245,6 +245,14 @@ export class SessionChannel extends EventEmitter {
         )
       case 'session_end':
         return inSession() ?? (msg.by === from ? null : illegal('by must name the sender'))
+      // Per-stream rules (ids, windows, open/closed) belong to the tunnel, which knows the streams.
+      case 'stream_open':
+        return sender('customer') ?? (state === 'active' ? null : illegal())
+      case 'stream_data':
+      case 'stream_credit':
+      case 'stream_end':
+      case 'stream_reset':
+        return state === 'active' ? null : illegal()
     }
   }
 

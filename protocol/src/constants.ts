@@ -37,6 +37,16 @@ export const SECRET_BYTES = 32
 export const PREIMAGE_BYTES = 32
 export const PUBKEY_BYTES = 32
 
+/** The largest payload of one stream_data frame. */
+export const MAX_STREAM_CHUNK = 64 * 1024
+/** Bytes each side may send on a new stream before the first stream_credit (SPEC §4.3). */
+export const STREAM_INITIAL_WINDOW = 256 * 1024
+/** The most credit a receiver may have outstanding on one stream. */
+export const MAX_STREAM_WINDOW = 4 * 1024 * 1024
+/** Streams open at once in one session; beyond it stream_open is answered with stream_reset. */
+export const MAX_OPEN_STREAMS = 256
+export const MAX_STREAM_ID = 0xffffffff
+
 /** Payment method names carried in skill_response.paymentMethods and session_start.paymentMethod. */
 export const PAYMENT_BOLT11 = 'bolt11'
 export const PAYMENT_FREE = 'free'

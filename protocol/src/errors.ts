@@ -12,6 +12,7 @@ export type ProtocolErrorCode =
   | 'ROLE_MISMATCH'
   | 'INVALID_VALUE'
   | 'CHANNEL_CLOSED'
+  | 'FLOW_CONTROL_ERROR'
   | 'REMOTE_ERROR'
 
 export class ProtocolError extends Error {
@@ -68,6 +69,10 @@ export class ProtocolError extends Error {
 
   static CHANNEL_CLOSED(): ProtocolError {
     return new ProtocolError('CHANNEL_CLOSED', 'the session channel is closed')
+  }
+
+  static FLOW_CONTROL_ERROR(streamId: number, received: number, window: number): ProtocolError {
+    return new ProtocolError('FLOW_CONTROL_ERROR', `stream ${streamId} received ${received} bytes with a window of ${window}`)
   }
 
   static REMOTE_ERROR(code: string, message: string): ProtocolError {

@@ -108,6 +108,37 @@ export interface SessionEnd {
   durationMs: number
 }
 
+export interface StreamOpen {
+  type: 'stream_open'
+  streamId: number
+}
+
+export interface StreamData {
+  type: 'stream_data'
+  streamId: number
+  data: Uint8Array
+}
+
+export interface StreamCredit {
+  type: 'stream_credit'
+  streamId: number
+  bytes: number
+}
+
+export interface StreamEnd {
+  type: 'stream_end'
+  streamId: number
+}
+
+export interface StreamReset {
+  type: 'stream_reset'
+  streamId: number
+  code: string
+  message: string
+}
+
+export type StreamMessage = StreamOpen | StreamData | StreamCredit | StreamEnd | StreamReset
+
 export type Message =
   | ErrorMessage
   | SkillRequest
@@ -119,6 +150,7 @@ export type Message =
   | TickAck
   | TickReceipt
   | SessionEnd
+  | StreamMessage
 
 export type MessageType = Message['type']
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>
@@ -249,6 +281,29 @@ function fixed(field: string, n: number): Field<Uint8Array> {
   }
 }
 
+/** A length-prefixed byte string. Decoding returns a view into the frame: no copy on the data path. */
+function bytes(field: string, max: number): Field<Uint8Array> {
+  return {
+    preencode(state, b) {
+      if (!(b instanceof Uint8Array)) throw ProtocolError.INVALID_VALUE(field, 'must be bytes')
+      if (b.byteLength > max) throw ProtocolError.LIMIT_EXCEEDED(`${field} length`, b.byteLength, max)
+      c.uint.preencode(state, b.byteLength)
+      state.end += b.byteLength
+    },
+    encode(state, b) {
+      c.uint.encode(state, b.byteLength)
+      state.buffer.set(b, state.start)
+      state.start += b.byteLength
+    },
+    decode(state) {
+      const len = lengthPrefix(state, `${field} length`, max)
+      const b = state.buffer.subarray(state.start, state.start + len)
+      state.start += len
+      return b
+    }
+  }
+}
+
 function array<T>(field: string, item: Field<T>, max: number): Field<T[]> {
   return {
     preencode(state, list) {
@@ -349,6 +404,7 @@ const seq = uint('seq', K.MAX_SEQ)
 const satsPerMinute = uint('satsPerMinute', K.MAX_SATS_PER_MINUTE)
 const tickSeconds = uint('tickSeconds', K.MAX_TICK_SECONDS, K.MIN_TICK_SECONDS)
 const seconds = (field: string) => uint(field, K.MAX_SECONDS)
+const streamId = uint('streamId', K.MAX_STREAM_ID)
 const paymentMethod = utf8('paymentMethod', K.MAX_PAYMENT_METHOD_BYTES, /^[a-z0-9][a-z0-9_-]*$/)
 
 export const handshake = struct<Handshake>({
@@ -404,7 +460,12 @@ const bodies = {
     ticksPaid: uint('ticksPaid', K.MAX_SEQ),
     msatPaid: uint('msatPaid', K.MAX_MSAT),
     durationMs: uint('durationMs', K.MAX_DURATION_MS)
-  })
+  }),
+  stream_open: struct<StreamOpen>({ streamId }),
+  stream_data: struct<StreamData>({ streamId, data: bytes('data', K.MAX_STREAM_CHUNK) }),
+  stream_credit: struct<StreamCredit>({ streamId, bytes: uint('bytes', K.MAX_STREAM_WINDOW, 1) }),
+  stream_end: struct<StreamEnd>({ streamId }),
+  stream_reset: struct<StreamReset>({ streamId, code: code('code'), message: text('message') })
 } satisfies { [T in MessageType]: Field<any> }
 
 /** Wire type ids. Frozen: a number is never reused for another message. */
@@ -418,7 +479,12 @@ export const MESSAGE_IDS: { readonly [T in MessageType]: number } = {
   tick: 6,
   tick_ack: 7,
   tick_receipt: 8,
-  session_end: 9
+  session_end: 9,
+  stream_open: 16,
+  stream_data: 17,
+  stream_credit: 18,
+  stream_end: 19,
+  stream_reset: 20
 }
 
 const NAMES: MessageType[] = []

@@ -144,6 +144,8 @@ describe('a hostile peer', () => {
     { name: 'tick for another session', active: true, frame: encodeMessage({ ...tick(0), sessionId: new Uint8Array(16) } as Message), code: 'UNKNOWN_SESSION' },
     { name: 'receipt for an unpaid tick', active: true, frame: encodeMessage({ type: 'tick_receipt', sessionId: sid, seq: 0, paidUntil: 2 }), code: 'UNEXPECTED_MESSAGE' },
     { name: 'session_end that names the customer', active: true, frame: encodeMessage({ type: 'session_end', sessionId: sid, by: 'customer', reason: 'X', message: '', ticksPaid: 0, msatPaid: 0, durationMs: 0 }), code: 'UNEXPECTED_MESSAGE' },
+    { name: 'stream_open from the provider', active: true, frame: encodeMessage({ type: 'stream_open', streamId: 1 }), code: 'UNEXPECTED_MESSAGE' },
+    { name: 'stream_data before a session', active: false, frame: encodeMessage({ type: 'stream_data', streamId: 1, data: new Uint8Array(1) }), code: 'UNEXPECTED_MESSAGE' },
     { name: 'garbage', active: false, frame: new Uint8Array([0x06, 0xff]), code: 'DECODE_ERROR' },
     { name: 'an unknown message type', active: true, frame: new Uint8Array([0x40, 0x00]), code: 'UNKNOWN_MESSAGE' },
     { name: 'a frame over the size limit', active: true, frame: new Uint8Array(MAX_FRAME_BYTES + 1).fill(1), code: 'FRAME_TOO_LARGE' }

@@ -27,9 +27,10 @@ function rng(seed: number) {
   return { next, below: (n: number) => next() % n }
 }
 
-const seeds: Uint8Array[] = (JSON.parse(readFileSync(new URL('../vectors/messages.json', import.meta.url), 'utf8')) as Array<{ hex: string }>).map(
-  (v) => new Uint8Array(Buffer.from(v.hex, 'hex'))
-)
+const seeds: Uint8Array[] = (JSON.parse(readFileSync(new URL('../vectors/messages.json', import.meta.url), 'utf8')) as Array<{ hex: string }>)
+  .map((v) => new Uint8Array(Buffer.from(v.hex, 'hex')))
+  // Mutating the 64 KiB stream_data vector adds time, not coverage.
+  .filter((b) => b.byteLength <= 4096)
 const INTERESTING = [0x00, 0x01, 0x7f, 0x80, 0xfc, 0xfd, 0xfe, 0xff]
 
 function mutate(r: ReturnType<typeof rng>, input: Uint8Array): Uint8Array {

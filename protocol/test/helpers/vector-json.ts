@@ -2,7 +2,7 @@
 
 import type { Message } from '../../src/messages.js'
 
-const BYTE_FIELDS = new Set(['sessionId', 'resumeSecret', 'preimage', 'customerPubkey'])
+const BYTE_FIELDS = new Set(['sessionId', 'resumeSecret', 'preimage', 'customerPubkey', 'data'])
 
 export function toJSON(msg: Message): Record<string, unknown> {
   const out: Record<string, unknown> = {}
