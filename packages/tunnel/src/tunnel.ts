@@ -1,0 +1,330 @@
+// Tunnel streams over a session channel (SPEC §4, "Tunnel streams"). Each stream is a Node Duplex
+// carrying one local TCP connection. Credit-based flow control gives every stream its own
+// backpressure: a slow reader stops its writer without holding up the other streams or the
+// billing messages, and no side ever buffers more than one window per stream.
+
+import { EventEmitter } from 'node:events'
+import { Duplex } from 'node:stream'
+import {
+  MAX_OPEN_STREAMS,
+  MAX_STREAM_CHUNK,
+  ProtocolError,
+  STREAM_INITIAL_WINDOW,
+  type SessionChannel,
+  type StreamCredit,
+  type StreamData,
+  type StreamEnd,
+  type StreamOpen,
+  type StreamReset
+} from '@2020117/protocol'
+
+export interface TunnelOptions {
+  /**
+   * Provider only: decides whether to serve a new stream. Returns null to accept it, or a
+   * stream_reset code (PAYMENT_REQUIRED, ...) to refuse it.
+   */
+  admit?: (streamId: number) => string | null
+  maxOpenStreams?: number
+}
+
+export interface TunnelStats {
+  /** Payload bytes sent / received on all streams. */
+  bytesSent: number
+  bytesReceived: number
+  openStreams: number
+  streamsOpened: number
+}
+
+export interface Tunnel {
+  on(event: 'stream', listener: (stream: TunnelStream) => void): this
+}
+
+export class Tunnel extends EventEmitter {
+  readonly channel: SessionChannel
+  readonly stats: TunnelStats = { bytesSent: 0, bytesReceived: 0, openStreams: 0, streamsOpened: 0 }
+  private readonly streams = new Map<number, TunnelStream>()
+  private readonly admit: (streamId: number) => string | null
+  private readonly maxOpenStreams: number
+  private highestId = 0
+  private drainWaiters: Array<() => void> = []
+  private destroyed = false
+
+  constructor(channel: SessionChannel, opts: TunnelOptions = {}) {
+    super()
+    this.channel = channel
+    this.admit = opts.admit ?? (() => null)
+    this.maxOpenStreams = opts.maxOpenStreams ?? MAX_OPEN_STREAMS
+    channel.on('stream_open', (m: StreamOpen) => this.onopen(m))
+    channel.on('stream_data', (m: StreamData) => this.ondata(m))
+    channel.on('stream_credit', (m: StreamCredit) => this.oncredit(m))
+    channel.on('stream_end', (m: StreamEnd) => this.onend(m))
+    channel.on('stream_reset', (m: StreamReset) => this.onreset(m))
+    channel.on('drain', () => this.ondrain())
+    channel.on('close', () => this.destroy('SESSION_CLOSED'))
+  }
+
+  get openStreams(): number {
+    return this.streams.size
+  }
+
+  /** Customer only: opens a new stream to the provider's upstream. */
+  openStream(): TunnelStream {
+    if (this.destroyed) throw ProtocolError.CHANNEL_CLOSED()
+    const id = ++this.highestId
+    const stream = this.register(id)
+    this.channel.send({ type: 'stream_open', streamId: id })
+    return stream
+  }
+
+  /** Closes every stream; the channel itself is left to its owner. */
+  destroy(code = 'CANCELLED'): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    for (const s of this.streams.values()) s.abort(code, 'the session ended')
+    this.streams.clear()
+    for (const w of this.drainWaiters.splice(0)) w()
+  }
+
+  // -- used by TunnelStream ---------------------------------------------------------------------
+
+  /** Sends a frame; resolves when the channel can take more. */
+  sendFrame(msg: StreamData | StreamCredit | StreamEnd | StreamReset): Promise<void> | null {
+    if (this.destroyed || this.channel.closed) return null
+    let flushed: boolean
+    try {
+      flushed = this.channel.send(msg)
+    } catch {
+      return null
+    }
+    if (msg.type === 'stream_data') this.stats.bytesSent += msg.data.byteLength
+    if (flushed) return null
+    return new Promise((resolve) => this.drainWaiters.push(resolve))
+  }
+
+  forget(id: number): void {
+    if (this.streams.delete(id)) this.stats.openStreams = this.streams.size
+  }
+
+  // -- incoming frames --------------------------------------------------------------------------
+
+  private register(id: number): TunnelStream {
+    const stream = new TunnelStream(this, id)
+    this.streams.set(id, stream)
+    this.stats.openStreams = this.streams.size
+    this.stats.streamsOpened++
+    return stream
+  }
+
+  private onopen(m: StreamOpen): void {
+    if (m.streamId <= this.highestId) {
+      this.violation(ProtocolError.UNEXPECTED_MESSAGE('stream_open', 'active', `stream id ${m.streamId} is not above ${this.highestId}`))
+      return
+    }
+    this.highestId = m.streamId
+    const refusal = this.streams.size >= this.maxOpenStreams ? 'TOO_MANY_STREAMS' : this.admit(m.streamId)
+    if (refusal !== null) {
+      void this.sendFrame({ type: 'stream_reset', streamId: m.streamId, code: refusal, message: refusalText(refusal) })
+      return
+    }
+    this.emit('stream', this.register(m.streamId))
+  }
+
+  private lookup(type: string, id: number): TunnelStream | null {
+    const s = this.streams.get(id)
+    if (s) return s
+    // Frames for a stream that was reset or finished are late, not hostile; ids never opened are.
+    if (id > this.highestId) this.violation(ProtocolError.UNEXPECTED_MESSAGE(type, 'active', `stream ${id} was never opened`))
+    return null
+  }
+
+  private ondata(m: StreamData): void {
+    const s = this.lookup('stream_data', m.streamId)
+    if (!s) return
+    this.stats.bytesReceived += m.data.byteLength
+    const err = s.receive(m.data)
+    if (err) this.violation(err)
+  }
+
+  private oncredit(m: StreamCredit): void {
+    this.lookup('stream_credit', m.streamId)?.credit(m.bytes)
+  }
+
+  private onend(m: StreamEnd): void {
+    this.lookup('stream_end', m.streamId)?.remoteEnded()
+  }
+
+  private onreset(m: StreamReset): void {
+    const s = this.streams.get(m.streamId)
+    if (s) s.abort(m.code, m.message)
+  }
+
+  private ondrain(): void {
+    for (const w of this.drainWaiters.splice(0)) w()
+  }
+
+  private violation(err: ProtocolError): void {
+    this.channel.close(err)
+  }
+}
+
+function refusalText(code: string): string {
+  switch (code) {
+    case 'PAYMENT_REQUIRED':
+      return 'the session is not paid: wait for the tick receipt'
+    case 'TOO_MANY_STREAMS':
+      return `the session already has ${MAX_OPEN_STREAMS} open streams`
+    default:
+      return code.toLowerCase().replace(/_/g, ' ')
+  }
+}
+
+export class StreamResetError extends Error {
+  readonly code: string
+  constructor(code: string, message: string) {
+    super(message ? `stream reset (${code}): ${message}` : `stream reset (${code})`)
+    this.name = 'StreamResetError'
+    this.code = code
+  }
+}
+
+/** One tunnelled connection. Write to send to the peer; read what the peer sent. */
+export class TunnelStream extends Duplex {
+  readonly id: number
+  /** For code that expects a net.Socket (node:http does). */
+  readonly remoteAddress = '127.0.0.1'
+  readonly remotePort = 0
+  private readonly tunnel: Tunnel
+  private sendWindow = STREAM_INITIAL_WINDOW
+  private creditWaiter: (() => void) | null = null
+  private recvWindow = STREAM_INITIAL_WINDOW
+  private pushedTotal = 0
+  private creditedTotal = 0
+  private localEnded = false
+  private remoteEnd = false
+  private reset = false
+
+  constructor(tunnel: Tunnel, id: number) {
+    super({ allowHalfOpen: true, readableHighWaterMark: STREAM_INITIAL_WINDOW, writableHighWaterMark: MAX_STREAM_CHUNK })
+    this.tunnel = tunnel
+    this.id = id
+  }
+
+  // Node's http server calls these on sockets; a tunnel stream has no socket options to set.
+  setTimeout(_ms: number, cb?: () => void): this {
+    if (cb) this.once('timeout', cb)
+    return this
+  }
+  setNoDelay(): this {
+    return this
+  }
+  setKeepAlive(): this {
+    return this
+  }
+
+  override async _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): Promise<void> {
+    try {
+      let offset = 0
+      while (offset < chunk.byteLength) {
+        while (this.sendWindow === 0) {
+          if (this.reset) return cb()
+          await new Promise<void>((resolve) => (this.creditWaiter = resolve))
+        }
+        if (this.reset) return cb()
+        const n = Math.min(chunk.byteLength - offset, this.sendWindow, MAX_STREAM_CHUNK)
+        const data = chunk.subarray(offset, offset + n)
+        offset += n
+        this.sendWindow -= n
+        const wait = this.tunnel.sendFrame({ type: 'stream_data', streamId: this.id, data })
+        if (wait) await wait
+      }
+      cb()
+    } catch (err) {
+      cb(err as Error)
+    }
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.localEnded = true
+    if (!this.reset) void this.tunnel.sendFrame({ type: 'stream_end', streamId: this.id })
+    this.maybeFinished()
+    cb()
+  }
+
+  // Credit is granted as the consumer takes data, never from _read(): Node stops calling _read()
+  // while a read is pending, and when the peer's window is spent no push ever comes to unblock it.
+  override _read(): void {}
+
+  override read(size?: number): any {
+    const chunk = super.read(size)
+    this.grantConsumed()
+    return chunk
+  }
+
+  /** Grants the peer the bytes the consumer has taken, so buffered + in flight ≤ one window. */
+  private grantConsumed(): void {
+    if (this.remoteEnd || this.reset) return
+    const consumed = this.pushedTotal - this.readableLength
+    const grant = consumed - this.creditedTotal
+    if (grant <= 0) return
+    const starving = this.readableLength === 0 && this.recvWindow < STREAM_INITIAL_WINDOW / 2
+    if (grant < STREAM_INITIAL_WINDOW / 4 && !starving) return
+    this.creditedTotal += grant
+    this.recvWindow += grant
+    void this.tunnel.sendFrame({ type: 'stream_credit', streamId: this.id, bytes: grant })
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (!this.reset && !(this.localEnded && this.remoteEnd)) {
+      this.reset = true
+      const code = (err as { code?: string } | null)?.code
+      void this.tunnel.sendFrame({
+        type: 'stream_reset',
+        streamId: this.id,
+        code: code && /^[A-Z][A-Z0-9_]*$/.test(code) ? code.slice(0, 64) : 'CANCELLED',
+        message: ''
+      })
+    }
+    this.reset = true
+    this.creditWaiter?.()
+    this.tunnel.forget(this.id)
+    cb(err)
+  }
+
+  /** @internal Data from the peer; returns an error if the peer overran its window. */
+  receive(data: Uint8Array): ProtocolError | null {
+    if (this.remoteEnd || this.reset) return null
+    if (data.byteLength > this.recvWindow) return ProtocolError.FLOW_CONTROL_ERROR(this.id, data.byteLength, this.recvWindow)
+    this.recvWindow -= data.byteLength
+    this.pushedTotal += data.byteLength
+    // In flowing mode push() may hand the chunk straight to a 'data' listener.
+    this.push(data)
+    this.grantConsumed()
+    return null
+  }
+
+  /** @internal */
+  credit(bytes: number): void {
+    this.sendWindow += bytes
+    const w = this.creditWaiter
+    this.creditWaiter = null
+    w?.()
+  }
+
+  /** @internal */
+  remoteEnded(): void {
+    if (this.remoteEnd) return
+    this.remoteEnd = true
+    this.push(null)
+    this.maybeFinished()
+  }
+
+  /** @internal Ends the stream without sending anything more (peer reset, session over). */
+  abort(code: string, message: string): void {
+    this.reset = true
+    this.destroy(new StreamResetError(code, message))
+  }
+
+  private maybeFinished(): void {
+    if (this.localEnded && this.remoteEnd) this.tunnel.forget(this.id)
+  }
+}
