@@ -1,0 +1,342 @@
+import { mkdtemp, readFile, appendFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Relay, useWebSocketImplementation } from 'nostr-tools/relay'
+import { finalizeEvent, generateSecretKey, getPublicKey, type Event, type EventTemplate } from 'nostr-tools/pure'
+import type { Filter } from 'nostr-tools/filter'
+import WebSocket from 'ws'
+import { startRelay, type RelayOptions, type RunningRelay } from '../src/index.js'
+
+useWebSocketImplementation(WebSocket)
+
+const cleanups: Array<() => Promise<unknown> | unknown> = []
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.()
+})
+
+async function relay(opts: RelayOptions = {}): Promise<RunningRelay> {
+  const running = await startRelay(opts)
+  cleanups.push(() => running.close())
+  return running
+}
+
+async function connect(url: string): Promise<Relay> {
+  const client = await Relay.connect(url)
+  cleanups.push(() => client.close())
+  return client
+}
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'relay-test-'))
+  cleanups.push(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+const now = (): number => Math.floor(Date.now() / 1000)
+
+// nostr-tools marks events it signed or verified with a symbol property; compare plain JSON values.
+const plain = (event: Event): Event => JSON.parse(JSON.stringify(event)) as Event
+
+function sign(sk: Uint8Array, template: Partial<EventTemplate> & { kind: number }): Event {
+  return plain(finalizeEvent({ created_at: now(), tags: [], content: '', ...template }, sk))
+}
+
+/** Stored events matching `filters`, collected until EOSE. */
+function query(client: Relay, filters: Filter[]): Promise<Event[]> {
+  return new Promise((resolve, reject) => {
+    const events: Event[] = []
+    const sub = client.subscribe(filters, {
+      onevent: (event) => events.push(plain(event)),
+      oneose: () => {
+        resolve(events)
+        sub.close()
+      },
+      onclose: (reason) => reject(new Error(`subscription closed: ${reason}`))
+    })
+  })
+}
+
+/** A raw ws client, for what nostr-tools hides: NOTICEs, close codes, unfiltered deliveries. */
+async function rawClient(url: string): Promise<{ ws: WebSocket; next(): Promise<unknown[]>; closed: Promise<number> }> {
+  const ws = new WebSocket(url)
+  cleanups.push(() => ws.terminate())
+  const queue: unknown[][] = []
+  const waiters: Array<(message: unknown[]) => void> = []
+  ws.on('message', (data) => {
+    const message = JSON.parse(data.toString()) as unknown[]
+    const waiter = waiters.shift()
+    if (waiter) waiter(message)
+    else queue.push(message)
+  })
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)))
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  return {
+    ws,
+    closed,
+    next: () => {
+      const queued = queue.shift()
+      return queued ? Promise.resolve(queued) : new Promise((resolve) => waiters.push(resolve))
+    }
+  }
+}
+
+describe('@2020117/relay', () => {
+  it('binds 127.0.0.1 on an ephemeral port by default', async () => {
+    const running = await relay()
+    expect(running.host).toBe('127.0.0.1')
+    expect(running.port).toBeGreaterThan(0)
+    expect(running.url).toBe(`ws://127.0.0.1:${running.port}`)
+  })
+
+  it('stores a published event and answers a query for it', async () => {
+    const running = await relay()
+    const client = await connect(running.url)
+    const sk = generateSecretKey()
+    const note = sign(sk, { kind: 1, content: 'hello', tags: [['t', 'compute']] })
+    await client.publish(note)
+
+    expect(await query(client, [{ ids: [note.id] }])).toEqual([note])
+    expect(await query(client, [{ authors: [getPublicKey(sk)], kinds: [1] }])).toEqual([note])
+    expect(await query(client, [{ '#t': ['compute'] }])).toEqual([note])
+    expect(await query(client, [{ '#t': ['other'] }])).toEqual([])
+    expect(await query(client, [{ kinds: [1], since: note.created_at + 1 }])).toEqual([])
+  })
+
+  it('answers newest first and honours limit', async () => {
+    const running = await relay()
+    const client = await connect(running.url)
+    const sk = generateSecretKey()
+    const t = now()
+    const events = [sign(sk, { kind: 1, created_at: t - 2 }), sign(sk, { kind: 1, created_at: t }), sign(sk, { kind: 1, created_at: t - 1 })]
+    for (const event of events) await client.publish(event)
+
+    const got = await query(client, [{ kinds: [1], limit: 2 }])
+    expect(got.map((e) => e.created_at)).toEqual([t, t - 1])
+  })
+
+  it('refuses a bad signature with OK false, even for the id of a valid event', async () => {
+    const running = await relay()
+    const client = await connect(running.url)
+    const note = sign(generateSecretKey(), { kind: 1, content: 'signed' })
+    const lastHex = note.sig.endsWith('0') ? '1' : '0'
+    const forged = { ...note, sig: note.sig.slice(0, -1) + lastHex }
+
+    await expect(client.publish(forged)).rejects.toThrow(/^invalid: .*signature/)
+    expect(await query(client, [{ ids: [note.id] }])).toEqual([])
+
+    // The refusal is not remembered against the id: the genuine event is still accepted, and a
+    // forged copy of a stored event is still refused rather than acknowledged as a duplicate.
+    await client.publish(note)
+    await expect(client.publish(forged)).rejects.toThrow(/^invalid: /)
+    expect(await query(client, [{ ids: [note.id] }])).toEqual([note])
+  })
+
+  it('keeps only the newest replaceable event per pubkey and kind, lowest id on a tie', async () => {
+    const running = await relay()
+    const client = await connect(running.url)
+    const sk = generateSecretKey()
+    const t = now()
+    const v1 = sign(sk, { kind: 0, created_at: t - 10, content: '{"name":"v1"}' })
+    const v2 = sign(sk, { kind: 0, created_at: t, content: '{"name":"v2"}' })
+    const older = sign(sk, { kind: 0, created_at: t - 5, content: '{"name":"late but older"}' })
+    for (const event of [v1, v2, older]) await client.publish(event)
+    expect(await query(client, [{ kinds: [0], authors: [getPublicKey(sk)] }])).toEqual([v2])
+
+    const tieA = sign(sk, { kind: 10002, created_at: t, content: 'a' })
+    const tieB = sign(sk, { kind: 10002, created_at: t, content: 'b' })
+    const [low, high] = tieA.id < tieB.id ? [tieA, tieB] : [tieB, tieA]
+    await client.publish(high)
+    await client.publish(low)
+    await client.publish(high)
+    expect(await query(client, [{ kinds: [10002] }])).toEqual([low])
+  })
+
+  it('keeps the newest addressable event per pubkey, kind and d tag', async () => {
+    const running = await relay()
+    const client = await connect(running.url)
+    const sk = generateSecretKey()
+    const t = now()
+    const a1 = sign(sk, { kind: 30333, created_at: t - 1, tags: [['d', 'a']], content: 'a1' })
+    const a2 = sign(sk, { kind: 30333, created_at: t, tags: [['d', 'a']], content: 'a2' })
+    const b1 = sign(sk, { kind: 30333, created_at: t - 1, tags: [['d', 'b']], content: 'b1' })
+    for (const event of [a1, b1, a2]) await client.publish(event)
+
+    expect(await query(client, [{ kinds: [30333] }])).toEqual([a2, b1])
+    expect(await query(client, [{ kinds: [30333], '#d': ['a'] }])).toEqual([a2])
+  })
+
+  it('delivers ephemeral events to live subscriptions without storing them', async () => {
+    const running = await relay()
+    const listener = await connect(running.url)
+    const publisher = await connect(running.url)
+    const sk = generateSecretKey()
+    const request = sign(sk, { kind: 23194, tags: [['p', 'ab'.repeat(32)]], content: 'encrypted' })
+
+    let deliver: (event: Event) => void = () => undefined
+    const delivered = new Promise<Event>((resolve) => (deliver = resolve))
+    await new Promise<void>((resolve) => listener.subscribe([{ kinds: [23194] }], { onevent: (e) => deliver(plain(e)), oneose: resolve }))
+    await publisher.publish(request)
+    expect(await delivered).toEqual(request)
+    expect(await query(publisher, [{ kinds: [23194] }])).toEqual([])
+  })
+
+  it('applies #tag filters to live events, not only to stored ones', async () => {
+    const running = await relay()
+    const raw = await rawClient(running.url)
+    const publisher = await connect(running.url)
+    const sk = generateSecretKey()
+    const wanted = 'aa'.repeat(32)
+    raw.ws.send(JSON.stringify(['REQ', 'replies', { kinds: [23195], '#e': [wanted] }]))
+    expect(await raw.next()).toEqual(['EOSE', 'replies'])
+
+    // Events on one connection arrive in order, so had the other reply leaked it would come first.
+    const other = sign(sk, { kind: 23195, tags: [['e', 'bb'.repeat(32)]] })
+    const mine = sign(sk, { kind: 23195, tags: [['e', wanted]] })
+    await publisher.publish(other)
+    await publisher.publish(mine)
+    expect(await raw.next()).toEqual(['EVENT', 'replies', mine])
+  })
+
+  it('persists accepted events across a restart with the same dir, compacting superseded ones', async () => {
+    const dir = await tempDir()
+    const sk = generateSecretKey()
+    const t = now()
+    const note = sign(sk, { kind: 1, content: 'durable', created_at: t - 3 })
+    const profiles = [0, 1, 2].map((i) => sign(sk, { kind: 0, created_at: t - 2 + i, content: `v${i}` }))
+    const ephemeral = sign(sk, { kind: 20001, content: 'gone' })
+
+    const first = await startRelay({ dir })
+    const client = await Relay.connect(first.url)
+    for (const event of [note, ...profiles, ephemeral]) await client.publish(event)
+    client.close()
+    await first.close()
+    expect((await readFile(join(dir, 'events.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(4)
+
+    const second = await relay({ dir })
+    const reader = await connect(second.url)
+    expect(await query(reader, [{ authors: [getPublicKey(sk)] }])).toEqual([profiles[2], note])
+    expect((await readFile(join(dir, 'events.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(2)
+  })
+
+  it('drops a journal line torn by a crash and keeps everything before it', async () => {
+    const dir = await tempDir()
+    const note = sign(generateSecretKey(), { kind: 1, content: 'before the crash' })
+    const first = await startRelay({ dir })
+    const client = await Relay.connect(first.url)
+    await client.publish(note)
+    client.close()
+    await first.close()
+    await appendFile(join(dir, 'events.jsonl'), '{"id":"half a li')
+
+    const second = await relay({ dir })
+    const reader = await connect(second.url)
+    const later = sign(generateSecretKey(), { kind: 1, content: 'after the crash' })
+    await reader.publish(later)
+    expect(await query(reader, [{ kinds: [1] }])).toEqual(expect.arrayContaining([note, later]))
+    await second.close()
+    const third = await relay({ dir })
+    expect(await query(await connect(third.url), [{ kinds: [1] }])).toHaveLength(2)
+  })
+
+  it('refuses an event above maxEventBytes with OK false', async () => {
+    const running = await relay({ limits: { maxEventBytes: 1024 } })
+    const client = await connect(running.url)
+    const big = sign(generateSecretKey(), { kind: 1, content: 'x'.repeat(2000) })
+    await expect(client.publish(big)).rejects.toThrow(/^invalid: event is \d+ bytes, above .* 1024 bytes/)
+    const small = sign(generateSecretKey(), { kind: 1, content: 'fits' })
+    await client.publish(small)
+  })
+
+  it('refuses a subscription above maxSubscriptionsPerConnection with CLOSED, keeping the others', async () => {
+    const running = await relay({ limits: { maxSubscriptionsPerConnection: 2 } })
+    const client = await connect(running.url)
+    let firstDelivery: (event: Event) => void = () => undefined
+    const delivered = new Promise<Event>((resolve) => (firstDelivery = resolve))
+    await new Promise<void>((resolve) => client.subscribe([{ kinds: [1] }], { onevent: (e) => firstDelivery(plain(e)), oneose: resolve }))
+    await new Promise<void>((resolve) => client.subscribe([{ kinds: [2] }], { oneose: resolve }))
+    const reason = await new Promise<string>((resolve) => client.subscribe([{ kinds: [3] }], { onclose: resolve }))
+    expect(reason).toMatch(/^rate-limited: .*2 open subscriptions/)
+
+    // The first subscription was not evicted to make room.
+    const note = sign(generateSecretKey(), { kind: 1 })
+    await client.publish(note)
+    expect(await delivered).toEqual(note)
+  })
+
+  it('refuses a REQ with more than maxFiltersPerSubscription filters with CLOSED', async () => {
+    const running = await relay({ limits: { maxFiltersPerSubscription: 2 } })
+    const client = await connect(running.url)
+    const reason = await new Promise<string>((resolve) => {
+      client.subscribe([{ kinds: [1] }, { kinds: [2] }, { kinds: [3] }], { onclose: resolve })
+    })
+    expect(reason).toMatch(/^invalid: subscription has 3 filters, above .* 2/)
+    await query(client, [{ kinds: [1] }, { kinds: [2] }])
+  })
+
+  it('refuses a connection above maxConnections with a NOTICE and close code 1013', async () => {
+    const running = await relay({ limits: { maxConnections: 2 } })
+    await connect(running.url)
+    await connect(running.url)
+    const third = await rawClient(running.url)
+    const notice = await third.next()
+    expect(notice[0]).toBe('NOTICE')
+    expect(notice[1]).toMatch(/^rate-limited: relay already serves 2 connections/)
+    expect(await third.closed).toBe(1013)
+  })
+
+  it('closes a connection that sends a message above maxMessageBytes with 1009, and keeps serving', async () => {
+    const running = await relay({ limits: { maxMessageBytes: 4096 } })
+    const raw = await rawClient(running.url)
+    raw.ws.send(JSON.stringify(['REQ', 'big', { ids: ['a'.repeat(5000)] }]))
+    expect(await raw.closed).toBe(1009)
+
+    const client = await connect(running.url)
+    const note = sign(generateSecretKey(), { kind: 1 })
+    await client.publish(note)
+    expect(await query(client, [{ ids: [note.id] }])).toEqual([note])
+  })
+
+  it('answers malformed messages with a NOTICE and stays up', async () => {
+    const running = await relay()
+    const raw = await rawClient(running.url)
+    raw.ws.send('not json')
+    expect(await raw.next()).toEqual(['NOTICE', expect.stringMatching(/^invalid: message is not JSON/)])
+    raw.ws.send(JSON.stringify(['EVENT', { id: 'cd'.repeat(32), kind: 'one' }]))
+    expect(await raw.next()).toEqual(['OK', 'cd'.repeat(32), false, expect.stringMatching(/^invalid: /)])
+    raw.ws.send(JSON.stringify(['REQ', 'sub', { kinds: [1], bogus: true }]))
+    expect(await raw.next()).toEqual(['CLOSED', 'sub', expect.stringMatching(/^invalid: filter field "bogus"/)])
+    raw.ws.send(JSON.stringify(['REQ', 'ok', { kinds: [1] }]))
+    expect(await raw.next()).toEqual(['EOSE', 'ok'])
+  })
+
+  it('refuses deletion requests explicitly instead of ignoring them', async () => {
+    const running = await relay()
+    const client = await connect(running.url)
+    const deletion = sign(generateSecretKey(), { kind: 5, tags: [['e', 'ab'.repeat(32)]] })
+    await expect(client.publish(deletion)).rejects.toThrow(/^blocked: deletion \(NIP-09\)/)
+  })
+
+  it('describes itself and its limits over NIP-11', async () => {
+    const running = await relay({ limits: { maxFiltersPerSubscription: 3 } })
+    const res = await fetch(`http://127.0.0.1:${running.port}/`, { headers: { accept: 'application/nostr+json' } })
+    const info = (await res.json()) as { supported_nips: number[]; limitation: { max_filters: number } }
+    expect(info.supported_nips).toContain(1)
+    expect(info.limitation.max_filters).toBe(3)
+  })
+
+  it('close() resolves with clients still connected and releases the port', async () => {
+    const running = await startRelay()
+    const client = await Relay.connect(running.url)
+    const dropped = new Promise<void>((resolve) => {
+      client.onclose = () => resolve()
+    })
+    await running.close()
+    await dropped
+    const again = await relay({ port: running.port })
+    expect(again.port).toBe(running.port)
+  })
+})
