@@ -4,8 +4,8 @@ import { SessionChannel } from '../src/channel.js'
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../src/constants.js'
 import { ProtocolError } from '../src/errors.js'
 import { encodeMessage, type Message, type SessionAck } from '../src/messages.js'
-import { pipePair } from './helpers/pipe.js'
-import { rawPeer, type RawPeer } from './helpers/raw-peer.js'
+import { pipePair } from '../src/testing/pipe.js'
+import { rawPeer, type RawPeer } from '../src/testing/raw-peer.js'
 
 const sid = new Uint8Array(16).fill(7)
 const ack: SessionAck = { type: 'session_ack', sessionId: sid, satsPerMinute: 5, tickSeconds: 2, graceSeconds: 5, resumeSecret: new Uint8Array(32) }

@@ -3,8 +3,8 @@
 
 import c from 'compact-encoding'
 import Protomux from 'protomux'
-import { PROTOCOL_NAME, PROTOCOL_VERSION } from '../../src/constants.js'
-import { decodeMessage, encodeHandshake, encodeMessage, type Message, type Role } from '../../src/messages.js'
+import { PROTOCOL_NAME, PROTOCOL_VERSION } from '../constants.js'
+import { decodeMessage, encodeHandshake, encodeMessage, type Message, type Role } from '../messages.js'
 
 export interface RawPeer {
   mux: Protomux
