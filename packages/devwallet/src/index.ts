@@ -1,6 +1,7 @@
 export { startWallet, DevWallet, INITIAL_ACCOUNTS } from './wallet.js'
 export type { WalletOptions, AccountInfo, CreateAccountOptions, DevWalletEvents } from './wallet.js'
-export type { WalletTransaction, MakeInvoiceRequest, ListTransactionsRequest, PaymentResult } from './ledger.js'
+export { readBalances, LEDGER_FILE } from './ledger.js'
+export type { WalletTransaction, MakeInvoiceRequest, ListTransactionsRequest, PaymentResult, BalanceRecord } from './ledger.js'
 export { REGTEST, DEFAULT_EXPIRY_SECS } from './node-key.js'
 export { loadNwcSdk } from './nwc.js'
 export { WalletError, isWalletError } from './errors.js'

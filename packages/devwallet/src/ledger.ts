@@ -96,6 +96,24 @@ export const LEDGER_FILE = 'ledger.json'
 const ACCOUNT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/
 const MAX_EXPIRY_SECS = 365 * 24 * 3600
 
+export interface BalanceRecord {
+  name: string
+  balanceMsat: number
+  spentMsat: number
+  budgetMsat: number | null
+}
+
+/**
+ * Reads the balances in `dir` without opening the wallet: the ledger is only ever replaced whole
+ * by an atomic rename, so a reader sees one complete state even while the wallet runs.
+ */
+export async function readBalances(dir: string): Promise<BalanceRecord[] | null> {
+  const path = join(dir, LEDGER_FILE)
+  const text = await readIfExists(path)
+  if (text === null) return null
+  return Object.values(parseLedger(path, text).accounts).map(({ name, balanceMsat, spentMsat, budgetMsat }) => ({ name, balanceMsat, spentMsat, budgetMsat }))
+}
+
 export class Ledger {
   readonly path: string
   private state: LedgerState

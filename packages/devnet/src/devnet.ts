@@ -1,0 +1,179 @@
+// The whole local network in one process: HyperDHT bootstrap nodes, a Nostr relay, a NIP-47
+// wallet and the demo WebUI, all on 127.0.0.1. The same agent and session code runs against it
+// and against the public DHT, public relays and a real wallet; only the addresses differ.
+
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { join, resolve } from 'node:path'
+import createTestnet, { type Testnet } from 'hyperdht/testnet.js'
+import { startRelay, type RunningRelay } from '@2020117/relay'
+import { readBalances, startWallet, type DevWallet } from '@2020117/devwallet'
+import { startWebUI, type RunningWebUI } from '@2020117/webui'
+import { DevnetError } from './errors.js'
+import { writeState, type DevnetState } from './state.js'
+
+export const DEFAULT_DHT_PORT = 20117
+export const DEFAULT_RELAY_PORT = 20118
+export const DEFAULT_WEBUI_PORT = 7860
+const HOST = '127.0.0.1'
+const ACCOUNT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/
+
+export interface DevnetOptions {
+  dir: string
+  /** 0 picks free ports (tests); the defaults are fixed so that addresses survive restarts. */
+  dhtPort?: number
+  relayPort?: number
+  webuiPort?: number
+  /** Set false to run without the demo WebUI. */
+  webui?: boolean
+  /** Pause between demo progress steps. */
+  webuiStepDelayMs?: number
+  log?: (line: string) => void
+}
+
+export interface Devnet {
+  dir: string
+  state: DevnetState
+  testnet: Testnet
+  relay: RunningRelay
+  wallet: DevWallet
+  webui: RunningWebUI | null
+  close(): Promise<void>
+}
+
+export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
+  const dir = resolve(opts.dir)
+  const log = opts.log ?? (() => {})
+  const stack: Array<() => Promise<void>> = []
+  const unwind = async () => {
+    for (const close of stack.reverse()) await close().catch(() => {})
+  }
+
+  try {
+    const dhtPort = opts.dhtPort ?? DEFAULT_DHT_PORT
+    const testnet = await guardPort('DHT', dhtPort, '--dht-port', () => createTestnet(3, { host: HOST, port: dhtPort }))
+    stack.push(() => testnet.destroy())
+    log(`dht      bootstrap ${testnet.bootstrap.map((b) => `${b.host}:${b.port}`).join(',')} (3 nodes)`)
+
+    const relayPort = opts.relayPort ?? DEFAULT_RELAY_PORT
+    const relay = await guardPort('relay', relayPort, '--relay-port', () => startRelay({ host: HOST, port: relayPort, dir: join(dir, 'relay') }))
+    stack.push(() => relay.close())
+    log(`relay    ${relay.url}`)
+
+    const wallet = await startWallet({ relayUrl: relay.url, dir: join(dir, 'wallet') })
+    stack.push(() => wallet.close())
+    log(`wallet   regtest node ${wallet.nodePubkey}`)
+
+    let webui: RunningWebUI | null = null
+    if (opts.webui !== false) {
+      const port = opts.webuiPort ?? DEFAULT_WEBUI_PORT
+      const ui = await guardPort('demo WebUI', port, '--webui-port', () =>
+        startWebUI({ host: HOST, port, ...(opts.webuiStepDelayMs !== undefined ? { stepDelayMs: opts.webuiStepDelayMs } : {}) })
+      )
+      webui = ui
+      stack.push(() => ui.close())
+      log(`webui    ${ui.url}`)
+    }
+
+    const token = randomBytes(24).toString('hex')
+    const control = await startControl(wallet, dir, token)
+    stack.push(() => new Promise<void>((r) => control.close(() => r())))
+    const address = control.address() as { port: number }
+
+    const state: DevnetState = {
+      version: 1,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      network: 'regtest',
+      bootstrap: testnet.bootstrap.map((b) => ({ host: b.host, port: b.port })),
+      relays: [relay.url],
+      webui: webui?.url ?? null,
+      control: { url: `http://${HOST}:${address.port}`, token },
+      accounts: Object.fromEntries(wallet.accounts().map((a) => [a.name, { nwcUri: a.nwcUri }]))
+    }
+    await writeState(dir, state)
+    wallet.on('payment', () => {}) // keep the emitter quiet when nobody listens
+
+    let closing: Promise<void> | null = null
+    return {
+      dir,
+      state,
+      testnet,
+      relay,
+      wallet,
+      webui,
+      close() {
+        closing ??= (async () => {
+          await unwind()
+          await writeState(dir, { ...state, pid: null, control: null }).catch(() => {})
+        })()
+        return closing
+      }
+    }
+  } catch (err) {
+    await unwind()
+    throw err
+  }
+}
+
+async function guardPort<T>(what: string, port: number, flag: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw DevnetError.PORT_IN_USE(what, port, flag)
+    throw err
+  }
+}
+
+/**
+ * A loopback HTTP endpoint through which `2020117-devnet account create` reaches the running
+ * wallet. The bearer token in the 0600 state file keeps other local users out.
+ */
+function startControl(wallet: DevWallet, dir: string, token: string): Promise<Server> {
+  const expected = Buffer.from(`Bearer ${token}`)
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+    }
+    const auth = Buffer.from(req.headers.authorization ?? '')
+    if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) return send(401, { error: { code: 'UNAUTHORIZED', message: 'bad token' } })
+    try {
+      if (req.method === 'GET' && req.url === '/balances') return send(200, { accounts: await readBalances(join(dir, 'wallet')) })
+      if (req.method === 'POST' && req.url === '/accounts') {
+        const body = JSON.parse(await readBody(req, 4096)) as { name?: unknown; fundSats?: unknown; budgetSats?: unknown }
+        const name = String(body.name ?? '')
+        if (!ACCOUNT_NAME.test(name)) throw DevnetError.INVALID_ACCOUNT(name)
+        if (wallet.accounts().some((a) => a.name === name)) throw DevnetError.ACCOUNT_EXISTS(name)
+        const account = await wallet.createAccount(name, {
+          fundSats: Number(body.fundSats ?? 0),
+          budgetSats: body.budgetSats == null ? null : Number(body.budgetSats)
+        })
+        return send(200, { account: { name: account.name, balanceMsat: account.balanceMsat, nwcUri: account.nwcUri } })
+      }
+      send(404, { error: { code: 'NOT_FOUND', message: `${req.method} ${req.url}` } })
+    } catch (err) {
+      const e = err as { code?: string; message?: string }
+      send(400, { error: { code: e.code ?? 'BAD_REQUEST', message: e.message ?? String(err) } })
+    }
+  })
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, HOST, () => resolve(server))
+  })
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > max) {
+        reject(new Error(`body over ${max} bytes`))
+        req.destroy()
+      } else chunks.push(c)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
+}

@@ -1,0 +1,3 @@
+export * from './devnet.js'
+export * from './errors.js'
+export * from './state.js'
