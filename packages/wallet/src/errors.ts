@@ -1,0 +1,91 @@
+// Payment errors. The invoice codes double as session_end reasons (SPEC §8.3): when the customer
+// refuses a tick, the code says which check failed, to the user and to the provider.
+
+export type WalletErrorCode =
+  | 'INVOICE_INVALID'
+  | 'INVOICE_AMOUNT_MISMATCH'
+  | 'INVOICE_NETWORK_MISMATCH'
+  | 'INVOICE_EXPIRED'
+  | 'INVOICE_HASH_REUSED'
+  | 'INVOICE_PAYEE_CHANGED'
+  | 'TICK_OUT_OF_ORDER'
+  | 'TICK_TOO_EARLY'
+  | 'BUDGET_EXHAUSTED'
+  | 'NWC_INVALID_URI'
+  | 'WALLET_UNREACHABLE'
+  | 'PAYMENT_FAILED'
+  | 'PAYMENT_PENDING'
+  | 'INSUFFICIENT_BALANCE'
+  | 'QUOTA_EXCEEDED'
+  | 'INVOICE_UNAVAILABLE'
+  | 'LNURL_FAILED'
+  | 'NO_WALLET'
+
+export class WalletError extends Error {
+  readonly code: WalletErrorCode
+
+  constructor(code: WalletErrorCode, message: string) {
+    super(message)
+    this.name = 'WalletError'
+    this.code = code
+  }
+
+  static INVOICE_INVALID(why: string): WalletError {
+    return new WalletError('INVOICE_INVALID', `the provider's invoice does not decode: ${why}`)
+  }
+  static INVOICE_AMOUNT_MISMATCH(got: string, expected: number): WalletError {
+    return new WalletError('INVOICE_AMOUNT_MISMATCH', `the invoice asks for ${got} msat, the agreed price gives ${expected} msat`)
+  }
+  static INVOICE_NETWORK_MISMATCH(got: string, expected: string): WalletError {
+    return new WalletError('INVOICE_NETWORK_MISMATCH', `the invoice is for ${got}, this session pays on ${expected}`)
+  }
+  static INVOICE_EXPIRED(at: number): WalletError {
+    return new WalletError('INVOICE_EXPIRED', `the invoice expired at ${new Date(at * 1000).toISOString()}`)
+  }
+  static INVOICE_HASH_REUSED(hash: string): WalletError {
+    return new WalletError('INVOICE_HASH_REUSED', `payment hash ${hash.slice(0, 16)}… was already seen: refusing to pay twice`)
+  }
+  static INVOICE_PAYEE_CHANGED(got: string, expected: string): WalletError {
+    return new WalletError('INVOICE_PAYEE_CHANGED', `the invoice is payable to node ${got.slice(0, 16)}…, earlier ticks to ${expected.slice(0, 16)}…`)
+  }
+  static TICK_OUT_OF_ORDER(why: string): WalletError {
+    return new WalletError('TICK_OUT_OF_ORDER', why)
+  }
+  static TICK_TOO_EARLY(seq: number, earlyMs: number): WalletError {
+    return new WalletError('TICK_TOO_EARLY', `tick ${seq} came ${earlyMs} ms before its period starts`)
+  }
+  static BUDGET_EXHAUSTED(spentMsat: number, amountMsat: number, budgetMsat: number): WalletError {
+    return new WalletError('BUDGET_EXHAUSTED', `paying ${amountMsat} msat more would pass the budget (${spentMsat} of ${budgetMsat} msat spent)`)
+  }
+  static NWC_INVALID_URI(why: string): WalletError {
+    return new WalletError('NWC_INVALID_URI', `the NWC URI is not usable: ${why}. It looks like nostr+walletconnect://<pubkey>?relay=wss://…&secret=<hex>`)
+  }
+  static WALLET_UNREACHABLE(why: string): WalletError {
+    return new WalletError('WALLET_UNREACHABLE', `the wallet did not answer: ${why}. Is its relay reachable, and the connection still enabled in your wallet?`)
+  }
+  static PAYMENT_FAILED(why: string): WalletError {
+    return new WalletError('PAYMENT_FAILED', `the payment failed: ${why}`)
+  }
+  static PAYMENT_PENDING(): WalletError {
+    return new WalletError('PAYMENT_PENDING', 'the wallet did not confirm the payment in time, and lookup_invoice does not show it settled; it was not retried')
+  }
+  static INSUFFICIENT_BALANCE(why: string): WalletError {
+    return new WalletError('INSUFFICIENT_BALANCE', `the wallet's balance is too low: ${why}. Top it up or lower --budget`)
+  }
+  static QUOTA_EXCEEDED(why: string): WalletError {
+    return new WalletError('QUOTA_EXCEEDED', `the wallet connection's spending budget is used up: ${why}. Raise it in your wallet`)
+  }
+  static INVOICE_UNAVAILABLE(why: string): WalletError {
+    return new WalletError('INVOICE_UNAVAILABLE', `could not create an invoice: ${why}`)
+  }
+  static LNURL_FAILED(address: string, why: string): WalletError {
+    return new WalletError('LNURL_FAILED', `Lightning address ${address} did not give an invoice: ${why}`)
+  }
+  static NO_WALLET(): WalletError {
+    return new WalletError('NO_WALLET', 'no wallet to pay with: pass --nwc=<nostr+walletconnect URI> (or set NWC_URI, or add nwc_uri to your keys file), or choose a free provider')
+  }
+}
+
+export function isWalletError(err: unknown): err is WalletError {
+  return err instanceof WalletError
+}

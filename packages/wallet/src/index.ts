@@ -1,0 +1,5 @@
+export * from './errors.js'
+export * from './guard.js'
+export * from './invoice.js'
+export * from './lnurl.js'
+export * from './nwc.js'
