@@ -104,8 +104,25 @@ export class PeerSwarm extends EventEmitter {
     return this.swarm.connections as Set<Connection>
   }
 
-  async destroy(): Promise<void> {
-    for (const conn of this.connections) conn.destroy()
+  /**
+   * Leaves the swarm. Connections are ended, not destroyed, so that frames already written (a
+   * session_end, say) reach the peer; one that does not close within `graceMs` is destroyed.
+   */
+  async destroy(graceMs = 2000): Promise<void> {
+    await Promise.all(
+      [...this.connections].map(
+        (conn) =>
+          new Promise<void>((resolve) => {
+            if (conn.destroyed) return resolve()
+            const timer = setTimeout(() => conn.destroy(), graceMs)
+            conn.once('close', () => {
+              clearTimeout(timer)
+              resolve()
+            })
+            conn.end()
+          })
+      )
+    )
     await this.swarm.destroy()
   }
 }

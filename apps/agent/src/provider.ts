@@ -1,0 +1,148 @@
+// The provider daemon's core: announce the kinds on the DHT, answer skill requests with the
+// manifest and the price, admit sessions within capacity, and serve each paid session's tunnel
+// streams through the gateway to the configured upstream.
+
+import { EventEmitter } from 'node:events'
+import { PAYMENT_BOLT11, PAYMENT_FREE, ProtocolError, SessionChannel, tickAmountMsat, type Offer, type SessionStart } from '@2020117/protocol'
+import { PeerSwarm, type Connection, type NetworkConfig } from '@2020117/swarm'
+import type { Logger } from '@2020117/cli'
+import { ProviderSession, type Invoicer, type SessionSummary } from './billing.js'
+import { Gateway } from './gateway.js'
+
+export const SOFTWARE = '2020117-agent/0.1.0'
+
+export interface ProviderOptions {
+  network: NetworkConfig
+  kinds: number[]
+  satsPerMinute: number
+  free: boolean
+  tickSeconds: number
+  graceSeconds: number
+  maxSessions: number
+  upstream: URL
+  denyPaths: string[]
+  manifest: Record<string, unknown>
+  invoicer: Invoicer | null
+  log: Logger
+}
+
+export interface ProviderStatus {
+  swarmKey: string
+  kinds: number[]
+  satsPerMinute: number
+  activeSessions: number
+  capacity: number
+  sessionsServed: number
+  msatEarned: number
+}
+
+export class Provider extends EventEmitter {
+  readonly swarm: PeerSwarm
+  readonly gateway: Gateway
+  readonly sessions = new Set<ProviderSession>()
+  readonly finished: SessionSummary[] = []
+  private readonly opts: ProviderOptions
+  private readonly log: Logger
+  private closing = false
+
+  constructor(opts: ProviderOptions) {
+    super()
+    this.opts = opts
+    this.log = opts.log
+    this.swarm = new PeerSwarm({ network: opts.network, maxPeers: Math.max(64, opts.maxSessions * 4) })
+    this.gateway = new Gateway({ upstream: opts.upstream, denyPaths: opts.denyPaths, log: (m, f) => opts.log.debug(m, f) })
+    this.swarm.on('connection', (conn: Connection) => this.onconnection(conn))
+  }
+
+  get offers(): Offer[] {
+    return this.opts.kinds.map((kind) => ({ kind, satsPerMinute: this.opts.free ? 0 : this.opts.satsPerMinute }))
+  }
+
+  get capacity(): number {
+    return Math.max(0, this.opts.maxSessions - this.sessions.size)
+  }
+
+  status(): ProviderStatus {
+    return {
+      swarmKey: Buffer.from(this.swarm.publicKey).toString('hex'),
+      kinds: this.opts.kinds,
+      satsPerMinute: this.opts.free ? 0 : this.opts.satsPerMinute,
+      activeSessions: this.sessions.size,
+      capacity: this.capacity,
+      sessionsServed: this.finished.length,
+      msatEarned: [...this.finished, ...[...this.sessions].map((s) => ({ msatPaid: s.msatPaid }))].reduce((n, s) => n + s.msatPaid, 0)
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.swarm.announce(this.opts.kinds)
+  }
+
+  /** Ends every session with PROVIDER_SHUTDOWN, then leaves the swarm. */
+  async close(): Promise<void> {
+    this.closing = true
+    for (const s of this.sessions) s.end('PROVIDER_SHUTDOWN', 'the provider is shutting down')
+    this.gateway.close()
+    await this.swarm.destroy()
+  }
+
+  private onconnection(conn: Connection): void {
+    const peer = Buffer.from(conn.remotePublicKey).toString('hex').slice(0, 8)
+    const channel = new SessionChannel(conn, { role: 'provider', software: SOFTWARE })
+    channel.on('close', (err) => {
+      if (err && err.code !== 'CHANNEL_CLOSED') this.log.debug('channel closed', { peer, code: err.code, error: err.message })
+    })
+    channel.on('skill_request', () => {
+      channel.send({
+        type: 'skill_response',
+        manifest: JSON.stringify(this.opts.manifest),
+        offers: this.offers,
+        tickSeconds: this.opts.tickSeconds,
+        paymentMethods: [this.opts.free ? PAYMENT_FREE : PAYMENT_BOLT11],
+        capacity: this.capacity,
+        maxSessions: this.opts.maxSessions,
+        identity: null
+      })
+    })
+    channel.on('session_start', (start: SessionStart) => this.onstart(channel, start, peer))
+  }
+
+  private onstart(channel: SessionChannel, start: SessionStart, peer: string): void {
+    const reject = (code: string, message: string) => {
+      this.log.info('session refused', { peer, code })
+      channel.send({ type: 'session_reject', code, message })
+    }
+    const price = this.opts.free ? 0 : this.opts.satsPerMinute
+    const method = this.opts.free ? PAYMENT_FREE : PAYMENT_BOLT11
+    if (this.closing) return reject('NO_CAPACITY', 'the provider is shutting down')
+    if (!this.opts.kinds.includes(start.kind)) return reject('KIND_NOT_SERVED', `kind ${start.kind} is not served; kinds: ${this.opts.kinds.join(', ')}`)
+    if (start.paymentMethod !== method) return reject('PAYMENT_METHOD_UNSUPPORTED', `this provider takes ${method}`)
+    if (start.maxSatsPerMinute < price) return reject('PRICE_TOO_HIGH', `the price is ${price} sats/min, you accept at most ${start.maxSatsPerMinute}`)
+    if (!this.opts.free && start.budgetSats * 1000 < tickAmountMsat(price, this.opts.tickSeconds)) {
+      return reject('BUDGET_TOO_SMALL', `one ${this.opts.tickSeconds} s tick costs ${tickAmountMsat(price, this.opts.tickSeconds)} msat`)
+    }
+    if (this.capacity === 0) return reject('NO_CAPACITY', `all ${this.opts.maxSessions} session slots are taken`)
+
+    const session = new ProviderSession({
+      channel,
+      terms: { kind: start.kind, satsPerMinute: price, tickSeconds: this.opts.tickSeconds, graceSeconds: this.opts.graceSeconds, paymentMethod: method },
+      invoicer: this.opts.invoicer,
+      log: this.log,
+      serve: (stream) => this.gateway.handle(stream),
+      onend: (s) => {
+        this.sessions.delete(s)
+        if (!s.ended) return
+        this.finished.push(s.ended)
+        this.emit('session_ended', s.ended)
+      }
+    })
+    this.sessions.add(session)
+    this.emit('session_started', { sessionId: session.idHex, kind: start.kind, satsPerMinute: price, tickSeconds: this.opts.tickSeconds })
+    try {
+      session.start()
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err
+      session.end('PROVIDER_ERROR', err.message)
+    }
+  }
+}

@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+// 2020117-session: rent a provider's service by the minute and use it at http://localhost:PORT.
+
+import net from 'node:net'
+import readline from 'node:readline'
+import { createLogger, CliError, runMain, type CommandSpec, type Logger } from '@2020117/cli'
+import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
+import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, tickAmountMsat } from '@2020117/protocol'
+import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
+import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
+import { CustomerSession, type Offer, type Summary } from './customer.js'
+import { discover, type Candidate } from './discover.js'
+import { startRepl } from './repl.js'
+
+const spec: CommandSpec = {
+  bin: '2020117-session',
+  summary: 'rent a provider\'s service by the minute, pay each period through Nostr Wallet Connect, and use it at http://localhost:PORT',
+  usage: ['2020117-session --budget=SATS [--port=8080] [--kind=5200] [--provider=KEY] [--max-price=N] [--nwc=URI] [--yes] [--no-repl] [--json]'],
+  flags: {
+    budget: { type: 'integer', description: 'the most this session may spend, in sats (required)', min: 1, max: MAX_BUDGET_SATS, env: 'SESSION_BUDGET' },
+    port: { type: 'integer', description: 'local port of the tunnel', default: 8080, min: 0, max: 65535, env: 'SESSION_PORT' },
+    host: { type: 'string', description: 'local address of the tunnel; anything but loopback exposes your paid session to your network', default: '127.0.0.1', env: 'SESSION_HOST' },
+    kind: { type: 'integer', description: 'service kind to rent (5200 = Stable Diffusion WebUI session)', default: 5200, min: 0, max: 65535, env: 'SESSION_KIND' },
+    provider: { type: 'string', description: 'rent from this provider (its 64-hex swarm key) instead of the cheapest', env: 'SESSION_PROVIDER', placeholder: 'KEY' },
+    'max-price': { type: 'integer', description: 'accept providers up to this many sats/min without asking', min: 0, env: 'SESSION_MAX_PRICE', placeholder: 'N' },
+    nwc: { type: 'string', description: 'your wallet (nostr+walletconnect://…) that pays the invoices', env: 'NWC_URI', secret: true, placeholder: 'URI' },
+    network: { type: 'string', description: 'Lightning network invoices must be on', default: 'bitcoin', choices: NETWORK_NAMES, env: 'LIGHTNING_NETWORK' },
+    yes: { type: 'boolean', short: 'y', description: 'do not ask before renting' },
+    'no-repl': { type: 'boolean', description: 'no prompt: run until the budget is spent or Ctrl-C / SIGTERM (also when stdin is not a terminal)' },
+    'discovery-timeout': { type: 'integer', description: 'seconds to look for providers', default: 10, min: 1, max: 600 },
+    'output-dir': { type: 'string', description: 'where `generate` saves images', default: './output', placeholder: 'DIR' },
+    devnet: { type: 'string', description: 'use the local network started by 2020117-devnet (its DHT and customer wallet, regtest)', optionalValue: DEFAULT_DEVNET_DIR, placeholder: 'DIR' },
+    bootstrap: { type: 'string', description: 'HyperDHT bootstrap nodes host:port,… (default: the public network)', env: 'HYPERSWARM_BOOTSTRAP', placeholder: 'LIST' },
+    relays: { type: 'string', multiple: true, description: 'Nostr relays for discovery', env: 'NOSTR_RELAYS', placeholder: 'URL' },
+    json: { type: 'boolean', description: 'print the end-of-session summary as one JSON object on stdout; logs go to stderr' },
+    verbose: { type: 'boolean', short: 'v', description: 'debug logging' },
+    'log-level': { type: 'string', description: 'error, warn, info, debug or trace', choices: ['error', 'warn', 'info', 'debug', 'trace'], env: 'LOG_LEVEL' }
+  },
+  notes: ['Exit status: 0 when you quit or the budget is spent, 3 when the session ended otherwise (refused invoice, provider gone, …), 1-2 on errors before it started.'],
+  examples: [
+    '2020117-session --devnet --budget=500 --port=8080',
+    '2020117-session --budget=500 --max-price=10 --nwc="nostr+walletconnect://…"',
+    '2020117-session --budget=200 --provider=<64-hex key> --yes --no-repl --json'
+  ]
+}
+
+const secrets: string[] = []
+
+await runMain(
+  spec,
+  process.argv.slice(2),
+  async ({ flags, json }) => {
+    const v = flags.values
+    const log = createLogger({ level: (v['log-level'] as Logger['level']) ?? (v.verbose ? 'debug' : 'info'), name: 'session' })
+    if (v.budget === undefined) throw CliError.MISSING_FLAG('budget', 'say how many sats this session may spend at most, e.g. --budget=500')
+    const budget = v.budget as number
+    const kind = v.kind as number
+    const providerKey = v.provider ? parseKey(v.provider as string) : undefined
+
+    let network: NetworkConfig = { bootstrap: v.bootstrap ? parseBootstrap(v.bootstrap as string) : null }
+    let nwcUri = v.nwc as string | undefined
+    let lnNetwork = v.network as NetworkName
+    if (v.devnet !== undefined) {
+      const state = await readRunningState(v.devnet as string)
+      if (!v.bootstrap) network = { bootstrap: state.bootstrap }
+      if (flags.sources.nwc !== 'flag') nwcUri = state.accounts.customer?.nwcUri
+      if (flags.sources.network !== 'flag') lnNetwork = 'regtest'
+    }
+    let wallet: NwcWallet | null = null
+    if (nwcUri) {
+      wallet = await NwcWallet.connect(nwcUri)
+      secrets.push(...wallet.secrets())
+      for (const s of wallet.secrets()) log.addSecret(s)
+    }
+
+    // Bind the local port first: better to fail here than after paying.
+    const listener = await listen(v.host as string, v.port as number)
+    const address = listener.address() as net.AddressInfo
+    const tunnelUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+    if (!isLoopback(address.address)) log.warn(`the tunnel listens on ${address.address}: anyone who can reach it uses your paid session`)
+
+    const swarm = new PeerSwarm({ network })
+    const cleanup = async () => {
+      listener.close()
+      wallet?.close()
+      await swarm.destroy().catch(() => {})
+    }
+    let session: CustomerSession
+    try {
+      log.info(providerKey ? `connecting to provider ${v.provider as string}…` : `looking for providers of kind ${kind}…`)
+      const candidates = await discover(swarm, { kind, ...(providerKey ? { provider: providerKey } : {}), timeoutMs: (v['discovery-timeout'] as number) * 1000, settleMs: 750, log })
+      const chosen = await choose(candidates, { kind, wallet, maxPrice: v['max-price'] as number | undefined, yes: v.yes === true, log })
+      for (const c of candidates) if (c !== chosen) c.channel.close()
+      const offer = offerOf(chosen, kind)
+
+      if (offer.paymentMethod === PAYMENT_BOLT11) await checkWallet(wallet, offer, budget, lnNetwork, log)
+      session = new CustomerSession({ channel: chosen.channel, offer, budgetSats: budget, wallet, network: lnNetwork, listener, log, seenHashes: new Set() })
+    } catch (err) {
+      await cleanup()
+      throw err
+    }
+
+    session.on('open', () => log.info(`tunnel open: ${tunnelUrl} → ${session.offer.name}. Open it in your browser.`))
+    session.on('paid', (p: { seq: number; amountMsat: number; spentMsat: number }) => log.info(`paid tick ${p.seq}: ${p.amountMsat} msat (${p.spentMsat} msat of ${budget} sats spent)`))
+    session.start()
+
+    const interactive = !v['no-repl'] && process.stdin.isTTY === true && !json
+    let rl: readline.Interface | null = null
+    const stop = () => session.quit('CUSTOMER_QUIT', 'the user ended the session')
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    session.once('open', () => {
+      if (!interactive) return
+      rl = startRepl({ session, tunnelUrl, input: process.stdin, output: process.stdout, terminal: true, outputDir: v['output-dir'] as string, onquit: stop })
+      rl.on('SIGINT', stop)
+    })
+    // With stdin piped (a script, or tests) the same commands are read line by line.
+    if (!interactive && !v['no-repl'] && !json && !process.stdin.isTTY) {
+      session.once('open', () => {
+        rl = startRepl({ session, tunnelUrl, input: process.stdin, output: process.stdout, terminal: false, outputDir: v['output-dir'] as string, onquit: stop })
+      })
+    }
+
+    const summary = await session.ended()
+    ;(rl as readline.Interface | null)?.close()
+    await cleanup()
+    printSummary(summary, json, log)
+    return summary.reason === 'CUSTOMER_QUIT' || summary.reason === 'BUDGET_EXHAUSTED' ? 0 : 3
+  },
+  { secrets: () => secrets }
+)
+
+function parseKey(value: string): Uint8Array {
+  if (!/^[0-9a-f]{64}$/i.test(value)) throw CliError.INVALID_FLAG('provider', 'must be the provider\'s 64-hex swarm key (printed by 2020117-agent at start)', spec.bin)
+  return Buffer.from(value, 'hex')
+}
+
+function listen(host: string, port: number): Promise<net.Server> {
+  const server = net.createServer({ allowHalfOpen: true })
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new CliError('PORT_IN_USE', `port ${port} on ${host} is in use: choose another with --port`, 2))
+      else reject(err)
+    })
+    server.listen(port, host, () => resolve(server))
+  })
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.')
+}
+
+function offerOf(c: Candidate, kind: number): Offer {
+  const price = c.skill.offers.find((o) => o.kind === kind)?.satsPerMinute ?? 0
+  return {
+    swarmKey: c.swarmKey,
+    name: c.name,
+    kind,
+    satsPerMinute: price,
+    tickSeconds: c.skill.tickSeconds,
+    paymentMethod: c.skill.paymentMethods.includes(PAYMENT_FREE) && price === 0 ? PAYMENT_FREE : PAYMENT_BOLT11,
+    manifest: c.manifest
+  }
+}
+
+async function choose(
+  candidates: Candidate[],
+  opts: { kind: number; wallet: NwcWallet | null; maxPrice: number | undefined; yes: boolean; log: Logger }
+): Promise<Candidate> {
+  opts.log.info(`found ${candidates.length} provider(s):`)
+  for (const c of candidates) {
+    const price = c.skill.offers.find((o) => o.kind === opts.kind)?.satsPerMinute
+    opts.log.info(
+      `  ${c.name.padEnd(24)} ${price === undefined ? 'does not serve this kind' : price === 0 ? 'free' : `${price} sats/min`}  capacity ${c.skill.capacity}/${c.skill.maxSessions}  ${c.swarmKey.slice(0, 16)}…`
+    )
+  }
+  const usable = candidates
+    .filter((c) => c.skill.capacity > 0)
+    .filter((c) => c.skill.offers.some((o) => o.kind === opts.kind))
+    .filter((c) => c.skill.paymentMethods.includes(PAYMENT_BOLT11) || c.skill.paymentMethods.includes(PAYMENT_FREE))
+    .sort((a, b) => priceOf(a, opts.kind) - priceOf(b, opts.kind))
+  const best = usable[0]
+  if (!best) throw new CliError('NO_USABLE_PROVIDER', `no provider of kind ${opts.kind} has a free slot and a payment method this client supports; try again later`)
+  const price = priceOf(best, opts.kind)
+  if (opts.yes || (opts.maxPrice !== undefined && price <= opts.maxPrice) || price === 0) return best
+  if (!process.stdin.isTTY) {
+    throw new CliError('CONFIRMATION_REQUIRED', `${best.name} asks ${price} sats/min: pass --yes, or --max-price=${price} to accept prices up to that without asking`, 2)
+  }
+  const answer = await ask(`rent ${best.name} at ${price} sats/min (${price * 60} sats/hour)? [y/N] `)
+  if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('DECLINED', 'you declined the price; nothing was paid', 2)
+  return best
+}
+
+function priceOf(c: Candidate, kind: number): number {
+  return c.skill.offers.find((o) => o.kind === kind)?.satsPerMinute ?? Infinity
+}
+
+function ask(question: string): Promise<string> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr })
+  return new Promise((resolve) => rl.question(question, (a) => (rl.close(), resolve(a))))
+}
+
+/** The wallet must answer, be on the right network, and hold at least one tick before we start. */
+async function checkWallet(wallet: NwcWallet | null, offer: Offer, budget: number, network: NetworkName, log: Logger): Promise<void> {
+  if (!wallet) throw WalletError.NO_WALLET()
+  const info = await wallet.info()
+  if (!info.methods.includes('pay_invoice')) throw new CliError('WALLET_CANNOT_PAY', 'this NWC connection may not pay_invoice: enable it in your wallet')
+  const walletNetwork = info.network === 'mainnet' ? 'bitcoin' : info.network
+  if (walletNetwork && walletNetwork !== network) throw new CliError('WALLET_NETWORK_MISMATCH', `the wallet is on ${info.network}, invoices are expected on ${network}: pass --network=${walletNetwork} if that is intended`)
+  const balance = await wallet.balanceMsat()
+  const tick = tickAmountMsat(offer.satsPerMinute, offer.tickSeconds)
+  if (balance !== null) {
+    if (balance < tick) throw WalletError.INSUFFICIENT_BALANCE(`${balance} msat, one tick costs ${tick} msat`)
+    if (balance < budget * 1000) log.warn(`the wallet holds ${Math.floor(balance / 1000)} sats, less than the ${budget} sat budget`)
+  }
+  log.info(`wallet ${info.alias ?? wallet.displayUri}: ${balance === null ? 'balance hidden' : `${Math.floor(balance / 1000)} sats`}; budget ${budget} sats`)
+}
+
+function printSummary(s: Summary, json: boolean, log: Logger): void {
+  if (json) {
+    process.stdout.write(JSON.stringify(s) + '\n')
+    return
+  }
+  const lines = [
+    `session ended: ${s.reason}${s.message ? ` (${s.message})` : ''}`,
+    `  duration     ${s.duration_s} s`,
+    `  ticks paid   ${s.ticks_paid}`,
+    `  paid         ${s.sats_paid} sats (${s.msat_paid} msat) of a ${s.budget_sats} sat budget`,
+    `  traffic      ${s.bytes_up} bytes up, ${s.bytes_down} bytes down`
+  ]
+  process.stdout.write(lines.join('\n') + '\n')
+  if (s.by !== 'customer' && s.reason !== 'BUDGET_EXHAUSTED') log.warn(`the session was ended by the ${s.by}: ${s.reason}`)
+}

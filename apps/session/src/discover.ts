@@ -1,0 +1,87 @@
+// Finding providers: every peer on the kind's topic (or the one provider asked for) is asked for
+// its skill and price over the session channel; what comes back is a list of offers to choose from.
+
+import { once } from 'node:events'
+import { SessionChannel, type SkillResponse } from '@2020117/protocol'
+import { SwarmError, type Connection, type PeerSwarm } from '@2020117/swarm'
+import type { Logger } from '@2020117/cli'
+
+export const SOFTWARE = '2020117-session/0.1.0'
+
+export interface Candidate {
+  conn: Connection
+  channel: SessionChannel
+  swarmKey: string
+  skill: SkillResponse
+  manifest: Record<string, unknown>
+  name: string
+}
+
+export interface DiscoverOptions {
+  kind: number
+  /** Dial this provider's swarm key instead of searching the topic. */
+  provider?: Uint8Array
+  timeoutMs: number
+  /** After the first answer, how long to wait for more before choosing. */
+  settleMs: number
+  log: Logger
+}
+
+export async function discover(swarm: PeerSwarm, opts: DiscoverOptions): Promise<Candidate[]> {
+  const found: Candidate[] = []
+  let onFirst = () => {}
+  const ask = (conn: Connection) =>
+    askSkill(conn, opts.kind).then(
+      (c) => {
+        if (!c) return
+        found.push(c)
+        opts.log.debug('provider answered', { key: c.swarmKey.slice(0, 16), name: c.name })
+        if (found.length === 1) onFirst()
+      },
+      (err) => opts.log.debug('a peer did not answer', { error: (err as Error).message })
+    )
+
+  if (opts.provider) {
+    const conn = await swarm.connectTo(opts.provider, opts.timeoutMs, `provider ${Buffer.from(opts.provider).toString('hex').slice(0, 16)}…`)
+    await ask(conn)
+    return found
+  }
+
+  swarm.on('connection', ask)
+  for (const conn of swarm.connections) void ask(conn)
+  swarm.lookup(opts.kind)
+  const started = Date.now()
+  const progress = setInterval(() => opts.log.info(`still looking for providers of kind ${opts.kind}… (${Math.round((Date.now() - started) / 1000)} s)`), 3000)
+  try {
+    await new Promise<void>((resolve) => {
+      const deadline = setTimeout(resolve, opts.timeoutMs)
+      // Once one provider answered, give the others a moment to answer too, then choose.
+      onFirst = () => {
+        clearTimeout(deadline)
+        setTimeout(resolve, opts.settleMs)
+      }
+    })
+  } finally {
+    clearInterval(progress)
+    swarm.off('connection', ask)
+  }
+  if (found.length === 0) throw SwarmError.NO_PROVIDERS(opts.kind, Math.round(opts.timeoutMs / 1000))
+  return found
+}
+
+async function askSkill(conn: Connection, kind: number): Promise<Candidate | null> {
+  const channel = new SessionChannel(conn, { role: 'customer', software: SOFTWARE })
+  const timeout = setTimeout(() => channel.close(), 10_000)
+  try {
+    await channel.opened()
+    const answer = once(channel, 'skill_response') as Promise<[SkillResponse]>
+    channel.send({ type: 'skill_request', kind })
+    const [skill] = await Promise.race([answer, once(channel, 'close').then(() => [null] as const)])
+    if (!skill) return null
+    const manifest = JSON.parse(skill.manifest) as Record<string, unknown>
+    const name = typeof manifest.name === 'string' ? manifest.name.slice(0, 64) : 'unnamed provider'
+    return { conn, channel, swarmKey: Buffer.from(conn.remotePublicKey).toString('hex'), skill, manifest, name }
+  } finally {
+    clearTimeout(timeout)
+  }
+}

@@ -1,0 +1,168 @@
+// The interactive prompt while a session runs: status, skill, generate, help, quit. Tab completes
+// commands and flags; history is kept for the session.
+
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import readline from 'node:readline'
+import type { CustomerSession, Status } from './customer.js'
+
+const COMMANDS = ['status', 'skill', 'generate', 'help', 'quit'] as const
+const GENERATE_FLAGS = ['--steps=', '--width=', '--height=', '--seed=', '--negative=']
+
+export interface ReplOptions {
+  session: CustomerSession
+  tunnelUrl: string
+  input: NodeJS.ReadableStream
+  output: NodeJS.WritableStream
+  terminal: boolean
+  outputDir: string
+  onquit: () => void
+}
+
+export function startRepl(opts: ReplOptions): readline.Interface {
+  const rl = readline.createInterface({
+    input: opts.input,
+    output: opts.output,
+    terminal: opts.terminal,
+    historySize: 200,
+    completer: (line: string) => complete(line)
+  })
+  const print = (text: string) => opts.output.write(text + '\n')
+  const prompt = () => {
+    rl.setPrompt(promptText(opts.session.status()))
+    rl.prompt()
+  }
+  let busy: Promise<void> = Promise.resolve()
+  rl.on('line', (line) => {
+    // Commands run one after another, even when piped input arrives all at once.
+    busy = busy.then(async () => {
+      try {
+        await run(line.trim(), opts, print)
+      } catch (err) {
+        print(`error: ${(err as Error).message}`)
+      }
+      if (opts.session.state !== 'ended') prompt()
+    })
+  })
+  rl.on('close', () => void busy.then(() => opts.onquit()))
+  print(`type help for commands; the remote service is at ${opts.tunnelUrl}`)
+  prompt()
+  return rl
+}
+
+function promptText(s: Status): string {
+  const left = s.minutes_left < 0 ? 'free' : `${s.budget_left_sats} sats / ${s.minutes_left} min left`
+  return `[${s.name.slice(0, 20)} · ${left}] 2020117> `
+}
+
+function complete(line: string): [string[], string] {
+  const words = line.split(/\s+/)
+  if (words.length <= 1) {
+    const hits = COMMANDS.filter((c) => c.startsWith(line))
+    return [hits.length ? hits : [...COMMANDS], line]
+  }
+  const last = words[words.length - 1] as string
+  if (words[0] === 'generate' && last.startsWith('-')) return [GENERATE_FLAGS.filter((f) => f.startsWith(last)), last]
+  return [[], last]
+}
+
+async function run(line: string, opts: ReplOptions, print: (s: string) => void): Promise<void> {
+  const [cmd, ...args] = tokenize(line)
+  switch (cmd) {
+    case undefined:
+      return
+    case 'help':
+      print(
+        [
+          'status                       provider, price, time used, sats spent, budget and minutes left, bytes up and down',
+          'skill                        the provider\'s skill manifest',
+          'generate "<prompt>" [--steps=N --width=N --height=N --seed=N --negative="…"]',
+          '                             txt2img through the tunnel; PNGs are saved to ./output/',
+          'quit                         end the session (Ctrl-C works too)'
+        ].join('\n')
+      )
+      return
+    case 'status':
+      print(formatStatus(opts.session.status()))
+      return
+    case 'skill':
+      print(JSON.stringify(opts.session.offer.manifest, null, 2))
+      return
+    case 'generate':
+      await generate(args, opts, print)
+      return
+    case 'quit':
+    case 'exit':
+      opts.onquit()
+      return
+    default:
+      print(`unknown command "${cmd}": type help`)
+  }
+}
+
+export function formatStatus(s: Status): string {
+  const rows: Array<[string, string]> = [
+    ['provider', `${s.name} (${s.provider.slice(0, 16)}…)`],
+    ['state', s.state],
+    ['price', s.sats_per_minute === 0 ? 'free' : `${s.sats_per_minute} sats/min, billed every ${s.tick_seconds} s`],
+    ['time used', `${s.elapsed_s} s`],
+    ['spent', `${s.sats_spent} sats (${s.msat_spent} msat) in ${s.ticks_paid} ticks`],
+    ['budget left', `${s.budget_left_sats} of ${s.budget_sats} sats`],
+    ['minutes left', s.minutes_left < 0 ? 'unlimited (free)' : String(s.minutes_left)],
+    ['bytes', `${s.bytes_up} up, ${s.bytes_down} down, ${s.open_streams} open streams`]
+  ]
+  return rows.map(([k, v]) => `  ${k.padEnd(13)} ${v}`).join('\n')
+}
+
+async function generate(args: string[], opts: ReplOptions, print: (s: string) => void): Promise<void> {
+  const body: Record<string, unknown> = { steps: 20, width: 512, height: 512, seed: -1 }
+  const words: string[] = []
+  for (const a of args) {
+    const m = /^--(steps|width|height|seed|negative)=(.*)$/.exec(a)
+    if (!m) {
+      if (a.startsWith('--')) throw new Error(`unknown option ${a}: use --steps, --width, --height, --seed or --negative`)
+      words.push(a)
+      continue
+    }
+    const [, key, value] = m as unknown as [string, string, string]
+    if (key === 'negative') body.negative_prompt = value
+    else if (!/^-?\d+$/.test(value)) throw new Error(`--${key} must be a whole number`)
+    else body[key] = Number(value)
+  }
+  if (words.length === 0) throw new Error('give a prompt: generate "a red fox" --seed=1')
+  body.prompt = words.join(' ')
+  if (opts.session.state !== 'active') throw new Error('the tunnel is not open yet: wait for the first payment to be confirmed')
+  print(`generating "${body.prompt as string}" through the tunnel…`)
+  const res = await fetch(`${opts.tunnelUrl}/sdapi/v1/txt2img`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body)
+  })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`the provider answered ${res.status}: ${text.slice(0, 300)}`)
+  const reply = JSON.parse(text) as { images?: string[]; info?: string }
+  const info = reply.info ? (JSON.parse(reply.info) as { seed?: number; all_seeds?: number[] }) : {}
+  const dir = resolve(opts.outputDir)
+  await mkdir(dir, { recursive: true })
+  const saved: string[] = []
+  for (const [i, b64] of (reply.images ?? []).entries()) {
+    const seed = info.all_seeds?.[i] ?? info.seed ?? 'x'
+    const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${i}-seed${seed}.png`)
+    await writeFile(file, Buffer.from(b64, 'base64'))
+    saved.push(file)
+  }
+  print(saved.length ? `saved ${saved.join(', ')}` : 'the provider returned no images')
+}
+
+/** Splits a command line on spaces, keeping "quoted strings" (with \" escapes) together. */
+export function tokenize(line: string): string[] {
+  const out: string[] = []
+  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g
+  let m: RegExpExecArray | null
+  while ((m = re.exec(line))) {
+    const token = m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? (m[3] as string))
+    // --flag="quoted value" arrives as one \S+ token with the quotes inside.
+    out.push(token.replace(/^(--[a-z]+=)"(.*)"$/, '$1$2'))
+  }
+  return out
+}
