@@ -1,0 +1,45 @@
+// Exact accounting with the real bins on the local network: what the wallet ledger moved, what the
+// customer's summary says and what the provider recorded are the same number of msat.
+
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { tickAmountMsat } from '@2020117/protocol'
+import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+
+let net: TestNetwork
+
+beforeAll(async () => {
+  net = await startTestNetwork()
+})
+
+afterAll(async () => {
+  await killAll()
+  await net?.close()
+})
+
+test('a 2 s tick session for about 10 s moves exactly ticks × per-tick amount, and the summary agrees', async () => {
+  const customerBefore = net.balanceMsat('customer')
+  const providerBefore = net.balanceMsat('provider')
+
+  const agent = spawnBin('agent', [net.flag, '--sats-per-minute=5', '--tick-seconds=2', '--grace-seconds=5', '--json'])
+  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+
+  const session = spawnBin('session', [net.flag, '--budget=500', '--port=0', '--yes', '--no-repl', '--json', `--provider=${ready.swarmKey}`])
+  // Tick 4 paid means the session ran through [0, 10) s of paid time.
+  await agent.line(/tick paid .*seq=4/)
+  session.kill('SIGINT')
+  const summary = await session.json<{ reason: string; ticks_paid: number; msat_paid: number; duration_s: number }>((s) => 'reason' in s)
+  expect(await session.exited).toBe(0)
+  expect(summary.reason).toBe('CUSTOMER_QUIT')
+
+  const perTick = tickAmountMsat(5, 2)
+  expect(perTick).toBe(167)
+  expect(summary.ticks_paid).toBeGreaterThanOrEqual(5)
+  expect(summary.msat_paid).toBe(summary.ticks_paid * perTick)
+  expect(customerBefore - net.balanceMsat('customer')).toBe(summary.msat_paid)
+  expect(net.balanceMsat('provider') - providerBefore).toBe(summary.msat_paid)
+
+  const ended = await agent.json<{ event: string; ticksPaid: number; msatPaid: number; reason: string }>((e) => e.event === 'session_ended')
+  expect(ended).toMatchObject({ reason: 'CUSTOMER_QUIT', ticksPaid: summary.ticks_paid, msatPaid: summary.msat_paid })
+  agent.kill('SIGINT')
+  expect(await agent.exited).toBe(0)
+})

@@ -1,0 +1,2 @@
+export * from './bins.js'
+export * from './network.js'
