@@ -72,14 +72,17 @@ if (first === 'balance') {
   })
 } else if (first === 'account') {
   if (second !== 'create') {
-    await runMain(accountSpec, ['--help'], async () => {})
+    const help = second === undefined || second === '--help' || second === '-h'
+    if (help) await runMain(accountSpec, ['--help'], async () => {})
+    process.stderr.write(`error UNEXPECTED_ARGUMENT: unknown account command "${second}": the only one is "account create NAME"\n`)
+    process.exit(2)
   }
   await runMain(
     accountSpec,
     argv.slice(2),
     async ({ flags, json }) => {
       const [name, extra] = flags.positionals
-      if (!name) throw CliError.MISSING_FLAG('NAME', 'give the account a name, e.g. 2020117-devnet account create alice')
+      if (!name) throw new CliError('MISSING_ARGUMENT', 'give the account a name, e.g. 2020117-devnet account create alice', 2)
       if (extra) throw CliError.UNEXPECTED_ARGUMENT(extra, accountSpec.bin)
       const state = await readRunningState(flags.values.dir as string)
       const res = await fetch(`${state.control!.url}/accounts`, {
@@ -103,6 +106,11 @@ if (first === 'balance') {
   await runMain(startSpec, args, async ({ flags, json }) => {
     const v = flags.values
     const say = (line: string) => process.stderr.write(line + '\n')
+    // Handlers go in before anything starts: a signal during start-up stops it once it is up.
+    let signalled: string | null = null
+    let onSignal = (signal: string) => void (signalled = signal)
+    process.once('SIGINT', () => onSignal('SIGINT'))
+    process.once('SIGTERM', () => onSignal('SIGTERM'))
     const devnet = await startDevnet({
       dir: v.dir as string,
       dhtPort: v['dht-port'] as number,
@@ -121,17 +129,16 @@ if (first === 'balance') {
       say('')
       say(`state    ${statePath(devnet.dir)}  (use --devnet=${v.dir as string} with 2020117-agent and 2020117-session)`)
     }
-    say('ready: the local network is up. Ctrl-C stops it.')
     await new Promise<void>((resolveStop) => {
-      const stop = (signal: string) => {
+      onSignal = (signal: string) => {
         say(`\n${signal}: stopping the local network…`)
-        devnet.close().then(() => {
+        void devnet.close().then(() => {
           say('stopped.')
           resolveStop()
         })
       }
-      process.once('SIGINT', () => stop('SIGINT'))
-      process.once('SIGTERM', () => stop('SIGTERM'))
+      if (signalled) onSignal(signalled)
+      else say('ready: the local network is up. Ctrl-C stops it.')
     })
   })
 }

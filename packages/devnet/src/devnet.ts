@@ -53,6 +53,9 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     const dhtPort = opts.dhtPort ?? DEFAULT_DHT_PORT
     const testnet = await guardPort('DHT', dhtPort, '--dht-port', () => createTestnet(3, { host: HOST, port: dhtPort }))
     stack.push(() => testnet.destroy())
+    // HyperDHT quietly moves to another port when the one asked for is taken; a fixed port that
+    // moved would break every state file and URI that names it.
+    if (dhtPort !== 0 && testnet.bootstrap[0]?.port !== dhtPort) throw DevnetError.PORT_IN_USE('DHT', dhtPort, '--dht-port')
     log(`dht      bootstrap ${testnet.bootstrap.map((b) => `${b.host}:${b.port}`).join(',')} (3 nodes)`)
 
     const relayPort = opts.relayPort ?? DEFAULT_RELAY_PORT
@@ -120,7 +123,8 @@ async function guardPort<T>(what: string, port: number, flag: string, start: () 
   try {
     return await start()
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw DevnetError.PORT_IN_USE(what, port, flag)
+    const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException }
+    if (e.code === 'EADDRINUSE' || e.cause?.code === 'EADDRINUSE') throw DevnetError.PORT_IN_USE(what, port, flag)
     throw err
   }
 }
