@@ -4,7 +4,7 @@
 import { randomBytes, createHash } from 'node:crypto'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { probeConcurrent, probeDownload, probeSseProgress, probeTxt2img, probeUpload, probeWebSocketProgress } from '@2020117/webui/testing'
-import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import { asIPv4, killAll, processSockets, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
 
 let network: TestNetwork
 let session: Proc
@@ -23,8 +23,15 @@ afterAll(async () => {
   await network?.close()
 })
 
-test('the local listener binds 127.0.0.1', () => {
+test('the local listener binds 127.0.0.1, as the OS sees it', async () => {
   expect(new URL(base).hostname).toBe('127.0.0.1')
+  const listening = (await processSockets(session.pid)).filter((s) => s.listening)
+  expect(listening.map((s) => s.localPort)).toContain(Number(new URL(base).port))
+  for (const s of listening) expect(asIPv4(s.localAddress) ?? s.localAddress).toBe('127.0.0.1')
+  // The DHT's UDP sockets are on loopback too.
+  const udp = (await processSockets(session.pid)).filter((s) => s.protocol.startsWith('udp'))
+  expect(udp.length).toBeGreaterThan(0)
+  for (const s of udp) expect(asIPv4(s.localAddress) ?? s.localAddress).toBe('127.0.0.1')
 })
 
 test('the WebUI page loads', async () => {

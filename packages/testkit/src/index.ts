@@ -1,2 +1,3 @@
 export * from './bins.js'
 export * from './network.js'
+export * from './sockets.js'
