@@ -9,6 +9,7 @@
 
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -45,6 +46,8 @@ async function stop(proc) {
 process.on('SIGINT', () => {})
 process.on('SIGTERM', () => {})
 
+// A fresh play-money wallet every run, so the balances printed at the end are this session's alone.
+rmSync(dir, { recursive: true, force: true })
 say('starting the local network (DHT, relay, wallet, demo WebUI) …')
 const devnet = background('2020117-devnet', 'packages/devnet/dist/bin.js', [`--dir=${dir}`, '--dht-port=0', '--relay-port=0', '--webui-port=0'])
 let agent

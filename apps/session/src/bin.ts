@@ -26,7 +26,8 @@ const spec: CommandSpec = {
     nwc: { type: 'string', description: 'your wallet (nostr+walletconnect://…) that pays the invoices', env: 'NWC_URI', secret: true, placeholder: 'URI' },
     network: { type: 'string', description: 'Lightning network invoices must be on', default: 'bitcoin', choices: NETWORK_NAMES, env: 'LIGHTNING_NETWORK' },
     yes: { type: 'boolean', short: 'y', description: 'do not ask before renting' },
-    'no-repl': { type: 'boolean', description: 'no prompt: run until the budget is spent or Ctrl-C / SIGTERM (also when stdin is not a terminal)' },
+    'no-repl': { type: 'boolean', description: 'no prompt: run until the budget is spent or Ctrl-C / SIGTERM (the default when stdin is not a terminal)' },
+    repl: { type: 'boolean', description: 'read prompt commands from stdin even when it is not a terminal (scripts: printf "status\\nquit\\n" | 2020117-session --repl …)' },
     'discovery-timeout': { type: 'integer', description: 'seconds to look for providers', default: 10, min: 1, max: 600 },
     'output-dir': { type: 'string', description: 'where `generate` saves images', default: './output', placeholder: 'DIR' },
     devnet: { type: 'string', description: 'use the local network started by 2020117-devnet (its DHT and customer wallet, regtest)', optionalValue: DEFAULT_DEVNET_DIR, placeholder: 'DIR' },
@@ -56,6 +57,11 @@ await runMain(
     const budget = v.budget as number
     const kind = v.kind as number
     const providerKey = v.provider ? parseKey(v.provider as string) : undefined
+    // A prompt on a terminal; with --repl, the same commands read line by line from piped stdin.
+    // --json keeps stdout for the summary alone, so it runs without a prompt.
+    const tty = process.stdin.isTTY === true
+    if (v.repl && (json || v['no-repl'])) throw CliError.INVALID_FLAG('repl', `cannot be combined with --${json ? 'json' : 'no-repl'}`, spec.bin)
+    const withRepl = !v['no-repl'] && !json && (tty || v.repl === true)
 
     let network: NetworkConfig = { bootstrap: v.bootstrap ? parseBootstrap(v.bootstrap as string) : null }
     let nwcUri = v.nwc as string | undefined
@@ -104,22 +110,15 @@ await runMain(
     session.on('paid', (p: { seq: number; amountMsat: number; spentMsat: number }) => log.info(`paid tick ${p.seq}: ${p.amountMsat} msat (${p.spentMsat} msat of ${budget} sats spent)`))
     session.start()
 
-    const interactive = !v['no-repl'] && process.stdin.isTTY === true && !json
     let rl: readline.Interface | null = null
     const stop = () => session.quit('CUSTOMER_QUIT', 'the user ended the session')
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     session.once('open', () => {
-      if (!interactive) return
-      rl = startRepl({ session, tunnelUrl, input: process.stdin, output: process.stdout, terminal: true, outputDir: v['output-dir'] as string, onquit: stop })
+      if (!withRepl) return
+      rl = startRepl({ session, tunnelUrl, input: process.stdin, output: process.stdout, terminal: tty, outputDir: v['output-dir'] as string, onquit: stop })
       rl.on('SIGINT', stop)
     })
-    // With stdin piped (a script, or tests) the same commands are read line by line.
-    if (!interactive && !v['no-repl'] && !json && !process.stdin.isTTY) {
-      session.once('open', () => {
-        rl = startRepl({ session, tunnelUrl, input: process.stdin, output: process.stdout, terminal: false, outputDir: v['output-dir'] as string, onquit: stop })
-      })
-    }
 
     const summary = await session.ended()
     ;(rl as readline.Interface | null)?.close()
