@@ -2,7 +2,7 @@
 // 2020117-agent: rent out a local service (a Stable Diffusion WebUI, an LLM server) by the minute.
 
 import { readFile } from 'node:fs/promises'
-import { createLogger, CliError, runMain, type CommandSpec, type Logger } from '@2020117/cli'
+import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, runMain, type CommandSpec, type Logger } from '@2020117/cli'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
 import { MAX_MANIFEST_BYTES, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
 import { parseBootstrap, type NetworkConfig } from '@2020117/swarm'
@@ -29,11 +29,9 @@ const spec: CommandSpec = {
     name: { type: 'string', description: 'name shown to customers', default: '2020117 agent', env: 'AGENT_NAME' },
     'deny-path': { type: 'string', multiple: true, description: 'refuse requests under this path with 403', placeholder: 'PATH' },
     devnet: { type: 'string', description: 'use the local network started by 2020117-devnet (its DHT, relay and provider wallet)', optionalValue: DEFAULT_DEVNET_DIR, placeholder: 'DIR' },
-    bootstrap: { type: 'string', description: 'HyperDHT bootstrap nodes host:port,… (default: the public network)', env: 'HYPERSWARM_BOOTSTRAP', placeholder: 'LIST' },
-    relays: { type: 'string', multiple: true, description: 'Nostr relays to announce on', env: 'NOSTR_RELAYS', placeholder: 'URL' },
+    ...NETWORK_FLAGS,
     json: { type: 'boolean', description: 'JSON lines on stdout (ready, session events, summary); logs stay on stderr' },
-    verbose: { type: 'boolean', short: 'v', description: 'debug logging' },
-    'log-level': { type: 'string', description: 'error, warn, info, debug or trace', choices: ['error', 'warn', 'info', 'debug', 'trace'], env: 'LOG_LEVEL' }
+    ...LOG_FLAGS
   },
   examples: [
     '2020117-devnet &   # then, in another terminal:',
@@ -51,7 +49,7 @@ await runMain(
   process.argv.slice(2),
   async ({ flags, json }) => {
     const v = flags.values
-    const log = createLogger({ level: (v['log-level'] as Logger['level']) ?? (v.verbose ? 'debug' : 'info'), name: 'agent' })
+    const log = createLogger({ level: logLevelOf(v), name: 'agent' })
     const emit = (event: Record<string, unknown>) => {
       if (json) process.stdout.write(JSON.stringify(event) + '\n')
     }

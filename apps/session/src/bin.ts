@@ -3,7 +3,7 @@
 
 import net from 'node:net'
 import readline from 'node:readline'
-import { createLogger, CliError, runMain, type CommandSpec, type Logger } from '@2020117/cli'
+import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, runMain, type CommandSpec, type Logger } from '@2020117/cli'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
 import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, tickAmountMsat } from '@2020117/protocol'
 import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
@@ -31,11 +31,9 @@ const spec: CommandSpec = {
     'discovery-timeout': { type: 'integer', description: 'seconds to look for providers', default: 10, min: 1, max: 600 },
     'output-dir': { type: 'string', description: 'where `generate` saves images', default: './output', placeholder: 'DIR' },
     devnet: { type: 'string', description: 'use the local network started by 2020117-devnet (its DHT and customer wallet, regtest)', optionalValue: DEFAULT_DEVNET_DIR, placeholder: 'DIR' },
-    bootstrap: { type: 'string', description: 'HyperDHT bootstrap nodes host:port,… (default: the public network)', env: 'HYPERSWARM_BOOTSTRAP', placeholder: 'LIST' },
-    relays: { type: 'string', multiple: true, description: 'Nostr relays for discovery', env: 'NOSTR_RELAYS', placeholder: 'URL' },
+    ...NETWORK_FLAGS,
     json: { type: 'boolean', description: 'print the end-of-session summary as one JSON object on stdout; logs go to stderr' },
-    verbose: { type: 'boolean', short: 'v', description: 'debug logging' },
-    'log-level': { type: 'string', description: 'error, warn, info, debug or trace', choices: ['error', 'warn', 'info', 'debug', 'trace'], env: 'LOG_LEVEL' }
+    ...LOG_FLAGS
   },
   notes: ['Exit status: 0 when you quit or the budget is spent, 3 when the session ended otherwise (refused invoice, provider gone, …), 1-2 on errors before it started.'],
   examples: [
@@ -52,7 +50,7 @@ await runMain(
   process.argv.slice(2),
   async ({ flags, json }) => {
     const v = flags.values
-    const log = createLogger({ level: (v['log-level'] as Logger['level']) ?? (v.verbose ? 'debug' : 'info'), name: 'session' })
+    const log = createLogger({ level: logLevelOf(v), name: 'session' })
     if (v.budget === undefined) throw CliError.MISSING_FLAG('budget', 'say how many sats this session may spend at most, e.g. --budget=500')
     const budget = v.budget as number
     const kind = v.kind as number

@@ -223,3 +223,19 @@ export function helpText(spec: CommandSpec): string {
   for (const e of spec.examples) lines.push(`  ${e}`)
   return lines.join('\n') + '\n'
 }
+
+/** Flags every long-running bin shares: how much it logs. */
+export const LOG_FLAGS = {
+  verbose: { type: 'boolean', short: 'v', description: 'debug logging' },
+  'log-level': { type: 'string', description: 'error, warn, info, debug or trace', choices: ['error', 'warn', 'info', 'debug', 'trace'], env: 'LOG_LEVEL' }
+} as const satisfies Record<string, FlagSpec>
+
+/** Flags for reaching a network other than the local devnet. */
+export const NETWORK_FLAGS = {
+  bootstrap: { type: 'string', description: 'HyperDHT bootstrap nodes host:port,… (default: the public network)', env: 'HYPERSWARM_BOOTSTRAP', placeholder: 'LIST' },
+  relays: { type: 'string', multiple: true, description: 'Nostr relays (repeatable)', env: 'NOSTR_RELAYS', placeholder: 'URL' }
+} as const satisfies Record<string, FlagSpec>
+
+export function logLevelOf(values: Record<string, FlagValue>): 'error' | 'warn' | 'info' | 'debug' | 'trace' {
+  return (values['log-level'] as 'error' | 'warn' | 'info' | 'debug' | 'trace' | undefined) ?? (values.verbose ? 'debug' : 'info')
+}

@@ -3,6 +3,7 @@ export type { WalletOptions, AccountInfo, CreateAccountOptions, DevWalletEvents 
 export { readBalances, LEDGER_FILE } from './ledger.js'
 export type { WalletTransaction, MakeInvoiceRequest, ListTransactionsRequest, PaymentResult, BalanceRecord } from './ledger.js'
 export { REGTEST, DEFAULT_EXPIRY_SECS } from './node-key.js'
-export { loadNwcSdk } from './nwc.js'
+// The one place that loads the NWC SDK on Node 20 is @2020117/wallet; re-exported for tests.
+export { loadNwcSdk } from '@2020117/wallet'
 export { WalletError, isWalletError } from './errors.js'
 export type { WalletErrorCode, Nip47ErrorCode } from './errors.js'

@@ -15,23 +15,8 @@ import type {
   Nip47SingleMethod
 } from '@getalby/sdk/nwc'
 import { getPublicKey } from 'nostr-tools/pure'
-import { WebSocket as WsWebSocket } from 'ws'
+import { loadNwcSdk } from '@2020117/wallet'
 import { WalletError } from './errors.js'
-
-type NwcModule = typeof import('@getalby/sdk/nwc')
-
-let sdk: Promise<NwcModule> | null = null
-
-/**
- * The SDK bundles its own nostr-tools, which captures `globalThis.WebSocket` when the module is
- * evaluated; Node 20 has none. So the global is set first and the SDK imported only afterwards.
- */
-export function loadNwcSdk(): Promise<NwcModule> {
-  const global = globalThis as { WebSocket?: unknown }
-  global.WebSocket ??= WsWebSocket
-  sdk ??= import('@getalby/sdk/nwc')
-  return sdk
-}
 
 export interface NwcConnectionOptions {
   relayUrl: string
