@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // 2020117-session: rent a provider's service by the minute and use it at http://localhost:PORT.
 
+import { rename, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import readline from 'node:readline'
 import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, runMain, type CommandSpec, type Logger } from '@2020117/cli'
@@ -29,6 +30,7 @@ const spec: CommandSpec = {
     'no-repl': { type: 'boolean', description: 'no prompt: run until the budget is spent or Ctrl-C / SIGTERM (the default when stdin is not a terminal)' },
     repl: { type: 'boolean', description: 'read prompt commands from stdin even when it is not a terminal (scripts: printf "status\\nquit\\n" | 2020117-session --repl …)' },
     'discovery-timeout': { type: 'integer', description: 'seconds to look for providers', default: 10, min: 1, max: 600 },
+    'status-file': { type: 'string', description: 'keep the live status as JSON in this file (rewritten atomically every second and on every payment)', env: 'SESSION_STATUS_FILE', placeholder: 'PATH' },
     'output-dir': { type: 'string', description: 'where `generate` saves images', default: './output', placeholder: 'DIR' },
     devnet: { type: 'string', description: 'use the local network started by 2020117-devnet (its DHT and customer wallet, regtest)', optionalValue: DEFAULT_DEVNET_DIR, placeholder: 'DIR' },
     ...NETWORK_FLAGS,
@@ -107,6 +109,7 @@ await runMain(
     session.on('open', () => log.info(`tunnel open: ${tunnelUrl} → ${session.offer.name}. Open it in your browser.`))
     session.on('paid', (p: { seq: number; amountMsat: number; spentMsat: number }) => log.info(`paid tick ${p.seq}: ${p.amountMsat} msat (${p.spentMsat} msat of ${budget} sats spent)`))
     session.start()
+    const statusFile = v['status-file'] ? startStatusFile(v['status-file'] as string, session) : null
 
     let rl: readline.Interface | null = null
     const stop = () => session.quit('CUSTOMER_QUIT', 'the user ended the session')
@@ -119,6 +122,7 @@ await runMain(
     })
 
     const summary = await session.ended()
+    await statusFile?.final(summary)
     ;(rl as readline.Interface | null)?.close()
     await cleanup()
     printSummary(summary, json, log)
@@ -126,6 +130,30 @@ await runMain(
   },
   { secrets: () => secrets }
 )
+
+/** Scripts read the running session here instead of going through the prompt. */
+function startStatusFile(path: string, session: CustomerSession): { final(summary: Summary): Promise<void> } {
+  let writing: Promise<void> = Promise.resolve()
+  const write = (body: unknown) => {
+    writing = writing.then(async () => {
+      const tmp = `${path}.${process.pid}.tmp`
+      await writeFile(tmp, JSON.stringify(body) + '\n', { mode: 0o600 })
+      await rename(tmp, path)
+    }).catch(() => {})
+    return writing
+  }
+  const update = () => void write({ ...session.status(), updated_at: new Date().toISOString() })
+  const timer = setInterval(update, 1000)
+  session.on('paid', update)
+  session.on('open', update)
+  update()
+  return {
+    final(summary) {
+      clearInterval(timer)
+      return write({ ...session.status(), summary, updated_at: new Date().toISOString() })
+    }
+  }
+}
 
 function parseKey(value: string): Uint8Array {
   if (!/^[0-9a-f]{64}$/i.test(value)) throw CliError.INVALID_FLAG('provider', 'must be the provider\'s 64-hex swarm key (printed by 2020117-agent at start)', spec.bin)
