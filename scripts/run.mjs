@@ -25,11 +25,24 @@ function pnpmCommand() {
   return ['npx', '--yes', pinned]
 }
 
+/** The browser test drives Debian's Chromium; install it where we can (root with apt-get). */
+function ensureChromium() {
+  if (process.env.CHROMIUM_PATH || spawnSync('sh', ['-c', 'command -v chromium']).status === 0) return
+  if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get']).status !== 0) {
+    console.error('[2020117] no Chromium: the browser test will fail. Install Debian\'s chromium, or set CHROMIUM_PATH.')
+    return
+  }
+  console.error('[2020117] installing Debian chromium for the browser test …')
+  run('apt-get', ['update', '-qq'])
+  run('apt-get', ['install', '-y', '-qq', 'chromium'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+}
+
 const [pnpm, ...pnpmArgs] = pnpmCommand()
 const p = (...args) => run(pnpm, [...pnpmArgs, ...args])
 
 switch (task) {
   case 'test': {
+    ensureChromium()
     p('install', '--frozen-lockfile')
     p('exec', 'tsc', '-b')
     const report = `${root}test-artifacts/vitest.json`
