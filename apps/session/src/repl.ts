@@ -28,7 +28,9 @@ export function startRepl(opts: ReplOptions): readline.Interface {
     completer: (line: string) => complete(line)
   })
   const print = (text: string) => opts.output.write(text + '\n')
+  // Piped input (--repl in a script) gets the answers without prompts in between.
   const prompt = () => {
+    if (!opts.terminal) return
     rl.setPrompt(promptText(opts.session.status()))
     rl.prompt()
   }

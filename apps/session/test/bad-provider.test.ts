@@ -7,7 +7,8 @@
 // after an honest session_ack), so that without the check under test the customer would pay it and
 // the balance assertion would fail. Where no honest wallet could pay it (expired, another network,
 // another node key, no amount, a reused hash) removing the check turns the reason into
-// PAYMENT_FAILED, which the reason assertion catches.
+// PAYMENT_FAILED, which the reason assertion catches. A bad tick the customer pays all the same
+// makes the fake end the session BAD_TICK_PAID, so a missing check fails fast and by name.
 
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
@@ -123,7 +124,7 @@ test('control: the honest fake provider is paid for 2 ticks, then Ctrl-C ends th
 test('an inflated tick (amountMsat and invoice both twice the price) is refused: INVOICE_AMOUNT_MISMATCH, nothing paid', async () => {
   const r = await rent({
     scenario: async (s) => {
-      s.tick(0, await s.invoice(2 * PER_TICK), { amountMsat: 2 * PER_TICK })
+      s.badTick(0, await s.invoice(2 * PER_TICK), { amountMsat: 2 * PER_TICK })
     }
   })
   const { session } = await expectRefused(r, 'INVOICE_AMOUNT_MISMATCH', 0)
@@ -133,7 +134,7 @@ test('an inflated tick (amountMsat and invoice both twice the price) is refused:
 test('a tick whose amountMsat is right but whose invoice asks for more is refused: INVOICE_AMOUNT_MISMATCH, nothing paid', async () => {
   const r = await rent({
     scenario: async (s) => {
-      s.tick(0, await s.invoice(PER_TICK + 1000))
+      s.badTick(0, await s.invoice(PER_TICK + 1000))
     }
   })
   const { session } = await expectRefused(r, 'INVOICE_AMOUNT_MISMATCH', 0)
@@ -146,7 +147,7 @@ test.each([
 ])('%s invoice is refused: INVOICE_AMOUNT_MISMATCH, nothing paid', async (_label, zero) => {
   const r = await rent({
     scenario: (s) => {
-      s.tick(0, amountlessInvoice({ zero }))
+      s.badTick(0, amountlessInvoice({ zero }))
     }
   })
   const { session } = await expectRefused(r, 'INVOICE_AMOUNT_MISMATCH', 0)
@@ -157,7 +158,7 @@ test('an expired invoice is refused: INVOICE_EXPIRED, nothing paid', async () =>
   const expired = await expiredDevnetInvoice(net, PER_TICK)
   const r = await rent({
     scenario: (s) => {
-      s.tick(0, expired)
+      s.badTick(0, expired)
     }
   })
   const { session } = await expectRefused(r, 'INVOICE_EXPIRED', 0)
@@ -170,7 +171,7 @@ test('an invoice that expires before a payment could complete (still payable whe
       const inv = await s.invoice(PER_TICK, { expirySecs: 2 })
       // Still payable: without the expiry check the customer's wallet would pay it.
       expect(net.devnet.wallet.lookupInvoice('provider', { paymentHash: inv.paymentHash }).state).toBe('pending')
-      s.tick(0, inv)
+      s.badTick(0, inv)
     }
   })
   const { session } = await expectRefused(r, 'INVOICE_EXPIRED', 0)
@@ -182,7 +183,7 @@ test('an invoice for bitcoin mainnet (lnbc…) on a regtest session is refused: 
     scenario: (s) => {
       const inv = signInvoice({ amountMsat: PER_TICK, network: 'bitcoin' })
       expect(inv.bolt11.startsWith('lnbc') && !inv.bolt11.startsWith('lnbcrt')).toBe(true)
-      s.tick(0, inv)
+      s.badTick(0, inv)
     }
   })
   const { session } = await expectRefused(r, 'INVOICE_NETWORK_MISMATCH', 0)
@@ -196,7 +197,7 @@ test('tick 1 reusing tick 0\'s invoice is refused: INVOICE_HASH_REUSED, exactly 
       s.tick(0, inv0)
       await s.paid(0)
       await s.at(2000)
-      s.tick(1, inv0)
+      s.badTick(1, inv0)
     }
   })
   const { session } = await expectRefused(r, 'INVOICE_HASH_REUSED', 1)
@@ -209,7 +210,7 @@ test('tick 1 payable to another node key is refused: INVOICE_PAYEE_CHANGED, exac
       s.tick(0, await s.invoice())
       await s.paid(0)
       await s.at(2000)
-      s.tick(1, signInvoice({ amountMsat: PER_TICK, key: NODE_B }))
+      s.badTick(1, signInvoice({ amountMsat: PER_TICK, key: NODE_B }))
     }
   })
   const { session } = await expectRefused(r, 'INVOICE_PAYEE_CHANGED', 1)
@@ -222,7 +223,7 @@ test('tick 1 sent right after tick 0 is paid, long before t = 2 s, is refused: T
       s.tick(0, await s.invoice())
       await s.paid(0)
       // A payable invoice, correct in every way but its timing.
-      s.tick(1, await s.invoice())
+      s.badTick(1, await s.invoice())
     }
   })
   const { session } = await expectRefused(r, 'TICK_TOO_EARLY', 1)
@@ -232,7 +233,7 @@ test('tick 1 sent right after tick 0 is paid, long before t = 2 s, is refused: T
 test('a tick with seq 2 first is refused by the channel: UNEXPECTED_MESSAGE, nothing paid', async () => {
   const r = await rent({
     scenario: async (s) => {
-      s.tick(2, await s.invoice())
+      s.badTick(2, await s.invoice())
     }
   })
   const { session } = await expectRefused(r, 'UNEXPECTED_MESSAGE', 0)
@@ -242,7 +243,7 @@ test('a tick with seq 2 first is refused by the channel: UNEXPECTED_MESSAGE, not
 test('tick 0 billing the wrong period is refused: TICK_OUT_OF_ORDER, nothing paid', async () => {
   const r = await rent({
     scenario: async (s) => {
-      s.tick(0, await s.invoice(), { periodStart: 2, periodEnd: 4 })
+      s.badTick(0, await s.invoice(), { periodStart: 2, periodEnd: 4 })
     }
   })
   const { session } = await expectRefused(r, 'TICK_OUT_OF_ORDER', 0)
@@ -252,7 +253,7 @@ test('tick 0 billing the wrong period is refused: TICK_OUT_OF_ORDER, nothing pai
 test('a tick for an unknown session id is refused: UNKNOWN_SESSION, nothing paid', async () => {
   const r = await rent({
     scenario: async (s) => {
-      s.tick(0, await s.invoice(), { sessionId: randomBytes(16) })
+      s.badTick(0, await s.invoice(), { sessionId: randomBytes(16) })
     }
   })
   const { session } = await expectRefused(r, 'UNKNOWN_SESSION', 0)
@@ -267,7 +268,7 @@ test('a session_ack at 50 sats/min after an offer of 5 is refused: PRICE_MISMATC
       // The bill that would follow at the acked price, payable by the customer's wallet.
       const amount = tickAmountMsat(price, 2)
       const inv = await s.invoice(amount)
-      if (!s.isClosed) s.tick(0, inv, { amountMsat: amount })
+      if (!s.isClosed) s.badTick(0, inv, { amountMsat: amount })
     }
   })
   const { session } = await expectRefused(r, 'PRICE_MISMATCH', 0)

@@ -49,6 +49,8 @@ interface RawChannel {
   addMessage(opts: { encoding: unknown; onmessage: (frame: Uint8Array) => void }): { send(frame: Uint8Array): boolean }
 }
 
+export type TickOverrides = Partial<Omit<MessageOf<'tick'>, 'type' | 'seq' | 'bolt11'>>
+
 export interface FakeProviderOptions {
   kind?: number
   /** The advertised offer. */
@@ -68,7 +70,16 @@ export interface SentTick {
   bolt11: string
   paymentHash: string | null
   amountMsat: number
+  /** Sent to be refused: if the customer pays it anyway, the fake ends the session BAD_TICK_PAID. */
+  bad: boolean
 }
+
+/**
+ * The reason the fake ends a session with when the customer pays a tick it should have refused, so
+ * that a missing customer check shows up at once as this reason in the customer's summary (instead
+ * of as a session that runs on until the test times out).
+ */
+export const BAD_TICK_PAID = 'BAD_TICK_PAID'
 
 /** One customer connection and, once it asks, its session. */
 export class FakeSession {
@@ -147,7 +158,19 @@ export class FakeSession {
    * Sends tick `seq` carrying `invoice`. Defaults are honest: this session's id, the §5.1 amount, the
    * period [seq·T, (seq+1)·T). Override any field to misbehave.
    */
-  tick(seq: number, invoice: { bolt11: string; paymentHash?: string | null }, over: Partial<Omit<MessageOf<'tick'>, 'type' | 'seq' | 'bolt11'>> = {}): void {
+  tick(seq: number, invoice: { bolt11: string; paymentHash?: string | null }, over: TickOverrides = {}): void {
+    this.sendTick(seq, invoice, over, false)
+  }
+
+  /**
+   * Like tick(), for the tick the customer must refuse: should it pay it all the same, the fake
+   * ends the session with BAD_TICK_PAID.
+   */
+  badTick(seq: number, invoice: { bolt11: string; paymentHash?: string | null }, over: TickOverrides = {}): void {
+    this.sendTick(seq, invoice, over, true)
+  }
+
+  private sendTick(seq: number, invoice: { bolt11: string; paymentHash?: string | null }, over: TickOverrides, bad: boolean): void {
     const T = this.tickSeconds
     const msg: MessageOf<'tick'> = {
       type: 'tick',
@@ -159,7 +182,7 @@ export class FakeSession {
       periodEnd: (seq + 1) * T,
       ...over
     }
-    this.sentTicks.push({ seq, bolt11: invoice.bolt11, paymentHash: invoice.paymentHash ?? null, amountMsat: msg.amountMsat })
+    this.sentTicks.push({ seq, bolt11: invoice.bolt11, paymentHash: invoice.paymentHash ?? null, amountMsat: msg.amountMsat, bad })
     this.send(msg)
   }
 
@@ -242,6 +265,20 @@ export class FakeSession {
         p.startScenario(this)
         return
       case 'tick_ack': {
+        if (this.sentTicks.some((t) => t.seq === msg.seq && t.bad)) {
+          this.send({
+            type: 'session_end',
+            sessionId: this.sessionId,
+            by: 'provider',
+            reason: BAD_TICK_PAID,
+            message: `the customer paid tick ${msg.seq}, which it should have refused`,
+            ticksPaid: 0,
+            msatPaid: 0,
+            durationMs: Date.now() - this.ackedAt
+          })
+          this.close()
+          return
+        }
         if (!p.receipts) return
         const tick = this.sentTicks.find((t) => t.seq === msg.seq && t.paymentHash !== null)
         if (!tick) return
