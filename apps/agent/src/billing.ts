@@ -84,6 +84,9 @@ export class ProviderSession {
   private readonly onend: (s: ProviderSession) => void
   private nextSeq = 0
   private receipted = false
+  private billing = false
+  /** Billing paused at the unpaid limit; the next payment resumes it. */
+  private billWhenPaid = false
 
   constructor(opts: {
     channel: SessionChannel
@@ -160,42 +163,46 @@ export class ProviderSession {
     return Date.now() < paidUntilMs ? null : 'PAYMENT_REQUIRED'
   }
 
+  /**
+   * Sends the next bill. Bills are strictly sequential (never two invoices in the making), each
+   * is due at start + seq × T so periods never drift, and at the unpaid limit billing waits for a
+   * payment (or the grace to run out) instead of retrying.
+   */
   private async bill(): Promise<void> {
-    if (this.ended) return
-    const seq = this.nextSeq++
-    const T = this.terms.tickSeconds
-    // Schedule the next bill from the session's start, not from now, so periods never drift.
-    this.later(this.startedAt + (seq + 1) * T * 1000 - Date.now(), () => void this.bill())
+    if (this.ended || this.billing) return
     const unpaid = [...this.bills.values()].filter((b) => !b.paid).length
     if (unpaid >= MAX_OUTSTANDING_TICKS) {
-      this.log.warn('not billing: ticks are still unpaid', { session: this.idHex.slice(0, 8), seq, unpaid })
-      this.nextSeq--
+      this.billWhenPaid = true
       return
     }
+    this.billing = true
+    const seq = this.nextSeq++
+    const T = this.terms.tickSeconds
     const amountMsat = this.amountMsat
-    let invoice: { bolt11: string; paymentHash: string }
     try {
-      invoice = await (this.invoicer as Invoicer).make(amountMsat, `2020117 session ${this.idHex.slice(0, 8)} tick ${seq}`)
+      const invoice = await (this.invoicer as Invoicer).make(amountMsat, `2020117 session ${this.idHex.slice(0, 8)} tick ${seq}`)
+      if (this.ended) return
+      const bill: Bill = { seq, amountMsat, paymentHash: invoice.paymentHash, sentAt: Date.now(), paid: false }
+      this.bills.set(seq, bill)
+      this.channel.send({ type: 'tick', sessionId: this.id, seq, amountMsat, bolt11: invoice.bolt11, periodStart: seq * T, periodEnd: (seq + 1) * T })
+      this.log.debug('tick sent', { session: this.idHex.slice(0, 8), seq, amountMsat })
+      const G = this.terms.graceSeconds * 1000
+      this.later(G, () => {
+        if (!bill.paid && !this.ended) {
+          this.suspended = true
+          this.log.warn('tick unpaid after grace: new streams suspended', { session: this.idHex.slice(0, 8), seq })
+        }
+      })
+      this.later(2 * G, () => {
+        if (!bill.paid) this.end('UNPAID', `tick ${seq} was not paid within ${2 * this.terms.graceSeconds} s`)
+      })
+      this.later(this.startedAt + (seq + 1) * T * 1000 - Date.now(), () => void this.bill())
     } catch (err) {
-      this.log.error('could not create an invoice', { error: (err as Error).message })
-      this.end('PROVIDER_ERROR', 'the provider could not create an invoice')
-      return
+      this.log.error('could not bill', { error: (err as Error).message })
+      this.end('PROVIDER_ERROR', 'the provider could not create or send an invoice')
+    } finally {
+      this.billing = false
     }
-    if (this.ended) return
-    const bill: Bill = { seq, amountMsat, paymentHash: invoice.paymentHash, sentAt: Date.now(), paid: false }
-    this.bills.set(seq, bill)
-    this.channel.send({ type: 'tick', sessionId: this.id, seq, amountMsat, bolt11: invoice.bolt11, periodStart: seq * T, periodEnd: (seq + 1) * T })
-    this.log.debug('tick sent', { session: this.idHex.slice(0, 8), seq, amountMsat })
-    const G = this.terms.graceSeconds * 1000
-    this.later(G, () => {
-      if (!bill.paid && !this.ended) {
-        this.suspended = true
-        this.log.warn('tick unpaid after grace: new streams suspended', { session: this.idHex.slice(0, 8), seq })
-      }
-    })
-    this.later(2 * G, () => {
-      if (!bill.paid) this.end('UNPAID', `tick ${seq} was not paid within ${2 * this.terms.graceSeconds} s`)
-    })
   }
 
   private async onTickAck(ack: TickAck): Promise<void> {
@@ -222,8 +229,16 @@ export class ProviderSession {
     this.paidUntil = Math.max(this.paidUntil, (ack.seq + 1) * this.terms.tickSeconds)
     this.suspended = [...this.bills.values()].some((b) => !b.paid && Date.now() - b.sentAt > this.terms.graceSeconds * 1000)
     this.receipted = true
-    this.channel.send({ type: 'tick_receipt', sessionId: this.id, seq: ack.seq, paidUntil: this.paidUntil })
+    try {
+      this.channel.send({ type: 'tick_receipt', sessionId: this.id, seq: ack.seq, paidUntil: this.paidUntil })
+    } catch {
+      return // the channel closed under us; its close handler ends the session
+    }
     this.log.info('tick paid', { session: this.idHex.slice(0, 8), seq: ack.seq, msat: bill.amountMsat, paidUntil: this.paidUntil })
+    if (this.billWhenPaid) {
+      this.billWhenPaid = false
+      void this.bill()
+    }
   }
 
   private later(ms: number, fn: () => void): void {

@@ -233,7 +233,7 @@ export const LOG_FLAGS = {
 /** Flags for reaching a network other than the local devnet. */
 export const NETWORK_FLAGS = {
   bootstrap: { type: 'string', description: 'HyperDHT bootstrap nodes host:port,… (default: the public network)', env: 'HYPERSWARM_BOOTSTRAP', placeholder: 'LIST' },
-  relays: { type: 'string', multiple: true, description: 'Nostr relays (repeatable)', env: 'NOSTR_RELAYS', placeholder: 'URL' }
+  relays: { type: 'string', multiple: true, description: 'Nostr relays', env: 'NOSTR_RELAYS', placeholder: 'URL' }
 } as const satisfies Record<string, FlagSpec>
 
 export function logLevelOf(values: Record<string, FlagValue>): 'error' | 'warn' | 'info' | 'debug' | 'trace' {

@@ -67,7 +67,10 @@ export class WalletError extends Error {
     return new WalletError('PAYMENT_FAILED', `the payment failed: ${why}`)
   }
   static PAYMENT_PENDING(): WalletError {
-    return new WalletError('PAYMENT_PENDING', 'the wallet did not confirm the payment in time, and lookup_invoice does not show it settled; it was not retried')
+    return new WalletError(
+      'PAYMENT_PENDING',
+      'the wallet did not confirm the payment in time and lookup_invoice does not show it settled; it was not retried, but it may still settle: check your wallet'
+    )
   }
   static INSUFFICIENT_BALANCE(why: string): WalletError {
     return new WalletError('INSUFFICIENT_BALANCE', `the wallet's balance is too low: ${why}. Top it up or lower --budget`)
@@ -82,7 +85,7 @@ export class WalletError extends Error {
     return new WalletError('LNURL_FAILED', `Lightning address ${address} did not give an invoice: ${why}`)
   }
   static NO_WALLET(): WalletError {
-    return new WalletError('NO_WALLET', 'no wallet to pay with: pass --nwc=<nostr+walletconnect URI> (or set NWC_URI, or add nwc_uri to your keys file), or choose a free provider')
+    return new WalletError('NO_WALLET', 'no wallet to pay with: pass --nwc=<nostr+walletconnect URI> (or set NWC_URI), or choose a free provider')
   }
 }
 
