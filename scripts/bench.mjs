@@ -39,7 +39,7 @@
 // BENCH_RSS_TICK_SECONDS=1 reproduces that as a billing stress test.
 
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import http from 'node:http'
 import os from 'node:os'
@@ -95,9 +95,18 @@ const children = new Set()
  * and offers waits on its output lines. With `stamped`, the child runs under stamp.mjs: its stderr
  * lines arrive as "<epoch ms> <line>" and `pid` becomes the real child's pid.
  */
+let spawned = 0
+let home = null
+function benchHome() {
+  home ??= mkdtempSync(join(os.tmpdir(), '2020117-bench-home-'))
+  return home
+}
+
 function spawnNode(name, script, args, { stamped = false } = {}) {
   const argv = stamped ? [HELPERS.stamp, script, ...args] : [script, ...args]
-  const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  // Each process its own identity, in a throwaway home: never the user's keys file.
+  const env = { ...process.env, HOME: benchHome(), KEYS_AGENT: `${name}-${++spawned}` }
+  const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: benchHome(), env })
   const child = {
     name,
     proc,
@@ -337,7 +346,7 @@ function trackTicks(agent) {
 }
 
 function spawnSession(flag, providerKey) {
-  return spawnNode('session', DIST.session, [flag, '--budget=1000', '--port=0', '--yes', '--no-repl', '--json', '--discovery-timeout=60', `--provider=${providerKey}`])
+  return spawnNode('session', DIST.session, [flag, '--budget=1000', '--port=0', '--yes', '--no-repl', '--json', '--discovery-timeout=60', `--swarm-key=${providerKey}`])
 }
 
 const TUNNEL_OPEN = /tunnel open: (http:\/\/127\.0\.0\.1:\d+)/

@@ -54,7 +54,7 @@ let agent
 try {
   await devnet.ready
   say('starting a provider that rents out the demo WebUI at 5 sats/min, billed every 10 s …')
-  agent = background('2020117-agent', 'apps/agent/dist/bin.js', [`--devnet=${dir}`, '--sats-per-minute=5', '--tick-seconds=10', '--name=demo GPU'])
+  agent = background('2020117-agent', 'apps/agent/dist/bin.js', [`--devnet=${dir}`, '--sats-per-minute=5', '--tick-seconds=10', '--name=demo GPU', '--agent=demo-provider'])
   await agent.ready
 } catch (err) {
   say(err.message)
@@ -64,7 +64,7 @@ try {
 }
 
 say(`starting the session: open http://localhost:${port} once the tunnel is open. Ctrl-C ends it.`)
-const session = spawn(process.execPath, [bin('apps/session/dist/bin.js'), `--devnet=${dir}`, '--budget=500', `--port=${port}`, '--yes', ...process.argv.slice(2)], {
+const session = spawn(process.execPath, [bin('apps/session/dist/bin.js'), `--devnet=${dir}`, '--budget=500', `--port=${port}`, '--yes', '--agent=demo-customer', ...process.argv.slice(2)], {
   cwd: process.cwd(),
   stdio: 'inherit'
 })

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // 2020117-agent: rent out a local service (a Stable Diffusion WebUI, an LLM server) by the minute.
 
+import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, runMain, type CommandSpec, type Logger } from '@2020117/cli'
+import HyperDHT from 'hyperdht'
+import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, parseFlags, runMain, type CommandSpec, type Logger } from '@2020117/cli'
+import { loadIdentity, npubOf, Presence, RelayPool } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
 import { MAX_MANIFEST_BYTES, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
 import { parseBootstrap, type NetworkConfig } from '@2020117/swarm'
@@ -28,6 +31,8 @@ const spec: CommandSpec = {
     skill: { type: 'string', description: 'skill manifest JSON file shown to customers (default: generated)', env: 'AGENT_SKILL', placeholder: 'FILE' },
     name: { type: 'string', description: 'name shown to customers', default: '2020117 agent', env: 'AGENT_NAME' },
     'deny-path': { type: 'string', multiple: true, description: 'refuse requests under this path with 403', placeholder: 'PATH' },
+    agent: { type: 'string', description: 'which entry of the keys file is this agent (created on first run)', default: 'default', env: 'KEYS_AGENT', placeholder: 'NAME' },
+    'keys-file': { type: 'string', description: 'the keys file (default: ./.2020117_keys, else ~/.2020117_keys)', env: 'KEYS_FILE', placeholder: 'PATH' },
     devnet: { type: 'string', description: 'use the local network started by 2020117-devnet (its DHT, relay and provider wallet)', optionalValue: DEFAULT_DEVNET_DIR, placeholder: 'DIR' },
     ...NETWORK_FLAGS,
     json: { type: 'boolean', description: 'JSON lines on stdout (ready, session events, summary); logs stay on stderr' },
@@ -47,9 +52,17 @@ const secrets: string[] = []
 await runMain(
   spec,
   process.argv.slice(2),
-  async ({ flags, json }) => {
+  async ({ flags: first, json }) => {
+    // The keys file supplies defaults (nwc_uri, lightning_address, relays): parse again with them,
+    // so a flag beats the environment, which beats the file.
+    const identity = await loadIdentity({ name: first.values.agent as string, ...(first.values['keys-file'] ? { path: first.values['keys-file'] as string } : {}) })
+    const e = identity.entry
+    const flags = parseFlags(spec, process.argv.slice(2), { file: { nwc: e.nwc_uri, 'lightning-address': e.lightning_address, relays: e.relays as never } })
     const v = flags.values
     const log = createLogger({ level: logLevelOf(v), name: 'agent' })
+    log.addSecret(e.privkey)
+    secrets.push(e.privkey)
+    log.info(`${identity.created ? 'created' : 'using'} identity "${identity.name}" ${npubOf(e.pubkey)} (${identity.path})`)
     const emit = (event: Record<string, unknown>) => {
       if (json) process.stdout.write(JSON.stringify(event) + '\n')
     }
@@ -65,10 +78,13 @@ await runMain(
 
     let network: NetworkConfig = { bootstrap: v.bootstrap ? parseBootstrap(v.bootstrap as string) : null }
     let nwcUri = v.nwc as string | undefined
+    let relays = (v.relays as string[] | undefined) ?? []
+    const explicit = (name: string) => flags.sources[name] === 'flag' || flags.sources[name] === 'env'
     if (v.devnet !== undefined) {
       const state = await readRunningState(v.devnet as string)
       if (!v.bootstrap) network = { bootstrap: state.bootstrap }
-      if (flags.sources.nwc !== 'flag') nwcUri = state.accounts.provider?.nwcUri
+      if (!explicit('nwc')) nwcUri = state.accounts.provider?.nwcUri
+      if (!explicit('relays')) relays = state.relays
       // On the local network the demo WebUI is the natural upstream, wherever it listens.
       if (flags.sources.processor === 'default' && state.webui) upstream = parseUpstream(state.webui)
     }
@@ -93,7 +109,11 @@ await runMain(
     }
 
     const manifest = v.skill ? await readManifest(v.skill as string) : defaultManifest(v.name as string, kinds)
+    // The swarm key derives from the Nostr key: stable across restarts, so customers can dial it.
+    const keyPair = HyperDHT.keyPair(createHash('sha256').update('2020117/hyperswarm-key/v1').update(identity.secretKey).digest())
     const provider = new Provider({
+      keyPair,
+      nostrSecretKey: identity.secretKey,
       network,
       kinds,
       satsPerMinute: (v['sats-per-minute'] as number | undefined) ?? 0,
@@ -112,10 +132,36 @@ await runMain(
     log.info(`announcing kind ${kinds.join(', ')} on ${network.bootstrap ? 'the DHT at ' + network.bootstrap.map((b) => `${b.host}:${b.port}`).join(',') : 'the public DHT'}…`)
     await provider.start()
     const status = provider.status()
+    const pool = relays.length ? new RelayPool(relays) : null
+    const presence = pool
+      ? new Presence({
+          pool,
+          secretKey: identity.secretKey,
+          info: {
+            name: v.name as string,
+            about: String(manifest.description ?? ''),
+            lud16: (v['lightning-address'] as string | undefined) ?? null,
+            kinds,
+            satsPerMinute: status.satsPerMinute,
+            tickSeconds: v['tick-seconds'] as number,
+            manifest,
+            swarmKey: status.swarmKey
+          },
+          load: () => {
+            const s = provider.status()
+            return { capacity: s.capacity, maxSessions: v['max-sessions'] as number, sessions: s.activeSessions }
+          },
+          log: (m, f) => log.warn(m, f)
+        })
+      : null
+    if (presence) {
+      await presence.start()
+      log.info(`announced on ${relays.length} relay(s): profile, handler and heartbeat every minute`)
+    } else log.warn('no --relays: not announcing on Nostr; customers find this provider on the DHT only')
     log.info(
       `ready: serving ${upstream.origin} as kind ${kinds.join(', ')} at ${free ? 'no charge (--free)' : `${status.satsPerMinute} sats/min, billed every ${v['tick-seconds']} s`}; swarm key ${status.swarmKey}`
     )
-    emit({ event: 'ready', software: SOFTWARE, ...status })
+    emit({ event: 'ready', software: SOFTWARE, pubkey: e.pubkey, npub: npubOf(e.pubkey), ...status })
 
     provider.on('session_started', (s: Record<string, unknown>) => emit({ event: 'session_started', ...s }))
     provider.on('session_ended', (s: Record<string, unknown>) => emit({ event: 'session_ended', ...s }))
@@ -123,6 +169,8 @@ await runMain(
     await new Promise<void>((resolve) => {
       const stop = async (signal: string) => {
         log.info(`${signal}: ending ${provider.sessions.size} session(s) and leaving the swarm…`)
+        await presence?.stop()
+        pool?.close()
         await provider.close()
         wallet?.close()
         emit({ event: 'summary', ...provider.status(), sessions: provider.finished })

@@ -5,6 +5,8 @@
 import { EventEmitter } from 'node:events'
 import { PAYMENT_BOLT11, PAYMENT_FREE, ProtocolError, SessionChannel, tickAmountMsat, type Offer, type SessionStart } from '@2020117/protocol'
 import { PeerSwarm, type Connection, type NetworkConfig } from '@2020117/swarm'
+import { makeBinding } from '@2020117/nostr'
+import type { KeyPair } from 'hyperdht'
 import type { Logger } from '@2020117/cli'
 import { ProviderSession, type Invoicer, type SessionSummary } from './billing.js'
 import { Gateway } from './gateway.js'
@@ -13,6 +15,9 @@ export const SOFTWARE = '2020117-agent/0.1.0'
 
 export interface ProviderOptions {
   network: NetworkConfig
+  keyPair: KeyPair
+  /** Signs the binding of the swarm key to the provider's Nostr identity. */
+  nostrSecretKey: Uint8Array
   kinds: number[]
   satsPerMinute: number
   free: boolean
@@ -44,14 +49,21 @@ export class Provider extends EventEmitter {
   private readonly opts: ProviderOptions
   private readonly log: Logger
   private closing = false
+  private bindingCache: string | null = null
 
   constructor(opts: ProviderOptions) {
     super()
     this.opts = opts
     this.log = opts.log
-    this.swarm = new PeerSwarm({ network: opts.network, maxPeers: Math.max(64, opts.maxSessions * 4) })
+    this.swarm = new PeerSwarm({ network: opts.network, keyPair: opts.keyPair, maxPeers: Math.max(64, opts.maxSessions * 4) })
     this.gateway = new Gateway({ upstream: opts.upstream, denyPaths: opts.denyPaths, log: (m, f) => opts.log.debug(m, f) })
     this.swarm.on('connection', (conn: Connection) => this.onconnection(conn))
+  }
+
+  /** Signed once: the swarm key never changes while the provider runs. */
+  private get binding(): string {
+    this.bindingCache ??= makeBinding(this.opts.nostrSecretKey, this.swarm.publicKey, this.opts.kinds)
+    return this.bindingCache
   }
 
   get offers(): Offer[] {
@@ -101,7 +113,7 @@ export class Provider extends EventEmitter {
         paymentMethods: [this.opts.free ? PAYMENT_FREE : PAYMENT_BOLT11],
         capacity: this.capacity,
         maxSessions: this.opts.maxSessions,
-        identity: null
+        identity: this.binding
       })
     })
     channel.on('session_start', (start: SessionStart) => this.onstart(channel, start, peer))

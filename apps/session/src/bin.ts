@@ -4,7 +4,8 @@
 import { rename, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import readline from 'node:readline'
-import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, runMain, type CommandSpec, type Logger } from '@2020117/cli'
+import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, parseFlags, runMain, type CommandSpec, type Logger } from '@2020117/cli'
+import { findProviders, loadIdentity, npubOf, parsePubkey, RelayPool, resolveProvider, type ProviderInfo } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
 import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, tickAmountMsat } from '@2020117/protocol'
 import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
@@ -22,7 +23,9 @@ const spec: CommandSpec = {
     port: { type: 'integer', description: 'local port of the tunnel', default: 8080, min: 0, max: 65535, env: 'SESSION_PORT' },
     host: { type: 'string', description: 'local address of the tunnel; anything but loopback exposes your paid session to your network', default: '127.0.0.1', env: 'SESSION_HOST' },
     kind: { type: 'integer', description: 'service kind to rent (5200 = Stable Diffusion WebUI session)', default: 5200, min: 0, max: 65535, env: 'SESSION_KIND' },
-    provider: { type: 'string', description: 'rent from this provider (its 64-hex swarm key) instead of the cheapest', env: 'SESSION_PROVIDER', placeholder: 'KEY' },
+    provider: { type: 'string', description: 'rent from this provider: its Nostr pubkey (npub1… or hex), resolved on the relays and proven on connect', env: 'SESSION_PROVIDER', placeholder: 'NPUB' },
+    'swarm-key': { type: 'string', description: "dial this provider's 64-hex Hyperswarm key directly (no relays needed)", env: 'SESSION_SWARM_KEY', placeholder: 'HEX' },
+    list: { type: 'boolean', description: 'list the providers online on the relays (with --kind, --json) and exit' },
     'max-price': { type: 'integer', description: 'accept providers up to this many sats/min without asking', min: 0, env: 'SESSION_MAX_PRICE', placeholder: 'N' },
     nwc: { type: 'string', description: 'your wallet (nostr+walletconnect://…) that pays the invoices', env: 'NWC_URI', secret: true, placeholder: 'URI' },
     network: { type: 'string', description: 'Lightning network invoices must be on', default: 'bitcoin', choices: NETWORK_NAMES, env: 'LIGHTNING_NETWORK' },
@@ -32,7 +35,9 @@ const spec: CommandSpec = {
     'discovery-timeout': { type: 'integer', description: 'seconds to look for providers', default: 10, min: 1, max: 600 },
     'status-file': { type: 'string', description: 'keep the live status as JSON in this file (rewritten atomically every second and on every payment)', env: 'SESSION_STATUS_FILE', placeholder: 'PATH' },
     'output-dir': { type: 'string', description: 'where `generate` saves images', default: './output', placeholder: 'DIR' },
-    devnet: { type: 'string', description: 'use the local network started by 2020117-devnet (its DHT and customer wallet, regtest)', optionalValue: DEFAULT_DEVNET_DIR, placeholder: 'DIR' },
+    agent: { type: 'string', description: 'which entry of the keys file is you (created on first run)', default: 'default', env: 'KEYS_AGENT', placeholder: 'NAME' },
+    'keys-file': { type: 'string', description: 'the keys file (default: ./.2020117_keys, else ~/.2020117_keys)', env: 'KEYS_FILE', placeholder: 'PATH' },
+    devnet: { type: 'string', description: 'use the local network started by 2020117-devnet (its DHT, relay and customer wallet, regtest)', optionalValue: DEFAULT_DEVNET_DIR, placeholder: 'DIR' },
     ...NETWORK_FLAGS,
     json: { type: 'boolean', description: 'print the end-of-session summary as one JSON object on stdout; logs go to stderr' },
     ...LOG_FLAGS
@@ -50,13 +55,26 @@ const secrets: string[] = []
 await runMain(
   spec,
   process.argv.slice(2),
-  async ({ flags, json }) => {
+  async ({ flags: first, json }) => {
+    // The keys file supplies defaults (nwc_uri, relays): parse again with them, so a flag beats the
+    // environment, which beats the file.
+    const identity = await loadIdentity({ name: first.values.agent as string, ...(first.values['keys-file'] ? { path: first.values['keys-file'] as string } : {}) })
+    const flags = parseFlags(spec, process.argv.slice(2), { file: { nwc: identity.entry.nwc_uri, relays: identity.entry.relays as never } })
     const v = flags.values
     const log = createLogger({ level: logLevelOf(v), name: 'session' })
+    log.addSecret(identity.entry.privkey)
+    secrets.push(identity.entry.privkey)
+    const explicit = (name: string) => flags.sources[name] === 'flag' || flags.sources[name] === 'env'
+    let relays = (v.relays as string[] | undefined) ?? []
+    if (v.list) {
+      if (v.devnet !== undefined && !explicit('relays')) relays = (await readRunningState(v.devnet as string)).relays
+      return listProviders(relays, v.kind as number, json, v.devnet !== undefined ? (await readRunningState(v.devnet as string)).bootstrap : null, log)
+    }
     if (v.budget === undefined) throw CliError.MISSING_FLAG('budget', 'say how many sats this session may spend at most, e.g. --budget=500')
     const budget = v.budget as number
     const kind = v.kind as number
-    const providerKey = v.provider ? parseKey(v.provider as string) : undefined
+    const providerPubkey = v.provider ? parsePubkey(v.provider as string) : undefined
+    let providerKey = v['swarm-key'] ? parseKey(v['swarm-key'] as string) : undefined
     // A prompt on a terminal; with --repl, the same commands read line by line from piped stdin.
     // --json keeps stdout for the summary alone, so it runs without a prompt.
     const tty = process.stdin.isTTY === true
@@ -69,8 +87,25 @@ await runMain(
     if (v.devnet !== undefined) {
       const state = await readRunningState(v.devnet as string)
       if (!v.bootstrap) network = { bootstrap: state.bootstrap }
-      if (flags.sources.nwc !== 'flag') nwcUri = state.accounts.customer?.nwcUri
-      if (flags.sources.network !== 'flag') lnNetwork = 'regtest'
+      if (!explicit('nwc')) nwcUri = state.accounts.customer?.nwcUri
+      if (!explicit('network')) lnNetwork = 'regtest'
+      if (!explicit('relays')) relays = state.relays
+    }
+    // Providers on the relays: the one asked for, or every one online for this kind.
+    const pool = relays.length ? new RelayPool(relays) : null
+    let fromRelays: ProviderInfo[] = []
+    try {
+      if (providerPubkey && !providerKey) {
+        if (!pool) throw new CliError('NO_RELAYS', `--provider needs relays to find ${npubOf(providerPubkey)}: pass --relays (or --devnet), or dial its key with --swarm-key`, 2)
+        const info = await resolveProvider(pool, providerPubkey)
+        providerKey = Buffer.from(info.swarmKey, 'hex')
+        log.info(`${info.name || npubOf(providerPubkey)} is at swarm key ${info.swarmKey.slice(0, 16)}… (last seen ${new Date(info.lastSeen * 1000).toISOString()})`)
+      } else if (!providerKey && pool) {
+        fromRelays = (await findProviders(pool, { kind, maxAgeS: 600 })).filter((p) => p.status === 'online')
+        if (fromRelays.length) log.info(`${fromRelays.length} provider(s) of kind ${kind} online on the relays`)
+      }
+    } finally {
+      pool?.close()
     }
     let wallet: NwcWallet | null = null
     if (nwcUri) {
@@ -93,14 +128,32 @@ await runMain(
     }
     let session: CustomerSession
     try {
-      log.info(providerKey ? `connecting to provider ${v.provider as string}…` : `looking for providers of kind ${kind}…`)
-      const candidates = await discover(swarm, { kind, ...(providerKey ? { provider: providerKey } : {}), timeoutMs: (v['discovery-timeout'] as number) * 1000, settleMs: 750, log })
+      log.info(providerKey ? `connecting to provider ${Buffer.from(providerKey).toString('hex').slice(0, 16)}…` : `looking for providers of kind ${kind}…`)
+      const candidates = await discover(swarm, {
+        kind,
+        ...(providerKey ? { provider: providerKey } : {}),
+        ...(providerPubkey ? { expectedPubkey: providerPubkey } : {}),
+        alsoDial: fromRelays.map((p) => Buffer.from(p.swarmKey, 'hex')),
+        timeoutMs: (v['discovery-timeout'] as number) * 1000,
+        settleMs: 750,
+        log
+      })
       const chosen = await choose(candidates, { kind, wallet, maxPrice: v['max-price'] as number | undefined, yes: v.yes === true, log })
       for (const c of candidates) if (c !== chosen) c.channel.close()
       const offer = offerOf(chosen, kind)
 
       if (offer.paymentMethod === PAYMENT_BOLT11) await checkWallet(wallet, offer, budget, lnNetwork, log)
-      session = new CustomerSession({ channel: chosen.channel, offer, budgetSats: budget, wallet, network: lnNetwork, listener, log, seenHashes: new Set() })
+      session = new CustomerSession({
+        channel: chosen.channel,
+        offer,
+        budgetSats: budget,
+        wallet,
+        network: lnNetwork,
+        listener,
+        log,
+        seenHashes: new Set(),
+        customerPubkey: Buffer.from(identity.entry.pubkey, 'hex')
+      })
     } catch (err) {
       await cleanup()
       throw err
@@ -156,8 +209,52 @@ function startStatusFile(path: string, session: CustomerSession): { final(summar
 }
 
 function parseKey(value: string): Uint8Array {
-  if (!/^[0-9a-f]{64}$/i.test(value)) throw CliError.INVALID_FLAG('provider', 'must be the provider\'s 64-hex swarm key (printed by 2020117-agent at start)', spec.bin)
+  if (!/^[0-9a-f]{64}$/i.test(value)) throw CliError.INVALID_FLAG('swarm-key', 'must be the provider\'s 64-hex swarm key (printed by 2020117-agent at start)', spec.bin)
   return Buffer.from(value, 'hex')
+}
+
+/** --list: the providers online on the relays, and whether each answers on the DHT. */
+async function listProviders(relays: string[], kind: number, json: boolean, bootstrap: Array<{ host: string; port: number }> | null, log: Logger): Promise<number> {
+  if (relays.length === 0) throw new CliError('NO_RELAYS', 'listing needs relays: pass --relays (or --devnet)', 2)
+  const pool = new RelayPool(relays)
+  let providers: ProviderInfo[]
+  try {
+    providers = (await findProviders(pool, { kind, maxAgeS: 600 })).filter((p) => p.status === 'online')
+  } finally {
+    pool.close()
+  }
+  const swarm = new PeerSwarm({ network: { bootstrap } })
+  const reachable = await Promise.all(
+    providers.map((p) =>
+      swarm.connectTo(Buffer.from(p.swarmKey, 'hex'), 5000).then(
+        () => true,
+        () => false
+      )
+    )
+  )
+  await swarm.destroy(500)
+  const rows = providers.map((p, i) => ({
+    npub: p.npub,
+    pubkey: p.pubkey,
+    name: p.name,
+    kinds: p.kinds,
+    sats_per_minute: p.prices[String(kind)] ?? null,
+    capacity: p.capacity,
+    max_sessions: p.maxSessions,
+    last_seen: new Date(p.lastSeen * 1000).toISOString(),
+    reachable: reachable[i] as boolean,
+    swarm_key: p.swarmKey
+  }))
+  if (json) process.stdout.write(JSON.stringify({ providers: rows }) + '\n')
+  else if (rows.length === 0) log.info(`no providers of kind ${kind} online on ${relays.join(', ')}`)
+  else {
+    for (const r of rows) {
+      process.stdout.write(
+        `${r.npub}  ${(r.name || '-').padEnd(20)} kinds ${r.kinds.join(',').padEnd(10)} ${r.sats_per_minute ?? '?'} sats/min  capacity ${r.capacity ?? '?'}/${r.max_sessions ?? '?'}  seen ${r.last_seen}  ${r.reachable ? 'reachable' : 'unreachable'}\n`
+      )
+    }
+  }
+  return 0
 }
 
 function listen(host: string, port: number): Promise<net.Server> {

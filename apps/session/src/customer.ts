@@ -36,6 +36,8 @@ export interface CustomerOptions {
   listener: net.Server
   log: Logger
   seenHashes: Set<string>
+  /** The customer's Nostr pubkey, told to the provider in session_start. */
+  customerPubkey: Uint8Array | null
 }
 
 export interface Summary {
@@ -118,7 +120,7 @@ export class CustomerSession extends EventEmitter {
       budgetSats: this.opts.budgetSats,
       maxSatsPerMinute: this.offer.satsPerMinute,
       paymentMethod: this.offer.paymentMethod,
-      customerPubkey: null
+      customerPubkey: this.opts.customerPubkey
     })
   }
 

@@ -26,7 +26,7 @@ test('a 2 s tick session for about 10 s moves exactly ticks × per-tick amount, 
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
 
   const statusFile = join(net.dir, 'status.json')
-  const session = spawnBin('session', [net.flag, '--budget=500', '--port=0', '--yes', '--no-repl', '--json', `--provider=${ready.swarmKey}`, `--status-file=${statusFile}`])
+  const session = spawnBin('session', [net.flag, '--budget=500', '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${ready.swarmKey}`, `--status-file=${statusFile}`])
   // Tick 4 paid means the session ran through [0, 10) s of paid time.
   await agent.line(/tick paid .*seq=4/)
   // A script can read the running session's status without the prompt.

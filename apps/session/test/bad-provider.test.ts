@@ -54,7 +54,7 @@ async function rent(opts: FakeProviderOptions): Promise<Rental> {
   const fake = await startFakeProvider(net, opts)
   fakes.push(fake)
   const before = { customer: net.balanceMsat('customer'), provider: net.balanceMsat('provider') }
-  const customer = spawnBin('session', [net.flag, '--budget=500', '--port=0', '--yes', '--no-repl', '--json', `--provider=${fake.swarmKey}`])
+  const customer = spawnBin('session', [net.flag, '--budget=500', '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${fake.swarmKey}`])
   return { fake, customer, before }
 }
 

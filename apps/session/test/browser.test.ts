@@ -33,7 +33,7 @@ test('the WebUI works in Chromium through the tunnel, progress arrives over the 
   const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=3', '--json'])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
   const statusFile = join(network.dir, 'status.json')
-  const session = spawnBin('session', [network.flag, '--budget=500', '--port=0', '--yes', '--no-repl', `--provider=${ready.swarmKey}`, `--status-file=${statusFile}`])
+  const session = spawnBin('session', [network.flag, '--budget=500', '--port=0', '--yes', '--no-repl', `--swarm-key=${ready.swarmKey}`, `--status-file=${statusFile}`])
   const base = (await session.line(/tunnel open: (http:\/\/\S+)/)).match(/(http:\/\/127\.0\.0\.1:\d+)/)?.[1] as string
 
   browser = await chromium.launch({

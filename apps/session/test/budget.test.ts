@@ -31,7 +31,7 @@ test('a budget that covers 3 ticks pays exactly 3, uses the paid time, then ends
 
   const agent = spawnBin('agent', [network.flag, '--sats-per-minute=60', '--tick-seconds=2', '--grace-seconds=5', '--json'])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  const session = spawnBin('session', [network.flag, '--budget=6', '--port=0', '--yes', '--no-repl', '--json', `--provider=${ready.swarmKey}`])
+  const session = spawnBin('session', [network.flag, '--budget=6', '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${ready.swarmKey}`])
   const url = (await session.line(/tunnel open: (http:\/\/\S+)/)).match(/(http:\/\/127\.0\.0\.1:\d+)/)?.[1] as string
 
   // The budget is spent once tick 2 is paid, but that tick's time is still paid for: the tunnel serves.

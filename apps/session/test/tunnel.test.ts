@@ -14,7 +14,7 @@ beforeAll(async () => {
   network = await startTestNetwork({ webuiStepDelayMs: 1 })
   const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=5', '--json'])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  session = spawnBin('session', [network.flag, '--budget=1000', '--port=0', '--yes', '--no-repl', `--provider=${ready.swarmKey}`])
+  session = spawnBin('session', [network.flag, '--budget=1000', '--port=0', '--yes', '--no-repl', `--swarm-key=${ready.swarmKey}`])
   base = (await session.line(/tunnel open: (http:\/\/\S+)/)).match(/(http:\/\/127\.0\.0\.1:\d+)/)?.[1] as string
 }, 60_000)
 

@@ -2,6 +2,9 @@
 // output lines and exit events, never on sleeps.
 
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -31,11 +34,20 @@ export interface Proc {
 }
 
 const running = new Set<Proc>()
+let home: string | null = null
+let spawned = 0
+
+/** Tests never touch the user's keys file: bins run with a throwaway HOME and working directory. */
+export function testHome(): string {
+  home ??= mkdtempSync(join(tmpdir(), '2020117-home-'))
+  return home
+}
 
 export function spawnBin(name: BinName, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: 'pipe' | 'ignore' } = {}): Proc {
+  // Each bin its own identity unless the test names one: two agents must not share a swarm key.
   const child = spawn(process.execPath, [BINS[name], ...args], {
-    cwd: opts.cwd ?? process.cwd(),
-    env: { ...process.env, ...opts.env },
+    cwd: opts.cwd ?? testHome(),
+    env: { ...process.env, HOME: testHome(), KEYS_AGENT: `${name}-${++spawned}`, ...opts.env },
     stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe']
   })
   const out = { stdout: '', stderr: '' }

@@ -1,0 +1,6 @@
+export * from './discovery.js'
+export * from './errors.js'
+export * from './identity.js'
+export * from './keys.js'
+export * from './pool.js'
+export * from './presence.js'

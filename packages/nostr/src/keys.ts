@@ -1,0 +1,111 @@
+// The keys file, `.2020117_keys`: a JSON object keyed by agent name, each entry holding a Nostr
+// keypair and optional wallet settings. It holds secrets, so it is created 0600 (never chmod'ed
+// after the fact), written atomically, and merged on write so other entries and fields survive.
+
+import { randomBytes } from 'node:crypto'
+import { constants } from 'node:fs'
+import { access, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
+import { NostrError } from './errors.js'
+
+export const KEYS_FILE = '.2020117_keys'
+
+export interface KeyEntry {
+  privkey: string
+  pubkey: string
+  nwc_uri?: string
+  lightning_address?: string
+  relays?: string[]
+  [extra: string]: unknown
+}
+
+export interface Identity {
+  name: string
+  path: string
+  entry: KeyEntry
+  secretKey: Uint8Array
+  created: boolean
+}
+
+/** `./.2020117_keys` first, then `~/.2020117_keys`. */
+export function keysFileCandidates(cwd = process.cwd(), home = homedir()): string[] {
+  return [join(resolve(cwd), KEYS_FILE), join(home, KEYS_FILE)]
+}
+
+export async function findKeysFile(cwd?: string, home?: string): Promise<string | null> {
+  for (const path of keysFileCandidates(cwd, home)) {
+    try {
+      await access(path, constants.R_OK)
+      return path
+    } catch {}
+  }
+  return null
+}
+
+export async function readKeysFile(path: string): Promise<Record<string, KeyEntry>> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw NostrError.KEYS_FILE_INVALID(path, (err as Error).message)
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw NostrError.KEYS_FILE_INVALID(path, 'not JSON')
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw NostrError.KEYS_FILE_INVALID(path, 'not a JSON object')
+  return value as Record<string, KeyEntry>
+}
+
+/**
+ * Merges `fields` into entry `name` and writes the file atomically with mode 0600. The file is
+ * read again just before the write, so entries another program added meanwhile survive.
+ */
+export async function writeKeyEntry(path: string, name: string, fields: Partial<KeyEntry>): Promise<KeyEntry> {
+  const all = await readKeysFile(path)
+  const entry = { ...(all[name] ?? {}), ...fields } as KeyEntry
+  all[name] = entry
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+  try {
+    await mkdir(dirname(path), { recursive: true })
+    const fh = await open(tmp, 'wx', 0o600)
+    try {
+      await fh.writeFile(JSON.stringify(all, null, 2) + '\n')
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await rename(tmp, path)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw NostrError.KEYS_FILE_UNWRITABLE(path, (err as Error).message)
+  }
+  return entry
+}
+
+/**
+ * The identity of agent `name`: from the keys file found (or `path`), generated and saved on the
+ * first run. A new file goes to `path`, else the home directory.
+ */
+export async function loadIdentity(opts: { name: string; path?: string; cwd?: string; home?: string }): Promise<Identity> {
+  const path = opts.path ? resolve(opts.path) : ((await findKeysFile(opts.cwd, opts.home)) ?? keysFileCandidates(opts.cwd, opts.home)[1]!)
+  const all = await readKeysFile(path)
+  const existing = all[opts.name]
+  if (existing) {
+    if (typeof existing.privkey !== 'string' || !/^[0-9a-f]{64}$/i.test(existing.privkey)) {
+      throw NostrError.KEYS_FILE_INVALID(path, `entry "${opts.name}" has no 64-hex privkey`)
+    }
+    const secretKey = new Uint8Array(Buffer.from(existing.privkey, 'hex'))
+    const pubkey = getPublicKey(secretKey)
+    if (existing.pubkey && existing.pubkey.toLowerCase() !== pubkey) throw NostrError.KEYS_FILE_INVALID(path, `entry "${opts.name}": pubkey does not match privkey`)
+    return { name: opts.name, path, entry: { ...existing, pubkey }, secretKey, created: false }
+  }
+  const secretKey = generateSecretKey()
+  const entry = await writeKeyEntry(path, opts.name, { privkey: Buffer.from(secretKey).toString('hex'), pubkey: getPublicKey(secretKey) })
+  return { name: opts.name, path, entry, secretKey, created: true }
+}

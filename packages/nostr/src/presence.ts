@@ -1,0 +1,120 @@
+// A provider's presence on Nostr: its profile (kind 0), its NIP-89 handler (kind 31990) naming the
+// kinds it serves, its prices and its Hyperswarm key, and a heartbeat (kind 30333, a 2020117 kind)
+// every minute with its capacity, then a last one saying offline.
+
+import { finalizeEvent, getPublicKey, type Event } from 'nostr-tools/pure'
+import type { RelayPool } from './pool.js'
+
+export const HANDLER_KIND = 31990
+export const HEARTBEAT_KIND = 30333
+export const PRESENCE_D_TAG = '2020117'
+/** Marks events this software wrote, so a profile the user keeps elsewhere is never overwritten. */
+const CLIENT_TAG = ['client', '2020117']
+
+export interface PresenceInfo {
+  name: string
+  about: string
+  lud16: string | null
+  kinds: number[]
+  satsPerMinute: number
+  tickSeconds: number
+  manifest: Record<string, unknown>
+  swarmKey: string
+}
+
+export interface Load {
+  capacity: number
+  maxSessions: number
+  sessions: number
+}
+
+export interface PresenceOptions {
+  pool: RelayPool
+  secretKey: Uint8Array
+  info: PresenceInfo
+  load: () => Load
+  intervalMs?: number
+  log?: (msg: string, fields?: Record<string, unknown>) => void
+}
+
+export class Presence {
+  readonly pubkey: string
+  private readonly opts: PresenceOptions
+  private timer: NodeJS.Timeout | null = null
+  private readonly log: NonNullable<PresenceOptions['log']>
+
+  constructor(opts: PresenceOptions) {
+    this.opts = opts
+    this.pubkey = getPublicKey(opts.secretKey)
+    this.log = opts.log ?? (() => {})
+  }
+
+  async start(): Promise<void> {
+    await this.publishProfile()
+    await this.publish(this.handler(), 'handler')
+    await this.heartbeat('online')
+    this.timer = setInterval(() => void this.heartbeat('online'), this.opts.intervalMs ?? 60_000)
+    this.timer.unref()
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
+    await this.heartbeat('offline')
+  }
+
+  heartbeat(status: 'online' | 'offline'): Promise<number> {
+    const { info } = this.opts
+    const load = status === 'online' ? this.opts.load() : { ...this.opts.load(), capacity: 0, sessions: 0 }
+    const prices = Object.fromEntries(info.kinds.map((k) => [String(k), info.satsPerMinute]))
+    return this.publish(
+      this.sign(HEARTBEAT_KIND, JSON.stringify({ status, ...load, prices, tick_seconds: info.tickSeconds, hyperswarm: info.swarmKey }), [
+        ['d', PRESENCE_D_TAG],
+        ['status', status],
+        ['capacity', String(load.capacity)],
+        ['sessions', String(load.sessions)],
+        ['hyperswarm', info.swarmKey],
+        ...info.kinds.map((k) => ['k', String(k)]),
+        ...info.kinds.map((k) => ['price', String(k), String(info.satsPerMinute)])
+      ]),
+      `heartbeat ${status}`
+    )
+  }
+
+  private handler(): Event {
+    const { info } = this.opts
+    const content = {
+      name: info.name,
+      about: info.about,
+      ...(info.lud16 ? { lud16: info.lud16 } : {}),
+      manifest: info.manifest,
+      prices: Object.fromEntries(info.kinds.map((k) => [String(k), info.satsPerMinute])),
+      tick_seconds: info.tickSeconds,
+      hyperswarm: info.swarmKey
+    }
+    return this.sign(HANDLER_KIND, JSON.stringify(content), [['d', PRESENCE_D_TAG], ['hyperswarm', info.swarmKey], ...info.kinds.map((k) => ['k', String(k)])])
+  }
+
+  /** Publishes kind 0 unless the relays hold a profile someone else wrote, which is kept. */
+  private async publishProfile(): Promise<void> {
+    const { info, pool } = this.opts
+    const existing = (await pool.query({ kinds: [0], authors: [this.pubkey] })).sort((a, b) => b.created_at - a.created_at)[0]
+    const content = JSON.stringify({ name: info.name, about: info.about, ...(info.lud16 ? { lud16: info.lud16 } : {}) })
+    if (existing && !existing.tags.some((t) => t[0] === CLIENT_TAG[0] && t[1] === CLIENT_TAG[1])) {
+      this.log('keeping the profile already on the relays')
+      return
+    }
+    if (existing?.content === content) return
+    await this.publish(this.sign(0, content, []), 'profile')
+  }
+
+  private sign(kind: number, content: string, tags: string[][]): Event {
+    return finalizeEvent({ kind, created_at: Math.floor(Date.now() / 1000), tags: [...tags, CLIENT_TAG], content }, this.opts.secretKey)
+  }
+
+  private async publish(event: Event, what: string): Promise<number> {
+    const accepted = await this.opts.pool.publish(event)
+    if (accepted === 0) this.log(`no relay accepted the ${what}`, { relays: this.opts.pool.relays.length })
+    return accepted
+  }
+}
