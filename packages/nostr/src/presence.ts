@@ -41,6 +41,7 @@ export class Presence {
   readonly pubkey: string
   private readonly opts: PresenceOptions
   private timer: NodeJS.Timeout | null = null
+  private readonly lastCreatedAt = new Map<number, number>()
   private readonly log: NonNullable<PresenceOptions['log']>
 
   constructor(opts: PresenceOptions) {
@@ -108,8 +109,14 @@ export class Presence {
     await this.publish(this.sign(0, content, []), 'profile')
   }
 
+  /**
+   * Replaceable events of one kind must be strictly newer than the last: on a tie in created_at a
+   * relay keeps the lowest id, so an offline heartbeat in the same second could be dropped.
+   */
   private sign(kind: number, content: string, tags: string[][]): Event {
-    return finalizeEvent({ kind, created_at: Math.floor(Date.now() / 1000), tags: [...tags, CLIENT_TAG], content }, this.opts.secretKey)
+    const created_at = Math.max(Math.floor(Date.now() / 1000), (this.lastCreatedAt.get(kind) ?? 0) + 1)
+    this.lastCreatedAt.set(kind, created_at)
+    return finalizeEvent({ kind, created_at, tags: [...tags, CLIENT_TAG], content }, this.opts.secretKey)
   }
 
   private async publish(event: Event, what: string): Promise<number> {

@@ -248,7 +248,7 @@ export class FakeSession {
           paymentMethods: [PAYMENT_BOLT11],
           capacity: 1,
           maxSessions: 1,
-          identity: null
+          identity: p.identity
         })
         return
       case 'session_start':
@@ -302,6 +302,8 @@ export class FakeProvider {
   readonly graceSeconds: number
   readonly ackSatsPerMinute: number
   readonly receipts: boolean
+  /** What skill_response.identity carries: null, or a (possibly hostile) binding event. */
+  identity: string | null = null
   readonly connections: FakeSession[] = []
   /** Errors thrown by the honest part or the scenario; a test should expect none. */
   readonly errors: Error[] = []
