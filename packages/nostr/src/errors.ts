@@ -25,7 +25,9 @@ export class NostrError extends Error {
     return new NostrError('KEYS_FILE_UNWRITABLE', `cannot write ${path}: ${why}. Choose another with --keys-file`)
   }
   static INVALID_PUBKEY(value: string): NostrError {
-    return new NostrError('INVALID_PUBKEY', `"${value.slice(0, 80)}" is not a Nostr public key: give an npub1… or 64 hex digits`)
+    // Never echo what might be a secret key pasted by mistake.
+    const shown = /^nsec1/i.test(value) ? 'an nsec (a secret key: keep it private!)' : `"${value.slice(0, 12)}…"`
+    return new NostrError('INVALID_PUBKEY', `${shown} is not a Nostr public key: give an npub1… or 64 hex digits`)
   }
   static IDENTITY_MISSING(expected: string): NostrError {
     return new NostrError('IDENTITY_MISSING', `the peer proves no Nostr identity, but ${expected} was asked for: refusing it`)

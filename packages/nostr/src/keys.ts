@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { access, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { access, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
@@ -67,6 +67,37 @@ export async function readKeysFile(path: string): Promise<Record<string, KeyEntr
  * read again just before the write, so entries another program added meanwhile survive.
  */
 export async function writeKeyEntry(path: string, name: string, fields: Partial<KeyEntry>): Promise<KeyEntry> {
+  const unlock = await lock(path)
+  try {
+    return await mergeAndWrite(path, name, fields)
+  } finally {
+    await unlock()
+  }
+}
+
+/**
+ * Two processes creating keys at once must not lose each other's entries: the read-merge-rename
+ * runs under an exclusive lock file. A lock older than 10 s is a crashed writer's, and is taken over.
+ */
+async function lock(path: string): Promise<() => Promise<void>> {
+  const lockPath = `${path}.lock`
+  await mkdir(dirname(path), { recursive: true })
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fh = await open(lockPath, 'wx', 0o600)
+      await fh.close()
+      return () => rm(lockPath, { force: true })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw NostrError.KEYS_FILE_UNWRITABLE(path, (err as Error).message)
+      const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0)
+      if (age > 10_000) await rm(lockPath, { force: true })
+      else if (attempt > 500) throw NostrError.KEYS_FILE_UNWRITABLE(path, `${lockPath} is held by another program`)
+      else await new Promise((r) => setTimeout(r, 10))
+    }
+  }
+}
+
+async function mergeAndWrite(path: string, name: string, fields: Partial<KeyEntry>): Promise<KeyEntry> {
   const all = await readKeysFile(path)
   const entry = { ...(all[name] ?? {}), ...fields } as KeyEntry
   all[name] = entry
@@ -101,8 +132,15 @@ export async function loadIdentity(opts: { name: string; path?: string; cwd?: st
       throw NostrError.KEYS_FILE_INVALID(path, `entry "${opts.name}" has no 64-hex privkey`)
     }
     const secretKey = new Uint8Array(Buffer.from(existing.privkey, 'hex'))
-    const pubkey = getPublicKey(secretKey)
-    if (existing.pubkey && existing.pubkey.toLowerCase() !== pubkey) throw NostrError.KEYS_FILE_INVALID(path, `entry "${opts.name}": pubkey does not match privkey`)
+    let pubkey: string
+    try {
+      pubkey = getPublicKey(secretKey)
+    } catch {
+      throw NostrError.KEYS_FILE_INVALID(path, `entry "${opts.name}": privkey is not a valid secp256k1 key`)
+    }
+    if (existing.pubkey !== undefined && existing.pubkey !== '' && (typeof existing.pubkey !== 'string' || existing.pubkey.toLowerCase() !== pubkey)) {
+      throw NostrError.KEYS_FILE_INVALID(path, `entry "${opts.name}": pubkey does not match privkey`)
+    }
     return { name: opts.name, path, entry: { ...existing, pubkey }, secretKey, created: false }
   }
   const secretKey = generateSecretKey()

@@ -1,0 +1,102 @@
+// Shared test helpers for @2020117/nostr: a cleanup stack (run it from afterEach), temp dirs under
+// os.tmpdir(), an in-process relay on loopback, relay pools, and signed-event builders.
+
+import { createHash } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { expect } from 'vitest'
+import { finalizeEvent, type Event } from 'nostr-tools/pure'
+// @2020117/relay is not a dependency of this package: import its sources directly.
+import { startRelay } from '../../relay/src/index.js'
+import { NostrError, type NostrErrorCode } from '../src/errors.js'
+import { RelayPool } from '../src/pool.js'
+import { HEARTBEAT_KIND, HANDLER_KIND, PRESENCE_D_TAG } from '../src/presence.js'
+
+const cleanups: Array<() => unknown> = []
+
+export function onCleanup(fn: () => unknown): void {
+  cleanups.push(fn)
+}
+
+/** Runs the cleanups, newest first; use as `afterEach(runCleanups)`. */
+export async function runCleanups(): Promise<void> {
+  while (cleanups.length > 0) await cleanups.pop()?.()
+}
+
+export async function tempDir(prefix = 'nostr-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  onCleanup(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+export async function relay(): Promise<{ url: string; close(): Promise<void> }> {
+  const running = await startRelay({ port: 0, dir: null })
+  onCleanup(() => running.close())
+  return running
+}
+
+export function pool(relays: string[]): RelayPool {
+  const p = new RelayPool(relays)
+  onCleanup(() => p.close())
+  return p
+}
+
+export const now = (): number => Math.floor(Date.now() / 1000)
+
+/** A deterministic secret key, so that event ids (which do not depend on the signature) are too. */
+export function seededKey(seed: string): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(seed).digest())
+}
+
+export const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
+
+/** A 2020117 heartbeat built by hand (not by Presence), so tests can choose every field. */
+export function heartbeatEvent(
+  sk: Uint8Array,
+  opts: { content: unknown; kinds?: number[]; swarmKey?: string; createdAt?: number; status?: string; raw?: boolean }
+): Event {
+  const tags = [['d', PRESENCE_D_TAG], ['status', opts.status ?? 'online'], ...(opts.kinds ?? [5200]).map((k) => ['k', String(k)])]
+  if (opts.swarmKey !== undefined) tags.push(['hyperswarm', opts.swarmKey])
+  return finalizeEvent(
+    {
+      kind: HEARTBEAT_KIND,
+      created_at: opts.createdAt ?? now(),
+      tags,
+      content: opts.raw ? (opts.content as string) : JSON.stringify(opts.content)
+    },
+    sk
+  )
+}
+
+export function handlerEvent(sk: Uint8Array, opts: { content: unknown; kinds?: number[]; swarmKey?: string; createdAt?: number; raw?: boolean }): Event {
+  const tags = [['d', PRESENCE_D_TAG], ...(opts.kinds ?? [5200]).map((k) => ['k', String(k)])]
+  if (opts.swarmKey !== undefined) tags.push(['hyperswarm', opts.swarmKey])
+  return finalizeEvent(
+    {
+      kind: HANDLER_KIND,
+      created_at: opts.createdAt ?? now(),
+      tags,
+      content: opts.raw ? (opts.content as string) : JSON.stringify(opts.content)
+    },
+    sk
+  )
+}
+
+/** Publishes and insists that the relay stored it: a test built on a refused event proves nothing. */
+export async function publishOk(p: RelayPool, event: Event): Promise<void> {
+  expect(await p.publish(event)).toBe(1)
+}
+
+/** The NostrError a call throws (sync or async), checked for its code. */
+export async function nostrError(fn: () => unknown, code: NostrErrorCode): Promise<NostrError> {
+  let thrown: unknown
+  try {
+    await fn()
+  } catch (err) {
+    thrown = err
+  }
+  expect(thrown, `expected NostrError ${code}`).toBeInstanceOf(NostrError)
+  expect((thrown as NostrError).code).toBe(code)
+  return thrown as NostrError
+}

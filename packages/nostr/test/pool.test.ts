@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, test } from 'vitest'
+import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure'
+import { RelayPool } from '../src/pool.js'
+import { now, pool, relay, runCleanups } from './helpers.js'
+
+afterEach(runCleanups)
+
+const note = (sk: Uint8Array, content = 'hello') => finalizeEvent({ kind: 1, created_at: now(), tags: [], content }, sk)
+
+describe('RelayPool', () => {
+  test('deduplicates relay URLs', () => {
+    const p = new RelayPool(['ws://127.0.0.1:1', 'ws://127.0.0.1:1', 'ws://127.0.0.1:2'])
+    expect(p.relays).toEqual(['ws://127.0.0.1:1', 'ws://127.0.0.1:2'])
+    p.close()
+  })
+
+  test('publish resolves with the number of relays that accepted; query reads it back', async () => {
+    const a = await relay()
+    const b = await relay()
+    const sk = generateSecretKey()
+    const event = note(sk)
+    expect(await pool([a.url, b.url]).publish(event)).toBe(2)
+    for (const url of [a.url, b.url]) {
+      const got = await pool([url]).query({ authors: [getPublicKey(sk)] })
+      expect(got.map((e) => e.id)).toEqual([event.id])
+    }
+  })
+
+  test('publish returns 0, not an error, when the relay is down', async () => {
+    const r = await relay()
+    await r.close()
+    expect(await pool([r.url]).publish(note(generateSecretKey()))).toBe(0)
+  })
+
+  test('publish counts only the relays that are up', async () => {
+    const up = await relay()
+    const down = await relay()
+    await down.close()
+    expect(await pool([up.url, down.url]).publish(note(generateSecretKey()))).toBe(1)
+  })
+
+  test('publish returns 0 when the relay refuses the event (bad signature)', async () => {
+    const r = await relay()
+    const event = note(generateSecretKey())
+    const forged = { ...event, sig: event.sig.slice(0, -1) + (event.sig.endsWith('0') ? '1' : '0') }
+    const p = pool([r.url])
+    expect(await p.publish(forged)).toBe(0)
+    expect(await p.query({ ids: [event.id] })).toEqual([])
+  })
+
+  test('query on a relay that is down resolves with no events', async () => {
+    const r = await relay()
+    await r.close()
+    expect(await pool([r.url]).query({ kinds: [1] })).toEqual([])
+  })
+})
