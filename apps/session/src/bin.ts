@@ -350,6 +350,7 @@ function printSummary(s: Summary, json: boolean, log: Logger): void {
     `  paid         ${s.sats_paid} sats (${s.msat_paid} msat) of a ${s.budget_sats} sat budget`,
     `  traffic      ${s.bytes_up} bytes up, ${s.bytes_down} bytes down`
   ]
-  process.stdout.write(lines.join('\n') + '\n')
+  // On a terminal the prompt may still be on the current line.
+  process.stdout.write((process.stdout.isTTY ? '\n' : '') + lines.join('\n') + '\n')
   if (s.by !== 'customer' && s.reason !== 'BUDGET_EXHAUSTED') log.warn(`the session was ended by the ${s.by}: ${s.reason}`)
 }

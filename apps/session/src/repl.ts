@@ -47,6 +47,11 @@ export function startRepl(opts: ReplOptions): readline.Interface {
     })
   })
   rl.on('close', () => void busy.then(() => opts.onquit()))
+  // The prompt is the live status line: it shows the budget and minutes left as they change.
+  if (opts.terminal) opts.session.on('paid', () => {
+    rl.setPrompt(promptText(opts.session.status()))
+    rl.prompt(true)
+  })
   print(`type help for commands; the remote service is at ${opts.tunnelUrl}`)
   prompt()
   return rl
