@@ -114,6 +114,11 @@ const messages: Array<{ name: string; message: Message }> = [
     name: 'session_end by provider',
     message: { type: 'session_end', sessionId: sid, by: 'provider', reason: 'UNPAID', message: 'tick 2 unpaid after grace', ticksPaid: 0, msatPaid: 0, durationMs: 0 }
   },
+  { name: 'session_resume', message: { type: 'session_resume', sessionId: sid, resumeSecret: bytes(32, 0x11) } },
+  {
+    name: 'session_resumed',
+    message: { type: 'session_resumed', sessionId: sid, satsPerMinute: 5, tickSeconds: 2, graceSeconds: 5, nextSeq: 4, paidUntil: 8, elapsedMs: 7321 }
+  },
   { name: 'stream_open', message: { type: 'stream_open', streamId: 1 } },
   { name: 'stream_open max id', message: { type: 'stream_open', streamId: K.MAX_STREAM_ID } },
   { name: 'stream_data', message: { type: 'stream_data', streamId: 1, data: new TextEncoder().encode('GET / HTTP/1.1\r\nHost: localhost:8080\r\n\r\n') } },
@@ -128,7 +133,7 @@ const messages: Array<{ name: string; message: Message }> = [
 // Frames every decoder must refuse, with the error code it must refuse them with.
 const invalid: Array<{ name: string; hex: string; code: string }> = [
   { name: 'empty frame', hex: '', code: 'DECODE_ERROR' },
-  { name: 'unknown type 10', hex: '0a', code: 'UNKNOWN_MESSAGE' },
+  { name: 'unknown type 12', hex: '0c', code: 'UNKNOWN_MESSAGE' },
   { name: 'unknown type 300', hex: 'fd2c01', code: 'UNKNOWN_MESSAGE' },
   { name: 'non-minimal type varint', hex: 'fd0100' + 'fd5014', code: 'DECODE_ERROR' },
   { name: 'truncated skill_request', hex: '01fd50', code: 'DECODE_ERROR' },
@@ -155,6 +160,7 @@ const invalid: Array<{ name: string; hex: string; code: string }> = [
   { name: 'stream_data over the chunk limit', hex: '11' + '01' + 'fe01000100' + '00', code: 'LIMIT_EXCEEDED' },
   { name: 'stream_data shorter than its length', hex: '11' + '01' + '05' + '68656c6c', code: 'DECODE_ERROR' },
   { name: 'reserved type 15', hex: '0f00', code: 'UNKNOWN_MESSAGE' },
+  { name: 'session_resume with a short secret', hex: '0a' + '00'.repeat(16) + '11'.repeat(31), code: 'DECODE_ERROR' },
   { name: 'reserved type 21', hex: '1500', code: 'UNKNOWN_MESSAGE' },
   { name: 'frame one byte over the limit', hex: 'OVERSIZE', code: 'FRAME_TOO_LARGE' }
 ]

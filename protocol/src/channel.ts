@@ -63,6 +63,8 @@ export class SessionChannel extends EventEmitter {
   private readonly unpaid: number[] = []
   private lastAckedSeq = -1
   private lastReceiptSeq = -1
+  /** A session_resume is pending: only session_resumed or session_reject may answer it. */
+  private resuming = false
   private readonly openedPromise: Promise<Handshake>
 
   constructor(muxOrStream: Protomux | object, opts: SessionChannelOptions) {
@@ -217,8 +219,13 @@ export class SessionChannel extends EventEmitter {
       case 'session_start':
         return sender('customer') ?? (state === 'idle' ? null : illegal())
       case 'session_ack':
+        return sender('provider') ?? (state === 'starting' && !this.resuming ? null : illegal())
       case 'session_reject':
         return sender('provider') ?? (state === 'starting' ? null : illegal())
+      case 'session_resume':
+        return sender('customer') ?? (state === 'idle' ? null : illegal())
+      case 'session_resumed':
+        return sender('provider') ?? (state === 'starting' && this.resuming ? null : illegal('no session_resume is pending'))
       case 'tick':
         return (
           sender('provider') ??
@@ -269,6 +276,27 @@ export class SessionChannel extends EventEmitter {
         break
       case 'session_reject':
         this.state = 'idle'
+        this.resuming = false
+        break
+      case 'session_resume':
+        this.state = 'starting'
+        this.resuming = true
+        break
+      case 'session_resumed':
+        // The session goes on where it was: ticks before nextSeq are settled history.
+        this.state = 'active'
+        this.resuming = false
+        this.session = {
+          type: 'session_ack',
+          sessionId: msg.sessionId,
+          satsPerMinute: msg.satsPerMinute,
+          tickSeconds: msg.tickSeconds,
+          graceSeconds: msg.graceSeconds,
+          resumeSecret: new Uint8Array(32)
+        }
+        this.nextTickSeq = msg.nextSeq
+        this.lastAckedSeq = msg.nextSeq - 1
+        this.lastReceiptSeq = msg.nextSeq - 1
         break
       case 'session_ack':
         this.state = 'active'

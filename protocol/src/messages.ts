@@ -108,6 +108,26 @@ export interface SessionEnd {
   durationMs: number
 }
 
+export interface SessionResume {
+  type: 'session_resume'
+  sessionId: Uint8Array
+  resumeSecret: Uint8Array
+}
+
+export interface SessionResumed {
+  type: 'session_resumed'
+  sessionId: Uint8Array
+  satsPerMinute: number
+  tickSeconds: number
+  graceSeconds: number
+  /** The seq of the next tick the provider sends: its oldest unpaid bill, re-sent, or a new one. */
+  nextSeq: number
+  /** Seconds since session start up to which payment is verified. */
+  paidUntil: number
+  /** Milliseconds since session start, by the provider's clock. */
+  elapsedMs: number
+}
+
 export interface StreamOpen {
   type: 'stream_open'
   streamId: number
@@ -150,6 +170,8 @@ export type Message =
   | TickAck
   | TickReceipt
   | SessionEnd
+  | SessionResume
+  | SessionResumed
   | StreamMessage
 
 export type MessageType = Message['type']
@@ -461,6 +483,16 @@ const bodies = {
     msatPaid: uint('msatPaid', K.MAX_MSAT),
     durationMs: uint('durationMs', K.MAX_DURATION_MS)
   }),
+  session_resume: struct<SessionResume>({ sessionId, resumeSecret: fixed('resumeSecret', K.SECRET_BYTES) }),
+  session_resumed: struct<SessionResumed>({
+    sessionId,
+    satsPerMinute,
+    tickSeconds,
+    graceSeconds: uint('graceSeconds', K.MAX_GRACE_SECONDS, 1),
+    nextSeq: seq,
+    paidUntil: seconds('paidUntil'),
+    elapsedMs: uint('elapsedMs', K.MAX_DURATION_MS)
+  }),
   stream_open: struct<StreamOpen>({ streamId }),
   stream_data: struct<StreamData>({ streamId, data: bytes('data', K.MAX_STREAM_CHUNK) }),
   stream_credit: struct<StreamCredit>({ streamId, bytes: uint('bytes', K.MAX_STREAM_WINDOW, 1) }),
@@ -480,6 +512,8 @@ export const MESSAGE_IDS: { readonly [T in MessageType]: number } = {
   tick_ack: 7,
   tick_receipt: 8,
   session_end: 9,
+  session_resume: 10,
+  session_resumed: 11,
   stream_open: 16,
   stream_data: 17,
   stream_credit: 18,

@@ -125,6 +125,42 @@ describe('a whole session through the state machine', () => {
   })
 })
 
+describe('resume', () => {
+  test('session_resume, session_resumed, then ticks continue at nextSeq', async () => {
+    const { customer, provider } = await pair()
+    customer.send({ type: 'session_resume', sessionId: sid, resumeSecret: new Uint8Array(32) })
+    expect((await nextMessage(provider)).type).toBe('session_resume')
+    expect(() => provider.send(ack)).toThrow(/not legal/)
+    provider.send({ type: 'session_resumed', sessionId: sid, satsPerMinute: 5, tickSeconds: 2, graceSeconds: 5, nextSeq: 3, paidUntil: 6, elapsedMs: 6100 })
+    expect((await nextMessage(customer)).type).toBe('session_resumed')
+    expect(customer.state).toBe('active')
+    expect(() => provider.send(tick(2))).toThrow(/out of order/)
+    provider.send(tick(3))
+    expect(await nextMessage(customer)).toMatchObject({ type: 'tick', seq: 3 })
+    customer.send(tickAck(3))
+    await nextMessage(provider)
+  })
+
+  test('a resume can be refused, and the channel is idle again', async () => {
+    const { customer, provider } = await pair()
+    customer.send({ type: 'session_resume', sessionId: sid, resumeSecret: new Uint8Array(32) })
+    await nextMessage(provider)
+    provider.send({ type: 'session_reject', code: 'RESUME_REFUSED', message: 'no such session' })
+    await nextMessage(customer)
+    expect(customer.state).toBe('idle')
+  })
+
+  test('session_resumed that answers nothing is refused', async () => {
+    const [a, b] = pipePair()
+    const customer = new SessionChannel(a, { role: 'customer', software: 'c' })
+    const peer = rawPeer(b, 'provider')
+    await customer.opened()
+    const closed = closeError(customer)
+    peer.send({ type: 'session_resumed', sessionId: sid, satsPerMinute: 5, tickSeconds: 2, graceSeconds: 5, nextSeq: 0, paidUntil: 0, elapsedMs: 0 })
+    expect((await closed)?.code).toBe('UNEXPECTED_MESSAGE')
+  })
+})
+
 describe('a hostile peer', () => {
   // Each case drives a real customer channel to a state, then has a raw provider send one frame.
   type Case = { name: string; setup: (peer: RawPeer) => Promise<void>; frame: Uint8Array; code: string }

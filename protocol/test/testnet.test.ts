@@ -105,5 +105,20 @@ test('every message type crosses a Hyperswarm connection on the local testnet', 
   c2.send({ type: 'error', code: 'CUSTOMER_GONE', message: 'bye' })
   expect((await errClosed)[0]).toMatchObject({ code: 'REMOTE_ERROR', remoteCode: 'CUSTOMER_GONE' })
 
+  // A third channel resumes the session after a (pretend) drop.
+  const p3 = new Promise<SessionChannel>((resolve) => {
+    p.mux.pair({ protocol: '2020117/session', id: new Uint8Array([3]) }, () =>
+      resolve(new SessionChannel(p.mux, { role: 'provider', software: 'test-agent', id: new Uint8Array([3]) }))
+    )
+  })
+  const c3 = new SessionChannel(mux, { role: 'customer', software: 'test-session', id: new Uint8Array([3]) })
+  const provider3 = await p3
+  await c3.opened()
+  provider3.on('message', (m: Message) => seen.add(m.type))
+  c3.on('message', (m: Message) => seen.add(m.type))
+  await exchange(c3, provider3, { type: 'session_resume', sessionId: sid, resumeSecret: new Uint8Array(32).fill(2) })
+  await exchange(provider3, c3, { type: 'session_resumed', sessionId: sid, satsPerMinute: 5, tickSeconds: 2, graceSeconds: 5, nextSeq: 1, paidUntil: 2, elapsedMs: 2500 })
+  await exchange(provider3, c3, { type: 'tick', sessionId: sid, seq: 1, amountMsat: 167, bolt11: 'lnbcrt1670p1', periodStart: 2, periodEnd: 4 })
+
   expect([...seen].sort()).toEqual(Object.keys(MESSAGE_IDS).sort())
 })
