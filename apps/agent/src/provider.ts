@@ -3,7 +3,7 @@
 // streams through the gateway to the configured upstream.
 
 import { EventEmitter } from 'node:events'
-import { PAYMENT_BOLT11, PAYMENT_FREE, ProtocolError, SessionChannel, tickAmountMsat, type Offer, type SessionStart } from '@2020117/protocol'
+import { PAYMENT_BOLT11, PAYMENT_FREE, ProtocolError, SessionChannel, tickAmountMsat, type Offer, type SessionResume, type SessionStart } from '@2020117/protocol'
 import { PeerSwarm, type Connection, type NetworkConfig } from '@2020117/swarm'
 import { makeBinding } from '@2020117/nostr'
 import type { KeyPair } from 'hyperdht'
@@ -117,6 +117,15 @@ export class Provider extends EventEmitter {
       })
     })
     channel.on('session_start', (start: SessionStart) => this.onstart(channel, start, peer))
+    channel.on('session_resume', (m: SessionResume) => {
+      const session = [...this.sessions].find((s) => s.idHex === Buffer.from(m.sessionId).toString('hex'))
+      if (!session || session.over || !session.owns(m.resumeSecret)) {
+        this.log.info('resume refused', { peer })
+        channel.send({ type: 'session_reject', code: 'RESUME_REFUSED', message: 'no such session: it ended, or the secret is wrong' })
+        return
+      }
+      session.attach(channel)
+    })
   }
 
   private onstart(channel: SessionChannel, start: SessionStart, peer: string): void {

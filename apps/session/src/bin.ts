@@ -7,11 +7,11 @@ import readline from 'node:readline'
 import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, parseFlags, runMain, type CommandSpec, type Logger } from '@2020117/cli'
 import { findProviders, loadIdentity, npubOf, parsePubkey, RelayPool, resolveProvider, type ProviderInfo } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
-import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, tickAmountMsat } from '@2020117/protocol'
+import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, SessionChannel, tickAmountMsat } from '@2020117/protocol'
 import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
 import { CustomerSession, type Offer, type Summary } from './customer.js'
-import { discover, type Candidate } from './discover.js'
+import { discover, SOFTWARE, type Candidate } from './discover.js'
 import { startRepl } from './repl.js'
 
 const spec: CommandSpec = {
@@ -42,7 +42,7 @@ const spec: CommandSpec = {
     json: { type: 'boolean', description: 'print the end-of-session summary as one JSON object on stdout; logs go to stderr' },
     ...LOG_FLAGS
   },
-  notes: ['Exit status: 0 when you quit or the budget is spent, 3 when the session ended otherwise (refused invoice, provider gone, …), 1-2 on errors before it started.'],
+  notes: ['A dropped connection is resumed within twice the provider\'s grace, paid time kept. SIGUSR2 drops it on purpose.', 'Exit status: 0 when you quit or the budget is spent, 3 when the session ended otherwise (refused invoice, provider gone, …), 1-2 on errors before it started.'],
   examples: [
     '2020117-session --devnet --budget=500 --port=8080',
     '2020117-session --budget=500 --max-price=10 --nwc="nostr+walletconnect://…"',
@@ -152,7 +152,19 @@ await runMain(
         listener,
         log,
         seenHashes: new Set(),
-        customerPubkey: Buffer.from(identity.entry.pubkey, 'hex')
+        customerPubkey: Buffer.from(identity.entry.pubkey, 'hex'),
+        // A resume dials the same swarm key: the Noise handshake proves it is the same provider.
+        reconnect: async (deadline) => {
+          const conn = await swarm.connectTo(chosen.conn.remotePublicKey, Math.max(1000, deadline - Date.now()))
+          const channel = new SessionChannel(conn, { role: 'customer', software: SOFTWARE })
+          await channel.opened()
+          return channel
+        }
+      })
+      // SIGUSR2 cuts the connection to the provider, to see a resume happen (and to test it).
+      process.on('SIGUSR2', () => {
+        log.warn('SIGUSR2: dropping the connection to the provider')
+        for (const conn of swarm.connections) if (Buffer.compare(Buffer.from(conn.remotePublicKey), Buffer.from(chosen.conn.remotePublicKey)) === 0) conn.destroy()
       })
     } catch (err) {
       await cleanup()
@@ -348,7 +360,8 @@ function printSummary(s: Summary, json: boolean, log: Logger): void {
     `  duration     ${s.duration_s} s`,
     `  ticks paid   ${s.ticks_paid}`,
     `  paid         ${s.sats_paid} sats (${s.msat_paid} msat) of a ${s.budget_sats} sat budget`,
-    `  traffic      ${s.bytes_up} bytes up, ${s.bytes_down} bytes down`
+    `  traffic      ${s.bytes_up} bytes up, ${s.bytes_down} bytes down`,
+    `  resumed      ${s.resumes === 0 ? 'no' : `${s.resumes} time(s) after a dropped connection`}`
   ]
   // On a terminal the prompt may still be on the current line.
   process.stdout.write((process.stdout.isTTY ? '\n' : '') + lines.join('\n') + '\n')

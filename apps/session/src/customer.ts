@@ -9,6 +9,7 @@ import {
   tickAmountMsat,
   type SessionAck,
   type SessionChannel,
+  type SessionResumed,
   type SessionEnd,
   type Tick,
   type TickReceipt
@@ -38,6 +39,8 @@ export interface CustomerOptions {
   seenHashes: Set<string>
   /** The customer's Nostr pubkey, told to the provider in session_start. */
   customerPubkey: Uint8Array | null
+  /** Opens a fresh session channel to the same provider, for a resume after a drop. */
+  reconnect?: (deadlineMs: number) => Promise<SessionChannel>
 }
 
 export interface Summary {
@@ -55,10 +58,12 @@ export interface Summary {
   duration_s: number
   bytes_up: number
   bytes_down: number
+  /** Times the session was resumed after the connection dropped. */
+  resumes: number
 }
 
 export interface Status {
-  state: 'starting' | 'awaiting_payment' | 'active' | 'ended'
+  state: 'starting' | 'awaiting_payment' | 'active' | 'reconnecting' | 'ended'
   provider: string
   name: string
   kind: number
@@ -82,7 +87,10 @@ export class CustomerSession extends EventEmitter {
   state: Status['state'] = 'starting'
   summary: Summary | null = null
   private readonly opts: CustomerOptions
-  private readonly channel: SessionChannel
+  private channel: SessionChannel
+  private resumes = 0
+  /** Traffic of tunnels that ended with a dropped connection. */
+  private readonly bytesBefore = { up: 0, down: 0 }
   private readonly log: Logger
   private tunnel: Tunnel | null = null
   private guard: TickGuard | null = null
@@ -102,14 +110,70 @@ export class CustomerSession extends EventEmitter {
     opts.listener.on('connection', (sock: net.Socket) => this.onlocal(sock))
     this.channel.on('session_ack', (ack: SessionAck) => this.onack(ack))
     this.channel.on('session_reject', (r) => this.finish(r.code, 'provider', r.message))
+    this.bind(this.channel)
+  }
+
+  private bind(channel: SessionChannel): void {
     // Ticks are handled strictly in order, one payment at a time.
-    this.channel.on('tick', (t: Tick) => (this.queue = this.queue.then(() => this.ontick(t))))
-    this.channel.on('tick_receipt', (r: TickReceipt) => this.onreceipt(r))
-    this.channel.on('session_end', (e: SessionEnd) => this.finish(e.reason, 'provider', e.message))
-    // A clean close follows a session_end, which already ended the session; anything else is a drop.
-    this.channel.on('close', (err) => {
-      if (err) this.finish(err.remoteCode ?? (err.code === 'CHANNEL_CLOSED' ? 'PROVIDER_GONE' : err.code), 'provider', err.message)
+    channel.on('tick', (t: Tick) => (this.queue = this.queue.then(() => this.ontick(t))))
+    channel.on('tick_receipt', (r: TickReceipt) => this.onreceipt(r))
+    channel.on('session_end', (e: SessionEnd) => this.finish(e.reason, 'provider', e.message))
+    // A clean close follows a session_end, which already ended the session. A dropped connection
+    // is resumed when it can be; a refused frame (our side's verdict) ends the session.
+    channel.on('close', (err) => {
+      if (channel !== this.channel || !err || this.summary) return
+      if (err.code === 'CHANNEL_CLOSED' && this.ack && this.opts.reconnect) void this.resume()
+      else this.finish(err.remoteCode ?? (err.code === 'CHANNEL_CLOSED' ? 'PROVIDER_GONE' : err.code), err.remoteCode ? 'provider' : 'customer', err.message)
     })
+  }
+
+  /**
+   * Reconnects and resumes the same session (SPEC §5.5) within twice the grace, the time the
+   * provider keeps it. Paid time is not lost; a bill paid before the drop is never paid again.
+   */
+  private async resume(): Promise<void> {
+    const ack = this.ack as SessionAck
+    const deadline = Date.now() + 2 * ack.graceSeconds * 1000
+    this.open = false
+    this.state = 'reconnecting'
+    if (this.tunnel) {
+      this.bytesBefore.up += this.tunnel.stats.bytesSent
+      this.bytesBefore.down += this.tunnel.stats.bytesReceived
+      this.tunnel.destroy('CONNECTION_LOST')
+    }
+    this.log.warn(`connection to the provider lost: resuming (up to ${2 * ack.graceSeconds} s)…`)
+    let delay = 250
+    while (!this.summary && Date.now() < deadline) {
+      try {
+        const channel = await (this.opts.reconnect as NonNullable<CustomerOptions['reconnect']>)(deadline)
+        const answer = new Promise<SessionResumed | string>((resolve) => {
+          channel.once('session_resumed', resolve)
+          channel.once('session_reject', (r) => resolve(r.code))
+          channel.once('close', () => resolve('CLOSED'))
+        })
+        channel.send({ type: 'session_resume', sessionId: ack.sessionId, resumeSecret: ack.resumeSecret })
+        const res = await answer
+        if (typeof res === 'string') {
+          if (res === 'RESUME_REFUSED') return this.finish('PROVIDER_GONE', 'provider', 'the provider no longer has this session')
+          throw new Error(res)
+        }
+        if (this.summary) return void channel.close()
+        this.channel = channel
+        this.bind(channel)
+        this.guard?.resume(res.nextSeq)
+        this.tunnel = new Tunnel(channel)
+        this.resumes++
+        this.log.info(`session resumed (paid until ${res.paidUntil} s)`)
+        this.emit('resumed', res)
+        if (res.paidUntil > 0 || this.isFree) this.openTunnel()
+        return
+      } catch (err) {
+        this.log.debug('resume attempt failed', { error: (err as Error).message })
+        await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))))
+        delay = Math.min(delay * 2, 2000)
+      }
+    }
+    this.finish('PROVIDER_GONE', 'provider', `could not resume within ${2 * ack.graceSeconds} s`)
   }
 
   /** Asks for the session at the price the customer accepted, and no more. */
@@ -173,8 +237,8 @@ export class CustomerSession extends EventEmitter {
       // Time already paid for plus what the rest of the budget buys.
       minutes_left: this.isFree ? -1 : Math.max(0, Math.round(((paidUntil - elapsed) / 60 + left / perMinute) * 10) / 10),
       paid_until_s: this.isFree ? -1 : paidUntil,
-      bytes_up: this.tunnel?.stats.bytesSent ?? 0,
-      bytes_down: this.tunnel?.stats.bytesReceived ?? 0,
+      bytes_up: this.bytesBefore.up + (this.tunnel?.stats.bytesSent ?? 0),
+      bytes_down: this.bytesBefore.down + (this.tunnel?.stats.bytesReceived ?? 0),
       open_streams: this.tunnel?.openStreams ?? 0
     }
   }
@@ -224,21 +288,29 @@ export class CustomerSession extends EventEmitter {
       this.log.error(`refused tick ${tick.seq}: ${e.message}`)
       return this.quit(e.code, e.message)
     }
-    const wallet = this.opts.wallet
-    if (!wallet) return this.quit('PAYMENT_FAILED', 'no wallet to pay with')
-    let preimage: string
-    try {
-      ;({ preimage } = await wallet.pay(approved.bolt11, approved.invoice.paymentHash))
-    } catch (err) {
-      const e = err as WalletError
-      this.log.error(`could not pay tick ${tick.seq}: ${e.message}`)
-      return this.quit('PAYMENT_FAILED', e.message)
-    }
+    let preimage = approved.paidPreimage
+    if (preimage === null) {
+      const wallet = this.opts.wallet
+      if (!wallet) return this.quit('PAYMENT_FAILED', 'no wallet to pay with')
+      try {
+        ;({ preimage } = await wallet.pay(approved.bolt11, approved.invoice.paymentHash))
+      } catch (err) {
+        const e = err as WalletError
+        this.log.error(`could not pay tick ${tick.seq}: ${e.message}`)
+        return this.quit('PAYMENT_FAILED', e.message)
+      }
+      // Recorded before anything else: a paid bill must never be paid again, even if the
+      // connection dropped while the payment was in flight.
+      g.paid(approved, preimage)
+      this.log.debug(`paid tick ${tick.seq}`, { msat: approved.amountMsat, spentMsat: g.spentMsat })
+      this.emit('paid', { seq: tick.seq, amountMsat: approved.amountMsat, spentMsat: g.spentMsat })
+    } else this.log.debug(`tick ${tick.seq} re-sent after the resume was paid already: acknowledging it`)
     if (this.summary) return
-    g.paid(approved)
-    this.log.debug(`paid tick ${tick.seq}`, { msat: approved.amountMsat, spentMsat: g.spentMsat })
-    this.channel.send({ type: 'tick_ack', sessionId: tick.sessionId, seq: tick.seq, preimage: Buffer.from(preimage, 'hex') })
-    this.emit('paid', { seq: tick.seq, amountMsat: approved.amountMsat, spentMsat: g.spentMsat })
+    try {
+      this.channel.send({ type: 'tick_ack', sessionId: tick.sessionId, seq: tick.seq, preimage: Buffer.from(preimage, 'hex') })
+    } catch {
+      // The channel dropped: the provider re-sends this bill on resume, and it is acknowledged then.
+    }
     if (!g.canAffordNext()) this.endWhenPaidTimeRunsOut()
   }
 
@@ -310,8 +382,9 @@ export class CustomerSession extends EventEmitter {
       sats_paid: Math.floor((g?.spentMsat ?? 0) / 1000),
       budget_sats: this.opts.budgetSats,
       duration_s: this.startedAt ? Math.round((Date.now() - this.startedAt) / 100) / 10 : 0,
-      bytes_up: this.tunnel?.stats.bytesSent ?? 0,
-      bytes_down: this.tunnel?.stats.bytesReceived ?? 0
+      bytes_up: this.bytesBefore.up + (this.tunnel?.stats.bytesSent ?? 0),
+      bytes_down: this.bytesBefore.down + (this.tunnel?.stats.bytesReceived ?? 0),
+      resumes: this.resumes
     }
     this.tunnel?.destroy('SESSION_ENDED')
     for (const sock of this.held.splice(0)) sock.destroy()

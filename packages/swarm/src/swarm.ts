@@ -17,6 +17,7 @@ export interface Connection extends EventEmitter {
   destroyed: boolean
   rawStream?: { remoteHost?: string }
   setKeepAlive?(ms: number): void
+  setTimeout?(ms: number): void
   write(data: Uint8Array): boolean
   end(): void
   destroy(err?: Error): void
@@ -47,7 +48,10 @@ export class PeerSwarm extends EventEmitter {
     this.swarm = new Hyperswarm({ dht: this.dht, keyPair: opts.keyPair ?? this.dht.defaultKeyPair, maxPeers: opts.maxPeers ?? 256 })
     this.swarm.on('connection', (conn: Connection, info: PeerInfo) => {
       conn.on('error', () => {})
+      // Keepalives every keepAliveMs, and a link silent for three of them is dead: both sides
+      // notice a drop within a bounded time (and the customer resumes).
       conn.setKeepAlive?.(this.keepAliveMs)
+      conn.setTimeout?.(this.keepAliveMs * 3)
       this.emit('connection', conn, info)
     })
   }

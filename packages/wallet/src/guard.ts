@@ -22,6 +22,8 @@ export interface ApprovedTick {
   amountMsat: number
   invoice: DecodedInvoice
   bolt11: string
+  /** A bill re-sent after a resume that this session already paid: acknowledge, never pay again. */
+  paidPreimage: string | null
 }
 
 /** Refuse invoices that expire this soon: the payment could not complete in time. */
@@ -34,6 +36,8 @@ export class TickGuard {
   ticksPaid = 0
   private nextSeq = 0
   private payee: string | null = null
+  /** Invoices this session paid, by payment hash, so a re-sent bill is never paid twice. */
+  private readonly paidPreimages = new Map<string, { seq: number; preimage: string }>()
   private readonly terms: GuardTerms
   private readonly seen: Set<string>
   private readonly now: () => number
@@ -72,18 +76,29 @@ export class TickGuard {
     const invoice = decodeInvoice(tick.bolt11)
     if (invoice.network !== this.terms.network) throw WalletError.INVOICE_NETWORK_MISMATCH(invoice.network, this.terms.network)
     if (invoice.amountMsat !== String(this.amountMsat)) throw WalletError.INVOICE_AMOUNT_MISMATCH(invoice.amountMsat ?? 'any amount', this.amountMsat)
+    // The same bill (seq and invoice) re-sent after a resume was paid already; any other reuse of a
+    // paid hash is refused below.
+    const paid = this.paidPreimages.get(invoice.paymentHash)
+    if (paid?.seq === seq) return { seq, amountMsat: this.amountMsat, invoice, bolt11: tick.bolt11, paidPreimage: paid.preimage }
     if (invoice.expiresAt - EXPIRY_MARGIN_S <= Math.floor(this.now() / 1000)) throw WalletError.INVOICE_EXPIRED(invoice.expiresAt)
     if (this.seen.has(invoice.paymentHash)) throw WalletError.INVOICE_HASH_REUSED(invoice.paymentHash)
     this.seen.add(invoice.paymentHash)
     if (this.payee === null) this.payee = invoice.payeeNodeKey
     else if (invoice.payeeNodeKey !== this.payee) throw WalletError.INVOICE_PAYEE_CHANGED(invoice.payeeNodeKey, this.payee)
     if (this.spentMsat + this.amountMsat > this.budgetMsat) throw WalletError.BUDGET_EXHAUSTED(this.spentMsat, this.amountMsat, this.budgetMsat)
-    return { seq, amountMsat: this.amountMsat, invoice, bolt11: tick.bolt11 }
+    return { seq, amountMsat: this.amountMsat, invoice, bolt11: tick.bolt11, paidPreimage: null }
   }
 
   /** Records a payment the wallet confirmed. */
-  paid(tick: ApprovedTick): void {
+  paid(tick: ApprovedTick, preimage: string): void {
+    if (this.paidPreimages.has(tick.invoice.paymentHash)) return
+    this.paidPreimages.set(tick.invoice.paymentHash, { seq: tick.seq, preimage })
     this.spentMsat += tick.amountMsat
     this.ticksPaid++
+  }
+
+  /** After a resume, ticks continue at the provider's `nextSeq` (re-sent bills first). */
+  resume(nextSeq: number): void {
+    this.nextSeq = nextSeq
   }
 }

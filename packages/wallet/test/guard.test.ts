@@ -31,9 +31,9 @@ describe('a tick is paid only when every check passes', () => {
     g['terms'].startedAt = now.t
     const a = g.check(tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11))
     expect(a.amountMsat).toBe(167)
-    g.paid(a)
+    g.paid(a, 'p')
     now.t += T * 1000
-    g.paid(g.check(tick(1, makeInvoice({ amountMsat: AMOUNT }).bolt11)))
+    g.paid(g.check(tick(1, makeInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
     expect(g.spentMsat).toBe(334)
     expect(g.ticksPaid).toBe(2)
     expect(g.paidUntil).toBe(4)
@@ -63,7 +63,7 @@ describe('a tick is paid only when every check passes', () => {
     const terms = { satsPerMinute: 5, tickSeconds: T, budgetSats: 10, network: 'regtest' as const, startedAt: now.t, seenHashes, now: () => now.t }
     const inv = makeInvoice({ amountMsat: AMOUNT })
     const g1 = new TickGuard(terms)
-    g1.paid(g1.check(tick(0, inv.bolt11)))
+    g1.paid(g1.check(tick(0, inv.bolt11)), 'p')
     now.t += T * 1000
     const sameHash = makeInvoice({ amountMsat: AMOUNT, preimage: inv.preimage }) // a new invoice for a paid hash
     expect(refusal(() => g1.check(tick(1, sameHash.bolt11)))).toBe('INVOICE_HASH_REUSED')
@@ -75,7 +75,7 @@ describe('a tick is paid only when every check passes', () => {
   test('refuses another payee after the first tick', () => {
     const now = { t: Date.now() }
     const g = new TickGuard({ satsPerMinute: 5, tickSeconds: T, budgetSats: 10, network: 'regtest', startedAt: now.t, now: () => now.t })
-    g.paid(g.check(tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11)))
+    g.paid(g.check(tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
     now.t += T * 1000
     expect(refusal(() => g.check(tick(1, makeInvoice({ amountMsat: AMOUNT, key: NODE_B }).bolt11)))).toBe('INVOICE_PAYEE_CHANGED')
   })
@@ -83,26 +83,42 @@ describe('a tick is paid only when every check passes', () => {
   test('refuses a tick earlier than its period allows, but tolerates timer jitter', () => {
     const now = { t: 1_000_000 }
     const g = new TickGuard({ satsPerMinute: 5, tickSeconds: T, budgetSats: 10, network: 'regtest', startedAt: now.t, now: () => now.t })
-    g.paid(g.check(tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11)))
+    g.paid(g.check(tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
     now.t += 1000 // tick 1 is due at +2000 ms; 200 ms of tolerance
     expect(refusal(() => g.check(tick(1, makeInvoice({ amountMsat: AMOUNT }).bolt11)))).toBe('TICK_TOO_EARLY')
     const g2 = new TickGuard({ satsPerMinute: 5, tickSeconds: T, budgetSats: 10, network: 'regtest', startedAt: 0, now: () => 1850 })
-    g2.paid(g2.check(tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11)))
+    g2.paid(g2.check(tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
     expect(g2.check(tick(1, makeInvoice({ amountMsat: AMOUNT }).bolt11)).seq).toBe(1)
   })
 
   test('refuses to pass the budget, and says when it cannot afford the next tick', () => {
     const now = { t: Date.now() }
     const g = new TickGuard({ satsPerMinute: 60, tickSeconds: 1, budgetSats: 2, network: 'regtest', startedAt: now.t, now: () => now.t })
-    g.paid(g.check({ ...tick(0, makeInvoice({ amountMsat: 1000 }).bolt11), amountMsat: 1000, periodEnd: 1 }))
+    g.paid(g.check({ ...tick(0, makeInvoice({ amountMsat: 1000 }).bolt11), amountMsat: 1000, periodEnd: 1 }), 'p')
     expect(g.canAffordNext()).toBe(true)
     now.t += 1000
-    g.paid(g.check({ ...tick(1, makeInvoice({ amountMsat: 1000 }).bolt11), amountMsat: 1000, periodStart: 1, periodEnd: 2 }))
+    g.paid(g.check({ ...tick(1, makeInvoice({ amountMsat: 1000 }).bolt11), amountMsat: 1000, periodStart: 1, periodEnd: 2 }), 'p')
     expect(g.canAffordNext()).toBe(false)
     now.t += 1000
     expect(refusal(() => g.check({ ...tick(2, makeInvoice({ amountMsat: 1000 }).bolt11), amountMsat: 1000, periodStart: 2, periodEnd: 3 }))).toBe('BUDGET_EXHAUSTED')
     expect(g.spentMsat).toBe(2000)
   })
+})
+
+test('after a resume, a re-sent bill already paid is acknowledged with its preimage and never paid again', () => {
+  const now = { t: Date.now() }
+  const g = new TickGuard({ satsPerMinute: 5, tickSeconds: T, budgetSats: 10, network: 'regtest', startedAt: now.t, now: () => now.t })
+  const inv = makeInvoice({ amountMsat: AMOUNT })
+  g.paid(g.check(tick(0, inv.bolt11)), 'aa'.repeat(32))
+  now.t += T * 1000
+  g.resume(0)
+  const again = g.check(tick(0, inv.bolt11))
+  expect(again.paidPreimage).toBe('aa'.repeat(32))
+  g.paid(again, 'aa'.repeat(32))
+  expect(g.spentMsat).toBe(AMOUNT)
+  expect(g.ticksPaid).toBe(1)
+  // The same hash under another seq is still a reuse.
+  expect(refusal(() => g.check(tick(1, inv.bolt11)))).toBe('INVOICE_HASH_REUSED')
 })
 
 test('decodeInvoice reads network, amount, payee and expiry; preimages verify', () => {
