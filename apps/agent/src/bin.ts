@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import HyperDHT from 'hyperdht'
 import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, parseFlags, runMain, type CommandSpec, type Logger } from '@2020117/cli'
-import { loadIdentity, npubOf, Presence, RelayPool } from '@2020117/nostr'
+import { keyEntryFlags, loadIdentity, npubOf, Presence, RelayPool } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
 import { MAX_MANIFEST_BYTES, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
 import { parseBootstrap, type NetworkConfig } from '@2020117/swarm'
@@ -57,7 +57,7 @@ await runMain(
     // so a flag beats the environment, which beats the file.
     const identity = await loadIdentity({ name: first.values.agent as string, ...(first.values['keys-file'] ? { path: first.values['keys-file'] as string } : {}) })
     const e = identity.entry
-    const flags = parseFlags(spec, process.argv.slice(2), { file: { nwc: e.nwc_uri, 'lightning-address': e.lightning_address, relays: e.relays as never } })
+    const flags = parseFlags(spec, process.argv.slice(2), { file: keyEntryFlags(e) })
     const v = flags.values
     const log = createLogger({ level: logLevelOf(v), name: 'agent' })
     log.addSecret(e.privkey)

@@ -5,7 +5,7 @@ import { rename, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import readline from 'node:readline'
 import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, parseFlags, runMain, type CommandSpec, type Logger } from '@2020117/cli'
-import { findProviders, loadIdentity, npubOf, parsePubkey, RelayPool, resolveProvider, type ProviderInfo } from '@2020117/nostr'
+import { findProviders, keyEntryFlags, loadIdentity, npubOf, parsePubkey, RelayPool, resolveProvider, type ProviderInfo } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
 import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, SessionChannel, tickAmountMsat } from '@2020117/protocol'
 import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
@@ -59,7 +59,7 @@ await runMain(
     // The keys file supplies defaults (nwc_uri, relays): parse again with them, so a flag beats the
     // environment, which beats the file.
     const identity = await loadIdentity({ name: first.values.agent as string, ...(first.values['keys-file'] ? { path: first.values['keys-file'] as string } : {}) })
-    const flags = parseFlags(spec, process.argv.slice(2), { file: { nwc: identity.entry.nwc_uri, relays: identity.entry.relays as never } })
+    const flags = parseFlags(spec, process.argv.slice(2), { file: keyEntryFlags(identity.entry) })
     const v = flags.values
     const log = createLogger({ level: logLevelOf(v), name: 'session' })
     log.addSecret(identity.entry.privkey)

@@ -51,7 +51,7 @@ export interface Parsed {
 export interface ParseOptions {
   env?: NodeJS.ProcessEnv
   /** Values from a keys file or config file, by flag name. */
-  file?: Record<string, string | number | boolean | undefined>
+  file?: Record<string, string | number | boolean | string[] | undefined>
   allowPositionals?: boolean
 }
 

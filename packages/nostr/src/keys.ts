@@ -29,6 +29,16 @@ export interface Identity {
   created: boolean
 }
 
+/** The entry's fields as flag defaults: a flag beats its environment variable, which beats these. */
+export function keyEntryFlags(entry: KeyEntry): Record<string, string | string[] | undefined> {
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined)
+  return {
+    nwc: str(entry.nwc_uri),
+    'lightning-address': str(entry.lightning_address),
+    relays: Array.isArray(entry.relays) ? entry.relays.filter((r): r is string => typeof r === 'string') : undefined
+  }
+}
+
 /** `./.2020117_keys` first, then `~/.2020117_keys`. */
 export function keysFileCandidates(cwd = process.cwd(), home = homedir()): string[] {
   return [join(resolve(cwd), KEYS_FILE), join(home, KEYS_FILE)]
