@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import HyperDHT from 'hyperdht'
 import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, parseFlags, runMain, type CommandSpec, type Logger } from '@2020117/cli'
-import { keyEntryFlags, loadIdentity, npubOf, Presence, RelayPool } from '@2020117/nostr'
+import { keyEntryFlags, loadIdentity, npubOf, Presence, RelayPool, secretForms } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
 import { MAX_MANIFEST_BYTES, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
 import { parseBootstrap, type NetworkConfig } from '@2020117/swarm'
@@ -60,8 +60,10 @@ await runMain(
     const flags = parseFlags(spec, process.argv.slice(2), { file: keyEntryFlags(e) })
     const v = flags.values
     const log = createLogger({ level: logLevelOf(v), name: 'agent' })
-    log.addSecret(e.privkey)
-    secrets.push(e.privkey)
+    for (const form of secretForms(e.privkey)) {
+      log.addSecret(form)
+      secrets.push(form)
+    }
     log.info(`${identity.created ? 'created' : 'using'} identity "${identity.name}" ${npubOf(e.pubkey)} (${identity.path})`)
     const emit = (event: Record<string, unknown>) => {
       if (json) process.stdout.write(JSON.stringify(event) + '\n')

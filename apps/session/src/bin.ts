@@ -5,7 +5,7 @@ import { rename, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import readline from 'node:readline'
 import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, parseFlags, runMain, type CommandSpec, type Logger } from '@2020117/cli'
-import { findProviders, keyEntryFlags, loadIdentity, npubOf, parsePubkey, RelayPool, resolveProvider, type ProviderInfo } from '@2020117/nostr'
+import { findProviders, keyEntryFlags, loadIdentity, npubOf, parsePubkey, RelayPool, resolveProvider, secretForms, type ProviderInfo } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
 import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, SessionChannel, tickAmountMsat } from '@2020117/protocol'
 import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
@@ -62,8 +62,18 @@ await runMain(
     const flags = parseFlags(spec, process.argv.slice(2), { file: keyEntryFlags(identity.entry) })
     const v = flags.values
     const log = createLogger({ level: logLevelOf(v), name: 'session' })
-    log.addSecret(identity.entry.privkey)
-    secrets.push(identity.entry.privkey)
+    for (const form of secretForms(identity.entry.privkey)) {
+      log.addSecret(form)
+      secrets.push(form)
+    }
+    // Your own private key where a provider's key belongs: refuse, and never print it back.
+    const own = identity.entry.privkey.toLowerCase()
+    for (const name of ['provider', 'swarm-key'] as const) {
+      const given = first.values[name]
+      if (typeof given === 'string' && given.toLowerCase().includes(own)) {
+        throw new CliError('PRIVATE_KEY_GIVEN', `--${name} is your own private key, not a provider's public key: keep it secret, and pass the provider's npub`, 2)
+      }
+    }
     const explicit = (name: string) => flags.sources[name] === 'flag' || flags.sources[name] === 'env'
     let relays = (v.relays as string[] | undefined) ?? []
     if (v.list) {

@@ -48,6 +48,16 @@ export function verifyBinding(identity: string | null, remoteSwarmKey: Uint8Arra
   return event.pubkey
 }
 
+/**
+ * Every way a private key can show up in text: hex in both cases, its nsec, and the npub that a
+ * mistake (the key passed where a public key belongs) would print. Loggers redact all of them.
+ */
+export function secretForms(privkeyHex: string): string[] {
+  const hex = privkeyHex.toLowerCase()
+  const bytes = new Uint8Array(Buffer.from(hex, 'hex'))
+  return [hex, hex.toUpperCase(), nip19.nsecEncode(bytes), nip19.npubEncode(hex)]
+}
+
 /** Accepts npub1… or 64 hex digits; returns hex. */
 export function parsePubkey(value: string): string {
   if (/^[0-9a-f]{64}$/i.test(value)) return value.toLowerCase()
