@@ -38,26 +38,18 @@
 // ticks go unpaid past the grace, and the agent rightly suspends the tunnels.
 // BENCH_RSS_TICK_SECONDS=1 reproduces that as a billing stress test.
 
-import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync } from 'node:fs'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import http from 'node:http'
-import os from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { createHarness, fromRoot, requireBuilt, round, rssMiB, stop, TUNNEL_OPEN } from './lib/harness.mjs'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const path = (rel) => join(ROOT, rel)
-const DIST = {
-  devnet: path('packages/devnet/dist/index.js'),
-  swarm: path('packages/swarm/dist/index.js'),
-  agent: path('apps/agent/dist/bin.js'),
-  session: path('apps/session/dist/bin.js')
-}
+const DIST = requireBuilt('bench', {
+  devnet: 'packages/devnet/dist/index.js',
+  swarm: 'packages/swarm/dist/index.js',
+  agent: 'apps/agent/dist/bin.js',
+  session: 'apps/session/dist/bin.js'
+})
 const HELPERS = {
-  raw: path('scripts/bench/raw-stream.mjs'),
-  get: path('scripts/bench/http-get.mjs'),
-  stamp: path('scripts/bench/stamp.mjs')
+  raw: fromRoot('scripts/bench/raw-stream.mjs'),
+  get: fromRoot('scripts/bench/http-get.mjs')
 }
 
 const MiB = 1024 * 1024
@@ -77,169 +69,9 @@ const SESSIONS = 20
 const RSS_TICK_SECONDS = Number(process.env.BENCH_RSS_TICK_SECONDS ?? 60)
 const TOTAL_DEADLINE_MS = 270_000
 
-const progress = (msg) => process.stderr.write(`[bench] ${msg}\n`)
-
-for (const [name, file] of Object.entries(DIST)) {
-  if (!existsSync(file)) {
-    process.stderr.write(`bench: ${file.slice(ROOT.length)} is missing (${name}): build first with \`npx tsc -b\` (or \`pnpm build\`) from ${ROOT}\n`)
-    process.exit(2)
-  }
-}
-
-// -- child processes --------------------------------------------------------------------------------
-
-const children = new Set()
-
-/**
- * Spawns `node script args` in its own process group (so that cleanup also reaches grandchildren),
- * and offers waits on its output lines. With `stamped`, the child runs under stamp.mjs: its stderr
- * lines arrive as "<epoch ms> <line>" and `pid` becomes the real child's pid.
- */
-let spawned = 0
-let home = null
-function benchHome() {
-  home ??= mkdtempSync(join(os.tmpdir(), '2020117-bench-home-'))
-  return home
-}
-
-function spawnNode(name, script, args, { stamped = false } = {}) {
-  const argv = stamped ? [HELPERS.stamp, script, ...args] : [script, ...args]
-  // Each process its own identity, in a throwaway home: never the user's keys file.
-  const env = { ...process.env, HOME: benchHome(), KEYS_AGENT: `${name}-${++spawned}` }
-  const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: benchHome(), env })
-  const child = {
-    name,
-    proc,
-    pid: proc.pid,
-    spawnedAt: performance.now(),
-    stdout: [],
-    stderr: [],
-    waiters: [],
-    listeners: [],
-    exitCode: undefined,
-    exited: null
-  }
-  let pidResolve
-  child.realPid = stamped ? new Promise((r) => (pidResolve = r)) : Promise.resolve(proc.pid)
-  child.exited = new Promise((resolve) =>
-    proc.once('exit', (code, signal) => {
-      child.exitCode = code ?? signal
-      children.delete(child)
-      for (const w of child.waiters.splice(0)) w.reject(new Error(`${name} exited (${code ?? signal}) before printing ${w.what}\n${tail(child)}`))
-      resolve(code ?? signal)
-    })
-  )
-  const feed = (stream) => {
-    let partial = ''
-    proc[stream].setEncoding('utf8')
-    proc[stream].on('data', (chunk) => {
-      const arrived = performance.timeOrigin + performance.now()
-      partial += chunk
-      const lines = partial.split('\n')
-      partial = lines.pop()
-      for (let text of lines) {
-        let at = arrived
-        if (stamped && stream === 'stderr') {
-          const pid = /^@pid (\d+)$/.exec(text)
-          if (pid) {
-            child.pid = Number(pid[1])
-            pidResolve(child.pid)
-            continue
-          }
-          const m = /^(\d+(?:\.\d+)?) (.*)$/.exec(text)
-          if (m) {
-            at = Number(m[1])
-            text = m[2]
-          }
-        }
-        const line = { at, text }
-        child[stream].push(line)
-        if (child[stream].length > 5000) child[stream].splice(0, 1000)
-        for (const l of child.listeners) l(line, stream)
-        for (const w of [...child.waiters]) {
-          const m = (w.stream === 'any' || w.stream === stream) && w.test(text)
-          if (m) {
-            child.waiters.splice(child.waiters.indexOf(w), 1)
-            clearTimeout(w.timer)
-            w.resolve({ match: m, at, line: text })
-          }
-        }
-      }
-    })
-  }
-  feed('stdout')
-  feed('stderr')
-  children.add(child)
-  return child
-}
-
-const tail = (child) => [...child.stderr.slice(-15), ...child.stdout.slice(-3)].map((l) => l.text).join('\n')
-
-/** Resolves with the first line from now on for which `test` is truthy; rejects after `ms` or on exit. */
-function waitFor(child, test, what, { stream = 'any', ms = 30_000 } = {}) {
-  if (child.exitCode !== undefined) return Promise.reject(new Error(`${child.name} has exited (${child.exitCode})`))
-  return new Promise((resolve, reject) => {
-    const w = { test, what, stream, resolve, reject }
-    w.timer = setTimeout(() => {
-      child.waiters.splice(child.waiters.indexOf(w), 1)
-      reject(new Error(`${child.name}: nothing printed ${what} within ${ms} ms\n${tail(child)}`))
-    }, ms)
-    child.waiters.push(w)
-  })
-}
-
-function waitLine(child, re, opts) {
-  return waitFor(child, (text) => re.exec(text), `a line matching ${re}`, opts)
-}
-
-function parseJson(text, pred) {
-  try {
-    const v = JSON.parse(text)
-    return v && typeof v === 'object' && pred(v) ? v : null
-  } catch {
-    return null
-  }
-}
-
-/** The first JSON line on stdout (already printed or to come) that satisfies `pred`. */
-async function waitJson(child, pred, ms = 30_000) {
-  for (const l of child.stdout) {
-    const v = parseJson(l.text, pred)
-    if (v) return v
-  }
-  const { match } = await waitFor(child, (text) => parseJson(text, pred), `the JSON line expected`, { stream: 'stdout', ms })
-  return match
-}
-
-/** Asks a child to stop (SIGINT to the process itself), then kills its group if it lingers. */
-async function stop(child, ms = 5000) {
-  if (child.exitCode !== undefined) return
-  try {
-    child.proc.kill('SIGINT')
-  } catch {}
-  const timer = setTimeout(() => killGroup(child), ms)
-  await child.exited
-  clearTimeout(timer)
-}
-
-function killGroup(child) {
-  try {
-    process.kill(-child.proc.pid, 'SIGKILL')
-  } catch {}
-}
-
-function killAll() {
-  for (const c of children) killGroup(c)
-}
-
-process.on('exit', killAll)
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    progress(`${sig}: stopping`)
-    killAll()
-    process.exit(130)
-  })
-}
+// Child processes: see scripts/lib/harness.mjs. The tick round trips come from the agent's log
+// lines stamped by scripts/bench/stamp.mjs (spawnNode's `stamped`).
+const { progress, tempDir, spawnNode, waitLine, waitJson, cleanUp, run } = createHarness({ name: 'bench', waitMs: 30_000 })
 
 // -- measurements -----------------------------------------------------------------------------------
 
@@ -248,8 +80,6 @@ function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
 }
-
-const round = (v, digits = 1) => (v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits)
 
 /** One GET; resolves at the first byte of the response (headers) with the time, then drains it. */
 function firstByte(url, agent) {
@@ -286,7 +116,7 @@ async function ttfb(base) {
 async function download(url, ms = 180_000) {
   const c = spawnNode('http-get', HELPERS.get, [url])
   const started = Date.now()
-  const result = await waitJson(c, (v) => 'bytes' in v, ms)
+  const result = await waitJson(c, (v) => 'bytes' in v, { ms })
   await c.exited
   if (result.status !== 200) throw new Error(`GET ${url} answered ${result.status}`)
   return { ...result, startedAt: started, endedAt: Date.now() }
@@ -296,16 +126,9 @@ async function rawStream(bootstrap) {
   const rx = spawnNode('raw-receive', HELPERS.raw, ['receive', bootstrap, String(RAW_BYTES)])
   const ready = await waitJson(rx, (v) => v.event === 'ready')
   const tx = spawnNode('raw-send', HELPERS.raw, ['send', bootstrap, ready.publicKey, String(RAW_BYTES), String(RAW_CHUNK)])
-  const result = await waitJson(rx, (v) => v.event === 'result', 120_000)
+  const result = await waitJson(rx, (v) => v.event === 'result', { ms: 120_000 })
   await Promise.all([rx.exited, tx.exited])
   return result.mb_s
-}
-
-async function rssMiB(pid) {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  const kb = Number(/^VmRSS:\s+(\d+)\s+kB$/m.exec(status)?.[1])
-  if (!Number.isFinite(kb)) throw new Error(`no VmRSS for pid ${pid}`)
-  return round(kb / 1024)
 }
 
 /** Tick round trips from the agent's stamped log lines, per session and seq. */
@@ -349,8 +172,6 @@ function spawnSession(flag, providerKey) {
   return spawnNode('session', DIST.session, [flag, '--budget=1000', '--port=0', '--yes', '--no-repl', '--json', '--discovery-timeout=60', `--swarm-key=${providerKey}`])
 }
 
-const TUNNEL_OPEN = /tunnel open: (http:\/\/127\.0\.0\.1:\d+)/
-
 /** Resolves once `check()` is true, re-checking on every line the agent prints; bounded by `ms`. */
 function untilAgentLine(agent, check, ms, what) {
   return new Promise((resolve, reject) => {
@@ -378,7 +199,7 @@ let agentForDiagnostics = null
 
 async function main() {
   const { startDevnet } = await import(DIST.devnet)
-  const dir = await mkdtemp(join(os.tmpdir(), '2020117-bench-'))
+  const dir = tempDir()
   let devnet = null
   try {
     progress('starting the devnet (in this process, loopback, free ports)…')
@@ -405,7 +226,7 @@ async function main() {
     )
     agentForDiagnostics = agent
     const ticks = trackTicks(agent)
-    const ready = await waitJson(agent, (v) => v.event === 'ready', 60_000)
+    const ready = await waitJson(agent, (v) => v.event === 'ready', { ms: 60_000 })
 
     progress('setup: spawning the session CLI until the first byte through its tunnel…')
     const customer = spawnSession(flag, ready.swarmKey)
@@ -463,7 +284,7 @@ async function main() {
     progress(`provider RSS: a fresh agent (${RSS_TICK_SECONDS} s ticks, ${SESSIONS} slots), 1 session then ${SESSIONS}…`)
     const rssAgent = spawnNode('agent-rss', DIST.agent, [flag, '--sats-per-minute=5', `--tick-seconds=${RSS_TICK_SECONDS}`, '--grace-seconds=30', `--max-sessions=${SESSIONS}`, '--json'])
     agentForDiagnostics = rssAgent
-    const rssReady = await waitJson(rssAgent, (v) => v.event === 'ready', 60_000)
+    const rssReady = await waitJson(rssAgent, (v) => v.event === 'ready', { ms: 60_000 })
     const openSession = async (s) => {
       const { match } = await waitLine(s, TUNNEL_OPEN, { stream: 'stderr', ms: 120_000 })
       const r = await firstByte(`${match[1]}/healthz`)
@@ -498,34 +319,16 @@ async function main() {
         tunnel_ratio_ge_0_85: tunnelRatio >= 0.85,
         tick_rtt_loaded_p99_lt_250ms: loadedP99 < 250,
         setup_lt_1s: setupMs < 1000
-      },
-      node: process.version,
-      cpus: os.cpus().length,
-      date: new Date().toISOString()
+      }
     }
   } finally {
-    killAll()
-    await Promise.all([...children].map((c) => c.exited))
-    await devnet?.close().catch(() => {})
-    await rm(dir, { recursive: true, force: true }).catch(() => {})
+    await cleanUp(() => devnet?.close())
   }
 }
 
-const deadline = setTimeout(() => {
-  process.stderr.write(`bench: not done after ${TOTAL_DEADLINE_MS / 1000} s; giving up\n`)
-  killAll()
-  process.exit(1)
-}, TOTAL_DEADLINE_MS)
-
-try {
-  const result = await main()
-  clearTimeout(deadline)
-  process.stdout.write(JSON.stringify(result) + '\n')
-  process.exit(0)
-} catch (err) {
-  clearTimeout(deadline)
-  if (agentForDiagnostics) process.stderr.write(`--- last lines of the agent's log ---\n${agentForDiagnostics.stderr.slice(-40).map((l) => l.text).join('\n')}\n`)
-  process.stderr.write(`bench: could not measure: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
-  killAll()
-  process.exit(1)
-}
+await run(main, {
+  deadlineMs: TOTAL_DEADLINE_MS,
+  onError: () => {
+    if (agentForDiagnostics) process.stderr.write(`--- last lines of the agent's log ---\n${agentForDiagnostics.stderr.slice(-40).map((l) => l.text).join('\n')}\n`)
+  }
+})

@@ -32,23 +32,8 @@
 // wallet in this process is not the bottleneck; pnpm bench measures billing under load.
 // Units: RSS in MiB (VmRSS / 1024); seconds are wall clock, from the start of the load.
 
-import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { mkdtemp, readFile } from 'node:fs/promises'
 import http from 'node:http'
-import os from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const path = (rel) => join(ROOT, rel)
-const DIST = {
-  devnet: path('packages/devnet/dist/index.js'),
-  agent: path('apps/agent/dist/bin.js'),
-  session: path('apps/session/dist/bin.js'),
-  testing: path('packages/webui/dist/testing.js')
-}
-const CLIENT = path('scripts/load/client.mjs')
+import { createHarness, fromRoot, requireBuilt, round, rssMiB, stop, tail, TUNNEL_OPEN } from './lib/harness.mjs'
 
 const QUICK = process.argv.includes('--quick')
 for (const arg of process.argv.slice(2)) {
@@ -68,158 +53,18 @@ const WARMUP_BYTES = 32 * MiB
 const RSS_EVERY_MS = 500
 const RSS_GROWTH_GOAL_MB = 64
 
-const progress = (msg) => process.stderr.write(`[load] ${msg}\n`)
+const DIST = requireBuilt('load', {
+  devnet: 'packages/devnet/dist/index.js',
+  agent: 'apps/agent/dist/bin.js',
+  session: 'apps/session/dist/bin.js',
+  testing: 'packages/webui/dist/testing.js'
+})
+const CLIENT = fromRoot('scripts/load/client.mjs')
 
-for (const [name, file] of Object.entries(DIST)) {
-  if (!existsSync(file)) {
-    process.stderr.write(`load: ${file.slice(ROOT.length)} is missing (${name}): build first with \`npx tsc -b\` (or \`pnpm build\`) from ${ROOT}\n`)
-    process.exit(2)
-  }
-}
-
-// -- child processes --------------------------------------------------------------------------------
-
-const children = new Set()
-let spawned = 0
-let home = null
-/** Temp dirs to remove on the way out, also when interrupted. */
-const tempDirs = new Set()
-function loadHome() {
-  if (!home) {
-    home = mkdtempSync(join(os.tmpdir(), '2020117-load-home-'))
-    tempDirs.add(home)
-  }
-  return home
-}
-
-function removeTempDirs() {
-  for (const d of tempDirs) {
-    try {
-      rmSync(d, { recursive: true, force: true })
-    } catch {}
-  }
-  tempDirs.clear()
-}
-
-/** `node script args` in its own process group (cleanup reaches grandchildren), lines kept. */
-function spawnNode(name, script, args) {
-  // Each process its own identity, in a throwaway home: never the user's keys file.
-  const env = { ...process.env, HOME: loadHome(), KEYS_AGENT: `${name}-${++spawned}` }
-  const proc = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: loadHome(), env })
-  const child = { name, proc, pid: proc.pid, stdout: [], stderr: [], waiters: [], exitCode: undefined, exited: null }
-  child.exited = new Promise((resolve) =>
-    proc.once('exit', (code, signal) => {
-      child.exitCode = code ?? signal
-      children.delete(child)
-      for (const w of child.waiters.splice(0)) {
-        clearTimeout(w.timer)
-        w.reject(new Error(`${name} exited (${code ?? signal}) before printing ${w.what}\n${tail(child)}`))
-      }
-      resolve(code ?? signal)
-    })
-  )
-  const feed = (stream) => {
-    let partial = ''
-    proc[stream].setEncoding('utf8')
-    proc[stream].on('data', (chunk) => {
-      partial += chunk
-      const lines = partial.split('\n')
-      partial = lines.pop()
-      for (const text of lines) {
-        child[stream].push(text)
-        if (child[stream].length > 2000) child[stream].splice(0, 500)
-        for (const w of [...child.waiters]) {
-          const m = (w.stream === 'any' || w.stream === stream) && w.test(text)
-          if (m) {
-            child.waiters.splice(child.waiters.indexOf(w), 1)
-            clearTimeout(w.timer)
-            w.resolve(m)
-          }
-        }
-      }
-    })
-  }
-  feed('stdout')
-  feed('stderr')
-  children.add(child)
-  return child
-}
-
-const tail = (child) => [...child.stderr.slice(-12), ...child.stdout.slice(-3)].join('\n')
-
-/** The first line (already printed or to come) for which `test` is truthy; rejects after `ms` or on exit. */
-function waitFor(child, test, what, { stream = 'any', ms = 60_000 } = {}) {
-  for (const s of stream === 'any' ? ['stdout', 'stderr'] : [stream]) {
-    for (const text of child[s]) {
-      const m = test(text)
-      if (m) return Promise.resolve(m)
-    }
-  }
-  if (child.exitCode !== undefined) return Promise.reject(new Error(`${child.name} has exited (${child.exitCode}) without printing ${what}\n${tail(child)}`))
-  return new Promise((resolve, reject) => {
-    const w = { test, what, stream, resolve, reject }
-    w.timer = setTimeout(() => {
-      child.waiters.splice(child.waiters.indexOf(w), 1)
-      reject(new Error(`${child.name}: nothing printed ${what} within ${ms} ms\n${tail(child)}`))
-    }, ms)
-    child.waiters.push(w)
-  })
-}
-
-function parseJson(text, pred) {
-  try {
-    const v = JSON.parse(text)
-    return v && typeof v === 'object' && pred(v) ? v : null
-  } catch {
-    return null
-  }
-}
-
-const waitJson = (child, pred, what, ms) => waitFor(child, (text) => parseJson(text, pred), what, { stream: 'stdout', ms })
-
-/** SIGINT to the process, then SIGKILL to its group if it lingers. */
-async function stop(child, ms = 5000) {
-  if (child.exitCode !== undefined) return
-  try {
-    child.proc.kill('SIGINT')
-  } catch {}
-  const timer = setTimeout(() => killGroup(child), ms)
-  await child.exited
-  clearTimeout(timer)
-}
-
-function killGroup(child) {
-  try {
-    process.kill(-child.proc.pid, 'SIGKILL')
-  } catch {}
-}
-
-function killAll() {
-  for (const c of children) killGroup(c)
-}
-
-process.on('exit', killAll)
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    progress(`${sig}: stopping`)
-    killAll()
-    removeTempDirs()
-    process.exit(130)
-  })
-}
+// Child processes, each in its own process group, all killed at the end: scripts/lib/harness.mjs.
+const { progress, tempDir, spawnNode, waitLine, waitJson, cleanUp, run } = createHarness({ name: 'load', waitMs: 60_000 })
 
 // -- helpers ----------------------------------------------------------------------------------------
-
-const round = (v, digits = 1) => (v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits)
-
-async function rssMiB(pid) {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  const kb = Number(/^VmRSS:\s+(\d+)\s+kB$/m.exec(status)?.[1])
-  if (!Number.isFinite(kb)) throw new Error(`no VmRSS for pid ${pid}`)
-  return round(kb / 1024)
-}
-
-const TUNNEL_OPEN = /tunnel open: (http:\/\/127\.0\.0\.1:\d+)/
 
 function spawnAgent(name, flag, extra) {
   return spawnNode(name, DIST.agent, [flag, '--sats-per-minute=5', '--grace-seconds=30', '--json', ...extra])
@@ -230,12 +75,12 @@ function spawnSession(name, flag, swarmKey) {
 }
 
 async function ready(agent) {
-  return waitJson(agent, (v) => v.event === 'ready', 'its ready event', 60_000)
+  return waitJson(agent, (v) => v.event === 'ready', { what: 'its ready event', ms: 60_000 })
 }
 
 async function tunnelOf(session, ms = 60_000) {
-  const m = await waitFor(session, (text) => TUNNEL_OPEN.exec(text), 'tunnel open', { stream: 'stderr', ms })
-  return m[1]
+  const { match } = await waitLine(session, TUNNEL_OPEN, { stream: 'stderr', ms })
+  return match[1]
 }
 
 /** One small request on a connection of its own; resolves with true when the answer is right. */
@@ -268,7 +113,7 @@ async function oneSession(flag) {
   const session = spawnSession('session-one', flag, swarmKey)
   const base = await tunnelOf(session)
   const client = spawnNode('client-mixed', CLIENT, ['mixed', base, String(CFG.http), String(CFG.ws)])
-  const result = await waitJson(client, (v) => 'http_ok' in v, 'its result', 240_000)
+  const result = await waitJson(client, (v) => 'http_ok' in v, { what: 'its result', ms: 240_000 })
   await client.exited
   if (session.exitCode !== undefined) throw new Error(`the session ended during the load (${session.exitCode})\n${tail(session)}`)
   await stop(session)
@@ -363,9 +208,9 @@ async function slowReader(flag) {
   }, RSS_EVERY_MS)
   let done
   try {
-    const reading = await waitJson(client, (v) => v.event === 'reading', 'the response headers', 60_000)
+    const reading = await waitJson(client, (v) => v.event === 'reading', { what: 'the response headers', ms: 60_000 })
     if (reading.status !== 200) throw new Error(`the slow download answered ${reading.status}`)
-    done = await waitJson(client, (v) => v.event === 'done', 'the end of the slow read', (CFG.slowSeconds + 60) * 1000)
+    done = await waitJson(client, (v) => v.event === 'done', { what: 'the end of the slow read', ms: (CFG.slowSeconds + 60) * 1000 })
   } finally {
     clearInterval(sampler)
     await sampling
@@ -397,8 +242,7 @@ async function slowReader(flag) {
 async function main() {
   const { startDevnet } = await import(DIST.devnet)
   const probes = await import(DIST.testing)
-  const dir = await mkdtemp(join(os.tmpdir(), '2020117-load-'))
-  tempDirs.add(dir)
+  const dir = tempDir()
   let devnet = null
   try {
     progress(`starting the devnet (in this process, loopback, free ports)${QUICK ? ' — quick run' : ''}…`)
@@ -424,35 +268,11 @@ async function main() {
           slow.session_rss_mb.max - slow.session_rss_mb.start < RSS_GROWTH_GOAL_MB &&
           slow.bytes_read > 0 &&
           slow.content_ok
-      },
-      node: process.version,
-      cpus: os.cpus().length,
-      date: new Date().toISOString()
+      }
     }
   } finally {
-    killAll()
-    await Promise.all([...children].map((c) => c.exited))
-    await devnet?.close().catch(() => {})
-    removeTempDirs()
+    await cleanUp(() => devnet?.close())
   }
 }
 
-const deadline = setTimeout(() => {
-  process.stderr.write(`load: not done after ${CFG.deadlineMs / 1000} s; giving up\n`)
-  killAll()
-  removeTempDirs()
-  process.exit(1)
-}, CFG.deadlineMs)
-
-try {
-  const result = await main()
-  clearTimeout(deadline)
-  process.stdout.write(JSON.stringify(result) + '\n')
-  process.exit(0)
-} catch (err) {
-  clearTimeout(deadline)
-  process.stderr.write(`load: could not measure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
-  killAll()
-  removeTempDirs()
-  process.exit(1)
-}
+await run(main, { deadlineMs: CFG.deadlineMs })
