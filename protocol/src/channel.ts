@@ -63,6 +63,7 @@ export class SessionChannel extends EventEmitter {
   private readonly unpaid: number[] = []
   private lastAckedSeq = -1
   private lastReceiptSeq = -1
+  private handshakeFailed = false
   /** A session_resume is pending: only session_resumed or session_reject may answer it. */
   private resuming = false
   private readonly openedPromise: Promise<Handshake>
@@ -89,7 +90,9 @@ export class SessionChannel extends EventEmitter {
       onopen: (raw: Uint8Array) => {
         const err = this.acceptHandshake(raw)
         if (err) {
-          // protomux marks the channel opened only after onopen returns; close once it has.
+          // protomux marks the channel opened only after onopen returns; close once it has. Frames
+          // that arrive meanwhile are ignored, so the peer hears the handshake's error, not theirs.
+          this.handshakeFailed = true
           queueMicrotask(() => this.close(err))
           return
         }
@@ -168,7 +171,7 @@ export class SessionChannel extends EventEmitter {
   }
 
   private onframe(frame: Uint8Array): void {
-    if (this.state === 'closed' || this.state === 'ended') return
+    if (this.state === 'closed' || this.state === 'ended' || this.handshakeFailed) return
     let msg: Message
     try {
       msg = decodeMessage(frame)

@@ -41,12 +41,6 @@ export class Gateway {
       xfwd: false,
       agent: opts.upstream.protocol === 'https:' ? new https.Agent(agentOpts) : new http.Agent(agentOpts)
     })
-    const rewriteOrigin = (proxyReq: http.ClientRequest) => {
-      if (proxyReq.getHeader('origin') !== undefined) proxyReq.setHeader('origin', this.upstreamOrigin)
-      proxyReq.removeHeader('x-forwarded-for')
-    }
-    this.proxy.on('proxyReq', rewriteOrigin)
-    this.proxy.on('proxyReqWs', rewriteOrigin)
     this.proxy.on('error', (err: Error, _req: IncomingMessage, target: ServerResponse | Duplex) => {
       this.stats.upstreamErrors++
       this.log('upstream error', { error: err.message })
@@ -90,6 +84,16 @@ export class Gateway {
     return null
   }
 
+  /**
+   * Origin is rewritten on the incoming request, before it is proxied: http-proxy's proxyReq
+   * event fires only once a socket is assigned, and a request that queued for one has sent its
+   * headers by then (changing them throws, and would take the process down).
+   */
+  private rewrite(req: IncomingMessage): void {
+    if (req.headers.origin !== undefined) req.headers.origin = this.upstreamOrigin
+    delete req.headers['x-forwarded-for']
+  }
+
   private onrequest(req: IncomingMessage, res: ServerResponse): void {
     const refused = this.refusal(req)
     if (refused) {
@@ -98,6 +102,7 @@ export class Gateway {
       return
     }
     this.stats.requests++
+    this.rewrite(req)
     this.proxy.web(req, res)
   }
 
@@ -109,6 +114,7 @@ export class Gateway {
       return
     }
     this.stats.upgrades++
+    this.rewrite(req)
     this.proxy.ws(req, socket, head)
   }
 }

@@ -12,6 +12,8 @@ import { ProviderSession, type Invoicer, type SessionSummary } from './billing.j
 import { Gateway } from './gateway.js'
 
 export const SOFTWARE = '2020117-agent/0.1.0'
+/** Session starts admitted per 10 s, from all peers together. */
+const START_RATE_PER_10S = 40
 
 export interface ProviderOptions {
   network: NetworkConfig
@@ -49,6 +51,7 @@ export class Provider extends EventEmitter {
   private readonly opts: ProviderOptions
   private readonly log: Logger
   private closing = false
+  private readonly recentStarts: number[] = []
   private bindingCache: string | null = null
 
   constructor(opts: ProviderOptions) {
@@ -102,7 +105,11 @@ export class Provider extends EventEmitter {
     const peer = Buffer.from(conn.remotePublicKey).toString('hex').slice(0, 8)
     const channel = new SessionChannel(conn, { role: 'provider', software: SOFTWARE })
     channel.on('close', (err) => {
-      if (err && err.code !== 'CHANNEL_CLOSED') this.log.debug('channel closed', { peer, code: err.code, error: err.message })
+      if (!err || err.code === 'CHANNEL_CLOSED') return
+      this.log.debug('channel closed', { peer, code: err.code, error: err.message })
+      // A peer that broke the protocol loses its connection too (the error frame goes first):
+      // otherwise it could hold idle connections open without limit.
+      if (err.code !== 'REMOTE_ERROR') conn.end()
     })
     channel.on('skill_request', () => {
       channel.send({
@@ -136,6 +143,11 @@ export class Provider extends EventEmitter {
     const price = this.opts.free ? 0 : this.opts.satsPerMinute
     const method = this.opts.free ? PAYMENT_FREE : PAYMENT_BOLT11
     if (this.closing) return reject('NO_CAPACITY', 'the provider is shutting down')
+    // Every session start costs an invoice from the wallet: a flood must not drown it.
+    const now = Date.now()
+    while (this.recentStarts.length && now - (this.recentStarts[0] as number) > 10_000) this.recentStarts.shift()
+    if (this.recentStarts.length >= START_RATE_PER_10S) return reject('RATE_LIMITED', 'too many sessions are starting: try again in a few seconds')
+    this.recentStarts.push(now)
     if (!this.opts.kinds.includes(start.kind)) return reject('KIND_NOT_SERVED', `kind ${start.kind} is not served; kinds: ${this.opts.kinds.join(', ')}`)
     if (start.paymentMethod !== method) return reject('PAYMENT_METHOD_UNSUPPORTED', `this provider takes ${method}`)
     if (start.maxSatsPerMinute < price) return reject('PRICE_TOO_HIGH', `the price is ${price} sats/min, you accept at most ${start.maxSatsPerMinute}`)

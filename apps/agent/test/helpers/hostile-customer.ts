@@ -1,0 +1,245 @@
+// Hostile customers for end-to-end tests of the real 2020117-agent bin.
+//
+// A RawCustomer dials the agent under a fresh Hyperswarm key (so that the agent's Hyperswarm never
+// takes two of them for one peer) and opens the '2020117/session' protomux channel itself, with no
+// state machine of its own: `send()` encodes any message, legal or not, and `sendFrame()` writes
+// any bytes as one channel message (unknown types, garbage bodies, floods) — what a well-behaved
+// SessionChannel would refuse to send. It records every frame the agent sends back.
+
+import { createRequire } from 'node:module'
+import HyperDHT from 'hyperdht'
+import {
+  PROTOCOL_NAME,
+  PROTOCOL_VERSION,
+  decodeMessage,
+  encodeHandshake,
+  encodeMessage,
+  type Message,
+  type MessageOf,
+  type MessageType,
+  type SessionStart
+} from '@2020117/protocol'
+import { createDHT, type BootstrapNode, type Connection } from '@2020117/swarm'
+
+// protomux and compact-encoding are dependencies of @2020117/protocol, not of this app.
+const requireFromProtocol = createRequire(new URL('../../../../protocol/package.json', import.meta.url))
+const Protomux = requireFromProtocol('protomux') as {
+  from(stream: unknown): { createChannel(opts: Record<string, unknown>): RawChannel | null }
+}
+const c = requireFromProtocol('compact-encoding') as {
+  raw: unknown
+  uint: { preencode(state: { start: number; end: number }, n: number): void; encode(state: { start: number; end: number; buffer: Uint8Array }, n: number): void }
+}
+
+interface RawChannel {
+  closed: boolean
+  open(handshake: Uint8Array): void
+  close(): void
+  addMessage(opts: { encoding: unknown; onmessage: (frame: Uint8Array) => void }): { send(frame: Uint8Array): boolean }
+}
+
+/** One DHT node from which the test dials the agent, each time under a new key. */
+export class Dialer {
+  readonly dht: HyperDHT
+  private readonly conns = new Set<Connection>()
+
+  constructor(bootstrap: BootstrapNode[]) {
+    this.dht = createDHT({ bootstrap })
+  }
+
+  /** A new encrypted connection to `swarmKey` (hex); a failed dial is retried a few times. */
+  async connect(swarmKey: string, attempts = 5): Promise<Connection> {
+    for (let i = 1; ; i++) {
+      const conn = this.dht.connect(Buffer.from(swarmKey, 'hex'), { keyPair: HyperDHT.keyPair() }) as Connection
+      conn.on('error', () => {})
+      const open = await new Promise<boolean>((resolve) => {
+        conn.once('open', () => resolve(true))
+        conn.once('close', () => resolve(false))
+      })
+      if (open) {
+        this.conns.add(conn)
+        conn.once('close', () => this.conns.delete(conn))
+        return conn
+      }
+      if (i >= attempts) throw new Error(`could not connect to the agent ${swarmKey.slice(0, 8)} in ${attempts} attempts`)
+    }
+  }
+
+  /** Drops every connection made so far (for afterEach). */
+  dropAll(): void {
+    for (const conn of this.conns) conn.destroy()
+    this.conns.clear()
+  }
+
+  async destroy(): Promise<void> {
+    this.dropAll()
+    await this.dht.destroy()
+  }
+}
+
+export interface RawCustomerOptions {
+  /** The handshake to open the channel with (default: a valid customer handshake). */
+  handshake?: Uint8Array
+}
+
+export class RawCustomer {
+  readonly conn: Connection
+  /** Every frame the agent sent on the channel, decoded, in order. */
+  readonly received: Message[] = []
+  /** Frames from the agent that did not decode (there should be none). */
+  readonly undecodable: string[] = []
+  /** Resolves when the channel has closed (either side, or the connection dropped). */
+  readonly closed: Promise<void>
+  isClosed = false
+  isOpen = false
+
+  private readonly channel: RawChannel
+  private readonly frames: { send(frame: Uint8Array): boolean }
+  private readonly waiters: Array<() => boolean> = []
+  private onclosed!: () => void
+
+  private constructor(conn: Connection, handshake: Uint8Array) {
+    this.conn = conn
+    this.closed = new Promise((resolve) => (this.onclosed = resolve))
+    const mux = Protomux.from(conn)
+    const channel = mux.createChannel({
+      protocol: PROTOCOL_NAME,
+      id: null,
+      handshake: c.raw,
+      onopen: () => {
+        this.isOpen = true
+        this.wake()
+      },
+      onclose: () => {
+        this.isClosed = true
+        this.onclosed()
+        this.wake()
+      }
+    })
+    if (!channel) throw new Error('a session channel is already open on this connection')
+    this.channel = channel
+    this.frames = channel.addMessage({ encoding: c.raw, onmessage: (frame) => this.onframe(frame) })
+    channel.open(handshake)
+  }
+
+  /** Dials the agent and opens the session channel; resolves once the agent's handshake is in (or the channel closed). */
+  static async open(dialer: Dialer, swarmKey: string, opts: RawCustomerOptions = {}): Promise<RawCustomer> {
+    const conn = await dialer.connect(swarmKey)
+    const handshake = opts.handshake ?? encodeHandshake({ version: PROTOCOL_VERSION, role: 'customer', software: 'hostile-customer/test' })
+    const customer = new RawCustomer(conn, handshake)
+    await customer.until(() => customer.isOpen)
+    return customer
+  }
+
+  /**
+   * Opens a session channel on `conn` without waiting for the agent's handshake: on a fresh
+   * connection, or on one whose channel has closed (as a customer that wants another session
+   * without redialling would).
+   */
+  static reopen(conn: Connection, handshake?: Uint8Array): RawCustomer {
+    return new RawCustomer(conn, handshake ?? encodeHandshake({ version: PROTOCOL_VERSION, role: 'customer', software: 'hostile-customer/test' }))
+  }
+
+  /** Encodes and sends any message, with no state checks (encodeMessage still enforces field bounds). */
+  send(msg: Message): void {
+    this.frames.send(encodeMessage(msg))
+  }
+
+  /** Sends raw bytes as one channel message. */
+  sendFrame(frame: Uint8Array): void {
+    this.frames.send(frame)
+  }
+
+  /**
+   * Writes `frame` on the connection addressed to this channel after it has closed, as a peer that
+   * ignores the close would: protomux channel messages are `channel id, message index, payload`,
+   * and this channel, the first on its connection, had id 1.
+   */
+  sendAfterClose(frame: Uint8Array): void {
+    const header = { start: 0, end: 0, buffer: new Uint8Array(0) }
+    c.uint.preencode(header, 1)
+    c.uint.preencode(header, 0)
+    const buffer = new Uint8Array(header.end + frame.byteLength)
+    const state = { start: 0, end: buffer.byteLength, buffer }
+    c.uint.encode(state, 1)
+    c.uint.encode(state, 0)
+    buffer.set(frame, state.start)
+    this.conn.write(buffer)
+  }
+
+  /** Messages of `type` received so far. */
+  all<T extends MessageType>(type: T): MessageOf<T>[] {
+    return this.received.filter((m): m is MessageOf<T> => m.type === type)
+  }
+
+  /** Resolves once `pred` holds; resolves false instead if the channel closes first. */
+  until(pred: () => boolean): Promise<boolean> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (pred()) {
+          resolve(true)
+          return true
+        }
+        if (this.isClosed) {
+          resolve(false)
+          return true
+        }
+        return false
+      }
+      if (!check()) this.waiters.push(check)
+    })
+  }
+
+  /** The first message of `type` satisfying `pred`, already received or still to come; rejects if the channel closes first. */
+  async next<T extends MessageType>(type: T, pred: (m: MessageOf<T>) => boolean = () => true): Promise<MessageOf<T>> {
+    const find = () => this.all(type).find(pred)
+    if (!(await this.until(() => find() !== undefined)) && find() === undefined) {
+      throw new Error(`the channel closed before a ${type} arrived; received: ${this.received.map((m) => m.type).join(', ') || 'nothing'}`)
+    }
+    return find() as MessageOf<T>
+  }
+
+  /** Sends session_start (honest terms unless overridden) and resolves with the agent's answer. */
+  async start(over: Partial<Omit<SessionStart, 'type'>> = {}): Promise<MessageOf<'session_ack'> | MessageOf<'session_reject'>> {
+    const seen = this.received.length
+    this.send({ type: 'session_start', kind: 5200, budgetSats: 1000, maxSatsPerMinute: 5, paymentMethod: 'bolt11', customerPubkey: null, ...over })
+    const answer = (): Message | undefined => this.received.slice(seen).find((m) => m.type === 'session_ack' || m.type === 'session_reject')
+    await this.until(() => answer() !== undefined)
+    const m = answer()
+    if (!m) throw new Error(`the channel closed before the agent answered session_start; received: ${this.received.map((x) => x.type).join(', ')}`)
+    return m as MessageOf<'session_ack'> | MessageOf<'session_reject'>
+  }
+
+  /** Sends skill_request and waits for its skill_response: proof the agent still serves this channel. */
+  async skill(): Promise<MessageOf<'skill_response'>> {
+    const before = this.all('skill_response').length
+    this.send({ type: 'skill_request', kind: 5200 })
+    if (!(await this.until(() => this.all('skill_response').length > before))) throw new Error('the channel closed before the skill_response')
+    return this.all('skill_response')[before] as MessageOf<'skill_response'>
+  }
+
+  /** Closes the channel from this side. */
+  close(): void {
+    if (!this.channel.closed) this.channel.close()
+  }
+
+  /** Drops the whole connection. */
+  destroy(): void {
+    this.conn.destroy()
+  }
+
+  private onframe(frame: Uint8Array): void {
+    try {
+      this.received.push(decodeMessage(frame))
+    } catch (err) {
+      this.undecodable.push((err as Error).message)
+    }
+    this.wake()
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) {
+      if (!w()) this.waiters.push(w)
+    }
+  }
+}
