@@ -146,13 +146,18 @@ export class CustomerSession extends EventEmitter {
     while (!this.summary && Date.now() < deadline) {
       try {
         const channel = await (this.opts.reconnect as NonNullable<CustomerOptions['reconnect']>)(deadline)
+        // A provider that takes the connection but never answers must not hold us past the deadline.
+        let timer: NodeJS.Timeout | undefined
         const answer = new Promise<SessionResumed | string>((resolve) => {
           channel.once('session_resumed', resolve)
           channel.once('session_reject', (r) => resolve(r.code))
           channel.once('close', () => resolve('CLOSED'))
+          timer = setTimeout(() => resolve('NO_ANSWER'), Math.max(0, deadline - Date.now()))
         })
         channel.send({ type: 'session_resume', sessionId: ack.sessionId, resumeSecret: ack.resumeSecret })
         const res = await answer
+        clearTimeout(timer)
+        if (typeof res === 'string' && res !== 'RESUME_REFUSED') channel.close()
         if (typeof res === 'string') {
           if (res === 'RESUME_REFUSED') return this.finish('PROVIDER_GONE', 'provider', 'the provider no longer has this session')
           throw new Error(res)

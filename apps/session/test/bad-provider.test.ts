@@ -290,3 +290,25 @@ test('a frame over 128 KiB is refused before decoding: FRAME_TOO_LARGE, nothing 
   const { session } = await expectRefused(r, 'FRAME_TOO_LARGE', 0)
   erroredWith(session, 'FRAME_TOO_LARGE')
 })
+
+test('a provider that stalls in the middle of a frame is detected as a dead link: the customer gives up, pays nothing more, and says why', async () => {
+  const r = await rent({
+    graceSeconds: 2,
+    scenario: async (s) => {
+      s.tick(0, await s.invoice())
+      await s.paid(0)
+      // Half a frame on the encrypted stream (a length prefix promising 255 bytes, then 3), and
+      // silence after it: no more keepalives either.
+      s.conn.setKeepAlive?.(0)
+      ;(s.conn as unknown as { rawStream: { write(b: Uint8Array): void } }).rawStream.write(Buffer.from([0xff, 0x00, 0x00, 1, 2, 3]))
+    }
+  })
+  const summary = await r.customer.json<Summary>((s) => 'reason' in s)
+  expect(await r.customer.exited).toBe(3)
+  // The link was declared dead, a resume was tried (the fake does not answer it), and the session
+  // ended with the one honest tick paid and nothing after it.
+  expect(r.customer.stderr()).toMatch(/connection to the provider lost: resuming/)
+  expect(summary).toMatchObject({ reason: 'PROVIDER_GONE', ticks_paid: 1, msat_paid: PER_TICK })
+  expect(r.before.customer - net.balanceMsat('customer')).toBe(PER_TICK)
+  expect(r.customer.stderr()).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m)
+}, 60_000)
