@@ -46,7 +46,8 @@ const spec: CommandSpec = {
   examples: [
     '2020117-session --devnet --budget=500 --port=8080',
     '2020117-session --budget=500 --max-price=10 --nwc="nostr+walletconnect://…"',
-    '2020117-session --budget=200 --provider=<64-hex key> --yes --no-repl --json'
+    '2020117-session --budget=200 --provider=npub1… --yes --no-repl --json',
+    '2020117-session --list --relays=wss://relay.example.com --json'
   ]
 }
 
