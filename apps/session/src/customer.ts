@@ -89,6 +89,9 @@ export class CustomerSession extends EventEmitter {
   private readonly opts: CustomerOptions
   private channel: SessionChannel
   private resumes = 0
+  /** The wallet payment under way, if any: quitting waits for it. */
+  private paying: Promise<unknown> | null = null
+  private quitting = false
   /** Traffic of tunnels that ended with a dropped connection. */
   private readonly bytesBefore = { up: 0, down: 0 }
   private readonly log: Logger
@@ -201,6 +204,18 @@ export class CustomerSession extends EventEmitter {
 
   /** Ends the session from the customer's side. */
   quit(reason = 'CUSTOMER_QUIT', message = ''): void {
+    if (this.summary || this.quitting) return
+    this.quitting = true
+    // A payment already on its way is waited for, so that the summary counts what the wallet
+    // paid; no new payment starts (ontick checks `quitting`).
+    if (this.paying) {
+      this.log.info('ending the session once the payment under way completes…')
+      void this.paying.finally(() => this.sendEnd(reason, message))
+    }
+    else this.sendEnd(reason, message)
+  }
+
+  private sendEnd(reason: string, message: string): void {
     if (this.summary) return
     if (this.ack && this.channel.state === 'active') {
       try {
@@ -281,7 +296,7 @@ export class CustomerSession extends EventEmitter {
 
   private async ontick(tick: Tick): Promise<void> {
     const g = this.guard
-    if (!g || this.summary) return
+    if (!g || this.summary || this.quitting) return
     if (this.isFree) return this.quit('INVOICE_INVALID', 'a free session sent a bill')
     if (this.budgetEnd) return // the budget is spent: use the paid time, pay nothing more
     let approved
@@ -297,13 +312,17 @@ export class CustomerSession extends EventEmitter {
     if (preimage === null) {
       const wallet = this.opts.wallet
       if (!wallet) return this.quit('PAYMENT_FAILED', 'no wallet to pay with')
+      const payment = wallet.pay(approved.bolt11, approved.invoice.paymentHash)
+      this.paying = payment
       try {
-        ;({ preimage } = await wallet.pay(approved.bolt11, approved.invoice.paymentHash))
+        ;({ preimage } = await payment)
       } catch (err) {
         const e = err as WalletError
         this.log.error(`could not pay tick ${tick.seq}: ${e.message}`)
+        this.paying = null
         return this.quit('PAYMENT_FAILED', e.message)
       }
+      this.paying = null
       // Recorded before anything else: a paid bill must never be paid again, even if the
       // connection dropped while the payment was in flight.
       g.paid(approved, preimage)
