@@ -79,7 +79,3 @@ export class ProtocolError extends Error {
     return new ProtocolError('REMOTE_ERROR', `peer reported ${code}: ${message}`, code)
   }
 }
-
-export function isProtocolError(err: unknown): err is ProtocolError {
-  return err instanceof ProtocolError
-}

@@ -1,4 +1,4 @@
-export type SwarmErrorCode = 'INVALID_BOOTSTRAP' | 'NO_PROVIDERS' | 'CONNECT_TIMEOUT' | 'SWARM_DESTROYED'
+export type SwarmErrorCode = 'INVALID_BOOTSTRAP' | 'NO_PROVIDERS' | 'CONNECT_TIMEOUT'
 
 export class SwarmError extends Error {
   readonly code: SwarmErrorCode
@@ -22,9 +22,5 @@ export class SwarmError extends Error {
 
   static CONNECT_TIMEOUT(who: string, seconds: number): SwarmError {
     return new SwarmError('CONNECT_TIMEOUT', `could not reach ${who} in ${seconds} s: is it online? Check the key and the network (--devnet / --bootstrap)`)
-  }
-
-  static SWARM_DESTROYED(): SwarmError {
-    return new SwarmError('SWARM_DESTROYED', 'the swarm was shut down')
   }
 }

@@ -31,10 +31,6 @@ export function parseBootstrap(value: string): BootstrapNode[] {
   return nodes
 }
 
-export function formatBootstrap(nodes: BootstrapNode[]): string {
-  return nodes.map((n) => `${n.host}:${n.port}`).join(',')
-}
-
 export function isLoopbackNetwork(network: NetworkConfig): boolean {
   return network.bootstrap !== null && network.bootstrap.every((n) => n.host === '127.0.0.1' || n.host === 'localhost' || n.host === '::1')
 }

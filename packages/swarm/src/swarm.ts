@@ -70,18 +70,12 @@ export class PeerSwarm extends EventEmitter {
     this.swarm.join(kindTopic(kind), { server: false, client: true })
   }
 
-  async stopLookup(kind: number): Promise<void> {
-    await this.swarm.leave(kindTopic(kind))
-  }
 
   /** Dials one peer by its public key; Hyperswarm keeps retrying with backoff until it connects. */
   dial(publicKey: Uint8Array): void {
     this.swarm.joinPeer(publicKey)
   }
 
-  undial(publicKey: Uint8Array): void {
-    this.swarm.leavePeer(publicKey)
-  }
 
   /** Resolves with the first connection to `publicKey` (existing or new), or fails after `ms`. */
   connectTo(publicKey: Uint8Array, ms: number, label = 'the provider'): Promise<Connection> {

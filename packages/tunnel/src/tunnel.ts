@@ -31,7 +31,6 @@ export interface TunnelStats {
   /** Payload bytes sent / received on all streams. */
   bytesSent: number
   bytesReceived: number
-  openStreams: number
   streamsOpened: number
 }
 
@@ -41,7 +40,7 @@ export interface Tunnel {
 
 export class Tunnel extends EventEmitter {
   readonly channel: SessionChannel
-  readonly stats: TunnelStats = { bytesSent: 0, bytesReceived: 0, openStreams: 0, streamsOpened: 0 }
+  readonly stats: TunnelStats = { bytesSent: 0, bytesReceived: 0, streamsOpened: 0 }
   private readonly streams = new Map<number, TunnelStream>()
   private readonly admit: (streamId: number) => string | null
   private readonly maxOpenStreams: number
@@ -102,7 +101,7 @@ export class Tunnel extends EventEmitter {
   }
 
   forget(id: number): void {
-    if (this.streams.delete(id)) this.stats.openStreams = this.streams.size
+    this.streams.delete(id)
   }
 
   // -- incoming frames --------------------------------------------------------------------------
@@ -110,7 +109,6 @@ export class Tunnel extends EventEmitter {
   private register(id: number): TunnelStream {
     const stream = new TunnelStream(this, id)
     this.streams.set(id, stream)
-    this.stats.openStreams = this.streams.size
     this.stats.streamsOpened++
     return stream
   }
