@@ -2,3 +2,4 @@
 // a hostile peer would, bypassing SessionChannel's checks. Not used by the apps.
 export * from './pipe.js'
 export * from './raw-peer.js'
+export * from './raw-channel.js'

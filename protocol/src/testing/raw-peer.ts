@@ -1,10 +1,10 @@
 // A peer that speaks raw frames on the session protocol, bypassing SessionChannel's checks, so that
 // tests can send what a hostile peer would.
 
-import c from 'compact-encoding'
 import Protomux from 'protomux'
-import { PROTOCOL_NAME, PROTOCOL_VERSION } from '../constants.js'
+import { PROTOCOL_VERSION } from '../constants.js'
 import { decodeMessage, encodeHandshake, encodeMessage, type Message, type Role } from '../messages.js'
+import { openRawChannel } from './raw-channel.js'
 
 export interface RawPeer {
   mux: Protomux
@@ -25,16 +25,10 @@ export function rawPeer(stream: object, role: Role, version = PROTOCOL_VERSION):
   let onclose!: () => void
   const opened = new Promise<Uint8Array>((resolve) => (onopen = resolve))
   const closed = new Promise<void>((resolve) => (onclose = resolve))
-  const channel = mux.createChannel({
-    protocol: PROTOCOL_NAME,
-    handshake: c.raw,
-    onopen: (h: Uint8Array) => onopen(h),
-    onclose: () => onclose()
-  })
-  if (!channel) throw new Error('channel already open')
-  const frames = channel.addMessage({
-    encoding: c.raw,
-    onmessage(frame: Uint8Array) {
+  const frames = openRawChannel(mux, encodeHandshake({ version, role, software: 'raw-peer/test' }), {
+    onopen: (h) => onopen(h),
+    onclose: () => onclose(),
+    onframe(frame) {
       const msg = decodeMessage(frame)
       received.push(msg)
       for (const w of waiters.splice(0)) {
@@ -43,7 +37,6 @@ export function rawPeer(stream: object, role: Role, version = PROTOCOL_VERSION):
       }
     }
   })
-  channel.open(encodeHandshake({ version, role, software: 'raw-peer/test' }))
   return {
     mux,
     received,

@@ -6,10 +6,8 @@
 // any bytes as one channel message (unknown types, garbage bodies, floods) — what a well-behaved
 // SessionChannel would refuse to send. It records every frame the agent sends back.
 
-import { createRequire } from 'node:module'
 import HyperDHT from 'hyperdht'
 import {
-  PROTOCOL_NAME,
   PROTOCOL_VERSION,
   decodeMessage,
   encodeHandshake,
@@ -19,24 +17,9 @@ import {
   type MessageType,
   type SessionStart
 } from '@2020117/protocol'
+import { muxFrame, openRawChannel, type RawChannel } from '@2020117/protocol/testing'
 import { createDHT, type BootstrapNode, type Connection } from '@2020117/swarm'
 
-// protomux and compact-encoding are dependencies of @2020117/protocol, not of this app.
-const requireFromProtocol = createRequire(new URL('../../../../protocol/package.json', import.meta.url))
-const Protomux = requireFromProtocol('protomux') as {
-  from(stream: unknown): { createChannel(opts: Record<string, unknown>): RawChannel | null }
-}
-const c = requireFromProtocol('compact-encoding') as {
-  raw: unknown
-  uint: { preencode(state: { start: number; end: number }, n: number): void; encode(state: { start: number; end: number; buffer: Uint8Array }, n: number): void }
-}
-
-interface RawChannel {
-  closed: boolean
-  open(handshake: Uint8Array): void
-  close(): void
-  addMessage(opts: { encoding: unknown; onmessage: (frame: Uint8Array) => void }): { send(frame: Uint8Array): boolean }
-}
 
 /** One DHT node from which the test dials the agent, each time under a new key. */
 export class Dialer {
@@ -94,18 +77,13 @@ export class RawCustomer {
   isOpen = false
 
   private readonly channel: RawChannel
-  private readonly frames: { send(frame: Uint8Array): boolean }
   private readonly waiters: Array<() => boolean> = []
   private onclosed!: () => void
 
   private constructor(conn: Connection, handshake: Uint8Array) {
     this.conn = conn
     this.closed = new Promise((resolve) => (this.onclosed = resolve))
-    const mux = Protomux.from(conn)
-    const channel = mux.createChannel({
-      protocol: PROTOCOL_NAME,
-      id: null,
-      handshake: c.raw,
+    this.channel = openRawChannel(conn, handshake, {
       onopen: () => {
         this.isOpen = true
         this.wake()
@@ -114,12 +92,9 @@ export class RawCustomer {
         this.isClosed = true
         this.onclosed()
         this.wake()
-      }
+      },
+      onframe: (frame) => this.onframe(frame)
     })
-    if (!channel) throw new Error('a session channel is already open on this connection')
-    this.channel = channel
-    this.frames = channel.addMessage({ encoding: c.raw, onmessage: (frame) => this.onframe(frame) })
-    channel.open(handshake)
   }
 
   /** Dials the agent and opens the session channel; resolves once the agent's handshake is in (or the channel closed). */
@@ -142,12 +117,12 @@ export class RawCustomer {
 
   /** Encodes and sends any message, with no state checks (encodeMessage still enforces field bounds). */
   send(msg: Message): void {
-    this.frames.send(encodeMessage(msg))
+    this.channel.send(encodeMessage(msg))
   }
 
   /** Sends raw bytes as one channel message. */
   sendFrame(frame: Uint8Array): void {
-    this.frames.send(frame)
+    this.channel.send(frame)
   }
 
   /**
@@ -156,15 +131,7 @@ export class RawCustomer {
    * and this channel, the first on its connection, had id 1.
    */
   sendAfterClose(frame: Uint8Array): void {
-    const header = { start: 0, end: 0, buffer: new Uint8Array(0) }
-    c.uint.preencode(header, 1)
-    c.uint.preencode(header, 0)
-    const buffer = new Uint8Array(header.end + frame.byteLength)
-    const state = { start: 0, end: buffer.byteLength, buffer }
-    c.uint.encode(state, 1)
-    c.uint.encode(state, 0)
-    buffer.set(frame, state.start)
-    this.conn.write(buffer)
+    this.conn.write(muxFrame(1, frame))
   }
 
   /** Messages of `type` received so far. */

@@ -13,10 +13,8 @@
 // is the test's `scenario`.
 
 import { createHash, randomBytes } from 'node:crypto'
-import { createRequire } from 'node:module'
 import {
   PAYMENT_BOLT11,
-  PROTOCOL_NAME,
   PROTOCOL_VERSION,
   decodeHandshake,
   decodeMessage,
@@ -29,25 +27,11 @@ import {
   type MessageType,
   type SessionStart
 } from '@2020117/protocol'
+import { openRawChannel, type RawChannel } from '@2020117/protocol/testing'
 import { PeerSwarm, type Connection } from '@2020117/swarm'
 import type { TestNetwork } from '@2020117/testkit'
 import { devnetInvoice, type PayableInvoice } from './invoices.js'
 
-// protomux and compact-encoding are dependencies of @2020117/protocol, not of this app.
-const requireFromProtocol = createRequire(new URL('../../../../protocol/package.json', import.meta.url))
-const Protomux = requireFromProtocol('protomux') as {
-  from(stream: unknown): {
-    createChannel(opts: Record<string, unknown>): RawChannel | null
-  }
-}
-const c = requireFromProtocol('compact-encoding') as { raw: unknown }
-
-interface RawChannel {
-  closed: boolean
-  open(handshake: Uint8Array): void
-  close(): void
-  addMessage(opts: { encoding: unknown; onmessage: (frame: Uint8Array) => void }): { send(frame: Uint8Array): boolean }
-}
 
 export type TickOverrides = Partial<Omit<MessageOf<'tick'>, 'type' | 'seq' | 'bolt11'>>
 
@@ -100,7 +84,6 @@ export class FakeSession {
   isClosed = false
 
   private readonly channel: RawChannel
-  private readonly frames: { send(frame: Uint8Array): boolean }
   private readonly waiters: Array<{ test: (m: Message) => boolean; resolve: (m: Message) => void; reject: (e: Error) => void }> = []
   private onclosed!: () => void
 
@@ -108,12 +91,8 @@ export class FakeSession {
     this.provider = provider
     this.conn = conn
     this.closed = new Promise((resolve) => (this.onclosed = resolve))
-    const mux = Protomux.from(conn)
-    const channel = mux.createChannel({
-      protocol: PROTOCOL_NAME,
-      id: null,
-      handshake: c.raw,
-      onopen: (raw: Uint8Array) => {
+    this.channel = openRawChannel(conn, encodeHandshake({ version: PROTOCOL_VERSION, role: 'provider', software: 'fake-provider/test' }), {
+      onopen: (raw) => {
         try {
           this.remote = decodeHandshake(raw)
         } catch {}
@@ -122,12 +101,9 @@ export class FakeSession {
         this.isClosed = true
         for (const w of this.waiters.splice(0)) w.reject(new Error('the customer closed the channel before sending the awaited message'))
         this.onclosed()
-      }
+      },
+      onframe: (frame) => this.onframe(frame)
     })
-    if (!channel) throw new Error('a session channel is already open on this connection')
-    this.channel = channel
-    this.frames = channel.addMessage({ encoding: c.raw, onmessage: (frame) => this.onframe(frame) })
-    channel.open(encodeHandshake({ version: PROTOCOL_VERSION, role: 'provider', software: 'fake-provider/test' }))
   }
 
   get tickSeconds(): number {
@@ -141,12 +117,12 @@ export class FakeSession {
 
   /** Encodes and sends any message, with no state checks (encodeMessage still enforces field bounds). */
   send(msg: Message): void {
-    this.frames.send(encodeMessage(msg))
+    this.channel.send(encodeMessage(msg))
   }
 
   /** Sends raw bytes as one channel message. */
   sendFrame(frame: Uint8Array): void {
-    this.frames.send(frame)
+    this.channel.send(frame)
   }
 
   /** An invoice from the devnet wallet for the provider account, payable by the customer. */
