@@ -19,6 +19,7 @@ export type WalletErrorCode =
   | 'QUOTA_EXCEEDED'
   | 'INVOICE_UNAVAILABLE'
   | 'LNURL_FAILED'
+  | 'LNURL_INSECURE_URL'
   | 'NO_WALLET'
 
 /**
@@ -111,6 +112,12 @@ export class WalletError extends Error {
   }
   static LNURL_FAILED(address: string, why: string): WalletError {
     return new WalletError('LNURL_FAILED', `Lightning address ${address} did not give an invoice: ${why}`)
+  }
+  static LNURL_INSECURE_URL(address: string, url: string): WalletError {
+    return new WalletError(
+      'LNURL_INSECURE_URL',
+      `Lightning address ${address} sent a plain-http URL (${url}); LNURL-pay needs https except on loopback and .onion hosts, so nothing was requested. Ask its operator to serve https`
+    )
   }
   static NO_WALLET(): WalletError {
     return new WalletError('NO_WALLET', 'no wallet to pay with: pass --nwc=<nostr+walletconnect URI> (or set NWC_URI), or choose a free provider')
