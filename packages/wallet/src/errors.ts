@@ -20,6 +20,7 @@ export type WalletErrorCode =
   | 'INVOICE_UNAVAILABLE'
   | 'LNURL_FAILED'
   | 'LNURL_INSECURE_URL'
+  | 'NWC_LIBRARY_LOG'
   | 'NO_WALLET'
 
 /**
@@ -118,6 +119,10 @@ export class WalletError extends Error {
       'LNURL_INSECURE_URL',
       `Lightning address ${address} sent a plain-http URL (${url}); LNURL-pay needs https except on loopback and .onion hosts, so nothing was requested. Ask its operator to serve https`
     )
+  }
+  /** Not thrown: what @getalby/sdk printed, handed to the log sink as a typed line (sdk-log.ts). */
+  static NWC_LIBRARY_LOG(text: string): WalletError {
+    return new WalletError('NWC_LIBRARY_LOG', `the NWC library said: ${text}`)
   }
   static NO_WALLET(): WalletError {
     return new WalletError('NO_WALLET', 'no wallet to pay with: pass --nwc=<nostr+walletconnect URI> (or set NWC_URI), or choose a free provider')
