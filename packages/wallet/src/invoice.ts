@@ -229,6 +229,7 @@ function signedBy(invoice: string, network: NetworkName): ReturnType<typeof bolt
     const message = (err as Error).message
     if (/payee pubkey/.test(message)) throw WalletError.INVOICE_INVALID('its `n` field is not the key that signed it', 'PAYEE_MISMATCH')
     if (/signature|recover/i.test(message)) throw WalletError.INVOICE_INVALID('its signature is not valid', 'SIGNATURE')
+    if (/amount/i.test(message)) throw WalletError.INVOICE_INVALID('its amount is more bitcoin than there will ever be', 'AMOUNT_MALFORMED')
     throw WalletError.INVOICE_INVALID(message.slice(0, 120))
   }
   if (!d.payeeNodeKey || !/^0[23][0-9a-f]{64}$/.test(d.payeeNodeKey)) throw WalletError.INVOICE_INVALID('no key can be recovered from its signature', 'SIGNATURE')

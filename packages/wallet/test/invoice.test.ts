@@ -95,6 +95,9 @@ describe('reader rules the examples do not cover, on invoices built field by fie
     expect(decodeInvoice(rawInvoice(good(), { hrp: 'lnbc25n' })).amountMsat).toBe('2500')
     expect(reasonOf(rawInvoice(good(), { hrp: 'lnbc25k' }))).toBe('AMOUNT_MALFORMED')
     expect(reasonOf(rawInvoice(good(), { hrp: 'lnxy25m' }))).toBe('UNKNOWN_PREFIX')
+    expect(reasonOf(rawInvoice(good(), { hrp: 'lnbc21000001' }))).toBe('AMOUNT_MALFORMED')
+    expect(decodeInvoice(rawInvoice(good(), { hrp: 'lntbs25u' })).network).toBe('signet')
+    expect(decodeInvoice(rawInvoice(good(), { hrp: 'lnbcrt1m' })).network).toBe('regtest')
   })
 
   test('`x` defaults to 3600 s and `c` to 18 blocks; both are read when present', () => {
