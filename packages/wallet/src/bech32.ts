@@ -29,7 +29,8 @@ function hrpExpand(hrp: string): number[] {
 export function bech32Decode(input: string): Bech32Result {
   if (!/^[\x21-\x7e]+$/.test(input)) return { error: 'MALFORMED', why: 'it has characters outside printable ASCII' }
   const lower = input.toLowerCase()
-  if (input !== lower && input !== input.toUpperCase()) return { error: 'MALFORMED', why: 'it mixes upper and lower case' }
+  if (input !== lower && input !== input.toUpperCase())
+    return { error: 'MALFORMED', why: 'it mixes upper and lower case' }
   const sep = lower.lastIndexOf('1')
   if (sep < 1) return { error: 'MALFORMED', why: 'it has no human-readable part and separator "1"' }
   if (lower.length - sep - 1 < 6) return { error: 'MALFORMED', why: 'it is too short for a checksum' }

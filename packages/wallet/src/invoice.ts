@@ -12,7 +12,10 @@ import { WalletError } from './errors.js'
 
 export type NetworkName = 'bitcoin' | 'testnet' | 'signet' | 'regtest'
 
-const NETWORKS: Record<NetworkName, { bech32: string; pubKeyHash: number; scriptHash: number; validWitnessVersions: number[] }> = {
+const NETWORKS: Record<
+  NetworkName,
+  { bech32: string; pubKeyHash: number; scriptHash: number; validWitnessVersions: number[] }
+> = {
   bitcoin: { bech32: 'bc', pubKeyHash: 0x00, scriptHash: 0x05, validWitnessVersions: [0, 1] },
   testnet: { bech32: 'tb', pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] },
   signet: { bech32: 'tbs', pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] },
@@ -52,9 +55,24 @@ export interface DecodeOptions {
 
 // Tagged field types (BOLT #11 "Tagged Fields").
 const F = { p: 1, r: 3, features: 5, x: 6, f: 9, d: 13, s: 16, n: 19, h: 23, c: 24, m: 27 } as const
-const FIXED_LENGTH: Record<number, [string, number]> = { [F.p]: ['p', 52], [F.h]: ['h', 52], [F.s]: ['s', 52], [F.n]: ['n', 53] }
+const FIXED_LENGTH: Record<number, [string, number]> = {
+  [F.p]: ['p', 52],
+  [F.h]: ['h', 52],
+  [F.s]: ['s', 52],
+  [F.n]: ['n', 53]
+}
 /** Fields that mean one thing: a second copy is read differently by different readers. */
-const SINGLE: Record<number, string> = { [F.p]: 'p', [F.s]: 's', [F.d]: 'd', [F.h]: 'h', [F.n]: 'n', [F.x]: 'x', [F.c]: 'c', [F.features]: '9', [F.m]: 'm' }
+const SINGLE: Record<number, string> = {
+  [F.p]: 'p',
+  [F.s]: 's',
+  [F.d]: 'd',
+  [F.h]: 'h',
+  [F.n]: 'n',
+  [F.x]: 'x',
+  [F.c]: 'c',
+  [F.features]: '9',
+  [F.m]: 'm'
+}
 const MINIMAL: Record<number, string> = { [F.x]: 'x', [F.c]: 'c', [F.features]: '9' }
 
 /**
@@ -86,58 +104,94 @@ export function invoiceNetwork(invoice: string): NetworkName | null {
 function splitHrp(hrp: string): { network: NetworkName; amount: string } | null {
   const names = NETWORK_NAMES.slice().sort((a, b) => NETWORKS[b].bech32.length - NETWORKS[a].bech32.length)
   // The amount starts with a digit, so `lntbs` is signet and never testnet with an amount "s…".
-  const network = names.find((n) => hrp.startsWith(`ln${NETWORKS[n].bech32}`) && !/^[a-z]/.test(hrp.slice(2 + NETWORKS[n].bech32.length)))
+  const network = names.find(
+    (n) => hrp.startsWith(`ln${NETWORKS[n].bech32}`) && !/^[a-z]/.test(hrp.slice(2 + NETWORKS[n].bech32.length))
+  )
   return network ? { network, amount: hrp.slice(2 + NETWORKS[network].bech32.length) } : null
 }
 
 export function decodeInvoice(invoice: string, opts: DecodeOptions = {}): DecodedInvoice {
-  if (typeof invoice !== 'string' || invoice.length > MAX_INVOICE_CHARS) throw WalletError.INVOICE_INVALID('it is not a string of at most 8192 characters')
-  const parsed = bech32Decode(invoice)
-  if ('error' in parsed) throw WalletError.INVOICE_INVALID(parsed.why, parsed.error)
-  const hrp = splitHrp(parsed.hrp)
-  if (!hrp) throw WalletError.INVOICE_INVALID(`the prefix "${parsed.hrp.slice(0, 16)}" names no currency this wallet knows`, 'UNKNOWN_PREFIX')
-  checkAmount(hrp.amount)
-  if (parsed.words.length < TIMESTAMP_WORDS + SIGNATURE_WORDS) throw WalletError.INVOICE_INVALID('it is too short for a timestamp and a signature')
+  const { parsed, network } = readEnvelope(invoice)
   const fields = readFields(parsed.words.slice(TIMESTAMP_WORDS, -SIGNATURE_WORDS))
   checkLengths(fields)
   // The library throws on an expiry past the year 275760: bound the numbers before it runs.
-  const x = numberField(fields, F.x, DEFAULT_EXPIRY_SECS)
-  const c = numberField(fields, F.c, DEFAULT_MIN_FINAL_CLTV_DELTA)
+  const expiry = numberField(fields, F.x, DEFAULT_EXPIRY_SECS)
+  const cltv = numberField(fields, F.c, DEFAULT_MIN_FINAL_CLTV_DELTA)
   // Whether the payee signed it comes before what it says.
-  const d = signedBy(lowS(parsed, invoice, fields.some((f) => f.type === F.n)), hrp.network)
+  const d = signedBy(
+    lowS(
+      parsed,
+      invoice,
+      fields.some((f) => f.type === F.n)
+    ),
+    network
+  )
   checkFields(fields)
-  if (c > MAX_MIN_FINAL_CLTV_DELTA) throw WalletError.INVOICE_INVALID(`its min_final_cltv_expiry_delta ${c} is above ${MAX_MIN_FINAL_CLTV_DELTA} blocks`, 'FIELD_OUT_OF_RANGE')
+  if (cltv > MAX_MIN_FINAL_CLTV_DELTA) {
+    const why = `its min_final_cltv_expiry_delta ${cltv} is above ${MAX_MIN_FINAL_CLTV_DELTA} blocks`
+    throw WalletError.INVOICE_INVALID(why, 'FIELD_OUT_OF_RANGE')
+  }
   const tags = d.tagsObject
   const descriptionHash = typeof tags.purpose_commit_hash === 'string' ? tags.purpose_commit_hash : null
-  if (descriptionHash !== null && opts.hashedDescription !== undefined && descriptionHash !== sha256Hex(opts.hashedDescription)) {
-    throw WalletError.INVOICE_INVALID('its `h` field is not the SHA-256 of the description it should commit to', 'DESCRIPTION_HASH_MISMATCH')
+  if (descriptionHash !== null && opts.hashedDescription !== undefined) {
+    if (descriptionHash !== sha256Hex(opts.hashedDescription)) {
+      const why = 'its `h` field is not the SHA-256 of the description it should commit to'
+      throw WalletError.INVOICE_INVALID(why, 'DESCRIPTION_HASH_MISMATCH')
+    }
   }
   return {
-    network: hrp.network,
+    network,
     amountMsat: d.millisatoshis ?? null,
     paymentHash: tags.payment_hash as string,
     paymentSecret: tags.payment_secret as string,
     payeeNodeKey: d.payeeNodeKey as string,
     timestamp: d.timestamp as number,
-    expiresAt: (d.timestamp as number) + x,
+    expiresAt: (d.timestamp as number) + expiry,
     description: typeof tags.description === 'string' ? tags.description : null,
     descriptionHash,
-    minFinalCltvDelta: c
+    minFinalCltvDelta: cltv
   }
+}
+
+/** Bech32, the prefix and the amount (BOLT #11 "Encoding Overview" and "Human-Readable Part"). */
+function readEnvelope(invoice: string): { parsed: { hrp: string; words: number[] }; network: NetworkName } {
+  if (typeof invoice !== 'string' || invoice.length > MAX_INVOICE_CHARS) {
+    throw WalletError.INVOICE_INVALID(`it is not a string of at most ${MAX_INVOICE_CHARS} characters`)
+  }
+  const parsed = bech32Decode(invoice)
+  if ('error' in parsed) throw WalletError.INVOICE_INVALID(parsed.why, parsed.error)
+  const hrp = splitHrp(parsed.hrp)
+  if (!hrp) {
+    const why = `the prefix "${parsed.hrp.slice(0, 16)}" names no currency this wallet knows`
+    throw WalletError.INVOICE_INVALID(why, 'UNKNOWN_PREFIX')
+  }
+  checkAmount(hrp.amount)
+  if (parsed.words.length < TIMESTAMP_WORDS + SIGNATURE_WORDS) {
+    throw WalletError.INVOICE_INVALID('it is too short for a timestamp and a signature')
+  }
+  return { parsed, network: hrp.network }
 }
 
 /** BOLT #11 "Human-Readable Part", reader: digits, then at most a multiplier; `p` only on a multiple of 10. */
 function checkAmount(amount: string): void {
   if (amount === '') return
   const m = /^(\d+)([munp])?$/.exec(amount)
-  if (!m) throw WalletError.INVOICE_INVALID(`its amount "${amount.slice(0, 24)}" is not digits and a multiplier m, u, n or p`, 'AMOUNT_MALFORMED')
-  if (m[2] === 'p' && !(m[1] as string).endsWith('0')) throw WalletError.INVOICE_INVALID('its amount in pico-bitcoin is not a whole number of millisatoshis', 'AMOUNT_SUB_MSAT')
+  if (!m)
+    throw WalletError.INVOICE_INVALID(
+      `its amount "${amount.slice(0, 24)}" is not digits and a multiplier m, u, n or p`,
+      'AMOUNT_MALFORMED'
+    )
+  if (m[2] === 'p' && !(m[1] as string).endsWith('0'))
+    throw WalletError.INVOICE_INVALID(
+      'its amount in pico-bitcoin is not a whole number of millisatoshis',
+      'AMOUNT_SUB_MSAT'
+    )
 }
 
 /** Splits the tagged fields: 5-bit type, 10-bit data_length, data_length words. */
 function readFields(words: number[]): Field[] {
   const fields: Field[] = []
-  for (let i = 0; i < words.length; ) {
+  for (let i = 0; i < words.length;) {
     if (i + 3 > words.length) throw WalletError.INVOICE_INVALID('a tagged field is cut short')
     const type = words[i] as number
     const length = (words[i + 1] as number) * 32 + (words[i + 2] as number)
@@ -152,7 +206,11 @@ function readFields(words: number[]): Field[] {
 function checkLengths(fields: Field[]): void {
   for (const f of fields) {
     const fixed = FIXED_LENGTH[f.type]
-    if (fixed && f.words.length !== fixed[1]) throw WalletError.INVOICE_INVALID(`its \`${fixed[0]}\` field has data_length ${f.words.length}, not ${fixed[1]}`, 'FIELD_LENGTH')
+    if (fixed && f.words.length !== fixed[1])
+      throw WalletError.INVOICE_INVALID(
+        `its \`${fixed[0]}\` field has data_length ${f.words.length}, not ${fixed[1]}`,
+        'FIELD_LENGTH'
+      )
   }
 }
 
@@ -160,17 +218,27 @@ function checkLengths(fields: Field[]): void {
 function checkFields(fields: Field[]): void {
   const seen = new Set<number>()
   for (const f of fields) {
-    if (SINGLE[f.type] && seen.has(f.type)) throw WalletError.INVOICE_INVALID(`it has more than one \`${SINGLE[f.type]}\` field`, 'DUPLICATE_FIELD')
+    if (SINGLE[f.type] && seen.has(f.type))
+      throw WalletError.INVOICE_INVALID(`it has more than one \`${SINGLE[f.type]}\` field`, 'DUPLICATE_FIELD')
     seen.add(f.type)
   }
   if (!seen.has(F.p)) throw WalletError.INVOICE_INVALID('it has no payment hash (`p` field)', 'PAYMENT_HASH_MISSING')
-  if (seen.has(F.d) === seen.has(F.h)) throw WalletError.INVOICE_INVALID('it must carry exactly one of a description (`d`) and a description hash (`h`)', 'DESCRIPTION_FIELDS')
+  if (seen.has(F.d) === seen.has(F.h))
+    throw WalletError.INVOICE_INVALID(
+      'it must carry exactly one of a description (`d`) and a description hash (`h`)',
+      'DESCRIPTION_FIELDS'
+    )
   for (const f of fields) {
-    if (MINIMAL[f.type] && f.words[0] === 0) throw WalletError.INVOICE_INVALID(`its \`${MINIMAL[f.type]}\` field begins with a zero field element`, 'NON_MINIMAL_FIELD')
+    if (MINIMAL[f.type] && f.words[0] === 0)
+      throw WalletError.INVOICE_INVALID(
+        `its \`${MINIMAL[f.type]}\` field begins with a zero field element`,
+        'NON_MINIMAL_FIELD'
+      )
   }
   const features = fields.find((f) => f.type === F.features)
   if (features) checkFeatures(featureBits(features.words))
-  if (!seen.has(F.s)) throw WalletError.INVOICE_INVALID('it has no payment secret (`s` field)', 'PAYMENT_SECRET_MISSING')
+  if (!seen.has(F.s))
+    throw WalletError.INVOICE_INVALID('it has no payment secret (`s` field)', 'PAYMENT_SECRET_MISSING')
 }
 
 /** The set bits of a `9` field: big-endian, bit 0 the lowest bit of the last word. */
@@ -185,10 +253,15 @@ function featureBits(words: number[]): number[] {
 /** BOLT #11 "Feature Bits": unknown odd bits are ignored, unknown even bits refuse, dependencies must be set. */
 function checkFeatures(bits: number[]): void {
   const unknownEven = bits.find((b) => b % 2 === 0 && !KNOWN_FEATURES.has(b))
-  if (unknownEven !== undefined) throw WalletError.INVOICE_INVALID(`it requires feature bit ${unknownEven}, which this wallet does not know`, 'FEATURE_REQUIRED_UNKNOWN')
+  if (unknownEven !== undefined)
+    throw WalletError.INVOICE_INVALID(
+      `it requires feature bit ${unknownEven}, which this wallet does not know`,
+      'FEATURE_REQUIRED_UNKNOWN'
+    )
   const has = (pair: number): boolean => bits.includes(pair) || bits.includes(pair + 1)
   for (const [feature, needs, why] of FEATURE_DEPENDS) {
-    if (has(feature) && !has(needs)) throw WalletError.INVOICE_INVALID(`its features break a dependency: ${why}`, 'FEATURE_DEPENDENCY')
+    if (has(feature) && !has(needs))
+      throw WalletError.INVOICE_INVALID(`its features break a dependency: ${why}`, 'FEATURE_DEPENDENCY')
   }
 }
 
@@ -196,7 +269,8 @@ function numberField(fields: Field[], type: number, fallback: number): number {
   const f = fields.find((x) => x.type === type)
   if (!f) return fallback
   // 7 words are 35 bits, as the timestamp: any more is no time in seconds or blocks.
-  if (f.words.length > 7) throw WalletError.INVOICE_INVALID(`its \`${type === F.x ? 'x' : 'c'}\` field is too large`, 'FIELD_OUT_OF_RANGE')
+  if (f.words.length > 7)
+    throw WalletError.INVOICE_INVALID(`its \`${type === F.x ? 'x' : 'c'}\` field is too large`, 'FIELD_OUT_OF_RANGE')
   return f.words.reduce((n, w) => n * 32 + w, 0)
 }
 
@@ -227,12 +301,15 @@ function signedBy(invoice: string, network: NetworkName): ReturnType<typeof bolt
     d = bolt11.decode(invoice, NETWORKS[network])
   } catch (err) {
     const message = (err as Error).message
-    if (/payee pubkey/.test(message)) throw WalletError.INVOICE_INVALID('its `n` field is not the key that signed it', 'PAYEE_MISMATCH')
+    if (/payee pubkey/.test(message))
+      throw WalletError.INVOICE_INVALID('its `n` field is not the key that signed it', 'PAYEE_MISMATCH')
     if (/signature|recover/i.test(message)) throw WalletError.INVOICE_INVALID('its signature is not valid', 'SIGNATURE')
-    if (/amount/i.test(message)) throw WalletError.INVOICE_INVALID('its amount is more bitcoin than there will ever be', 'AMOUNT_MALFORMED')
+    if (/amount/i.test(message))
+      throw WalletError.INVOICE_INVALID('its amount is more bitcoin than there will ever be', 'AMOUNT_MALFORMED')
     throw WalletError.INVOICE_INVALID(message.slice(0, 120))
   }
-  if (!d.payeeNodeKey || !/^0[23][0-9a-f]{64}$/.test(d.payeeNodeKey)) throw WalletError.INVOICE_INVALID('no key can be recovered from its signature', 'SIGNATURE')
+  if (!d.payeeNodeKey || !/^0[23][0-9a-f]{64}$/.test(d.payeeNodeKey))
+    throw WalletError.INVOICE_INVALID('no key can be recovered from its signature', 'SIGNATURE')
   return d
 }
 

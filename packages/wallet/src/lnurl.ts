@@ -31,12 +31,18 @@ export function lightningAddressUrl(address: string): URL {
   return new URL(`${scheme}://${host}${port}/.well-known/lnurlp/${encodeURIComponent(name)}`)
 }
 
-export async function invoiceFromLightningAddress(address: string, amountMsat: number, comment: string): Promise<{ invoice: string; decoded: DecodedInvoice }> {
+export async function invoiceFromLightningAddress(
+  address: string,
+  amountMsat: number,
+  comment: string
+): Promise<{ invoice: string; decoded: DecodedInvoice }> {
   const params = await getJson(address, lightningAddressUrl(address))
-  if (params.tag !== 'payRequest' || typeof params.callback !== 'string') throw WalletError.LNURL_FAILED(address, 'not a payRequest')
+  if (params.tag !== 'payRequest' || typeof params.callback !== 'string')
+    throw WalletError.LNURL_FAILED(address, 'not a payRequest')
   const min = Number(params.minSendable)
   const max = Number(params.maxSendable)
-  if (!(amountMsat >= min && amountMsat <= max)) throw WalletError.LNURL_FAILED(address, `${amountMsat} msat is outside ${min}-${max} msat`)
+  if (!(amountMsat >= min && amountMsat <= max))
+    throw WalletError.LNURL_FAILED(address, `${amountMsat} msat is outside ${min}-${max} msat`)
   let callback: URL
   try {
     callback = new URL(params.callback)
@@ -49,9 +55,13 @@ export async function invoiceFromLightningAddress(address: string, amountMsat: n
   if (res.status === 'ERROR') throw WalletError.LNURL_FAILED(address, String(res.reason ?? 'error'))
   if (typeof res.pr !== 'string') throw WalletError.LNURL_FAILED(address, 'no invoice in the answer')
   // LUD-06: an invoice with a description hash (`h`) commits to the metadata the wallet was shown.
-  const decoded = decodeInvoice(res.pr, typeof params.metadata === 'string' ? { hashedDescription: params.metadata } : {})
+  const decoded = decodeInvoice(
+    res.pr,
+    typeof params.metadata === 'string' ? { hashedDescription: params.metadata } : {}
+  )
   // LUD-06: the wallet must check the amount it asked for is the amount it got.
-  if (decoded.amountMsat !== String(amountMsat)) throw WalletError.LNURL_FAILED(address, `invoice amount ${decoded.amountMsat} msat, asked ${amountMsat}`)
+  if (decoded.amountMsat !== String(amountMsat))
+    throw WalletError.LNURL_FAILED(address, `invoice amount ${decoded.amountMsat} msat, asked ${amountMsat}`)
   return { invoice: res.pr, decoded }
 }
 
@@ -71,7 +81,10 @@ async function getJson(address: string, target: URL): Promise<Record<string, unk
     throw WalletError.LNURL_FAILED(address, `HTTP ${res.status}, not a JSON object`)
   } catch (err) {
     if (err instanceof WalletError) throw err
-    throw WalletError.LNURL_FAILED(address, abort.signal.aborted ? String((abort.signal.reason as Error).message) : (err as Error).message)
+    throw WalletError.LNURL_FAILED(
+      address,
+      abort.signal.aborted ? String((abort.signal.reason as Error).message) : (err as Error).message
+    )
   } finally {
     clearTimeout(timer)
     // Whatever was left unread (an endless body) is dropped with the connection.
@@ -81,7 +94,8 @@ async function getJson(address: string, target: URL): Promise<Record<string, unk
 
 /** The body as UTF-8, read chunk by chunk and refused at the first byte past MAX_BODY. */
 async function readCapped(address: string, res: Response): Promise<string> {
-  const tooLarge = (): WalletError => WalletError.LNURL_FAILED(address, `its answer is larger than ${MAX_BODY / 1024} KiB`)
+  const tooLarge = (): WalletError =>
+    WalletError.LNURL_FAILED(address, `its answer is larger than ${MAX_BODY / 1024} KiB`)
   if (Number(res.headers.get('content-length') ?? 0) > MAX_BODY) throw tooLarge()
   if (!res.body) return ''
   const reader = res.body.getReader()

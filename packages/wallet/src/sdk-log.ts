@@ -80,7 +80,9 @@ function report(method: Method, args: unknown[]): void {
 export function sdkMessage(args: unknown[]): string {
   let text = args.map(describe).join(' ')
   for (const s of secrets) text = text.split(s).join('[redacted]')
-  text = text.replace(/([?&]secret=)[^&\s"']+/gi, '$1[redacted]').replace(/nsec1[02-9ac-hj-np-z]{20,}/g, 'nsec1[redacted]')
+  text = text
+    .replace(/([?&]secret=)[^&\s"']+/gi, '$1[redacted]')
+    .replace(/nsec1[02-9ac-hj-np-z]{20,}/g, 'nsec1[redacted]')
   text = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim()
   return text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS)}…` : text
 }
@@ -89,7 +91,10 @@ function describe(v: unknown): string {
   if (typeof v === 'string') return v
   if (v instanceof Error) {
     const code = (v as { code?: unknown }).code
-    const inner = v instanceof AggregateError ? ` (${v.errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')})` : ''
+    const inner =
+      v instanceof AggregateError
+        ? ` (${v.errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')})`
+        : ''
     return `${v.name}: ${v.message}${typeof code === 'string' ? ` [${code}]` : ''}${inner}`
   }
   try {

@@ -8,7 +8,11 @@ import { decodeInvoice, WalletError, type InvoiceInvalidReason } from '../src/in
 import { featureWords, makeInvoice, NODE_B, rawInvoice, words, type RawField } from './invoices.js'
 
 interface Vectors {
-  valid: Array<{ name: string; invoice: string; expect: Record<string, unknown> & { hashedDescription: string | null } }>
+  valid: Array<{
+    name: string
+    invoice: string
+    expect: Record<string, unknown> & { hashedDescription: string | null }
+  }>
   invalid: Array<{ name: string; invoice: string; reason: InvoiceInvalidReason }>
 }
 const vectors = JSON.parse(readFileSync(new URL('./bolt11-vectors.json', import.meta.url), 'utf8')) as Vectors
@@ -29,7 +33,9 @@ describe('the examples of BOLT #11', () => {
     const { hashedDescription, ...fields } = want
     const d = decodeInvoice(invoice, hashedDescription === null ? {} : { hashedDescription })
     expect(d).toMatchObject(fields)
-    expect(d.descriptionHash).toBe(hashedDescription === null ? null : createHash('sha256').update(hashedDescription).digest('hex'))
+    expect(d.descriptionHash).toBe(
+      hashedDescription === null ? null : createHash('sha256').update(hashedDescription).digest('hex')
+    )
   })
 
   test.each(vectors.invalid)('refuses "$name" ($reason)', ({ invoice, reason }) => {
@@ -66,17 +72,29 @@ describe('reader rules the examples do not cover, on invoices built field by fie
     ['no `s` field, though payment_secret is required', () => [p(), d(), features(8, 14)], 'PAYMENT_SECRET_MISSING'],
     ['no `s` field and no features', () => [p(), d()], 'PAYMENT_SECRET_MISSING'],
     ['an unknown even feature bit 20', () => [...good().slice(0, 3), features(8, 14, 20)], 'FEATURE_REQUIRED_UNKNOWN'],
-    ['an unknown even feature bit 256', () => [...good().slice(0, 3), features(8, 14, 256)], 'FEATURE_REQUIRED_UNKNOWN'],
+    [
+      'an unknown even feature bit 256',
+      () => [...good().slice(0, 3), features(8, 14, 256)],
+      'FEATURE_REQUIRED_UNKNOWN'
+    ],
     ['an unknown odd feature bit 101', () => [...good().slice(0, 3), features(8, 14, 101)], 'accepted'],
     ['known even feature bits 16 and 48', () => [...good().slice(0, 3), features(8, 14, 16, 48)], 'accepted'],
     ['basic_mpp without payment_secret', () => [...good().slice(0, 3), features(8, 17)], 'FEATURE_DEPENDENCY'],
-    ['a `9` field that begins with a zero word', () => [...good().slice(0, 3), [5, [0, ...featureWords([8, 14])]]], 'NON_MINIMAL_FIELD'],
+    [
+      'a `9` field that begins with a zero word',
+      () => [...good().slice(0, 3), [5, [0, ...featureWords([8, 14])]]],
+      'NON_MINIMAL_FIELD'
+    ],
     ['an `x` field that begins with a zero word', () => [...good(), [6, [0, ...words.int(60)]]], 'NON_MINIMAL_FIELD'],
     ['a `c` field that begins with a zero word', () => [...good(), [24, [0, ...words.int(40)]]], 'NON_MINIMAL_FIELD'],
     ['a `c` of 5000 blocks', () => [...good(), [24, words.int(5000)]], 'FIELD_OUT_OF_RANGE'],
     ['an `x` of 8 words', () => [...good(), [6, [1, ...new Array(7).fill(0)]]], 'FIELD_OUT_OF_RANGE'],
     ['an `x` of 7 words', () => [...good(), [6, [1, ...new Array(6).fill(0)]]], 'accepted'],
-    ['an `n` field that names another key', () => [...good(), [19, words.hex('02' + '11'.repeat(32))]], 'PAYEE_MISMATCH'],
+    [
+      'an `n` field that names another key',
+      () => [...good(), [19, words.hex('02' + '11'.repeat(32))]],
+      'PAYEE_MISMATCH'
+    ],
     ['an `n` field that names the signer', () => [...good(), [19, words.hex(KEY_N)]], 'accepted'],
     ['an unknown field type 2', () => [...good(), [2, [0, 0, 0]]], 'accepted'],
     ['an `f` field of unknown version 19', () => [...good(), [9, [19, ...new Array(32).fill(0)]]], 'accepted']
@@ -121,6 +139,8 @@ describe('reader rules the examples do not cover, on invoices built field by fie
   })
 
   test('the refusal names its rule for the person reading it', () => {
-    expect(() => decodeInvoice(rawInvoice([...good().slice(0, 3), features(8, 14, 100)]))).toThrow(/FEATURE_REQUIRED_UNKNOWN.*feature bit 100/)
+    expect(() => decodeInvoice(rawInvoice([...good().slice(0, 3), features(8, 14, 100)]))).toThrow(
+      /FEATURE_REQUIRED_UNKNOWN.*feature bit 100/
+    )
   })
 })

@@ -18,9 +18,22 @@ beforeAll(async () => {
     res.setHeader('content-type', 'application/json')
     if (url.pathname === '/.well-known/lnurlp/alice') {
       const { port } = server.address() as { port: number }
-      res.end(JSON.stringify({ tag: 'payRequest', callback: `http://127.0.0.1:${port}/cb`, minSendable: 1, maxSendable: 1_000_000, metadata: '[]' }))
+      res.end(
+        JSON.stringify({
+          tag: 'payRequest',
+          callback: `http://127.0.0.1:${port}/cb`,
+          minSendable: 1,
+          maxSendable: 1_000_000,
+          metadata: '[]'
+        })
+      )
     } else if (url.pathname === '/cb') {
-      res.end(JSON.stringify({ pr: makeInvoice({ amountMsat: Number(url.searchParams.get('amount')) + lie }).bolt11, routes: [] }))
+      res.end(
+        JSON.stringify({
+          pr: makeInvoice({ amountMsat: Number(url.searchParams.get('amount')) + lie }).bolt11,
+          routes: []
+        })
+      )
     } else res.writeHead(404).end('{}')
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
@@ -73,16 +86,28 @@ describe('plain http only on loopback and .onion hosts', () => {
     expect(asked).toEqual(['https://example.com/.well-known/lnurlp/bob'])
   })
 
-  test.each(['http://10.0.0.1/cb', 'http://[2001:db8::1]/cb', 'http://localhost.example.com/cb', 'http://127.0.0.1.nip.io/cb', 'ftp://example.com/cb', 'javascript:alert(1)'])(
-    'a callback %s is refused without a request',
-    async (callback) => {
-      const asked = stubServer(callback)
-      await expect(invoiceFromLightningAddress('bob@example.com', 167, '')).rejects.toMatchObject({ code: 'LNURL_INSECURE_URL' })
-      expect(asked).toHaveLength(1)
-    }
-  )
+  test.each([
+    'http://10.0.0.1/cb',
+    'http://[2001:db8::1]/cb',
+    'http://localhost.example.com/cb',
+    'http://127.0.0.1.nip.io/cb',
+    'ftp://example.com/cb',
+    'javascript:alert(1)'
+  ])('a callback %s is refused without a request', async (callback) => {
+    const asked = stubServer(callback)
+    await expect(invoiceFromLightningAddress('bob@example.com', 167, '')).rejects.toMatchObject({
+      code: 'LNURL_INSECURE_URL'
+    })
+    expect(asked).toHaveLength(1)
+  })
 
-  test.each(['https://pay.example.com/cb', 'http://127.0.0.9:8080/cb', 'http://[::1]:8080/cb', 'http://localhost/cb', 'http://pay2jxyz.onion/cb'])('a callback %s is used', async (callback) => {
+  test.each([
+    'https://pay.example.com/cb',
+    'http://127.0.0.9:8080/cb',
+    'http://[::1]:8080/cb',
+    'http://localhost/cb',
+    'http://pay2jxyz.onion/cb'
+  ])('a callback %s is used', async (callback) => {
     const asked = stubServer(callback)
     const { decoded } = await invoiceFromLightningAddress('bob@example.com', 167, '')
     expect(decoded.amountMsat).toBe('167')
@@ -91,10 +116,27 @@ describe('plain http only on loopback and .onion hosts', () => {
 
   test('an invoice whose `h` is not the hash of the metadata is refused (LUD-06)', async () => {
     const h = (text: string): RawField => [23, words.hex(createHash('sha256').update(text).digest('hex'))]
-    const invoice = (text: string): string => rawInvoice([[1, words.hex(randomBytes(32).toString('hex'))], h(text), [16, words.hex('11'.repeat(32))]], { hrp: 'lnbcrt1670p', timestamp: Math.floor(Date.now() / 1000) })
-    for (const [committed, ok] of [['[]', true], ['[["text/plain","something else"]]', false]] as const) {
+    const invoice = (text: string): string =>
+      rawInvoice([[1, words.hex(randomBytes(32).toString('hex'))], h(text), [16, words.hex('11'.repeat(32))]], {
+        hrp: 'lnbcrt1670p',
+        timestamp: Math.floor(Date.now() / 1000)
+      })
+    for (const [committed, ok] of [
+      ['[]', true],
+      ['[["text/plain","something else"]]', false]
+    ] as const) {
       vi.spyOn(globalThis, 'fetch').mockImplementation(async (input) =>
-        Response.json(String(input).includes('/.well-known/') ? { tag: 'payRequest', callback: 'https://example.com/cb', minSendable: 1, maxSendable: 1000, metadata: '[]' } : { pr: invoice(committed) })
+        Response.json(
+          String(input).includes('/.well-known/')
+            ? {
+                tag: 'payRequest',
+                callback: 'https://example.com/cb',
+                minSendable: 1,
+                maxSendable: 1000,
+                metadata: '[]'
+              }
+            : { pr: invoice(committed) }
+        )
       )
       const got = invoiceFromLightningAddress('bob@example.com', 167, '')
       if (ok) await expect(got).resolves.toMatchObject({ decoded: { amountMsat: '167' } })
@@ -153,7 +195,9 @@ describe('the answer is read with a 64 KiB cap', () => {
     await new Promise<void>((r) => big.listen(0, '127.0.0.1', r))
     try {
       const port = (big.address() as { port: number }).port
-      await expect(invoiceFromLightningAddress(`alice@127.0.0.1:${port}`, 167, '')).rejects.toThrow(/larger than 64 KiB/)
+      await expect(invoiceFromLightningAddress(`alice@127.0.0.1:${port}`, 167, '')).rejects.toThrow(
+        /larger than 64 KiB/
+      )
     } finally {
       big.closeAllConnections()
       big.close()

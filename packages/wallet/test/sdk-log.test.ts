@@ -25,7 +25,11 @@ async function refusingRelay(): Promise<string> {
 
 function recorder() {
   const lines: Array<{ level: string; msg: string; fields?: Record<string, unknown> }> = []
-  return { lines, warn: (msg: string, fields?: Record<string, unknown>) => lines.push({ level: 'warn', msg, fields }), debug: (msg: string, fields?: Record<string, unknown>) => lines.push({ level: 'debug', msg, fields }) }
+  return {
+    lines,
+    warn: (msg: string, fields?: Record<string, unknown>) => lines.push({ level: 'warn', msg, fields }),
+    debug: (msg: string, fields?: Record<string, unknown>) => lines.push({ level: 'debug', msg, fields })
+  }
 }
 
 test('what the SDK prints while failing reaches the sink as NWC_LIBRARY_LOG lines, and not the terminal', async () => {
@@ -59,7 +63,10 @@ test('without a sink the SDK is silent; the rest of the process keeps its consol
 test('a diverted line carries no secret, no stack, no control characters, and is bounded', () => {
   const secret = randomBytes(32).toString('hex')
   addWalletLogSecret(secret)
-  const err = Object.assign(new Error(`bad uri nostr+walletconnect://abc?relay=x&secret=${randomBytes(32).toString('hex')} key ${secret}`), { code: 'OTHER' })
+  const err = Object.assign(
+    new Error(`bad uri nostr+walletconnect://abc?relay=x&secret=${randomBytes(32).toString('hex')} key ${secret}`),
+    { code: 'OTHER' }
+  )
   const text = sdkMessage(['Failed to request pay_invoice', err, { content: 'x\u001b[2J' }])
   expect(text).not.toContain(secret)
   expect(text).toMatch(/secret=\[redacted\]/)

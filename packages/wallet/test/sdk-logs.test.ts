@@ -23,7 +23,14 @@ test('the agent, its wallet relay refusing: no raw stack trace on stderr, pure J
   const secret = randomBytes(32).toString('hex')
   const walletKey = randomBytes(32).toString('hex')
   const uri = `nostr+walletconnect://${walletKey}?relay=${encodeURIComponent(`ws://127.0.0.1:${await deadPort()}`)}&secret=${secret}`
-  const agent = spawnBin('agent', ['--kind=5050', '--processor=http://127.0.0.1:9', '--sats-per-minute=1', `--nwc=${uri}`, '--json', '--log-level=debug'])
+  const agent = spawnBin('agent', [
+    '--kind=5050',
+    '--processor=http://127.0.0.1:9',
+    '--sats-per-minute=1',
+    `--nwc=${uri}`,
+    '--json',
+    '--log-level=debug'
+  ])
   expect(await agent.exited).not.toBe(0)
 
   const stdout = agent.stdout().trim().split('\n')
@@ -34,6 +41,8 @@ test('the agent, its wallet relay refusing: no raw stack trace on stderr, pure J
   expect(stderr, 'a raw stack trace reached stderr').not.toMatch(/^\s+at .+[(/]/m)
   expect(stderr).not.toMatch(/node_modules/)
   // What the SDK said is there, as one typed logger line.
-  expect(stderr).toMatch(/^\[agent\] debug: the NWC library said: failed to connect to any relay.* code=NWC_LIBRARY_LOG$/m)
+  expect(stderr).toMatch(
+    /^\[agent\] debug: the NWC library said: failed to connect to any relay.* code=NWC_LIBRARY_LOG$/m
+  )
   expect(stderr + agent.stdout()).not.toContain(secret)
 })
