@@ -118,14 +118,8 @@ export function decodeInvoice(invoice: string, opts: DecodeOptions = {}): Decode
   const expiry = numberField(fields, F.x, DEFAULT_EXPIRY_SECS)
   const cltv = numberField(fields, F.c, DEFAULT_MIN_FINAL_CLTV_DELTA)
   // Whether the payee signed it comes before what it says.
-  const d = signedBy(
-    lowS(
-      parsed,
-      invoice,
-      fields.some((f) => f.type === F.n)
-    ),
-    network
-  )
+  const hasN = fields.some((f) => f.type === F.n)
+  const d = signedBy(lowS(parsed, invoice, hasN), network)
   checkFields(fields)
   if (cltv > MAX_MIN_FINAL_CLTV_DELTA) {
     const why = `its min_final_cltv_expiry_delta ${cltv} is above ${MAX_MIN_FINAL_CLTV_DELTA} blocks`
