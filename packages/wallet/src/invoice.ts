@@ -2,7 +2,7 @@
 // 11-payment-encoding.md, 2026-03) is checked here, each refusal an INVOICE_INVALID with its own
 // reason sub-code, before the `bolt11` library is trusted with the rest: it parses the amount and
 // recovers the payee key from the signature. The library alone reads a field of the wrong length,
-// a repeated field (keeping the last: wallets keep the first) and an unknown required feature
+// a repeated field (keeping the last, where lnd keeps the first) and an unknown required feature
 // without complaint, so the tagged fields are walked here first.
 
 import { createHash } from 'node:crypto'
