@@ -3,11 +3,11 @@
 // reason sub-code, before the `bolt11` library is trusted with the rest: it parses the amount and
 // recovers the payee key from the signature. The library alone reads a field of the wrong length,
 // a repeated field (keeping the last, where lnd keeps the first) and an unknown required feature
-// without complaint, so the tagged fields are walked here first.
+// without complaint, so the tagged fields are walked here first. Bech32 itself is @scure/base's.
 
 import { createHash } from 'node:crypto'
+import { bech32 } from '@scure/base'
 import bolt11 from 'bolt11'
-import { bech32Decode, bech32Encode, fromWords, toWords } from './bech32.js'
 import { WalletError } from './errors.js'
 
 export type NetworkName = 'bitcoin' | 'testnet' | 'signet' | 'regtest'
@@ -152,8 +152,7 @@ function readEnvelope(invoice: string): { parsed: { hrp: string; words: number[]
   if (typeof invoice !== 'string' || invoice.length > MAX_INVOICE_CHARS) {
     throw WalletError.INVOICE_INVALID(`it is not a string of at most ${MAX_INVOICE_CHARS} characters`)
   }
-  const parsed = bech32Decode(invoice)
-  if ('error' in parsed) throw WalletError.INVOICE_INVALID(parsed.why, parsed.error)
+  const parsed = decodeBech32(invoice)
   const hrp = splitHrp(parsed.hrp)
   if (!hrp) {
     const why = `the prefix "${parsed.hrp.slice(0, 16)}" names no currency this wallet knows`
@@ -164,6 +163,31 @@ function readEnvelope(invoice: string): { parsed: { hrp: string; words: number[]
     throw WalletError.INVOICE_INVALID('it is too short for a timestamp and a signature')
   }
   return { parsed, network: hrp.network }
+}
+
+/** Bech32 as BOLT #11 uses it: no 90-character limit. */
+function decodeBech32(invoice: string): { hrp: string; words: number[] } {
+  // BIP-173 allows only ASCII 33-126, which scure checks after lower-casing: the Kelvin sign U+212A,
+  // which lower-cases to "k", would pass. Checked first, it also keeps scure's messages printable.
+  if (!/^[\x21-\x7e]+$/.test(invoice)) throw WalletError.INVOICE_INVALID('it has characters outside printable ASCII')
+  try {
+    // The type asks for the separator "1" that decode itself checks (nostr-tools' nip19 casts so too).
+    const { prefix, words } = bech32.decode(invoice as `${string}1${string}`, false)
+    return { hrp: prefix, words }
+  } catch (err) {
+    throw bech32Refusal(err)
+  }
+}
+
+/**
+ * scure's errors carry no code: the message is the only signal it gives, so "Invalid checksum" is
+ * CHECKSUM and any other refusal MALFORMED. The BOLT's checksum example (bolt11-vectors.json) pins it.
+ */
+function bech32Refusal(err: unknown): WalletError {
+  const message = err instanceof Error ? err.message : String(err)
+  if (message.startsWith('Invalid checksum'))
+    return WalletError.INVOICE_INVALID('the bech32 checksum is wrong', 'CHECKSUM')
+  return WalletError.INVOICE_INVALID(`it is not bech32 (${message.slice(0, 80)})`, 'MALFORMED')
 }
 
 /** BOLT #11 "Human-Readable Part", reader: digits, then at most a multiplier; `p` only on a multiple of 10. */
@@ -275,14 +299,15 @@ function numberField(fields: Field[], type: number, fallback: number): number {
  * the low-S form.
  */
 function lowS(parsed: { hrp: string; words: number[] }, invoice: string, hasN: boolean): string {
-  const sig = fromWords(parsed.words.slice(-SIGNATURE_WORDS))
+  // 104 words are 65 whole bytes: no padding for fromWords to refuse.
+  const sig = Buffer.from(bech32.fromWords(parsed.words.slice(-SIGNATURE_WORDS)))
   const s = BigInt(`0x${sig.subarray(32, 64).toString('hex')}`)
   if (s <= HALF_ORDER) return invoice
   if (hasN) throw WalletError.INVOICE_INVALID('with an `n` field, its signature must be low-S', 'SIGNATURE_HIGH_S')
   if (s >= ORDER) throw WalletError.INVOICE_INVALID('its signature is not valid', 'SIGNATURE')
   const low = Buffer.from((ORDER - s).toString(16).padStart(64, '0'), 'hex')
-  const sigWords = toWords(Buffer.concat([sig.subarray(0, 32), low, sig.subarray(64)]))
-  return bech32Encode(parsed.hrp, [...parsed.words.slice(0, -SIGNATURE_WORDS), ...sigWords])
+  const sigWords = bech32.toWords(Buffer.concat([sig.subarray(0, 32), low, sig.subarray(64)]))
+  return bech32.encode(parsed.hrp, [...parsed.words.slice(0, -SIGNATURE_WORDS), ...sigWords], false)
 }
 
 /**

@@ -107,6 +107,13 @@ describe('reader rules the examples do not cover, on invoices built field by fie
     expect(reasonOf(rawInvoice([...good(), [13, words.text('hi'), 40]]))).toBe('MALFORMED')
   })
 
+  test('a character outside printable ASCII is malformed, even the Kelvin sign, which lower-cases to "k"', () => {
+    const upper = (vectors.valid.find((v) => /k/.test(v.invoice)) as { invoice: string }).invoice.toUpperCase()
+    const kelvin = upper.replace('K', '\u212a')
+    expect(kelvin.toLowerCase()).toBe(upper.toLowerCase())
+    expect(() => decodeInvoice(kelvin)).toThrow(/\(MALFORMED\): it has characters outside printable ASCII/)
+  })
+
   test('an amount in pico-bitcoin must be whole millisatoshis; other multipliers are read', () => {
     expect(reasonOf(rawInvoice(good(), { hrp: 'lnbc2500000001p' }))).toBe('AMOUNT_SUB_MSAT')
     expect(decodeInvoice(rawInvoice(good(), { hrp: 'lnbc2500000010p' })).amountMsat).toBe('250000001')
