@@ -10,6 +10,7 @@ import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
 import { MAX_MANIFEST_BYTES, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
 import { parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NwcWallet } from '@2020117/wallet'
+import { setWalletLogSink } from '@2020117/wallet'
 import { lightningAddressInvoicer, nwcInvoicer, type Invoicer } from './billing.js'
 import { Provider, SOFTWARE } from './provider.js'
 
@@ -60,6 +61,7 @@ await runMain(
     const flags = parseFlags(spec, process.argv.slice(2), { file: keyEntryFlags(e) })
     const v = flags.values
     const log = createLogger({ level: logLevelOf(v), name: 'agent' })
+    setWalletLogSink(log) // what @getalby/sdk prints goes through this logger, not raw to stderr
     for (const form of secretForms(e.privkey)) {
       log.addSecret(form)
       secrets.push(form)
