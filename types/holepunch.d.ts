@@ -121,6 +121,8 @@ declare module 'hyperswarm' {
     constructor(opts?: Record<string, unknown>)
     keyPair: KeyPair
     dht: any
+    /** The hyperdht server; refresh() and notifyOnline() ask its announcer to announce again. */
+    server: { refresh(): void; notifyOnline(): void } | null
     connections: Set<any>
     peers: Map<string, PeerInfo>
     destroyed: boolean
