@@ -9,6 +9,7 @@
 
 import { EventEmitter } from 'node:events'
 import b4a from 'b4a'
+import HyperDHT from 'hyperdht'
 import type Hyperswarm from 'hyperswarm'
 import type { Discovery } from 'hyperswarm'
 
@@ -90,22 +91,19 @@ export class AnnounceKeeper extends EventEmitter {
     }
     if (!this.lost) this.emit('lost', missing)
     this.lost = true
-    await this.reannounce()
+    this.reannounce(missing)
   }
 
+  /** Looks every record up at once, as a customer would; resolves with the labels of those not found. */
   private async missing(): Promise<string[]> {
     const dht = this.swarm.dht
     const self = this.swarm.keyPair.publicKey
-    const out: string[] = []
-    for (const { label, topic } of this.tracked.values()) {
-      if (this.stopped) return []
-      const found = await this.finds(dht.lookup(topic), (d) => d.peers?.some((p) => b4a.equals(p.publicKey, self)) === true)
-      if (!found) out.push(label)
-    }
-    if (this.stopped) return []
+    const checks = [...this.tracked.values()].map(({ label, topic }) =>
+      this.finds(dht.lookup(topic), (d) => d.peers?.some((p) => b4a.equals(p.publicKey, self)) === true).then((ok) => (ok ? null : label))
+    )
     // Customers who know the key (from a heartbeat, or --provider) dial it: its own record counts too.
-    if (!(await this.finds(dht.findPeer(self), (d) => Boolean(d.peer)))) out.push('swarm key')
-    return out
+    checks.push(this.finds(dht.findPeer(self), (d) => Boolean(d.peer)).then((ok) => (ok ? null : 'swarm key')))
+    return (await Promise.all(checks)).filter((label): label is string => label !== null)
   }
 
   private async finds(query: Query, match: (data: { peers?: Array<{ publicKey: Uint8Array }>; peer?: unknown }) => boolean): Promise<boolean> {
@@ -122,13 +120,34 @@ export class AnnounceKeeper extends EventEmitter {
   }
 
   /**
-   * The server's refresh is a flag its announcer reads every 3 s, and an update already under way
-   * clears it: so it is set again on every check until the record is found.
+   * Hyperswarm's own refreshes start from the nodes closest last time, which died with the old
+   * DHT, and take seconds to time out through them; the server's refresh is a flag its announcer
+   * reads every 3 s and an update under way clears. So each missing record is also announced
+   * directly through the routing table, as hyperswarm would (same record, same key pair), and the
+   * refreshes are asked for as well: they move hyperswarm's notion of where the records live to the
+   * new nodes, which is where it unannounces them on leave. Nothing here is awaited: a refresh
+   * under way is joined, not repeated, and a direct announce is bounded by the query deadline.
    */
-  private async reannounce(): Promise<void> {
-    const server = this.swarm.server
+  private reannounce(missing: string[]): void {
+    const { dht, keyPair, server } = this.swarm
+    const relayAddresses = server?.relayAddresses ?? []
     server?.refresh()
     server?.notifyOnline()
-    await Promise.allSettled([...this.tracked.values()].map((t) => t.discovery.refresh()))
+    for (const { label, topic, discovery } of this.tracked.values()) {
+      discovery.refresh().catch(() => {})
+      if (missing.includes(label)) void this.settle(dht.announce(topic, keyPair, relayAddresses))
+    }
+    if (missing.includes('swarm key')) void this.settle(dht.announce(HyperDHT.hash(keyPair.publicKey), keyPair, relayAddresses))
+  }
+
+  private async settle(query: { finished(): Promise<void>; destroy(): void }): Promise<void> {
+    const deadline = setTimeout(() => query.destroy(), this.queryDeadlineMs)
+    try {
+      await query.finished()
+    } catch {
+      // The next check says whether it took.
+    } finally {
+      clearTimeout(deadline)
+    }
   }
 }
