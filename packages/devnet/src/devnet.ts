@@ -5,6 +5,7 @@
 // state, so that tests can put a network outage under running bins.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createSocket } from 'node:dgram'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { join, resolve } from 'node:path'
 import createTestnet, { type Testnet } from 'hyperdht/testnet.js'
@@ -90,6 +91,9 @@ class Parts {
   }
 
   private async startDht(): Promise<void> {
+    // Port 0 would give the hyperdht default (49737, or the next free one), which every other DHT
+    // node on the machine also tries first: one of them could take it while the DHT is stopped.
+    if (this.dhtPort === 0) this.dhtPort = await freeUdpPort()
     const port = this.dhtPort
     const testnet = await guardPort('DHT', port, '--dht-port', () => createTestnet(3, { host: HOST, port }))
     // HyperDHT quietly moves to another port when the one asked for is taken; a fixed port that
@@ -187,6 +191,18 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     await unwind()
     throw err
   }
+}
+
+/** A UDP port the OS has just handed out on loopback, so no one else is likely to ask for it next. */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4')
+    socket.once('error', reject)
+    socket.bind(0, HOST, () => {
+      const { port } = socket.address()
+      socket.close(() => resolve(port))
+    })
+  })
 }
 
 async function guardPort<T>(what: string, port: number, flag: string, start: () => Promise<T>): Promise<T> {

@@ -71,7 +71,8 @@ export class RelayPool extends EventEmitter {
     while (!this.closed) {
       try {
         const relay = await this.pool.ensureRelay(url, { connectionTimeout: 5000 })
-        if (this.closed) return
+        // Connected while close() ran: the pool no longer holds it, so nobody else would close it.
+        if (this.closed) return relay.close()
         failures = 0
         if (dropped) this.emit('reconnect', url)
         await closedOf(relay)

@@ -2,6 +2,7 @@
 // same address with empty storage, the provider's node still thinks it is online, and without the
 // keeper neither its topic nor its own key is announced again for 5-10 minutes.
 
+import { createSocket } from 'node:dgram'
 import { once } from 'node:events'
 import createTestnet, { type Testnet } from 'hyperdht/testnet.js'
 import { afterEach, expect, test } from 'vitest'
@@ -18,6 +19,15 @@ async function testnetOn(port: number): Promise<Testnet> {
   return t
 }
 
+/** Port 0 would give hyperdht's default, which other DHT nodes on the machine may take while ours is down. */
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4')
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
+  const { port } = socket.address()
+  await new Promise<void>((resolve) => socket.close(() => resolve()))
+  return port
+}
+
 function swarm(bootstrap: Testnet['bootstrap']): PeerSwarm {
   const s = new PeerSwarm({ network: { bootstrap } })
   cleanups.push(() => s.destroy(100))
@@ -25,7 +35,7 @@ function swarm(bootstrap: Testnet['bootstrap']): PeerSwarm {
 }
 
 test('after the DHT restarts on the same address, the provider announces again and a new customer finds it by kind and by key', { timeout: 60_000 }, async () => {
-  const first = await testnetOn(0)
+  const first = await testnetOn(await freeUdpPort())
   const bootstrap = first.bootstrap.map((b) => ({ ...b }))
   const provider = swarm(bootstrap)
   await provider.announce([5200])
