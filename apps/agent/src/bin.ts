@@ -230,7 +230,9 @@ function defaultManifest(name: string, kinds: number[]): Record<string, unknown>
 
 /** A network outage under a running agent: the swarm renews its announces itself; say what happens. */
 function watchAnnounces(provider: Provider, log: Logger): void {
-  provider.swarm.on('announce-lost', (missing: string[]) => log.warn(`the DHT lost this provider's announce (${missing.join(', ')}): announcing again until it holds them`))
+  provider.swarm.on('announce-lost', (missing: string[]) =>
+    log.warn(`the DHT lost this provider's announce (${missing.join(', ')}): announcing again until it holds them`)
+  )
   provider.swarm.on('announce-restored', () => log.info("the DHT holds this provider's announces again: new customers can find it"))
 }
 

@@ -109,7 +109,8 @@ class Parts {
 
   private async startRelay(): Promise<void> {
     const port = this.relayPort
-    this.relay = await guardPort('relay', port, '--relay-port', () => startRelay({ host: HOST, port, dir: join(this.dir, 'relay') }))
+    const dir = join(this.dir, 'relay')
+    this.relay = await guardPort('relay', port, '--relay-port', () => startRelay({ host: HOST, port, dir }))
     this.relayPort = this.relay.port
     this.log(`relay    ${this.relay.url}`)
   }

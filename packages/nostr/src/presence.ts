@@ -78,8 +78,9 @@ export class Presence {
       await this.heartbeat('online', only)
     ]
     if (this.timer === null) return
-    if (accepted.every((n) => n > 0)) this.log(`relay ${url} is back: published the profile, handler and heartbeat again`, { relay: url })
-    else this.log(`relay ${url} is back but refused part of the presence; the next heartbeat tries again`, { relay: url })
+    const fields = { relay: url }
+    if (accepted.every((n) => n > 0)) this.log(`relay ${url} is back: published the profile, handler and heartbeat again`, fields)
+    else this.log(`relay ${url} is back but refused part of the presence; the next heartbeat tries again`, fields)
   }
 
   heartbeat(status: 'online' | 'offline', only?: string[]): Promise<number> {

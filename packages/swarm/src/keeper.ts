@@ -3,7 +3,8 @@
 // node whose DHT restarted under it with empty storage (bootstrap nodes back on the same
 // addresses) stays "online" throughout: its health monitor skips an idle node, so no edge comes and
 // customers get NO_PROVIDERS for minutes. So the keeper looks its own records up every period, as a
-// customer would, and announces again as soon as one is missing.
+// customer would, and announces again as soon as one is missing; the DHT's network events only
+// bring the next check forward.
 //
 // Invariants: one check at a time; a check never throws; a stopped keeper starts no query.
 
@@ -13,7 +14,13 @@ import HyperDHT from 'hyperdht'
 import type Hyperswarm from 'hyperswarm'
 import type { Discovery } from 'hyperswarm'
 
-interface Query extends AsyncIterable<{ peers?: Array<{ publicKey: Uint8Array }>; peer?: unknown }> {
+/** What a lookup (peers) or a findPeer (peer) query yields. */
+interface Reply {
+  peers?: Array<{ publicKey: Uint8Array }>
+  peer?: unknown
+}
+
+interface Query extends AsyncIterable<Reply> {
   destroy(): void
 }
 
@@ -98,15 +105,16 @@ export class AnnounceKeeper extends EventEmitter {
   private async missing(): Promise<string[]> {
     const dht = this.swarm.dht
     const self = this.swarm.keyPair.publicKey
+    const holdsSelf = (d: Reply) => d.peers?.some((p) => b4a.equals(p.publicKey, self)) === true
     const checks = [...this.tracked.values()].map(({ label, topic }) =>
-      this.finds(dht.lookup(topic), (d) => d.peers?.some((p) => b4a.equals(p.publicKey, self)) === true).then((ok) => (ok ? null : label))
+      this.finds(dht.lookup(topic), holdsSelf).then((ok) => (ok ? null : label))
     )
     // Customers who know the key (from a heartbeat, or --provider) dial it: its own record counts too.
     checks.push(this.finds(dht.findPeer(self), (d) => Boolean(d.peer)).then((ok) => (ok ? null : 'swarm key')))
     return (await Promise.all(checks)).filter((label): label is string => label !== null)
   }
 
-  private async finds(query: Query, match: (data: { peers?: Array<{ publicKey: Uint8Array }>; peer?: unknown }) => boolean): Promise<boolean> {
+  private async finds(query: Query, match: (data: Reply) => boolean): Promise<boolean> {
     const deadline = setTimeout(() => query.destroy(), this.queryDeadlineMs)
     try {
       for await (const data of query) if (match(data)) return true
