@@ -161,9 +161,10 @@ export class Provider extends EventEmitter {
       terms: { kind: start.kind, satsPerMinute: price, tickSeconds: this.opts.tickSeconds, graceSeconds: this.opts.graceSeconds, paymentMethod: method },
       invoicer: this.opts.invoicer,
       log: this.log,
-      serve: (stream) => this.gateway.handle(stream),
+      serve: (stream) => this.gateway.handle(stream, session.idHex),
       onend: (s) => {
         this.sessions.delete(s)
+        this.gateway.release(s.idHex)
         if (!s.ended) return
         this.finished.push(s.ended)
         this.emit('session_ended', s.ended)
