@@ -80,6 +80,12 @@ test('a paying session holding 256 long requests does not starve another session
   })()
   expect(await Promise.race([honestServed, allHeld])).toBe('honest 200 {"ok":true}')
   expect(healthz).toBe(1)
+  // The greedy session's own share reaches the upstream (it may still be on its way), and no more.
+  await new Promise<void>((resolve) => {
+    const check = () => held.length >= UPSTREAM_SOCKETS_PER_SESSION && resolve()
+    onHeld = check
+    check()
+  })
   expect(held.length).toBe(UPSTREAM_SOCKETS_PER_SESSION)
 
   // The greedy session's queued requests are served, not dropped, once its own sockets free up.
