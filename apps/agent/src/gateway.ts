@@ -210,7 +210,7 @@ function comparable(path: string): string {
 }
 
 function denyRule(path: string): string {
-  const canonical = canonicalTarget(path)
+  const canonical = canonicalTarget(path.startsWith('/') ? path : '/' + path)
   if (typeof canonical === 'string' || canonical.target !== canonical.path) {
     throw CliError.INVALID_FLAG('deny-path', `must be a path such as /admin, got "${path}"${typeof canonical === 'string' ? `: ${canonical}` : ''}`, '2020117-agent')
   }
