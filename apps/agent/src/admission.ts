@@ -55,7 +55,8 @@ export class Admission {
     }
     if (now < record.blockedUntil) {
       const wait = Math.ceil((record.blockedUntil - now) / 1000)
-      return { message: `your last ${record.strikes > 1 ? `${record.strikes} sessions` : 'session'} ended unpaid: try again in ${wait} s, and pay the first tick`, hangUp: false }
+      const what = record.strikes > 1 ? `last ${record.strikes} sessions` : 'last session'
+      return { message: `your ${what} ended unpaid: try again in ${wait} s, and pay the first tick`, hangUp: false }
     }
     return null
   }

@@ -56,7 +56,14 @@ export class Gateway {
     this.denyPaths = opts.denyPaths.map(denyRule)
     this.log = opts.log
     // toProxy: forward req.url untouched (no url.parse); the upstream is an origin without a path.
-    this.proxy = httpProxy.createProxyServer({ target: opts.upstream.origin, changeOrigin: true, ws: true, xfwd: false, toProxy: true, prependPath: false })
+    this.proxy = httpProxy.createProxyServer({
+      target: opts.upstream.origin,
+      changeOrigin: true,
+      ws: true,
+      xfwd: false,
+      toProxy: true,
+      prependPath: false
+    })
     this.proxy.on('error', (err: Error, _req: IncomingMessage, target: ServerResponse | Duplex) => {
       this.stats.upstreamErrors++
       this.log('upstream error', { error: err.message })
@@ -212,7 +219,8 @@ function comparable(path: string): string {
 function denyRule(path: string): string {
   const canonical = canonicalTarget(path.startsWith('/') ? path : '/' + path)
   if (typeof canonical === 'string' || canonical.target !== canonical.path) {
-    throw CliError.INVALID_FLAG('deny-path', `must be a path such as /admin, got "${path}"${typeof canonical === 'string' ? `: ${canonical}` : ''}`, '2020117-agent')
+    const why = typeof canonical === 'string' ? `: ${canonical}` : ' (no query)'
+    throw CliError.INVALID_FLAG('deny-path', `must be a path such as /admin, got "${path}"${why}`, '2020117-agent')
   }
   return comparable(canonical.path)
 }

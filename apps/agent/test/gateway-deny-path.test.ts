@@ -158,3 +158,11 @@ test('refusals say why: 400 BAD_REQUEST_TARGET for an ambiguous target, 403 PATH
   expect(rewritten.status).toBe(400)
   expect(upstream.received.length).toBe(before)
 })
+
+test('a --deny-path rule that has no canonical form stops the agent at start with INVALID_FLAG', async () => {
+  for (const rule of ['/a%2fb', '/a\\b', '/a?x=1']) {
+    const bad = spawnBin('agent', [net.flag, '--processor=http://127.0.0.1:9', '--free', `--deny-path=${rule}`])
+    expect(await bad.exited).toBe(2)
+    expect(bad.stderr()).toMatch(/INVALID_FLAG: --deny-path must be a path such as \/admin/)
+  }
+})
