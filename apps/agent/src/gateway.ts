@@ -167,10 +167,10 @@ const UNRESERVED = /^[A-Za-z0-9._~-]$/
 
 /**
  * The one canonical form of an origin-form request target (SPEC §6.2), or why it has none. Only
- * printable ASCII without `\` or `#`. In the path: escapes of unreserved characters are decoded,
+ * printable ASCII without `\\` or `#`. In the path: escapes of unreserved characters are decoded,
  * other escapes get upper-case hex, `%2F`, `%5C` and escaped control characters are refused,
- * repeated slashes fold, and dot segments are resolved by the WHATWG URL parser. The query is
- * kept as sent.
+ * repeated slashes fold, the characters WHATWG percent-encodes in a path are encoded, and dot
+ * segments are removed (RFC 3986 §5.2.4). The query is kept as sent.
  */
 export function canonicalTarget(raw: string): { target: string; path: string } | string {
   if (!raw.startsWith('/')) return 'only origin-form request targets (/path?query) are served'
@@ -180,10 +180,28 @@ export function canonicalTarget(raw: string): { target: string; path: string } |
   const q = raw.indexOf('?')
   const decoded = decodeUnreserved(q < 0 ? raw : raw.slice(0, q))
   if (decoded === null) return 'the path has a malformed escape, or an escaped /, \\ or control character'
-  const path = new URL('http://upstream.invalid' + decoded.replace(/\/{2,}/g, '/')).pathname
+  const encoded = decoded.replace(/\/{2,}/g, '/').replace(/["<>`{}]/g, (ch) => '%' + ch.charCodeAt(0).toString(16).toUpperCase())
+  const path = removeDotSegments(encoded)
   const target = q < 0 ? path : path + raw.slice(q)
   if (urlJoin('', target) !== target) return 'this target cannot be forwarded unchanged'
   return { target, path }
+}
+
+/**
+ * RFC 3986 §5.2.4 on a path without empty segments: `.` goes, `..` takes the segment before it
+ * (never above `/`), and a path ending in either ends in `/`. Not Node's URL parser: Node 20's
+ * (Ada 2.9) leaves dot segments after some `:` in place (`/x:/.a/../../admin` stays as it is).
+ */
+function removeDotSegments(path: string): string {
+  const segments = path.split('/').slice(1)
+  const out: string[] = []
+  for (const [i, segment] of segments.entries()) {
+    const dot = segment === '.' || segment === '..'
+    if (segment === '..') out.pop()
+    if (!dot) out.push(segment)
+    else if (i === segments.length - 1) out.push('')
+  }
+  return '/' + out.join('/')
 }
 
 /** Decodes escapes of unreserved characters and upper-cases the others; null for a malformed or refused escape. */

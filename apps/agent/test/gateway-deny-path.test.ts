@@ -63,6 +63,9 @@ const DENIED_FORMS = [
   '/./admin',
   '/admin/./secret',
   '/admin/.',
+  // Node 20's own URL parser (Ada 2.9) leaves the dot segments of these in place.
+  '/x:/.a/../../admin',
+  '/x/.:/../../admin/secret',
   '/%61dmin',
   '/%61%64%6D%69%6e/secret',
   '/ADMIN',
