@@ -10,6 +10,9 @@ export type WalletErrorCode =
   | 'INVOICE_PAYEE_CHANGED'
   | 'TICK_OUT_OF_ORDER'
   | 'TICK_TOO_EARLY'
+  | 'TICK_ALREADY_PAID'
+  | 'RESUME_REWOUND'
+  | 'FEE_TOO_HIGH'
   | 'BUDGET_EXHAUSTED'
   | 'NWC_INVALID_URI'
   | 'WALLET_UNREACHABLE'
@@ -53,6 +56,20 @@ export class WalletError extends Error {
   }
   static TICK_TOO_EARLY(seq: number, earlyMs: number): WalletError {
     return new WalletError('TICK_TOO_EARLY', `tick ${seq} came ${earlyMs} ms before its period starts`)
+  }
+  static TICK_ALREADY_PAID(seq: number): WalletError {
+    return new WalletError('TICK_ALREADY_PAID', `tick ${seq} was paid already with another invoice: refusing to pay the same period twice`)
+  }
+  static RESUME_REWOUND(nextSeq: number, ticksPaid: number): WalletError {
+    return new WalletError('RESUME_REWOUND', `the resumed session would bill again from tick ${nextSeq}, but ${ticksPaid} ticks are paid: refusing to pay periods twice`)
+  }
+  static FEE_TOO_HIGH(feeMsat: number, maxFeeMsat: number, paid: boolean): WalletError {
+    return new WalletError(
+      'FEE_TOO_HIGH',
+      paid
+        ? `the wallet charged a ${feeMsat} msat routing fee, over the ${maxFeeMsat} msat limit: paying nothing more. Raise --max-fee if that fee is expected`
+        : `the invoice's route hints would charge a ${feeMsat} msat routing fee, over the ${maxFeeMsat} msat limit (--max-fee)`
+    )
   }
   static BUDGET_EXHAUSTED(spentMsat: number, amountMsat: number, budgetMsat: number): WalletError {
     return new WalletError('BUDGET_EXHAUSTED', `paying ${amountMsat} msat more would pass the budget (${spentMsat} of ${budgetMsat} msat spent)`)

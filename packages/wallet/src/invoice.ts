@@ -26,6 +26,8 @@ export interface DecodedInvoice {
   timestamp: number
   expiresAt: number
   description: string | null
+  /** The `r` fields: each a private route into the payee, its hops in order, with their fees. */
+  routeHints: Array<Array<{ pubkey: string; feeBaseMsat: number; feeProportionalMillionths: number }>>
 }
 
 /** The network an invoice's human-readable prefix names, or null. `lnbcrt` must win over `lnbc`. */
@@ -59,7 +61,8 @@ export function decodeInvoice(invoice: string): DecodedInvoice {
     payeeNodeKey: d.payeeNodeKey,
     timestamp: d.timestamp,
     expiresAt: d.timestamp + expiry,
-    description: typeof tags.description === 'string' ? tags.description : null
+    description: typeof tags.description === 'string' ? tags.description : null,
+    routeHints: d.tags.flatMap((t) => (t.tagName === 'routing_info' ? [(t.data as Array<{ pubkey: string; fee_base_msat: number; fee_proportional_millionths: number }>).map((h) => ({ pubkey: h.pubkey, feeBaseMsat: h.fee_base_msat, feeProportionalMillionths: h.fee_proportional_millionths }))] : []))
   }
 }
 
