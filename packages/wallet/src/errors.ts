@@ -78,15 +78,15 @@ export class WalletError extends Error {
     return new WalletError('NWC_INVALID_URI', `the NWC URI is not usable: ${why}. It looks like nostr+walletconnect://<pubkey>?relay=wss://…&secret=<hex>`)
   }
   static WALLET_UNREACHABLE(why: string): WalletError {
-    return new WalletError('WALLET_UNREACHABLE', `the wallet did not answer: ${why}. Is its relay reachable, and the connection still enabled in your wallet?`)
+    return new WalletError('WALLET_UNREACHABLE', `the wallet could not be reached: ${why}. Is its relay reachable, and the connection still enabled in your wallet?`)
   }
   static PAYMENT_FAILED(why: string): WalletError {
     return new WalletError('PAYMENT_FAILED', `the payment failed: ${why}`)
   }
-  static PAYMENT_PENDING(): WalletError {
+  static PAYMENT_PENDING(why = 'no confirmation in time'): WalletError {
     return new WalletError(
       'PAYMENT_PENDING',
-      'the wallet did not confirm the payment in time and lookup_invoice does not show it settled; it was not retried, but it may still settle: check your wallet'
+      `the wallet did not confirm the payment (${why}) and lookup_invoice does not show it settled; it was not sent again, but it may still settle: check your wallet`
     )
   }
   static INSUFFICIENT_BALANCE(why: string): WalletError {
