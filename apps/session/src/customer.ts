@@ -204,7 +204,15 @@ export class CustomerSession extends EventEmitter {
     const channel = await beforeDeadline(reconnect(deadline), deadline, (late) => late.close())
     let timer: NodeJS.Timeout | undefined
     const answer = new Promise<string>((resolve) => {
-      channel.once('session_resumed', (res: SessionResumed) => resolve((this.adopt(channel, res), 'ADOPTED')))
+      channel.once('session_resumed', (res: SessionResumed) => {
+        // Nothing peer-driven may throw out of an event handler.
+        try {
+          this.adopt(channel, res)
+        } catch (err) {
+          this.finish('PROVIDER_GONE', 'customer', `could not take the resumed session over: ${(err as Error).message}`)
+        }
+        resolve('ADOPTED')
+      })
       channel.once('session_reject', (r) => resolve(r.code))
       channel.once('close', () => resolve('CLOSED'))
       timer = setTimeout(() => resolve('NO_ANSWER'), Math.max(0, deadline - Date.now()))

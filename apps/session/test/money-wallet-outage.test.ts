@@ -1,11 +1,16 @@
 // The customer's wallet client through a NIP-47 outage (issue 10, item 22): a relay that refuses
 // connections or a reply that never comes is not a failed payment. Within the caller's deadline the
 // payment is looked up with backoff, a request that may have reached the wallet is never sent
-// again, and when time is up the error says what happened. The wallet is a scripted stand-in for
-// @getalby/sdk's NWCClient that throws the SDK's own error classes.
+// again, and when time is up the error says what happened. First against a scripted stand-in for
+// @getalby/sdk's NWCClient that throws the SDK's own error classes, then the real session bin with
+// its wallet's relay cut mid-session.
 
-import { expect, test } from 'vitest'
+import net from 'node:net'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { tickAmountMsat } from '@2020117/protocol'
+import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
 import { NwcWallet, WalletError, loadNwcSdk } from '@2020117/wallet'
+import { startFakeProvider, type FakeProvider } from './helpers/fake-provider.js'
 
 const sdk = await loadNwcSdk()
 const PREIMAGE = 'ab'.repeat(32)
@@ -97,3 +102,116 @@ test('any other request says "could not connect" for a refused connection, not "
   expect(e.code).toBe('WALLET_UNREACHABLE')
   expect(e.message).toMatch(/get_info could not connect/)
 })
+
+// ---- The real session bin through an outage of its wallet's relay ----
+// The customer reaches the relay through a TCP relay-proxy the test can take down: while down it
+// accepts each connection and cuts it at once (the SDK sees no relay), so the test counts the
+// customer's attempts and brings the relay back on an event (the second refused attempt after the
+// bill came), never on a timer. The wallet service itself stays on the real relay.
+
+let network: TestNetwork
+let fake: FakeProvider | null = null
+
+beforeAll(async () => {
+  network = await startTestNetwork()
+})
+
+afterAll(async () => {
+  await killAll()
+  await fake?.close()
+  await network?.close()
+})
+
+interface RelayProxy {
+  url: string
+  down(): void
+  up(): void
+  /** Resolves once `n` connections were refused while down. */
+  refused(n: number): Promise<void>
+  close(): void
+}
+
+function relayProxy(target: URL): Promise<RelayProxy> {
+  let isDown = false
+  let refusedCount = 0
+  const waiters: Array<{ n: number; resolve: () => void }> = []
+  const open = new Set<net.Socket>()
+  const server = net.createServer((sock) => {
+    sock.on('error', () => {})
+    if (isDown) {
+      refusedCount++
+      for (const w of waiters.filter((w) => refusedCount >= w.n)) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve()
+      }
+      return void sock.destroy()
+    }
+    const upstream = net.connect(Number(target.port), target.hostname)
+    upstream.on('error', () => sock.destroy())
+    open.add(sock).add(upstream)
+    sock.on('close', () => (upstream.destroy(), open.delete(sock)))
+    upstream.on('close', () => (sock.destroy(), open.delete(upstream)))
+    sock.pipe(upstream).pipe(sock)
+  })
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      resolve({
+        url: `ws://127.0.0.1:${port}`,
+        down() {
+          isDown = true
+          refusedCount = 0
+          for (const s of open) s.destroy()
+        },
+        up() {
+          isDown = false
+        },
+        refused(n) {
+          return refusedCount >= n ? Promise.resolve() : new Promise((r) => waiters.push({ n, resolve: r }))
+        },
+        close() {
+          for (const s of open) s.destroy()
+          server.close()
+        }
+      })
+    })
+  })
+}
+
+test('the session bin rides out an outage of its wallet\'s relay shorter than the grace: the tick is paid once, late, and the summary equals the ledger', async () => {
+  const perTick = tickAmountMsat(5, 2)
+  const state = network.devnet.state
+  const relay = new URL(state.relays[0] as string)
+  const proxy = await relayProxy(relay)
+  const uri = (state.accounts.customer as { nwcUri: string }).nwcUri.replace(/relay=[^&]+/, `relay=${encodeURIComponent(proxy.url)}`)
+  let paymentsDuringOutage = -1
+  fake = await startFakeProvider(network, {
+    graceSeconds: 10,
+    scenario: async (s) => {
+      s.tick(0, await s.invoice())
+      await s.paid(0)
+      proxy.down()
+      const inv = await s.invoice()
+      await s.at(2000)
+      const before = network.devnet.wallet.transactions('customer').length
+      s.tick(1, inv)
+      // Two attempts of the customer's wallet client met no relay: then the relay comes back.
+      await proxy.refused(2)
+      paymentsDuringOutage = network.devnet.wallet.transactions('customer').length - before
+      proxy.up()
+      await s.paid(1)
+    }
+  })
+  const before = network.balanceMsat('customer')
+  const session = spawnBin('session', [network.flag, `--nwc=${uri}`, '--budget=500', '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${fake.swarmKey}`])
+  await fake.scenarioDone()
+  await session.line(/paid tick 1:/)
+  session.kill('SIGINT')
+  const summary = await session.json<{ reason: string; ticks_paid: number; msat_paid: number }>((x) => 'reason' in x)
+  expect(await session.exited).toBe(0)
+  proxy.close()
+  expect(paymentsDuringOutage).toBe(0)
+  expect(summary).toMatchObject({ reason: 'CUSTOMER_QUIT', ticks_paid: 2, msat_paid: 2 * perTick })
+  expect(before - network.balanceMsat('customer')).toBe(2 * perTick)
+  expect(session.stderr()).not.toMatch(/PAYMENT_FAILED|could not pay/)
+}, 60_000)
