@@ -157,7 +157,7 @@ export class CustomerSession extends EventEmitter {
     this.drops = [...this.drops.filter((t) => now - t < 60_000), now]
     this.dropsInAll++
     if (this.drops.length > MAX_RESUMES_PER_MINUTE || this.dropsInAll > MAX_RESUMES_PER_SESSION) {
-      const message = `the connection to the provider dropped ${this.drops.length} times in a minute (${this.dropsInAll} times in all): not resuming again`
+      const message = `the connection to the provider dropped ${this.drops.length} times in a minute (${this.dropsInAll} in all): not resuming again`
       this.log.warn(message)
       return this.finish('PROVIDER_GONE', 'provider', message)
     }
@@ -232,7 +232,8 @@ export class CustomerSession extends EventEmitter {
     this.channel = channel
     this.bind(channel)
     // "Unchanged terms" (SPEC §5.5): the ones session_ack gave, to the second.
-    const bad = termsDiffer({ satsPerMinute: ack.satsPerMinute, tickSeconds: ack.tickSeconds, free: this.isFree, graceSeconds: ack.graceSeconds }, res, 'session_resumed', 'session_ack')
+    const acked = { satsPerMinute: ack.satsPerMinute, tickSeconds: ack.tickSeconds, free: this.isFree, graceSeconds: ack.graceSeconds }
+    const bad = termsDiffer(acked, res, 'session_resumed', 'session_ack')
     if (bad) return this.refuse(bad.code, bad.message)
     try {
       this.guard?.resume(res.nextSeq)
@@ -549,14 +550,23 @@ interface AgreedTerms {
  * message (SPEC §5.4), or null. There is no payment method on the wire after session_start: price 0
  * means free and any other price bolt11, so it must match the method the session started with.
  */
-function termsDiffer(agreed: AgreedTerms, got: { satsPerMinute: number; tickSeconds: number; graceSeconds: number }, what: string, than: string): { code: string; message: string } | null {
-  if (got.satsPerMinute !== agreed.satsPerMinute) return { code: 'PRICE_MISMATCH', message: `${what} asks ${got.satsPerMinute} sats/min, ${than} said ${agreed.satsPerMinute}` }
-  if (got.tickSeconds !== agreed.tickSeconds) return { code: 'TERMS_MISMATCH', message: `${what} bills every ${got.tickSeconds} s, ${than} said every ${agreed.tickSeconds} s` }
-  if ((got.satsPerMinute === 0) !== agreed.free) return { code: 'TERMS_MISMATCH', message: `${what} has a price of ${got.satsPerMinute} sats/min for a ${agreed.free ? 'free' : 'paid'} session` }
-  if (agreed.graceSeconds === null && got.graceSeconds > MAX_ACCEPTED_GRACE_SECONDS) {
-    return { code: 'TERMS_MISMATCH', message: `${what} gives a grace of ${got.graceSeconds} s, more than the ${MAX_ACCEPTED_GRACE_SECONDS} s this client accepts` }
+function termsDiffer(
+  agreed: AgreedTerms,
+  got: { satsPerMinute: number; tickSeconds: number; graceSeconds: number },
+  what: string,
+  than: string
+): { code: 'PRICE_MISMATCH' | 'TERMS_MISMATCH'; message: string } | null {
+  const terms = (message: string) => ({ code: 'TERMS_MISMATCH' as const, message })
+  if (got.satsPerMinute !== agreed.satsPerMinute) {
+    return { code: 'PRICE_MISMATCH', message: `${what} asks ${got.satsPerMinute} sats/min, ${than} said ${agreed.satsPerMinute}` }
   }
-  if (agreed.graceSeconds !== null && got.graceSeconds !== agreed.graceSeconds) return { code: 'TERMS_MISMATCH', message: `${what} gives a grace of ${got.graceSeconds} s, ${than} said ${agreed.graceSeconds} s` }
+  if (got.tickSeconds !== agreed.tickSeconds) return terms(`${what} bills every ${got.tickSeconds} s, ${than} said every ${agreed.tickSeconds} s`)
+  if ((got.satsPerMinute === 0) !== agreed.free) return terms(`${what} has a price of ${got.satsPerMinute} sats/min for a ${agreed.free ? 'free' : 'paid'} session`)
+  if (agreed.graceSeconds === null) {
+    if (got.graceSeconds <= MAX_ACCEPTED_GRACE_SECONDS) return null
+    return terms(`${what} gives a grace of ${got.graceSeconds} s, more than the ${MAX_ACCEPTED_GRACE_SECONDS} s this client accepts`)
+  }
+  if (got.graceSeconds !== agreed.graceSeconds) return terms(`${what} gives a grace of ${got.graceSeconds} s, ${than} said ${agreed.graceSeconds} s`)
   return null
 }
 

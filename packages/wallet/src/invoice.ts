@@ -30,6 +30,8 @@ export interface DecodedInvoice {
   routeHints: Array<Array<{ pubkey: string; feeBaseMsat: number; feeProportionalMillionths: number }>>
 }
 
+type RoutingInfo = Array<{ pubkey: string; fee_base_msat: number; fee_proportional_millionths: number }>
+
 /** The network an invoice's human-readable prefix names, or null. `lnbcrt` must win over `lnbc`. */
 export function invoiceNetwork(invoice: string): NetworkName | null {
   const hrp = /^ln([a-z]+?)(\d+[munp]?)?1/.exec(invoice.toLowerCase())?.[1]
@@ -62,7 +64,11 @@ export function decodeInvoice(invoice: string): DecodedInvoice {
     timestamp: d.timestamp,
     expiresAt: d.timestamp + expiry,
     description: typeof tags.description === 'string' ? tags.description : null,
-    routeHints: d.tags.flatMap((t) => (t.tagName === 'routing_info' ? [(t.data as Array<{ pubkey: string; fee_base_msat: number; fee_proportional_millionths: number }>).map((h) => ({ pubkey: h.pubkey, feeBaseMsat: h.fee_base_msat, feeProportionalMillionths: h.fee_proportional_millionths }))] : []))
+    routeHints: d.tags.flatMap((t) =>
+      t.tagName === 'routing_info'
+        ? [(t.data as RoutingInfo).map((h) => ({ pubkey: h.pubkey, feeBaseMsat: h.fee_base_msat, feeProportionalMillionths: h.fee_proportional_millionths }))]
+        : []
+    )
   }
 }
 

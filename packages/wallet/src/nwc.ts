@@ -48,6 +48,9 @@ export interface MadeInvoice {
   paymentHash: string
 }
 
+/** The part of NWCClient this wallet uses. */
+export type NwcClientLike = Pick<NWCClient, 'payInvoice' | 'lookupInvoice' | 'getInfo' | 'close'> & { walletPubkey: string; relayUrls: string[] }
+
 export class NwcWallet {
   readonly walletPubkey: string
   readonly relays: string[]
@@ -70,7 +73,7 @@ export class NwcWallet {
   }
 
   /** @internal A wallet over any NWCClient-shaped object: for tests that stage wallet outages. */
-  static async withClient(client: Pick<NWCClient, 'payInvoice' | 'lookupInvoice' | 'getInfo' | 'close'> & { walletPubkey: string; relayUrls: string[] }, opts: NwcWalletOptions = {}): Promise<NwcWallet> {
+  static async withClient(client: NwcClientLike, opts: NwcWalletOptions = {}): Promise<NwcWallet> {
     return new NwcWallet(await loadNwcSdk(), client as NWCClient, opts)
   }
 
@@ -143,7 +146,8 @@ export class NwcWallet {
     if ('preimage' in last) return last
     let delivered = last.delivered
     for (let delay = this.retryMs.first; ; delay = Math.min(delay * 2, this.retryMs.max)) {
-      const state = await this.paymentState(paymentHash)
+      // A lookup waits no longer than the time left (at least 1 s), so an outage cannot hold us past it.
+      const state = await this.paymentState(paymentHash, Math.min(this.requestTimeoutMs, Math.max(1000, (opts.until ?? 0) - Date.now())))
       if (state.kind === 'settled') return state.paid
       if (state.kind === 'failed') throw WalletError.PAYMENT_FAILED('the wallet reports that the payment failed')
       const why = state.kind === 'unreachable' ? state.why : last.why
@@ -170,17 +174,17 @@ export class NwcWallet {
   }
 
   /** What the wallet knows of an outgoing payment; never throws. */
-  private async paymentState(paymentHash: string): Promise<
+  private async paymentState(paymentHash: string, timeoutMs: number): Promise<
     { kind: 'settled'; paid: PaidInvoice } | { kind: 'pending' | 'failed' | 'unknown' } | { kind: 'unreachable'; why: string }
   > {
     try {
-      const tx = await withTimeout(this.client.lookupInvoice({ payment_hash: paymentHash }), this.requestTimeoutMs)
+      const tx = await withTimeout(this.client.lookupInvoice({ payment_hash: paymentHash }), timeoutMs)
       if ((tx.state === 'settled' || (tx.settled_at ?? 0) > 0) && tx.preimage && /^[0-9a-f]{64}$/i.test(tx.preimage)) {
         return { kind: 'settled', paid: { preimage: tx.preimage.toLowerCase(), feesMsat: feesOf(tx.fees_paid) } }
       }
       return { kind: tx.state === 'failed' ? 'failed' : 'pending' }
     } catch (err) {
-      const outage = this.outage(err, 'lookup_invoice', this.requestTimeoutMs)
+      const outage = this.outage(err, 'lookup_invoice', timeoutMs)
       if (outage) return { kind: 'unreachable', why: outage.why }
       // NOT_FOUND: the wallet never had this payment. Anything else says nothing either way.
       return { kind: 'unknown' }
@@ -210,7 +214,9 @@ export class NwcWallet {
     const relays = this.relays.join(', ')
     if (err instanceof this.sdk.Nip47NetworkError) return { delivered: false, why: `${method} could not connect to the wallet's relay ${relays}` }
     if (err instanceof this.sdk.Nip47PublishTimeoutError) return { delivered: true, why: `the relay ${relays} did not confirm the ${method} request` }
-    if (err instanceof TimeoutError || err instanceof this.sdk.Nip47TimeoutError) return { delivered: true, why: `${method} got no reply in ${Math.round(timeoutMs / 1000)} s` }
+    if (err instanceof TimeoutError || err instanceof this.sdk.Nip47TimeoutError) {
+      return { delivered: true, why: `${method} got no reply in ${Math.round(timeoutMs / 1000)} s` }
+    }
     if (err instanceof this.sdk.Nip47PublishError) return { delivered: true, why: `the relay ${relays} did not take the ${method} request` }
     return null
   }
