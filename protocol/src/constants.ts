@@ -56,3 +56,18 @@ export const MAX_STREAM_ID = 0xffffffff
 /** Payment method names carried in skill_response.paymentMethods and session_start.paymentMethod. */
 export const PAYMENT_BOLT11 = 'bolt11'
 export const PAYMENT_FREE = 'free'
+
+/**
+ * A customer resumes one session at most this many times in all, and this many times in any 60 s
+ * (SPEC §5.5); a provider whose link keeps dropping past either bound is treated as gone.
+ */
+export const MAX_RESUMES_PER_SESSION = 20
+export const MAX_RESUMES_PER_MINUTE = 3
+/**
+ * The largest grace a customer accepts in session_ack (SPEC §5.4). skill_response carries no grace,
+ * so there is no offer to compare with; the grace bounds how long the customer waits for a resume
+ * (2 × G) and retries a payment through a wallet outage, so it may not be unbounded.
+ */
+export const MAX_ACCEPTED_GRACE_SECONDS = 600
+/** Payments a customer makes without any tick_receipt before it stops paying (SPEC §5.4). */
+export const MAX_UNRECEIPTED_PAYMENTS = 2

@@ -1,10 +1,19 @@
 // One rented session on the customer's side. Every tick goes through the TickGuard before any
-// money moves, payments are strictly one at a time, the budget is never passed, and the local
-// tunnel opens only once the provider has confirmed the first payment.
+// money moves, payments are strictly one at a time, the budget (routing fees included) is never
+// passed, and the local tunnel opens only once the provider has confirmed the first payment.
+//
+// Against a hostile provider (SPEC §5.4, §5.5): the acked and resumed terms must be the ones agreed;
+// a resume can never re-bill a paid period, and a link that keeps dropping ends the session; no more
+// than 2 payments go out without a receipt; and the session never ends, nor prints its summary,
+// while a payment is under way: what the wallet paid is what the summary says.
 
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import {
+  MAX_ACCEPTED_GRACE_SECONDS,
+  MAX_RESUMES_PER_MINUTE,
+  MAX_RESUMES_PER_SESSION,
+  MAX_UNRECEIPTED_PAYMENTS,
   PAYMENT_FREE,
   tickAmountMsat,
   type SessionAck,
@@ -15,7 +24,7 @@ import {
   type TickReceipt
 } from '@2020117/protocol'
 import { Tunnel } from '@2020117/tunnel'
-import { TickGuard, WalletError, type NetworkName, type NwcWallet } from '@2020117/wallet'
+import { TickGuard, WalletError, type ApprovedTick, type NetworkName, type NwcWallet } from '@2020117/wallet'
 import type { Logger } from '@2020117/cli'
 
 export interface Offer {
@@ -41,6 +50,8 @@ export interface CustomerOptions {
   customerPubkey: Uint8Array | null
   /** Opens a fresh session channel to the same provider, for a resume after a drop. */
   reconnect?: (deadlineMs: number) => Promise<SessionChannel>
+  /** The most routing fee one payment may cost (--max-fee); kept in reserve by the budget check. */
+  maxFeeSats?: number
 }
 
 export interface Summary {
@@ -52,8 +63,11 @@ export interface Summary {
   sats_per_minute: number
   tick_seconds: number
   ticks_paid: number
+  /** Everything the wallet paid: the ticks and their routing fees. */
   msat_paid: number
   sats_paid: number
+  /** The routing fees within msat_paid. */
+  fees_msat: number
   budget_sats: number
   duration_s: number
   bytes_up: number
@@ -89,9 +103,16 @@ export class CustomerSession extends EventEmitter {
   private readonly opts: CustomerOptions
   private channel: SessionChannel
   private resumes = 0
-  /** The wallet payment under way, if any: quitting waits for it. */
+  /** Drops of the link that were resumed (or tried), and those of the last minute. */
+  private drops: number[] = []
+  private dropsInAll = 0
+  private receipts = 0
+  private receiptTimer: NodeJS.Timeout | null = null
+  /** The wallet payment under way, if any; it resolves once the payment is recorded. Ending waits for it. */
   private paying: Promise<unknown> | null = null
   private quitting = false
+  /** The session is over but a payment is still under way: nothing new starts, the end waits. */
+  private ending = false
   /** Traffic of tunnels that ended with a dropped connection. */
   private readonly bytesBefore = { up: 0, down: 0 }
   private readonly log: Logger
@@ -124,10 +145,23 @@ export class CustomerSession extends EventEmitter {
     // A clean close follows a session_end, which already ended the session. A dropped connection
     // is resumed when it can be; a refused frame (our side's verdict) ends the session.
     channel.on('close', (err) => {
-      if (channel !== this.channel || !err || this.summary) return
-      if (err.code === 'CHANNEL_CLOSED' && this.ack && this.opts.reconnect) void this.resume()
+      if (channel !== this.channel || !err || this.summary || this.ending) return
+      if (err.code === 'CHANNEL_CLOSED' && this.ack && this.opts.reconnect) this.ondrop()
       else this.finish(err.remoteCode ?? (err.code === 'CHANNEL_CLOSED' ? 'PROVIDER_GONE' : err.code), err.remoteCode ? 'provider' : 'customer', err.message)
     })
+  }
+
+  /** A dropped link is resumed, within bounds: a provider whose link keeps dropping is gone (SPEC §5.5). */
+  private ondrop(): void {
+    const now = Date.now()
+    this.drops = [...this.drops.filter((t) => now - t < 60_000), now]
+    this.dropsInAll++
+    if (this.drops.length > MAX_RESUMES_PER_MINUTE || this.dropsInAll > MAX_RESUMES_PER_SESSION) {
+      const message = `the connection to the provider dropped ${this.drops.length} times in a minute (${this.dropsInAll} in all): not resuming again`
+      this.log.warn(message)
+      return this.finish('PROVIDER_GONE', 'provider', message)
+    }
+    void this.resume()
   }
 
   /**
@@ -146,34 +180,10 @@ export class CustomerSession extends EventEmitter {
     }
     this.log.warn(`connection to the provider lost: resuming (up to ${2 * ack.graceSeconds} s)…`)
     let delay = 250
-    while (!this.summary && Date.now() < deadline) {
+    while (!this.summary && !this.ending && Date.now() < deadline) {
       try {
-        const channel = await (this.opts.reconnect as NonNullable<CustomerOptions['reconnect']>)(deadline)
-        // A provider that takes the connection but never answers must not hold us past the deadline.
-        let timer: NodeJS.Timeout | undefined
-        const answer = new Promise<SessionResumed | string>((resolve) => {
-          channel.once('session_resumed', resolve)
-          channel.once('session_reject', (r) => resolve(r.code))
-          channel.once('close', () => resolve('CLOSED'))
-          timer = setTimeout(() => resolve('NO_ANSWER'), Math.max(0, deadline - Date.now()))
-        })
-        channel.send({ type: 'session_resume', sessionId: ack.sessionId, resumeSecret: ack.resumeSecret })
-        const res = await answer
-        clearTimeout(timer)
-        if (typeof res === 'string' && res !== 'RESUME_REFUSED') channel.close()
-        if (typeof res === 'string') {
-          if (res === 'RESUME_REFUSED') return this.finish('PROVIDER_GONE', 'provider', 'the provider no longer has this session')
-          throw new Error(res)
-        }
-        if (this.summary) return void channel.close()
-        this.channel = channel
-        this.bind(channel)
-        this.guard?.resume(res.nextSeq)
-        this.tunnel = new Tunnel(channel)
-        this.resumes++
-        this.log.info(`session resumed (paid until ${res.paidUntil} s)`)
-        this.emit('resumed', res)
-        if (res.paidUntil > 0 || this.isFree) this.openTunnel()
+        const res = await this.attemptResume(ack, deadline)
+        if (res === 'RESUME_REFUSED') return this.finish('PROVIDER_GONE', 'provider', 'the provider no longer has this session')
         return
       } catch (err) {
         this.log.debug('resume attempt failed', { error: (err as Error).message })
@@ -182,6 +192,64 @@ export class CustomerSession extends EventEmitter {
       }
     }
     this.finish('PROVIDER_GONE', 'provider', `could not resume within ${2 * ack.graceSeconds} s`)
+  }
+
+  /**
+   * One resume: a new channel (which must open before the deadline: a provider that never opens it
+   * must not hold us), session_resume, and its answer. session_resumed is adopted synchronously, so
+   * that a tick right behind it finds its handler.
+   */
+  private async attemptResume(ack: SessionAck, deadline: number): Promise<'ADOPTED' | 'RESUME_REFUSED'> {
+    const reconnect = this.opts.reconnect as NonNullable<CustomerOptions['reconnect']>
+    const channel = await beforeDeadline(reconnect(deadline), deadline, (late) => late.close())
+    let timer: NodeJS.Timeout | undefined
+    const answer = new Promise<string>((resolve) => {
+      channel.once('session_resumed', (res: SessionResumed) => {
+        // Nothing peer-driven may throw out of an event handler.
+        try {
+          this.adopt(channel, res)
+        } catch (err) {
+          this.finish('PROVIDER_GONE', 'customer', `could not take the resumed session over: ${(err as Error).message}`)
+        }
+        resolve('ADOPTED')
+      })
+      channel.once('session_reject', (r) => resolve(r.code))
+      channel.once('close', () => resolve('CLOSED'))
+      timer = setTimeout(() => resolve('NO_ANSWER'), Math.max(0, deadline - Date.now()))
+    })
+    channel.send({ type: 'session_resume', sessionId: ack.sessionId, resumeSecret: ack.resumeSecret })
+    const res = await answer
+    clearTimeout(timer)
+    if (res === 'ADOPTED' || res === 'RESUME_REFUSED') return res
+    channel.close()
+    throw new Error(res)
+  }
+
+  /** Takes the resumed session over on `channel`, once its terms and nextSeq pass the checks. */
+  private adopt(channel: SessionChannel, res: SessionResumed): void {
+    if (this.summary || this.ending) return void channel.close()
+    const ack = this.ack as SessionAck
+    this.channel = channel
+    this.bind(channel)
+    // "Unchanged terms" (SPEC §5.5): the ones session_ack gave, to the second.
+    const acked = { satsPerMinute: ack.satsPerMinute, tickSeconds: ack.tickSeconds, free: this.isFree, graceSeconds: ack.graceSeconds }
+    const bad = termsDiffer(acked, res, 'session_resumed', 'session_ack')
+    if (bad) return this.refuse(bad.code, bad.message)
+    try {
+      this.guard?.resume(res.nextSeq)
+    } catch (err) {
+      return this.refuse((err as WalletError).code, (err as WalletError).message)
+    }
+    this.tunnel = new Tunnel(channel)
+    this.resumes++
+    this.log.info(`session resumed (paid until ${res.paidUntil} s)`)
+    this.emit('resumed', res)
+    if (res.paidUntil > 0 || this.isFree) this.openTunnel()
+  }
+
+  private refuse(code: string, message: string): void {
+    this.log.error(`refused: ${message}`)
+    this.quit(code, message)
   }
 
   /** Asks for the session at the price the customer accepted, and no more. */
@@ -226,7 +294,8 @@ export class CustomerSession extends EventEmitter {
           reason,
           message: message.slice(0, 1000),
           ticksPaid: this.guard?.ticksPaid ?? 0,
-          msatPaid: this.guard?.spentMsat ?? 0,
+          // What the provider was paid: the invoices, without the routing fees.
+          msatPaid: this.guard?.ticksMsat ?? 0,
           durationMs: Date.now() - this.startedAt
         })
       } catch {}
@@ -270,15 +339,16 @@ export class CustomerSession extends EventEmitter {
   private onack(ack: SessionAck): void {
     this.ack = ack
     this.startedAt = Date.now()
-    // The provider sets the price, but never above what it offered and we accepted.
-    if (ack.satsPerMinute > this.offer.satsPerMinute) {
-      this.quit('PRICE_MISMATCH', `session_ack asks ${ack.satsPerMinute} sats/min, the offer was ${this.offer.satsPerMinute}`)
-      return
-    }
+    // The terms are the offer the customer accepted (SPEC §5.4): price, period and method exactly;
+    // the offer carries no grace, so the grace only has to be within the customer's bound.
+    const offer = { satsPerMinute: this.offer.satsPerMinute, tickSeconds: this.offer.tickSeconds, free: this.isFree, graceSeconds: null }
+    const bad = termsDiffer(offer, ack, 'session_ack', 'the offer')
+    if (bad) return this.refuse(bad.code, bad.message)
     this.guard = new TickGuard({
       satsPerMinute: ack.satsPerMinute,
       tickSeconds: ack.tickSeconds,
       budgetSats: this.opts.budgetSats,
+      maxFeeMsat: (this.opts.maxFeeSats ?? 0) * 1000,
       network: this.opts.network,
       startedAt: this.startedAt,
       seenHashes: this.opts.seenHashes
@@ -296,7 +366,7 @@ export class CustomerSession extends EventEmitter {
 
   private async ontick(tick: Tick): Promise<void> {
     const g = this.guard
-    if (!g || this.summary || this.quitting) return
+    if (!g || this.summary || this.quitting || this.ending) return
     if (this.isFree) return this.quit('INVOICE_INVALID', 'a free session sent a bill')
     if (this.budgetEnd) return // the budget is spent: use the paid time, pay nothing more
     let approved
@@ -310,24 +380,18 @@ export class CustomerSession extends EventEmitter {
     }
     let preimage = approved.paidPreimage
     if (preimage === null) {
+      if (this.unreceipted()) return this.quit('NO_RECEIPT', this.noReceiptMessage())
       const wallet = this.opts.wallet
       if (!wallet) return this.quit('PAYMENT_FAILED', 'no wallet to pay with')
-      const payment = wallet.pay(approved.bolt11, approved.invoice.paymentHash)
-      this.paying = payment
-      try {
-        ;({ preimage } = await payment)
-      } catch (err) {
-        const e = err as WalletError
-        this.log.error(`could not pay tick ${tick.seq}: ${e.message}`)
-        this.paying = null
-        return this.quit('PAYMENT_FAILED', e.message)
+      const paid = await this.pay(wallet, g, approved)
+      if (paid instanceof Error) {
+        this.log.error(`could not pay tick ${tick.seq}: ${paid.message}`)
+        return this.quit('PAYMENT_FAILED', paid.message)
       }
-      this.paying = null
-      // Recorded before anything else: a paid bill must never be paid again, even if the
-      // connection dropped while the payment was in flight.
-      g.paid(approved, preimage)
-      this.log.debug(`paid tick ${tick.seq}`, { msat: approved.amountMsat, spentMsat: g.spentMsat })
+      preimage = paid
+      this.log.debug(`paid tick ${tick.seq}`, { msat: approved.amountMsat, spentMsat: g.spentMsat, feesMsat: g.feesMsat })
       this.emit('paid', { seq: tick.seq, amountMsat: approved.amountMsat, spentMsat: g.spentMsat })
+      if (this.unreceipted()) this.awaitReceipt(g)
     } else this.log.debug(`tick ${tick.seq} re-sent after the resume was paid already: acknowledging it`)
     if (this.summary) return
     try {
@@ -336,6 +400,47 @@ export class CustomerSession extends EventEmitter {
       // The channel dropped: the provider re-sends this bill on resume, and it is acknowledged then.
     }
     if (!g.canAffordNext()) this.endWhenPaidTimeRunsOut()
+  }
+
+  /**
+   * Pays one approved tick. Through a wallet outage it keeps trying until the paid time and the
+   * grace are spent (never paying twice: see NwcWallet.pay). The payment is recorded in the guard
+   * before anything else, so a bill paid while the link dropped is never paid again, and `paying`
+   * settles only once it is recorded, so an end that waits for it counts it.
+   */
+  private pay(wallet: NwcWallet, g: TickGuard, approved: ApprovedTick): Promise<string | WalletError> {
+    const until = this.startedAt + (g.paidUntil + (this.ack as SessionAck).graceSeconds) * 1000
+    const payment = wallet.pay(approved.bolt11, approved.invoice.paymentHash, { until }).then(
+      (paid) => {
+        this.paying = null
+        g.paid(approved, paid.preimage, paid.feesMsat)
+        return paid.preimage
+      },
+      (err: WalletError) => {
+        this.paying = null
+        return err
+      }
+    )
+    this.paying = payment
+    return payment
+  }
+
+  /** Payments went out and no receipt ever came (SPEC §5.4): stop paying. */
+  private unreceipted(): boolean {
+    return this.receipts === 0 && (this.guard?.ticksPaid ?? 0) >= MAX_UNRECEIPTED_PAYMENTS
+  }
+
+  private noReceiptMessage(): string {
+    return `the provider confirmed none of the ${this.guard?.ticksPaid} payments made (no tick_receipt): paying nothing more`
+  }
+
+  /** After the last payment allowed without a receipt, a receipt must come while the paid time and grace last. */
+  private awaitReceipt(g: TickGuard): void {
+    if (this.receiptTimer) return
+    const at = this.startedAt + (g.paidUntil + (this.ack as SessionAck).graceSeconds) * 1000
+    this.receiptTimer = setTimeout(() => {
+      if (this.unreceipted()) this.quit('NO_RECEIPT', this.noReceiptMessage())
+    }, Math.max(0, at - Date.now()))
   }
 
   /** The budget cannot pay the next tick: keep using what is paid, then end. */
@@ -348,6 +453,7 @@ export class CustomerSession extends EventEmitter {
 
   private onreceipt(r: TickReceipt): void {
     this.log.debug('provider confirmed payment', { seq: r.seq, paidUntil: r.paidUntil })
+    this.receipts++
     if (!this.open) this.openTunnel()
   }
 
@@ -390,7 +496,20 @@ export class CustomerSession extends EventEmitter {
 
   private finish(reason: string, by: Summary['by'], message: string): void {
     if (this.summary) return
+    // A payment under way may still be paid by the wallet: settle it first, so that the summary
+    // (and --json) says what the wallet paid. Nothing new starts meanwhile.
+    if (this.paying) {
+      if (this.ending) return
+      this.ending = true
+      this.log.info('the session is ending: settling the payment under way first…')
+      void this.paying.then(() => {
+        this.ending = false
+        this.finish(reason, by, message)
+      })
+      return
+    }
     if (this.budgetEnd) clearTimeout(this.budgetEnd)
+    if (this.receiptTimer) clearTimeout(this.receiptTimer)
     this.state = 'ended'
     const g = this.guard
     this.summary = {
@@ -404,6 +523,7 @@ export class CustomerSession extends EventEmitter {
       ticks_paid: g?.ticksPaid ?? 0,
       msat_paid: g?.spentMsat ?? 0,
       sats_paid: Math.floor((g?.spentMsat ?? 0) / 1000),
+      fees_msat: g?.feesMsat ?? 0,
       budget_sats: this.opts.budgetSats,
       duration_s: this.startedAt ? Math.round((Date.now() - this.startedAt) / 100) / 10 : 0,
       bytes_up: this.bytesBefore.up + (this.tunnel?.stats.bytesSent ?? 0),
@@ -415,4 +535,62 @@ export class CustomerSession extends EventEmitter {
     this.channel.close()
     this.emit('end', this.summary)
   }
+}
+
+interface AgreedTerms {
+  satsPerMinute: number
+  tickSeconds: number
+  free: boolean
+  /** The grace agreed, or null where nothing was agreed (the offer has none): then only bounded. */
+  graceSeconds: number | null
+}
+
+/**
+ * How `got` (a session_ack or session_resumed) differs from the agreed terms, as an end reason and
+ * message (SPEC §5.4), or null. There is no payment method on the wire after session_start: price 0
+ * means free and any other price bolt11, so it must match the method the session started with.
+ */
+function termsDiffer(
+  agreed: AgreedTerms,
+  got: { satsPerMinute: number; tickSeconds: number; graceSeconds: number },
+  what: string,
+  than: string
+): { code: 'PRICE_MISMATCH' | 'TERMS_MISMATCH'; message: string } | null {
+  const terms = (message: string) => ({ code: 'TERMS_MISMATCH' as const, message })
+  if (got.satsPerMinute !== agreed.satsPerMinute) {
+    return { code: 'PRICE_MISMATCH', message: `${what} asks ${got.satsPerMinute} sats/min, ${than} said ${agreed.satsPerMinute}` }
+  }
+  if (got.tickSeconds !== agreed.tickSeconds) return terms(`${what} bills every ${got.tickSeconds} s, ${than} said every ${agreed.tickSeconds} s`)
+  if ((got.satsPerMinute === 0) !== agreed.free) return terms(`${what} has a price of ${got.satsPerMinute} sats/min for a ${agreed.free ? 'free' : 'paid'} session`)
+  if (agreed.graceSeconds === null) {
+    if (got.graceSeconds <= MAX_ACCEPTED_GRACE_SECONDS) return null
+    return terms(`${what} gives a grace of ${got.graceSeconds} s, more than the ${MAX_ACCEPTED_GRACE_SECONDS} s this client accepts`)
+  }
+  if (got.graceSeconds !== agreed.graceSeconds) return terms(`${what} gives a grace of ${got.graceSeconds} s, ${than} said ${agreed.graceSeconds} s`)
+  return null
+}
+
+/** `p`, or a rejection at `deadline`; a result that comes too late goes to `late` (to be closed). */
+function beforeDeadline<T>(p: Promise<T>, deadline: number, late: (value: T) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let settled = false
+    const timer = setTimeout(() => {
+      settled = true
+      reject(new Error('NO_CHANNEL: the provider did not open the session channel in time'))
+    }, Math.max(0, deadline - Date.now()))
+    p.then(
+      (value) => {
+        clearTimeout(timer)
+        if (settled) return late(value)
+        settled = true
+        resolve(value)
+      },
+      (err) => {
+        clearTimeout(timer)
+        if (settled) return
+        settled = true
+        reject(err)
+      }
+    )
+  })
 }

@@ -9,13 +9,16 @@
 // another node key, no amount, a reused hash) removing the check turns the reason into
 // PAYMENT_FAILED, which the reason assertion catches. A bad tick the customer pays all the same
 // makes the fake end the session BAD_TICK_PAID, so a missing check fails fast and by name.
+//
+// Every test also checks issue 10's invariant by the ledger (expectPaidWithinElapsed): whatever the
+// provider does, msat paid ≤ (⌊elapsed wall time / T⌋ + 2) × the tick amount.
 
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
-import { MAX_FRAME_BYTES, encodeMessage, tickAmountMsat, type MessageOf } from '@2020117/protocol'
+import { MAX_FRAME_BYTES, MAX_RESUMES_PER_MINUTE, encodeMessage, tickAmountMsat, type MessageOf } from '@2020117/protocol'
 import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
 import { startFakeProvider, type FakeProvider, type FakeProviderOptions, type FakeSession } from './helpers/fake-provider.js'
-import { NODE_B, amountlessInvoice, expiredDevnetInvoice, signInvoice } from './helpers/invoices.js'
+import { NODE_B, amountlessInvoice, expiredDevnetInvoice, hintedInvoice, signInvoice } from './helpers/invoices.js'
 
 interface Summary {
   reason: string
@@ -23,6 +26,7 @@ interface Summary {
   message: string
   ticks_paid: number
   msat_paid: number
+  resumes: number
 }
 
 const PER_TICK = tickAmountMsat(5, 2) // 167 msat: 5 sats/min, 2 s ticks
@@ -48,14 +52,32 @@ interface Rental {
   fake: FakeProvider
   customer: Proc
   before: { customer: number; provider: number }
+  /** The offered period and the amount of one tick at the offered price. */
+  T: number
+  perTick: number
 }
 
-async function rent(opts: FakeProviderOptions): Promise<Rental> {
+async function rent(opts: FakeProviderOptions, budgetSats = 500): Promise<Rental> {
   const fake = await startFakeProvider(net, opts)
   fakes.push(fake)
   const before = { customer: net.balanceMsat('customer'), provider: net.balanceMsat('provider') }
-  const customer = spawnBin('session', [net.flag, '--budget=500', '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${fake.swarmKey}`])
-  return { fake, customer, before }
+  const customer = spawnBin('session', [net.flag, `--budget=${budgetSats}`, '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${fake.swarmKey}`])
+  return { fake, customer, before, T: fake.tickSeconds, perTick: tickAmountMsat(fake.satsPerMinute, fake.tickSeconds) }
+}
+
+/**
+ * Issue 10's invariant, by the ledger, once the customer has exited: over the session, whatever the
+ * provider did, msat paid ≤ (⌊elapsed wall time / T⌋ + 2) × the tick amount. Elapsed runs from the
+ * fake's session_ack (no ack: nothing may be paid) to the customer's exit.
+ */
+async function expectPaidWithinElapsed(r: Rental): Promise<void> {
+  await r.customer.exited
+  const end = Date.now()
+  const paid = r.before.customer - net.balanceMsat('customer')
+  const acked = r.fake.connections.find((s) => s.ackedAt > 0)
+  const elapsedMs = acked ? end - acked.ackedAt : 0
+  const bound = acked ? (Math.floor(elapsedMs / 1000 / r.T) + 2) * r.perTick : 0
+  expect(paid, `the wallet paid ${paid} msat in ${elapsedMs} ms of ${r.T} s ticks at ${r.perTick} msat`).toBeLessThanOrEqual(bound)
 }
 
 /**
@@ -65,11 +87,12 @@ async function rent(opts: FakeProviderOptions): Promise<Rental> {
 async function expectRefused(r: Rental, reason: string, ticksPaid: number): Promise<{ summary: Summary; session: FakeSession }> {
   const summary = await r.customer.json<Summary>((s) => 'reason' in s)
   const code = await r.customer.exited
+  await expectPaidWithinElapsed(r)
   const stderr = r.customer.stderr()
   expect({ reason: summary.reason, code }, `${summary.message}\n--- customer stderr ---\n${stderr.slice(-3000)}`).toEqual({ reason, code: 3 })
   expect(stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m)
   expect(summary.ticks_paid).toBe(ticksPaid)
-  expect(summary.msat_paid).toBe(ticksPaid * PER_TICK)
+  expect(summary.msat_paid).toBe(ticksPaid * r.perTick)
   expect(r.before.customer - net.balanceMsat('customer')).toBe(summary.msat_paid)
   expect(net.balanceMsat('provider') - r.before.provider).toBe(summary.msat_paid)
 
@@ -83,9 +106,9 @@ async function expectRefused(r: Rental, reason: string, ticksPaid: number): Prom
 }
 
 /** A §5.4 refusal: the customer told the provider why with session_end. */
-function endedWith(s: FakeSession, reason: string, ticksPaid: number): void {
+function endedWith(s: FakeSession, reason: string, ticksPaid: number, perTick = PER_TICK): void {
   const end = s.received.find((m): m is MessageOf<'session_end'> => m.type === 'session_end')
-  expect(end).toMatchObject({ by: 'customer', reason, ticksPaid, msatPaid: ticksPaid * PER_TICK })
+  expect(end).toMatchObject({ by: 'customer', reason, ticksPaid, msatPaid: ticksPaid * perTick })
 }
 
 /** A protocol refusal: the customer's channel sent an `error` frame with the code and closed. */
@@ -111,6 +134,7 @@ test('control: the honest fake provider is paid for 2 ticks, then Ctrl-C ends th
   r.customer.kill('SIGINT')
   const summary = await r.customer.json<Summary>((s) => 'reason' in s)
   expect(await r.customer.exited).toBe(0)
+  await expectPaidWithinElapsed(r)
   expect(summary).toMatchObject({ reason: 'CUSTOMER_QUIT', by: 'customer', ticks_paid: 2, msat_paid: 2 * PER_TICK })
   expect(summary.msat_paid).toBe(334)
   expect(r.before.customer - net.balanceMsat('customer')).toBe(334)
@@ -305,6 +329,7 @@ test('a provider that stalls in the middle of a frame is detected as a dead link
   })
   const summary = await r.customer.json<Summary>((s) => 'reason' in s)
   expect(await r.customer.exited).toBe(3)
+  await expectPaidWithinElapsed(r)
   // The link was declared dead, a resume was tried (the fake does not answer it), and the session
   // ended with the one honest tick paid and nothing after it.
   expect(r.customer.stderr()).toMatch(/connection to the provider lost: resuming/)
@@ -312,3 +337,233 @@ test('a provider that stalls in the middle of a frame is detected as a dead link
   expect(r.before.customer - net.balanceMsat('customer')).toBe(PER_TICK)
   expect(r.customer.stderr()).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m)
 }, 60_000)
+
+// ---- Issue 10: resume, acked terms, receipts, in-flight payments, fees ----
+
+const PER_SAT_TICK = { satsPerMinute: 60, tickSeconds: 1 } // 1000 msat every second
+
+/** The last connection's session: where a resumed session's session_end arrives. */
+function lastSession(r: Rental): FakeSession {
+  return r.fake.connections.at(-1) as FakeSession
+}
+
+test('a provider that drops the link and answers every resume with nextSeq 0 and a fresh invoice is refused: TICK_ALREADY_PAID, one tick paid', async () => {
+  // The attack of issue 10 item 1: 1 s ticks, a 20 sat budget.
+  const r = await rent(
+    {
+      ...PER_SAT_TICK,
+      scenario: async (s) => {
+        s.tick(0, await s.invoice())
+        await s.paid(0)
+        s.drop()
+      },
+      onResume: async (s) => {
+        // Bounded, and ended at once, so that the drain shows in the ledger against a short session.
+        if (r.fake.resumes > 10) return s.send({ type: 'session_reject', code: 'RESUME_REFUSED', message: '' })
+        s.resumed({ nextSeq: 0 })
+        s.tick(0, await s.invoice())
+        await s.paid(0).then(() => s.drop(), () => {})
+      }
+    },
+    20
+  )
+  const { summary } = await expectRefused(r, 'TICK_ALREADY_PAID', 1)
+  expect(summary.resumes).toBe(1)
+  endedWith(lastSession(r), 'TICK_ALREADY_PAID', 1, r.perTick)
+}, 60_000)
+
+test('a resume whose nextSeq rewinds below the ticks paid is refused: RESUME_REWOUND, nothing paid again', async () => {
+  const r = await rent({
+    ...PER_SAT_TICK,
+    scenario: async (s) => {
+      for (const seq of [0, 1, 2]) {
+        const inv = await s.invoice()
+        await s.at(seq * 1000)
+        s.tick(seq, inv)
+        await s.paid(seq)
+      }
+      s.drop()
+    },
+    onResume: async (s) => {
+      // Every paid period billed again, each with a fresh invoice the wallet could pay.
+      s.resumed({ nextSeq: 0, paidUntil: 3 })
+      for (const seq of [0, 1, 2]) {
+        if (s.isClosed) return
+        s.tick(seq, await s.invoice())
+        await s.paid(seq).catch(() => {})
+      }
+      if (s.isClosed) return
+      s.send({ type: 'session_end', sessionId: s.sessionId, by: 'provider', reason: 'PROVIDER_SHUTDOWN', message: '', ticksPaid: 3, msatPaid: 3000, durationMs: 0 })
+      s.close()
+    }
+  })
+  await expectRefused(r, 'RESUME_REWOUND', 3)
+  endedWith(lastSession(r), 'RESUME_REWOUND', 3, r.perTick)
+}, 60_000)
+
+test(`a provider that keeps dropping the link ends PROVIDER_GONE after ${MAX_RESUMES_PER_MINUTE} resumes in a minute, paying nothing more`, async () => {
+  const r = await rent({
+    scenario: async (s) => {
+      s.tick(0, await s.invoice())
+      await s.paid(0)
+      s.drop()
+    },
+    onResume: async (s) => {
+      // Honest answers, then the link drops again at once. Bounded, so that a customer without the
+      // limit ends (by the fake's session_end) instead of resuming until the test times out.
+      if (r.fake.resumes > 10) {
+        s.send({ type: 'session_end', sessionId: s.sessionId, by: 'provider', reason: 'RESUMED_TOO_OFTEN', message: '', ticksPaid: 1, msatPaid: PER_TICK, durationMs: 0 })
+        return s.close()
+      }
+      // tick 0 re-sent with its own invoice: acknowledged, not paid, and proof that the customer
+      // took the resume before the link drops again.
+      const first = r.fake.connections[0] as FakeSession
+      s.resumed({ nextSeq: 0, paidUntil: 2 })
+      s.tick(0, first.sentTicks[0] as { bolt11: string; paymentHash: string | null })
+      return s.paid(0).then(() => s.drop(), () => {})
+    }
+  })
+  const summary = await r.customer.json<Summary>((s) => 'reason' in s)
+  expect(await r.customer.exited).toBe(3)
+  await expectPaidWithinElapsed(r)
+  expect(summary).toMatchObject({ reason: 'PROVIDER_GONE', resumes: MAX_RESUMES_PER_MINUTE, ticks_paid: 1, msat_paid: PER_TICK })
+  expect(r.before.customer - net.balanceMsat('customer')).toBe(PER_TICK)
+  expect(r.customer.stderr()).toMatch(/dropped .* times/)
+}, 60_000)
+
+test('a provider whose channel never opens on the resume connection does not wedge the customer: PROVIDER_GONE within the resume deadline', async () => {
+  const r = await rent({
+    graceSeconds: 2,
+    channelsOpened: 1,
+    scenario: async (s) => {
+      s.tick(0, await s.invoice())
+      await s.paid(0)
+      s.drop()
+    }
+  })
+  const summary = await r.customer.json<Summary>((s) => 'reason' in s)
+  expect(await r.customer.exited).toBe(3)
+  await expectPaidWithinElapsed(r)
+  expect(summary).toMatchObject({ reason: 'PROVIDER_GONE', resumes: 0, ticks_paid: 1, msat_paid: PER_TICK })
+  // The customer really dialled again and got a connection that never opened a channel.
+  expect(r.fake.connections.length).toBeGreaterThanOrEqual(2)
+  expect(summary.message).toMatch(/could not resume within 4 s/)
+}, 60_000)
+
+test('a session_ack with a 3600 s period after an offer of 2 s is refused: TERMS_MISMATCH, nothing paid', async () => {
+  const r = await rent({
+    ackTickSeconds: 3600,
+    scenario: async (s) => {
+      // The bill for the acked hour, payable by the customer's wallet (300 sats of a 500 budget).
+      const amount = tickAmountMsat(5, 3600)
+      const inv = await s.invoice(amount)
+      if (!s.isClosed) s.badTick(0, inv, { amountMsat: amount, periodEnd: 3600 })
+    }
+  })
+  const { session } = await expectRefused(r, 'TERMS_MISMATCH', 0)
+  endedWith(session, 'TERMS_MISMATCH', 0)
+})
+
+test('a session_ack at a lower price than offered (4 sats/min after 5) is refused: PRICE_MISMATCH, nothing paid', async () => {
+  const r = await rent({
+    ackSatsPerMinute: 4,
+    scenario: async (s) => {
+      const amount = tickAmountMsat(4, 2)
+      const inv = await s.invoice(amount)
+      if (!s.isClosed) s.badTick(0, inv, { amountMsat: amount })
+    }
+  })
+  const { session } = await expectRefused(r, 'PRICE_MISMATCH', 0)
+  endedWith(session, 'PRICE_MISMATCH', 0)
+})
+
+test('a session_ack with a grace above the customer\'s bound (3600 s) is refused: TERMS_MISMATCH, nothing paid', async () => {
+  const r = await rent({
+    ackGraceSeconds: 3600,
+    scenario: async (s) => {
+      const inv = await s.invoice()
+      if (!s.isClosed) s.badTick(0, inv)
+    }
+  })
+  const { session } = await expectRefused(r, 'TERMS_MISMATCH', 0)
+  endedWith(session, 'TERMS_MISMATCH', 0)
+})
+
+test('a session_resumed whose terms differ from the ack (3600 s period) is refused: TERMS_MISMATCH, one tick paid', async () => {
+  const r = await rent({
+    scenario: async (s) => {
+      s.tick(0, await s.invoice())
+      await s.paid(0)
+      s.drop()
+    },
+    onResume: async (s) => {
+      s.resumed({ nextSeq: 1, paidUntil: 2, tickSeconds: 3600 })
+      const inv = await s.invoice()
+      await s.at(2000)
+      if (!s.isClosed) s.badTick(1, inv)
+    }
+  })
+  await expectRefused(r, 'TERMS_MISMATCH', 1)
+  endedWith(lastSession(r), 'TERMS_MISMATCH', 1)
+}, 60_000)
+
+test('a provider that never sends a tick_receipt is paid 2 ticks, not a third: NO_RECEIPT', async () => {
+  const r = await rent({
+    receipts: false,
+    scenario: async (s) => {
+      for (const seq of [0, 1, 2]) {
+        const inv = await s.invoice()
+        await s.at(seq * 2000)
+        if (s.isClosed) return
+        if (seq < 2) s.tick(seq, inv)
+        else s.badTick(seq, inv)
+        if (seq < 2) await s.paid(seq)
+      }
+    }
+  })
+  const { session } = await expectRefused(r, 'NO_RECEIPT', 2)
+  endedWith(session, 'NO_RECEIPT', 2)
+})
+
+test('a provider that ends the session while a payment is in flight: the customer settles it first, and the summary equals the ledger', async () => {
+  const r = await rent({
+    scenario: async (s) => {
+      s.tick(0, await s.invoice())
+      await s.paid(0)
+      const inv = await s.invoice()
+      await s.at(2000)
+      // session_end leaves the moment the customer's pay_invoice reaches the wallet: before it
+      // is settled, and long before the customer hears back.
+      const inFlight = new Promise<void>((resolve) => {
+        const onrequest = (e: { account: string; method: string }) => {
+          if (e.account !== 'customer' || e.method !== 'pay_invoice') return
+          net.devnet.wallet.off('request', onrequest)
+          s.send({ type: 'session_end', sessionId: s.sessionId, by: 'provider', reason: 'PROVIDER_SHUTDOWN', message: 'bye', ticksPaid: 1, msatPaid: PER_TICK, durationMs: Date.now() - s.ackedAt })
+          s.close()
+          resolve()
+        }
+        net.devnet.wallet.on('request', onrequest)
+      })
+      s.tick(1, inv)
+      await inFlight
+    }
+  })
+  const summary = await r.customer.json<Summary>((s) => 'reason' in s)
+  expect(await r.customer.exited).toBe(3)
+  await expectPaidWithinElapsed(r)
+  await r.fake.scenarioDone()
+  expect(summary).toMatchObject({ reason: 'PROVIDER_SHUTDOWN', by: 'provider' })
+  const paid = r.before.customer - net.balanceMsat('customer')
+  expect(paid).toBe(2 * PER_TICK)
+  expect({ ticks: summary.ticks_paid, msat: summary.msat_paid }).toEqual({ ticks: 2, msat: paid })
+}, 60_000)
+
+test('an invoice whose route hint charges 10,000 sat in fees is refused: FEE_TOO_HIGH, nothing paid', async () => {
+  const r = await rent({
+    scenario: (s) => {
+      s.badTick(0, hintedInvoice(PER_TICK, 10_000_000))
+    }
+  })
+  const { session } = await expectRefused(r, 'FEE_TOO_HIGH', 0)
+  endedWith(session, 'FEE_TOO_HIGH', 0)
+})

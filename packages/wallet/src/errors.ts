@@ -10,6 +10,9 @@ export type WalletErrorCode =
   | 'INVOICE_PAYEE_CHANGED'
   | 'TICK_OUT_OF_ORDER'
   | 'TICK_TOO_EARLY'
+  | 'TICK_ALREADY_PAID'
+  | 'RESUME_REWOUND'
+  | 'FEE_TOO_HIGH'
   | 'BUDGET_EXHAUSTED'
   | 'NWC_INVALID_URI'
   | 'WALLET_UNREACHABLE'
@@ -84,6 +87,20 @@ export class WalletError extends Error {
   static TICK_TOO_EARLY(seq: number, earlyMs: number): WalletError {
     return new WalletError('TICK_TOO_EARLY', `tick ${seq} came ${earlyMs} ms before its period starts`)
   }
+  static TICK_ALREADY_PAID(seq: number): WalletError {
+    return new WalletError('TICK_ALREADY_PAID', `tick ${seq} was paid already with another invoice: refusing to pay the same period twice`)
+  }
+  static RESUME_REWOUND(nextSeq: number, ticksPaid: number): WalletError {
+    return new WalletError('RESUME_REWOUND', `the resumed session would bill again from tick ${nextSeq}, but ${ticksPaid} ticks are paid: refusing to pay periods twice`)
+  }
+  static FEE_TOO_HIGH(feeMsat: number, maxFeeMsat: number, paid: boolean): WalletError {
+    return new WalletError(
+      'FEE_TOO_HIGH',
+      paid
+        ? `the wallet charged a ${feeMsat} msat routing fee, over the ${maxFeeMsat} msat limit: paying nothing more. Raise --max-fee if that fee is expected`
+        : `the invoice's route hints would charge a ${feeMsat} msat routing fee, over the ${maxFeeMsat} msat limit (--max-fee)`
+    )
+  }
   static BUDGET_EXHAUSTED(spentMsat: number, amountMsat: number, budgetMsat: number): WalletError {
     return new WalletError('BUDGET_EXHAUSTED', `paying ${amountMsat} msat more would pass the budget (${spentMsat} of ${budgetMsat} msat spent)`)
   }
@@ -91,15 +108,15 @@ export class WalletError extends Error {
     return new WalletError('NWC_INVALID_URI', `the NWC URI is not usable: ${why}. It looks like nostr+walletconnect://<pubkey>?relay=wss://…&secret=<hex>`)
   }
   static WALLET_UNREACHABLE(why: string): WalletError {
-    return new WalletError('WALLET_UNREACHABLE', `the wallet did not answer: ${why}. Is its relay reachable, and the connection still enabled in your wallet?`)
+    return new WalletError('WALLET_UNREACHABLE', `the wallet could not be reached: ${why}. Is its relay reachable, and the connection still enabled in your wallet?`)
   }
   static PAYMENT_FAILED(why: string): WalletError {
     return new WalletError('PAYMENT_FAILED', `the payment failed: ${why}`)
   }
-  static PAYMENT_PENDING(): WalletError {
+  static PAYMENT_PENDING(why = 'no confirmation in time'): WalletError {
     return new WalletError(
       'PAYMENT_PENDING',
-      'the wallet did not confirm the payment in time and lookup_invoice does not show it settled; it was not retried, but it may still settle: check your wallet'
+      `the wallet did not confirm the payment (${why}) and lookup_invoice does not show it settled; it was not sent again, but it may still settle: check your wallet`
     )
   }
   static INSUFFICIENT_BALANCE(why: string): WalletError {

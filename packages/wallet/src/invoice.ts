@@ -46,6 +46,8 @@ export interface DecodedInvoice {
   /** The `h` field: checked only when the caller knows the description (decodeInvoice's option). */
   descriptionHash: string | null
   minFinalCltvDelta: number
+  /** The `r` fields: each a private route into the payee, its hops in order, with their fees. */
+  routeHints: Array<Array<{ pubkey: string; feeBaseMsat: number; feeProportionalMillionths: number }>>
 }
 
 export interface DecodeOptions {
@@ -95,6 +97,8 @@ interface Field {
   words: number[]
 }
 
+type RoutingInfo = Array<{ pubkey: string; fee_base_msat: number; fee_proportional_millionths: number }>
+
 /** The network an invoice's human-readable prefix names, or null. `lnbcrt` must win over `lnbc`. */
 export function invoiceNetwork(invoice: string): NetworkName | null {
   const hrp = invoice.toLowerCase().slice(0, Math.max(0, invoice.lastIndexOf('1')))
@@ -143,7 +147,12 @@ export function decodeInvoice(invoice: string, opts: DecodeOptions = {}): Decode
     expiresAt: (d.timestamp as number) + expiry,
     description: typeof tags.description === 'string' ? tags.description : null,
     descriptionHash,
-    minFinalCltvDelta: cltv
+    minFinalCltvDelta: cltv,
+    routeHints: d.tags.flatMap((t) =>
+      t.tagName === 'routing_info'
+        ? [(t.data as RoutingInfo).map((h) => ({ pubkey: h.pubkey, feeBaseMsat: h.fee_base_msat, feeProportionalMillionths: h.fee_proportional_millionths }))]
+        : []
+    )
   }
 }
 

@@ -1,6 +1,8 @@
 // A Nostr Wallet Connect (NIP-47) client for the apps, on @getalby/sdk's NWCClient. It adds the
-// habits money needs: a payment that times out is looked up, never paid again; wallet error codes
-// become typed errors; and the connection secret is kept where no log line can reach it.
+// habits money needs: a payment that may have reached the wallet is looked up, never paid again; an
+// outage is waited out within the caller's deadline, and said as what it was (no connection, no
+// reply); the fee the wallet reports is returned; wallet error codes become typed errors; and the
+// connection secret is kept where no log line can reach it.
 
 import type { NWCClient } from '@getalby/sdk/nwc'
 import { WebSocket as WsWebSocket } from 'ws'
@@ -30,6 +32,8 @@ export interface NwcWalletOptions {
   payTimeoutMs?: number
   /** How long to wait for any other request. */
   requestTimeoutMs?: number
+  /** Backoff between lookups while the wallet is unreachable or the payment pending. */
+  retryMs?: { first: number; max: number }
 }
 
 export interface WalletInfo {
@@ -38,10 +42,19 @@ export interface WalletInfo {
   methods: string[]
 }
 
+export interface PaidInvoice {
+  preimage: string
+  /** The routing fee the wallet reported (pay_invoice `fees_paid`), in msat. */
+  feesMsat: number
+}
+
 export interface MadeInvoice {
   invoice: string
   paymentHash: string
 }
+
+/** The part of NWCClient this wallet uses. */
+export type NwcClientLike = Pick<NWCClient, 'payInvoice' | 'lookupInvoice' | 'getInfo' | 'close'> & { walletPubkey: string; relayUrls: string[] }
 
 export class NwcWallet {
   readonly walletPubkey: string
@@ -50,6 +63,7 @@ export class NwcWallet {
   private readonly secret: string
   private readonly payTimeoutMs: number
   private readonly requestTimeoutMs: number
+  private readonly retryMs: { first: number; max: number }
   private readonly sdk: NwcModule
 
   private constructor(sdk: NwcModule, client: NWCClient, opts: NwcWalletOptions) {
@@ -60,6 +74,12 @@ export class NwcWallet {
     this.secret = client.secret ?? ''
     this.payTimeoutMs = opts.payTimeoutMs ?? 60_000
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000
+    this.retryMs = opts.retryMs ?? { first: 500, max: 5000 }
+  }
+
+  /** @internal A wallet over any NWCClient-shaped object: for tests that stage wallet outages. */
+  static async withClient(client: NwcClientLike, opts: NwcWalletOptions = {}): Promise<NwcWallet> {
+    return new NwcWallet(await loadNwcSdk(), client as NWCClient, opts)
   }
 
   static async connect(uri: string, opts: NwcWalletOptions = {}): Promise<NwcWallet> {
@@ -121,20 +141,60 @@ export class NwcWallet {
   }
 
   /**
-   * Pays an invoice once. If the wallet does not answer in time the payment may still settle
-   * (real wallets have a 60-90 s tail), so it asks lookup_invoice instead of paying again.
+   * Pays an invoice once, waiting out a wallet or relay outage until `until` (ms since the epoch):
+   * the customer's paid time plus the grace. A request that may have reached the wallet is never
+   * sent again: its payment is looked up, with backoff, until it settles, fails or time is up.
+   * Only a request that provably never left (no relay connection) is sent again, and only after a
+   * lookup shows the wallet does not hold the payment. Real wallets have a 60-90 s tail.
    */
-  async pay(invoice: string, paymentHash: string): Promise<{ preimage: string }> {
+  async pay(invoice: string, paymentHash: string, opts: { until?: number } = {}): Promise<PaidInvoice> {
+    let last = await this.attemptPay(invoice)
+    if ('preimage' in last) return last
+    let delivered = last.delivered
+    for (let delay = this.retryMs.first; ; delay = Math.min(delay * 2, this.retryMs.max)) {
+      // A lookup waits no longer than the time left (at least 1 s), so an outage cannot hold us past it.
+      const state = await this.paymentState(paymentHash, Math.min(this.requestTimeoutMs, Math.max(1000, (opts.until ?? 0) - Date.now())))
+      if (state.kind === 'settled') return state.paid
+      if (state.kind === 'failed') throw WalletError.PAYMENT_FAILED('the wallet reports that the payment failed')
+      const why = state.kind === 'unreachable' ? state.why : last.why
+      if (Date.now() + delay > (opts.until ?? 0)) throw delivered ? WalletError.PAYMENT_PENDING(why) : WalletError.WALLET_UNREACHABLE(why)
+      await new Promise((resolve) => setTimeout(resolve, delay))
+      if (delivered || state.kind === 'pending') continue
+      last = await this.attemptPay(invoice)
+      if ('preimage' in last) return last
+      delivered = last.delivered
+    }
+  }
+
+  /** One pay_invoice request: paid, refused (throws), or an outage, saying whether it may have reached the wallet. */
+  private async attemptPay(invoice: string): Promise<PaidInvoice | { delivered: boolean; why: string }> {
     try {
       const res = await withTimeout(this.client.payInvoice({ invoice }), this.payTimeoutMs)
       if (!res.preimage || !/^[0-9a-f]{64}$/i.test(res.preimage)) throw WalletError.PAYMENT_FAILED('the wallet returned no preimage')
-      return { preimage: res.preimage.toLowerCase() }
+      return { preimage: res.preimage.toLowerCase(), feesMsat: feesOf(res.fees_paid) }
     } catch (err) {
-      if (!(err instanceof TimeoutError) && !this.isTransient(err)) throw this.translate(err)
+      const outage = this.outage(err, 'pay_invoice', this.payTimeoutMs)
+      if (!outage) throw this.translate(err)
+      return outage
     }
-    const state = await this.lookup(paymentHash).catch(() => null)
-    if (state?.settled && state.preimage) return { preimage: state.preimage.toLowerCase() }
-    throw WalletError.PAYMENT_PENDING()
+  }
+
+  /** What the wallet knows of an outgoing payment; never throws. */
+  private async paymentState(paymentHash: string, timeoutMs: number): Promise<
+    { kind: 'settled'; paid: PaidInvoice } | { kind: 'pending' | 'failed' | 'unknown' } | { kind: 'unreachable'; why: string }
+  > {
+    try {
+      const tx = await withTimeout(this.client.lookupInvoice({ payment_hash: paymentHash }), timeoutMs)
+      if ((tx.state === 'settled' || (tx.settled_at ?? 0) > 0) && tx.preimage && /^[0-9a-f]{64}$/i.test(tx.preimage)) {
+        return { kind: 'settled', paid: { preimage: tx.preimage.toLowerCase(), feesMsat: feesOf(tx.fees_paid) } }
+      }
+      return { kind: tx.state === 'failed' ? 'failed' : 'pending' }
+    } catch (err) {
+      const outage = this.outage(err, 'lookup_invoice', timeoutMs)
+      if (outage) return { kind: 'unreachable', why: outage.why }
+      // NOT_FOUND: the wallet never had this payment. Anything else says nothing either way.
+      return { kind: 'unknown' }
+    }
   }
 
   close(): void {
@@ -145,13 +205,26 @@ export class NwcWallet {
     try {
       return await withTimeout(fn(), this.requestTimeoutMs)
     } catch (err) {
-      if (err instanceof TimeoutError || this.isTransient(err)) throw WalletError.WALLET_UNREACHABLE(`${method} got no reply in ${Math.round(this.requestTimeoutMs / 1000)} s`)
+      const outage = this.outage(err, method, this.requestTimeoutMs)
+      if (outage) throw WalletError.WALLET_UNREACHABLE(outage.why)
       throw this.translate(err)
     }
   }
 
-  private isTransient(err: unknown): boolean {
-    return err instanceof this.sdk.Nip47TimeoutError || err instanceof this.sdk.Nip47NetworkError || err instanceof this.sdk.Nip47PublishError
+  /**
+   * A relay or wallet outage, said as what happened: no connection to the relay (the request never
+   * left), the relay not taking it, or no reply in time (either may have reached the wallet).
+   * Null for anything else: the wallet answered.
+   */
+  private outage(err: unknown, method: string, timeoutMs: number): { delivered: boolean; why: string } | null {
+    const relays = this.relays.join(', ')
+    if (err instanceof this.sdk.Nip47NetworkError) return { delivered: false, why: `${method} could not connect to the wallet's relay ${relays}` }
+    if (err instanceof this.sdk.Nip47PublishTimeoutError) return { delivered: true, why: `the relay ${relays} did not confirm the ${method} request` }
+    if (err instanceof TimeoutError || err instanceof this.sdk.Nip47TimeoutError) {
+      return { delivered: true, why: `${method} got no reply in ${Math.round(timeoutMs / 1000)} s` }
+    }
+    if (err instanceof this.sdk.Nip47PublishError) return { delivered: true, why: `the relay ${relays} did not take the ${method} request` }
+    return null
   }
 
   /** NIP-47 error codes to typed errors, without letting the SDK's text carry a secret along. */
@@ -175,6 +248,11 @@ export class NwcWallet {
 }
 
 class TimeoutError extends Error {}
+
+/** A fee as reported: a non-negative number of msat, else 0 (wallets may omit it). */
+function feesOf(fees: unknown): number {
+  return typeof fees === 'number' && Number.isFinite(fees) && fees > 0 ? Math.min(Math.ceil(fees), Number.MAX_SAFE_INTEGER) : 0
+}
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout

@@ -1,7 +1,9 @@
+import { createHash, randomBytes } from 'node:crypto'
+import bolt11 from 'bolt11'
 import { describe, expect, test } from 'vitest'
 import type { Tick } from '@2020117/protocol'
 import { TickGuard, WalletError, decodeInvoice, preimageMatches } from '../src/index.js'
-import { makeInvoice, NODE_B } from './invoices.js'
+import { makeInvoice, NETWORKS, NODE_A, NODE_B } from './invoices.js'
 
 const sessionId = new Uint8Array(16)
 const T = 2
@@ -130,4 +132,115 @@ test('decodeInvoice reads network, amount, payee and expiry; preimages verify', 
   expect(preimageMatches(inv.preimage, inv.paymentHash)).toBe(true)
   expect(preimageMatches(Buffer.alloc(32), inv.paymentHash)).toBe(false)
   expect(preimageMatches(Buffer.alloc(31), inv.paymentHash)).toBe(false)
+})
+
+describe('resume: a paid period is never billed twice (SPEC §5.5)', () => {
+  function resumed() {
+    const now = { t: Date.now() }
+    const g = new TickGuard({ satsPerMinute: 5, tickSeconds: T, budgetSats: 10, network: 'regtest', startedAt: now.t, now: () => now.t })
+    const invs = [0, 1, 2].map(() => makeInvoice({ amountMsat: AMOUNT }))
+    for (const [seq, inv] of invs.entries()) {
+      now.t = g['terms'].startedAt + seq * T * 1000
+      g.paid(g.check(tick(seq, inv.bolt11)), String(seq).repeat(64))
+    }
+    return { g, now, invs }
+  }
+
+  test('a paid seq re-sent with a fresh invoice is refused: TICK_ALREADY_PAID, nothing more spent', () => {
+    const { g } = resumed()
+    g.resume(2)
+    expect(refusal(() => g.check(tick(2, makeInvoice({ amountMsat: AMOUNT }).bolt11)))).toBe('TICK_ALREADY_PAID')
+    expect(g.spentMsat).toBe(3 * AMOUNT)
+  })
+
+  test('a paid seq re-sent with its own invoice is acknowledged with the stored preimage', () => {
+    const { g, invs } = resumed()
+    g.resume(2)
+    const again = g.check(tick(2, (invs[2] as { bolt11: string }).bolt11))
+    expect(again.paidPreimage).toBe('2'.repeat(64))
+    g.paid(again, '2'.repeat(64))
+    expect({ spent: g.spentMsat, ticks: g.ticksPaid }).toEqual({ spent: 3 * AMOUNT, ticks: 3 })
+  })
+
+  test('nextSeq below the paid count, beyond the one payment that may have been in flight, is refused: RESUME_REWOUND', () => {
+    const { g } = resumed()
+    expect(refusal(() => g.resume(0))).toBe('RESUME_REWOUND')
+    expect(refusal(() => g.resume(1))).toBe('RESUME_REWOUND')
+    g.resume(2) // tick 2's tick_ack may have been lost with the connection
+    g.resume(3)
+  })
+})
+
+/** A signed regtest invoice whose route hints charge `feeBaseMsat` + `ppm` on the last hop. */
+function hintedInvoice(amountMsat: number, routes: Array<Array<{ feeBaseMsat: number; ppm: number }>>): string {
+  const preimage = randomBytes(32)
+  const tags: Array<{ tagName: string; data: unknown }> = [
+    { tagName: 'payment_hash', data: createHash('sha256').update(preimage).digest('hex') },
+    { tagName: 'payment_secret', data: randomBytes(32).toString('hex') },
+    { tagName: 'description', data: '2020117 test tick' },
+    { tagName: 'expire_time', data: 600 }
+  ]
+  for (const route of routes) {
+    tags.push({
+      tagName: 'routing_info',
+      data: route.map((h, i) => ({
+        pubkey: i % 2 ? '02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5' : '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798',
+        short_channel_id: '0102030405060708',
+        fee_base_msat: h.feeBaseMsat,
+        fee_proportional_millionths: h.ppm,
+        cltv_expiry_delta: 40
+      }))
+    })
+  }
+  const encoded = bolt11.encode({ network: NETWORKS.regtest, millisatoshis: String(amountMsat), timestamp: Math.floor(Date.now() / 1000), tags })
+  return bolt11.sign(encoded, NODE_A).paymentRequest as string
+}
+
+describe('routing fees count against the budget', () => {
+  const feeGuard = (budgetSats: number, maxFeeMsat: number) => {
+    const now = { t: Date.now() }
+    return { now, g: new TickGuard({ satsPerMinute: 60, tickSeconds: 1, budgetSats, maxFeeMsat, network: 'regtest', startedAt: now.t, now: () => now.t }) }
+  }
+  const oneSat = (seq: number, bolt: string): Tick => ({ ...tick(seq, bolt), amountMsat: 1000, periodStart: seq, periodEnd: seq + 1 })
+
+  test('decodeInvoice reads every route hint', () => {
+    const d = decodeInvoice(hintedInvoice(1000, [[{ feeBaseMsat: 1, ppm: 2 }], [{ feeBaseMsat: 3, ppm: 4 }, { feeBaseMsat: 5, ppm: 6 }]]))
+    expect(d.routeHints.map((r) => r.map((h) => [h.feeBaseMsat, h.feeProportionalMillionths]))).toEqual([[[1, 2]], [[3, 4], [5, 6]]])
+  })
+
+  test('an invoice whose route hints would charge more than the fee limit is refused: FEE_TOO_HIGH, nothing spent', () => {
+    const { g } = feeGuard(100, 2000)
+    // 10,000 sat of base fee on a 1 sat payment.
+    expect(refusal(() => g.check(oneSat(0, hintedInvoice(1000, [[{ feeBaseMsat: 10_000_000, ppm: 0 }]]))))).toBe('FEE_TOO_HIGH')
+    // A cheap route beside an expensive one: the wallet may take either, so the dearest counts.
+    const { g: g2 } = feeGuard(100, 2000)
+    expect(refusal(() => g2.check(oneSat(0, hintedInvoice(1000, [[{ feeBaseMsat: 0, ppm: 0 }], [{ feeBaseMsat: 1000, ppm: 0 }, { feeBaseMsat: 1001, ppm: 0 }]]))))).toBe('FEE_TOO_HIGH')
+    // A proportional fee that overflows 2^53 on the way is still counted exactly.
+    const { g: g3 } = feeGuard(100, 2000)
+    expect(refusal(() => g3.check(oneSat(0, hintedInvoice(1000, [[{ feeBaseMsat: 0xffffffff, ppm: 0xffffffff }, { feeBaseMsat: 0xffffffff, ppm: 0xffffffff }]]))))).toBe('FEE_TOO_HIGH')
+    const { g: g4 } = feeGuard(100, 2000)
+    expect(g4.check(oneSat(0, hintedInvoice(1000, [[{ feeBaseMsat: 1000, ppm: 1000 }, { feeBaseMsat: 998, ppm: 0 }]]))).seq).toBe(0)
+  })
+
+  test('fees the wallet reports count as spent, and the budget keeps the fee limit in reserve: the total never passes it', () => {
+    const { now, g } = feeGuard(3, 500)
+    g.paid(g.check(oneSat(0, makeInvoice({ amountMsat: 1000 }).bolt11)), 'p', 400)
+    expect({ spent: g.spentMsat, fees: g.feesMsat }).toEqual({ spent: 1400, fees: 400 })
+    // 1400 + 1000 + 500 reserve ≤ 3000: affordable. After it, 2800 + 1000 > 3000.
+    expect(g.canAffordNext()).toBe(true)
+    now.t += 1000
+    g.paid(g.check(oneSat(1, makeInvoice({ amountMsat: 1000 }).bolt11)), 'p', 400)
+    expect(g.spentMsat).toBe(2800)
+    expect(g.canAffordNext()).toBe(false)
+    now.t += 1000
+    expect(refusal(() => g.check(oneSat(2, makeInvoice({ amountMsat: 1000 }).bolt11)))).toBe('BUDGET_EXHAUSTED')
+    expect(g.spentMsat).toBeLessThanOrEqual(3000)
+  })
+
+  test('a payment whose reported fee is above the limit stops further payments: FEE_TOO_HIGH', () => {
+    const { now, g } = feeGuard(100, 500)
+    g.paid(g.check(oneSat(0, makeInvoice({ amountMsat: 1000 }).bolt11)), 'p', 900)
+    now.t += 1000
+    expect(refusal(() => g.check(oneSat(1, makeInvoice({ amountMsat: 1000 }).bolt11)))).toBe('FEE_TOO_HIGH')
+  })
 })

@@ -10,7 +10,8 @@
 //
 // Honest by default: it answers skill_request with one offer, session_start with session_ack, and a
 // tick_ack whose preimage matches a tick it sent with tick_receipt. What happens after session_ack
-// is the test's `scenario`.
+// is the test's `scenario`; what happens when the customer comes back with session_resume (after
+// the fake dropped the link with `drop()`) is the test's `onResume`, on the new connection's session.
 
 import { createHash, randomBytes } from 'node:crypto'
 import {
@@ -43,6 +44,17 @@ export interface FakeProviderOptions {
   graceSeconds?: number
   /** The price put in session_ack; defaults to the offer (honest). */
   ackSatsPerMinute?: number
+  /** The period put in session_ack; defaults to the offer (honest). */
+  ackTickSeconds?: number
+  /** The grace put in session_ack; defaults to graceSeconds. */
+  ackGraceSeconds?: number
+  /**
+   * What the provider does when a customer sends session_resume, on the new connection's session
+   * (which has taken over the resumed session's id and clock). Unset: session_resume is ignored.
+   */
+  onResume?: (s: FakeSession, resume: MessageOf<'session_resume'>) => Promise<void> | void
+  /** Open a session channel only on the first this many connections; later ones stay silent. */
+  channelsOpened?: number
   /** Answer tick_acks that carry the right preimage with tick_receipt (default true). */
   receipts?: boolean
   /** What the provider does once it has sent session_ack. */
@@ -74,7 +86,8 @@ export class FakeSession {
   /** Frames the customer sent that did not decode (it should send none). */
   readonly undecodable: string[] = []
   readonly sentTicks: SentTick[] = []
-  readonly sessionId: Uint8Array = randomBytes(16)
+  /** This session's id; a resumed session takes over the original's. */
+  sessionId: Uint8Array = randomBytes(16)
   remote: Handshake | null = null
   start: SessionStart | null = null
   /** Date.now() when session_ack was sent: t = 0 of the provider's billing clock. */
@@ -83,7 +96,7 @@ export class FakeSession {
   readonly closed: Promise<void>
   isClosed = false
 
-  private readonly channel: RawChannel
+  private readonly channel: RawChannel | null
   private readonly waiters: Array<{ test: (m: Message) => boolean; resolve: (m: Message) => void; reject: (e: Error) => void }> = []
   private onclosed!: () => void
 
@@ -91,7 +104,8 @@ export class FakeSession {
     this.provider = provider
     this.conn = conn
     this.closed = new Promise((resolve) => (this.onclosed = resolve))
-    this.channel = openRawChannel(conn, encodeHandshake({ version: PROTOCOL_VERSION, role: 'provider', software: 'fake-provider/test' }), {
+    // A silent connection: the customer's channel never opens.
+    this.channel = provider.connections.length >= provider.channelsOpened ? null : openRawChannel(conn, encodeHandshake({ version: PROTOCOL_VERSION, role: 'provider', software: 'fake-provider/test' }), {
       onopen: (raw) => {
         try {
           this.remote = decodeHandshake(raw)
@@ -104,6 +118,12 @@ export class FakeSession {
       },
       onframe: (frame) => this.onframe(frame)
     })
+    if (!this.channel) {
+      conn.on('close', () => {
+        this.isClosed = true
+        this.onclosed()
+      })
+    }
   }
 
   get tickSeconds(): number {
@@ -117,12 +137,32 @@ export class FakeSession {
 
   /** Encodes and sends any message, with no state checks (encodeMessage still enforces field bounds). */
   send(msg: Message): void {
-    this.channel.send(encodeMessage(msg))
+    this.channel?.send(encodeMessage(msg))
   }
 
   /** Sends raw bytes as one channel message. */
   sendFrame(frame: Uint8Array): void {
-    this.channel.send(frame)
+    this.channel?.send(frame)
+  }
+
+  /** Cuts the connection without a session_end: to the customer, a dropped link it will resume. */
+  drop(): void {
+    this.conn.destroy()
+  }
+
+  /** Answers a session_resume: the offered terms unless overridden, and the given nextSeq. */
+  resumed(over: Partial<Omit<MessageOf<'session_resumed'>, 'type'>> & { nextSeq: number }): void {
+    const p = this.provider
+    this.send({
+      type: 'session_resumed',
+      sessionId: this.sessionId,
+      satsPerMinute: p.ackSatsPerMinute,
+      tickSeconds: p.ackTickSeconds,
+      graceSeconds: p.ackGraceSeconds,
+      paidUntil: 0,
+      elapsedMs: Date.now() - this.ackedAt,
+      ...over
+    })
   }
 
   /** An invoice from the devnet wallet for the provider account, payable by the customer. */
@@ -186,7 +226,7 @@ export class FakeSession {
   }
 
   close(): void {
-    if (!this.channel.closed) this.channel.close()
+    if (this.channel && !this.channel.closed) this.channel.close()
   }
 
   private onframe(frame: Uint8Array): void {
@@ -233,13 +273,22 @@ export class FakeSession {
           type: 'session_ack',
           sessionId: this.sessionId,
           satsPerMinute: p.ackSatsPerMinute,
-          tickSeconds: p.tickSeconds,
-          graceSeconds: p.graceSeconds,
+          tickSeconds: p.ackTickSeconds,
+          graceSeconds: p.ackGraceSeconds,
           resumeSecret: randomBytes(32)
         })
         this.ackedAt = Date.now()
         p.startScenario(this)
         return
+      case 'session_resume': {
+        const original = p.connections.find((c) => c.start !== null)
+        if (!p.onResume || !original) return
+        this.sessionId = original.sessionId
+        this.ackedAt = original.ackedAt
+        p.resumes++
+        Promise.resolve(p.onResume(this, msg)).catch((err) => p.errors.push(err as Error))
+        return
+      }
       case 'tick_ack': {
         if (this.sentTicks.some((t) => t.seq === msg.seq && t.bad)) {
           this.send({
@@ -277,7 +326,13 @@ export class FakeProvider {
   readonly tickSeconds: number
   readonly graceSeconds: number
   readonly ackSatsPerMinute: number
+  readonly ackTickSeconds: number
+  readonly ackGraceSeconds: number
   readonly receipts: boolean
+  readonly onResume: FakeProviderOptions['onResume'] | null
+  readonly channelsOpened: number
+  /** session_resume messages answered by onResume. */
+  resumes = 0
   /** What skill_response.identity carries: null, or a (possibly hostile) binding event. */
   identity: string | null = null
   readonly connections: FakeSession[] = []
@@ -295,6 +350,10 @@ export class FakeProvider {
     this.tickSeconds = opts.tickSeconds ?? 2
     this.graceSeconds = opts.graceSeconds ?? 5
     this.ackSatsPerMinute = opts.ackSatsPerMinute ?? this.satsPerMinute
+    this.ackTickSeconds = opts.ackTickSeconds ?? this.tickSeconds
+    this.ackGraceSeconds = opts.ackGraceSeconds ?? this.graceSeconds
+    this.onResume = opts.onResume ?? null
+    this.channelsOpened = opts.channelsOpened ?? Infinity
     this.receipts = opts.receipts ?? true
     this.scenario = opts.scenario
     this.scenarioStarted = new Promise((resolve) => (this.onScenario = resolve))

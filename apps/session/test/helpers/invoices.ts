@@ -69,3 +69,37 @@ export function amountlessInvoice(opts: { zero?: boolean; key?: string } = {}): 
   const signed = bolt11.sign(encoded, opts.key ?? NODE_A)
   return { bolt11: signed.paymentRequest as string, paymentHash, preimage }
 }
+
+/**
+ * A regtest invoice with one route hint (an `r` field) whose single hop charges `feeBaseMsat`: what
+ * a provider's private channel can ask on top of the tick. The devnet wallet cannot pay it.
+ */
+export function hintedInvoice(amountMsat: number, feeBaseMsat: number): MadeInvoice {
+  const preimage = randomBytes(32)
+  const paymentHash = createHash('sha256').update(preimage).digest('hex')
+  const encoded = bolt11.encode({
+    network: NETWORKS.regtest,
+    millisatoshis: String(amountMsat),
+    timestamp: Math.floor(Date.now() / 1000),
+    tags: [
+      { tagName: 'payment_hash', data: paymentHash },
+      { tagName: 'payment_secret', data: randomBytes(32).toString('hex') },
+      { tagName: 'description', data: '2020117 test tick' },
+      { tagName: 'expire_time', data: 600 },
+      {
+        tagName: 'routing_info',
+        data: [
+          {
+            pubkey: '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798',
+            short_channel_id: '0102030405060708',
+            fee_base_msat: feeBaseMsat,
+            fee_proportional_millionths: 0,
+            cltv_expiry_delta: 40
+          }
+        ]
+      }
+    ]
+  })
+  const signed = bolt11.sign(encoded, NODE_A)
+  return { bolt11: signed.paymentRequest as string, paymentHash, preimage }
+}
