@@ -36,7 +36,9 @@ export interface Invoicer {
 
 /** An invoice whose hash was credited before is a replay, whoever made it: never bill it again. */
 function fresh(credited: CreditedPayments, invoice: MadeInvoice): MadeInvoice {
-  if (credited.has(invoice.paymentHash)) throw new Error(`the invoice for payment hash ${invoice.paymentHash.slice(0, 16)}… was paid before`)
+  if (credited.has(invoice.paymentHash)) {
+    throw new Error(`the invoice for payment hash ${invoice.paymentHash.slice(0, 16)}… was paid before`)
+  }
   return invoice
 }
 
@@ -44,7 +46,8 @@ export function nwcInvoicer(wallet: NwcWallet, expirySecs: number, credited: Cre
   return {
     async make(amountMsat, description) {
       const inv = await wallet.makeInvoice(amountMsat, description, expirySecs)
-      return fresh(credited, { bolt11: inv.invoice, paymentHash: inv.paymentHash, expiresAt: decodeInvoice(inv.invoice).expiresAt })
+      const expiresAt = decodeInvoice(inv.invoice).expiresAt
+      return fresh(credited, { bolt11: inv.invoice, paymentHash: inv.paymentHash, expiresAt })
     },
     async settled(paymentHash) {
       return (await wallet.lookup(paymentHash)).settled
@@ -375,7 +378,8 @@ export class ProviderSession {
       this.log.warn('tick unpaid after the grace: every stream paused until it is paid', { session: this.tag, seq: bill.seq })
     })
     this.later(2 * G, () => {
-      const unpaid = () => !bill.paid && this.end('UNPAID', `tick ${bill.seq} was not paid within ${2 * this.terms.graceSeconds} s`)
+      const within = 2 * this.terms.graceSeconds
+      const unpaid = () => !bill.paid && this.end('UNPAID', `tick ${bill.seq} was not paid within ${within} s`)
       // A payment the wallet is still confirming is not late: its check decides.
       if (bill.check) void bill.check.then(unpaid, unpaid)
       else unpaid()
@@ -416,7 +420,8 @@ export class ProviderSession {
   private unusable(invoice: MadeInvoice): string | null {
     if (!/^[0-9a-f]{64}$/.test(invoice.paymentHash)) return 'the invoice has no valid payment hash'
     if (invoice.expiresAt * 1000 <= Date.now()) return 'the invoice has already expired'
-    if ([...this.bills.values()].some((b) => b.paymentHash === invoice.paymentHash)) return 'the invoice repeats the payment hash of an earlier tick'
+    const repeated = [...this.bills.values()].some((b) => b.paymentHash === invoice.paymentHash)
+    if (repeated) return 'the invoice repeats the payment hash of an earlier tick'
     return null
   }
 
@@ -461,7 +466,8 @@ export class ProviderSession {
     try {
       first = await (this.invoicer as Invoicer).claim(bill.paymentHash, bill.expiresAt)
     } catch (err) {
-      this.log.error('could not record the payment hash on disk; counting the payment all the same', { session: this.tag, error: messageOf(err) })
+      const fields = { session: this.tag, error: messageOf(err) }
+      this.log.error('could not record the payment hash on disk; counting the payment all the same', fields)
     }
     if (!first) {
       this.end('UNPAID', `the invoice of tick ${bill.seq} was paid before and already counted: pay a fresh invoice`)
@@ -482,12 +488,13 @@ export class ProviderSession {
         return await (this.invoicer as Invoicer).settled(bill.paymentHash)
       } catch (err) {
         const left = deadline - Date.now()
+        const fields = { session: this.tag, seq: bill.seq, attempt: attempt + 1, error: messageOf(err) }
         if (this.closing || left <= 0) {
-          this.log.warn('lookup_invoice failed; relying on the preimage', { session: this.tag, seq: bill.seq, error: messageOf(err) })
+          this.log.warn('lookup_invoice failed; relying on the preimage', fields)
           return null
         }
         const wait = Math.min(backoffMs(attempt), left)
-        this.log.warn(`lookup_invoice failed; retrying in ${wait} ms`, { session: this.tag, seq: bill.seq, attempt: attempt + 1, error: messageOf(err) })
+        this.log.warn(`lookup_invoice failed; retrying in ${wait} ms`, fields)
         await this.sleep(wait)
       }
     }

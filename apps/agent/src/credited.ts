@@ -83,12 +83,15 @@ function parse(path: string, text: string): Map<string, number> {
     throw CliError.STATE_FILE_INVALID(path, 'not JSON')
   }
   const record = value as { version?: unknown; credited?: unknown }
-  if (record === null || typeof record !== 'object' || record.version !== VERSION || record.credited === null || typeof record.credited !== 'object') {
+  const shaped = record !== null && typeof record === 'object' && record.version === VERSION
+  if (!shaped || record.credited === null || typeof record.credited !== 'object') {
     throw CliError.STATE_FILE_INVALID(path, `not a version ${VERSION} record of credited payments`)
   }
   const hashes = new Map<string, number>()
   for (const [hash, expiresAt] of Object.entries(record.credited as Record<string, unknown>)) {
-    if (!/^[0-9a-f]{64}$/.test(hash) || !Number.isSafeInteger(expiresAt)) throw CliError.STATE_FILE_INVALID(path, `bad entry ${hash.slice(0, 64)}`)
+    if (!/^[0-9a-f]{64}$/.test(hash) || !Number.isSafeInteger(expiresAt)) {
+      throw CliError.STATE_FILE_INVALID(path, `bad entry ${JSON.stringify(hash.slice(0, 64))}`)
+    }
     hashes.set(hash, expiresAt as number)
   }
   return hashes
