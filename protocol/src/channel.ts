@@ -193,7 +193,8 @@ export class SessionChannel extends EventEmitter {
     }
     this.apply(msg)
     this.safeEmit('message', msg)
-    this.safeEmit(msg.type, msg)
+    // A listener that failed on this frame closed the channel: the others do not get it.
+    if (!this.closed) this.safeEmit(msg.type, msg)
     if (msg.type === 'session_end') this.channel.close()
   }
 
