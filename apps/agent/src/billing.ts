@@ -406,7 +406,9 @@ export class ProviderSession {
       const left = deadline - Date.now()
       if (left <= 0) {
         this.log.error('could not bill: the wallet made no invoice within the grace', { session: this.tag, seq, error: why })
-        this.end('PROVIDER_ERROR', `the provider could not create an invoice for tick ${seq}: ${why}`)
+        // The customer hears what failed, never a secret the wallet's error text might carry.
+        const message = `the provider's wallet made no invoice for tick ${seq} within the grace: ${why}`
+        this.end('PROVIDER_ERROR', this.log.redact(message))
         return null
       }
       const wait = Math.min(backoffMs(attempt), left)
