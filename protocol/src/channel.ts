@@ -1,7 +1,8 @@
 // A typed session channel over protomux (SPEC §6). Both sides run the same state machine, so a
 // message that is illegal for the sender is refused by the receiver: the receiver answers with an
 // `error` frame carrying the code and closes the channel. Nothing a peer sends can throw out of
-// here, because an exception inside a protomux handler would tear down the whole connection.
+// here, because an exception inside a protomux handler would tear down the whole connection; an
+// exception in one of our own listeners closes this channel with INTERNAL_ERROR and goes no further.
 
 import { EventEmitter } from 'node:events'
 import b4a from 'b4a'
@@ -192,7 +193,8 @@ export class SessionChannel extends EventEmitter {
     }
     this.apply(msg)
     this.safeEmit('message', msg)
-    this.safeEmit(msg.type, msg)
+    // A listener that failed on this frame closed the channel: the others do not get it.
+    if (!this.closed) this.safeEmit(msg.type, msg)
     if (msg.type === 'session_end') this.channel.close()
   }
 
@@ -329,14 +331,22 @@ export class SessionChannel extends EventEmitter {
     this.safeEmit('close', err)
   }
 
-  /** Listener bugs must not unwind into protomux, which would destroy the whole connection. */
+  /**
+   * A listener that throws must neither unwind into protomux, which would destroy the whole
+   * connection, nor escape to the process, which would end every other session with it (the
+   * handlers run on peer frames). It closes this channel only, with INTERNAL_ERROR, and the owner
+   * hears that on 'close' (the cause is kept there). A throw from a 'close' listener has no channel
+   * left to close and is dropped.
+   */
   private safeEmit(event: string, ...args: unknown[]): void {
     try {
       this.emit(event, ...args)
     } catch (err) {
-      queueMicrotask(() => {
-        throw err
-      })
+      if (event === 'close') return
+      const failure = ProtocolError.INTERNAL_ERROR(err)
+      // protomux marks the channel opened only after onopen returns (see the handshake above).
+      if (event === 'open') queueMicrotask(() => this.close(failure))
+      else this.close(failure)
     }
   }
 }

@@ -14,6 +14,7 @@ export type ProtocolErrorCode =
   | 'CHANNEL_CLOSED'
   | 'FLOW_CONTROL_ERROR'
   | 'REMOTE_ERROR'
+  | 'INTERNAL_ERROR'
 
 export class ProtocolError extends Error {
   readonly code: ProtocolErrorCode
@@ -77,5 +78,13 @@ export class ProtocolError extends Error {
 
   static REMOTE_ERROR(code: string, message: string): ProtocolError {
     return new ProtocolError('REMOTE_ERROR', `peer reported ${code}: ${message}`, code)
+  }
+
+  /**
+   * This side failed while handling a frame (a listener threw). The peer hears only the code: the
+   * cause, kept locally for the log, may name files or state that are none of its business.
+   */
+  static INTERNAL_ERROR(cause: unknown): ProtocolError {
+    return Object.assign(new ProtocolError('INTERNAL_ERROR', 'the peer failed while handling a frame and closed the channel'), { cause })
   }
 }

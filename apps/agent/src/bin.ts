@@ -12,6 +12,7 @@ import { parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NwcWallet } from '@2020117/wallet'
 import { setWalletLogSink } from '@2020117/wallet'
 import { lightningAddressInvoicer, nwcInvoicer, type Invoicer } from './billing.js'
+import { CreditedPayments, creditedPath } from './credited.js'
 import { Provider, SOFTWARE } from './provider.js'
 
 const spec: CommandSpec = {
@@ -96,6 +97,7 @@ await runMain(
     let invoicer: Invoicer | null = null
     let wallet: NwcWallet | null = null
     if (!free) {
+      const credited = await CreditedPayments.open(creditedPath(identity.path, identity.name))
       if (nwcUri) {
         wallet = await NwcWallet.connect(nwcUri)
         secrets.push(...wallet.secrets())
@@ -103,9 +105,9 @@ await runMain(
         const info = await wallet.info()
         log.info(`wallet ${wallet.displayUri} (${info.alias ?? 'unnamed'}, ${info.network ?? 'network unknown'})`)
         if (!info.methods.includes('make_invoice')) throw new CliError('WALLET_CANNOT_INVOICE', 'this NWC connection may not make_invoice: enable it in your wallet, or use --lightning-address')
-        invoicer = nwcInvoicer(wallet, v['invoice-expiry'] as number)
+        invoicer = nwcInvoicer(wallet, v['invoice-expiry'] as number, credited)
       } else if (v['lightning-address']) {
-        invoicer = lightningAddressInvoicer(v['lightning-address'] as string)
+        invoicer = lightningAddressInvoicer(v['lightning-address'] as string, credited)
         log.warn('receiving through a Lightning address: payments are checked by preimage only (no lookup_invoice)')
       } else {
         throw new CliError('NO_WALLET', 'no way to get paid: pass --nwc=<nostr+walletconnect URI> or --lightning-address=name@domain (or --devnet for the local wallet), or run explicitly unpaid with --free', 2)

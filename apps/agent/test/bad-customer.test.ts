@@ -4,15 +4,16 @@
 // attack could spill over, an honest 2020117-session bin renting from the same agent at the same
 // time. Every test checks that nothing is served unpaid (the upstream saw no request from the
 // attacker that was not paid for), that the agent did not crash (it still answers a fresh
-// skill_request and its log has no stack trace), and, where relevant, that the honest session's
-// tunnel still answers GET /healthz with 200.
+// skill_request and its log has no stack trace), that no stream carried data after the customer's
+// paidUntil + grace beyond one window in flight (expectNoBytesAfterGrace, SPEC §4), and, where
+// relevant, that the honest session's tunnel still answers GET /healthz with 200.
 //
 // Each test says in a comment which defence it covers and how it fails without it.
 
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
-import { MESSAGE_TYPES, decodeMessage, encodeHandshake, encodeMessage, tickAmountMsat, type MessageOf } from '@2020117/protocol'
+import { MESSAGE_TYPES, STREAM_INITIAL_WINDOW, decodeMessage, encodeHandshake, encodeMessage, tickAmountMsat, type MessageOf } from '@2020117/protocol'
 import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
 import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 
@@ -28,6 +29,10 @@ const held: http.ServerResponse[] = []
 let holding = false
 let onHeld: (() => void) | null = null
 const customers: RawCustomer[] = []
+/** Bytes the upstream received on WebSockets under /rogue/stream/ws, with when they came. */
+const wsReceived: Array<{ at: number; bytes: number }> = []
+/** Upstream responses and sockets that stream until the test ends. */
+const streaming = new Set<{ destroy(): void }>()
 
 beforeAll(async () => {
   net = await startTestNetwork()
@@ -39,6 +44,8 @@ beforeAll(async () => {
       return
     }
     hits.rogue++
+    if (req.url === '/rogue/stream/endless') return void streamForever(res, 8192)
+    if (req.url === '/rogue/stream/chunk') return void res.end(Buffer.alloc(16384, 'k'))
     if (holding && req.url?.startsWith('/rogue/hold/')) {
       held.push(res)
       onHeld?.()
@@ -46,13 +53,36 @@ beforeAll(async () => {
     }
     res.end('served')
   })
+  // A WebSocket that never stops talking, and records what it hears (no framing: the tunnel is opaque).
+  upstream.on('upgrade', (req: http.IncomingMessage, socket: import('node:stream').Duplex) => {
+    hits.rogue++
+    socket.on('error', () => {})
+    if (req.url !== '/rogue/stream/ws') return void socket.destroy()
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n')
+    socket.on('data', (d: Buffer) => wsReceived.push({ at: Date.now(), bytes: d.byteLength }))
+    streamForever(socket, 4096)
+  })
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
 })
+
+/** Writes `size` bytes every 10 ms until the connection closes or the test ends. */
+function streamForever(out: http.ServerResponse | import('node:stream').Duplex, size: number): void {
+  if ('writeHead' in out) out.writeHead(200, { 'content-type': 'text/event-stream' })
+  const timer = setInterval(() => out.write(Buffer.alloc(size, 's')), 10)
+  const entry = { destroy: () => (clearInterval(timer), out.destroy()) }
+  streaming.add(entry)
+  out.on('close', () => {
+    clearInterval(timer)
+    streaming.delete(entry)
+  })
+}
 
 afterEach(async () => {
   holding = false
   onHeld = null
   for (const res of held.splice(0)) res.end('served')
+  for (const s of [...streaming]) s.destroy()
+  wsReceived.length = 0
   for (const c of customers.splice(0)) c.destroy()
   dialer.dropAll()
   await killAll()
@@ -153,6 +183,16 @@ async function expectAgentAlive(agent: Agent): Promise<void> {
   expect(agent.proc.stderr()).not.toMatch(/Unhandled|uncaught/i)
 }
 
+/**
+ * No stream of any hostile customer of the test carried data after its paidUntil + grace (SPEC
+ * §4, cut-off at the grace), beyond what was in flight: one window per stream.
+ */
+function expectNoBytesAfterGrace(): void {
+  for (const c of customers) {
+    for (const [id, bytes] of c.bytesAfterGrace().late) expect(bytes, `stream ${id} got ${bytes} bytes after paidUntil + grace`).toBeLessThanOrEqual(STREAM_INITIAL_WINDOW)
+  }
+}
+
 /** The agent's JSON events (--json stdout) of one kind. */
 function events(agent: Agent, event: string): Array<Record<string, any>> {
   return agent.proc
@@ -193,6 +233,7 @@ test('a random preimage ends the session UNPAID at once: no receipt, and the str
   expect(hits.rogue).toBe(before)
 
   await expectHonestServes(honest)
+  expectNoBytesAfterGrace()
   await expectAgentAlive(agent)
 })
 
@@ -237,6 +278,7 @@ test("a repeated preimage is refused: tick 0's ack replayed is UNEXPECTED_MESSAG
   const endedB = await agent.proc.json((e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === hex(ackB.sessionId))
   expect(endedB).toMatchObject({ reason: 'UNPAID', ticksPaid: 1, msatPaid: PER_TICK })
 
+  expectNoBytesAfterGrace()
   await expectAgentAlive(agent)
 })
 
@@ -289,6 +331,7 @@ test('a preimage sent after the session ended UNPAID counts for nothing: not on 
   expect(end2).toMatchObject({ reason: 'UNPAID', ticksPaid: 0 })
   expect(replay.all('tick_receipt')).toEqual([])
 
+  expectNoBytesAfterGrace()
   await expectAgentAlive(agent)
   agent.proc.kill('SIGTERM')
   const summary = await agent.proc.json((e: Record<string, any>) => e.event === 'summary')
@@ -329,6 +372,54 @@ test('tunnel streams opened with raw frames before any payment are reset PAYMENT
   expect(hits.rogue).toBe(before)
 
   await expectHonestServes(honest)
+  expectNoBytesAfterGrace()
+  await expectAgentAlive(agent)
+})
+
+test('a customer that stops paying: from paidUntil + grace no open stream carries data either way (an endless download, a keep-alive connection, a WebSocket), and the session ends UNPAID', async () => {
+  // Defence: the tunnel's cut-off at the grace (SPEC §4): ProviderSession.carries() turns false at
+  // paidUntil + G, and the tunnel then sends no data, delivers none to the upstream and grants no
+  // credit. Without it only new streams were refused, and these three were served until the session
+  // ended at 2G: about a second more of each, far over one window (the byte counts fail).
+  const agent = await startAgent()
+  const rogue = await hostile(agent)
+  const ack = await session(rogue)
+  const tick0 = await rogue.next('tick', (t) => t.seq === 0)
+  rogue.send({ type: 'tick_ack', sessionId: ack.sessionId, seq: 0, preimage: await pay(tick0) })
+  const receipt = await rogue.next('tick_receipt', (r) => r.seq === 0)
+  // Stream 1: an endless download (SSE-like). Stream 2: 400 keep-alive requests, pipelined on one
+  // connection. Stream 3: a WebSocket, talking both ways. The customer reads as fast as it can.
+  for (const id of [1, 2, 3]) rogue.autoCredit(id)
+  rogue.send({ type: 'stream_open', streamId: 1 })
+  rogue.send({ type: 'stream_data', streamId: 1, data: request('/rogue/stream/endless') })
+  rogue.send({ type: 'stream_open', streamId: 2 })
+  rogue.send({ type: 'stream_data', streamId: 2, data: Buffer.concat(Array.from({ length: 400 }, () => request('/rogue/stream/chunk'))) })
+  rogue.send({ type: 'stream_open', streamId: 3 })
+  rogue.send({
+    type: 'stream_data',
+    streamId: 3,
+    data: Buffer.from('GET /rogue/stream/ws HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n')
+  })
+  const talk = setInterval(() => {
+    if (!rogue.isClosed && rogue.sendWindow(3) >= 4096) rogue.send({ type: 'stream_data', streamId: 3, data: Buffer.alloc(4096, 'c') })
+  }, 10)
+  try {
+    const end = await rogue.next('session_end')
+    expect(end).toMatchObject({ by: 'provider', reason: 'UNPAID', ticksPaid: 1 })
+  } finally {
+    clearInterval(talk)
+  }
+  const { late, cutOffAt } = rogue.bytesAfterGrace()
+  expect(cutOffAt).toBe(rogue.receivedAt[rogue.received.indexOf(ack)]! + (receipt.paidUntil + ack.graceSeconds) * 1000)
+  const cut = cutOffAt as number
+  // Every stream was busy while paid, so the test saw real traffic stop.
+  const before = (id: number) => rogue.received.filter((m, i) => m.type === 'stream_data' && m.streamId === id && rogue.receivedAt[i]! <= cut).length
+  for (const id of [1, 2, 3]) expect(before(id), `stream ${id} carried nothing while paid`).toBeGreaterThan(0)
+  expect(wsReceived.filter((r) => r.at <= cut).length).toBeGreaterThan(0)
+  for (const id of [1, 2, 3]) expect(late.get(id) ?? 0, `stream ${id}: bytes delivered after paidUntil + grace`).toBeLessThanOrEqual(STREAM_INITIAL_WINDOW)
+  const upstreamLate = wsReceived.filter((r) => r.at > cut).reduce((n, r) => n + r.bytes, 0)
+  expect(upstreamLate, 'WebSocket bytes the upstream received after paidUntil + grace').toBeLessThanOrEqual(STREAM_INITIAL_WINDOW)
+  expectNoBytesAfterGrace()
   await expectAgentAlive(agent)
 })
 
@@ -371,6 +462,7 @@ test('3000 streams at once from a paying customer: at most 256 are served, the r
   expect(rogue.isClosed).toBe(false)
 
   await expectHonestServes(honest)
+  expectNoBytesAfterGrace()
   await expectAgentAlive(agent)
 }, 60_000)
 
@@ -425,6 +517,7 @@ test('unknown message types and garbage bodies close the channel with UNKNOWN_ME
   expect(hits.rogue).toBe(before)
 
   await expectHonestServes(honest)
+  expectNoBytesAfterGrace()
   await expectAgentAlive(agent)
 }, 60_000)
 
@@ -447,6 +540,7 @@ test('a session_start flood on one channel: the second one closes the channel UN
   expect(events(agent, 'session_started').map((e) => e.sessionId)).toEqual([honestStart, hex(ack.sessionId)])
 
   await expectHonestServes(honest)
+  expectNoBytesAfterGrace()
   await expectAgentAlive(agent)
 })
 
@@ -484,6 +578,7 @@ test('30 connections each sending session_start against --max-sessions=4: at mos
   expect(hits.rogue).toBe(before)
 
   await expectHonestServes(honest)
+  expectNoBytesAfterGrace()
   await expectAgentAlive(agent)
 }, 60_000)
 
@@ -522,6 +617,7 @@ test('two paying sessions with 300 slow requests between them: the agent survive
     agent.proc.exited.then((code) => `agent exited (${code})`)
   ])
   expect(outcome, agent.proc.stderr().slice(-1500)).toBe('answered')
+  expectNoBytesAfterGrace()
   await expectAgentAlive(agent)
 }, 60_000)
 
@@ -536,6 +632,7 @@ test('a bad handshake pipelined with frames is refused with the handshake error,
   for (let i = 0; i < 4; i++) rogue.send({ type: 'skill_request', kind: 5200 })
   const error = await rogue.next('error')
   expect(error.code, error.message).toBe('VERSION_MISMATCH')
+  expectNoBytesAfterGrace()
   await expectAgentAlive(agent)
 })
 

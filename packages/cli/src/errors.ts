@@ -25,6 +25,10 @@ export class CliError extends Error {
     return new CliError('MISSING_FLAG', `--${flag} is required: ${why}`, 2)
   }
 
+  static STATE_FILE_INVALID(path: string, why: string): CliError {
+    return new CliError('STATE_FILE_INVALID', `${path} is not a valid state file (${why}): move it aside and start again; what it recorded is then forgotten`)
+  }
+
   static UNEXPECTED_ARGUMENT(arg: string, bin: string): CliError {
     return new CliError('UNEXPECTED_ARGUMENT', `unexpected argument "${arg}". See ${bin} --help.`, 2)
   }

@@ -2,6 +2,11 @@
 // carrying one local TCP connection. Credit-based flow control gives every stream its own
 // backpressure: a slow reader stops its writer without holding up the other streams or the
 // billing messages, and no side ever buffers more than one window per stream.
+//
+// The provider can also stop every stream from carrying data (`carries`, SPEC §4 "Payment gate"):
+// at paidUntil + grace it sends no data, delivers nothing it receives and grants no credit, so a
+// customer that stopped paying gets at most what was already in flight, one window per stream.
+// The streams stay open, and a late payment (`resume()`) lets them carry on where they stopped.
 
 import { EventEmitter } from 'node:events'
 import { Duplex } from 'node:stream'
@@ -24,6 +29,11 @@ export interface TunnelOptions {
    * stream_reset code (PAYMENT_REQUIRED, ...) to refuse it.
    */
   admit?: (streamId: number) => string | null
+  /**
+   * Provider only: whether open streams may carry data now. While false, no stream sends data,
+   * delivers what arrives or grants credit; call `resume()` once it is true again.
+   */
+  carries?: () => boolean
   maxOpenStreams?: number
 }
 
@@ -43,6 +53,7 @@ export class Tunnel extends EventEmitter {
   readonly stats: TunnelStats = { bytesSent: 0, bytesReceived: 0, streamsOpened: 0 }
   private readonly streams = new Map<number, TunnelStream>()
   private readonly admit: (streamId: number) => string | null
+  private readonly carries: () => boolean
   private readonly maxOpenStreams: number
   private highestId = 0
   private drainWaiters: Array<() => void> = []
@@ -52,6 +63,7 @@ export class Tunnel extends EventEmitter {
     super()
     this.channel = channel
     this.admit = opts.admit ?? (() => null)
+    this.carries = opts.carries ?? (() => true)
     this.maxOpenStreams = opts.maxOpenStreams ?? MAX_OPEN_STREAMS
     channel.on('stream_open', (m: StreamOpen) => this.onopen(m))
     channel.on('stream_data', (m: StreamData) => this.ondata(m))
@@ -64,6 +76,17 @@ export class Tunnel extends EventEmitter {
 
   get openStreams(): number {
     return this.streams.size
+  }
+
+  /** Whether streams may carry data now (see `TunnelOptions.carries`). */
+  get carrying(): boolean {
+    return !this.destroyed && this.carries()
+  }
+
+  /** Lets held streams carry data again, once `carries` says so: what arrived meanwhile is delivered. */
+  resume(): void {
+    if (!this.carrying) return
+    for (const s of [...this.streams.values()]) s.release()
   }
 
   /** Customer only: opens a new stream to the provider's upstream. */
@@ -200,6 +223,9 @@ export class TunnelStream extends Duplex {
   private localEnded = false
   private remoteEnd = false
   private reset = false
+  /** Data (and the end) that arrived while the tunnel did not carry, in order: at most one window. */
+  private readonly held: Buffer[] = []
+  private heldEnd = false
 
   constructor(tunnel: Tunnel, id: number) {
     super({ allowHalfOpen: true, readableHighWaterMark: STREAM_INITIAL_WINDOW, writableHighWaterMark: MAX_STREAM_CHUNK })
@@ -223,7 +249,7 @@ export class TunnelStream extends Duplex {
     try {
       let offset = 0
       while (offset < chunk.byteLength) {
-        while (this.sendWindow === 0) {
+        while (this.sendWindow === 0 || !this.tunnel.carrying) {
           if (this.reset) return cb()
           await new Promise<void>((resolve) => (this.creditWaiter = resolve))
         }
@@ -260,7 +286,7 @@ export class TunnelStream extends Duplex {
 
   /** Grants the peer the bytes the consumer has taken, so buffered + in flight ≤ one window. */
   private grantConsumed(): void {
-    if (this.remoteEnd || this.reset) return
+    if (this.remoteEnd || this.reset || !this.tunnel.carrying) return
     const consumed = this.pushedTotal - this.readableLength
     const grant = consumed - this.creditedTotal
     if (grant <= 0) return
@@ -293,11 +319,31 @@ export class TunnelStream extends Duplex {
     if (this.remoteEnd || this.reset) return null
     if (data.byteLength > this.recvWindow) return ProtocolError.FLOW_CONTROL_ERROR(this.id, data.byteLength, this.recvWindow)
     this.recvWindow -= data.byteLength
+    if (!this.tunnel.carrying) this.held.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+    else this.deliver(data)
+    return null
+  }
+
+  private deliver(data: Uint8Array): void {
     this.pushedTotal += data.byteLength
     // In flowing mode push() may hand the chunk straight to a 'data' listener.
     this.push(data)
     this.grantConsumed()
-    return null
+  }
+
+  /** @internal The tunnel carries again: deliver what was held, and let the writer go on. */
+  release(): void {
+    if (this.reset) return
+    for (const chunk of this.held.splice(0)) this.deliver(chunk)
+    if (this.heldEnd) {
+      this.heldEnd = false
+      this.push(null)
+      this.maybeFinished()
+    }
+    this.grantConsumed()
+    const w = this.creditWaiter
+    this.creditWaiter = null
+    w?.()
   }
 
   /** @internal */
@@ -312,6 +358,10 @@ export class TunnelStream extends Duplex {
   remoteEnded(): void {
     if (this.remoteEnd) return
     this.remoteEnd = true
+    if (this.held.length > 0 || !this.tunnel.carrying) {
+      this.heldEnd = true
+      return
+    }
     this.push(null)
     this.maybeFinished()
   }
@@ -323,6 +373,6 @@ export class TunnelStream extends Duplex {
   }
 
   private maybeFinished(): void {
-    if (this.localEnded && this.remoteEnd) this.tunnel.forget(this.id)
+    if (this.localEnded && this.remoteEnd && !this.heldEnd) this.tunnel.forget(this.id)
   }
 }

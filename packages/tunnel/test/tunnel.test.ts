@@ -178,6 +178,59 @@ describe('streams', () => {
   })
 })
 
+describe('the payment cut-off (SPEC §4, payment gate)', () => {
+  test('while the provider does not carry, no data crosses either way and no credit is granted; resuming delivers everything', async () => {
+    const { customer, provider } = await activePair()
+    let carrying = true
+    const ct = new Tunnel(customer)
+    const pt = new Tunnel(provider, { carries: () => carrying })
+    const served = new Promise<TunnelStream>((resolve) => pt.once('stream', resolve))
+    const s = ct.openStream()
+    const remote = await served
+    // Before the cut: one round trip each way, to show the stream works.
+    s.write('hello')
+    const [first] = (await once(remote, 'data')) as [Buffer]
+    expect(first.toString()).toBe('hello')
+
+    carrying = false
+    const credits: number[] = []
+    const sentCredit = provider.send.bind(provider)
+    provider.send = (msg) => {
+      if (msg.type === 'stream_credit') credits.push(msg.bytes)
+      return sentCredit(msg)
+    }
+    const up = randomBytes(1024 * 1024)
+    const down = randomBytes(1024 * 1024)
+    const atProvider: Buffer[] = []
+    const atCustomer: Buffer[] = []
+    remote.on('data', (c: Buffer) => atProvider.push(c))
+    s.on('data', (c: Buffer) => atCustomer.push(c))
+    s.end(up)
+    remote.end(down)
+    // The customer may spend what is left of its window, and no more: wait until it has arrived,
+    // then let a session message make the round trip so that every frame in flight has landed.
+    await new Promise<void>((resolve) => provider.on('stream_data', () => pt.stats.bytesReceived >= STREAM_INITIAL_WINDOW && resolve()))
+    const skill = once(provider, 'skill_request')
+    customer.send({ type: 'skill_request', kind: 5200 })
+    await skill
+    await new Promise((r) => setImmediate(r))
+    expect(Buffer.concat(atProvider).length).toBe(0)
+    expect(Buffer.concat(atCustomer).length).toBe(0)
+    expect(pt.stats.bytesSent).toBe(0)
+    expect(credits).toEqual([])
+    expect(ct.stats.bytesSent).toBeLessThanOrEqual(5 + STREAM_INITIAL_WINDOW)
+
+    carrying = true
+    pt.resume()
+    const [gotUp, gotDown] = await Promise.all([
+      new Promise<Buffer>((resolve) => remote.once('end', () => resolve(Buffer.concat(atProvider)))),
+      new Promise<Buffer>((resolve) => s.once('end', () => resolve(Buffer.concat(atCustomer))))
+    ])
+    expect(sha(gotUp)).toBe(sha(up))
+    expect(sha(gotDown)).toBe(sha(down))
+  })
+})
+
 describe('a hostile customer', () => {
   async function providerWithRawCustomer() {
     const [a, b] = pipePair()

@@ -4,11 +4,13 @@
 // takes two of them for one peer) and opens the '2020117/session' protomux channel itself, with no
 // state machine of its own: `send()` encodes any message, legal or not, and `sendFrame()` writes
 // any bytes as one channel message (unknown types, garbage bodies, floods) — what a well-behaved
-// SessionChannel would refuse to send. It records every frame the agent sends back.
+// SessionChannel would refuse to send. It records every frame the agent sends back, with the time
+// it arrived, so that a test can tell what the agent sent after the customer's paid time and grace.
 
 import HyperDHT from 'hyperdht'
 import {
   PROTOCOL_VERSION,
+  STREAM_INITIAL_WINDOW,
   decodeMessage,
   encodeHandshake,
   encodeMessage,
@@ -69,6 +71,8 @@ export class RawCustomer {
   readonly conn: Connection
   /** Every frame the agent sent on the channel, decoded, in order. */
   readonly received: Message[] = []
+  /** When each of `received` arrived (Date.now()). */
+  readonly receivedAt: number[] = []
   /** Frames from the agent that did not decode (there should be none). */
   readonly undecodable: string[] = []
   /** Resolves when the channel has closed (either side, or the connection dropped). */
@@ -78,6 +82,10 @@ export class RawCustomer {
 
   private readonly channel: RawChannel
   private readonly waiters: Array<() => boolean> = []
+  /** Streams whose data is credited back as it arrives, as a reader that keeps up would. */
+  private readonly crediting = new Set<number>()
+  /** Data bytes sent, per stream. */
+  private readonly sent = new Map<number, number>()
   private onclosed!: () => void
 
   private constructor(conn: Connection, handshake: Uint8Array) {
@@ -118,6 +126,39 @@ export class RawCustomer {
   /** Encodes and sends any message, with no state checks (encodeMessage still enforces field bounds). */
   send(msg: Message): void {
     this.channel.send(encodeMessage(msg))
+    if (msg.type === 'stream_data') this.sent.set(msg.streamId, (this.sent.get(msg.streamId) ?? 0) + msg.data.byteLength)
+  }
+
+  /** Credits every stream_data on `streamId` as it arrives, so the agent may keep sending. */
+  autoCredit(streamId: number): void {
+    this.crediting.add(streamId)
+  }
+
+  /** What this customer may still send on `streamId`: the initial window plus credit, minus what it sent. */
+  sendWindow(streamId: number): number {
+    const credit = this.all('stream_credit').reduce((n, c) => (c.streamId === streamId ? n + c.bytes : n), 0)
+    return STREAM_INITIAL_WINDOW + credit - (this.sent.get(streamId) ?? 0)
+  }
+
+  /**
+   * Data bytes the agent delivered, per stream, after paidUntil + grace as this customer knew it
+   * when they arrived (SPEC §4, cut-off at the grace): from then on no stream carries data, so only
+   * what was already in flight, one window a stream, may come. Also returns the last cut-off seen.
+   */
+  bytesAfterGrace(): { late: Map<number, number>; cutOffAt: number | null } {
+    const late = new Map<number, number>()
+    let ackAt: number | null = null
+    let grace = 0
+    let paidUntil = 0
+    this.received.forEach((m, i) => {
+      const at = this.receivedAt[i] as number
+      if (m.type === 'session_ack') [ackAt, grace, paidUntil] = [at, m.graceSeconds, 0]
+      if (m.type === 'tick_receipt') paidUntil = Math.max(paidUntil, m.paidUntil)
+      if (m.type === 'stream_data' && ackAt !== null && at > ackAt + (paidUntil + grace) * 1000) {
+        late.set(m.streamId, (late.get(m.streamId) ?? 0) + m.data.byteLength)
+      }
+    })
+    return { late, cutOffAt: ackAt === null ? null : (ackAt as number) + (paidUntil + grace) * 1000 }
   }
 
   /** Sends raw bytes as one channel message. */
@@ -197,7 +238,12 @@ export class RawCustomer {
 
   private onframe(frame: Uint8Array): void {
     try {
-      this.received.push(decodeMessage(frame))
+      const msg = decodeMessage(frame)
+      this.received.push(msg)
+      this.receivedAt.push(Date.now())
+      if (msg.type === 'stream_data' && this.crediting.has(msg.streamId) && !this.isClosed) {
+        this.send({ type: 'stream_credit', streamId: msg.streamId, bytes: msg.data.byteLength })
+      }
     } catch (err) {
       this.undecodable.push((err as Error).message)
     }
