@@ -4,7 +4,7 @@
 import { rename, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import readline from 'node:readline'
-import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, parseFlags, runMain, type CommandSpec, type Logger } from '@2020117/cli'
+import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, parseFlags, runMain, type CommandSpec, type FlagValue, type Logger } from '@2020117/cli'
 import { findProviders, keyEntryFlags, loadIdentity, npubOf, parsePubkey, RelayPool, resolveProvider, secretForms, type ProviderInfo } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
 import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, SessionChannel, tickAmountMsat } from '@2020117/protocol'
@@ -67,15 +67,20 @@ await runMain(
       log.addSecret(form)
       secrets.push(form)
     }
-    // Your own private key where a provider's key belongs: refuse, and never print it back.
-    const own = identity.entry.privkey.toLowerCase()
-    for (const name of ['provider', 'swarm-key'] as const) {
-      const given = first.values[name]
-      if (typeof given === 'string' && given.toLowerCase().includes(own)) {
-        throw new CliError('PRIVATE_KEY_GIVEN', `--${name} is your own private key, not a provider's public key: keep it secret, and pass the provider's npub`, 2)
-      }
-    }
     const explicit = (name: string) => flags.sources[name] === 'flag' || flags.sources[name] === 'env'
+    const devnet = v.devnet !== undefined ? await readRunningState(v.devnet as string) : null
+    let nwcUri = v.nwc as string | undefined
+    if (devnet && !explicit('nwc')) nwcUri = devnet.accounts.customer?.nwcUri
+    // The wallet secret is known from here on, before anything touches the network.
+    const nwcSecret = nwcSecretOf(nwcUri)
+    if (nwcSecret) for (const form of secretForms(nwcSecret)) {
+      log.addSecret(form)
+      secrets.push(form)
+    }
+    refuseSecretArguments(v, [
+      { hex: identity.entry.privkey, refuse: CliError.PRIVATE_KEY_GIVEN },
+      ...(nwcSecret ? [{ hex: nwcSecret, refuse: CliError.SECRET_GIVEN }] : [])
+    ])
     let relays = (v.relays as string[] | undefined) ?? []
     if (v.list) {
       if (v.devnet !== undefined && !explicit('relays')) relays = (await readRunningState(v.devnet as string)).relays
@@ -93,14 +98,11 @@ await runMain(
     const withRepl = !v['no-repl'] && !json && (tty || v.repl === true)
 
     let network: NetworkConfig = { bootstrap: v.bootstrap ? parseBootstrap(v.bootstrap as string) : null }
-    let nwcUri = v.nwc as string | undefined
     let lnNetwork = v.network as NetworkName
-    if (v.devnet !== undefined) {
-      const state = await readRunningState(v.devnet as string)
-      if (!v.bootstrap) network = { bootstrap: state.bootstrap }
-      if (!explicit('nwc')) nwcUri = state.accounts.customer?.nwcUri
+    if (devnet) {
+      if (!v.bootstrap) network = { bootstrap: devnet.bootstrap }
       if (!explicit('network')) lnNetwork = 'regtest'
-      if (!explicit('relays')) relays = state.relays
+      if (!explicit('relays')) relays = devnet.relays
     }
     // Providers on the relays: the one asked for, or every one online for this kind.
     const pool = relays.length ? new RelayPool(relays) : null
@@ -228,6 +230,26 @@ function startStatusFile(path: string, session: CustomerSession): { final(summar
       clearInterval(timer)
       return write({ ...session.status(), summary, updated_at: new Date().toISOString() })
     }
+  }
+}
+
+/** The connection secret of an NWC URI (64 hex), read locally: the wallet client is not started yet. */
+function nwcSecretOf(uri: string | undefined): string | null {
+  const m = uri ? /[?&]secret=([0-9a-f]{64})(?![0-9a-z])/i.exec(uri) : null
+  return m ? (m[1] as string).toLowerCase() : null
+}
+
+/**
+ * A secret this session holds, pasted where a provider's key belongs (--provider, --swarm-key, from a
+ * flag, the environment or the keys file), would be sent to the relays or the DHT and printed back as
+ * an npub that decodes to it. Refuse it in any of its encodings, without echoing it.
+ */
+function refuseSecretArguments(values: Record<string, FlagValue>, held: Array<{ hex: string; refuse: (flag: string) => CliError }>): void {
+  for (const flag of ['provider', 'swarm-key'] as const) {
+    const given = values[flag]
+    if (typeof given !== 'string') continue
+    const text = given.toLowerCase()
+    for (const { hex, refuse } of held) if (secretForms(hex).some((form) => text.includes(form.toLowerCase()))) throw refuse(flag)
   }
 }
 

@@ -28,4 +28,14 @@ export class CliError extends Error {
   static UNEXPECTED_ARGUMENT(arg: string, bin: string): CliError {
     return new CliError('UNEXPECTED_ARGUMENT', `unexpected argument "${arg}". See ${bin} --help.`, 2)
   }
+
+  /** Never echoes the value: it is a secret. */
+  static PRIVATE_KEY_GIVEN(flag: string): CliError {
+    return new CliError('PRIVATE_KEY_GIVEN', `--${flag} is your own private key, not a provider's public key: keep it secret, and pass the provider's npub`, 2)
+  }
+
+  /** Never echoes the value: it is a secret. */
+  static SECRET_GIVEN(flag: string): CliError {
+    return new CliError('SECRET_GIVEN', `--${flag} is your wallet's connection secret (the secret= of your NWC URI), not a provider's key: nothing was sent; keep it private, and pass the provider's npub`, 2)
+  }
 }
