@@ -4,7 +4,7 @@
 import { rename, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import readline from 'node:readline'
-import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, parseFlags, runMain, type CommandSpec, type FlagValue, type Logger } from '@2020117/cli'
+import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, parseFlags, peerText, runMain, type CommandSpec, type FlagValue, type Logger } from '@2020117/cli'
 import { findProviders, keyEntryFlags, loadIdentity, npubOf, parsePubkey, RelayPool, resolveProvider, secretForms, type ProviderInfo } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
 import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, SessionChannel, tickAmountMsat } from '@2020117/protocol'
@@ -112,7 +112,7 @@ await runMain(
         if (!pool) throw new CliError('NO_RELAYS', `--provider needs relays to find ${npubOf(providerPubkey)}: pass --relays (or --devnet), or dial its key with --swarm-key`, 2)
         const info = await resolveProvider(pool, providerPubkey)
         providerKey = Buffer.from(info.swarmKey, 'hex')
-        log.info(`${info.name || npubOf(providerPubkey)} is at swarm key ${info.swarmKey.slice(0, 16)}… (last seen ${new Date(info.lastSeen * 1000).toISOString()})`)
+        log.info(`${peerText(info.name, 64) || npubOf(providerPubkey)} is at swarm key ${info.swarmKey.slice(0, 16)}… (last seen ${new Date(info.lastSeen * 1000).toISOString()})`)
       } else if (!providerKey && pool) {
         fromRelays = (await findProviders(pool, { kind, maxAgeS: 600 })).filter((p) => p.status === 'online')
         if (fromRelays.length) log.info(`${fromRelays.length} provider(s) of kind ${kind} online on the relays`)
@@ -281,7 +281,7 @@ async function listProviders(relays: string[], kind: number, json: boolean, boot
   const rows = providers.map((p, i) => ({
     npub: p.npub,
     pubkey: p.pubkey,
-    name: p.name,
+    name: peerText(p.name, 64),
     kinds: p.kinds,
     sats_per_minute: p.prices[String(kind)] ?? null,
     capacity: p.capacity,
@@ -335,11 +335,12 @@ async function choose(
   opts: { kind: number; wallet: NwcWallet | null; maxPrice: number | undefined; yes: boolean; log: Logger }
 ): Promise<Candidate> {
   opts.log.info(`found ${candidates.length} provider(s):`)
+  // The numbers come first, from the decoded offer; the provider's name (stripped, quoted) last, so
+  // that no name can pass itself off as a price.
   for (const c of candidates) {
     const price = c.skill.offers.find((o) => o.kind === opts.kind)?.satsPerMinute
-    opts.log.info(
-      `  ${c.name.padEnd(24)} ${price === undefined ? 'does not serve this kind' : price === 0 ? 'free' : `${price} sats/min`}  capacity ${c.skill.capacity}/${c.skill.maxSessions}  ${c.swarmKey.slice(0, 16)}…`
-    )
+    const terms = price === undefined ? 'does not serve this kind' : price === 0 ? 'free' : `${price} sats/min`
+    opts.log.info(`  ${terms.padEnd(16)} capacity ${c.skill.capacity}/${c.skill.maxSessions}  ${c.swarmKey.slice(0, 16)}…  ${JSON.stringify(peerText(c.name, 64))}`)
   }
   const usable = candidates
     .filter((c) => c.skill.capacity > 0)
@@ -350,10 +351,13 @@ async function choose(
   if (!best) throw new CliError('NO_USABLE_PROVIDER', `no provider of kind ${opts.kind} has a free slot and a payment method this client supports; try again later`)
   const price = priceOf(best, opts.kind)
   if (opts.yes || (opts.maxPrice !== undefined && price <= opts.maxPrice) || price === 0) return best
+  // The question carries the offer's numbers and the provider's key, never provider text: a name
+  // could say "1 sats/min" beside the real price.
+  const who = `provider ${best.swarmKey.slice(0, 16)}…`
   if (!process.stdin.isTTY) {
-    throw new CliError('CONFIRMATION_REQUIRED', `${best.name} asks ${price} sats/min: pass --yes, or --max-price=${price} to accept prices up to that without asking`, 2)
+    throw new CliError('CONFIRMATION_REQUIRED', `${who} asks ${price} sats/min: pass --yes, or --max-price=${price} to accept prices up to that without asking`, 2)
   }
-  const answer = await ask(`rent ${best.name} at ${price} sats/min (${price * 60} sats/hour)? [y/N] `)
+  const answer = await ask(`rent ${who} at ${price} sats/min (${price * 60} sats/hour), billed every ${best.skill.tickSeconds} s? [y/N] `)
   if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('DECLINED', 'you declined the price; nothing was paid', 2)
   return best
 }
@@ -383,7 +387,9 @@ async function checkWallet(wallet: NwcWallet | null, offer: Offer, budget: numbe
   log.info(`wallet ${info.alias ?? wallet.displayUri}: ${balance === null ? 'balance hidden' : `${Math.floor(balance / 1000)} sats`}; budget ${budget} sats`)
 }
 
-function printSummary(s: Summary, json: boolean, log: Logger): void {
+function printSummary(summary: Summary, json: boolean, log: Logger): void {
+  // The message may be the provider's (session_end, session_reject, error).
+  const s = { ...summary, message: peerText(summary.message, 1000) }
   if (json) {
     process.stdout.write(JSON.stringify(s) + '\n')
     return
