@@ -22,6 +22,7 @@ const spec: CommandSpec = {
     budget: { type: 'integer', description: 'the most this session may spend, in sats (required)', min: 1, max: MAX_BUDGET_SATS, env: 'SESSION_BUDGET' },
     port: { type: 'integer', description: 'local port of the tunnel', default: 8080, min: 0, max: 65535, env: 'SESSION_PORT' },
     host: { type: 'string', description: 'local address of the tunnel; anything but loopback exposes your paid session to your network', default: '127.0.0.1', env: 'SESSION_HOST' },
+    'allow-foreign-origin': { type: 'boolean', description: 'serve requests whatever their Host and Origin headers; by default only pages of the tunnel\'s own address may use it (other web pages get 403)', env: 'SESSION_ALLOW_FOREIGN_ORIGIN' },
     kind: { type: 'integer', description: 'service kind to rent (5200 = Stable Diffusion WebUI session)', default: 5200, min: 0, max: 65535, env: 'SESSION_KIND' },
     provider: { type: 'string', description: 'rent from this provider: its Nostr pubkey (npub1… or hex), resolved on the relays and proven on connect', env: 'SESSION_PROVIDER', placeholder: 'NPUB' },
     'swarm-key': { type: 'string', description: "dial this provider's 64-hex Hyperswarm key directly (no relays needed)", env: 'SESSION_SWARM_KEY', placeholder: 'HEX' },
@@ -132,6 +133,7 @@ await runMain(
     const address = listener.address() as net.AddressInfo
     const tunnelUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
     if (!isLoopback(address.address)) log.warn(`the tunnel listens on ${address.address}: anyone who can reach it uses your paid session`)
+    if (v['allow-foreign-origin']) log.warn('--allow-foreign-origin: any web page open in your browser can use your paid session (cross-site requests and DNS rebinding are not refused)')
 
     const swarm = new PeerSwarm({ network })
     const cleanup = async () => {
@@ -165,6 +167,7 @@ await runMain(
         listener,
         log,
         seenHashes: new Set(),
+        allowForeignOrigin: v['allow-foreign-origin'] === true,
         customerPubkey: Buffer.from(identity.entry.pubkey, 'hex'),
         // A resume dials the same swarm key: the Noise handshake proves it is the same provider.
         reconnect: async (deadline) => {

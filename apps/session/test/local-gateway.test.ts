@@ -1,0 +1,144 @@
+// The customer's local listener serves only its own origin. The agent rewrites Host and Origin for
+// the upstream (SPEC §6.2), so the check must happen on the customer's machine, before anything
+// enters the tunnel: a page on https://evil.example (a cross-site POST or WebSocket) or a
+// DNS-rebinding name (Host: evil.example) gets 403 with a typed JSON error, on every request of a
+// keep-alive connection and on upgrades, and the upstream never sees it. Real bins: the agent rents
+// out a recording upstream; `--allow-foreign-origin` turns the check off.
+
+import http from 'node:http'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { WebSocket } from 'ws'
+import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import { startRecordingUpstream, type RecordingUpstream } from './helpers/local-upstream.js'
+
+let network: TestNetwork
+let upstream: RecordingUpstream
+let base: string
+let port: number
+
+async function startSession(extra: string[] = []): Promise<{ proc: Proc; base: string; port: number }> {
+  const agent = spawnBin('agent', [network.flag, `--processor=${upstream.url}`, '--sats-per-minute=5', '--tick-seconds=5', '--json'])
+  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const proc = spawnBin('session', [network.flag, '--budget=1000', '--port=0', '--yes', '--no-repl', `--swarm-key=${ready.swarmKey}`, ...extra])
+  const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(await proc.line(/tunnel open: http:\/\//))?.[1] as string
+  return { proc, base: url, port: Number(new URL(url).port) }
+}
+
+beforeAll(async () => {
+  network = await startTestNetwork()
+  upstream = await startRecordingUpstream()
+  ;({ base, port } = await startSession())
+}, 60_000)
+
+afterAll(async () => {
+  await killAll()
+  await upstream?.close()
+  await network?.close()
+})
+
+interface Answer {
+  status: number
+  body: string
+  reused: boolean
+}
+
+/** One request with the headers given (Host included), on `agent`'s connection if it has one. */
+function request(path: string, headers: Record<string, string>, opts: { method?: string; agent?: http.Agent; body?: string; port?: number } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: opts.port ?? port, path, method: opts.method ?? 'GET', headers, agent: opts.agent ?? false }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (body += c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }))
+    })
+    req.on('error', reject)
+    req.end(opts.body)
+  })
+}
+
+const saw = (path: string) => upstream.seen.some((s) => s.url === path)
+
+function expectRefused(a: Answer, code: 'FOREIGN_HOST' | 'FOREIGN_ORIGIN'): void {
+  expect(a.status, a.body).toBe(403)
+  expect(JSON.parse(a.body)).toMatchObject({ ok: false, error: { code } })
+}
+
+test('a request with a foreign Host (a DNS-rebinding name) gets 403 FOREIGN_HOST and never reaches the upstream', async () => {
+  expect((await request('/own-host', { host: `127.0.0.1:${port}` })).status).toBe(200)
+  expect((await request('/localhost', { host: `localhost:${port}` })).status).toBe(200)
+  expectRefused(await request('/evil-host', { host: 'evil.example' }), 'FOREIGN_HOST')
+  expectRefused(await request('/evil-host-port', { host: `evil.example:${port}` }), 'FOREIGN_HOST')
+  expectRefused(await request('/other-port', { host: `127.0.0.1:${port + 1}` }), 'FOREIGN_HOST')
+  expect(saw('/own-host') && saw('/localhost')).toBe(true)
+  for (const p of ['/evil-host', '/evil-host-port', '/other-port']) expect(saw(p), p).toBe(false)
+})
+
+test('a cross-site POST (Origin: https://evil.example, or null) gets 403 FOREIGN_ORIGIN and never reaches the upstream', async () => {
+  const host = `127.0.0.1:${port}`
+  const post = (path: string, origin: string) => request(path, { host, origin, 'content-type': 'application/json' }, { method: 'POST', body: '{"prompt":"x"}' })
+  expectRefused(await post('/evil-origin', 'https://evil.example'), 'FOREIGN_ORIGIN')
+  expectRefused(await post('/null-origin', 'null'), 'FOREIGN_ORIGIN')
+  expectRefused(await post('/https-own', `https://127.0.0.1:${port}`), 'FOREIGN_ORIGIN')
+  expect((await post('/own-origin', `http://127.0.0.1:${port}`)).status).toBe(200)
+  expect((await post('/localhost-origin', `http://localhost:${port}`)).status).toBe(200)
+  expect(saw('/own-origin') && saw('/localhost-origin')).toBe(true)
+  for (const p of ['/evil-origin', '/null-origin', '/https-own']) expect(saw(p), p).toBe(false)
+})
+
+test('every request of a keep-alive connection is checked, not only the first', async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  const host = `127.0.0.1:${port}`
+  const answers = [
+    await request('/ka-1', { host }, { agent }),
+    await request('/ka-2', { host, origin: 'https://evil.example' }, { agent }),
+    await request('/ka-3', { host: 'evil.example' }, { agent }),
+    await request('/ka-4', { host }, { agent })
+  ]
+  agent.destroy()
+  expect(answers.map((a) => a.status)).toEqual([200, 403, 403, 200])
+  expect(answers.slice(1).every((a) => a.reused), 'all four went over one connection').toBe(true)
+  expect([saw('/ka-1'), saw('/ka-2'), saw('/ka-3'), saw('/ka-4')]).toEqual([true, false, false, true])
+})
+
+test('a WebSocket from a foreign origin or host is refused with 403 before the upgrade reaches the upstream; our own works', async () => {
+  const ws = (path: string, opts: { origin?: string; headers?: Record<string, string> }) =>
+    new Promise<{ status: number; echoed?: string }>((resolve, reject) => {
+      const sock = new WebSocket(`ws://127.0.0.1:${port}${path}`, opts)
+      sock.on('unexpected-response', (_req, res) => {
+        resolve({ status: res.statusCode ?? 0 })
+        res.resume()
+      })
+      sock.on('open', () => sock.send('ping'))
+      sock.on('message', (data) => {
+        resolve({ status: 101, echoed: data.toString() })
+        sock.close()
+      })
+      sock.on('error', reject)
+    })
+  expect(await ws('/ws-evil-origin', { origin: 'https://evil.example' })).toEqual({ status: 403 })
+  expect(await ws('/ws-evil-host', { headers: { host: 'evil.example' } })).toEqual({ status: 403 })
+  expect(await ws('/ws-own', { origin: `http://127.0.0.1:${port}` })).toEqual({ status: 101, echoed: 'ping' })
+  expect(await ws('/ws-no-origin', {})).toEqual({ status: 101, echoed: 'ping' })
+  expect(upstream.seen.filter((s) => s.upgrade).map((s) => s.url)).toEqual(['/ws-own', '/ws-no-origin'])
+})
+
+test('SSE streams through the local gateway event by event', async () => {
+  const events = await new Promise<string[]>((resolve, reject) => {
+    const got: string[] = []
+    http.get(`${base}/sse`, (res) => {
+      expect(res.headers['content-type']).toBe('text/event-stream')
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => got.push(...c.split('\n\n').filter(Boolean)))
+      res.on('end', () => resolve(got))
+    }).on('error', reject)
+  })
+  expect(events).toEqual(['data: 1', 'data: 2', 'data: 3'])
+})
+
+test('--allow-foreign-origin lets a foreign Host and Origin through, as before', async () => {
+  const open = await startSession(['--allow-foreign-origin'])
+  const a = await request('/allowed-foreign', { host: 'evil.example', origin: 'https://evil.example' }, { port: open.port })
+  expect(a.status).toBe(200)
+  expect(saw('/allowed-foreign')).toBe(true)
+  expect(open.proc.stderr()).toMatch(/--allow-foreign-origin/)
+}, 60_000)
