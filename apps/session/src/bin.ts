@@ -130,6 +130,7 @@ await runMain(
 
     // Bind the local port first: better to fail here than after paying.
     const listener = await listen(v.host as string, v.port as number)
+    const early = holdEarly(listener)
     const address = listener.address() as net.AddressInfo
     const tunnelUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
     if (!isLoopback(address.address)) log.warn(`the tunnel listens on ${address.address}: anyone who can reach it uses your paid session`)
@@ -137,6 +138,7 @@ await runMain(
 
     const swarm = new PeerSwarm({ network })
     const cleanup = async () => {
+      early.drop()
       listener.close()
       wallet?.close()
       await swarm.destroy().catch(() => {})
@@ -177,6 +179,7 @@ await runMain(
           return channel
         }
       })
+      early.release()
       // SIGUSR2 cuts the connection to the provider, to see a resume happen (and to test it).
       process.on('SIGUSR2', () => {
         log.warn('SIGUSR2: dropping the connection to the provider')
@@ -314,6 +317,30 @@ function listen(host: string, port: number): Promise<net.Server> {
     })
     server.listen(port, host, () => resolve(server))
   })
+}
+
+/**
+ * Connections made while the session is still being set up (discovery, the wallet check) wait for
+ * it, as those made before the first payment do; release() hands them to the session.
+ */
+function holdEarly(server: net.Server): { release(): void; drop(): void } {
+  const early: net.Socket[] = []
+  const hold = (sock: net.Socket) => {
+    sock.on('error', () => {})
+    if (early.length >= 64) sock.destroy()
+    else early.push(sock)
+  }
+  server.on('connection', hold)
+  return {
+    release() {
+      server.off('connection', hold)
+      for (const sock of early.splice(0)) if (!sock.destroyed) server.emit('connection', sock)
+    },
+    drop() {
+      server.off('connection', hold)
+      for (const sock of early.splice(0)) sock.destroy()
+    }
+  }
 }
 
 function isLoopback(address: string): boolean {

@@ -8,8 +8,10 @@
 // a typed JSON error, and the connection stays usable.
 //
 // What passes is forwarded by http-proxy through an http.Agent whose connections are tunnel
-// streams, one per request (no pooling: a stream never outlives its request, so nothing idles in
-// the tunnel). Bodies stream both ways, nothing is buffered, SSE and WebSockets pass unchanged.
+// streams, kept alive and reused as a browser reuses its connections (the provider keeps its
+// upstream connections pooled too), and dropped after IDLE_MS idle. Bodies stream both ways,
+// nothing is buffered, SSE and WebSockets pass unchanged; a stream cut in the tunnel cuts its
+// local response or WebSocket.
 
 import { EventEmitter } from 'node:events'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
@@ -50,12 +52,18 @@ export class LocalGateway {
     this.hosts = ownHosts(opts.address)
     this.origins = new Set([...this.hosts].map((h) => `http://${h}`))
     this.proxy = httpProxy.createProxyServer({ target: 'http://tunnel.invalid', ws: true, xfwd: false, changeOrigin: false, agent: new TunnelAgent(this) })
-    // One stream per request: tell the provider's side to end it after the response.
-    this.proxy.on('proxyReq', (proxyReq: http.ClientRequest) => proxyReq.setHeader('connection', 'close'))
-    // ...whose "connection: close" is about that stream, not about the local connection.
-    this.proxy.on('proxyRes', (proxyRes: IncomingMessage) => {
+    this.proxy.on('proxyRes', (proxyRes: IncomingMessage, _req: IncomingMessage, res: ServerResponse) => {
+      // The provider's "connection: close" is about its tunnel stream, not the local connection.
       delete proxyRes.headers.connection
       delete proxyRes.headers['keep-alive']
+      // A response cut in the tunnel (a reset, the session's end) is cut locally too, not left hanging.
+      proxyRes.once('close', () => {
+        if (!proxyRes.complete) res.destroy()
+      })
+    })
+    // A WebSocket lives as long as its tunnel stream: when that closes, the local socket ends.
+    this.proxy.on('proxyReqWs', (proxyReq: http.ClientRequest, _req: IncomingMessage, socket: Duplex) => {
+      proxyReq.once('socket', (stream: Duplex) => stream.once('close', () => socket.end()))
     })
     this.proxy.on('error', (err: Error, _req: IncomingMessage, target: ServerResponse | Duplex) => this.onproxyerror(err, target))
     // A long upload through a slow tunnel must not be cut off by node's request timeout.
@@ -160,18 +168,40 @@ export class LocalGateway {
   }
 }
 
-/** An http.Agent whose connections are tunnel streams, one per request. */
+/**
+ * A pooled tunnel stream is dropped after this long idle: well before the provider's side drops it
+ * (its keep-alive timeout is 65 s), so that a stream is never reused just as the far end closes it.
+ */
+const IDLE_MS = 30_000
+/** Tunnel streams at once; more requests queue in the agent (the provider allows 256 per session). */
+const MAX_STREAMS = 128
+
+/** An http.Agent whose connections are tunnel streams. */
 class TunnelAgent extends http.Agent {
   private readonly gateway: LocalGateway
+  private readonly idle = new WeakMap<Duplex, NodeJS.Timeout>()
 
   constructor(gateway: LocalGateway) {
-    super({ keepAlive: false })
+    super({ keepAlive: true, maxSockets: MAX_STREAMS, maxFreeSockets: 32 })
     this.gateway = gateway
   }
 
   override createConnection(_opts: unknown, cb: (err: Error | null, stream?: Duplex) => void): undefined {
     this.gateway.stream(cb)
     return undefined
+  }
+
+  // The defaults call net.Socket's setKeepAlive/unref/ref, which a tunnel stream has no use for.
+  override keepSocketAlive(stream: Duplex): boolean {
+    const timer = setTimeout(() => stream.destroy(), IDLE_MS)
+    timer.unref()
+    this.idle.set(stream, timer)
+    return true
+  }
+
+  override reuseSocket(stream: Duplex): void {
+    clearTimeout(this.idle.get(stream))
+    this.idle.delete(stream)
   }
 }
 

@@ -142,3 +142,48 @@ test('--allow-foreign-origin lets a foreign Host and Origin through, as before',
   expect(saw('/allowed-foreign')).toBe(true)
   expect(open.proc.stderr()).toMatch(/--allow-foreign-origin/)
 }, 60_000)
+
+test('requests sent before the tunnel opens (even before the provider answered) wait for it and are checked too; the foreign one never reaches the upstream', async () => {
+  const agent = spawnBin('agent', [network.flag, `--processor=${upstream.url}`, '--sats-per-minute=5', '--tick-seconds=5', '--json'])
+  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const free = await freePort()
+  const proc = spawnBin('session', [network.flag, '--budget=1000', `--port=${free}`, '--yes', '--no-repl', `--swarm-key=${ready.swarmKey}`])
+  // The port is bound before the provider is even dialled: connect as soon as it listens.
+  await proc.line(/connecting to provider/)
+  const early = [request('/early-own', { host: `127.0.0.1:${free}` }, { port: free }), request('/early-evil', { host: `127.0.0.1:${free}`, origin: 'https://evil.example' }, { port: free })]
+  const openedBefore = /tunnel open/.test(proc.stderr())
+  const [own, evil] = await Promise.all(early)
+  expect(own!.status).toBe(200)
+  expectRefused(evil!, 'FOREIGN_ORIGIN')
+  expect(saw('/early-own')).toBe(true)
+  expect(saw('/early-evil')).toBe(false)
+  // Only meaningful if the requests really were sent before the tunnel opened.
+  expect(openedBefore, 'the tunnel opened before the requests were sent').toBe(false)
+}, 60_000)
+
+test('a stream cut in the tunnel (the connection to the provider dropped) cuts its local response and WebSocket; after the resume, requests work', async () => {
+  const open = await startSession()
+  const sse = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(`${open.base}/forever`, resolve).on('error', reject))
+  const sseClosed = new Promise<boolean>((resolve) => sse.once('close', () => resolve(sse.complete)))
+  sse.resume()
+  const ws = new WebSocket(`ws://127.0.0.1:${open.port}/ws-cut`)
+  ws.on('error', () => {})
+  await new Promise((resolve) => ws.once('open', resolve))
+  const wsClosed = new Promise((resolve) => ws.once('close', resolve))
+  open.proc.kill('SIGUSR2')
+  expect(await sseClosed, 'the event stream ended as if complete').toBe(false)
+  await wsClosed
+  await open.proc.line(/session resumed/)
+  expect((await request('/after-resume', { host: `127.0.0.1:${open.port}` }, { port: open.port })).status).toBe(200)
+}, 60_000)
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = http.createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+    s.on('error', reject)
+  })
+}

@@ -1,7 +1,8 @@
 // An upstream service for the real agent (`--processor=<url>`) that records every request and
 // WebSocket upgrade it receives, so a test can prove what reached it through the tunnel and what did
 // not. Routes: POST /sdapi/v1/txt2img answers with `txt2img()` (a test's hostile reply), GET /sse
-// streams three events, an upgrade on /ws echoes, anything else answers 200 "ok".
+// streams three events, GET /forever streams events until closed, any upgrade echoes, anything
+// else answers 200 "ok".
 
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -31,6 +32,13 @@ export async function startRecordingUpstream(opts: { txt2img?: () => unknown } =
         res.writeHead(200, { 'content-type': 'application/json' })
         res.end(JSON.stringify(opts.txt2img?.() ?? { images: [], info: '{}' }))
       })
+      return
+    }
+    if (req.url === '/forever') {
+      // An event stream that never ends on its own.
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+      const timer = setInterval(() => res.write('data: tick\n\n'), 50)
+      res.on('close', () => clearInterval(timer))
       return
     }
     if (req.url === '/sse') {
