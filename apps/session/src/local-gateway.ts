@@ -44,7 +44,8 @@ export class LocalGateway {
   private readonly origins: Set<string>
   private readonly sockets = new Set<Duplex>()
   private readonly warned = new Set<string>()
-  private waiting = 0
+  /** Requests waiting for the tunnel to (re)open. */
+  private readonly waiting: Array<(err: Error | null) => void> = []
   private closed = false
 
   constructor(opts: LocalGatewayOptions) {
@@ -73,6 +74,9 @@ export class LocalGateway {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
       else socket.destroy()
     })
+    opts.session.on('open', () => {
+      for (const retry of this.waiting.splice(0)) retry(null)
+    })
     opts.session.once('end', () => this.close())
   }
 
@@ -91,6 +95,7 @@ export class LocalGateway {
     this.closed = true
     for (const s of this.sockets) s.destroy()
     this.sockets.clear()
+    for (const fail of this.waiting.splice(0)) fail(CliError.TUNNEL_UNAVAILABLE('the session has ended'))
     this.proxy.close()
   }
 
@@ -104,20 +109,8 @@ export class LocalGateway {
       return cb(err as Error)
     }
     if (stream) return cb(null, stream)
-    if (this.waiting >= MAX_WAITING) return cb(CliError.TUNNEL_UNAVAILABLE('too many requests are waiting for the tunnel to open'))
-    this.waiting++
-    const session = this.opts.session
-    const done = (err: Error | null) => {
-      this.waiting--
-      session.off('open', onopen)
-      session.off('end', onend)
-      if (err) cb(err)
-      else this.stream(cb)
-    }
-    const onopen = () => done(null)
-    const onend = () => done(CliError.TUNNEL_UNAVAILABLE('the session has ended'))
-    session.on('open', onopen)
-    session.on('end', onend)
+    if (this.waiting.length >= MAX_WAITING) return cb(CliError.TUNNEL_UNAVAILABLE('too many requests are waiting for the tunnel to open'))
+    this.waiting.push((err) => (err ? cb(err) : this.stream(cb)))
   }
 
   private onrequest(req: IncomingMessage, res: ServerResponse): void {

@@ -9,6 +9,7 @@ import http from 'node:http'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { WebSocket } from 'ws'
 import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import { ownHosts } from '../src/local-gateway.js'
 import { startRecordingUpstream, type RecordingUpstream } from './helpers/local-upstream.js'
 
 let network: TestNetwork
@@ -187,3 +188,14 @@ function freePort(): Promise<number> {
     s.on('error', reject)
   })
 }
+
+test('the hosts a listener answers to: its own address and port, localhost on loopback, no port only for 80', () => {
+  expect([...ownHosts({ address: '127.0.0.1', family: 'IPv4', port: 8080 })].sort()).toEqual(['127.0.0.1:8080', '[::1]:8080', 'localhost:8080'])
+  expect([...ownHosts({ address: '::1', family: 'IPv6', port: 9 })].sort()).toEqual(['127.0.0.1:9', '[::1]:9', 'localhost:9'])
+  expect(ownHosts({ address: '127.0.0.1', family: 'IPv4', port: 80 })).toContain('localhost')
+  expect([...ownHosts({ address: '192.168.1.7', family: 'IPv4', port: 8080 })]).toEqual(['192.168.1.7:8080'])
+  const any = ownHosts({ address: '0.0.0.0', family: 'IPv4', port: 8080 })
+  expect(any).toContain('127.0.0.1:8080')
+  expect(any).toContain('localhost:8080')
+  expect([...any].some((h) => h.includes('evil'))).toBe(false)
+})
