@@ -52,7 +52,14 @@ export class LocalGateway {
     this.opts = opts
     this.hosts = ownHosts(opts.address)
     this.origins = new Set([...this.hosts].map((h) => `http://${h}`))
-    this.proxy = httpProxy.createProxyServer({ target: 'http://tunnel.invalid', ws: true, xfwd: false, changeOrigin: false, agent: new TunnelAgent(this) })
+    this.proxy = httpProxy.createProxyServer({
+      // The target only names the agent's pool: every connection is a tunnel stream.
+      target: 'http://tunnel.invalid',
+      ws: true,
+      xfwd: false,
+      changeOrigin: false,
+      agent: new TunnelAgent(this)
+    })
     this.proxy.on('proxyRes', (proxyRes: IncomingMessage, _req: IncomingMessage, res: ServerResponse) => {
       // The provider's "connection: close" is about its tunnel stream, not the local connection.
       delete proxyRes.headers.connection
@@ -66,7 +73,9 @@ export class LocalGateway {
     this.proxy.on('proxyReqWs', (proxyReq: http.ClientRequest, _req: IncomingMessage, socket: Duplex) => {
       proxyReq.once('socket', (stream: Duplex) => stream.once('close', () => socket.end()))
     })
-    this.proxy.on('error', (err: Error, _req: IncomingMessage, target: ServerResponse | Duplex) => this.onproxyerror(err, target))
+    this.proxy.on('error', (err: Error, _req: IncomingMessage, target: ServerResponse | Duplex) =>
+      this.onproxyerror(err, target)
+    )
     // A long upload through a slow tunnel must not be cut off by node's request timeout.
     this.server = http.createServer({ requestTimeout: 0 }, (req, res) => this.onrequest(req, res))
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onupgrade(req, socket, head))
@@ -109,7 +118,9 @@ export class LocalGateway {
       return cb(err as Error)
     }
     if (stream) return cb(null, stream)
-    if (this.waiting.length >= MAX_WAITING) return cb(CliError.TUNNEL_UNAVAILABLE('too many requests are waiting for the tunnel to open'))
+    if (this.waiting.length >= MAX_WAITING) {
+      return cb(CliError.TUNNEL_UNAVAILABLE('too many requests are waiting for the tunnel to open'))
+    }
     this.waiting.push((err) => (err ? cb(err) : this.stream(cb)))
   }
 
@@ -134,7 +145,9 @@ export class LocalGateway {
     const host = (req.headers.host ?? '').toLowerCase()
     if (!this.hosts.has(host)) return this.refused(CliError.FOREIGN_HOST(peerText(host, 100), this.example))
     const origin = req.headers.origin
-    if (origin !== undefined && !this.origins.has(origin.toLowerCase())) return this.refused(CliError.FOREIGN_ORIGIN(peerText(origin, 100), this.example))
+    if (origin !== undefined && !this.origins.has(origin.toLowerCase())) {
+      return this.refused(CliError.FOREIGN_ORIGIN(peerText(origin, 100), this.example))
+    }
     return null
   }
 
@@ -147,7 +160,7 @@ export class LocalGateway {
     if (this.warned.has(err.code)) this.opts.log.debug(`local request refused: ${err.message}`)
     else {
       this.warned.add(err.code)
-      this.opts.log.warn(`local request refused (${err.code}): ${err.message}`)
+      this.opts.log.warn(`${err.code}: ${err.message}`)
     }
     return err
   }
@@ -155,7 +168,8 @@ export class LocalGateway {
   private onproxyerror(err: Error, target: ServerResponse | Duplex): void {
     this.opts.log.debug('local request failed in the tunnel', { error: err.message })
     if (target instanceof http.ServerResponse) {
-      if (!target.headersSent) reply(target, 502, err instanceof CliError ? err : CliError.TUNNEL_UNAVAILABLE(err.message))
+      const why = err instanceof CliError ? err : CliError.TUNNEL_UNAVAILABLE(err.message)
+      if (!target.headersSent) reply(target, 502, why)
       else target.destroy()
     } else target.destroy()
   }
@@ -203,7 +217,9 @@ export function ownHosts(address: net.AddressInfo): Set<string> {
   const port = address.port
   const addrs = new Set<string>([address.address])
   const wildcard = address.address === '0.0.0.0' || address.address === '::'
-  if (wildcard) for (const list of Object.values(os.networkInterfaces())) for (const i of list ?? []) addrs.add(i.address)
+  if (wildcard) {
+    for (const list of Object.values(os.networkInterfaces())) for (const i of list ?? []) addrs.add(i.address)
+  }
   const names = new Set<string>()
   for (const a of addrs) names.add(net.isIPv6(a) ? `[${a.toLowerCase()}]` : a)
   if (wildcard || isLoopback(address.address)) for (const n of ['127.0.0.1', 'localhost', '[::1]']) names.add(n)
@@ -226,13 +242,22 @@ function body(err: CliError): string {
 
 function reply(res: ServerResponse, status: number, err: CliError): void {
   const text = body(err)
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store'
+  })
   res.end(text)
 }
 
 function replyRaw(socket: Duplex, status: number, err: CliError): void {
   const text = body(err)
-  const head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n`
-  if (socket.writable) socket.end(head + text)
+  const head = [
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`,
+    'content-type: application/json',
+    `content-length: ${Buffer.byteLength(text)}`,
+    'connection: close'
+  ].join('\r\n')
+  if (socket.writable) socket.end(`${head}\r\n\r\n${text}`)
   else socket.destroy()
 }

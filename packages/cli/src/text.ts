@@ -12,7 +12,8 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-
 
 /** A peer's string made safe to print: unsafe characters removed, at most `max` code points. */
 export function peerText(value: unknown, max = 200): string {
-  const text = (typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value)).replace(UNSAFE, '')
+  const raw = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value)
+  const text = raw.replace(UNSAFE, '')
   // Count code points, not UTF-16 units, so a cut never splits a surrogate pair.
   const points = Array.from(text)
   return points.length > max ? points.slice(0, Math.max(0, max - 1)).join('') + '…' : text
