@@ -101,6 +101,23 @@ test('a session_end message with terminal escapes is shown stripped, in the summ
   }
 }, 90_000)
 
+test('the REPL shows the manifest (skill) with its controls escaped and the name (status) stripped', async () => {
+  const agent = spawnBin('agent', [network.flag, `--name=${HOSTILE}`, '--sats-per-minute=5', '--tick-seconds=5', '--json'])
+  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const session = spawnBin('session', [network.flag, '--budget=100', '--port=0', '--yes', '--repl', `--swarm-key=${ready.swarmKey}`], { stdin: 'pipe' })
+  await session.line(/type help for commands/)
+  session.write('skill\nstatus\n')
+  await session.line(/"name": "\\u001b\[2K\\r rent X/)
+  await session.line(/provider\s+\[2K rent X at 1 sats\/min 2Kevil \(/)
+  session.write('quit\n')
+  await session.line(/session ended: CUSTOMER_QUIT/)
+  expect(await session.exited).toBe(0)
+  const out = session.stdout() + session.stderr()
+  expect(out, visible(out)).not.toMatch(UNSAFE)
+  agent.kill('SIGINT')
+  await agent.exited
+}, 60_000)
+
 /** Runs the session bin on a pseudo-terminal (util-linux script), types `answer` at its question. */
 function onTerminal(args: string[], answer: string): Promise<{ output: string; code: number | null }> {
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`
