@@ -148,7 +148,7 @@ async function generate(args: string[], opts: ReplOptions, print: (s: string) =>
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body)
   })
-  const text = await res.text()
+  const text = await readBounded(res, MAX_REPLY_BYTES)
   if (!res.ok) throw new Error(`the provider answered ${res.status}: ${peerText(text, 300)}`)
   let reply: { images?: unknown }
   try {
@@ -170,6 +170,26 @@ async function generate(args: string[], opts: ReplOptions, print: (s: string) =>
 
 /** At most this many images of one reply are saved. */
 const MAX_IMAGES = 64
+/** A txt2img reply larger than this is not read: the provider's bytes must not exhaust our memory. */
+const MAX_REPLY_BYTES = 128 * 1024 * 1024
+
+export async function readBounded(res: Response, max: number): Promise<string> {
+  const reader = res.body?.getReader()
+  if (!reader) return ''
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > max) {
+      await reader.cancel().catch(() => {})
+      throw new Error(`the provider's reply is larger than ${max / 1024 / 1024} MiB: nothing was saved`)
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
 
 /**
  * Writes `bytes` to `<dir>/<base>.png`, or `<base>-1.png`, `<base>-2.png`, … : the first name that

@@ -81,3 +81,10 @@ test('an image is saved under a free name: an existing file is never overwritten
   expect(await readFile(join(dir, 'img-1.png'), 'utf8')).toBe('second')
   expect(await readFile(join(dir, 'img-2.png'), 'utf8')).toBe('third')
 })
+
+test("a provider's reply is read up to a bound, never whole into memory", async () => {
+  const { readBounded } = await import('../src/repl.js')
+  const body = () => new Response(new Blob([Buffer.alloc(1000, 'a'), Buffer.alloc(1000, 'b')]))
+  await expect(readBounded(body(), 1500)).rejects.toThrow(/larger than/)
+  expect(await readBounded(body(), 2000)).toHaveLength(2000)
+})
