@@ -79,6 +79,7 @@ declare module 'hyperdht' {
   export default class HyperDHT extends EventEmitter {
     constructor(opts?: Record<string, unknown>)
     static keyPair(seed?: Uint8Array): KeyPair
+    static hash(data: Uint8Array): Uint8Array
     static bootstrapper(port: number, host: string, opts?: Record<string, unknown>): HyperDHT
     defaultKeyPair: KeyPair
     host: string | null
@@ -121,6 +122,8 @@ declare module 'hyperswarm' {
     constructor(opts?: Record<string, unknown>)
     keyPair: KeyPair
     dht: any
+    /** The hyperdht server; refresh() and notifyOnline() ask its announcer to announce again. */
+    server: { refresh(): void; notifyOnline(): void; relayAddresses: Array<{ host: string; port: number }> } | null
     connections: Set<any>
     peers: Map<string, PeerInfo>
     destroyed: boolean

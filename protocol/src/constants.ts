@@ -31,6 +31,12 @@ export const MAX_SECONDS = 0xffffffff
 
 /** A provider may bill ahead, but never more than this many unpaid ticks at once. */
 export const MAX_OUTSTANDING_TICKS = 2
+/**
+ * Tick 0 unpaid this long after session_ack (and no tick_ack for it received) ends the session
+ * FIRST_PAYMENT_TIMEOUT, when that is sooner than the grace rule's 2G (SPEC §5.3): a session that
+ * never pays must not hold a slot for long.
+ */
+export const FIRST_PAYMENT_SECONDS = 20
 
 export const SESSION_ID_BYTES = 16
 export const SECRET_BYTES = 32

@@ -10,6 +10,7 @@ import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
 import { MAX_MANIFEST_BYTES, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
 import { parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NwcWallet } from '@2020117/wallet'
+import { setWalletLogSink } from '@2020117/wallet'
 import { lightningAddressInvoicer, nwcInvoicer, type Invoicer } from './billing.js'
 import { Provider, SOFTWARE } from './provider.js'
 
@@ -60,6 +61,7 @@ await runMain(
     const flags = parseFlags(spec, process.argv.slice(2), { file: keyEntryFlags(e) })
     const v = flags.values
     const log = createLogger({ level: logLevelOf(v), name: 'agent' })
+    setWalletLogSink(log) // what @getalby/sdk prints goes through this logger, not raw to stderr
     for (const form of secretForms(e.privkey)) {
       log.addSecret(form)
       secrets.push(form)
@@ -133,8 +135,10 @@ await runMain(
     void probeUpstream(upstream, log)
     log.info(`announcing kind ${kinds.join(', ')} on ${network.bootstrap ? 'the DHT at ' + network.bootstrap.map((b) => `${b.host}:${b.port}`).join(',') : 'the public DHT'}…`)
     await provider.start()
+    watchAnnounces(provider, log)
     const status = provider.status()
-    const pool = relays.length ? new RelayPool(relays) : null
+    // Persistent: a relay that drops is redialled, and the presence published to it again.
+    const pool = relays.length ? new RelayPool(relays, { persistent: true }) : null
     const presence = pool
       ? new Presence({
           pool,
@@ -224,6 +228,14 @@ function defaultManifest(name: string, kinds: number[]): Record<string, unknown>
     kinds,
     interface: { protocol: 'http', features: ['http/1.1', 'websocket', 'sse', 'binary'], ...(sd ? { api: 'a1111', txt2img: '/sdapi/v1/txt2img' } : {}) }
   }
+}
+
+/** A network outage under a running agent: the swarm renews its announces itself; say what happens. */
+function watchAnnounces(provider: Provider, log: Logger): void {
+  provider.swarm.on('announce-lost', (missing: string[]) =>
+    log.warn(`the DHT lost this provider's announce (${missing.join(', ')}): announcing again until it holds them`)
+  )
+  provider.swarm.on('announce-restored', () => log.info("the DHT holds this provider's announces again: new customers can find it"))
 }
 
 async function probeUpstream(upstream: URL, log: Logger): Promise<void> {

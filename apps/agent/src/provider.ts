@@ -1,19 +1,34 @@
 // The provider daemon's core: announce the kinds on the DHT, answer skill requests with the
 // manifest and the price, admit sessions within capacity, and serve each paid session's tunnel
 // streams through the gateway to the configured upstream.
+//
+// Admission (admission.ts): starts are limited per connection and per remote key, and only admitted
+// ones count against the global rate; a session whose tick 0 is not paid within
+// FIRST_PAYMENT_SECONDS gives up its slot, and its key is backed off (SPEC §5.3).
 
 import { EventEmitter } from 'node:events'
-import { PAYMENT_BOLT11, PAYMENT_FREE, ProtocolError, SessionChannel, tickAmountMsat, type Offer, type SessionResume, type SessionStart } from '@2020117/protocol'
+import {
+  FIRST_PAYMENT_SECONDS,
+  PAYMENT_BOLT11,
+  PAYMENT_FREE,
+  ProtocolError,
+  SessionChannel,
+  tickAmountMsat,
+  type Offer,
+  type SessionEndReason,
+  type SessionRejectCode,
+  type SessionResume,
+  type SessionStart
+} from '@2020117/protocol'
 import { PeerSwarm, type Connection, type NetworkConfig } from '@2020117/swarm'
 import { makeBinding } from '@2020117/nostr'
 import type { KeyPair } from 'hyperdht'
 import type { Logger } from '@2020117/cli'
+import { Admission } from './admission.js'
 import { ProviderSession, type Invoicer, type SessionSummary } from './billing.js'
 import { Gateway } from './gateway.js'
 
 export const SOFTWARE = '2020117-agent/0.1.0'
-/** Session starts admitted per 10 s, from all peers together. */
-const START_RATE_PER_10S = 40
 
 export interface ProviderOptions {
   network: NetworkConfig
@@ -51,7 +66,9 @@ export class Provider extends EventEmitter {
   private readonly opts: ProviderOptions
   private readonly log: Logger
   private closing = false
-  private readonly recentStarts: number[] = []
+  private readonly admission = new Admission()
+  /** Sessions whose tick 0 has a tick_ack in (being verified): the first-payment deadline spares them. */
+  private readonly firstAcked = new WeakSet<ProviderSession>()
   private bindingCache: string | null = null
 
   constructor(opts: ProviderOptions) {
@@ -102,7 +119,8 @@ export class Provider extends EventEmitter {
   }
 
   private onconnection(conn: Connection): void {
-    const peer = Buffer.from(conn.remotePublicKey).toString('hex').slice(0, 8)
+    const remote = Buffer.from(conn.remotePublicKey).toString('hex')
+    const peer = remote.slice(0, 8)
     const channel = new SessionChannel(conn, { role: 'provider', software: SOFTWARE })
     channel.on('close', (err) => {
       if (!err || err.code === 'CHANNEL_CLOSED') return
@@ -123,7 +141,7 @@ export class Provider extends EventEmitter {
         identity: this.binding
       })
     })
-    channel.on('session_start', (start: SessionStart) => this.onstart(channel, start, peer))
+    channel.on('session_start', (start: SessionStart) => this.onstart(channel, start, conn, remote))
     channel.on('session_resume', (m: SessionResume) => {
       const session = [...this.sessions].find((s) => s.idHex === Buffer.from(m.sessionId).toString('hex'))
       if (!session || session.over || !session.owns(m.resumeSecret)) {
@@ -132,50 +150,100 @@ export class Provider extends EventEmitter {
         return
       }
       session.attach(channel)
+      this.watchFirstAck(session, channel)
     })
   }
 
-  private onstart(channel: SessionChannel, start: SessionStart, peer: string): void {
-    const reject = (code: string, message: string) => {
+  private onstart(channel: SessionChannel, start: SessionStart, conn: Connection, remote: string): void {
+    const peer = remote.slice(0, 8)
+    const reject = (code: SessionRejectCode, message: string) => {
       this.log.info('session refused', { peer, code })
       channel.send({ type: 'session_reject', code, message })
     }
+    if (this.closing) return reject('NO_CAPACITY', 'the provider is shutting down')
+    const limited = this.admission.start(conn, remote)
+    if (limited) {
+      reject('RATE_LIMITED', limited.message)
+      if (limited.hangUp) conn.end()
+      return
+    }
+    const refused = this.refusal(start)
+    if (refused) return reject(...refused)
+    if (this.capacity === 0) return reject('NO_CAPACITY', `all ${this.opts.maxSessions} session slots are taken`)
+    // Every admitted session costs an invoice from the wallet: a flood must not drown it.
+    if (!this.admission.admit()) return reject('RATE_LIMITED', 'too many sessions are starting: try again in a few seconds')
+    this.admitSession(channel, start, remote)
+  }
+
+  /** Why the terms of `start` cannot be served, or null. */
+  private refusal(start: SessionStart): [SessionRejectCode, string] | null {
     const price = this.opts.free ? 0 : this.opts.satsPerMinute
     const method = this.opts.free ? PAYMENT_FREE : PAYMENT_BOLT11
-    if (this.closing) return reject('NO_CAPACITY', 'the provider is shutting down')
-    // Every session start costs an invoice from the wallet: a flood must not drown it.
-    const now = Date.now()
-    while (this.recentStarts.length && now - (this.recentStarts[0] as number) > 10_000) this.recentStarts.shift()
-    if (this.recentStarts.length >= START_RATE_PER_10S) return reject('RATE_LIMITED', 'too many sessions are starting: try again in a few seconds')
-    this.recentStarts.push(now)
-    if (!this.opts.kinds.includes(start.kind)) return reject('KIND_NOT_SERVED', `kind ${start.kind} is not served; kinds: ${this.opts.kinds.join(', ')}`)
-    if (start.paymentMethod !== method) return reject('PAYMENT_METHOD_UNSUPPORTED', `this provider takes ${method}`)
-    if (start.maxSatsPerMinute < price) return reject('PRICE_TOO_HIGH', `the price is ${price} sats/min, you accept at most ${start.maxSatsPerMinute}`)
-    if (!this.opts.free && start.budgetSats * 1000 < tickAmountMsat(price, this.opts.tickSeconds)) {
-      return reject('BUDGET_TOO_SMALL', `one ${this.opts.tickSeconds} s tick costs ${tickAmountMsat(price, this.opts.tickSeconds)} msat`)
-    }
-    if (this.capacity === 0) return reject('NO_CAPACITY', `all ${this.opts.maxSessions} session slots are taken`)
+    const tick = tickAmountMsat(price, this.opts.tickSeconds)
+    if (!this.opts.kinds.includes(start.kind)) return ['KIND_NOT_SERVED', `kind ${start.kind} is not served; kinds: ${this.opts.kinds.join(', ')}`]
+    if (start.paymentMethod !== method) return ['PAYMENT_METHOD_UNSUPPORTED', `this provider takes ${method}`]
+    if (start.maxSatsPerMinute < price) return ['PRICE_TOO_HIGH', `the price is ${price} sats/min, you accept at most ${start.maxSatsPerMinute}`]
+    if (!this.opts.free && start.budgetSats * 1000 < tick) return ['BUDGET_TOO_SMALL', `one ${this.opts.tickSeconds} s tick costs ${tick} msat`]
+    return null
+  }
 
-    const session = new ProviderSession({
+  private admitSession(channel: SessionChannel, start: SessionStart, remote: string): void {
+    const price = this.opts.free ? 0 : this.opts.satsPerMinute
+    const method = this.opts.free ? PAYMENT_FREE : PAYMENT_BOLT11
+    const session: ProviderSession = new ProviderSession({
       channel,
       terms: { kind: start.kind, satsPerMinute: price, tickSeconds: this.opts.tickSeconds, graceSeconds: this.opts.graceSeconds, paymentMethod: method },
       invoicer: this.opts.invoicer,
       log: this.log,
-      serve: (stream) => this.gateway.handle(stream),
+      serve: (stream) => this.gateway.handle(stream, session.idHex),
       onend: (s) => {
         this.sessions.delete(s)
+        this.gateway.release(s.idHex)
+        clearTimeout(deadline)
         if (!s.ended) return
+        this.judge(s.ended, remote)
         this.finished.push(s.ended)
         this.emit('session_ended', s.ended)
       }
     })
     this.sessions.add(session)
     this.emit('session_started', { sessionId: session.idHex, kind: start.kind, satsPerMinute: price, tickSeconds: this.opts.tickSeconds })
+    const deadline = this.firstPaymentDeadline(session)
+    this.watchFirstAck(session, channel)
     try {
       session.start()
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err
       session.end('PROVIDER_ERROR', err.message)
+    }
+  }
+
+  /**
+   * Ends a session whose tick 0 is still unpaid FIRST_PAYMENT_SECONDS after its ack, unless its
+   * tick_ack is in and being verified (SPEC §5.3). When 2G is sooner, the grace rule ends it first.
+   */
+  private firstPaymentDeadline(session: ProviderSession): NodeJS.Timeout | undefined {
+    if (session.free || FIRST_PAYMENT_SECONDS >= 2 * this.opts.graceSeconds) return undefined
+    return setTimeout(() => {
+      if (session.ticksPaid > 0 || this.firstAcked.has(session)) return
+      const reason: SessionEndReason = 'FIRST_PAYMENT_TIMEOUT'
+      session.end(reason, `tick 0 was not paid within ${FIRST_PAYMENT_SECONDS} s of the session's start: the slot goes to another customer`)
+    }, FIRST_PAYMENT_SECONDS * 1000)
+  }
+
+  private watchFirstAck(session: ProviderSession, channel: SessionChannel): void {
+    if (session.ticksPaid > 0) return
+    channel.on('tick_ack', (ack: { seq: number }) => {
+      if (ack.seq === 0) this.firstAcked.add(session)
+    })
+  }
+
+  /** A key whose session the provider ended for non-payment, with nothing paid, is backed off. */
+  private judge(ended: SessionSummary, remote: string): void {
+    if (ended.ticksPaid > 0) this.admission.paid(remote)
+    else if (ended.by === 'provider' && (ended.reason === 'UNPAID' || ended.reason === 'FIRST_PAYMENT_TIMEOUT') && !this.opts.free) {
+      this.admission.unpaid(remote)
+      this.log.info('key backed off: its session ended unpaid', { peer: remote.slice(0, 8) })
     }
   }
 }

@@ -10,6 +10,7 @@ import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
 import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, SessionChannel, tickAmountMsat } from '@2020117/protocol'
 import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
+import { setWalletLogSink } from '@2020117/wallet'
 import { CustomerSession, type Offer, type Summary } from './customer.js'
 import { discover, SOFTWARE, type Candidate } from './discover.js'
 import { startRepl } from './repl.js'
@@ -64,6 +65,7 @@ await runMain(
     const flags = parseFlags(spec, process.argv.slice(2), { file: keyEntryFlags(identity.entry) })
     const v = flags.values
     const log = createLogger({ level: logLevelOf(v), name: 'session' })
+    setWalletLogSink(log) // what @getalby/sdk prints goes through this logger, not raw to stderr
     for (const form of secretForms(identity.entry.privkey)) {
       log.addSecret(form)
       secrets.push(form)

@@ -1,8 +1,11 @@
 // The whole local network in one process: HyperDHT bootstrap nodes, a Nostr relay, a NIP-47
 // wallet and the demo WebUI, all on 127.0.0.1. The same agent and session code runs against it
-// and against the public DHT, public relays and a real wallet; only the addresses differ.
+// and against the public DHT, public relays and a real wallet; only the addresses differ. The
+// DHT, the relay and the wallet can be stopped and started again on the same ports with the same
+// state, so that tests can put a network outage under running bins.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createSocket } from 'node:dgram'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { join, resolve } from 'node:path'
 import createTestnet, { type Testnet } from 'hyperdht/testnet.js'
@@ -31,14 +34,92 @@ export interface DevnetOptions {
   log?: (line: string) => void
 }
 
+/** The parts of the network an outage can take down; the demo WebUI and the control endpoint stay. */
+export type NetworkPart = 'dht' | 'relay' | 'wallet'
+export const NETWORK_PARTS: readonly NetworkPart[] = Object.freeze(['dht', 'relay', 'wallet'])
+
 export interface Devnet {
   dir: string
   state: DevnetState
-  testnet: Testnet
-  relay: RunningRelay
-  wallet: DevWallet
+  /** The current instances: a part stopped and started again is a new object. */
+  readonly testnet: Testnet
+  readonly relay: RunningRelay
+  readonly wallet: DevWallet
   webui: RunningWebUI | null
+  /**
+   * Stops parts of the network, as an outage would (all three when none is named). Their state
+   * stays on disk (relay events, ledger) and their ports stay reserved for start().
+   */
+  stop(...parts: NetworkPart[]): Promise<void>
+  /** Starts stopped parts again on the same ports and with the same state. */
+  start(...parts: NetworkPart[]): Promise<void>
   close(): Promise<void>
+}
+
+/**
+ * The DHT bootstrap nodes, the relay and the wallet, each of which can be stopped and started
+ * again on its first port. The wallet talks through the relay: it stops first and starts last.
+ */
+class Parts {
+  testnet!: Testnet
+  relay!: RunningRelay
+  wallet!: DevWallet
+  private readonly running = new Set<NetworkPart>()
+
+  constructor(
+    private readonly dir: string,
+    private dhtPort: number,
+    private relayPort: number,
+    private readonly log: (line: string) => void
+  ) {}
+
+  async start(parts: readonly NetworkPart[]): Promise<void> {
+    for (const part of NETWORK_PARTS) {
+      if (!parts.includes(part) || this.running.has(part)) continue
+      await this[part === 'dht' ? 'startDht' : part === 'relay' ? 'startRelay' : 'startWallet']()
+      this.running.add(part)
+    }
+  }
+
+  async stop(parts: readonly NetworkPart[]): Promise<void> {
+    for (const part of [...NETWORK_PARTS].reverse()) {
+      if (!parts.includes(part) || !this.running.has(part)) continue
+      this.running.delete(part)
+      await (part === 'dht' ? this.testnet.destroy() : part === 'relay' ? this.relay.close() : this.wallet.close())
+      this.log(`${part.padEnd(8)} stopped`)
+    }
+  }
+
+  private async startDht(): Promise<void> {
+    // Port 0 would give the hyperdht default (49737, or the next free one), which every other DHT
+    // node on the machine also tries first: one of them could take it while the DHT is stopped.
+    if (this.dhtPort === 0) this.dhtPort = await freeUdpPort()
+    const port = this.dhtPort
+    const testnet = await guardPort('DHT', port, '--dht-port', () => createTestnet(3, { host: HOST, port }))
+    // HyperDHT quietly moves to another port when the one asked for is taken; a fixed port that
+    // moved would break every state file and URI that names it.
+    if (port !== 0 && testnet.bootstrap[0]?.port !== port) {
+      await testnet.destroy()
+      throw DevnetError.PORT_IN_USE('DHT', port, '--dht-port')
+    }
+    this.testnet = testnet
+    this.dhtPort = testnet.bootstrap[0]?.port ?? port
+    this.log(`dht      bootstrap ${testnet.bootstrap.map((b) => `${b.host}:${b.port}`).join(',')} (3 nodes)`)
+  }
+
+  private async startRelay(): Promise<void> {
+    const port = this.relayPort
+    const dir = join(this.dir, 'relay')
+    this.relay = await guardPort('relay', port, '--relay-port', () => startRelay({ host: HOST, port, dir }))
+    this.relayPort = this.relay.port
+    this.log(`relay    ${this.relay.url}`)
+  }
+
+  private async startWallet(): Promise<void> {
+    this.wallet = await startWallet({ relayUrl: this.relay.url, dir: join(this.dir, 'wallet') })
+    this.wallet.on('payment', () => {}) // keep the emitter quiet when nobody listens
+    this.log(`wallet   regtest node ${this.wallet.nodePubkey}`)
+  }
 }
 
 export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
@@ -50,22 +131,9 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
   }
 
   try {
-    const dhtPort = opts.dhtPort ?? DEFAULT_DHT_PORT
-    const testnet = await guardPort('DHT', dhtPort, '--dht-port', () => createTestnet(3, { host: HOST, port: dhtPort }))
-    stack.push(() => testnet.destroy())
-    // HyperDHT quietly moves to another port when the one asked for is taken; a fixed port that
-    // moved would break every state file and URI that names it.
-    if (dhtPort !== 0 && testnet.bootstrap[0]?.port !== dhtPort) throw DevnetError.PORT_IN_USE('DHT', dhtPort, '--dht-port')
-    log(`dht      bootstrap ${testnet.bootstrap.map((b) => `${b.host}:${b.port}`).join(',')} (3 nodes)`)
-
-    const relayPort = opts.relayPort ?? DEFAULT_RELAY_PORT
-    const relay = await guardPort('relay', relayPort, '--relay-port', () => startRelay({ host: HOST, port: relayPort, dir: join(dir, 'relay') }))
-    stack.push(() => relay.close())
-    log(`relay    ${relay.url}`)
-
-    const wallet = await startWallet({ relayUrl: relay.url, dir: join(dir, 'wallet') })
-    stack.push(() => wallet.close())
-    log(`wallet   regtest node ${wallet.nodePubkey}`)
+    const net = new Parts(dir, opts.dhtPort ?? DEFAULT_DHT_PORT, opts.relayPort ?? DEFAULT_RELAY_PORT, log)
+    stack.push(() => net.stop(NETWORK_PARTS))
+    await net.start(NETWORK_PARTS)
 
     let webui: RunningWebUI | null = null
     if (opts.webui !== false) {
@@ -79,7 +147,7 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     }
 
     const token = randomBytes(24).toString('hex')
-    const control = await startControl(wallet, dir, token)
+    const control = await startControl(() => net.wallet, dir, token)
     stack.push(() => new Promise<void>((r) => control.close(() => r())))
     const address = control.address() as { port: number }
 
@@ -88,23 +156,30 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
       pid: process.pid,
       startedAt: new Date().toISOString(),
       network: 'regtest',
-      bootstrap: testnet.bootstrap.map((b) => ({ host: b.host, port: b.port })),
-      relays: [relay.url],
+      bootstrap: net.testnet.bootstrap.map((b) => ({ host: b.host, port: b.port })),
+      relays: [net.relay.url],
       webui: webui?.url ?? null,
       control: { url: `http://${HOST}:${address.port}`, token },
-      accounts: Object.fromEntries(wallet.accounts().map((a) => [a.name, { nwcUri: a.nwcUri }]))
+      accounts: Object.fromEntries(net.wallet.accounts().map((a) => [a.name, { nwcUri: a.nwcUri }]))
     }
     await writeState(dir, state)
-    wallet.on('payment', () => {}) // keep the emitter quiet when nobody listens
 
     let closing: Promise<void> | null = null
     return {
       dir,
       state,
-      testnet,
-      relay,
-      wallet,
+      get testnet() {
+        return net.testnet
+      },
+      get relay() {
+        return net.relay
+      },
+      get wallet() {
+        return net.wallet
+      },
       webui,
+      stop: (...parts) => net.stop(parts.length ? parts : NETWORK_PARTS),
+      start: (...parts) => net.start(parts.length ? parts : NETWORK_PARTS),
       close() {
         closing ??= (async () => {
           await unwind()
@@ -117,6 +192,18 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     await unwind()
     throw err
   }
+}
+
+/** A UDP port the OS has just handed out on loopback, so no one else is likely to ask for it next. */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4')
+    socket.once('error', reject)
+    socket.bind(0, HOST, () => {
+      const { port } = socket.address()
+      socket.close(() => resolve(port))
+    })
+  })
 }
 
 async function guardPort<T>(what: string, port: number, flag: string, start: () => Promise<T>): Promise<T> {
@@ -133,7 +220,7 @@ async function guardPort<T>(what: string, port: number, flag: string, start: () 
  * A loopback HTTP endpoint through which `2020117-devnet account create` reaches the running
  * wallet. The bearer token in the 0600 state file keeps other local users out.
  */
-function startControl(wallet: DevWallet, dir: string, token: string): Promise<Server> {
+function startControl(current: () => DevWallet, dir: string, token: string): Promise<Server> {
   const expected = Buffer.from(`Bearer ${token}`)
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: unknown) => {
@@ -141,6 +228,7 @@ function startControl(wallet: DevWallet, dir: string, token: string): Promise<Se
     }
     const auth = Buffer.from(req.headers.authorization ?? '')
     if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) return send(401, { error: { code: 'UNAUTHORIZED', message: 'bad token' } })
+    const wallet = current()
     try {
       if (req.method === 'GET' && req.url === '/balances') return send(200, { accounts: await readBalances(join(dir, 'wallet')) })
       if (req.method === 'POST' && req.url === '/accounts') {

@@ -1,6 +1,8 @@
 // A provider's presence on Nostr: its profile (kind 0), its NIP-89 handler (kind 31990) naming the
 // kinds it serves, its prices and its Hyperswarm key, and a heartbeat (kind 30333, a 2020117 kind)
-// every minute with its capacity, then a last one saying offline.
+// every minute with its capacity, then a last one saying offline. When a relay comes back after
+// dropping (a persistent pool says so), all three go to it again: a relay restarted with empty
+// storage would otherwise hold only the next heartbeat, and a heartbeat alone names no prices.
 
 import { finalizeEvent, getPublicKey, type Event } from 'nostr-tools/pure'
 import type { RelayPool } from './pool.js'
@@ -43,6 +45,7 @@ export class Presence {
   private timer: NodeJS.Timeout | null = null
   private readonly lastCreatedAt = new Map<number, number>()
   private readonly log: NonNullable<PresenceOptions['log']>
+  private readonly onreconnect = (url: string) => void this.republish(url)
 
   constructor(opts: PresenceOptions) {
     this.opts = opts
@@ -51,6 +54,7 @@ export class Presence {
   }
 
   async start(): Promise<void> {
+    this.opts.pool.on('reconnect', this.onreconnect)
     await this.publishProfile()
     await this.publish(this.handler(), 'handler')
     await this.heartbeat('online')
@@ -59,12 +63,27 @@ export class Presence {
   }
 
   async stop(): Promise<void> {
+    this.opts.pool.off('reconnect', this.onreconnect)
     if (this.timer) clearInterval(this.timer)
     this.timer = null
     await this.heartbeat('offline')
   }
 
-  heartbeat(status: 'online' | 'offline'): Promise<number> {
+  /** Publishes profile, handler and heartbeat to one relay that came back. */
+  private async republish(url: string): Promise<void> {
+    const only = [url]
+    const accepted = [
+      await this.publishProfile(only),
+      await this.publish(this.handler(), 'handler', only),
+      await this.heartbeat('online', only)
+    ]
+    if (this.timer === null) return
+    const fields = { relay: url }
+    if (accepted.every((n) => n > 0)) this.log(`relay ${url} is back: published the profile, handler and heartbeat again`, fields)
+    else this.log(`relay ${url} is back but refused part of the presence; the next heartbeat tries again`, fields)
+  }
+
+  heartbeat(status: 'online' | 'offline', only?: string[]): Promise<number> {
     const { info } = this.opts
     const load = status === 'online' ? this.opts.load() : { ...this.opts.load(), capacity: 0, sessions: 0 }
     const prices = Object.fromEntries(info.kinds.map((k) => [String(k), info.satsPerMinute]))
@@ -78,7 +97,8 @@ export class Presence {
         ...info.kinds.map((k) => ['k', String(k)]),
         ...info.kinds.map((k) => ['price', String(k), String(info.satsPerMinute)])
       ]),
-      `heartbeat ${status}`
+      `heartbeat ${status}`,
+      only
     )
   }
 
@@ -96,17 +116,20 @@ export class Presence {
     return this.sign(HANDLER_KIND, JSON.stringify(content), [['d', PRESENCE_D_TAG], ['hyperswarm', info.swarmKey], ...info.kinds.map((k) => ['k', String(k)])])
   }
 
-  /** Publishes kind 0 unless the relays hold a profile someone else wrote, which is kept. */
-  private async publishProfile(): Promise<void> {
+  /**
+   * Publishes kind 0 unless the relays hold a profile someone else wrote, which is kept. Resolves
+   * with how many relays hold ours (1 when one is kept or already current).
+   */
+  private async publishProfile(only?: string[]): Promise<number> {
     const { info, pool } = this.opts
     const existing = (await pool.query({ kinds: [0], authors: [this.pubkey] })).sort((a, b) => b.created_at - a.created_at)[0]
     const content = JSON.stringify({ name: info.name, about: info.about, ...(info.lud16 ? { lud16: info.lud16 } : {}) })
     if (existing && !existing.tags.some((t) => t[0] === CLIENT_TAG[0] && t[1] === CLIENT_TAG[1])) {
       this.log('keeping the profile already on the relays')
-      return
+      return 1
     }
-    if (existing?.content === content) return
-    await this.publish(this.sign(0, content, []), 'profile')
+    if (existing?.content === content && !only) return 1
+    return this.publish(this.sign(0, content, []), 'profile', only)
   }
 
   /**
@@ -119,8 +142,8 @@ export class Presence {
     return finalizeEvent({ kind, created_at, tags: [...tags, CLIENT_TAG], content }, this.opts.secretKey)
   }
 
-  private async publish(event: Event, what: string): Promise<number> {
-    const accepted = await this.opts.pool.publish(event)
+  private async publish(event: Event, what: string, only?: string[]): Promise<number> {
+    const accepted = await this.opts.pool.publish(event, undefined, only)
     if (accepted === 0) this.log(`no relay accepted the ${what}`, { relays: this.opts.pool.relays.length })
     return accepted
   }

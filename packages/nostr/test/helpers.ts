@@ -30,14 +30,15 @@ export async function tempDir(prefix = 'nostr-test-'): Promise<string> {
   return dir
 }
 
-export async function relay(): Promise<{ url: string; close(): Promise<void> }> {
-  const running = await startRelay({ port: 0, dir: null })
+/** A relay in memory; `port` restarts one on the port of a relay that was closed. */
+export async function relay(port = 0): Promise<{ url: string; port: number; close(): Promise<void> }> {
+  const running = await startRelay({ port, dir: null })
   onCleanup(() => running.close())
   return running
 }
 
-export function pool(relays: string[]): RelayPool {
-  const p = new RelayPool(relays)
+export function pool(relays: string[], opts: { persistent?: boolean } = {}): RelayPool {
+  const p = new RelayPool(relays, opts)
   onCleanup(() => p.close())
   return p
 }

@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { afterEach, describe, expect, test } from 'vitest'
 import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure'
 import { RelayPool } from '../src/pool.js'
@@ -52,5 +53,28 @@ describe('RelayPool', () => {
     const r = await relay()
     await r.close()
     expect(await pool([r.url]).query({ kinds: [1] })).toEqual([])
+  })
+
+  test('a persistent pool redials a relay that restarted, says so, and publishes there again', async () => {
+    const r = await relay()
+    const p = pool([r.url], { persistent: true })
+    expect(await p.publish(note(generateSecretKey()))).toBe(1)
+    const back = once(p, 'reconnect') as Promise<[string]>
+    await r.close()
+    const again = await relay(r.port)
+    expect(again.url).toBe(r.url)
+    expect((await back)[0]).toBe(r.url)
+    const event = note(generateSecretKey(), 'after the restart')
+    expect(await p.publish(event)).toBe(1)
+    expect((await p.query({ ids: [event.id] })).map((e) => e.id)).toEqual([event.id])
+  })
+
+  test('a persistent pool keeps dialling a relay that was down at start, and says so when it answers', async () => {
+    const r = await relay()
+    await r.close()
+    const p = pool([r.url], { persistent: true })
+    const back = once(p, 'reconnect') as Promise<[string]>
+    await relay(r.port)
+    expect((await back)[0]).toBe(r.url)
   })
 })

@@ -239,3 +239,30 @@ describe('Presence.stop', () => {
     expect(statuses).toEqual(Array(8).fill('offline'))
   })
 })
+
+describe('Presence after a relay restart', () => {
+  test('a relay that comes back with empty storage gets the profile, handler and heartbeat again', async () => {
+    const r = await relay()
+    const sk = generateSecretKey()
+    const lines: string[] = []
+    let onback = () => {}
+    const back = new Promise<void>((resolve) => (onback = resolve))
+    const p = pool([r.url], { persistent: true })
+    await started(
+      presence(p, sk, {}, (msg) => {
+        lines.push(msg)
+        if (/is back/.test(msg)) onback()
+      })
+    )
+    await r.close()
+    const again = await relay(r.port)
+    // Empty storage: nothing of the provider is left on the restarted relay until it publishes.
+    await back
+    expect(lines.find((l) => /is back/.test(l))).toBe(`relay ${r.url} is back: published the profile, handler and heartbeat again`)
+    const reader = pool([again.url])
+    const author = getPublicKey(sk)
+    expect(JSON.parse((await only(reader, 0, author)).content)).toMatchObject({ name: 'sd-box' })
+    expect(tag(await only(reader, HANDLER_KIND, author), 'hyperswarm')).toEqual(['hyperswarm', SWARM])
+    expect(tag(await only(reader, HEARTBEAT_KIND, author), 'status')).toEqual(['status', 'online'])
+  })
+})

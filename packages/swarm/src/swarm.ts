@@ -1,6 +1,7 @@
 // A Hyperswarm with the habits 2020117 needs: every connection gets an error handler (an unhandled
 // ECONNRESET at teardown would kill the process), providers announce before anyone looks them up,
-// and customers can wait for the first providers of a kind or dial one provider by its key.
+// and customers can wait for the first providers of a kind or dial one provider by its key. A
+// provider stays findable: its announces are checked and renewed when the DHT loses them (keeper.ts).
 
 import { EventEmitter } from 'node:events'
 import b4a from 'b4a'
@@ -8,7 +9,8 @@ import HyperDHT, { type KeyPair } from 'hyperdht'
 import Hyperswarm, { type PeerInfo } from 'hyperswarm'
 import { kindTopic } from '@2020117/protocol'
 import { SwarmError } from './errors.js'
-import { createDHT, type NetworkConfig } from './network.js'
+import { AnnounceKeeper } from './keeper.js'
+import { createDHT, isLoopbackNetwork, type NetworkConfig } from './network.js'
 
 /** The encrypted connection Hyperswarm hands us (a @hyperswarm/secret-stream). */
 export interface Connection extends EventEmitter {
@@ -30,22 +32,38 @@ export interface PeerSwarmOptions {
   maxPeers?: number
   /** Dead-link detection on every connection, in ms. */
   keepAliveMs?: number
+  /**
+   * How often a provider checks that the DHT still holds its announces, in ms. Default 2 s on a
+   * loopback network (a check costs a few ms there), 60 s elsewhere.
+   */
+  recheckMs?: number
 }
 
 export interface PeerSwarm {
   on(event: 'connection', listener: (conn: Connection, info: PeerInfo) => void): this
+  /** The DHT no longer holds some announce customers need (e.g. ['kind 5200', 'swarm key']); it is being renewed. */
+  on(event: 'announce-lost', listener: (missing: string[]) => void): this
+  /** Every announce is back on the DHT after a loss. */
+  on(event: 'announce-restored', listener: () => void): this
 }
 
 export class PeerSwarm extends EventEmitter {
   readonly swarm: Hyperswarm
   readonly dht: HyperDHT
   private readonly keepAliveMs: number
+  private readonly keeper: AnnounceKeeper
 
   constructor(opts: PeerSwarmOptions) {
     super()
     this.keepAliveMs = opts.keepAliveMs ?? 5000
     this.dht = createDHT(opts.network, opts.keyPair)
     this.swarm = new Hyperswarm({ dht: this.dht, keyPair: opts.keyPair ?? this.dht.defaultKeyPair, maxPeers: opts.maxPeers ?? 256 })
+    this.keeper = new AnnounceKeeper(this.swarm, opts.recheckMs ?? (isLoopbackNetwork(opts.network) ? 2000 : 60_000))
+    this.keeper.on('lost', (missing) => this.emit('announce-lost', missing))
+    this.keeper.on('restored', () => this.emit('announce-restored'))
+    // Hyperswarm renews topics on these itself, but not always the server's own key: check both.
+    this.dht.on('network-change', () => this.keeper.nudge())
+    this.dht.on('network-update', () => this.keeper.nudge())
     this.swarm.on('connection', (conn: Connection, info: PeerInfo) => {
       conn.on('error', () => {})
       // Keepalives every keepAliveMs, and a link silent for three of them is dead: both sides
@@ -62,7 +80,13 @@ export class PeerSwarm extends EventEmitter {
 
   /** Announces this peer as a provider of the kinds; resolves once the DHT holds the announces. */
   async announce(kinds: number[]): Promise<void> {
-    await Promise.all(kinds.map((k) => this.swarm.join(kindTopic(k), { server: true, client: false }).flushed()))
+    await Promise.all(
+      kinds.map((k) => {
+        const discovery = this.swarm.join(kindTopic(k), { server: true, client: false })
+        this.keeper.track(`kind ${k}`, kindTopic(k), discovery)
+        return discovery.flushed()
+      })
+    )
   }
 
   /** Starts looking up providers of a kind; connections arrive as 'connection' events. */
@@ -70,12 +94,10 @@ export class PeerSwarm extends EventEmitter {
     this.swarm.join(kindTopic(kind), { server: false, client: true })
   }
 
-
   /** Dials one peer by its public key; Hyperswarm keeps retrying with backoff until it connects. */
   dial(publicKey: Uint8Array): void {
     this.swarm.joinPeer(publicKey)
   }
-
 
   /** Resolves with the first connection to `publicKey` (existing or new), or fails after `ms`. */
   connectTo(publicKey: Uint8Array, ms: number, label = 'the provider'): Promise<Connection> {
@@ -107,6 +129,7 @@ export class PeerSwarm extends EventEmitter {
    * session_end, say) reach the peer; one that does not close within `graceMs` is destroyed.
    */
   async destroy(graceMs = 2000): Promise<void> {
+    this.keeper.stop()
     await Promise.all(
       [...this.connections].map(
         (conn) =>

@@ -23,8 +23,11 @@ export interface Proc {
   /** Everything printed so far. */
   stdout(): string
   stderr(): string
-  /** Resolves with the first stdout/stderr line matching, including lines already printed. */
-  line(match: RegExp, stream?: 'stdout' | 'stderr' | 'any'): Promise<string>
+  /**
+   * Resolves with the first stdout/stderr line matching, including lines already printed unless
+   * `fresh` (then only lines printed from now on: what happened after the test did something).
+   */
+  line(match: RegExp, stream?: 'stdout' | 'stderr' | 'any', opts?: { fresh?: boolean }): Promise<string>
   /** Resolves with the first stdout line that is JSON and satisfies the predicate. */
   json<T = Record<string, any>>(pred?: (v: T) => boolean): Promise<T>
   /** Resolves with the exit code (or signal name). */
@@ -78,9 +81,9 @@ export function spawnBin(name: BinName, args: string[], opts: { cwd?: string; en
     pid: child.pid as number,
     stdout: () => out.stdout,
     stderr: () => out.stderr,
-    line(match, stream = 'any') {
+    line(match, stream = 'any', opts = {}) {
       const ok = (l: string, s: 'stdout' | 'stderr') => (stream === 'any' || s === stream) && match.test(l)
-      for (const s of ['stdout', 'stderr'] as const) {
+      for (const s of opts.fresh ? [] : (['stdout', 'stderr'] as const)) {
         const hit = out[s].split('\n').find((l) => ok(l, s))
         if (hit !== undefined) return Promise.resolve(hit)
       }

@@ -1,9 +1,11 @@
 // The local network for end-to-end tests: the devnet in this process, on free ports, in a temp dir.
+// Its DHT, relay and wallet can be stopped and started again under running bins (an outage): the
+// ports and the state on disk stay, so bins that hold the old addresses can find them again.
 
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDevnet, type Devnet } from '@2020117/devnet'
+import { startDevnet, type Devnet, type NetworkPart } from '@2020117/devnet'
 
 export interface TestNetwork {
   devnet: Devnet
@@ -11,6 +13,10 @@ export interface TestNetwork {
   /** `--devnet=<dir>`, for the bins. */
   flag: string
   balanceMsat(account: string): number
+  /** Stops parts of the network (all of DHT, relay and wallet when none is named). */
+  stop(...parts: NetworkPart[]): Promise<void>
+  /** Starts them again, on the same ports with the same state. */
+  start(...parts: NetworkPart[]): Promise<void>
   close(): Promise<void>
 }
 
@@ -22,6 +28,8 @@ export async function startTestNetwork(opts: { webuiStepDelayMs?: number } = {})
     dir,
     flag: `--devnet=${dir}`,
     balanceMsat: (account) => devnet.wallet.balance(account),
+    stop: (...parts) => devnet.stop(...parts),
+    start: (...parts) => devnet.start(...parts),
     async close() {
       await devnet.close()
       await rm(dir, { recursive: true, force: true })

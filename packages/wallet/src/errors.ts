@@ -19,19 +19,49 @@ export type WalletErrorCode =
   | 'QUOTA_EXCEEDED'
   | 'INVOICE_UNAVAILABLE'
   | 'LNURL_FAILED'
+  | 'LNURL_INSECURE_URL'
+  | 'NWC_LIBRARY_LOG'
   | 'NO_WALLET'
+
+/**
+ * Why an invoice is INVOICE_INVALID: one sub-code per BOLT #11 reader rule (and per rule of ours,
+ * marked so). The wire carries only INVOICE_INVALID, a closed session_end reason (SPEC §8.3); the
+ * sub-code is for logs, --json and tests, and the message names it too.
+ */
+export type InvoiceInvalidReason =
+  | 'MALFORMED' // not bech32, or its data part does not parse into timestamp, fields and signature
+  | 'CHECKSUM' // the bech32 checksum is wrong
+  | 'UNKNOWN_PREFIX' // the prefix names no currency we know
+  | 'AMOUNT_MALFORMED' // the amount has a non-digit, or is followed by something other than a multiplier
+  | 'AMOUNT_SUB_MSAT' // a `p` amount whose last decimal is not 0
+  | 'FIELD_LENGTH' // a `p`, `h`, `s` or `n` field whose data_length is not 52, 52, 52, 53
+  | 'DUPLICATE_FIELD' // ours (lightning/bolts#1357): a field that may appear once appears twice
+  | 'PAYMENT_HASH_MISSING' // no `p` field
+  | 'PAYMENT_SECRET_MISSING' // no `s` field
+  | 'DESCRIPTION_FIELDS' // neither `d` nor `h`, or both
+  | 'DESCRIPTION_HASH_MISMATCH' // `h` is not the SHA-256 of the description the caller knows
+  | 'FEATURE_REQUIRED_UNKNOWN' // an even feature bit we do not know
+  | 'FEATURE_DEPENDENCY' // a known feature without the features it depends on
+  | 'NON_MINIMAL_FIELD' // a `c`, `x` or `9` field that begins with 0 field elements
+  | 'FIELD_OUT_OF_RANGE' // ours: an `x` or `c` value too large to mean anything
+  | 'SIGNATURE' // the signature is not valid, or no key can be recovered from it
+  | 'SIGNATURE_HIGH_S' // with an `n` field, a signature that is not low-S
+  | 'PAYEE_MISMATCH' // the `n` field is not the key that signed
 
 export class WalletError extends Error {
   readonly code: WalletErrorCode
+  /** Set for INVOICE_INVALID only. */
+  readonly reason: InvoiceInvalidReason | null
 
-  constructor(code: WalletErrorCode, message: string) {
+  constructor(code: WalletErrorCode, message: string, reason: InvoiceInvalidReason | null = null) {
     super(message)
     this.name = 'WalletError'
     this.code = code
+    this.reason = reason
   }
 
-  static INVOICE_INVALID(why: string): WalletError {
-    return new WalletError('INVOICE_INVALID', `the provider's invoice does not decode: ${why}`)
+  static INVOICE_INVALID(why: string, reason: InvoiceInvalidReason = 'MALFORMED'): WalletError {
+    return new WalletError('INVOICE_INVALID', `the invoice breaks BOLT #11 (${reason}): ${why}. Nothing was paid`, reason)
   }
   static INVOICE_AMOUNT_MISMATCH(got: string, expected: number): WalletError {
     return new WalletError('INVOICE_AMOUNT_MISMATCH', `the invoice asks for ${got} msat, the agreed price gives ${expected} msat`)
@@ -83,6 +113,16 @@ export class WalletError extends Error {
   }
   static LNURL_FAILED(address: string, why: string): WalletError {
     return new WalletError('LNURL_FAILED', `Lightning address ${address} did not give an invoice: ${why}`)
+  }
+  static LNURL_INSECURE_URL(address: string, url: string): WalletError {
+    return new WalletError(
+      'LNURL_INSECURE_URL',
+      `Lightning address ${address} sent a plain-http URL (${url}); LNURL-pay needs https except on loopback and .onion hosts, so nothing was requested. Ask its operator to serve https`
+    )
+  }
+  /** Not thrown: what @getalby/sdk printed, handed to the log sink as a typed line (sdk-log.ts). */
+  static NWC_LIBRARY_LOG(text: string): WalletError {
+    return new WalletError('NWC_LIBRARY_LOG', `the NWC library said: ${text}`)
   }
   static NO_WALLET(): WalletError {
     return new WalletError('NO_WALLET', 'no wallet to pay with: pass --nwc=<nostr+walletconnect URI> (or set NWC_URI), or choose a free provider')

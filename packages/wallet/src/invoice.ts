@@ -1,13 +1,21 @@
-// BOLT11 decoding for the checks of SPEC §5.4, on the `bolt11` library, which also recovers the
-// payee node key from the signature.
+// BOLT11 decoding for the checks of SPEC §5.4. Every reader rule of BOLT #11 (lightning/bolts
+// 11-payment-encoding.md, 2026-03) is checked here, each refusal an INVOICE_INVALID with its own
+// reason sub-code, before the `bolt11` library is trusted with the rest: it parses the amount and
+// recovers the payee key from the signature. The library alone reads a field of the wrong length,
+// a repeated field (keeping the last, where lnd keeps the first) and an unknown required feature
+// without complaint, so the tagged fields are walked here first. Bech32 itself is @scure/base's.
 
 import { createHash } from 'node:crypto'
+import { bech32 } from '@scure/base'
 import bolt11 from 'bolt11'
 import { WalletError } from './errors.js'
 
 export type NetworkName = 'bitcoin' | 'testnet' | 'signet' | 'regtest'
 
-const NETWORKS: Record<NetworkName, { bech32: string; pubKeyHash: number; scriptHash: number; validWitnessVersions: number[] }> = {
+const NETWORKS: Record<
+  NetworkName,
+  { bech32: string; pubKeyHash: number; scriptHash: number; validWitnessVersions: number[] }
+> = {
   bitcoin: { bech32: 'bc', pubKeyHash: 0x00, scriptHash: 0x05, validWitnessVersions: [0, 1] },
   testnet: { bech32: 'tb', pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] },
   signet: { bech32: 'tbs', pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] },
@@ -16,51 +24,316 @@ const NETWORKS: Record<NetworkName, { bech32: string; pubKeyHash: number; script
 
 export const NETWORK_NAMES = Object.keys(NETWORKS) as NetworkName[]
 
+/** BOLT #11 defaults when the `x` and `c` fields are absent. */
+export const DEFAULT_EXPIRY_SECS = 3600
+export const DEFAULT_MIN_FINAL_CLTV_DELTA = 18
+/** Ours: a final CLTV delta above this would lock the payer's HTLC for weeks (and wallets cap the whole route at 2016). */
+export const MAX_MIN_FINAL_CLTV_DELTA = 2016
+/** Ours: invoices are a few hundred characters; a tick's is at most 4096 on the wire (SPEC §4). */
+const MAX_INVOICE_CHARS = 8192
+
 export interface DecodedInvoice {
   network: NetworkName
   /** Exact amount in msat, as a decimal string (invoices may exceed 2^53 msat). */
   amountMsat: string | null
   paymentHash: string
+  paymentSecret: string
   payeeNodeKey: string
   /** Unix seconds. */
   timestamp: number
   expiresAt: number
   description: string | null
+  /** The `h` field: checked only when the caller knows the description (decodeInvoice's option). */
+  descriptionHash: string | null
+  minFinalCltvDelta: number
+}
+
+export interface DecodeOptions {
+  /** The description the invoice must commit to when it carries `h` (LNURL-pay: the metadata). */
+  hashedDescription?: string
+}
+
+// Tagged field types (BOLT #11 "Tagged Fields").
+const F = { p: 1, r: 3, features: 5, x: 6, f: 9, d: 13, s: 16, n: 19, h: 23, c: 24, m: 27 } as const
+const FIXED_LENGTH: Record<number, [string, number]> = {
+  [F.p]: ['p', 52],
+  [F.h]: ['h', 52],
+  [F.s]: ['s', 52],
+  [F.n]: ['n', 53]
+}
+/** Fields that mean one thing: a second copy is read differently by different readers. */
+const SINGLE: Record<number, string> = {
+  [F.p]: 'p',
+  [F.s]: 's',
+  [F.d]: 'd',
+  [F.h]: 'h',
+  [F.n]: 'n',
+  [F.x]: 'x',
+  [F.c]: 'c',
+  [F.features]: '9',
+  [F.m]: 'm'
+}
+const MINIMAL: Record<number, string> = { [F.x]: 'x', [F.c]: 'c', [F.features]: '9' }
+
+/**
+ * Feature bits BOLT #9 defines for invoices (context 9) or as ASSUMED, in pairs: var_onion_optin 8,
+ * payment_secret 14, basic_mpp 16, option_route_blinding 24, option_attribution_data 36,
+ * option_payment_metadata 48. An even bit outside this list makes the invoice unpayable.
+ */
+const KNOWN_FEATURES = new Set([8, 9, 14, 15, 16, 17, 24, 25, 36, 37, 48, 49])
+/** Transitive dependencies (BOLT #9): basic_mpp needs payment_secret. */
+const FEATURE_DEPENDS: Array<[number, number, string]> = [[16, 14, 'basic_mpp needs payment_secret']]
+
+const TIMESTAMP_WORDS = 7
+const SIGNATURE_WORDS = 104
+/** The secp256k1 group order; a low-S signature has s at most half of it. */
+const ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
+const HALF_ORDER = ORDER >> 1n
+
+interface Field {
+  type: number
+  words: number[]
 }
 
 /** The network an invoice's human-readable prefix names, or null. `lnbcrt` must win over `lnbc`. */
 export function invoiceNetwork(invoice: string): NetworkName | null {
-  const hrp = /^ln([a-z]+?)(\d+[munp]?)?1/.exec(invoice.toLowerCase())?.[1]
-  if (!hrp) return null
-  const names = (Object.keys(NETWORKS) as NetworkName[]).sort((a, b) => NETWORKS[b].bech32.length - NETWORKS[a].bech32.length)
-  return names.find((n) => hrp === NETWORKS[n].bech32) ?? null
+  const hrp = invoice.toLowerCase().slice(0, Math.max(0, invoice.lastIndexOf('1')))
+  return splitHrp(hrp)?.network ?? null
 }
 
-export function decodeInvoice(invoice: string): DecodedInvoice {
-  const network = invoiceNetwork(invoice)
-  if (network === null) throw WalletError.INVOICE_INVALID('unknown network prefix')
+function splitHrp(hrp: string): { network: NetworkName; amount: string } | null {
+  const names = NETWORK_NAMES.slice().sort((a, b) => NETWORKS[b].bech32.length - NETWORKS[a].bech32.length)
+  // The amount starts with a digit, so `lntbs` is signet and never testnet with an amount "s…".
+  const network = names.find(
+    (n) => hrp.startsWith(`ln${NETWORKS[n].bech32}`) && !/^[a-z]/.test(hrp.slice(2 + NETWORKS[n].bech32.length))
+  )
+  return network ? { network, amount: hrp.slice(2 + NETWORKS[network].bech32.length) } : null
+}
+
+export function decodeInvoice(invoice: string, opts: DecodeOptions = {}): DecodedInvoice {
+  const { parsed, network } = readEnvelope(invoice)
+  const fields = readFields(parsed.words.slice(TIMESTAMP_WORDS, -SIGNATURE_WORDS))
+  checkLengths(fields)
+  // The library throws on an expiry past the year 275760: bound the numbers before it runs.
+  const expiry = numberField(fields, F.x, DEFAULT_EXPIRY_SECS)
+  const cltv = numberField(fields, F.c, DEFAULT_MIN_FINAL_CLTV_DELTA)
+  // Whether the payee signed it comes before what it says.
+  const hasN = fields.some((f) => f.type === F.n)
+  const d = signedBy(lowS(parsed, invoice, hasN), network)
+  checkFields(fields)
+  if (cltv > MAX_MIN_FINAL_CLTV_DELTA) {
+    const why = `its min_final_cltv_expiry_delta ${cltv} is above ${MAX_MIN_FINAL_CLTV_DELTA} blocks`
+    throw WalletError.INVOICE_INVALID(why, 'FIELD_OUT_OF_RANGE')
+  }
+  const tags = d.tagsObject
+  const descriptionHash = typeof tags.purpose_commit_hash === 'string' ? tags.purpose_commit_hash : null
+  if (descriptionHash !== null && opts.hashedDescription !== undefined) {
+    if (descriptionHash !== sha256Hex(opts.hashedDescription)) {
+      const why = 'its `h` field is not the SHA-256 of the description it should commit to'
+      throw WalletError.INVOICE_INVALID(why, 'DESCRIPTION_HASH_MISMATCH')
+    }
+  }
+  return {
+    network,
+    amountMsat: d.millisatoshis ?? null,
+    paymentHash: tags.payment_hash as string,
+    paymentSecret: tags.payment_secret as string,
+    payeeNodeKey: d.payeeNodeKey as string,
+    timestamp: d.timestamp as number,
+    expiresAt: (d.timestamp as number) + expiry,
+    description: typeof tags.description === 'string' ? tags.description : null,
+    descriptionHash,
+    minFinalCltvDelta: cltv
+  }
+}
+
+/** Bech32, the prefix and the amount (BOLT #11 "Encoding Overview" and "Human-Readable Part"). */
+function readEnvelope(invoice: string): { parsed: { hrp: string; words: number[] }; network: NetworkName } {
+  if (typeof invoice !== 'string' || invoice.length > MAX_INVOICE_CHARS) {
+    throw WalletError.INVOICE_INVALID(`it is not a string of at most ${MAX_INVOICE_CHARS} characters`)
+  }
+  const parsed = decodeBech32(invoice)
+  const hrp = splitHrp(parsed.hrp)
+  if (!hrp) {
+    const why = `the prefix "${parsed.hrp.slice(0, 16)}" names no currency this wallet knows`
+    throw WalletError.INVOICE_INVALID(why, 'UNKNOWN_PREFIX')
+  }
+  checkAmount(hrp.amount)
+  if (parsed.words.length < TIMESTAMP_WORDS + SIGNATURE_WORDS) {
+    throw WalletError.INVOICE_INVALID('it is too short for a timestamp and a signature')
+  }
+  return { parsed, network: hrp.network }
+}
+
+/** Bech32 as BOLT #11 uses it: no 90-character limit. */
+function decodeBech32(invoice: string): { hrp: string; words: number[] } {
+  // BIP-173 allows only ASCII 33-126, which scure checks after lower-casing: the Kelvin sign U+212A,
+  // which lower-cases to "k", would pass. Checked first, it also keeps scure's messages printable.
+  if (!/^[\x21-\x7e]+$/.test(invoice)) throw WalletError.INVOICE_INVALID('it has characters outside printable ASCII')
+  try {
+    // The type asks for the separator "1" that decode itself checks (nostr-tools' nip19 casts so too).
+    const { prefix, words } = bech32.decode(invoice as `${string}1${string}`, false)
+    return { hrp: prefix, words }
+  } catch (err) {
+    throw bech32Refusal(err)
+  }
+}
+
+/**
+ * scure's errors carry no code: the message is the only signal it gives, so "Invalid checksum" is
+ * CHECKSUM and any other refusal MALFORMED. The BOLT's checksum example (bolt11-vectors.json) pins it.
+ */
+function bech32Refusal(err: unknown): WalletError {
+  const message = err instanceof Error ? err.message : String(err)
+  if (message.startsWith('Invalid checksum'))
+    return WalletError.INVOICE_INVALID('the bech32 checksum is wrong', 'CHECKSUM')
+  return WalletError.INVOICE_INVALID(`it is not bech32 (${message.slice(0, 80)})`, 'MALFORMED')
+}
+
+/** BOLT #11 "Human-Readable Part", reader: digits, then at most a multiplier; `p` only on a multiple of 10. */
+function checkAmount(amount: string): void {
+  if (amount === '') return
+  const m = /^(\d+)([munp])?$/.exec(amount)
+  if (!m)
+    throw WalletError.INVOICE_INVALID(
+      `its amount "${amount.slice(0, 24)}" is not digits and a multiplier m, u, n or p`,
+      'AMOUNT_MALFORMED'
+    )
+  if (m[2] === 'p' && !(m[1] as string).endsWith('0'))
+    throw WalletError.INVOICE_INVALID(
+      'its amount in pico-bitcoin is not a whole number of millisatoshis',
+      'AMOUNT_SUB_MSAT'
+    )
+}
+
+/** Splits the tagged fields: 5-bit type, 10-bit data_length, data_length words. */
+function readFields(words: number[]): Field[] {
+  const fields: Field[] = []
+  for (let i = 0; i < words.length;) {
+    if (i + 3 > words.length) throw WalletError.INVOICE_INVALID('a tagged field is cut short')
+    const type = words[i] as number
+    const length = (words[i + 1] as number) * 32 + (words[i + 2] as number)
+    if (i + 3 + length > words.length) throw WalletError.INVOICE_INVALID('a tagged field runs past the signature')
+    fields.push({ type, words: words.slice(i + 3, i + 3 + length) })
+    i += 3 + length
+  }
+  return fields
+}
+
+/** BOLT #11 "Tagged Fields", reader: a `p`, `h`, `s` or `n` field of the wrong length fails the payment. */
+function checkLengths(fields: Field[]): void {
+  for (const f of fields) {
+    const fixed = FIXED_LENGTH[f.type]
+    if (fixed && f.words.length !== fixed[1])
+      throw WalletError.INVOICE_INVALID(
+        `its \`${fixed[0]}\` field has data_length ${f.words.length}, not ${fixed[1]}`,
+        'FIELD_LENGTH'
+      )
+  }
+}
+
+/** The other reader requirements of "Tagged Fields", in the order the spec lists them. */
+function checkFields(fields: Field[]): void {
+  const seen = new Set<number>()
+  for (const f of fields) {
+    if (SINGLE[f.type] && seen.has(f.type))
+      throw WalletError.INVOICE_INVALID(`it has more than one \`${SINGLE[f.type]}\` field`, 'DUPLICATE_FIELD')
+    seen.add(f.type)
+  }
+  if (!seen.has(F.p)) throw WalletError.INVOICE_INVALID('it has no payment hash (`p` field)', 'PAYMENT_HASH_MISSING')
+  if (seen.has(F.d) === seen.has(F.h))
+    throw WalletError.INVOICE_INVALID(
+      'it must carry exactly one of a description (`d`) and a description hash (`h`)',
+      'DESCRIPTION_FIELDS'
+    )
+  for (const f of fields) {
+    if (MINIMAL[f.type] && f.words[0] === 0)
+      throw WalletError.INVOICE_INVALID(
+        `its \`${MINIMAL[f.type]}\` field begins with a zero field element`,
+        'NON_MINIMAL_FIELD'
+      )
+  }
+  const features = fields.find((f) => f.type === F.features)
+  if (features) checkFeatures(featureBits(features.words))
+  if (!seen.has(F.s))
+    throw WalletError.INVOICE_INVALID('it has no payment secret (`s` field)', 'PAYMENT_SECRET_MISSING')
+}
+
+/** The set bits of a `9` field: big-endian, bit 0 the lowest bit of the last word. */
+function featureBits(words: number[]): number[] {
+  const bits: number[] = []
+  words.forEach((w, i) => {
+    for (let b = 0; b < 5; b++) if ((w >> b) & 1) bits.push((words.length - 1 - i) * 5 + b)
+  })
+  return bits.sort((a, b) => a - b)
+}
+
+/** BOLT #11 "Feature Bits": unknown odd bits are ignored, unknown even bits refuse, dependencies must be set. */
+function checkFeatures(bits: number[]): void {
+  const unknownEven = bits.find((b) => b % 2 === 0 && !KNOWN_FEATURES.has(b))
+  if (unknownEven !== undefined)
+    throw WalletError.INVOICE_INVALID(
+      `it requires feature bit ${unknownEven}, which this wallet does not know`,
+      'FEATURE_REQUIRED_UNKNOWN'
+    )
+  const has = (pair: number): boolean => bits.includes(pair) || bits.includes(pair + 1)
+  for (const [feature, needs, why] of FEATURE_DEPENDS) {
+    if (has(feature) && !has(needs))
+      throw WalletError.INVOICE_INVALID(`its features break a dependency: ${why}`, 'FEATURE_DEPENDENCY')
+  }
+}
+
+function numberField(fields: Field[], type: number, fallback: number): number {
+  const f = fields.find((x) => x.type === type)
+  if (!f) return fallback
+  // 7 words are 35 bits, as the timestamp: any more is no time in seconds or blocks.
+  if (f.words.length > 7)
+    throw WalletError.INVOICE_INVALID(`its \`${type === F.x ? 'x' : 'c'}\` field is too large`, 'FIELD_OUT_OF_RANGE')
+  return f.words.reduce((n, w) => n * 32 + w, 0)
+}
+
+/**
+ * BOLT #11: with an `n` field the signature must be low-S; without one, recovery accepts both.
+ * The BOLT's high-S example recovers the payee from the signature's low-S form (s → order − s, same
+ * recovery id), while the library would recover another key from the high-S form: so it is given
+ * the low-S form.
+ */
+function lowS(parsed: { hrp: string; words: number[] }, invoice: string, hasN: boolean): string {
+  // 104 words are 65 whole bytes: no padding for fromWords to refuse.
+  const sig = Buffer.from(bech32.fromWords(parsed.words.slice(-SIGNATURE_WORDS)))
+  const s = BigInt(`0x${sig.subarray(32, 64).toString('hex')}`)
+  if (s <= HALF_ORDER) return invoice
+  if (hasN) throw WalletError.INVOICE_INVALID('with an `n` field, its signature must be low-S', 'SIGNATURE_HIGH_S')
+  if (s >= ORDER) throw WalletError.INVOICE_INVALID('its signature is not valid', 'SIGNATURE')
+  const low = Buffer.from((ORDER - s).toString(16).padStart(64, '0'), 'hex')
+  const sigWords = bech32.toWords(Buffer.concat([sig.subarray(0, 32), low, sig.subarray(64)]))
+  return bech32.encode(parsed.hrp, [...parsed.words.slice(0, -SIGNATURE_WORDS), ...sigWords], false)
+}
+
+/**
+ * The library checks the signature: it recovers the key and compares it with an `n` field, which
+ * for a low-S signature is the same as verifying against `n`.
+ */
+function signedBy(invoice: string, network: NetworkName): ReturnType<typeof bolt11.decode> {
   let d: ReturnType<typeof bolt11.decode>
   try {
     d = bolt11.decode(invoice, NETWORKS[network])
   } catch (err) {
-    throw WalletError.INVOICE_INVALID((err as Error).message)
+    const message = (err as Error).message
+    if (/payee pubkey/.test(message))
+      throw WalletError.INVOICE_INVALID('its `n` field is not the key that signed it', 'PAYEE_MISMATCH')
+    if (/signature|recover/i.test(message)) throw WalletError.INVOICE_INVALID('its signature is not valid', 'SIGNATURE')
+    if (/amount/i.test(message))
+      throw WalletError.INVOICE_INVALID('its amount is more bitcoin than there will ever be', 'AMOUNT_MALFORMED')
+    throw WalletError.INVOICE_INVALID(message.slice(0, 120))
   }
-  const tags = d.tagsObject
-  if (!tags.payment_hash || !/^[0-9a-f]{64}$/.test(tags.payment_hash)) throw WalletError.INVOICE_INVALID('no payment hash')
-  if (!d.payeeNodeKey || !/^0[23][0-9a-f]{64}$/.test(d.payeeNodeKey)) throw WalletError.INVOICE_INVALID('no payee node key')
-  if (typeof d.timestamp !== 'number') throw WalletError.INVOICE_INVALID('no timestamp')
-  // An explicit payee tag must match the key that signed the invoice.
-  if (tags.payee_node_key && tags.payee_node_key !== d.payeeNodeKey) throw WalletError.INVOICE_INVALID('signature does not match the payee tag')
-  const expiry = typeof tags.expire_time === 'number' ? tags.expire_time : 3600
-  return {
-    network,
-    amountMsat: d.millisatoshis ?? null,
-    paymentHash: tags.payment_hash,
-    payeeNodeKey: d.payeeNodeKey,
-    timestamp: d.timestamp,
-    expiresAt: d.timestamp + expiry,
-    description: typeof tags.description === 'string' ? tags.description : null
-  }
+  if (!d.payeeNodeKey || !/^0[23][0-9a-f]{64}$/.test(d.payeeNodeKey))
+    throw WalletError.INVOICE_INVALID('no key can be recovered from its signature', 'SIGNATURE')
+  return d
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex')
 }
 
 /** Whether sha256(preimage) is the payment hash: the proof that an invoice was paid. */

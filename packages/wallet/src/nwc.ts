@@ -5,6 +5,9 @@
 import type { NWCClient } from '@getalby/sdk/nwc'
 import { WebSocket as WsWebSocket } from 'ws'
 import { WalletError } from './errors.js'
+import { addWalletLogSecret, divertSdkConsole } from './sdk-log.js'
+
+export { setWalletLogSink, type WalletLogSink } from './sdk-log.js'
 
 type NwcModule = typeof import('@getalby/sdk/nwc')
 let sdk: Promise<NwcModule> | null = null
@@ -12,10 +15,12 @@ let sdk: Promise<NwcModule> | null = null
 /**
  * The SDK bundles its own nostr-tools, which captures `globalThis.WebSocket` when the module is
  * evaluated; Node 20 has none. So the global is set first and the SDK imported only afterwards.
+ * Its console output goes to the log sink (setWalletLogSink), never to the terminal.
  */
 export function loadNwcSdk(): Promise<NwcModule> {
   const global = globalThis as { WebSocket?: unknown }
   global.WebSocket ??= WsWebSocket
+  divertSdkConsole()
   sdk ??= import('@getalby/sdk/nwc')
   return sdk
 }
@@ -67,6 +72,7 @@ export class NwcWallet {
       throw WalletError.NWC_INVALID_URI(redactUri((err as Error).message))
     }
     if (!client.secret || !/^[0-9a-f]{64}$/i.test(client.secret)) throw WalletError.NWC_INVALID_URI('the secret is missing or not 64 hex digits')
+    addWalletLogSecret(client.secret)
     if (client.relayUrls.length === 0) throw WalletError.NWC_INVALID_URI('it names no relay')
     return new NwcWallet(sdk, client, opts)
   }
