@@ -58,8 +58,18 @@ export class LocalGateway {
       ws: true,
       xfwd: false,
       changeOrigin: false,
+      toProxy: true,
+      prependPath: false,
       agent: new TunnelAgent(this)
     })
+    // The request target goes into the tunnel exactly as the browser sent it: http-proxy would run it
+    // through url.parse and its urlJoin (folding "//", rewriting "\\"), and the provider checks the
+    // target it receives (SPEC §6.2), so no spelling is changed on the way.
+    const exact = (proxyReq: http.ClientRequest, req: IncomingMessage) => {
+      if (req.url) proxyReq.path = req.url
+    }
+    this.proxy.on('proxyReq', exact)
+    this.proxy.on('proxyReqWs', exact)
     this.proxy.on('proxyRes', (proxyRes: IncomingMessage, _req: IncomingMessage, res: ServerResponse) => {
       // The provider's "connection: close" is about its tunnel stream, not the local connection.
       delete proxyRes.headers.connection

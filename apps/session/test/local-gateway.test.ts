@@ -123,6 +123,14 @@ test('a WebSocket from a foreign origin or host is refused with 403 before the u
   expect(upstream.seen.filter((s) => s.upgrade).map((s) => s.url)).toEqual(['/ws-own', '/ws-no-origin'])
 })
 
+test('the request target enters the tunnel as sent: nothing between the local port and the provider rewrites it', async () => {
+  // A guard: the provider canonicalises what it receives (SPEC §6.2), so the local side must change
+  // nothing, least of all something the provider would then refuse or fold differently.
+  const target = '/pipe|caret^/x?q=a//b&r=%2F'
+  expect((await request(target, { host: `127.0.0.1:${port}` })).status).toBe(200)
+  expect(saw(target), JSON.stringify(upstream.seen.map((s) => s.url).slice(-3))).toBe(true)
+})
+
 test('SSE streams through the local gateway event by event', async () => {
   const events = await new Promise<string[]>((resolve, reject) => {
     const got: string[] = []
