@@ -4,7 +4,7 @@
 import { rename, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import readline from 'node:readline'
-import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, parseFlags, runMain, type CommandSpec, type Logger } from '@2020117/cli'
+import { createLogger, CliError, LOG_FLAGS, logLevelOf, NETWORK_FLAGS, parseFlags, peerText, runMain, type CommandSpec, type FlagValue, type Logger } from '@2020117/cli'
 import { findProviders, keyEntryFlags, loadIdentity, npubOf, parsePubkey, RelayPool, resolveProvider, secretForms, type ProviderInfo } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
 import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, SessionChannel, tickAmountMsat } from '@2020117/protocol'
@@ -23,6 +23,7 @@ const spec: CommandSpec = {
     budget: { type: 'integer', description: 'the most this session may spend, in sats (required)', min: 1, max: MAX_BUDGET_SATS, env: 'SESSION_BUDGET' },
     port: { type: 'integer', description: 'local port of the tunnel', default: 8080, min: 0, max: 65535, env: 'SESSION_PORT' },
     host: { type: 'string', description: 'local address of the tunnel; anything but loopback exposes your paid session to your network', default: '127.0.0.1', env: 'SESSION_HOST' },
+    'allow-foreign-origin': { type: 'boolean', description: 'serve requests whatever their Host and Origin headers; by default only pages of the tunnel\'s own address may use it (other web pages get 403)', env: 'SESSION_ALLOW_FOREIGN_ORIGIN' },
     kind: { type: 'integer', description: 'service kind to rent (5200 = Stable Diffusion WebUI session)', default: 5200, min: 0, max: 65535, env: 'SESSION_KIND' },
     provider: { type: 'string', description: 'rent from this provider: its Nostr pubkey (npub1… or hex), resolved on the relays and proven on connect', env: 'SESSION_PROVIDER', placeholder: 'NPUB' },
     'swarm-key': { type: 'string', description: "dial this provider's 64-hex Hyperswarm key directly (no relays needed)", env: 'SESSION_SWARM_KEY', placeholder: 'HEX' },
@@ -70,15 +71,20 @@ await runMain(
       log.addSecret(form)
       secrets.push(form)
     }
-    // Your own private key where a provider's key belongs: refuse, and never print it back.
-    const own = identity.entry.privkey.toLowerCase()
-    for (const name of ['provider', 'swarm-key'] as const) {
-      const given = first.values[name]
-      if (typeof given === 'string' && given.toLowerCase().includes(own)) {
-        throw new CliError('PRIVATE_KEY_GIVEN', `--${name} is your own private key, not a provider's public key: keep it secret, and pass the provider's npub`, 2)
-      }
-    }
     const explicit = (name: string) => flags.sources[name] === 'flag' || flags.sources[name] === 'env'
+    const devnet = v.devnet !== undefined ? await readRunningState(v.devnet as string) : null
+    let nwcUri = v.nwc as string | undefined
+    if (devnet && !explicit('nwc')) nwcUri = devnet.accounts.customer?.nwcUri
+    // The wallet secret is known from here on, before anything touches the network.
+    const nwcSecret = nwcSecretOf(nwcUri)
+    if (nwcSecret) for (const form of secretForms(nwcSecret)) {
+      log.addSecret(form)
+      secrets.push(form)
+    }
+    refuseSecretArguments(v, [
+      { hex: identity.entry.privkey, refuse: CliError.PRIVATE_KEY_GIVEN },
+      ...(nwcSecret ? [{ hex: nwcSecret, refuse: CliError.SECRET_GIVEN }] : [])
+    ])
     let relays = (v.relays as string[] | undefined) ?? []
     if (v.list) {
       if (v.devnet !== undefined && !explicit('relays')) relays = (await readRunningState(v.devnet as string)).relays
@@ -96,14 +102,11 @@ await runMain(
     const withRepl = !v['no-repl'] && !json && (tty || v.repl === true)
 
     let network: NetworkConfig = { bootstrap: v.bootstrap ? parseBootstrap(v.bootstrap as string) : null }
-    let nwcUri = v.nwc as string | undefined
     let lnNetwork = v.network as NetworkName
-    if (v.devnet !== undefined) {
-      const state = await readRunningState(v.devnet as string)
-      if (!v.bootstrap) network = { bootstrap: state.bootstrap }
-      if (!explicit('nwc')) nwcUri = state.accounts.customer?.nwcUri
+    if (devnet) {
+      if (!v.bootstrap) network = { bootstrap: devnet.bootstrap }
       if (!explicit('network')) lnNetwork = 'regtest'
-      if (!explicit('relays')) relays = state.relays
+      if (!explicit('relays')) relays = devnet.relays
     }
     // Providers on the relays: the one asked for, or every one online for this kind.
     const pool = relays.length ? new RelayPool(relays) : null
@@ -113,7 +116,7 @@ await runMain(
         if (!pool) throw new CliError('NO_RELAYS', `--provider needs relays to find ${npubOf(providerPubkey)}: pass --relays (or --devnet), or dial its key with --swarm-key`, 2)
         const info = await resolveProvider(pool, providerPubkey)
         providerKey = Buffer.from(info.swarmKey, 'hex')
-        log.info(`${info.name || npubOf(providerPubkey)} is at swarm key ${info.swarmKey.slice(0, 16)}… (last seen ${new Date(info.lastSeen * 1000).toISOString()})`)
+        log.info(`${peerText(info.name, 64) || npubOf(providerPubkey)} is at swarm key ${info.swarmKey.slice(0, 16)}… (last seen ${new Date(info.lastSeen * 1000).toISOString()})`)
       } else if (!providerKey && pool) {
         fromRelays = (await findProviders(pool, { kind, maxAgeS: 600 })).filter((p) => p.status === 'online')
         if (fromRelays.length) log.info(`${fromRelays.length} provider(s) of kind ${kind} online on the relays`)
@@ -130,12 +133,15 @@ await runMain(
 
     // Bind the local port first: better to fail here than after paying.
     const listener = await listen(v.host as string, v.port as number)
+    const early = holdEarly(listener)
     const address = listener.address() as net.AddressInfo
     const tunnelUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
     if (!isLoopback(address.address)) log.warn(`the tunnel listens on ${address.address}: anyone who can reach it uses your paid session`)
+    if (v['allow-foreign-origin']) log.warn('--allow-foreign-origin: any web page open in your browser can use your paid session (cross-site requests and DNS rebinding are not refused)')
 
     const swarm = new PeerSwarm({ network })
     const cleanup = async () => {
+      early.drop()
       listener.close()
       wallet?.close()
       await swarm.destroy().catch(() => {})
@@ -167,6 +173,7 @@ await runMain(
         listener,
         log,
         seenHashes: new Set(),
+        allowForeignOrigin: v['allow-foreign-origin'] === true,
         customerPubkey: Buffer.from(identity.entry.pubkey, 'hex'),
         // A resume dials the same swarm key: the Noise handshake proves it is the same provider.
         reconnect: async (deadline) => {
@@ -176,6 +183,7 @@ await runMain(
           return channel
         }
       })
+      early.release()
       // SIGUSR2 cuts the connection to the provider, to see a resume happen (and to test it).
       process.on('SIGUSR2', () => {
         log.warn('SIGUSR2: dropping the connection to the provider')
@@ -235,6 +243,26 @@ function startStatusFile(path: string, session: CustomerSession): { final(summar
   }
 }
 
+/** The connection secret of an NWC URI (64 hex), read locally: the wallet client is not started yet. */
+function nwcSecretOf(uri: string | undefined): string | null {
+  const m = uri ? /[?&]secret=([0-9a-f]{64})(?![0-9a-z])/i.exec(uri) : null
+  return m ? (m[1] as string).toLowerCase() : null
+}
+
+/**
+ * A secret this session holds, pasted where a provider's key belongs (--provider, --swarm-key, from a
+ * flag, the environment or the keys file), would be sent to the relays or the DHT and printed back as
+ * an npub that decodes to it. Refuse it in any of its encodings, without echoing it.
+ */
+function refuseSecretArguments(values: Record<string, FlagValue>, held: Array<{ hex: string; refuse: (flag: string) => CliError }>): void {
+  for (const flag of ['provider', 'swarm-key'] as const) {
+    const given = values[flag]
+    if (typeof given !== 'string') continue
+    const text = given.toLowerCase()
+    for (const { hex, refuse } of held) if (secretForms(hex).some((form) => text.includes(form.toLowerCase()))) throw refuse(flag)
+  }
+}
+
 function parseKey(value: string): Uint8Array {
   if (!/^[0-9a-f]{64}$/i.test(value)) throw CliError.INVALID_FLAG('swarm-key', 'must be the provider\'s 64-hex swarm key (printed by 2020117-agent at start)', spec.bin)
   return Buffer.from(value, 'hex')
@@ -263,7 +291,7 @@ async function listProviders(relays: string[], kind: number, json: boolean, boot
   const rows = providers.map((p, i) => ({
     npub: p.npub,
     pubkey: p.pubkey,
-    name: p.name,
+    name: peerText(p.name, 64),
     kinds: p.kinds,
     sats_per_minute: p.prices[String(kind)] ?? null,
     capacity: p.capacity,
@@ -295,6 +323,30 @@ function listen(host: string, port: number): Promise<net.Server> {
   })
 }
 
+/**
+ * Connections made while the session is still being set up (discovery, the wallet check) wait for
+ * it, as those made before the first payment do; release() hands them to the session.
+ */
+function holdEarly(server: net.Server): { release(): void; drop(): void } {
+  const early: net.Socket[] = []
+  const hold = (sock: net.Socket) => {
+    sock.on('error', () => {})
+    if (early.length >= 64) sock.destroy()
+    else early.push(sock)
+  }
+  server.on('connection', hold)
+  return {
+    release() {
+      server.off('connection', hold)
+      for (const sock of early.splice(0)) if (!sock.destroyed) server.emit('connection', sock)
+    },
+    drop() {
+      server.off('connection', hold)
+      for (const sock of early.splice(0)) sock.destroy()
+    }
+  }
+}
+
 function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.')
 }
@@ -317,11 +369,12 @@ async function choose(
   opts: { kind: number; wallet: NwcWallet | null; maxPrice: number | undefined; yes: boolean; log: Logger }
 ): Promise<Candidate> {
   opts.log.info(`found ${candidates.length} provider(s):`)
+  // The numbers come first, from the decoded offer; the provider's name (stripped, quoted) last, so
+  // that no name can pass itself off as a price.
   for (const c of candidates) {
     const price = c.skill.offers.find((o) => o.kind === opts.kind)?.satsPerMinute
-    opts.log.info(
-      `  ${c.name.padEnd(24)} ${price === undefined ? 'does not serve this kind' : price === 0 ? 'free' : `${price} sats/min`}  capacity ${c.skill.capacity}/${c.skill.maxSessions}  ${c.swarmKey.slice(0, 16)}…`
-    )
+    const terms = price === undefined ? 'does not serve this kind' : price === 0 ? 'free' : `${price} sats/min`
+    opts.log.info(`  ${terms.padEnd(16)} capacity ${c.skill.capacity}/${c.skill.maxSessions}  ${c.swarmKey.slice(0, 16)}…  ${JSON.stringify(peerText(c.name, 64))}`)
   }
   const usable = candidates
     .filter((c) => c.skill.capacity > 0)
@@ -332,10 +385,13 @@ async function choose(
   if (!best) throw new CliError('NO_USABLE_PROVIDER', `no provider of kind ${opts.kind} has a free slot and a payment method this client supports; try again later`)
   const price = priceOf(best, opts.kind)
   if (opts.yes || (opts.maxPrice !== undefined && price <= opts.maxPrice) || price === 0) return best
+  // The question carries the offer's numbers and the provider's key, never provider text: a name
+  // could say "1 sats/min" beside the real price.
+  const who = `provider ${best.swarmKey.slice(0, 16)}…`
   if (!process.stdin.isTTY) {
-    throw new CliError('CONFIRMATION_REQUIRED', `${best.name} asks ${price} sats/min: pass --yes, or --max-price=${price} to accept prices up to that without asking`, 2)
+    throw new CliError('CONFIRMATION_REQUIRED', `${who} asks ${price} sats/min: pass --yes, or --max-price=${price} to accept prices up to that without asking`, 2)
   }
-  const answer = await ask(`rent ${best.name} at ${price} sats/min (${price * 60} sats/hour)? [y/N] `)
+  const answer = await ask(`rent ${who} at ${price} sats/min (${price * 60} sats/hour), billed every ${best.skill.tickSeconds} s? [y/N] `)
   if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('DECLINED', 'you declined the price; nothing was paid', 2)
   return best
 }
@@ -365,7 +421,9 @@ async function checkWallet(wallet: NwcWallet | null, offer: Offer, budget: numbe
   log.info(`wallet ${info.alias ?? wallet.displayUri}: ${balance === null ? 'balance hidden' : `${Math.floor(balance / 1000)} sats`}; budget ${budget} sats`)
 }
 
-function printSummary(s: Summary, json: boolean, log: Logger): void {
+function printSummary(summary: Summary, json: boolean, log: Logger): void {
+  // The message may be the provider's (session_end, session_reject, error).
+  const s = { ...summary, message: peerText(summary.message, 1000) }
   if (json) {
     process.stdout.write(JSON.stringify(s) + '\n')
     return

@@ -26,6 +26,7 @@ import {
 import { Tunnel } from '@2020117/tunnel'
 import { TickGuard, WalletError, type ApprovedTick, type NetworkName, type NwcWallet } from '@2020117/wallet'
 import type { Logger } from '@2020117/cli'
+import { LocalGateway } from './local-gateway.js'
 
 export interface Offer {
   swarmKey: string
@@ -52,6 +53,8 @@ export interface CustomerOptions {
   reconnect?: (deadlineMs: number) => Promise<SessionChannel>
   /** The most routing fee one payment may cost (--max-fee); kept in reserve by the budget check. */
   maxFeeSats?: number
+  /** Serve requests whatever their Host and Origin (--allow-foreign-origin); see local-gateway.ts. */
+  allowForeignOrigin?: boolean
 }
 
 export interface Summary {
@@ -123,6 +126,7 @@ export class CustomerSession extends EventEmitter {
   private queue: Promise<void> = Promise.resolve()
   private budgetEnd: NodeJS.Timeout | null = null
   private readonly held: net.Socket[] = []
+  private gateway: LocalGateway | null = null
   private open = false
 
   constructor(opts: CustomerOptions) {
@@ -467,6 +471,7 @@ export class CustomerSession extends EventEmitter {
   /** Local connections wait until the tunnel opens; after the session they are refused. */
   private onlocal(sock: net.Socket): void {
     sock.on('error', () => {})
+    sock.setNoDelay(true)
     if (this.summary) return void sock.destroy()
     if (!this.open) {
       if (this.held.length >= 64) return void sock.destroy()
@@ -476,22 +481,20 @@ export class CustomerSession extends EventEmitter {
     this.connect(sock)
   }
 
+  /**
+   * Hands a local connection to the local HTTP front, which checks the Host and Origin of every
+   * request on it before the request gets a tunnel stream of its own (SPEC §6.3).
+   */
   private connect(sock: net.Socket): void {
     if (!this.tunnel || this.summary) return void sock.destroy()
-    let stream
-    try {
-      stream = this.tunnel.openStream()
-    } catch {
-      return void sock.destroy()
-    }
-    stream.on('error', () => sock.destroy())
-    sock.on('error', () => stream.destroy())
-    sock.on('close', (hadError) => {
-      if (hadError) stream.destroy()
+    this.gateway ??= new LocalGateway({
+      address: this.opts.listener.address() as net.AddressInfo,
+      allowForeignOrigin: this.opts.allowForeignOrigin === true,
+      log: this.log,
+      session: this,
+      openStream: () => (this.open && this.tunnel && !this.summary ? this.tunnel.openStream() : null)
     })
-    stream.on('close', () => sock.destroy())
-    sock.pipe(stream)
-    stream.pipe(sock)
+    this.gateway.accept(sock)
   }
 
   private finish(reason: string, by: Summary['by'], message: string): void {

@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { SessionChannel, type SkillResponse } from '@2020117/protocol'
 import { SwarmError, type Connection, type PeerSwarm } from '@2020117/swarm'
 import { npubOf, verifyBinding, type NostrError } from '@2020117/nostr'
-import type { Logger } from '@2020117/cli'
+import { peerText, type Logger } from '@2020117/cli'
 
 export const SOFTWARE = '2020117-session/0.1.0'
 
@@ -102,7 +102,8 @@ async function askSkill(conn: Connection, kind: number, expectedPubkey: string |
       throw err
     }
     const manifest = JSON.parse(skill.manifest) as Record<string, unknown>
-    const name = typeof manifest.name === 'string' ? manifest.name.slice(0, 64) : pubkey ? npubOf(pubkey).slice(0, 20) : 'unnamed provider'
+    // The name is shown to the customer: stripped of control characters and bounded here, once.
+    const name = (typeof manifest.name === 'string' ? peerText(manifest.name, 64) : '') || (pubkey ? npubOf(pubkey).slice(0, 20) : 'unnamed provider')
     return { pubkey, conn, channel, swarmKey: Buffer.from(conn.remotePublicKey).toString('hex'), skill, manifest, name }
   } finally {
     clearTimeout(timeout)

@@ -1,9 +1,12 @@
 // The interactive prompt while a session runs: status, skill, generate, help, quit. Tab completes
-// commands and flags; history is kept for the session.
+// commands and flags; history is kept for the session. What the provider sends is shown only
+// through peerText/peerJson (no terminal escapes), and `generate` names its files itself: nothing
+// the provider returns ever becomes part of a path, and no existing file is overwritten.
 
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import readline from 'node:readline'
+import { peerJson, peerText } from '@2020117/cli'
 import type { CustomerSession, Status } from './customer.js'
 
 const COMMANDS = ['status', 'skill', 'generate', 'help', 'quit'] as const
@@ -59,7 +62,7 @@ export function startRepl(opts: ReplOptions): readline.Interface {
 
 function promptText(s: Status): string {
   const left = s.minutes_left < 0 ? 'free' : `${s.budget_left_sats} sats / ${s.minutes_left} min left`
-  return `[${s.name.slice(0, 20)} · ${left}] 2020117> `
+  return `[${peerText(s.name, 20)} · ${left}] 2020117> `
 }
 
 function complete(line: string): [string[], string] {
@@ -93,7 +96,7 @@ async function run(line: string, opts: ReplOptions, print: (s: string) => void):
       print(formatStatus(opts.session.status()))
       return
     case 'skill':
-      print(JSON.stringify(opts.session.offer.manifest, null, 2))
+      print(peerJson(opts.session.offer.manifest))
       return
     case 'generate':
       await generate(args, opts, print)
@@ -109,7 +112,7 @@ async function run(line: string, opts: ReplOptions, print: (s: string) => void):
 
 export function formatStatus(s: Status): string {
   const rows: Array<[string, string]> = [
-    ['provider', `${s.name} (${s.provider.slice(0, 16)}…)`],
+    ['provider', `${peerText(s.name, 64)} (${s.provider.slice(0, 16)}…)`],
     ['state', s.state],
     ['price', s.sats_per_minute === 0 ? 'free' : `${s.sats_per_minute} sats/min, billed every ${s.tick_seconds} s`],
     ['time used', `${s.elapsed_s} s`],
@@ -145,20 +148,66 @@ async function generate(args: string[], opts: ReplOptions, print: (s: string) =>
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body)
   })
-  const text = await res.text()
-  if (!res.ok) throw new Error(`the provider answered ${res.status}: ${text.slice(0, 300)}`)
-  const reply = JSON.parse(text) as { images?: string[]; info?: string }
-  const info = reply.info ? (JSON.parse(reply.info) as { seed?: number; all_seeds?: number[] }) : {}
+  const text = await readBounded(res, MAX_REPLY_BYTES)
+  if (!res.ok) throw new Error(`the provider answered ${res.status}: ${peerText(text, 300)}`)
+  let reply: { images?: unknown }
+  try {
+    reply = JSON.parse(text) as { images?: unknown }
+  } catch {
+    throw new Error('the provider answered with something that is not JSON')
+  }
+  const images = Array.isArray(reply.images) ? reply.images.filter((b): b is string => typeof b === 'string').slice(0, MAX_IMAGES) : []
   const dir = resolve(opts.outputDir)
   await mkdir(dir, { recursive: true })
+  // The name is ours alone: a time stamp, the image's index and the seed the user asked for. The
+  // provider's info.seed is not used: it is peer data, and a path in it would escape the directory.
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const seed = typeof body.seed === 'number' && body.seed >= 0 ? `-seed${body.seed}` : ''
   const saved: string[] = []
-  for (const [i, b64] of (reply.images ?? []).entries()) {
-    const seed = info.all_seeds?.[i] ?? info.seed ?? 'x'
-    const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${i}-seed${seed}.png`)
-    await writeFile(file, Buffer.from(b64, 'base64'))
-    saved.push(file)
-  }
+  for (const [i, b64] of images.entries()) saved.push(await saveExclusive(dir, `${stamp}-${i}${seed}`, Buffer.from(b64, 'base64')))
   print(saved.length ? `saved ${saved.join(', ')}` : 'the provider returned no images')
+}
+
+/** At most this many images of one reply are saved. */
+const MAX_IMAGES = 64
+/** A txt2img reply larger than this is not read: the provider's bytes must not exhaust our memory. */
+const MAX_REPLY_BYTES = 128 * 1024 * 1024
+
+export async function readBounded(res: Response, max: number): Promise<string> {
+  const reader = res.body?.getReader()
+  if (!reader) return ''
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > max) {
+      await reader.cancel().catch(() => {})
+      throw new Error(`the provider's reply is larger than ${max / 1024 / 1024} MiB: nothing was saved`)
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/**
+ * Writes `bytes` to `<dir>/<base>.png`, or `<base>-1.png`, `<base>-2.png`, … : the first name that
+ * does not exist yet. The file is created exclusively (`wx`), so an existing file, or one another
+ * process creates in the meantime, is never overwritten. `base` must be a plain file name.
+ */
+export async function saveExclusive(dir: string, base: string, bytes: Uint8Array): Promise<string> {
+  if (!/^[0-9A-Za-z][0-9A-Za-z-]*$/.test(base)) throw new Error(`not a plain file name: ${peerText(base, 80)}`)
+  for (let n = 0; n < 1000; n++) {
+    const file = join(dir, `${base}${n ? `-${n}` : ''}.png`)
+    try {
+      await writeFile(file, bytes, { flag: 'wx' })
+      return file
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+  }
+  throw new Error(`no free file name for ${base}.png in ${dir}: clean up the directory`)
 }
 
 /** Splits a command line on spaces, keeping "quoted strings" (with \" escapes) together. */

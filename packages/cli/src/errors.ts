@@ -32,4 +32,27 @@ export class CliError extends Error {
   static UNEXPECTED_ARGUMENT(arg: string, bin: string): CliError {
     return new CliError('UNEXPECTED_ARGUMENT', `unexpected argument "${arg}". See ${bin} --help.`, 2)
   }
+
+  /** Never echoes the value: it is a secret. */
+  static PRIVATE_KEY_GIVEN(flag: string): CliError {
+    return new CliError('PRIVATE_KEY_GIVEN', `--${flag} is your own private key, not a provider's public key: keep it secret, and pass the provider's npub`, 2)
+  }
+
+  /** Never echoes the value: it is a secret. */
+  static SECRET_GIVEN(flag: string): CliError {
+    return new CliError('SECRET_GIVEN', `--${flag} is your wallet's connection secret (the secret= of your NWC URI), not a provider's key: nothing was sent; keep it private, and pass the provider's npub`, 2)
+  }
+
+  // The session's local HTTP front answers these as 403/502 JSON bodies, not as exits.
+  static FOREIGN_HOST(host: string, own: string): CliError {
+    return new CliError('FOREIGN_HOST', `refused a request for host "${host}": the session serves only its own address (${own}); a web page behind another name (DNS rebinding) may not use it. Open ${own}, or start the session with --allow-foreign-origin`)
+  }
+
+  static FOREIGN_ORIGIN(origin: string, own: string): CliError {
+    return new CliError('FOREIGN_ORIGIN', `refused a request from the web page at "${origin}": only pages of ${own} may use the paid session. Open ${own}, or start the session with --allow-foreign-origin`)
+  }
+
+  static TUNNEL_UNAVAILABLE(why: string): CliError {
+    return new CliError('TUNNEL_UNAVAILABLE', `the tunnel to the provider could not carry this request: ${why}. Try again; the session's log says more`)
+  }
 }

@@ -2,6 +2,8 @@
 // `--json`. Every line passes through redact(): secrets must never reach a log, whatever the
 // verbosity, even when a library error message happens to embed one.
 
+import { escapeControls, stripControls } from './text.js'
+
 export type Level = 'error' | 'warn' | 'info' | 'debug' | 'trace'
 const ORDER: Record<Level, number> = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 }
 
@@ -75,7 +77,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       const prefix = level === 'info' ? '' : `${level}: `
       line = `${opts.name ? `[${opts.name}] ` : ''}${prefix}${msg}${tail}`
     }
-    write(logger.redact(line))
+    // Peer text reaches log lines (names, messages, error texts): no line may carry a terminal
+    // escape or a newline that forges another line.
+    write(logger.redact(opts.json ? escapeControls(line) : stripControls(line)))
   }
 
   return logger

@@ -4,6 +4,7 @@
 import { CliError } from './errors.js'
 import { helpText, parseFlags, type CommandSpec, type Parsed, type ParseOptions } from './args.js'
 import { redactText } from './log.js'
+import { peerText } from './text.js'
 
 export interface MainContext {
   flags: Parsed
@@ -35,7 +36,8 @@ export async function runMain(
 export function reportError(err: unknown, json: boolean, secrets: string[] = []): number {
   const e = err as { code?: unknown; message?: unknown; exitCode?: unknown }
   const code = typeof e?.code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(e.code) ? e.code : 'INTERNAL_ERROR'
-  const message = redactText(typeof e?.message === 'string' ? e.message : String(err), secrets)
+  // A message may quote a peer (a provider's reason): printed stripped of control characters.
+  const message = redactText(peerText(typeof e?.message === 'string' ? e.message : String(err), 2000), secrets)
   if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code, message } }) + '\n')
   process.stderr.write(`error ${code}: ${message}\n`)
   if (code === 'INTERNAL_ERROR' && err instanceof Error && process.env.DEBUG_2020117) process.stderr.write(redactText(err.stack ?? '', secrets) + '\n')
