@@ -40,8 +40,9 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 test('fuzz-live --frames=20000: the agent survives, answers every refused frame with its code, and the honest session is never broken', async () => {
   const { code, stdout, stderr } = await run(['--frames=20000', '--json'])
-  const lines = stdout.trim().split('\n')
-  const result = JSON.parse(lines[lines.length - 1] as string) as Record<string, any>
+  const last = stdout.trim().split('\n').pop() ?? ''
+  expect(last.startsWith('{'), `no JSON result (exit ${code})\n--- stderr ---\n${stderr.slice(-3000)}`).toBe(true)
+  const result = JSON.parse(last) as Record<string, any>
   const context = `${JSON.stringify(result)}\n--- stderr ---\n${stderr.slice(-3000)}`
   expect(result.agent_alive, context).toBe(true)
   expect(result.honest_session_ok, context).toBe(true)

@@ -121,6 +121,8 @@ export async function startWebUI(opts: WebUIOptions = {}): Promise<RunningWebUI>
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_JSON_BYTES })
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // An upgraded socket is no longer the HTTP server's: its errors (a peer's reset) are ours.
+    socket.on('error', () => socket.destroy())
     if (pathOf(req) !== QUEUE_SOCKET_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       return

@@ -1,6 +1,7 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import http from 'node:http'
+import net from 'node:net'
 import vm from 'node:vm'
 import { PNG } from 'pngjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -48,6 +49,20 @@ describe('server basics', () => {
     expect(webui.host).toBe('127.0.0.1')
     expect(webui.port).toBeGreaterThan(0)
     expect(webui.url).toBe(`http://127.0.0.1:${webui.port}`)
+  })
+
+  it('survives a client that resets the connection after an upgrade it refused', async () => {
+    // Once a socket is upgraded, node's HTTP server no longer handles its errors: an ECONNRESET on
+    // the refused upgrade's socket used to be an uncaught exception that took the process down.
+    const sock = net.connect(webui.port, '127.0.0.1')
+    sock.on('error', () => {})
+    sock.write('GET /not-the-queue HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n')
+    const [answer] = (await once(sock, 'data')) as [Buffer]
+    expect(answer.toString()).toMatch(/^HTTP\/1.1 404/)
+    const closed = new Promise((resolve) => sock.once('close', resolve))
+    sock.resetAndDestroy()
+    await closed
+    expect(json(await request(`${webui.url}/healthz`))).toEqual({ ok: true })
   })
 
   it('answers /healthz, and unknown paths with a JSON 404', async () => {
