@@ -7,7 +7,12 @@ export default defineConfig({
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
   test: {
-    include: ['protocol/test/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'scripts/test/**/*.test.ts'],
+    include: [
+      'protocol/test/**/*.test.ts',
+      'packages/*/test/**/*.test.ts',
+      'apps/*/test/**/*.test.ts',
+      'scripts/test/**/*.test.ts'
+    ],
     globalSetup: ['./scripts/test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -71,7 +71,10 @@ const TOTAL_DEADLINE_MS = 270_000
 
 // Child processes: see scripts/lib/harness.mjs. The tick round trips come from the agent's log
 // lines stamped by scripts/bench/stamp.mjs (spawnNode's `stamped`).
-const { progress, tempDir, spawnNode, waitLine, waitJson, cleanUp, run } = createHarness({ name: 'bench', waitMs: 30_000 })
+const { progress, tempDir, spawnNode, waitLine, waitJson, cleanUp, run } = createHarness({
+  name: 'bench',
+  waitMs: 30_000
+})
 
 // -- measurements -----------------------------------------------------------------------------------
 
@@ -125,7 +128,13 @@ async function download(url, ms = 180_000) {
 async function rawStream(bootstrap) {
   const rx = spawnNode('raw-receive', HELPERS.raw, ['receive', bootstrap, String(RAW_BYTES)])
   const ready = await waitJson(rx, (v) => v.event === 'ready')
-  const tx = spawnNode('raw-send', HELPERS.raw, ['send', bootstrap, ready.publicKey, String(RAW_BYTES), String(RAW_CHUNK)])
+  const tx = spawnNode('raw-send', HELPERS.raw, [
+    'send',
+    bootstrap,
+    ready.publicKey,
+    String(RAW_BYTES),
+    String(RAW_CHUNK)
+  ])
   const result = await waitJson(rx, (v) => v.event === 'result', { ms: 120_000 })
   await Promise.all([rx.exited, tx.exited])
   return result.mb_s
@@ -159,17 +168,31 @@ function trackTicks(agent) {
      */
     rtts(session, from, to = Infinity, now = null) {
       return [...ticks.values()]
-        .filter((t) => t.session === session && t.seq >= 1 && t.sent >= from && t.sent <= to && (t.paid !== null || now !== null))
+        .filter(
+          (t) =>
+            t.session === session && t.seq >= 1 && t.sent >= from && t.sent <= to && (t.paid !== null || now !== null)
+        )
         .map((t) => (t.paid ?? now) - t.sent)
     },
     unpaid(session, from, to) {
-      return [...ticks.values()].filter((t) => t.session === session && t.seq >= 1 && t.sent >= from && t.sent <= to && t.paid === null).length
+      return [...ticks.values()].filter(
+        (t) => t.session === session && t.seq >= 1 && t.sent >= from && t.sent <= to && t.paid === null
+      ).length
     }
   }
 }
 
 function spawnSession(flag, providerKey) {
-  return spawnNode('session', DIST.session, [flag, '--budget=1000', '--port=0', '--yes', '--no-repl', '--json', '--discovery-timeout=60', `--swarm-key=${providerKey}`])
+  return spawnNode('session', DIST.session, [
+    flag,
+    '--budget=1000',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    '--json',
+    '--discovery-timeout=60',
+    `--swarm-key=${providerKey}`
+  ])
 }
 
 /** Resolves once `check()` is true, re-checking on every line the agent prints; bounded by `ms`. */
@@ -221,7 +244,15 @@ async function main() {
     const agent = spawnNode(
       'agent',
       DIST.agent,
-      [flag, '--sats-per-minute=5', '--tick-seconds=1', '--grace-seconds=10', `--max-sessions=${SESSIONS}`, '--log-level=debug', '--json'],
+      [
+        flag,
+        '--sats-per-minute=5',
+        '--tick-seconds=1',
+        '--grace-seconds=10',
+        `--max-sessions=${SESSIONS}`,
+        '--log-level=debug',
+        '--json'
+      ],
       { stamped: true }
     )
     agentForDiagnostics = agent
@@ -235,7 +266,9 @@ async function main() {
     const first = await firstByte(`${tunnel}/healthz`)
     if (first.status !== 200) throw new Error(`GET /healthz through the tunnel answered ${first.status}`)
     const setupMs = round(first.at - customer.spawnedAt, 0)
-    progress(`  ${setupMs} ms ("tunnel open" printed after ${round(open.at - (performance.timeOrigin + customer.spawnedAt), 0)} ms)`)
+    progress(
+      `  ${setupMs} ms ("tunnel open" printed after ${round(open.at - (performance.timeOrigin + customer.spawnedAt), 0)} ms)`
+    )
     const mainSession = ticks.sessions[0]
     if (!mainSession) throw new Error('the agent logged no session start')
 
@@ -246,22 +279,32 @@ async function main() {
 
     progress(`tick round trips, idle: waiting for ${IDLE_TICKS} ticks…`)
     const idleFrom = performance.timeOrigin + performance.now()
-    await untilAgentLine(agent, () => ticks.rtts(mainSession, idleFrom).length >= IDLE_TICKS, (IDLE_TICKS + 15) * 1000, `${IDLE_TICKS} idle ticks`)
+    await untilAgentLine(
+      agent,
+      () => ticks.rtts(mainSession, idleFrom).length >= IDLE_TICKS,
+      (IDLE_TICKS + 15) * 1000,
+      `${IDLE_TICKS} idle ticks`
+    )
     const idle = ticks.rtts(mainSession, idleFrom)
     progress(`  p50 ${round(percentile(idle, 50))} ms, p99 ${round(percentile(idle, 99))} ms (${idle.length} ticks)`)
 
-    progress(`tunnel download: ${WARMUP_BYTES / MiB} MiB warm-up (not counted), then ${DOWNLOAD_BYTES / MiB} MiB through the tunnel…`)
+    progress(
+      `tunnel download: ${WARMUP_BYTES / MiB} MiB warm-up (not counted), then ${DOWNLOAD_BYTES / MiB} MiB through the tunnel…`
+    )
     await download(`${tunnel}/download?bytes=${WARMUP_BYTES}`)
     const dlRuns = []
     for (let i = 0; i < RUNS; i++) {
       const r = await download(`${tunnel}/download?bytes=${DOWNLOAD_BYTES}`)
-      if (r.bytes !== DOWNLOAD_BYTES) throw new Error(`the tunnel download returned ${r.bytes} bytes, not ${DOWNLOAD_BYTES}`)
+      if (r.bytes !== DOWNLOAD_BYTES)
+        throw new Error(`the tunnel download returned ${r.bytes} bytes, not ${DOWNLOAD_BYTES}`)
       dlRuns.push(r.mb_s)
       progress(`  run ${i + 1}: ${r.mb_s.toFixed(1)} MB/s`)
     }
     const dl = { mb_s: percentile(dlRuns, 50) }
 
-    progress(`tick round trips, loaded: ${LOADED_BYTES / MiB} MiB downloads through the tunnel until ${LOADED_TICKS} ticks…`)
+    progress(
+      `tick round trips, loaded: ${LOADED_BYTES / MiB} MiB downloads through the tunnel until ${LOADED_TICKS} ticks…`
+    )
     let loaded = []
     for (let i = 0; i < MAX_LOADED_DOWNLOADS && loaded.length < LOADED_TICKS; i++) {
       const from = performance.timeOrigin + performance.now()
@@ -270,19 +313,35 @@ async function main() {
       // Ticks sent during the download; the last one's payment may complete just after it. One
       // still unpaid after 10 s counts with its wait so far (a lower bound), not as missing.
       const to = performance.timeOrigin + performance.now()
-      await untilAgentLine(agent, () => ticks.unpaid(mainSession, from, to) === 0, 10_000, 'the loaded ticks to be paid').catch(() => {})
+      await untilAgentLine(
+        agent,
+        () => ticks.unpaid(mainSession, from, to) === 0,
+        10_000,
+        'the loaded ticks to be paid'
+      ).catch(() => {})
       loaded = loaded.concat(ticks.rtts(mainSession, from, to, performance.timeOrigin + performance.now()))
       progress(`  download ${i + 1}: ${r.mb_s.toFixed(1)} MB/s, ${loaded.length} loaded ticks so far`)
     }
     if (loaded.length === 0) throw new Error('no tick was paid during the loaded downloads')
-    progress(`  p50 ${round(percentile(loaded, 50))} ms, p99 ${round(percentile(loaded, 99))} ms (${loaded.length} ticks)`)
+    progress(
+      `  p50 ${round(percentile(loaded, 50))} ms, p99 ${round(percentile(loaded, 99))} ms (${loaded.length} ticks)`
+    )
 
     await stop(customer)
     await stop(agent)
 
     // RSS on a second agent with long ticks, so that billing load stays out of it (see the top).
-    progress(`provider RSS: a fresh agent (${RSS_TICK_SECONDS} s ticks, ${SESSIONS} slots), 1 session then ${SESSIONS}…`)
-    const rssAgent = spawnNode('agent-rss', DIST.agent, [flag, '--sats-per-minute=5', `--tick-seconds=${RSS_TICK_SECONDS}`, '--grace-seconds=30', `--max-sessions=${SESSIONS}`, '--json'])
+    progress(
+      `provider RSS: a fresh agent (${RSS_TICK_SECONDS} s ticks, ${SESSIONS} slots), 1 session then ${SESSIONS}…`
+    )
+    const rssAgent = spawnNode('agent-rss', DIST.agent, [
+      flag,
+      '--sats-per-minute=5',
+      `--tick-seconds=${RSS_TICK_SECONDS}`,
+      '--grace-seconds=30',
+      `--max-sessions=${SESSIONS}`,
+      '--json'
+    ])
     agentForDiagnostics = rssAgent
     const rssReady = await waitJson(rssAgent, (v) => v.event === 'ready', { ms: 60_000 })
     const openSession = async (s) => {
@@ -329,6 +388,12 @@ async function main() {
 await run(main, {
   deadlineMs: TOTAL_DEADLINE_MS,
   onError: () => {
-    if (agentForDiagnostics) process.stderr.write(`--- last lines of the agent's log ---\n${agentForDiagnostics.stderr.slice(-40).map((l) => l.text).join('\n')}\n`)
+    if (agentForDiagnostics)
+      process.stderr.write(
+        `--- last lines of the agent's log ---\n${agentForDiagnostics.stderr
+          .slice(-40)
+          .map((l) => l.text)
+          .join('\n')}\n`
+      )
   }
 })

@@ -19,7 +19,11 @@ const bin = (path) => `${root}${path}`
 const say = (line) => process.stderr.write(`[demo] ${line}\n`)
 
 function background(name, path, args) {
-  const child = spawn(process.execPath, [bin(path), ...args], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [bin(path), ...args], {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
   let log = ''
   child.stdout.setEncoding('utf8')
   child.stderr.setEncoding('utf8')
@@ -31,7 +35,9 @@ function background(name, path, args) {
     }
     child.stdout.on('data', check)
     child.stderr.on('data', check)
-    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready:\n${log.slice(-2000)}`)))
+    child.once('exit', (code) =>
+      reject(new Error(`${name} exited (${code}) before it was ready:\n${log.slice(-2000)}`))
+    )
   })
   return { child, ready, log: () => log }
 }
@@ -49,12 +55,23 @@ process.on('SIGTERM', () => {})
 // A fresh play-money wallet every run, so the balances printed at the end are this session's alone.
 rmSync(dir, { recursive: true, force: true })
 say('starting the local network (DHT, relay, wallet, demo WebUI) …')
-const devnet = background('2020117-devnet', 'packages/devnet/dist/bin.js', [`--dir=${dir}`, '--dht-port=0', '--relay-port=0', '--webui-port=0'])
+const devnet = background('2020117-devnet', 'packages/devnet/dist/bin.js', [
+  `--dir=${dir}`,
+  '--dht-port=0',
+  '--relay-port=0',
+  '--webui-port=0'
+])
 let agent
 try {
   await devnet.ready
   say('starting a provider that rents out the demo WebUI at 5 sats/min, billed every 10 s …')
-  agent = background('2020117-agent', 'apps/agent/dist/bin.js', [`--devnet=${dir}`, '--sats-per-minute=5', '--tick-seconds=10', '--name=demo GPU', '--agent=demo-provider'])
+  agent = background('2020117-agent', 'apps/agent/dist/bin.js', [
+    `--devnet=${dir}`,
+    '--sats-per-minute=5',
+    '--tick-seconds=10',
+    '--name=demo GPU',
+    '--agent=demo-provider'
+  ])
   await agent.ready
 } catch (err) {
   say(err.message)
@@ -64,15 +81,29 @@ try {
 }
 
 say(`starting the session: open http://localhost:${port} once the tunnel is open. Ctrl-C ends it.`)
-const session = spawn(process.execPath, [bin('apps/session/dist/bin.js'), `--devnet=${dir}`, '--budget=500', `--port=${port}`, '--yes', '--agent=demo-customer', ...process.argv.slice(2)], {
-  cwd: process.cwd(),
-  stdio: 'inherit'
-})
+const session = spawn(
+  process.execPath,
+  [
+    bin('apps/session/dist/bin.js'),
+    `--devnet=${dir}`,
+    '--budget=500',
+    `--port=${port}`,
+    '--yes',
+    '--agent=demo-customer',
+    ...process.argv.slice(2)
+  ],
+  {
+    cwd: process.cwd(),
+    stdio: 'inherit'
+  }
+)
 const [code] = await once(session, 'exit')
 
 say('stopping the provider and the local network …')
 await stop(agent)
 await stop(devnet)
-const balance = spawn(process.execPath, [bin('packages/devnet/dist/bin.js'), 'balance', `--dir=${dir}`], { stdio: 'inherit' })
+const balance = spawn(process.execPath, [bin('packages/devnet/dist/bin.js'), 'balance', `--dir=${dir}`], {
+  stdio: 'inherit'
+})
 await once(balance, 'exit')
 process.exit(code ?? 0)

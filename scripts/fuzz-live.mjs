@@ -89,12 +89,15 @@ function parseOptions() {
     strict: true
   })
   if (values.help) {
-    process.stdout.write('usage: node scripts/fuzz-live.mjs [--frames=1000000] [--seed=S] [--connections=4] [--hostile-rate=0.05] [--max-seconds=1200] [--json]\n')
+    process.stdout.write(
+      'usage: node scripts/fuzz-live.mjs [--frames=1000000] [--seed=S] [--connections=4] [--hostile-rate=0.05] [--max-seconds=1200] [--json]\n'
+    )
     process.exit(0)
   }
   const int = (name, min, max) => {
     const raw = values[name].replace(/_/g, '').replace(/,/g, '')
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) usage(`--${name} must be an integer from ${min} to ${max}`)
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+      usage(`--${name} must be an integer from ${min} to ${max}`)
     return Number(raw)
   }
   const rate = Number(values['hostile-rate'])
@@ -144,7 +147,13 @@ async function main() {
 
   try {
     const { startDevnet } = await dist('packages/devnet/dist/index.js')
-    devnet = await startDevnet({ dir: join(dir, 'devnet'), dhtPort: 0, relayPort: 0, webuiPort: 0, webuiStepDelayMs: 1 })
+    devnet = await startDevnet({
+      dir: join(dir, 'devnet'),
+      dhtPort: 0,
+      relayPort: 0,
+      webuiPort: 0,
+      webuiStepDelayMs: 1
+    })
     // The fuzzers pay from their own account, so they can never drain the honest customer's.
     await devnet.wallet.createAccount('fuzzer', { fundSats: 10_000_000 })
     const devnetFlag = `--devnet=${join(dir, 'devnet')}`
@@ -152,17 +161,36 @@ async function main() {
     // Ticks of 10 s and a grace of 10 s: the honest session pays every 10 s all through the fuzzing
     // and is ended UNPAID if a payment of its is not verified within 20 s; unpaid fuzz sessions end
     // 20 s after their first tick. Room for the fuzzers' sessions besides the honest one.
-    const agent = spawnNode('agent', `${ROOT}apps/agent/dist/bin.js`, [devnetFlag, '--sats-per-minute=5', '--tick-seconds=10', '--grace-seconds=10', `--max-sessions=${opts.connections * 4 + 1}`, '--json'], home)
+    const agent = spawnNode(
+      'agent',
+      `${ROOT}apps/agent/dist/bin.js`,
+      [
+        devnetFlag,
+        '--sats-per-minute=5',
+        '--tick-seconds=10',
+        '--grace-seconds=10',
+        `--max-sessions=${opts.connections * 4 + 1}`,
+        '--json'
+      ],
+      home
+    )
     children.push(agent)
     const ready = await agent.json((e) => e.event === 'ready')
     log(`agent ${agent.pid} ready, swarm key ${ready.swarmKey}`)
 
-    const session = spawnNode('session', `${ROOT}apps/session/dist/bin.js`, [devnetFlag, '--budget=1000', '--port=0', '--yes', '--no-repl', `--swarm-key=${ready.swarmKey}`], home)
+    const session = spawnNode(
+      'session',
+      `${ROOT}apps/session/dist/bin.js`,
+      [devnetFlag, '--budget=1000', '--port=0', '--yes', '--no-repl', `--swarm-key=${ready.swarmKey}`],
+      home
+    )
     children.push(session)
     const tunnelUrl = /(http:\/\/127\.0\.0\.1:\d+)/.exec(await session.line(/tunnel open: http:\/\/\S+/))[1]
     const honest = await agent.json((e) => e.event === 'session_started')
     const honestOkBefore = await healthz(tunnelUrl)
-    log(`honest session ${honest.sessionId.slice(0, 8)} open at ${tunnelUrl} (GET /healthz: ${honestOkBefore ? 200 : 'FAILED'})`)
+    log(
+      `honest session ${honest.sessionId.slice(0, 8)} open at ${tunnelUrl} (GET /healthz: ${honestOkBefore ? 200 : 'FAILED'})`
+    )
     const honestPaidBefore = countMatches(session.stderr(), /paid tick \d+/g)
 
     const rssStart = rssMb(agent.pid)
@@ -204,9 +232,11 @@ async function main() {
     worker = null
 
     const rssEnd = rssMb(agent.pid)
-    const agentAlive = agent.child.exitCode === null && agent.child.signalCode === null && existsSync(`/proc/${agent.pid}`)
+    const agentAlive =
+      agent.child.exitCode === null && agent.child.signalCode === null && existsSync(`/proc/${agent.pid}`)
     const honestGet = await healthz(tunnelUrl)
-    const honestEnded = agent.events().find((e) => e.event === 'session_ended' && e.sessionId === honest.sessionId) ?? null
+    const honestEnded =
+      agent.events().find((e) => e.event === 'session_ended' && e.sessionId === honest.sessionId) ?? null
     const honestAlive = session.child.exitCode === null && session.child.signalCode === null
     const honestPaidDuring = countMatches(session.stderr(), /paid tick \d+/g) - honestPaidBefore
     const honestOk = honestOkBefore && honestGet && honestAlive && honestEnded === null
@@ -258,8 +288,12 @@ async function main() {
       writeFileSync(join(process.env.FUZZ_LIVE_LOG_DIR, 'agent.stderr.log'), agent.stderr())
       writeFileSync(join(process.env.FUZZ_LIVE_LOG_DIR, 'session.stderr.log'), session.stderr())
     }
-    if (!agentAlive) process.stderr.write(`fuzz-live: THE AGENT DIED\n--- agent stderr ---\n${agent.stderr().slice(-4000)}\n`)
-    if (!honestOk) process.stderr.write(`fuzz-live: THE HONEST SESSION BROKE\n--- session stderr ---\n${session.stderr().slice(-4000)}\n`)
+    if (!agentAlive)
+      process.stderr.write(`fuzz-live: THE AGENT DIED\n--- agent stderr ---\n${agent.stderr().slice(-4000)}\n`)
+    if (!honestOk)
+      process.stderr.write(
+        `fuzz-live: THE HONEST SESSION BROKE\n--- session stderr ---\n${session.stderr().slice(-4000)}\n`
+      )
     return agentAlive && honestOk ? 0 : 1
   } finally {
     process.off('SIGINT', onSignal)
@@ -319,7 +353,9 @@ function spawnNode(name, bin, args, home) {
     if (hit !== undefined) return Promise.resolve(hit)
     return new Promise((resolve, reject) => {
       waiters.push({ test: (l) => re.test(l), resolve })
-      void exited.then((code) => reject(new Error(`${name} exited (${code}) before printing ${re}\n${text('stderr').slice(-3000)}`)))
+      void exited.then((code) =>
+        reject(new Error(`${name} exited (${code}) before printing ${re}\n${text('stderr').slice(-3000)}`))
+      )
     })
   }
   return {
@@ -648,7 +684,16 @@ async function fuzzWorker(cfg) {
         const r = await pay(tick.bolt11)
         if (r.error || s.closed) return
         if (s.unpaid[0] !== tick.seq) return
-        if (send(P.encodeMessage({ type: 'tick_ack', sessionId: s.sessionId, seq: tick.seq, preimage: Buffer.from(r.preimage, 'hex') }))) {
+        if (
+          send(
+            P.encodeMessage({
+              type: 'tick_ack',
+              sessionId: s.sessionId,
+              seq: tick.seq,
+              preimage: Buffer.from(r.preimage, 'hex')
+            })
+          )
+        ) {
           s.unpaid.shift()
           stats.ticksPaid++
         }
@@ -684,25 +729,74 @@ async function fuzzWorker(cfg) {
         case 'skill_request':
           return { type, kind: rng.pick([5200, 5050, 0, 65535]) }
         case 'skill_response':
-          return { type, manifest: '{"name":"fuzz"}', offers: [{ kind: 5200, satsPerMinute: 1 }], tickSeconds: 1, paymentMethods: ['bolt11', 'free'], capacity: 1, maxSessions: 1, identity: null }
+          return {
+            type,
+            manifest: '{"name":"fuzz"}',
+            offers: [{ kind: 5200, satsPerMinute: 1 }],
+            tickSeconds: 1,
+            paymentMethods: ['bolt11', 'free'],
+            capacity: 1,
+            maxSessions: 1,
+            identity: null
+          }
         case 'session_start':
-          return { type, kind: 5200, budgetSats: rng.pick([0, 1, 1000, 2_100_000_000_000_000]), maxSatsPerMinute: rng.pick([0, 5, 100_000_000]), paymentMethod: rng.pick(['bolt11', 'free', 'x']), customerPubkey: rng.chance(0.5) ? rng.bytes(32) : null }
+          return {
+            type,
+            kind: 5200,
+            budgetSats: rng.pick([0, 1, 1000, 2_100_000_000_000_000]),
+            maxSatsPerMinute: rng.pick([0, 5, 100_000_000]),
+            paymentMethod: rng.pick(['bolt11', 'free', 'x']),
+            customerPubkey: rng.chance(0.5) ? rng.bytes(32) : null
+          }
         case 'session_ack':
-          return { type, sessionId: sessionId(), satsPerMinute: 0, tickSeconds: 1, graceSeconds: 1, resumeSecret: rng.bytes(32) }
+          return {
+            type,
+            sessionId: sessionId(),
+            satsPerMinute: 0,
+            tickSeconds: 1,
+            graceSeconds: 1,
+            resumeSecret: rng.bytes(32)
+          }
         case 'session_reject':
           return { type, code: 'NO_CAPACITY', message: 'fuzz' }
         case 'tick':
-          return { type, sessionId: sessionId(), seq: s.nextTickAckSeq, amountMsat: 1, bolt11: 'lnbcrt1fuzz', periodStart: 0, periodEnd: 10 }
+          return {
+            type,
+            sessionId: sessionId(),
+            seq: s.nextTickAckSeq,
+            amountMsat: 1,
+            bolt11: 'lnbcrt1fuzz',
+            periodStart: 0,
+            periodEnd: 10
+          }
         case 'tick_ack':
-          return { type, sessionId: sessionId(), seq: rng.chance(0.7) ? (s.unpaid[0] ?? 0) : rng.int(5), preimage: rng.bytes(32) }
+          return {
+            type,
+            sessionId: sessionId(),
+            seq: rng.chance(0.7) ? (s.unpaid[0] ?? 0) : rng.int(5),
+            preimage: rng.bytes(32)
+          }
         case 'tick_receipt':
           return { type, sessionId: sessionId(), seq: 0, paidUntil: 10 }
         case 'session_end':
-          return { type, sessionId: sessionId(), by: rng.pick(['customer', 'provider']), reason: 'CUSTOMER_QUIT', message: 'fuzz', ticksPaid: 0, msatPaid: 0, durationMs: 1 }
+          return {
+            type,
+            sessionId: sessionId(),
+            by: rng.pick(['customer', 'provider']),
+            reason: 'CUSTOMER_QUIT',
+            message: 'fuzz',
+            ticksPaid: 0,
+            msatPaid: 0,
+            durationMs: 1
+          }
         case 'stream_open':
           return { type, streamId: rng.chance(0.8) ? s.highestStream + 1 : id() }
         case 'stream_data':
-          return { type, streamId: id(), data: rng.chance(0.5) ? rng.pick(HTTP_REQUESTS).subarray(0, 4096) : rng.bytes(rng.int(64)) }
+          return {
+            type,
+            streamId: id(),
+            data: rng.chance(0.5) ? rng.pick(HTTP_REQUESTS).subarray(0, 4096) : rng.bytes(rng.int(64))
+          }
         case 'stream_credit':
           return { type, streamId: id(), bytes: 1 + rng.int(P.MAX_STREAM_WINDOW) }
         case 'stream_end':
@@ -712,14 +806,24 @@ async function fuzzWorker(cfg) {
         case 'session_resume':
           return { type, sessionId: sessionId(), resumeSecret: rng.bytes(32) }
         case 'session_resumed':
-          return { type, sessionId: sessionId(), satsPerMinute: 5, tickSeconds: 10, graceSeconds: 5, nextSeq: 0, paidUntil: 0, elapsedMs: 0 }
+          return {
+            type,
+            sessionId: sessionId(),
+            satsPerMinute: 5,
+            tickSeconds: 10,
+            graceSeconds: 5,
+            nextSeq: 0,
+            paidUntil: 0,
+            elapsedMs: 0
+          }
       }
       // A message type added after this script was written: its id and a random body.
       return null
     }
 
     function hostileFrame() {
-      if (rng.chance(0.0005)) return { frame: Buffer.alloc(P.MAX_FRAME_BYTES + 1 + rng.int(64), rng.int(256)), mutated: true }
+      if (rng.chance(0.0005))
+        return { frame: Buffer.alloc(P.MAX_FRAME_BYTES + 1 + rng.int(64), rng.int(256)), mutated: true }
       if (rng.chance(0.002)) return { frame: Buffer.alloc(0), mutated: true }
       const type = rng.pick(P.MESSAGE_TYPES.filter(Boolean))
       const msg = template(type)
@@ -759,7 +863,8 @@ async function fuzzWorker(cfg) {
         if (rng.chance(0.2)) data = rng.pick(MUTATORS)(rng, data)
         data = data.subarray(0, Math.min(data.byteLength, P.MAX_STREAM_CHUNK))
         // Stay well inside the initial window: the agent grants credit only as the gateway reads.
-        if (st.bytes + data.byteLength > P.STREAM_INITIAL_WINDOW / 2) return P.encodeMessage({ type: 'stream_end', streamId: id })
+        if (st.bytes + data.byteLength > P.STREAM_INITIAL_WINDOW / 2)
+          return P.encodeMessage({ type: 'stream_end', streamId: id })
         st.bytes += data.byteLength
         return P.encodeMessage({ type: 'stream_data', streamId: id, data })
       }
@@ -827,9 +932,15 @@ async function fuzzWorker(cfg) {
 
     async function run() {
       // The handshake, now and then mutated: the agent must refuse it with an error, not crash.
-      let handshake = Buffer.from(P.encodeHandshake({ version: P.PROTOCOL_VERSION, role: 'customer', software: 'fuzz-live' }))
+      let handshake = Buffer.from(
+        P.encodeHandshake({ version: P.PROTOCOL_VERSION, role: 'customer', software: 'fuzz-live' })
+      )
       const mutateHandshake = rng.chance(0.02)
-      if (mutateHandshake) handshake = rng.pick([...MUTATORS, () => Buffer.from(P.encodeHandshake({ version: 1, role: 'provider', software: 'fuzz-live' }))])(rng, handshake)
+      if (mutateHandshake)
+        handshake = rng.pick([
+          ...MUTATORS,
+          () => Buffer.from(P.encodeHandshake({ version: 1, role: 'provider', software: 'fuzz-live' }))
+        ])(rng, handshake)
       channel.open(handshake)
       await until(() => s.opened)
       if (s.closed) return
@@ -841,7 +952,13 @@ async function fuzzWorker(cfg) {
           await until(() => false)
           if (s.error !== expected) {
             stats.oracleMismatches++
-            if (stats.oracleExamples.length < 5) stats.oracleExamples.push({ handshake: handshake.toString('hex'), expected, got: s.error, message: s.errorMessage ?? null })
+            if (stats.oracleExamples.length < 5)
+              stats.oracleExamples.push({
+                handshake: handshake.toString('hex'),
+                expected,
+                got: s.error,
+                message: s.errorMessage ?? null
+              })
           }
           return
         }
@@ -860,7 +977,16 @@ async function fuzzWorker(cfg) {
         // Half of the sessions pay for real (tick 0 and every later one), so that their streams
         // are admitted and reach the gateway; fuzzing starts once the first receipt is in.
         s.paying = rng.chance(0.35)
-        send(P.encodeMessage({ type: 'session_start', kind: 5200, budgetSats: 1000, maxSatsPerMinute: 5, paymentMethod: 'bolt11', customerPubkey: null }))
+        send(
+          P.encodeMessage({
+            type: 'session_start',
+            kind: 5200,
+            budgetSats: 1000,
+            maxSatsPerMinute: 5,
+            paymentMethod: 'bolt11',
+            customerPubkey: null
+          })
+        )
         if (!(await until(() => s.acked || s.rejected))) return
         if (s.acked && s.paying && !(await until(() => s.receipts > 0))) return
       }
@@ -881,7 +1007,15 @@ async function fuzzWorker(cfg) {
             stats.oracleChecked++
             if (!s.closed || s.error !== refusal) {
               stats.oracleMismatches++
-              if (stats.oracleExamples.length < 5) stats.oracleExamples.push({ frame: Buffer.from(frame.subarray(0, 64)).toString('hex'), bytes: frame.byteLength, expected: refusal, got: s.closed ? s.error : 'channel still open', message: s.errorMessage ?? null, before: s.recent.slice(0, -2).map((f) => Buffer.from(f.subarray(0, 24)).toString('hex')) })
+              if (stats.oracleExamples.length < 5)
+                stats.oracleExamples.push({
+                  frame: Buffer.from(frame.subarray(0, 64)).toString('hex'),
+                  bytes: frame.byteLength,
+                  expected: refusal,
+                  got: s.closed ? s.error : 'channel still open',
+                  message: s.errorMessage ?? null,
+                  before: s.recent.slice(0, -2).map((f) => Buffer.from(f.subarray(0, 24)).toString('hex'))
+                })
             }
           }
         } else {
@@ -895,7 +1029,19 @@ async function fuzzWorker(cfg) {
       if (!s.closed) {
         s.selfClosing = true
         // End the session properly, so its slot is free at once for the next fuzzer.
-        if (s.acked && !s.ended) send(P.encodeMessage({ type: 'session_end', sessionId: s.sessionId, by: 'customer', reason: 'CUSTOMER_QUIT', message: 'fuzz', ticksPaid: 0, msatPaid: 0, durationMs: 0 }))
+        if (s.acked && !s.ended)
+          send(
+            P.encodeMessage({
+              type: 'session_end',
+              sessionId: s.sessionId,
+              by: 'customer',
+              reason: 'CUSTOMER_QUIT',
+              message: 'fuzz',
+              ticksPaid: 0,
+              msatPaid: 0,
+              durationMs: 0
+            })
+          )
         channel.close()
       }
     }
@@ -934,13 +1080,22 @@ const MUTATORS = [
     // 0xfd/0xfe/0xff announce a 2/4/8-byte uint: overwrite or insert one where a uint may start.
     const at = rng.int(b.byteLength + 1)
     const prefix = Buffer.from([rng.pick([0xfd, 0xfe, 0xff])])
-    return rng.chance(0.5) ? Buffer.concat([b.subarray(0, at), prefix, b.subarray(at)]) : Buffer.concat([b.subarray(0, at), prefix, b.subarray(at + 1)])
+    return rng.chance(0.5)
+      ? Buffer.concat([b.subarray(0, at), prefix, b.subarray(at)])
+      : Buffer.concat([b.subarray(0, at), prefix, b.subarray(at + 1)])
   },
   function inflateLength(rng, b) {
     // A byte replaced by a large length: one byte (0xfc), or 2/4/8-byte forms of huge values.
     if (b.byteLength === 0) return b
     const at = rng.int(b.byteLength)
-    const big = rng.pick([[0xfc], [0xfd, 0xff, 0xff], [0xfd, 0x01, 0x00], [0xfe, 0xff, 0xff, 0xff, 0x7f], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1f, 0x00], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]])
+    const big = rng.pick([
+      [0xfc],
+      [0xfd, 0xff, 0xff],
+      [0xfd, 0x01, 0x00],
+      [0xfe, 0xff, 0xff, 0xff, 0x7f],
+      [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1f, 0x00],
+      [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+    ])
     return Buffer.concat([b.subarray(0, at), Buffer.from(big), b.subarray(at + 1)])
   },
   function typeSwap(rng, b) {

@@ -62,7 +62,10 @@ const DIST = requireBuilt('load', {
 const CLIENT = fromRoot('scripts/load/client.mjs')
 
 // Child processes, each in its own process group, all killed at the end: scripts/lib/harness.mjs.
-const { progress, tempDir, spawnNode, waitLine, waitJson, cleanUp, run } = createHarness({ name: 'load', waitMs: 60_000 })
+const { progress, tempDir, spawnNode, waitLine, waitJson, cleanUp, run } = createHarness({
+  name: 'load',
+  waitMs: 60_000
+})
 
 // -- helpers ----------------------------------------------------------------------------------------
 
@@ -71,7 +74,16 @@ function spawnAgent(name, flag, extra) {
 }
 
 function spawnSession(name, flag, swarmKey) {
-  return spawnNode(name, DIST.session, [flag, '--budget=1000', '--port=0', '--yes', '--no-repl', '--json', '--discovery-timeout=60', `--swarm-key=${swarmKey}`])
+  return spawnNode(name, DIST.session, [
+    flag,
+    '--budget=1000',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    '--json',
+    '--discovery-timeout=60',
+    `--swarm-key=${swarmKey}`
+  ])
 }
 
 async function ready(agent) {
@@ -86,7 +98,10 @@ async function tunnelOf(session, ms = 60_000) {
 /** One small request on a connection of its own; resolves with true when the answer is right. */
 function smallRequest(base, i, probes) {
   const timeout = AbortSignal.timeout(60_000)
-  if (i % 3 === 2) return probes.probeTxt2img(base, { prompt: `session load ${i}`, seed: i, width: 64, height: 64, signal: timeout }).then(() => true)
+  if (i % 3 === 2)
+    return probes
+      .probeTxt2img(base, { prompt: `session load ${i}`, seed: i, width: 64, height: 64, signal: timeout })
+      .then(() => true)
   const path = i % 3 === 0 ? '/healthz' : '/'
   return new Promise((resolve, reject) => {
     const req = http.get(new URL(path, base), { agent: false, signal: timeout }, (res) => {
@@ -96,7 +111,8 @@ function smallRequest(base, i, probes) {
       res.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8')
         if (res.statusCode !== 200) return reject(new Error(`GET ${path} answered ${res.statusCode}`))
-        if (path === '/healthz' ? !body.includes('"ok":true') : !body.includes('id="prompt"')) return reject(new Error(`GET ${path}: unexpected body`))
+        if (path === '/healthz' ? !body.includes('"ok":true') : !body.includes('id="prompt"'))
+          return reject(new Error(`GET ${path}: unexpected body`))
         resolve(true)
       })
     })
@@ -107,7 +123,9 @@ function smallRequest(base, i, probes) {
 // -- the measurements -------------------------------------------------------------------------------
 
 async function oneSession(flag) {
-  progress(`one session: an agent, a session, then ${CFG.http} concurrent HTTP requests and ${CFG.ws} concurrent WebSocket jobs through its tunnel…`)
+  progress(
+    `one session: an agent, a session, then ${CFG.http} concurrent HTTP requests and ${CFG.ws} concurrent WebSocket jobs through its tunnel…`
+  )
   const agent = spawnAgent('agent-one', flag, ['--tick-seconds=10', '--name=load: one session'])
   const { swarmKey } = await ready(agent)
   const session = spawnSession('session-one', flag, swarmKey)
@@ -115,24 +133,34 @@ async function oneSession(flag) {
   const client = spawnNode('client-mixed', CLIENT, ['mixed', base, String(CFG.http), String(CFG.ws)])
   const result = await waitJson(client, (v) => 'http_ok' in v, { what: 'its result', ms: 240_000 })
   await client.exited
-  if (session.exitCode !== undefined) throw new Error(`the session ended during the load (${session.exitCode})\n${tail(session)}`)
+  if (session.exitCode !== undefined)
+    throw new Error(`the session ended during the load (${session.exitCode})\n${tail(session)}`)
   await stop(session)
   await stop(agent)
-  progress(`  http ${result.http_ok} ok / ${result.http_errors} errors, ws ${result.ws_ok} ok / ${result.ws_errors} errors, ${result.seconds} s`)
+  progress(
+    `  http ${result.http_ok} ok / ${result.http_errors} errors, ws ${result.ws_ok} ok / ${result.ws_errors} errors, ${result.seconds} s`
+  )
   for (const s of result.error_samples) progress(`  error: ${s}`)
   return result
 }
 
 async function manySessions(flag, probes) {
   const n = CFG.sessions
-  progress(`${n} sessions: an agent with --max-sessions=${n}, ${n} concurrent session CLIs, ${CFG.requestsPerSession} requests each…`)
-  const agent = spawnAgent('agent-many', flag, ['--tick-seconds=60', `--max-sessions=${n}`, '--name=load: many sessions'])
+  progress(
+    `${n} sessions: an agent with --max-sessions=${n}, ${n} concurrent session CLIs, ${CFG.requestsPerSession} requests each…`
+  )
+  const agent = spawnAgent('agent-many', flag, [
+    '--tick-seconds=60',
+    `--max-sessions=${n}`,
+    '--name=load: many sessions'
+  ])
   const { swarmKey } = await ready(agent)
   const started = performance.now()
   const sessions = Array.from({ length: n }, (_, i) => spawnSession(`session-${i + 1}`, flag, swarmKey))
   const samples = []
   const note = (what, err) => {
-    if (samples.length < 8) samples.push(`${what}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`.slice(0, 300))
+    if (samples.length < 8)
+      samples.push(`${what}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`.slice(0, 300))
   }
   const perSession = await Promise.all(
     sessions.map(async (s, si) => {
@@ -175,7 +203,9 @@ async function manySessions(flag, probes) {
 }
 
 async function slowReader(flag) {
-  progress(`slow reader: 1 GiB through one tunnel read at ~${SLOW_RATE / 1e6} MB/s for ${CFG.slowSeconds} s, the agent's VmRSS every ${RSS_EVERY_MS} ms…`)
+  progress(
+    `slow reader: 1 GiB through one tunnel read at ~${SLOW_RATE / 1e6} MB/s for ${CFG.slowSeconds} s, the agent's VmRSS every ${RSS_EVERY_MS} ms…`
+  )
   const agent = spawnAgent('agent-slow', flag, ['--tick-seconds=60', '--name=load: slow reader'])
   const { swarmKey } = await ready(agent)
   const session = spawnSession('session-slow', flag, swarmKey)
@@ -192,11 +222,19 @@ async function slowReader(flag) {
       })
       .on('error', reject)
   )
-  if (warm.status !== 200 || warm.bytes !== WARMUP_BYTES) throw new Error(`the warm-up download through the slow reader's tunnel answered ${warm.status} with ${warm.bytes} bytes`)
+  if (warm.status !== 200 || warm.bytes !== WARMUP_BYTES)
+    throw new Error(
+      `the warm-up download through the slow reader's tunnel answered ${warm.status} with ${warm.bytes} bytes`
+    )
 
   const agentRss = [await rssMiB(agent.pid)]
   const sessionRss = [await rssMiB(session.pid)]
-  const client = spawnNode('client-slow', CLIENT, ['slow', `${base}/download?bytes=${SLOW_BYTES}&seed=3`, String(SLOW_RATE), String(CFG.slowSeconds)])
+  const client = spawnNode('client-slow', CLIENT, [
+    'slow',
+    `${base}/download?bytes=${SLOW_BYTES}&seed=3`,
+    String(SLOW_RATE),
+    String(CFG.slowSeconds)
+  ])
   let sampling = null
   const sampler = setInterval(() => {
     sampling = Promise.all([rssMiB(agent.pid), rssMiB(session.pid)])
@@ -210,7 +248,10 @@ async function slowReader(flag) {
   try {
     const reading = await waitJson(client, (v) => v.event === 'reading', { what: 'the response headers', ms: 60_000 })
     if (reading.status !== 200) throw new Error(`the slow download answered ${reading.status}`)
-    done = await waitJson(client, (v) => v.event === 'done', { what: 'the end of the slow read', ms: (CFG.slowSeconds + 60) * 1000 })
+    done = await waitJson(client, (v) => v.event === 'done', {
+      what: 'the end of the slow read',
+      ms: (CFG.slowSeconds + 60) * 1000
+    })
   } finally {
     clearInterval(sampler)
     await sampling
@@ -218,7 +259,8 @@ async function slowReader(flag) {
   await client.exited
   agentRss.push(await rssMiB(agent.pid))
   sessionRss.push(await rssMiB(session.pid))
-  if (session.exitCode !== undefined) throw new Error(`the session ended during the slow read (${session.exitCode})\n${tail(session)}`)
+  if (session.exitCode !== undefined)
+    throw new Error(`the session ended during the slow read (${session.exitCode})\n${tail(session)}`)
   await stop(session)
   await stop(agent)
   const result = {
@@ -233,7 +275,9 @@ async function slowReader(flag) {
     rss_mb_samples: agentRss,
     session_rss_mb: { start: sessionRss[0], max: Math.max(...sessionRss), end: sessionRss[sessionRss.length - 1] }
   }
-  progress(`  agent VmRSS ${result.rss_mb_start} -> max ${result.rss_mb_max} -> ${result.rss_mb_end} MiB; ${result.bytes_read} bytes read; session max ${result.session_rss_mb.max} MiB`)
+  progress(
+    `  agent VmRSS ${result.rss_mb_start} -> max ${result.rss_mb_max} -> ${result.rss_mb_end} MiB; ${result.bytes_read} bytes read; session max ${result.session_rss_mb.max} MiB`
+  )
   return result
 }
 
@@ -255,11 +299,19 @@ async function main() {
 
     return {
       quick: QUICK,
-      one_session: { http_ok: one.http_ok, http_errors: one.http_errors, ws_ok: one.ws_ok, ws_errors: one.ws_errors, seconds: one.seconds, error_samples: one.error_samples },
+      one_session: {
+        http_ok: one.http_ok,
+        http_errors: one.http_errors,
+        ws_ok: one.ws_ok,
+        ws_errors: one.ws_errors,
+        seconds: one.seconds,
+        error_samples: one.error_samples
+      },
       twenty_sessions: many,
       slow_reader: slow,
       goals: {
-        one_session_zero_errors: one.http_errors === 0 && one.ws_errors === 0 && one.http_ok === CFG.http && one.ws_ok === CFG.ws,
+        one_session_zero_errors:
+          one.http_errors === 0 && one.ws_errors === 0 && one.http_ok === CFG.http && one.ws_ok === CFG.ws,
         twenty_sessions_zero_errors: many.errors === 0 && many.sessions_open === CFG.sessions,
         // The agent's growth is the goal; the session's is held to the same bound (a customer that
         // buffered the whole download would fail it too), and the read must have been real.

@@ -21,7 +21,9 @@ function run(cmd, args, opts = {}) {
 function pnpmCommand() {
   const probe = spawnSync('pnpm', ['--version'], { encoding: 'utf8' })
   if (probe.status === 0 && probe.stdout.trim() === pinnedVersion) return ['pnpm']
-  console.error(`[2020117] using ${pinned} through npx (installed pnpm: ${probe.status === 0 ? probe.stdout.trim() : 'none'})`)
+  console.error(
+    `[2020117] using ${pinned} through npx (installed pnpm: ${probe.status === 0 ? probe.stdout.trim() : 'none'})`
+  )
   return ['npx', '--yes', pinned]
 }
 
@@ -29,7 +31,7 @@ function pnpmCommand() {
 function ensureChromium() {
   if (process.env.CHROMIUM_PATH || spawnSync('sh', ['-c', 'command -v chromium']).status === 0) return
   if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get']).status !== 0) {
-    console.error('[2020117] no Chromium: the browser test will fail. Install Debian\'s chromium, or set CHROMIUM_PATH.')
+    console.error("[2020117] no Chromium: the browser test will fail. Install Debian's chromium, or set CHROMIUM_PATH.")
     return
   }
   console.error('[2020117] installing Debian chromium for the browser test …')
@@ -44,17 +46,34 @@ switch (task) {
   case 'test': {
     ensureChromium()
     p('install', '--frozen-lockfile')
+    // The format is part of the test: a file prettier would change fails the run (`pnpm format`).
+    p('exec', 'prettier', '--check', '--log-level=warn', '.')
     p('exec', 'tsc', '-b')
     const report = `${root}test-artifacts/vitest.json`
     rmSync(report, { force: true })
-    const r = spawnSync(pnpm, [...pnpmArgs, 'exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...rest], {
-      cwd: root,
-      stdio: 'inherit'
-    })
+    const r = spawnSync(
+      pnpm,
+      [
+        ...pnpmArgs,
+        'exec',
+        'vitest',
+        'run',
+        '--reporter=default',
+        '--reporter=json',
+        `--outputFile.json=${report}`,
+        ...rest
+      ],
+      {
+        cwd: root,
+        stdio: 'inherit'
+      }
+    )
     // One plain closing line that any CI can read, whatever vitest printed above it.
     if (existsSync(report)) {
       const { numPassedTests, numFailedTests, numPendingTests, numTodoTests } = JSON.parse(readFileSync(report, 'utf8'))
-      console.log(`\ntests: ${numPassedTests} passed, ${numFailedTests} failed, ${numPendingTests + numTodoTests} skipped`)
+      console.log(
+        `\ntests: ${numPassedTests} passed, ${numFailedTests} failed, ${numPendingTests + numTodoTests} skipped`
+      )
     }
     process.exit(r.status ?? 1)
   }

@@ -38,7 +38,10 @@ declare module 'protomux' {
     userData: unknown
     open(handshake?: unknown): void
     close(): void
-    addMessage<T = any>(opts: { encoding?: Encoding<T>; onmessage?: (value: T, channel: Channel) => unknown }): Message<T>
+    addMessage<T = any>(opts: {
+      encoding?: Encoding<T>
+      onmessage?: (value: T, channel: Channel) => unknown
+    }): Message<T>
     cork(): void
     uncork(): void
     fullyClosed(): Promise<void>

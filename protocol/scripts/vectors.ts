@@ -18,7 +18,10 @@ const manifest = JSON.stringify({ name: 'sd-webui', description: 'Stable Diffusi
 const messages: Array<{ name: string; message: Message }> = [
   { name: 'error', message: { type: 'error', code: 'UNEXPECTED_MESSAGE', message: 'tick is not legal in state idle' } },
   { name: 'error empty message', message: { type: 'error', code: 'E', message: '' } },
-  { name: 'error max code and text', message: { type: 'error', code: 'A'.repeat(K.MAX_CODE_BYTES), message: 'x'.repeat(K.MAX_TEXT_BYTES) } },
+  {
+    name: 'error max code and text',
+    message: { type: 'error', code: 'A'.repeat(K.MAX_CODE_BYTES), message: 'x'.repeat(K.MAX_TEXT_BYTES) }
+  },
   { name: 'skill_request', message: { type: 'skill_request', kind: 5200 } },
   { name: 'skill_request kind 0', message: { type: 'skill_request', kind: 0 } },
   { name: 'skill_request max kind', message: { type: 'skill_request', kind: K.MAX_KIND } },
@@ -53,7 +56,16 @@ const messages: Array<{ name: string; message: Message }> = [
   },
   {
     name: 'skill_response empty lists',
-    message: { type: 'skill_response', manifest: '{}', offers: [], tickSeconds: 3600, paymentMethods: [], capacity: 0, maxSessions: 0, identity: null }
+    message: {
+      type: 'skill_response',
+      manifest: '{}',
+      offers: [],
+      tickSeconds: 3600,
+      paymentMethods: [],
+      capacity: 0,
+      maxSessions: 0,
+      identity: null
+    }
   },
   {
     name: 'skill_response max offers',
@@ -70,7 +82,14 @@ const messages: Array<{ name: string; message: Message }> = [
   },
   {
     name: 'session_start',
-    message: { type: 'session_start', kind: 5200, budgetSats: 500, maxSatsPerMinute: 10, paymentMethod: 'bolt11', customerPubkey: null }
+    message: {
+      type: 'session_start',
+      kind: 5200,
+      budgetSats: 500,
+      maxSatsPerMinute: 10,
+      paymentMethod: 'bolt11',
+      customerPubkey: null
+    }
   },
   {
     name: 'session_start with pubkey and max budget',
@@ -85,9 +104,19 @@ const messages: Array<{ name: string; message: Message }> = [
   },
   {
     name: 'session_ack',
-    message: { type: 'session_ack', sessionId: sid, satsPerMinute: 5, tickSeconds: 60, graceSeconds: 30, resumeSecret: bytes(32, 0x11) }
+    message: {
+      type: 'session_ack',
+      sessionId: sid,
+      satsPerMinute: 5,
+      tickSeconds: 60,
+      graceSeconds: 30,
+      resumeSecret: bytes(32, 0x11)
+    }
   },
-  { name: 'session_reject', message: { type: 'session_reject', code: 'PRICE_TOO_HIGH', message: 'price is 5 sats/min, you accept at most 3' } },
+  {
+    name: 'session_reject',
+    message: { type: 'session_reject', code: 'PRICE_TOO_HIGH', message: 'price is 5 sats/min, you accept at most 3' }
+  },
   {
     name: 'tick',
     message: {
@@ -102,32 +131,84 @@ const messages: Array<{ name: string; message: Message }> = [
   },
   {
     name: 'tick large numbers',
-    message: { type: 'tick', sessionId: sid, seq: K.MAX_SEQ, amountMsat: K.MAX_MSAT, bolt11: 'lnbc1', periodStart: 65536, periodEnd: K.MAX_SECONDS }
+    message: {
+      type: 'tick',
+      sessionId: sid,
+      seq: K.MAX_SEQ,
+      amountMsat: K.MAX_MSAT,
+      bolt11: 'lnbc1',
+      periodStart: 65536,
+      periodEnd: K.MAX_SECONDS
+    }
   },
   { name: 'tick_ack', message: { type: 'tick_ack', sessionId: sid, seq: 1, preimage: seqBytes(32) } },
   { name: 'tick_receipt', message: { type: 'tick_receipt', sessionId: sid, seq: 1, paidUntil: 120 } },
   {
     name: 'session_end',
-    message: { type: 'session_end', sessionId: sid, by: 'customer', reason: 'BUDGET_EXHAUSTED', message: '', ticksPaid: 3, msatPaid: 501, durationMs: 6012 }
+    message: {
+      type: 'session_end',
+      sessionId: sid,
+      by: 'customer',
+      reason: 'BUDGET_EXHAUSTED',
+      message: '',
+      ticksPaid: 3,
+      msatPaid: 501,
+      durationMs: 6012
+    }
   },
   {
     name: 'session_end by provider',
-    message: { type: 'session_end', sessionId: sid, by: 'provider', reason: 'UNPAID', message: 'tick 2 unpaid after grace', ticksPaid: 0, msatPaid: 0, durationMs: 0 }
+    message: {
+      type: 'session_end',
+      sessionId: sid,
+      by: 'provider',
+      reason: 'UNPAID',
+      message: 'tick 2 unpaid after grace',
+      ticksPaid: 0,
+      msatPaid: 0,
+      durationMs: 0
+    }
   },
   { name: 'session_resume', message: { type: 'session_resume', sessionId: sid, resumeSecret: bytes(32, 0x11) } },
   {
     name: 'session_resumed',
-    message: { type: 'session_resumed', sessionId: sid, satsPerMinute: 5, tickSeconds: 2, graceSeconds: 5, nextSeq: 4, paidUntil: 8, elapsedMs: 7321 }
+    message: {
+      type: 'session_resumed',
+      sessionId: sid,
+      satsPerMinute: 5,
+      tickSeconds: 2,
+      graceSeconds: 5,
+      nextSeq: 4,
+      paidUntil: 8,
+      elapsedMs: 7321
+    }
   },
   { name: 'stream_open', message: { type: 'stream_open', streamId: 1 } },
   { name: 'stream_open max id', message: { type: 'stream_open', streamId: K.MAX_STREAM_ID } },
-  { name: 'stream_data', message: { type: 'stream_data', streamId: 1, data: new TextEncoder().encode('GET / HTTP/1.1\r\nHost: localhost:8080\r\n\r\n') } },
+  {
+    name: 'stream_data',
+    message: {
+      type: 'stream_data',
+      streamId: 1,
+      data: new TextEncoder().encode('GET / HTTP/1.1\r\nHost: localhost:8080\r\n\r\n')
+    }
+  },
   { name: 'stream_data empty', message: { type: 'stream_data', streamId: 7, data: new Uint8Array(0) } },
-  { name: 'stream_data max chunk', message: { type: 'stream_data', streamId: 2, data: Uint8Array.from({ length: K.MAX_STREAM_CHUNK }, (_, i) => i & 0xff) } },
+  {
+    name: 'stream_data max chunk',
+    message: {
+      type: 'stream_data',
+      streamId: 2,
+      data: Uint8Array.from({ length: K.MAX_STREAM_CHUNK }, (_, i) => i & 0xff)
+    }
+  },
   { name: 'stream_credit', message: { type: 'stream_credit', streamId: 1, bytes: 131072 } },
   { name: 'stream_credit max', message: { type: 'stream_credit', streamId: 1, bytes: K.MAX_STREAM_WINDOW } },
   { name: 'stream_end', message: { type: 'stream_end', streamId: 1 } },
-  { name: 'stream_reset', message: { type: 'stream_reset', streamId: 3, code: 'PAYMENT_REQUIRED', message: 'the session is not paid' } }
+  {
+    name: 'stream_reset',
+    message: { type: 'stream_reset', streamId: 3, code: 'PAYMENT_REQUIRED', message: 'the session is not paid' }
+  }
 ]
 
 // Frames every decoder must refuse, with the error code it must refuse them with.
@@ -146,15 +227,43 @@ const invalid: Array<{ name: string; hex: string; code: string }> = [
   { name: 'invalid utf8 in message', hex: '00014502c328', code: 'DECODE_ERROR' },
   { name: 'offers count claims 2^32', hex: '02' + '00' + '027b7d' + 'ff0000000001000000', code: 'LIMIT_EXCEEDED' },
   { name: 'manifest not JSON', hex: '02' + '00' + '017b' + '00' + '3c' + '00' + '00' + '00', code: 'INVALID_VALUE' },
-  { name: 'manifest a JSON array', hex: '02' + '00' + '025b5d' + '00' + '3c' + '00' + '00' + '00', code: 'INVALID_VALUE' },
+  {
+    name: 'manifest a JSON array',
+    hex: '02' + '00' + '025b5d' + '00' + '3c' + '00' + '00' + '00',
+    code: 'INVALID_VALUE'
+  },
   { name: 'unknown flag bit', hex: '02' + '02' + '027b7d' + '00' + '3c' + '00' + '00' + '00', code: 'LIMIT_EXCEEDED' },
   { name: 'tickSeconds zero', hex: '02' + '00' + '027b7d' + '00' + '00' + '00' + '00' + '00', code: 'INVALID_VALUE' },
-  { name: 'session_ack graceSeconds zero', hex: '04' + '00'.repeat(16) + '05' + '3c' + '00' + '11'.repeat(32), code: 'INVALID_VALUE' },
-  { name: 'session_ack short resumeSecret', hex: '04' + '00'.repeat(16) + '05' + '3c' + '1e' + '11'.repeat(31), code: 'DECODE_ERROR' },
-  { name: 'amountMsat above 2^53-1', hex: '06' + '00'.repeat(16) + '00' + 'ff' + '0000000000002000' + '056c6e626331' + '00' + '02', code: 'LIMIT_EXCEEDED' },
-  { name: 'bolt11 upper case', hex: '06' + '00'.repeat(16) + '00' + '01' + '054c4e424331' + '00' + '02', code: 'INVALID_VALUE' },
-  { name: 'session_end role 3', hex: '09' + '00'.repeat(16) + '03' + '014f' + '00' + '00' + '00' + '00', code: 'LIMIT_EXCEEDED' },
-  { name: 'session_end role 0', hex: '09' + '00'.repeat(16) + '00' + '014f' + '00' + '00' + '00' + '00', code: 'INVALID_VALUE' },
+  {
+    name: 'session_ack graceSeconds zero',
+    hex: '04' + '00'.repeat(16) + '05' + '3c' + '00' + '11'.repeat(32),
+    code: 'INVALID_VALUE'
+  },
+  {
+    name: 'session_ack short resumeSecret',
+    hex: '04' + '00'.repeat(16) + '05' + '3c' + '1e' + '11'.repeat(31),
+    code: 'DECODE_ERROR'
+  },
+  {
+    name: 'amountMsat above 2^53-1',
+    hex: '06' + '00'.repeat(16) + '00' + 'ff' + '0000000000002000' + '056c6e626331' + '00' + '02',
+    code: 'LIMIT_EXCEEDED'
+  },
+  {
+    name: 'bolt11 upper case',
+    hex: '06' + '00'.repeat(16) + '00' + '01' + '054c4e424331' + '00' + '02',
+    code: 'INVALID_VALUE'
+  },
+  {
+    name: 'session_end role 3',
+    hex: '09' + '00'.repeat(16) + '03' + '014f' + '00' + '00' + '00' + '00',
+    code: 'LIMIT_EXCEEDED'
+  },
+  {
+    name: 'session_end role 0',
+    hex: '09' + '00'.repeat(16) + '00' + '014f' + '00' + '00' + '00' + '00',
+    code: 'INVALID_VALUE'
+  },
   { name: 'stream_credit of zero bytes', hex: '12' + '01' + '00', code: 'INVALID_VALUE' },
   { name: 'stream_credit above the window', hex: '12' + '01' + 'fe01004000', code: 'LIMIT_EXCEEDED' },
   { name: 'stream_data over the chunk limit', hex: '11' + '01' + 'fe01000100' + '00', code: 'LIMIT_EXCEEDED' },
@@ -198,4 +307,6 @@ write(
   handshakes.map(({ name, handshake }) => ({ name, handshake, hex: hex(encodeHandshake(handshake)) }))
 )
 write('tick-amounts.json', amounts)
-console.log(`wrote ${messages.length} message, ${invalid.length} invalid, ${handshakes.length} handshake and ${amounts.length} amount vectors`)
+console.log(
+  `wrote ${messages.length} message, ${invalid.length} invalid, ${handshakes.length} handshake and ${amounts.length} amount vectors`
+)

@@ -150,7 +150,9 @@ export class SessionChannel extends EventEmitter {
       this.closeError = err
       if (!this.channel.closed) {
         try {
-          this.frames.send(encodeMessage({ type: 'error', code: err.remoteCode ?? err.code, message: err.message.slice(0, 512) }))
+          this.frames.send(
+            encodeMessage({ type: 'error', code: err.remoteCode ?? err.code, message: err.message.slice(0, 512) })
+          )
         } catch {}
       }
     }
@@ -206,7 +208,8 @@ export class SessionChannel extends EventEmitter {
     const inSession = () => {
       if (state !== 'active') return illegal()
       const s = this.session as SessionAck
-      if (!('sessionId' in msg) || !b4a.equals(msg.sessionId, s.sessionId)) return ProtocolError.UNKNOWN_SESSION(msg.type)
+      if (!('sessionId' in msg) || !b4a.equals(msg.sessionId, s.sessionId))
+        return ProtocolError.UNKNOWN_SESSION(msg.type)
       return null
     }
 
@@ -230,7 +233,9 @@ export class SessionChannel extends EventEmitter {
       case 'session_resume':
         return sender('customer') ?? (state === 'idle' ? null : illegal())
       case 'session_resumed':
-        return sender('provider') ?? (state === 'starting' && this.resuming ? null : illegal('no session_resume is pending'))
+        return (
+          sender('provider') ?? (state === 'starting' && this.resuming ? null : illegal('no session_resume is pending'))
+        )
       case 'tick':
         return (
           sender('provider') ??

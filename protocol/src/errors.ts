@@ -73,7 +73,10 @@ export class ProtocolError extends Error {
   }
 
   static FLOW_CONTROL_ERROR(streamId: number, received: number, window: number): ProtocolError {
-    return new ProtocolError('FLOW_CONTROL_ERROR', `stream ${streamId} received ${received} bytes with a window of ${window}`)
+    return new ProtocolError(
+      'FLOW_CONTROL_ERROR',
+      `stream ${streamId} received ${received} bytes with a window of ${window}`
+    )
   }
 
   static REMOTE_ERROR(code: string, message: string): ProtocolError {
@@ -85,6 +88,9 @@ export class ProtocolError extends Error {
    * cause, kept locally for the log, may name files or state that are none of its business.
    */
   static INTERNAL_ERROR(cause: unknown): ProtocolError {
-    return Object.assign(new ProtocolError('INTERNAL_ERROR', 'the peer failed while handling a frame and closed the channel'), { cause })
+    return Object.assign(
+      new ProtocolError('INTERNAL_ERROR', 'the peer failed while handling a frame and closed the channel'),
+      { cause }
+    )
   }
 }

@@ -268,7 +268,8 @@ function json(field: string, max: number): Field<string> {
     } catch {
       throw ProtocolError.INVALID_VALUE(field, 'is not valid JSON')
     }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw ProtocolError.INVALID_VALUE(field, 'must be a JSON object')
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      throw ProtocolError.INVALID_VALUE(field, 'must be a JSON object')
     return s
   }
   return {
@@ -285,7 +286,8 @@ function json(field: string, max: number): Field<string> {
 function fixed(field: string, n: number): Field<Uint8Array> {
   return {
     preencode(state, b) {
-      if (!(b instanceof Uint8Array) || b.byteLength !== n) throw ProtocolError.INVALID_VALUE(field, `must be ${n} bytes`)
+      if (!(b instanceof Uint8Array) || b.byteLength !== n)
+        throw ProtocolError.INVALID_VALUE(field, `must be ${n} bytes`)
       state.end += n
     },
     encode(state, b) {
@@ -566,7 +568,8 @@ export function decodeMessage(frame: Uint8Array): Message {
     const name = NAMES[id]
     if (name === undefined) throw ProtocolError.UNKNOWN_MESSAGE(id)
     const body: object = bodies[name].decode(state)
-    if (state.start !== state.end) throw ProtocolError.DECODE_ERROR(`${state.end - state.start} bytes trail the ${name} body`)
+    if (state.start !== state.end)
+      throw ProtocolError.DECODE_ERROR(`${state.end - state.start} bytes trail the ${name} body`)
     return { type: name, ...body } as Message
   })
 }
@@ -580,7 +583,8 @@ export function decodeHandshake(buf: Uint8Array): Handshake {
   return run(() => {
     const state: State = { start: 0, end: buf.byteLength, buffer: buf }
     const h = handshake.decode(state)
-    if (state.start !== state.end) throw ProtocolError.DECODE_ERROR(`${state.end - state.start} bytes trail the handshake`)
+    if (state.start !== state.end)
+      throw ProtocolError.DECODE_ERROR(`${state.end - state.start} bytes trail the handshake`)
     return h
   })
 }

@@ -7,6 +7,7 @@ import { ProtocolError } from './errors.js'
  * sha256 of the ASCII string `2020117:kind:<kind in decimal>`.
  */
 export function kindTopic(kind: number): Uint8Array {
-  if (!Number.isInteger(kind) || kind < 0 || kind > MAX_KIND) throw ProtocolError.INVALID_VALUE('kind', `must be an integer in [0, ${MAX_KIND}]`)
+  if (!Number.isInteger(kind) || kind < 0 || kind > MAX_KIND)
+    throw ProtocolError.INVALID_VALUE('kind', `must be an integer in [0, ${MAX_KIND}]`)
   return createHash('sha256').update(`2020117:kind:${kind}`).digest()
 }

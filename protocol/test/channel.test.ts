@@ -8,8 +8,22 @@ import { pipePair } from '../src/testing/pipe.js'
 import { rawPeer, type RawPeer } from '../src/testing/raw-peer.js'
 
 const sid = new Uint8Array(16).fill(7)
-const ack: SessionAck = { type: 'session_ack', sessionId: sid, satsPerMinute: 5, tickSeconds: 2, graceSeconds: 5, resumeSecret: new Uint8Array(32) }
-const start: Message = { type: 'session_start', kind: 5200, budgetSats: 500, maxSatsPerMinute: 10, paymentMethod: 'bolt11', customerPubkey: null }
+const ack: SessionAck = {
+  type: 'session_ack',
+  sessionId: sid,
+  satsPerMinute: 5,
+  tickSeconds: 2,
+  graceSeconds: 5,
+  resumeSecret: new Uint8Array(32)
+}
+const start: Message = {
+  type: 'session_start',
+  kind: 5200,
+  budgetSats: 500,
+  maxSatsPerMinute: 10,
+  paymentMethod: 'bolt11',
+  customerPubkey: null
+}
 const tick = (seq: number): Message => ({
   type: 'tick',
   sessionId: sid,
@@ -86,7 +100,16 @@ describe('a whole session through the state machine', () => {
     customer.send({ type: 'skill_request', kind: 5200 })
     expect(await nextMessage(provider)).toEqual({ type: 'skill_request', kind: 5200 })
     expect(() => customer.send({ type: 'skill_request', kind: 5200 })).toThrow(/already unanswered/)
-    provider.send({ type: 'skill_response', manifest: '{}', offers: [{ kind: 5200, satsPerMinute: 5 }], tickSeconds: 2, paymentMethods: ['bolt11'], capacity: 1, maxSessions: 1, identity: null })
+    provider.send({
+      type: 'skill_response',
+      manifest: '{}',
+      offers: [{ kind: 5200, satsPerMinute: 5 }],
+      tickSeconds: 2,
+      paymentMethods: ['bolt11'],
+      capacity: 1,
+      maxSessions: 1,
+      identity: null
+    })
     expect((await nextMessage(customer)).type).toBe('skill_response')
 
     customer.send(start)
@@ -113,12 +136,23 @@ describe('a whole session through the state machine', () => {
     customer.send(tickAck(0))
     await nextMessage(provider)
     provider.send({ type: 'tick_receipt', sessionId: sid, seq: 0, paidUntil: 2 })
-    expect(() => provider.send({ type: 'tick_receipt', sessionId: sid, seq: 1, paidUntil: 4 })).toThrow(/not acknowledged/)
+    expect(() => provider.send({ type: 'tick_receipt', sessionId: sid, seq: 1, paidUntil: 4 })).toThrow(
+      /not acknowledged/
+    )
     expect(await nextMessage(customer)).toMatchObject({ type: 'tick_receipt', seq: 0, paidUntil: 2 })
 
     const customerClosed = closeError(customer)
     const providerClosed = closeError(provider)
-    customer.send({ type: 'session_end', sessionId: sid, by: 'customer', reason: 'CUSTOMER_QUIT', message: '', ticksPaid: 1, msatPaid: 167, durationMs: 10 })
+    customer.send({
+      type: 'session_end',
+      sessionId: sid,
+      by: 'customer',
+      reason: 'CUSTOMER_QUIT',
+      message: '',
+      ticksPaid: 1,
+      msatPaid: 167,
+      durationMs: 10
+    })
     expect(await providerClosed).toBeNull()
     expect(await customerClosed).toBeNull()
     expect(() => customer.send(start)).toThrow(ProtocolError)
@@ -131,7 +165,16 @@ describe('resume', () => {
     customer.send({ type: 'session_resume', sessionId: sid, resumeSecret: new Uint8Array(32) })
     expect((await nextMessage(provider)).type).toBe('session_resume')
     expect(() => provider.send(ack)).toThrow(/not legal/)
-    provider.send({ type: 'session_resumed', sessionId: sid, satsPerMinute: 5, tickSeconds: 2, graceSeconds: 5, nextSeq: 3, paidUntil: 6, elapsedMs: 6100 })
+    provider.send({
+      type: 'session_resumed',
+      sessionId: sid,
+      satsPerMinute: 5,
+      tickSeconds: 2,
+      graceSeconds: 5,
+      nextSeq: 3,
+      paidUntil: 6,
+      elapsedMs: 6100
+    })
     expect((await nextMessage(customer)).type).toBe('session_resumed')
     expect(customer.state).toBe('active')
     expect(() => provider.send(tick(2))).toThrow(/out of order/)
@@ -156,7 +199,16 @@ describe('resume', () => {
     const peer = rawPeer(b, 'provider')
     await customer.opened()
     const closed = closeError(customer)
-    peer.send({ type: 'session_resumed', sessionId: sid, satsPerMinute: 5, tickSeconds: 2, graceSeconds: 5, nextSeq: 0, paidUntil: 0, elapsedMs: 0 })
+    peer.send({
+      type: 'session_resumed',
+      sessionId: sid,
+      satsPerMinute: 5,
+      tickSeconds: 2,
+      graceSeconds: 5,
+      nextSeq: 0,
+      paidUntil: 0,
+      elapsedMs: 0
+    })
     expect((await closed)?.code).toBe('UNEXPECTED_MESSAGE')
   })
 })
@@ -173,35 +225,96 @@ describe('a hostile peer', () => {
   }
   const cases: Array<Omit<Case, 'setup'> & { active: boolean }> = [
     { name: 'tick before any session', active: false, frame: encodeMessage(tick(0)), code: 'UNEXPECTED_MESSAGE' },
-    { name: 'unrequested skill_response', active: false, frame: encodeMessage({ type: 'skill_response', manifest: '{}', offers: [], tickSeconds: 1, paymentMethods: [], capacity: 0, maxSessions: 0, identity: null }), code: 'UNEXPECTED_MESSAGE' },
+    {
+      name: 'unrequested skill_response',
+      active: false,
+      frame: encodeMessage({
+        type: 'skill_response',
+        manifest: '{}',
+        offers: [],
+        tickSeconds: 1,
+        paymentMethods: [],
+        capacity: 0,
+        maxSessions: 0,
+        identity: null
+      }),
+      code: 'UNEXPECTED_MESSAGE'
+    },
     { name: 'session_ack without session_start', active: false, frame: encodeMessage(ack), code: 'UNEXPECTED_MESSAGE' },
-    { name: 'a customer-only message from the provider', active: false, frame: encodeMessage(start), code: 'UNEXPECTED_MESSAGE' },
+    {
+      name: 'a customer-only message from the provider',
+      active: false,
+      frame: encodeMessage(start),
+      code: 'UNEXPECTED_MESSAGE'
+    },
     { name: 'tick out of order', active: true, frame: encodeMessage(tick(1)), code: 'UNEXPECTED_MESSAGE' },
-    { name: 'tick for another session', active: true, frame: encodeMessage({ ...tick(0), sessionId: new Uint8Array(16) } as Message), code: 'UNKNOWN_SESSION' },
-    { name: 'receipt for an unpaid tick', active: true, frame: encodeMessage({ type: 'tick_receipt', sessionId: sid, seq: 0, paidUntil: 2 }), code: 'UNEXPECTED_MESSAGE' },
-    { name: 'session_end that names the customer', active: true, frame: encodeMessage({ type: 'session_end', sessionId: sid, by: 'customer', reason: 'X', message: '', ticksPaid: 0, msatPaid: 0, durationMs: 0 }), code: 'UNEXPECTED_MESSAGE' },
-    { name: 'stream_open from the provider', active: true, frame: encodeMessage({ type: 'stream_open', streamId: 1 }), code: 'UNEXPECTED_MESSAGE' },
-    { name: 'stream_data before a session', active: false, frame: encodeMessage({ type: 'stream_data', streamId: 1, data: new Uint8Array(1) }), code: 'UNEXPECTED_MESSAGE' },
+    {
+      name: 'tick for another session',
+      active: true,
+      frame: encodeMessage({ ...tick(0), sessionId: new Uint8Array(16) } as Message),
+      code: 'UNKNOWN_SESSION'
+    },
+    {
+      name: 'receipt for an unpaid tick',
+      active: true,
+      frame: encodeMessage({ type: 'tick_receipt', sessionId: sid, seq: 0, paidUntil: 2 }),
+      code: 'UNEXPECTED_MESSAGE'
+    },
+    {
+      name: 'session_end that names the customer',
+      active: true,
+      frame: encodeMessage({
+        type: 'session_end',
+        sessionId: sid,
+        by: 'customer',
+        reason: 'X',
+        message: '',
+        ticksPaid: 0,
+        msatPaid: 0,
+        durationMs: 0
+      }),
+      code: 'UNEXPECTED_MESSAGE'
+    },
+    {
+      name: 'stream_open from the provider',
+      active: true,
+      frame: encodeMessage({ type: 'stream_open', streamId: 1 }),
+      code: 'UNEXPECTED_MESSAGE'
+    },
+    {
+      name: 'stream_data before a session',
+      active: false,
+      frame: encodeMessage({ type: 'stream_data', streamId: 1, data: new Uint8Array(1) }),
+      code: 'UNEXPECTED_MESSAGE'
+    },
     { name: 'garbage', active: false, frame: new Uint8Array([0x06, 0xff]), code: 'DECODE_ERROR' },
     { name: 'an unknown message type', active: true, frame: new Uint8Array([0x40, 0x00]), code: 'UNKNOWN_MESSAGE' },
-    { name: 'a frame over the size limit', active: true, frame: new Uint8Array(MAX_FRAME_BYTES + 1).fill(1), code: 'FRAME_TOO_LARGE' }
+    {
+      name: 'a frame over the size limit',
+      active: true,
+      frame: new Uint8Array(MAX_FRAME_BYTES + 1).fill(1),
+      code: 'FRAME_TOO_LARGE'
+    }
   ]
 
-  test.each(cases)('$name closes the channel with $code, tells the peer, and keeps the connection', async ({ active, frame, code }) => {
-    const [a, b] = pipePair()
-    const customer = new SessionChannel(a, { role: 'customer', software: 'c' })
-    const peer = rawPeer(b, 'provider')
-    await customer.opened()
-    if (active) await toActive(peer, customer)
-    const closed = closeError(customer)
-    peer.sendFrame(frame)
-    expect((await closed)?.code).toBe(code)
-    expect(await peer.next('error')).toMatchObject({ code })
-    await peer.closed
-    // Only the channel closed: the connection under it is intact.
-    expect(a.destroyed).toBe(false)
-    expect(b.destroyed).toBe(false)
-  })
+  test.each(cases)(
+    '$name closes the channel with $code, tells the peer, and keeps the connection',
+    async ({ active, frame, code }) => {
+      const [a, b] = pipePair()
+      const customer = new SessionChannel(a, { role: 'customer', software: 'c' })
+      const peer = rawPeer(b, 'provider')
+      await customer.opened()
+      if (active) await toActive(peer, customer)
+      const closed = closeError(customer)
+      peer.sendFrame(frame)
+      expect((await closed)?.code).toBe(code)
+      expect(await peer.next('error')).toMatchObject({ code })
+      await peer.closed
+      // Only the channel closed: the connection under it is intact.
+      expect(a.destroyed).toBe(false)
+      expect(b.destroyed).toBe(false)
+    }
+  )
 
   test('an error frame from the peer closes the channel with REMOTE_ERROR', async () => {
     const [a, b] = pipePair()

@@ -27,7 +27,9 @@ function rng(seed: number) {
   return { next, below: (n: number) => next() % n }
 }
 
-const seeds: Uint8Array[] = (JSON.parse(readFileSync(new URL('../vectors/messages.json', import.meta.url), 'utf8')) as Array<{ hex: string }>)
+const seeds: Uint8Array[] = (
+  JSON.parse(readFileSync(new URL('../vectors/messages.json', import.meta.url), 'utf8')) as Array<{ hex: string }>
+)
   .map((v) => new Uint8Array(Buffer.from(v.hex, 'hex')))
   // Mutating the 64 KiB stream_data vector adds time, not coverage.
   .filter((b) => b.byteLength <= 4096)
@@ -109,14 +111,19 @@ test('handshake decoder survives mutated handshakes', () => {
       const h = decodeHandshake(frame)
       expect(Buffer.from(encodeHandshake(h))).toEqual(Buffer.from(frame))
     } catch (err) {
-      if (!(err instanceof ProtocolError)) throw new Error(`seed ${SEED}: ${Buffer.from(frame).toString('hex')} threw ${String(err)}`)
+      if (!(err instanceof ProtocolError))
+        throw new Error(`seed ${SEED}: ${Buffer.from(frame).toString('hex')} threw ${String(err)}`)
     }
   }
 })
 
 test('length prefixes that promise more than the frame holds are refused without allocating', () => {
   // A 2^32-element array or string claim in a tiny frame: refused on the bound, not on memory.
-  const claims = ['02' + '00' + '027b7d' + 'fe00000001', '00' + '0145' + 'ff' + 'ffffffffffff1f00', '02' + '00' + 'fdff3f']
+  const claims = [
+    '02' + '00' + '027b7d' + 'fe00000001',
+    '00' + '0145' + 'ff' + 'ffffffffffff1f00',
+    '02' + '00' + 'fdff3f'
+  ]
   for (const h of claims) {
     expect(() => decodeMessage(new Uint8Array(Buffer.from(h, 'hex')))).toThrow(ProtocolError)
   }

@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
 import * as K from '../src/constants.js'
 import { ProtocolError } from '../src/errors.js'
-import { decodeHandshake, decodeMessage, encodeHandshake, encodeMessage, MESSAGE_IDS, type Message } from '../src/messages.js'
+import {
+  decodeHandshake,
+  decodeMessage,
+  encodeHandshake,
+  encodeMessage,
+  MESSAGE_IDS,
+  type Message
+} from '../src/messages.js'
 import { fromJSON, toJSON } from './helpers/vector-json.js'
 
 const load = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'))
@@ -55,8 +62,11 @@ describe('invalid frames', () => {
 })
 
 describe('handshake vectors', () => {
-  const vectors: Array<{ name: string; handshake: { version: number; role: 'customer' | 'provider'; software: string }; hex: string }> =
-    load('handshake.json')
+  const vectors: Array<{
+    name: string
+    handshake: { version: number; role: 'customer' | 'provider'; software: string }
+    hex: string
+  }> = load('handshake.json')
 
   test.each(vectors.map((v) => [v.name, v] as const))('%s round-trips', (_name, v) => {
     expect(hex(encodeHandshake(v.handshake))).toBe(v.hex)
@@ -76,10 +86,18 @@ describe('encoder bounds', () => {
     ['kind above 65535', { type: 'skill_request', kind: 65536 }, 'LIMIT_EXCEEDED'],
     ['negative kind', { type: 'skill_request', kind: -1 }, 'INVALID_VALUE'],
     ['fractional kind', { type: 'skill_request', kind: 1.5 }, 'INVALID_VALUE'],
-    ['oversized message text', { type: 'error', code: 'E', message: 'x'.repeat(K.MAX_TEXT_BYTES + 1) }, 'LIMIT_EXCEEDED'],
+    [
+      'oversized message text',
+      { type: 'error', code: 'E', message: 'x'.repeat(K.MAX_TEXT_BYTES + 1) },
+      'LIMIT_EXCEEDED'
+    ],
     ['multi-byte text over its byte bound', { type: 'error', code: 'E', message: 'é'.repeat(513) }, 'LIMIT_EXCEEDED'],
     ['lower-case code', { type: 'session_reject', code: 'nope', message: '' }, 'INVALID_VALUE'],
-    ['short session id', { type: 'tick_receipt', sessionId: new Uint8Array(15), seq: 0, paidUntil: 0 }, 'INVALID_VALUE'],
+    [
+      'short session id',
+      { type: 'tick_receipt', sessionId: new Uint8Array(15), seq: 0, paidUntil: 0 },
+      'INVALID_VALUE'
+    ],
     [
       'tick amount above 2^53-1',
       { type: 'tick', sessionId: sid, seq: 0, amountMsat: 2 ** 53, bolt11: 'lnbc1', periodStart: 0, periodEnd: 1 },
@@ -101,12 +119,28 @@ describe('encoder bounds', () => {
     ],
     [
       'manifest that is not a JSON object',
-      { type: 'skill_response', manifest: 'null', offers: [], tickSeconds: 60, paymentMethods: [], capacity: 0, maxSessions: 0, identity: null },
+      {
+        type: 'skill_response',
+        manifest: 'null',
+        offers: [],
+        tickSeconds: 60,
+        paymentMethods: [],
+        capacity: 0,
+        maxSessions: 0,
+        identity: null
+      },
       'INVALID_VALUE'
     ],
     [
       'tick period of zero seconds',
-      { type: 'session_ack', sessionId: sid, satsPerMinute: 1, tickSeconds: 0, graceSeconds: 1, resumeSecret: new Uint8Array(32) },
+      {
+        type: 'session_ack',
+        sessionId: sid,
+        satsPerMinute: 1,
+        tickSeconds: 0,
+        graceSeconds: 1,
+        resumeSecret: new Uint8Array(32)
+      },
       'INVALID_VALUE'
     ]
   ]

@@ -34,10 +34,14 @@ test('every message type crosses a Hyperswarm connection on the local testnet', 
   const topic = kindTopic(5200)
 
   const providerChannel = new Promise<SessionChannel>((resolve) =>
-    provider.once('connection', (conn: any) => resolve(new SessionChannel(conn, { role: 'provider', software: 'test-agent' })))
+    provider.once('connection', (conn: any) =>
+      resolve(new SessionChannel(conn, { role: 'provider', software: 'test-agent' }))
+    )
   )
   const customerChannel = new Promise<SessionChannel>((resolve) =>
-    customer.once('connection', (conn: any) => resolve(new SessionChannel(conn, { role: 'customer', software: 'test-session' })))
+    customer.once('connection', (conn: any) =>
+      resolve(new SessionChannel(conn, { role: 'customer', software: 'test-session' }))
+    )
   )
   await provider.join(topic, { server: true, client: false }).flushed()
   customer.join(topic, { server: false, client: true })
@@ -72,22 +76,57 @@ test('every message type crosses a Hyperswarm connection on the local testnet', 
     identity: null
   })
   expect(skill).toMatchObject({ offers: [{ kind: 5200, satsPerMinute: 5 }] })
-  const start: Message = { type: 'session_start', kind: 5200, budgetSats: 500, maxSatsPerMinute: 5, paymentMethod: 'bolt11', customerPubkey: null }
+  const start: Message = {
+    type: 'session_start',
+    kind: 5200,
+    budgetSats: 500,
+    maxSatsPerMinute: 5,
+    paymentMethod: 'bolt11',
+    customerPubkey: null
+  }
   await exchange(c, p, start)
   await exchange(p, c, { type: 'session_reject', code: 'NO_CAPACITY', message: 'try again' })
   await exchange(c, p, start)
-  await exchange(p, c, { type: 'session_ack', sessionId: sid, satsPerMinute: 5, tickSeconds: 2, graceSeconds: 5, resumeSecret: new Uint8Array(32).fill(2) })
-  await exchange(p, c, { type: 'tick', sessionId: sid, seq: 0, amountMsat: 167, bolt11: 'lnbcrt1670p1', periodStart: 0, periodEnd: 2 })
+  await exchange(p, c, {
+    type: 'session_ack',
+    sessionId: sid,
+    satsPerMinute: 5,
+    tickSeconds: 2,
+    graceSeconds: 5,
+    resumeSecret: new Uint8Array(32).fill(2)
+  })
+  await exchange(p, c, {
+    type: 'tick',
+    sessionId: sid,
+    seq: 0,
+    amountMsat: 167,
+    bolt11: 'lnbcrt1670p1',
+    periodStart: 0,
+    periodEnd: 2
+  })
   await exchange(c, p, { type: 'tick_ack', sessionId: sid, seq: 0, preimage: new Uint8Array(32).fill(3) })
   await exchange(p, c, { type: 'tick_receipt', sessionId: sid, seq: 0, paidUntil: 2 })
   await exchange(c, p, { type: 'stream_open', streamId: 1 })
-  const data = await exchange(c, p, { type: 'stream_data', streamId: 1, data: new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n') })
+  const data = await exchange(c, p, {
+    type: 'stream_data',
+    streamId: 1,
+    data: new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n')
+  })
   expect(new TextDecoder().decode((data as { data: Uint8Array }).data)).toBe('GET / HTTP/1.1\r\n\r\n')
   await exchange(p, c, { type: 'stream_credit', streamId: 1, bytes: 18 })
   await exchange(p, c, { type: 'stream_end', streamId: 1 })
   await exchange(c, p, { type: 'stream_reset', streamId: 1, code: 'CANCELLED', message: '' })
   const closed = once(p, 'close')
-  await exchange(c, p, { type: 'session_end', sessionId: sid, by: 'customer', reason: 'CUSTOMER_QUIT', message: '', ticksPaid: 1, msatPaid: 167, durationMs: 100 })
+  await exchange(c, p, {
+    type: 'session_end',
+    sessionId: sid,
+    by: 'customer',
+    reason: 'CUSTOMER_QUIT',
+    message: '',
+    ticksPaid: 1,
+    msatPaid: 167,
+    durationMs: 100
+  })
   expect((await closed)[0]).toBeNull()
 
   // A second channel on the same connection carries the last type, error, which closes it.
@@ -117,8 +156,25 @@ test('every message type crosses a Hyperswarm connection on the local testnet', 
   provider3.on('message', (m: Message) => seen.add(m.type))
   c3.on('message', (m: Message) => seen.add(m.type))
   await exchange(c3, provider3, { type: 'session_resume', sessionId: sid, resumeSecret: new Uint8Array(32).fill(2) })
-  await exchange(provider3, c3, { type: 'session_resumed', sessionId: sid, satsPerMinute: 5, tickSeconds: 2, graceSeconds: 5, nextSeq: 1, paidUntil: 2, elapsedMs: 2500 })
-  await exchange(provider3, c3, { type: 'tick', sessionId: sid, seq: 1, amountMsat: 167, bolt11: 'lnbcrt1670p1', periodStart: 2, periodEnd: 4 })
+  await exchange(provider3, c3, {
+    type: 'session_resumed',
+    sessionId: sid,
+    satsPerMinute: 5,
+    tickSeconds: 2,
+    graceSeconds: 5,
+    nextSeq: 1,
+    paidUntil: 2,
+    elapsedMs: 2500
+  })
+  await exchange(provider3, c3, {
+    type: 'tick',
+    sessionId: sid,
+    seq: 1,
+    amountMsat: 167,
+    bolt11: 'lnbcrt1670p1',
+    periodStart: 2,
+    periodEnd: 4
+  })
 
   expect([...seen].sort()).toEqual(Object.keys(MESSAGE_IDS).sort())
 })

@@ -21,7 +21,15 @@ const req = http.get(url, { agent: false }, (res) => {
   })
   res.on('end', () => {
     const ms = performance.now() - started
-    process.stdout.write(JSON.stringify({ status: res.statusCode, bytes, ms: Math.round(ms), ttfb_ms: Math.round(ttfb * 10) / 10, mb_s: bytes / 1e6 / (ms / 1000) }) + '\n')
+    process.stdout.write(
+      JSON.stringify({
+        status: res.statusCode,
+        bytes,
+        ms: Math.round(ms),
+        ttfb_ms: Math.round(ttfb * 10) / 10,
+        mb_s: bytes / 1e6 / (ms / 1000)
+      }) + '\n'
+    )
     clearTimeout(watchdog)
     process.exit(0)
   })

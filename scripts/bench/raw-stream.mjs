@@ -70,6 +70,8 @@ if (mode === 'receive') {
   await swarm.destroy(500)
   process.exit(0)
 } else {
-  process.stderr.write('usage: raw-stream.mjs receive <bootstrap> <bytes> | send <bootstrap> <key> <bytes> <chunkBytes>\n')
+  process.stderr.write(
+    'usage: raw-stream.mjs receive <bootstrap> <bytes> | send <bootstrap> <key> <bytes> <chunkBytes>\n'
+  )
   process.exit(2)
 }

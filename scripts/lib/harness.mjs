@@ -37,7 +37,9 @@ export function requireBuilt(script, files) {
   for (const [name, rel] of Object.entries(files)) {
     dist[name] = fromRoot(rel)
     if (!existsSync(dist[name])) {
-      process.stderr.write(`${script}: ${rel} is missing (${name}): build first with \`npx tsc -b\` (or \`pnpm build\`) from ${ROOT}\n`)
+      process.stderr.write(
+        `${script}: ${rel} is missing (${name}): build first with \`npx tsc -b\` (or \`pnpm build\`) from ${ROOT}\n`
+      )
       process.exit(2)
     }
   }
@@ -126,7 +128,12 @@ export function createHarness({ name, waitMs = 30_000 }) {
   function spawnNode(childName, script, args, { stamped = false } = {}) {
     const argv = stamped ? [STAMP, script, ...args] : [script, ...args]
     const env = { ...process.env, HOME: childHome(), KEYS_AGENT: `${childName}-${++spawned}` }
-    const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: childHome(), env })
+    const proc = spawn(process.execPath, argv, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      cwd: childHome(),
+      env
+    })
     const child = {
       name: childName,
       proc,
@@ -205,7 +212,10 @@ export function createHarness({ name, waitMs = 30_000 }) {
         if (match) return Promise.resolve({ match, at, line: text })
       }
     }
-    if (child.exitCode !== undefined) return Promise.reject(new Error(`${child.name} has exited (${child.exitCode}) without printing ${what}\n${tail(child)}`))
+    if (child.exitCode !== undefined)
+      return Promise.reject(
+        new Error(`${child.name} has exited (${child.exitCode}) without printing ${what}\n${tail(child)}`)
+      )
     return new Promise((resolve, reject) => {
       const w = { test, what, stream, resolve, reject }
       w.timer = setTimeout(() => {
@@ -264,14 +274,21 @@ export function createHarness({ name, waitMs = 30_000 }) {
       process.exit(1)
     }, deadlineMs)
     try {
-      const result = { ...(await main()), node: process.version, cpus: os.cpus().length, date: new Date().toISOString() }
+      const result = {
+        ...(await main()),
+        node: process.version,
+        cpus: os.cpus().length,
+        date: new Date().toISOString()
+      }
       clearTimeout(deadline)
       process.stdout.write(JSON.stringify(result) + '\n')
       process.exit(0)
     } catch (err) {
       clearTimeout(deadline)
       onError?.()
-      process.stderr.write(`${name}: could not measure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+      process.stderr.write(
+        `${name}: could not measure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`
+      )
       process.exit(1)
     }
   }

@@ -71,7 +71,14 @@ async function mixed(base, httpCount, wsCount) {
   const seconds = (performance.now() - started) / 1000
   const httpOk = httpResults.filter(Boolean).length
   const wsOk = wsResults.filter(Boolean).length
-  out({ http_ok: httpOk, http_errors: httpCount - httpOk, ws_ok: wsOk, ws_errors: wsCount - wsOk, seconds: Math.round(seconds * 10) / 10, error_samples: samples })
+  out({
+    http_ok: httpOk,
+    http_errors: httpCount - httpOk,
+    ws_ok: wsOk,
+    ws_errors: wsCount - wsOk,
+    seconds: Math.round(seconds * 10) / 10,
+    error_samples: samples
+  })
   process.exit(0)
 }
 
@@ -105,7 +112,10 @@ function gradioJob(base, job) {
     const hash = `load-${Math.random().toString(36).slice(2)}`
     const steps = []
     let completed = false
-    const timer = setTimeout(() => fail(new Error(`no end after ${ITEM_TIMEOUT_MS} ms (at ${steps.length} steps)`)), ITEM_TIMEOUT_MS)
+    const timer = setTimeout(
+      () => fail(new Error(`no end after ${ITEM_TIMEOUT_MS} ms (at ${steps.length} steps)`)),
+      ITEM_TIMEOUT_MS
+    )
     const fail = (err) => {
       clearTimeout(timer)
       ws.terminate()
@@ -126,16 +136,24 @@ function gradioJob(base, job) {
         case 'process_starts':
           return
         case 'send_data':
-          return ws.send(JSON.stringify({ fn_index: 0, session_hash: hash, data: [job.prompt, job.seed, job.steps, job.width, job.height] }))
+          return ws.send(
+            JSON.stringify({
+              fn_index: 0,
+              session_hash: hash,
+              data: [job.prompt, job.seed, job.steps, job.width, job.height]
+            })
+          )
         case 'progress':
           steps.push(msg.progress_data?.[0]?.index)
           return
         case 'process_completed': {
           const image = msg.output?.data?.[0]
-          if (msg.success !== true || typeof image !== 'string') return fail(new Error(`process_completed without success: ${JSON.stringify(msg.output).slice(0, 200)}`))
+          if (msg.success !== true || typeof image !== 'string')
+            return fail(new Error(`process_completed without success: ${JSON.stringify(msg.output).slice(0, 200)}`))
           const png = Buffer.from(image.replace(/^data:image\/png;base64,/, ''), 'base64')
           if (png.subarray(1, 4).toString() !== 'PNG') return fail(new Error('the image is not a PNG'))
-          if (steps.join(',') !== Array.from({ length: job.steps }, (_, i) => i + 1).join(',')) return fail(new Error(`progress steps ${steps.join(',')}`))
+          if (steps.join(',') !== Array.from({ length: job.steps }, (_, i) => i + 1).join(','))
+            return fail(new Error(`progress steps ${steps.join(',')}`))
           completed = true
           return
         }
@@ -146,7 +164,12 @@ function gradioJob(base, job) {
     ws.on('close', (code) => {
       clearTimeout(timer)
       if (completed && code === 1000) resolve()
-      else reject(new Error(`socket closed (${code}) ${completed ? 'after' : 'before'} process_completed, ${steps.length} steps seen`))
+      else
+        reject(
+          new Error(
+            `socket closed (${code}) ${completed ? 'after' : 'before'} process_completed, ${steps.length} steps seen`
+          )
+        )
     })
   })
 }

@@ -28,7 +28,10 @@ afterAll(async () => {
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [`${root}scripts/fuzz-live.mjs`, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    const proc = spawn(process.execPath, [`${root}scripts/fuzz-live.mjs`, ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
     child = proc
     let stdout = ''
     let stderr = ''

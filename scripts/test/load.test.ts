@@ -20,7 +20,10 @@ afterAll(async () => {
 
 function runLoad(): Promise<{ code: number | string; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    child = spawn(process.execPath, [`${root}scripts/load.mjs`, '--quick'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    child = spawn(process.execPath, [`${root}scripts/load.mjs`, '--quick'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
     let stdout = ''
     let stderr = ''
     child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c))
@@ -52,5 +55,9 @@ test('load.mjs --quick: one JSON object, every goal met', async () => {
   expect(slow.rss_mb_max).toBeGreaterThanOrEqual(slow.rss_mb_start)
   expect(slow.rss_mb_max - slow.rss_mb_start, JSON.stringify(slow)).toBeLessThan(64)
 
-  expect(result.goals, stdout).toEqual({ one_session_zero_errors: true, twenty_sessions_zero_errors: true, slow_reader_rss_growth_lt_64mb: true })
+  expect(result.goals, stdout).toEqual({
+    one_session_zero_errors: true,
+    twenty_sessions_zero_errors: true,
+    slow_reader_rss_growth_lt_64mb: true
+  })
 }, 180_000)

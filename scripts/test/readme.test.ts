@@ -29,7 +29,11 @@ const BINS: Array<{ heading: string; bin: string; args: string[] }> = [
   { heading: '2020117-session flags', bin: 'apps/session/dist/bin.js', args: ['--help'] },
   { heading: '2020117-devnet flags', bin: 'packages/devnet/dist/bin.js', args: ['--help'] },
   { heading: '2020117-devnet balance flags', bin: 'packages/devnet/dist/bin.js', args: ['balance', '--help'] },
-  { heading: '2020117-devnet account create flags', bin: 'packages/devnet/dist/bin.js', args: ['account', 'create', '--help'] }
+  {
+    heading: '2020117-devnet account create flags',
+    bin: 'packages/devnet/dist/bin.js',
+    args: ['account', 'create', '--help']
+  }
 ]
 
 const HELP_FLAGS = new Set(['-h', '--help'])
@@ -48,10 +52,18 @@ function readmeTable(heading: string): FlagRow[] {
   const table: string[] = []
   while (i < lines.length && lines[i]!.startsWith('|')) table.push(lines[i++]!)
   const [header, separator, ...rows] = table
-  expect(header?.split('|').map((c) => c.trim()).filter(Boolean)).toEqual(['flag', 'default', 'environment variable', 'meaning'])
+  expect(
+    header
+      ?.split('|')
+      .map((c) => c.trim())
+      .filter(Boolean)
+  ).toEqual(['flag', 'default', 'environment variable', 'meaning'])
   expect(separator).toMatch(/^\|(\s*:?-+:?\s*\|)+$/)
   return rows.map((row) => {
-    const cells = row.split('|').slice(1, -1).map((c) => c.trim())
+    const cells = row
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim())
     if (cells.length !== 4) throw new Error(`"### ${heading}": a row does not have 4 cells: ${row}`)
     const names = [...cells[0]!.matchAll(FLAG_NAME)].map((m) => m[1]!)
     if (names.length === 0) throw new Error(`"### ${heading}": no flag in the first cell of: ${row}`)
@@ -86,7 +98,12 @@ function helpFlags(help: string): HelpFlag[] {
 }
 
 function runHelp(bin: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [`${root}${bin}`, ...args], { cwd: root, encoding: 'utf8', timeout: 20_000, env: { ...process.env, NO_COLOR: '1' } })
+  const r = spawnSync(process.execPath, [`${root}${bin}`, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { ...process.env, NO_COLOR: '1' }
+  })
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
@@ -119,7 +136,10 @@ describe('README flag tables match --help', () => {
 describe('README commands', () => {
   test('carries the exact test command CI runs', () => {
     const ci = readFileSync(`${root}.ci/run`, 'utf8')
-    const lines = ci.split('\n').map((l) => l.trim()).filter((l) => /^npm test\b/.test(l))
+    const lines = ci
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^npm test\b/.test(l))
     expect(lines.length, '.ci/run has no "npm test" line').toBeGreaterThan(0)
     for (const line of lines) expect(readme).toContain(`\`${line}\``)
   })

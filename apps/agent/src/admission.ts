@@ -51,7 +51,10 @@ export class Admission {
     const record = this.record(key, now)
     const onKey = count(record.starts, now, STARTS_PER_KEY)
     if (onConn > STARTS_PER_CONNECTION || onKey > STARTS_PER_KEY) {
-      return { message: 'too many session starts from you: wait 10 s before trying again', hangUp: onConn >= 2 * STARTS_PER_CONNECTION }
+      return {
+        message: 'too many session starts from you: wait 10 s before trying again',
+        hangUp: onConn >= 2 * STARTS_PER_CONNECTION
+      }
     }
     if (now < record.blockedUntil) {
       const wait = Math.ceil((record.blockedUntil - now) / 1000)

@@ -13,7 +13,13 @@
 // - Nothing a peer sends throws out of a listener here: a failure ends this session, not the agent.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { MAX_OUTSTANDING_TICKS, PAYMENT_FREE, tickAmountMsat, type SessionChannel, type TickAck } from '@2020117/protocol'
+import {
+  MAX_OUTSTANDING_TICKS,
+  PAYMENT_FREE,
+  tickAmountMsat,
+  type SessionChannel,
+  type TickAck
+} from '@2020117/protocol'
 import { Tunnel, type TunnelStream } from '@2020117/tunnel'
 import { decodeInvoice, preimageMatches, type NwcWallet, invoiceFromLightningAddress } from '@2020117/wallet'
 import type { Logger } from '@2020117/cli'
@@ -235,7 +241,12 @@ export class ProviderSession {
     })
     // Bills the customer may not have seen go out again, same seq and invoice: never a new charge.
     for (const b of unpaid) this.sendTick(b)
-    this.log.info('session resumed', { session: this.tag, resumes: this.resumes, unpaid: unpaid.length, paidUntil: this.paidUntil })
+    this.log.info('session resumed', {
+      session: this.tag,
+      resumes: this.resumes,
+      unpaid: unpaid.length,
+      paidUntil: this.paidUntil
+    })
   }
 
   private detach(): void {
@@ -265,25 +276,31 @@ export class ProviderSession {
       graceSeconds: this.terms.graceSeconds,
       resumeSecret: this.resumeSecret
     })
-    this.log.info('session started', { session: this.tag, kind: this.terms.kind, satsPerMinute: this.terms.satsPerMinute, tickSeconds: this.terms.tickSeconds })
+    this.log.info('session started', {
+      session: this.tag,
+      kind: this.terms.kind,
+      satsPerMinute: this.terms.satsPerMinute,
+      tickSeconds: this.terms.tickSeconds
+    })
     if (!this.free) void this.bill()
   }
 
   /** Ends the session from the provider's side. */
   end(reason: string, message: string): void {
     if (this.closing) return
-    if (!this.detached) try {
-      this.channel.send({
-        type: 'session_end',
-        sessionId: this.id,
-        by: 'provider',
-        reason,
-        message: message.slice(0, 1000),
-        ticksPaid: this.ticksPaid,
-        msatPaid: this.msatPaid,
-        durationMs: Date.now() - this.startedAt
-      })
-    } catch {}
+    if (!this.detached)
+      try {
+        this.channel.send({
+          type: 'session_end',
+          sessionId: this.id,
+          by: 'provider',
+          reason,
+          message: message.slice(0, 1000),
+          ticksPaid: this.ticksPaid,
+          msatPaid: this.msatPaid,
+          durationMs: Date.now() - this.startedAt
+        })
+      } catch {}
     this.finish(reason, 'provider')
   }
 
@@ -356,7 +373,15 @@ export class ProviderSession {
       if (!invoice || this.closing) return
       // The seq is taken once the invoice exists: a resume meanwhile announced it as the next one.
       this.nextSeq = seq + 1
-      const bill: Bill = { seq, amountMsat: this.amountMsat, ...invoice, sentAt: Date.now(), paid: false, check: null, receiptOn: null }
+      const bill: Bill = {
+        seq,
+        amountMsat: this.amountMsat,
+        ...invoice,
+        sentAt: Date.now(),
+        paid: false,
+        check: null,
+        receiptOn: null
+      }
       this.bills.set(seq, bill)
       // While detached the bill is kept and goes out on resume; its grace runs all the same.
       if (!this.detached) this.sendTick(bill)
@@ -375,7 +400,10 @@ export class ProviderSession {
     this.later(G, () => {
       if (bill.paid || this.closing) return
       this.suspended = true
-      this.log.warn('tick unpaid after the grace: every stream paused until it is paid', { session: this.tag, seq: bill.seq })
+      this.log.warn('tick unpaid after the grace: every stream paused until it is paid', {
+        session: this.tag,
+        seq: bill.seq
+      })
     })
     this.later(2 * G, () => {
       const within = 2 * this.terms.graceSeconds
@@ -396,7 +424,10 @@ export class ProviderSession {
     for (let attempt = 0; ; attempt++) {
       let why: string
       try {
-        const invoice = await (this.invoicer as Invoicer).make(this.amountMsat, `2020117 session ${this.tag} tick ${seq}`)
+        const invoice = await (this.invoicer as Invoicer).make(
+          this.amountMsat,
+          `2020117 session ${this.tag} tick ${seq}`
+        )
         why = this.unusable(invoice) ?? ''
         if (!why) return invoice
       } catch (err) {
@@ -405,14 +436,23 @@ export class ProviderSession {
       if (this.closing) return null
       const left = deadline - Date.now()
       if (left <= 0) {
-        this.log.error('could not bill: the wallet made no invoice within the grace', { session: this.tag, seq, error: why })
+        this.log.error('could not bill: the wallet made no invoice within the grace', {
+          session: this.tag,
+          seq,
+          error: why
+        })
         // The customer hears what failed, never a secret the wallet's error text might carry.
         const message = `the provider's wallet made no invoice for tick ${seq} within the grace: ${why}`
         this.end('PROVIDER_ERROR', this.log.redact(message))
         return null
       }
       const wait = Math.min(backoffMs(attempt), left)
-      this.log.warn(`make_invoice failed; retrying in ${wait} ms`, { session: this.tag, seq, attempt: attempt + 1, error: why })
+      this.log.warn(`make_invoice failed; retrying in ${wait} ms`, {
+        session: this.tag,
+        seq,
+        attempt: attempt + 1,
+        error: why
+      })
       await this.sleep(wait)
       if (this.closing) return null
     }
@@ -429,7 +469,15 @@ export class ProviderSession {
 
   private sendTick(bill: Bill): void {
     const T = this.terms.tickSeconds
-    this.channel.send({ type: 'tick', sessionId: this.id, seq: bill.seq, amountMsat: bill.amountMsat, bolt11: bill.bolt11, periodStart: bill.seq * T, periodEnd: (bill.seq + 1) * T })
+    this.channel.send({
+      type: 'tick',
+      sessionId: this.id,
+      seq: bill.seq,
+      amountMsat: bill.amountMsat,
+      bolt11: bill.bolt11,
+      periodStart: bill.seq * T,
+      periodEnd: (bill.seq + 1) * T
+    })
     this.log.debug('tick sent', { session: this.tag, seq: bill.seq, amountMsat: bill.amountMsat })
   }
 
@@ -523,10 +571,13 @@ export class ProviderSession {
   }
 
   private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t)
-      this.guard('on a timer', fn)
-    }, Math.max(0, ms))
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t)
+        this.guard('on a timer', fn)
+      },
+      Math.max(0, ms)
+    )
     this.timers.add(t)
   }
 
@@ -555,8 +606,23 @@ export class ProviderSession {
     // A payment acknowledged just before the end may still be under verification; it settled, so
     // it counts. The record is final once those checks are done.
     void Promise.allSettled([...this.verifying]).then(() => {
-      this.ended = { sessionId: this.idHex, kind: this.terms.kind, reason, by, ticksPaid: this.ticksPaid, msatPaid: this.msatPaid, durationMs, resumes: this.resumes }
-      this.log.info('session ended', { session: this.tag, reason, by, ticksPaid: this.ticksPaid, msatPaid: this.msatPaid })
+      this.ended = {
+        sessionId: this.idHex,
+        kind: this.terms.kind,
+        reason,
+        by,
+        ticksPaid: this.ticksPaid,
+        msatPaid: this.msatPaid,
+        durationMs,
+        resumes: this.resumes
+      }
+      this.log.info('session ended', {
+        session: this.tag,
+        reason,
+        by,
+        ticksPaid: this.ticksPaid,
+        msatPaid: this.msatPaid
+      })
       this.onend(this)
     })
   }

@@ -23,7 +23,9 @@ export const UPSTREAM_SOCKETS_PER_SESSION = 128
 
 // The very function http-proxy builds the outgoing path with: it folds `//` and turns `http:/`
 // into `http://`. A canonical target it would still change is refused rather than forwarded changed.
-const { urlJoin } = createRequire(import.meta.url)('http-proxy/lib/http-proxy/common.js') as { urlJoin: (...parts: string[]) => string }
+const { urlJoin } = createRequire(import.meta.url)('http-proxy/lib/http-proxy/common.js') as {
+  urlJoin: (...parts: string[]) => string
+}
 
 export interface GatewayOptions {
   upstream: URL
@@ -68,13 +70,16 @@ export class Gateway {
       this.stats.upstreamErrors++
       this.log('upstream error', { error: err.message })
       if ('writeHead' in target && typeof target.writeHead === 'function') {
-        if (!target.headersSent) reply(target, 502, 'UPSTREAM_UNAVAILABLE', `the provider's service did not answer: ${err.message}`)
+        if (!target.headersSent)
+          reply(target, 502, 'UPSTREAM_UNAVAILABLE', `the provider's service did not answer: ${err.message}`)
         else target.destroy()
       } else target.destroy()
     })
 
     // Long uploads through a slow tunnel must not be cut off by node's request timeout.
-    this.server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) => this.onrequest(req, res))
+    this.server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) =>
+      this.onrequest(req, res)
+    )
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onupgrade(req, socket, head))
     this.server.on('clientError', (_err: Error, socket: Duplex) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
@@ -115,7 +120,8 @@ export class Gateway {
 
   /** Refuses what may not be forwarded; otherwise sets req.url to the canonical target, the one checked. */
   private admit(req: IncomingMessage): Refusal | null {
-    if (req.method === 'CONNECT') return [405, 'METHOD_NOT_ALLOWED', 'CONNECT is not served: the tunnel reaches only the provider\'s service']
+    if (req.method === 'CONNECT')
+      return [405, 'METHOD_NOT_ALLOWED', "CONNECT is not served: the tunnel reaches only the provider's service"]
     const canonical = canonicalTarget(req.url ?? '')
     if (typeof canonical === 'string') return [400, 'BAD_REQUEST_TARGET', canonical]
     if (this.denied(canonical.path)) return [403, 'PATH_DENIED', 'the provider does not serve this path']
@@ -154,7 +160,9 @@ export class Gateway {
     const refused = this.admit(req)
     if (refused) {
       this.stats.refused++
-      socket.end(`HTTP/1.1 ${refused[0]} ${http.STATUS_CODES[refused[0]]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+      socket.end(
+        `HTTP/1.1 ${refused[0]} ${http.STATUS_CODES[refused[0]]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`
+      )
       return
     }
     this.stats.upgrades++
@@ -174,13 +182,16 @@ const UNRESERVED = /^[A-Za-z0-9._~-]$/
  */
 export function canonicalTarget(raw: string): { target: string; path: string } | string {
   if (!raw.startsWith('/')) return 'only origin-form request targets (/path?query) are served'
-  if (!/^[\x21-\x7e]*$/.test(raw)) return 'control characters, spaces and non-ASCII bytes in a request target must be percent-encoded'
+  if (!/^[\x21-\x7e]*$/.test(raw))
+    return 'control characters, spaces and non-ASCII bytes in a request target must be percent-encoded'
   if (raw.includes('\\')) return 'a backslash in a request target is ambiguous: it is refused'
   if (raw.includes('#')) return 'a fragment (#) does not belong in a request target'
   const q = raw.indexOf('?')
   const decoded = decodeUnreserved(q < 0 ? raw : raw.slice(0, q))
   if (decoded === null) return 'the path has a malformed escape, or an escaped /, \\ or control character'
-  const encoded = decoded.replace(/\/{2,}/g, '/').replace(/["<>`{}]/g, (ch) => '%' + ch.charCodeAt(0).toString(16).toUpperCase())
+  const encoded = decoded
+    .replace(/\/{2,}/g, '/')
+    .replace(/["<>`{}]/g, (ch) => '%' + ch.charCodeAt(0).toString(16).toUpperCase())
   const path = removeDotSegments(encoded)
   const target = q < 0 ? path : path + raw.slice(q)
   if (urlJoin('', target) !== target) return 'this target cannot be forwarded unchanged'

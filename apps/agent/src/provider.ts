@@ -75,8 +75,16 @@ export class Provider extends EventEmitter {
     super()
     this.opts = opts
     this.log = opts.log
-    this.swarm = new PeerSwarm({ network: opts.network, keyPair: opts.keyPair, maxPeers: Math.max(64, opts.maxSessions * 4) })
-    this.gateway = new Gateway({ upstream: opts.upstream, denyPaths: opts.denyPaths, log: (m, f) => opts.log.debug(m, f) })
+    this.swarm = new PeerSwarm({
+      network: opts.network,
+      keyPair: opts.keyPair,
+      maxPeers: Math.max(64, opts.maxSessions * 4)
+    })
+    this.gateway = new Gateway({
+      upstream: opts.upstream,
+      denyPaths: opts.denyPaths,
+      log: (m, f) => opts.log.debug(m, f)
+    })
     this.swarm.on('connection', (conn: Connection) => this.onconnection(conn))
   }
 
@@ -102,7 +110,10 @@ export class Provider extends EventEmitter {
       activeSessions: this.sessions.size,
       capacity: this.capacity,
       sessionsServed: this.finished.length,
-      msatEarned: [...this.finished, ...[...this.sessions].map((s) => ({ msatPaid: s.msatPaid }))].reduce((n, s) => n + s.msatPaid, 0)
+      msatEarned: [...this.finished, ...[...this.sessions].map((s) => ({ msatPaid: s.msatPaid }))].reduce(
+        (n, s) => n + s.msatPaid,
+        0
+      )
     }
   }
 
@@ -146,7 +157,11 @@ export class Provider extends EventEmitter {
       const session = [...this.sessions].find((s) => s.idHex === Buffer.from(m.sessionId).toString('hex'))
       if (!session || session.over || !session.owns(m.resumeSecret)) {
         this.log.info('resume refused', { peer })
-        channel.send({ type: 'session_reject', code: 'RESUME_REFUSED', message: 'no such session: it ended, or the secret is wrong' })
+        channel.send({
+          type: 'session_reject',
+          code: 'RESUME_REFUSED',
+          message: 'no such session: it ended, or the secret is wrong'
+        })
         return
       }
       session.attach(channel)
@@ -171,7 +186,8 @@ export class Provider extends EventEmitter {
     if (refused) return reject(...refused)
     if (this.capacity === 0) return reject('NO_CAPACITY', `all ${this.opts.maxSessions} session slots are taken`)
     // Every admitted session costs an invoice from the wallet: a flood must not drown it.
-    if (!this.admission.admit()) return reject('RATE_LIMITED', 'too many sessions are starting: try again in a few seconds')
+    if (!this.admission.admit())
+      return reject('RATE_LIMITED', 'too many sessions are starting: try again in a few seconds')
     this.admitSession(channel, start, remote)
   }
 
@@ -180,10 +196,13 @@ export class Provider extends EventEmitter {
     const price = this.opts.free ? 0 : this.opts.satsPerMinute
     const method = this.opts.free ? PAYMENT_FREE : PAYMENT_BOLT11
     const tick = tickAmountMsat(price, this.opts.tickSeconds)
-    if (!this.opts.kinds.includes(start.kind)) return ['KIND_NOT_SERVED', `kind ${start.kind} is not served; kinds: ${this.opts.kinds.join(', ')}`]
+    if (!this.opts.kinds.includes(start.kind))
+      return ['KIND_NOT_SERVED', `kind ${start.kind} is not served; kinds: ${this.opts.kinds.join(', ')}`]
     if (start.paymentMethod !== method) return ['PAYMENT_METHOD_UNSUPPORTED', `this provider takes ${method}`]
-    if (start.maxSatsPerMinute < price) return ['PRICE_TOO_HIGH', `the price is ${price} sats/min, you accept at most ${start.maxSatsPerMinute}`]
-    if (!this.opts.free && start.budgetSats * 1000 < tick) return ['BUDGET_TOO_SMALL', `one ${this.opts.tickSeconds} s tick costs ${tick} msat`]
+    if (start.maxSatsPerMinute < price)
+      return ['PRICE_TOO_HIGH', `the price is ${price} sats/min, you accept at most ${start.maxSatsPerMinute}`]
+    if (!this.opts.free && start.budgetSats * 1000 < tick)
+      return ['BUDGET_TOO_SMALL', `one ${this.opts.tickSeconds} s tick costs ${tick} msat`]
     return null
   }
 
@@ -192,7 +211,13 @@ export class Provider extends EventEmitter {
     const method = this.opts.free ? PAYMENT_FREE : PAYMENT_BOLT11
     const session: ProviderSession = new ProviderSession({
       channel,
-      terms: { kind: start.kind, satsPerMinute: price, tickSeconds: this.opts.tickSeconds, graceSeconds: this.opts.graceSeconds, paymentMethod: method },
+      terms: {
+        kind: start.kind,
+        satsPerMinute: price,
+        tickSeconds: this.opts.tickSeconds,
+        graceSeconds: this.opts.graceSeconds,
+        paymentMethod: method
+      },
       invoicer: this.opts.invoicer,
       log: this.log,
       serve: (stream) => this.gateway.handle(stream, session.idHex),
@@ -207,7 +232,12 @@ export class Provider extends EventEmitter {
       }
     })
     this.sessions.add(session)
-    this.emit('session_started', { sessionId: session.idHex, kind: start.kind, satsPerMinute: price, tickSeconds: this.opts.tickSeconds })
+    this.emit('session_started', {
+      sessionId: session.idHex,
+      kind: start.kind,
+      satsPerMinute: price,
+      tickSeconds: this.opts.tickSeconds
+    })
     const deadline = this.firstPaymentDeadline(session)
     this.watchFirstAck(session, channel)
     try {
@@ -227,7 +257,10 @@ export class Provider extends EventEmitter {
     return setTimeout(() => {
       if (session.ticksPaid > 0 || this.firstAcked.has(session)) return
       const reason: SessionEndReason = 'FIRST_PAYMENT_TIMEOUT'
-      session.end(reason, `tick 0 was not paid within ${FIRST_PAYMENT_SECONDS} s of the session's start: the slot goes to another customer`)
+      session.end(
+        reason,
+        `tick 0 was not paid within ${FIRST_PAYMENT_SECONDS} s of the session's start: the slot goes to another customer`
+      )
     }, FIRST_PAYMENT_SECONDS * 1000)
   }
 
@@ -241,7 +274,11 @@ export class Provider extends EventEmitter {
   /** A key whose session the provider ended for non-payment, with nothing paid, is backed off. */
   private judge(ended: SessionSummary, remote: string): void {
     if (ended.ticksPaid > 0) this.admission.paid(remote)
-    else if (ended.by === 'provider' && (ended.reason === 'UNPAID' || ended.reason === 'FIRST_PAYMENT_TIMEOUT') && !this.opts.free) {
+    else if (
+      ended.by === 'provider' &&
+      (ended.reason === 'UNPAID' || ended.reason === 'FIRST_PAYMENT_TIMEOUT') &&
+      !this.opts.free
+    ) {
       this.admission.unpaid(remote)
       this.log.info('key backed off: its session ended unpaid', { peer: remote.slice(0, 8) })
     }

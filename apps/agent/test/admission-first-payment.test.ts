@@ -36,7 +36,15 @@ afterAll(async () => {
 test('squatters on every slot lose them at the first-payment deadline and are backed off; an honest customer gets a session and pays', async () => {
   const GRACE = 12
   expect(FIRST_PAYMENT_SECONDS).toBeLessThan(2 * GRACE)
-  const agent = spawnBin('agent', [net.flag, '--processor=http://127.0.0.1:9', '--sats-per-minute=5', '--tick-seconds=60', `--grace-seconds=${GRACE}`, '--max-sessions=2', '--json'])
+  const agent = spawnBin('agent', [
+    net.flag,
+    '--processor=http://127.0.0.1:9',
+    '--sats-per-minute=5',
+    '--tick-seconds=60',
+    `--grace-seconds=${GRACE}`,
+    '--max-sessions=2',
+    '--json'
+  ])
   const { swarmKey } = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
 
   // Two squatters take both slots: acknowledged, billed, never paying.
@@ -72,7 +80,14 @@ test('squatters on every slot lose them at the first-payment deadline and are ba
 
   // The honest customer gets a slot and pays tick 0.
   const customerBefore = net.balanceMsat('customer')
-  const honest = spawnBin('session', [net.flag, '--budget=1000', '--port=0', '--yes', '--no-repl', `--swarm-key=${swarmKey}`])
+  const honest = spawnBin('session', [
+    net.flag,
+    '--budget=1000',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    `--swarm-key=${swarmKey}`
+  ])
   await honest.line(/tunnel open: http:\/\/127\.0\.0\.1:\d+/)
   expect(customerBefore - net.balanceMsat('customer')).toBe(tickAmountMsat(5, 60))
 

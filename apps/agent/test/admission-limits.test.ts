@@ -4,7 +4,13 @@
 // checks through the real agent are admission-rate-limit.test.ts and admission-first-payment.test.ts.
 
 import { expect, test } from 'vitest'
-import { ADMITTED_PER_WINDOW, Admission, STARTS_PER_CONNECTION, STARTS_PER_KEY, UNPAID_BACKOFF_MS } from '../src/admission.js'
+import {
+  ADMITTED_PER_WINDOW,
+  Admission,
+  STARTS_PER_CONNECTION,
+  STARTS_PER_KEY,
+  UNPAID_BACKOFF_MS
+} from '../src/admission.js'
 
 test('a connection gets STARTS_PER_CONNECTION starts per 10 s, then RATE_LIMITED, and is hung up on at twice that', () => {
   const a = new Admission()

@@ -71,7 +71,13 @@ function flood(swarmKey: string, keyPair: KeyPair): Flood {
 }
 
 test('refused session_starts looped by flooders are limited per connection and per key, and an honest customer still gets a session and pays', async () => {
-  const agent = spawnBin('agent', [net.flag, '--processor=http://127.0.0.1:9', '--sats-per-minute=5', '--tick-seconds=60', '--json'])
+  const agent = spawnBin('agent', [
+    net.flag,
+    '--processor=http://127.0.0.1:9',
+    '--sats-per-minute=5',
+    '--tick-seconds=60',
+    '--json'
+  ])
   const { swarmKey } = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
 
   const flooding = Date.now()
@@ -82,13 +88,21 @@ test('refused session_starts looped by flooders are limited per connection and p
   const customerBefore = net.balanceMsat('customer')
   const providerBefore = net.balanceMsat('provider')
   const answeredBefore = floods.map((f) => f.answers.length)
-  const honest = spawnBin('session', [net.flag, '--budget=1000', '--port=0', '--yes', '--no-repl', `--swarm-key=${swarmKey}`])
+  const honest = spawnBin('session', [
+    net.flag,
+    '--budget=1000',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    `--swarm-key=${swarmKey}`
+  ])
   await honest.line(/tunnel open: http:\/\/127\.0\.0\.1:\d+/)
   const tick = tickAmountMsat(5, 60)
   expect(customerBefore - net.balanceMsat('customer')).toBe(tick)
   expect(net.balanceMsat('provider') - providerBefore).toBe(tick)
   // The flooders were still at it: each was answered again, or hung up on, while the honest session started.
-  for (const [i, f] of floods.entries()) expect(f.answers.length + f.hangups).toBeGreaterThan(answeredBefore[i] as number)
+  for (const [i, f] of floods.entries())
+    expect(f.answers.length + f.hangups).toBeGreaterThan(answeredBefore[i] as number)
   // Each flooder heard why: first the refusal of its start, then RATE_LIMITED within a few tries;
   // past that, its key gets at most STARTS_PER_KEY starts through per 10 s window.
   const windows = Math.floor((Date.now() - flooding) / 10_000) + 1
@@ -101,7 +115,13 @@ test('refused session_starts looped by flooders are limited per connection and p
 }, 60_000)
 
 test('a key that was rate limited stays limited on a new connection', async () => {
-  const agent = spawnBin('agent', [net.flag, '--processor=http://127.0.0.1:9', '--sats-per-minute=5', '--tick-seconds=60', '--json'])
+  const agent = spawnBin('agent', [
+    net.flag,
+    '--processor=http://127.0.0.1:9',
+    '--sats-per-minute=5',
+    '--tick-seconds=60',
+    '--json'
+  ])
   const { swarmKey } = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
   const keyPair = newKeyPair()
   // One connection at a time, each sending a few starts and then dropping: the per-key window counts them all.

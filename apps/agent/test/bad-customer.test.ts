@@ -13,7 +13,15 @@
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
-import { MESSAGE_TYPES, STREAM_INITIAL_WINDOW, decodeMessage, encodeHandshake, encodeMessage, tickAmountMsat, type MessageOf } from '@2020117/protocol'
+import {
+  MESSAGE_TYPES,
+  STREAM_INITIAL_WINDOW,
+  decodeMessage,
+  encodeHandshake,
+  encodeMessage,
+  tickAmountMsat,
+  type MessageOf
+} from '@2020117/protocol'
 import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
 import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 
@@ -103,7 +111,15 @@ interface Agent {
 
 async function startAgent(extra: string[] = []): Promise<Agent> {
   const { port } = upstream.address() as { port: number }
-  const proc = spawnBin('agent', [net.flag, `--processor=http://127.0.0.1:${port}`, '--sats-per-minute=5', '--tick-seconds=2', '--grace-seconds=1', '--json', ...extra])
+  const proc = spawnBin('agent', [
+    net.flag,
+    `--processor=http://127.0.0.1:${port}`,
+    '--sats-per-minute=5',
+    '--tick-seconds=2',
+    '--grace-seconds=1',
+    '--json',
+    ...extra
+  ])
   const ready = await proc.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
   return { proc, key: ready.swarmKey }
 }
@@ -155,7 +171,14 @@ interface Honest {
 
 /** An honest customer (the real 2020117-session bin) renting from the same agent. */
 async function startHonest(agent: Agent): Promise<Honest> {
-  const proc = spawnBin('session', [net.flag, '--budget=1000', '--port=0', '--yes', '--no-repl', `--swarm-key=${agent.key}`])
+  const proc = spawnBin('session', [
+    net.flag,
+    '--budget=1000',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    `--swarm-key=${agent.key}`
+  ])
   const line = await proc.line(/tunnel open: http:\/\/127\.0\.0\.1:\d+/)
   return { proc, url: /(http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1] as string }
 }
@@ -189,7 +212,10 @@ async function expectAgentAlive(agent: Agent): Promise<void> {
  */
 function expectNoBytesAfterGrace(): void {
   for (const c of customers) {
-    for (const [id, bytes] of c.bytesAfterGrace().late) expect(bytes, `stream ${id} got ${bytes} bytes after paidUntil + grace`).toBeLessThanOrEqual(STREAM_INITIAL_WINDOW)
+    for (const [id, bytes] of c.bytesAfterGrace().late)
+      expect(bytes, `stream ${id} got ${bytes} bytes after paidUntil + grace`).toBeLessThanOrEqual(
+        STREAM_INITIAL_WINDOW
+      )
   }
 }
 
@@ -228,7 +254,9 @@ test('a random preimage ends the session UNPAID at once: no receipt, and the str
   await rogue.closed
   expect(rogue.all('tick_receipt')).toEqual([])
   expect(rogue.all('stream_data')).toEqual([])
-  const ended = await agent.proc.json((e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === hex(ack.sessionId))
+  const ended = await agent.proc.json(
+    (e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === hex(ack.sessionId)
+  )
   expect(ended).toMatchObject({ reason: 'UNPAID', by: 'provider', ticksPaid: 0, msatPaid: 0 })
   expect(hits.rogue).toBe(before)
 
@@ -258,7 +286,9 @@ test("a repeated preimage is refused: tick 0's ack replayed is UNEXPECTED_MESSAG
   expect(error.code).toBe('UNEXPECTED_MESSAGE')
   await a.closed
   expect(a.all('tick_receipt')).toHaveLength(1)
-  const endedA = await agent.proc.json((e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === hex(ackA.sessionId))
+  const endedA = await agent.proc.json(
+    (e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === hex(ackA.sessionId)
+  )
   expect(endedA).toMatchObject({ reason: 'UNEXPECTED_MESSAGE', ticksPaid: 1, msatPaid: PER_TICK })
 
   // (b) Pay tick 0 for real, then acknowledge tick 1 with tick 0's preimage.
@@ -275,7 +305,9 @@ test("a repeated preimage is refused: tick 0's ack replayed is UNEXPECTED_MESSAG
   expect(end).toMatchObject({ by: 'provider', reason: 'UNPAID', ticksPaid: 1, msatPaid: PER_TICK })
   expect(end.message).toMatch(/preimage for tick 1/)
   expect(b.all('tick_receipt').map((r) => r.seq)).toEqual([0])
-  const endedB = await agent.proc.json((e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === hex(ackB.sessionId))
+  const endedB = await agent.proc.json(
+    (e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === hex(ackB.sessionId)
+  )
   expect(endedB).toMatchObject({ reason: 'UNPAID', ticksPaid: 1, msatPaid: PER_TICK })
 
   expectNoBytesAfterGrace()
@@ -357,7 +389,9 @@ test('tunnel streams opened with raw frames before any payment are reset PAYMENT
     if (id % 2 === 0) rogue.send({ type: 'stream_end', streamId: id })
   }
   await rogue.until(() => rogue.all('stream_reset').length >= 8)
-  expect(rogue.all('stream_reset').map((r) => [r.streamId, r.code])).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((id) => [id, 'PAYMENT_REQUIRED']))
+  expect(rogue.all('stream_reset').map((r) => [r.streamId, r.code])).toEqual(
+    [1, 2, 3, 4, 5, 6, 7, 8].map((id) => [id, 'PAYMENT_REQUIRED'])
+  )
   // Data for a refused stream is late, not hostile: the channel lives on and still answers.
   await rogue.skill()
   expect(rogue.all('stream_data')).toEqual([])
@@ -367,7 +401,9 @@ test('tunnel streams opened with raw frames before any payment are reset PAYMENT
   rogue.send({ type: 'stream_data', streamId: 99, data: request('/rogue/never-opened') })
   expect((await rogue.next('error')).code).toBe('UNEXPECTED_MESSAGE')
   await rogue.closed
-  const ended = await agent.proc.json((e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === hex(ack.sessionId))
+  const ended = await agent.proc.json(
+    (e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === hex(ack.sessionId)
+  )
   expect(ended).toMatchObject({ ticksPaid: 0, msatPaid: 0 })
   expect(hits.rogue).toBe(before)
 
@@ -393,15 +429,22 @@ test('a customer that stops paying: from paidUntil + grace no open stream carrie
   rogue.send({ type: 'stream_open', streamId: 1 })
   rogue.send({ type: 'stream_data', streamId: 1, data: request('/rogue/stream/endless') })
   rogue.send({ type: 'stream_open', streamId: 2 })
-  rogue.send({ type: 'stream_data', streamId: 2, data: Buffer.concat(Array.from({ length: 400 }, () => request('/rogue/stream/chunk'))) })
+  rogue.send({
+    type: 'stream_data',
+    streamId: 2,
+    data: Buffer.concat(Array.from({ length: 400 }, () => request('/rogue/stream/chunk')))
+  })
   rogue.send({ type: 'stream_open', streamId: 3 })
   rogue.send({
     type: 'stream_data',
     streamId: 3,
-    data: Buffer.from('GET /rogue/stream/ws HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n')
+    data: Buffer.from(
+      'GET /rogue/stream/ws HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n'
+    )
   })
   const talk = setInterval(() => {
-    if (!rogue.isClosed && rogue.sendWindow(3) >= 4096) rogue.send({ type: 'stream_data', streamId: 3, data: Buffer.alloc(4096, 'c') })
+    if (!rogue.isClosed && rogue.sendWindow(3) >= 4096)
+      rogue.send({ type: 'stream_data', streamId: 3, data: Buffer.alloc(4096, 'c') })
   }, 10)
   try {
     const end = await rogue.next('session_end')
@@ -413,12 +456,18 @@ test('a customer that stops paying: from paidUntil + grace no open stream carrie
   expect(cutOffAt).toBe(rogue.receivedAt[rogue.received.indexOf(ack)]! + (receipt.paidUntil + ack.graceSeconds) * 1000)
   const cut = cutOffAt as number
   // Every stream was busy while paid, so the test saw real traffic stop.
-  const before = (id: number) => rogue.received.filter((m, i) => m.type === 'stream_data' && m.streamId === id && rogue.receivedAt[i]! <= cut).length
+  const before = (id: number) =>
+    rogue.received.filter((m, i) => m.type === 'stream_data' && m.streamId === id && rogue.receivedAt[i]! <= cut).length
   for (const id of [1, 2, 3]) expect(before(id), `stream ${id} carried nothing while paid`).toBeGreaterThan(0)
   expect(wsReceived.filter((r) => r.at <= cut).length).toBeGreaterThan(0)
-  for (const id of [1, 2, 3]) expect(late.get(id) ?? 0, `stream ${id}: bytes delivered after paidUntil + grace`).toBeLessThanOrEqual(STREAM_INITIAL_WINDOW)
+  for (const id of [1, 2, 3])
+    expect(late.get(id) ?? 0, `stream ${id}: bytes delivered after paidUntil + grace`).toBeLessThanOrEqual(
+      STREAM_INITIAL_WINDOW
+    )
   const upstreamLate = wsReceived.filter((r) => r.at > cut).reduce((n, r) => n + r.bytes, 0)
-  expect(upstreamLate, 'WebSocket bytes the upstream received after paidUntil + grace').toBeLessThanOrEqual(STREAM_INITIAL_WINDOW)
+  expect(upstreamLate, 'WebSocket bytes the upstream received after paidUntil + grace').toBeLessThanOrEqual(
+    STREAM_INITIAL_WINDOW
+  )
   expectNoBytesAfterGrace()
   await expectAgentAlive(agent)
 })
@@ -454,7 +503,8 @@ test('3000 streams at once from a paying customer: at most 256 are served, the r
   // Each served stream got a whole response (head and body may come in separate frames).
   const responses = () => {
     const byStream = new Map<number, string>()
-    for (const d of rogue.all('stream_data')) byStream.set(d.streamId, (byStream.get(d.streamId) ?? '') + Buffer.from(d.data).toString('latin1'))
+    for (const d of rogue.all('stream_data'))
+      byStream.set(d.streamId, (byStream.get(d.streamId) ?? '') + Buffer.from(d.data).toString('latin1'))
     return [...byStream.values()]
   }
   expect(await rogue.until(() => responses().every((r) => r.endsWith('served')))).toBe(true)
@@ -477,7 +527,10 @@ test('unknown message types and garbage bodies close the channel with UNKNOWN_ME
   // (10 and 11 are session_resume / session_resumed now).
   const ids = [...range(10, 15), ...range(21, 40), 200].filter((id) => MESSAGE_TYPES[id] === undefined)
   expect(ids.length).toBeGreaterThan(20)
-  const cases: Array<{ frame: Uint8Array; active: boolean }> = ids.map((id, i) => ({ frame: Buffer.from([id, ...randomBytes(i % 9)]), active: i % 4 === 0 }))
+  const cases: Array<{ frame: Uint8Array; active: boolean }> = ids.map((id, i) => ({
+    frame: Buffer.from([id, ...randomBytes(i % 9)]),
+    active: i % 4 === 0
+  }))
   for (const frame of [
     Buffer.from([]), // empty: no type at all
     Buffer.from([1, 0xff, 0xff]), // skill_request whose kind announces 8 bytes and has 2
@@ -512,7 +565,9 @@ test('unknown message types and garbage bodies close the channel with UNKNOWN_ME
   const codes = new Set(results.map((r) => r.got))
   expect(codes.has('UNKNOWN_MESSAGE')).toBe(true)
   expect(codes.has('DECODE_ERROR')).toBe(true)
-  expect([...codes].every((code) => ['UNKNOWN_MESSAGE', 'DECODE_ERROR', 'LIMIT_EXCEEDED', 'INVALID_VALUE'].includes(code))).toBe(true)
+  expect(
+    [...codes].every((code) => ['UNKNOWN_MESSAGE', 'DECODE_ERROR', 'LIMIT_EXCEEDED', 'INVALID_VALUE'].includes(code))
+  ).toBe(true)
   expect(results.filter((r) => r.got === 'UNKNOWN_MESSAGE').length).toBeGreaterThanOrEqual(ids.length)
   expect(hits.rogue).toBe(before)
 
@@ -527,9 +582,17 @@ test('a session_start flood on one channel: the second one closes the channel UN
   // (first expect) and as many session_started events.
   const agent = await startAgent()
   const honest = await startHonest(agent)
-  const honestStart = (await agent.proc.json((e: Record<string, any>) => e.event === 'session_started')).sessionId as string
+  const honestStart = (await agent.proc.json((e: Record<string, any>) => e.event === 'session_started'))
+    .sessionId as string
   const rogue = await hostile(agent)
-  const start = { type: 'session_start', kind: 5200, budgetSats: 1000, maxSatsPerMinute: 5, paymentMethod: 'bolt11', customerPubkey: null } as const
+  const start = {
+    type: 'session_start',
+    kind: 5200,
+    budgetSats: 1000,
+    maxSatsPerMinute: 5,
+    paymentMethod: 'bolt11',
+    customerPubkey: null
+  } as const
   for (let i = 0; i < 50; i++) rogue.send(start)
   await rogue.until(() => rogue.all('session_ack').length > 1)
   expect(rogue.all('session_ack')).toHaveLength(1)
@@ -565,7 +628,8 @@ test('30 connections each sending session_start against --max-sessions=4: at mos
   for (const r of rejects) expect(r.code).toBe('NO_CAPACITY')
 
   // Replay the agent's own record: sessions running at once never exceeded 4.
-  for (const a of acks) await agent.proc.json((e: Record<string, any>) => e.event === 'session_started' && e.sessionId === hex(a.sessionId))
+  for (const a of acks)
+    await agent.proc.json((e: Record<string, any>) => e.event === 'session_started' && e.sessionId === hex(a.sessionId))
   let running = 0
   let most = 0
   for (const line of agent.proc.stdout().split('\n')) {

@@ -29,11 +29,25 @@ beforeAll(async () => {
     const { port } = lnurl.address() as { port: number }
     res.setHeader('content-type', 'application/json')
     if (url.pathname === '/.well-known/lnurlp/provider') {
-      return void res.end(JSON.stringify({ tag: 'payRequest', callback: `http://127.0.0.1:${port}/cb`, minSendable: 1, maxSendable: 1_000_000_000, metadata: '[["text/plain","2020117 test"]]' }))
+      return void res.end(
+        JSON.stringify({
+          tag: 'payRequest',
+          callback: `http://127.0.0.1:${port}/cb`,
+          minSendable: 1,
+          maxSendable: 1_000_000_000,
+          metadata: '[["text/plain","2020117 test"]]'
+        })
+      )
     }
     if (url.pathname !== '/cb') return void res.writeHead(404).end('{}')
     callbacks++
-    replayed ??= (await net.devnet.wallet.makeInvoice('provider', { amountMsat: Number(url.searchParams.get('amount')), description: 'replayed', expirySecs: 3600 })).invoice
+    replayed ??= (
+      await net.devnet.wallet.makeInvoice('provider', {
+        amountMsat: Number(url.searchParams.get('amount')),
+        description: 'replayed',
+        expirySecs: 3600
+      })
+    ).invoice
     res.end(JSON.stringify({ pr: replayed, routes: [] }))
   })
   await new Promise<void>((resolve) => lnurl.listen(0, '127.0.0.1', resolve))
@@ -53,7 +67,15 @@ async function startAgent(): Promise<{ proc: Proc; key: string }> {
   const bootstrap = net.devnet.state.bootstrap.map((b) => `${b.host}:${b.port}`).join(',')
   const proc = spawnBin(
     'agent',
-    [`--bootstrap=${bootstrap}`, `--lightning-address=provider@127.0.0.1:${port}`, `--keys-file=${join(keysDir, 'keys')}`, '--sats-per-minute=5', '--tick-seconds=2', '--grace-seconds=1', '--json'],
+    [
+      `--bootstrap=${bootstrap}`,
+      `--lightning-address=provider@127.0.0.1:${port}`,
+      `--keys-file=${join(keysDir, 'keys')}`,
+      '--sats-per-minute=5',
+      '--tick-seconds=2',
+      '--grace-seconds=1',
+      '--json'
+    ],
     { env: { KEYS_AGENT: 'lnurl-agent' } }
   )
   const ready = await proc.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
@@ -70,7 +92,11 @@ async function session(customer: RawCustomer): Promise<MessageOf<'session_ack'>>
  * A customer that already holds the preimage of `invoice`: it acks every tick billed with it and
  * pays nothing. Resolves once it got a receipt (the replay worked) or the session ended.
  */
-async function replay(agentKey: string, invoice: string, preimage: Buffer): Promise<{ receipts: number; end: MessageOf<'session_end'> | null }> {
+async function replay(
+  agentKey: string,
+  invoice: string,
+  preimage: Buffer
+): Promise<{ receipts: number; end: MessageOf<'session_end'> | null }> {
   const rogue = await RawCustomer.open(dialer, agentKey)
   const ack = await session(rogue)
   const acked = new Set<number>()
@@ -90,7 +116,9 @@ async function replay(agentKey: string, invoice: string, preimage: Buffer): Prom
 }
 
 test('one payment of an invoice the LNURL server hands out again is credited once: not in a second session, not after a restart', async () => {
-  const paidBefore = net.devnet.wallet.transactions('provider').filter((t) => t.type === 'incoming' && t.state === 'settled').length
+  const paidBefore = net.devnet.wallet
+    .transactions('provider')
+    .filter((t) => t.type === 'incoming' && t.state === 'settled').length
   let agent = await startAgent()
 
   // Session 1: tick 0 is the LNURL server's invoice; the customer pays it, honestly, once.
@@ -101,7 +129,16 @@ test('one payment of an invoice the LNURL server hands out again is credited onc
   const preimage = Buffer.from(paid.preimage, 'hex')
   first.send({ type: 'tick_ack', sessionId: ack.sessionId, seq: 0, preimage })
   expect((await first.next('tick_receipt')).seq).toBe(0)
-  first.send({ type: 'session_end', sessionId: ack.sessionId, by: 'customer', reason: 'CUSTOMER_QUIT', message: '', ticksPaid: 1, msatPaid: 0, durationMs: 0 })
+  first.send({
+    type: 'session_end',
+    sessionId: ack.sessionId,
+    by: 'customer',
+    reason: 'CUSTOMER_QUIT',
+    message: '',
+    ticksPaid: 1,
+    msatPaid: 0,
+    durationMs: 0
+  })
   await agent.proc.json((e: Record<string, any>) => e.event === 'session_ended' && e.reason === 'CUSTOMER_QUIT')
 
   // Session 2: the server hands out the same invoice; the preimage the customer holds buys nothing.
@@ -125,7 +162,9 @@ test('one payment of an invoice the LNURL server hands out again is credited onc
   expect(summary2.msatEarned).toBe(0)
 
   // The ledger: one payment, and the agents counted exactly it.
-  const incoming = net.devnet.wallet.transactions('provider').filter((t) => t.type === 'incoming' && t.state === 'settled')
+  const incoming = net.devnet.wallet
+    .transactions('provider')
+    .filter((t) => t.type === 'incoming' && t.state === 'settled')
   expect(incoming.length - paidBefore).toBe(1)
   expect(summary.msatEarned + summary2.msatEarned).toBe(incoming[0]?.amount)
   expect(callbacks).toBeGreaterThanOrEqual(3)

@@ -20,7 +20,9 @@ let upstream: http.Server
 beforeAll(async () => {
   net = await startTestNetwork()
   dialer = new Dialer(net.devnet.state.bootstrap)
-  upstream = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'))
+  upstream = http.createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
+  )
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
 })
 
@@ -40,7 +42,9 @@ afterAll(async () => {
  * once the agent has asked.
  */
 function holdLookups(hash: string): { asked: Promise<void>; release: () => void } {
-  const ledger = (net.devnet.wallet as unknown as { ledger: { lookupInvoice(name: string, q: { paymentHash?: string }): unknown } }).ledger
+  const ledger = (
+    net.devnet.wallet as unknown as { ledger: { lookupInvoice(name: string, q: { paymentHash?: string }): unknown } }
+  ).ledger
   const original = ledger.lookupInvoice.bind(ledger)
   let release!: () => void
   let onasked!: () => void
@@ -80,7 +84,14 @@ function holdMakeInvoice(seq: number): { held: Promise<void>; release: () => voi
 
 async function startAgent(grace = 6) {
   const { port } = upstream.address() as { port: number }
-  const agent = spawnBin('agent', [net.flag, `--processor=http://127.0.0.1:${port}`, '--sats-per-minute=5', '--tick-seconds=2', `--grace-seconds=${grace}`, '--json'])
+  const agent = spawnBin('agent', [
+    net.flag,
+    `--processor=http://127.0.0.1:${port}`,
+    '--sats-per-minute=5',
+    '--tick-seconds=2',
+    `--grace-seconds=${grace}`,
+    '--json'
+  ])
   const key = (await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')).swarmKey
   return { agent, key }
 }
@@ -93,13 +104,25 @@ async function resume(key: string, ack: MessageOf<'session_ack'>, old: RawCustom
   return back
 }
 
-const pay = async (tick: MessageOf<'tick'>) => Buffer.from((await net.devnet.wallet.payInvoice('customer', tick.bolt11)).preimage, 'hex')
-const hashOf = (tick: MessageOf<'tick'>) => net.devnet.wallet.transactions('customer').find((t) => t.invoice === tick.bolt11)?.payment_hash as string
+const pay = async (tick: MessageOf<'tick'>) =>
+  Buffer.from((await net.devnet.wallet.payInvoice('customer', tick.bolt11)).preimage, 'hex')
+const hashOf = (tick: MessageOf<'tick'>) =>
+  net.devnet.wallet.transactions('customer').find((t) => t.invoice === tick.bolt11)?.payment_hash as string
 
 test('the wallet confirms tick n+1 before tick n, the customer resumes: the agent does not crash, that session goes on, and an honest session is served and paid throughout', async () => {
   const { agent, key } = await startAgent()
-  const honest = spawnBin('session', [net.flag, '--budget=1000', '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${key}`])
-  const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(await honest.line(/tunnel open: http:\/\/127\.0\.0\.1:\d+/))?.[1] as string
+  const honest = spawnBin('session', [
+    net.flag,
+    '--budget=1000',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    '--json',
+    `--swarm-key=${key}`
+  ])
+  const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(
+    await honest.line(/tunnel open: http:\/\/127\.0\.0\.1:\d+/)
+  )?.[1] as string
 
   const rogue = await RawCustomer.open(dialer, key)
   const answer = await rogue.start({ maxSatsPerMinute: 5 })
@@ -110,15 +133,22 @@ test('the wallet confirms tick n+1 before tick n, the customer resumes: the agen
   await rogue.next('tick_receipt', (r) => r.seq === 0)
   // Ticks 1 and 2 are paid together; the wallet answers for tick 2 and holds its answer for tick 1.
   const [t1, t2] = await Promise.all([rogue.next('tick', (t) => t.seq === 1), rogue.next('tick', (t) => t.seq === 2)])
-  const preimages = new Map<number, Buffer>([[1, await pay(t1)], [2, await pay(t2)]])
+  const preimages = new Map<number, Buffer>([
+    [1, await pay(t1)],
+    [2, await pay(t2)]
+  ])
   const { release } = holdLookups(hashOf(t1))
-  for (const seq of [1, 2]) rogue.send({ type: 'tick_ack', sessionId: ack.sessionId, seq, preimage: preimages.get(seq) as Buffer })
+  for (const seq of [1, 2])
+    rogue.send({ type: 'tick_ack', sessionId: ack.sessionId, seq, preimage: preimages.get(seq) as Buffer })
   // The old agent billed tick 3 meanwhile (at 6 s), leaving ticks 1 and 3 unpaid; the honest
   // session's fifth payment comes later than that, and earlier than the grace would end this one.
   await Promise.race([rogue.next('tick', (t) => t.seq === 3), honest.line(/paid tick 5:/)])
 
   const back = await resume(key, ack, rogue)
-  const outcome = await Promise.race([back.next('session_resumed').then(() => 'resumed'), agent.exited.then((code) => `agent exited (${code})`)])
+  const outcome = await Promise.race([
+    back.next('session_resumed').then(() => 'resumed'),
+    agent.exited.then((code) => `agent exited (${code})`)
+  ])
   expect(outcome, agent.stderr().slice(-1500)).toBe('resumed')
   // Re-sent ticks the customer already paid are acknowledged again with the preimages it holds.
   for (const seq of [1, 2]) {
@@ -133,8 +163,20 @@ test('the wallet confirms tick n+1 before tick n, the customer resumes: the agen
   const paidSoFar = [...honest.stderr().matchAll(/paid tick (\d+):/g)].length
   await honest.line(new RegExp(`paid tick ${paidSoFar + 1}:`))
   expect((await fetch(`${url}/healthz`)).status).toBe(200)
-  back.send({ type: 'session_end', sessionId: ack.sessionId, by: 'customer', reason: 'CUSTOMER_QUIT', message: '', ticksPaid: 0, msatPaid: 0, durationMs: 0 })
-  const ended = await agent.json((e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === Buffer.from(ack.sessionId).toString('hex'))
+  back.send({
+    type: 'session_end',
+    sessionId: ack.sessionId,
+    by: 'customer',
+    reason: 'CUSTOMER_QUIT',
+    message: '',
+    ticksPaid: 0,
+    msatPaid: 0,
+    durationMs: 0
+  })
+  const ended = await agent.json(
+    (e: Record<string, any>) =>
+      e.event === 'session_ended' && e.sessionId === Buffer.from(ack.sessionId).toString('hex')
+  )
   expect(ended).toMatchObject({ reason: 'CUSTOMER_QUIT', ticksPaid: 3, msatPaid: 3 * tickAmountMsat(5, 2), resumes: 1 })
   expect(agent.stderr()).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m)
   honest.kill('SIGINT')
@@ -161,8 +203,20 @@ test('a resume that arrives while the invoice for the next tick is being made: t
   const t1 = await back.next('tick', (t) => t.seq === 1)
   back.send({ type: 'tick_ack', sessionId: ack.sessionId, seq: 1, preimage: await pay(t1) })
   await back.next('tick_receipt', (r) => r.seq === 1)
-  back.send({ type: 'session_end', sessionId: ack.sessionId, by: 'customer', reason: 'CUSTOMER_QUIT', message: '', ticksPaid: 0, msatPaid: 0, durationMs: 0 })
-  const ended = await agent.json((e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === Buffer.from(ack.sessionId).toString('hex'))
+  back.send({
+    type: 'session_end',
+    sessionId: ack.sessionId,
+    by: 'customer',
+    reason: 'CUSTOMER_QUIT',
+    message: '',
+    ticksPaid: 0,
+    msatPaid: 0,
+    durationMs: 0
+  })
+  const ended = await agent.json(
+    (e: Record<string, any>) =>
+      e.event === 'session_ended' && e.sessionId === Buffer.from(ack.sessionId).toString('hex')
+  )
   expect(ended).toMatchObject({ reason: 'CUSTOMER_QUIT', resumes: 1, ticksPaid: 2, msatPaid: 2 * tickAmountMsat(5, 2) })
 }, 60_000)
 
@@ -189,9 +243,24 @@ test('one payment acknowledged on the dropped channel and again on the resumed o
   await back.skill()
   lookup.release()
   await back.next('tick_receipt', (r) => r.seq === 0)
-  back.send({ type: 'session_end', sessionId: ack.sessionId, by: 'customer', reason: 'CUSTOMER_QUIT', message: '', ticksPaid: 0, msatPaid: 0, durationMs: 0 })
-  const ended = await agent.json((e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === Buffer.from(ack.sessionId).toString('hex'))
-  const moved = net.devnet.wallet.transactions('provider').filter((t) => t.payment_hash === hash && t.state === 'settled').reduce((n, t) => n + t.amount, 0)
+  back.send({
+    type: 'session_end',
+    sessionId: ack.sessionId,
+    by: 'customer',
+    reason: 'CUSTOMER_QUIT',
+    message: '',
+    ticksPaid: 0,
+    msatPaid: 0,
+    durationMs: 0
+  })
+  const ended = await agent.json(
+    (e: Record<string, any>) =>
+      e.event === 'session_ended' && e.sessionId === Buffer.from(ack.sessionId).toString('hex')
+  )
+  const moved = net.devnet.wallet
+    .transactions('provider')
+    .filter((t) => t.payment_hash === hash && t.state === 'settled')
+    .reduce((n, t) => n + t.amount, 0)
   expect(moved).toBe(tickAmountMsat(5, 2))
   expect(ended).toMatchObject({ reason: 'CUSTOMER_QUIT', ticksPaid: 1, msatPaid: moved })
 }, 60_000)

@@ -8,7 +8,15 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
 import { afterAll, afterEach, beforeAll, expect, onTestFailed, test } from 'vitest'
-import { SessionChannel, tickAmountMsat, type Message, type MessageOf, type MessageType, type SessionAck, type Tick } from '@2020117/protocol'
+import {
+  SessionChannel,
+  tickAmountMsat,
+  type Message,
+  type MessageOf,
+  type MessageType,
+  type SessionAck,
+  type Tick
+} from '@2020117/protocol'
 import { pipePair } from '@2020117/protocol/testing'
 import { Tunnel } from '@2020117/tunnel'
 import { createLogger } from '@2020117/cli'
@@ -100,7 +108,11 @@ async function link(): Promise<Link> {
 const history = new WeakMap<SessionChannel, Message[]>()
 
 /** The first message of `type` on `channel` satisfying `pred`; rejects if the session ends or the channel closes first. */
-function next<T extends MessageType>(channel: SessionChannel, type: T, pred: (m: MessageOf<T>) => boolean = () => true): Promise<MessageOf<T>> {
+function next<T extends MessageType>(
+  channel: SessionChannel,
+  type: T,
+  pred: (m: MessageOf<T>) => boolean = () => true
+): Promise<MessageOf<T>> {
   const already = history.get(channel)?.find((m) => m.type === type && pred(m as MessageOf<T>))
   if (already) return Promise.resolve(already as MessageOf<T>)
   return new Promise((resolve, reject) => {
@@ -108,7 +120,8 @@ function next<T extends MessageType>(channel: SessionChannel, type: T, pred: (m:
       if (m.type === type && pred(m as MessageOf<T>)) {
         channel.off('message', onmsg)
         resolve(m as MessageOf<T>)
-      } else if (m.type === 'session_end') reject(new Error(`the session ended ${m.reason} (${m.message}) before the ${type}`))
+      } else if (m.type === 'session_end')
+        reject(new Error(`the session ended ${m.reason} (${m.message}) before the ${type}`))
     }
     channel.on('message', onmsg)
     channel.once('close', (err) => reject(new Error(`the channel closed (${err?.code ?? 'clean'}) before the ${type}`)))
@@ -123,24 +136,40 @@ interface Started {
   log: string[]
 }
 
-async function startSession(invoicer: Invoicer, opts: { tickSeconds?: number; graceSeconds?: number; serve?: (s: any) => void } = {}): Promise<Started> {
+async function startSession(
+  invoicer: Invoicer,
+  opts: { tickSeconds?: number; graceSeconds?: number; serve?: (s: any) => void } = {}
+): Promise<Started> {
   const l = await link()
   const start = new Promise((resolve) => l.provider.once('session_start', resolve))
-  l.customer.send({ type: 'session_start', kind: 5200, budgetSats: 100_000, maxSatsPerMinute: 60, paymentMethod: 'bolt11', customerPubkey: null })
+  l.customer.send({
+    type: 'session_start',
+    kind: 5200,
+    budgetSats: 100_000,
+    maxSatsPerMinute: 60,
+    paymentMethod: 'bolt11',
+    customerPubkey: null
+  })
   await start
   const log: string[] = []
   let onended!: (s: SessionSummary) => void
   const ended = new Promise<SessionSummary>((resolve) => (onended = resolve))
   const session = new ProviderSession({
     channel: l.provider,
-    terms: { kind: 5200, satsPerMinute: 60, tickSeconds: opts.tickSeconds ?? 1, graceSeconds: opts.graceSeconds ?? 10, paymentMethod: 'bolt11' },
+    terms: {
+      kind: 5200,
+      satsPerMinute: 60,
+      tickSeconds: opts.tickSeconds ?? 1,
+      graceSeconds: opts.graceSeconds ?? 10,
+      paymentMethod: 'bolt11'
+    },
     invoicer,
     log: createLogger({ level: 'debug', write: (line) => log.push(line) }),
     serve: opts.serve ?? ((s) => void pipeline(s, s).catch(() => {})),
     onend: (s) => s.ended && onended(s.ended)
   })
   sessions.push(session)
-  onTestFailed(() => console.log(`session ${session.idHex.slice(0, 8)} log:\n${log.join("\n")}`))
+  onTestFailed(() => console.log(`session ${session.idHex.slice(0, 8)} log:\n${log.join('\n')}`))
   const acked = next(l.customer, 'session_ack')
   session.start()
   return { session, ack: await acked, link: l, ended, log }
@@ -161,7 +190,12 @@ async function resume(s: Started): Promise<{ link: Link; resumed: MessageOf<'ses
  * An honest customer on `channel`: pays each tick at most once (a re-sent tick it already paid is
  * acknowledged with the preimage it holds), in order, and only those `which` accepts.
  */
-function autopay(channel: SessionChannel, inv: FakeInvoicer, ack: SessionAck, which: (t: Tick) => boolean = () => true): void {
+function autopay(
+  channel: SessionChannel,
+  inv: FakeInvoicer,
+  ack: SessionAck,
+  which: (t: Tick) => boolean = () => true
+): void {
   channel.on('tick', (t: Tick) => {
     if (!which(t)) return
     const hash = inv.hashOf(t)
@@ -171,7 +205,16 @@ function autopay(channel: SessionChannel, inv: FakeInvoicer, ack: SessionAck, wh
 }
 
 function quit(channel: SessionChannel, ack: SessionAck): void {
-  channel.send({ type: 'session_end', sessionId: ack.sessionId, by: 'customer', reason: 'CUSTOMER_QUIT', message: '', ticksPaid: 0, msatPaid: 0, durationMs: 0 })
+  channel.send({
+    type: 'session_end',
+    sessionId: ack.sessionId,
+    by: 'customer',
+    reason: 'CUSTOMER_QUIT',
+    message: '',
+    ticksPaid: 0,
+    msatPaid: 0,
+    durationMs: 0
+  })
 }
 
 /** A stream through the session's tunnel is served (the test's serve() echoes). */
@@ -267,11 +310,15 @@ test('the wallet confirms tick n+1 before tick n, then the customer resumes: not
   autopay(hostile.link.customer, inv, hostile.ack, (t) => t.seq === 0)
   await next(hostile.link.customer, 'tick_receipt', (m) => m.seq === 0)
   // Ticks 1 and 2 are paid together; the wallet answers for tick 2 at once and holds tick 1.
-  const [t1, t2] = await Promise.all([next(hostile.link.customer, 'tick', (t) => t.seq === 1), next(hostile.link.customer, 'tick', (t) => t.seq === 2)])
+  const [t1, t2] = await Promise.all([
+    next(hostile.link.customer, 'tick', (t) => t.seq === 1),
+    next(hostile.link.customer, 'tick', (t) => t.seq === 2)
+  ])
   let release!: () => void
   const held = new Promise<void>((r) => (release = r))
   inv.onLookup = (hash) => (hash === inv.hashOf(t1) ? held : undefined)
-  for (const t of [t1, t2]) hostile.link.customer.send({ type: 'tick_ack', sessionId: hostile.ack.sessionId, seq: t.seq, preimage: inv.pay(t) })
+  for (const t of [t1, t2])
+    hostile.link.customer.send({ type: 'tick_ack', sessionId: hostile.ack.sessionId, seq: t.seq, preimage: inv.pay(t) })
   // Let the honest session run two more periods meanwhile (the old code billed tick 3 here).
   const at = (await next(honest.link.customer, 'tick_receipt', (m) => m.seq >= 3)).seq
   expect(await served(honest.link.customer, honestTunnel)).toBe(true)

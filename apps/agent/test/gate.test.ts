@@ -35,7 +35,14 @@ afterAll(async () => {
 
 async function startAgent(): Promise<{ agent: Proc; key: string }> {
   const { port } = upstream.address() as { port: number }
-  const agent = spawnBin('agent', [net.flag, `--processor=http://127.0.0.1:${port}`, '--sats-per-minute=5', '--tick-seconds=2', '--grace-seconds=1', '--json'])
+  const agent = spawnBin('agent', [
+    net.flag,
+    `--processor=http://127.0.0.1:${port}`,
+    '--sats-per-minute=5',
+    '--tick-seconds=2',
+    '--grace-seconds=1',
+    '--json'
+  ])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
   return { agent, key: ready.swarmKey }
 }
@@ -51,7 +58,14 @@ async function rogueCustomer(key: string) {
   channel.on('tick', (t: Tick) => ticks.push(t))
   const ended = new Promise<SessionEnd>((resolve) => channel.on('session_end', resolve))
   const acked = once(channel, 'session_ack') as Promise<[SessionAck]>
-  channel.send({ type: 'session_start', kind: 5200, budgetSats: 100, maxSatsPerMinute: 5, paymentMethod: 'bolt11', customerPubkey: null })
+  channel.send({
+    type: 'session_start',
+    kind: 5200,
+    budgetSats: 100,
+    maxSatsPerMinute: 5,
+    paymentMethod: 'bolt11',
+    customerPubkey: null
+  })
   const [ack] = await acked
   return { channel, ack, ticks, ended, tunnel: new Tunnel(channel) }
 }
@@ -87,7 +101,12 @@ test('a wrong preimage ends the session UNPAID at once, and nothing is served', 
   const rogue = await rogueCustomer(key)
   const [tick] = (await once(rogue.channel, 'tick')) as [Tick]
   const hitsBefore = upstreamHits
-  rogue.channel.send({ type: 'tick_ack', sessionId: rogue.ack.sessionId, seq: tick.seq, preimage: new Uint8Array(32).fill(7) })
+  rogue.channel.send({
+    type: 'tick_ack',
+    sessionId: rogue.ack.sessionId,
+    seq: tick.seq,
+    preimage: new Uint8Array(32).fill(7)
+  })
   const end = await rogue.ended
   expect(end).toMatchObject({ reason: 'UNPAID', ticksPaid: 0 })
   expect(end.message).toMatch(/preimage/)
@@ -103,7 +122,12 @@ test('streams opened before the payment is verified are refused, and served once
   // Pay for real through the customer's wallet, as an honest customer would.
   const paid = await net.devnet.wallet.payInvoice('customer', tick.bolt11)
   const receipt = once(rogue.channel, 'tick_receipt')
-  rogue.channel.send({ type: 'tick_ack', sessionId: rogue.ack.sessionId, seq: tick.seq, preimage: Buffer.from(paid.preimage, 'hex') })
+  rogue.channel.send({
+    type: 'tick_ack',
+    sessionId: rogue.ack.sessionId,
+    seq: tick.seq,
+    preimage: Buffer.from(paid.preimage, 'hex')
+  })
   await receipt
   const served = await tryStream(rogue.tunnel)
   expect(served.error).toBeNull()

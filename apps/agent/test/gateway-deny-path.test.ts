@@ -25,10 +25,19 @@ beforeAll(async () => {
   dialer = new Dialer(net.devnet.state.bootstrap)
   upstream = new RecordingUpstream()
   const port = await upstream.listen()
-  agent = spawnBin('agent', [net.flag, `--processor=http://127.0.0.1:${port}`, '--sats-per-minute=5', '--tick-seconds=60', '--deny-path=/admin', '--json'])
+  agent = spawnBin('agent', [
+    net.flag,
+    `--processor=http://127.0.0.1:${port}`,
+    '--sats-per-minute=5',
+    '--tick-seconds=60',
+    '--deny-path=/admin',
+    '--json'
+  ])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
   customer = await RawCustomer.open(dialer, ready.swarmKey)
-  await paySession(customer, async (bolt11) => Buffer.from((await net.devnet.wallet.payInvoice('customer', bolt11)).preimage, 'hex'))
+  await paySession(customer, async (bolt11) =>
+    Buffer.from((await net.devnet.wallet.payInvoice('customer', bolt11)).preimage, 'hex')
+  )
 })
 
 afterAll(async () => {
@@ -131,7 +140,10 @@ for (const upgrade of [false, true]) {
       const target = (seen[0] as { target: string }).target
       expectCanonical(target)
       const loose = loosePath(target)
-      expect(loose === '/admin' || loose.startsWith('/admin/'), `${JSON.stringify(form)} reached the upstream as ${target}`).toBe(false)
+      expect(
+        loose === '/admin' || loose.startsWith('/admin/'),
+        `${JSON.stringify(form)} reached the upstream as ${target}`
+      ).toBe(false)
     }
     expect(customer.isClosed).toBe(false)
     expect(agent.child.exitCode).toBeNull()

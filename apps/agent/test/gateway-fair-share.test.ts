@@ -50,11 +50,20 @@ afterAll(async () => {
 test('a paying session holding 256 long requests does not starve another session: the honest customer is served, and the greedy one queues behind itself', async () => {
   expect(UPSTREAM_SOCKETS_PER_SESSION).toBeLessThan(MAX_OPEN_STREAMS)
   const { port } = upstream.address() as { port: number }
-  const agent = spawnBin('agent', [net.flag, `--processor=http://127.0.0.1:${port}`, '--sats-per-minute=5', '--tick-seconds=60', '--max-sessions=4', '--json'])
+  const agent = spawnBin('agent', [
+    net.flag,
+    `--processor=http://127.0.0.1:${port}`,
+    '--sats-per-minute=5',
+    '--tick-seconds=60',
+    '--max-sessions=4',
+    '--json'
+  ])
   const { swarmKey } = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
 
   const greedy = await RawCustomer.open(dialer, swarmKey)
-  await paySession(greedy, async (bolt11) => Buffer.from((await net.devnet.wallet.payInvoice('customer', bolt11)).preimage, 'hex'))
+  await paySession(greedy, async (bolt11) =>
+    Buffer.from((await net.devnet.wallet.payInvoice('customer', bolt11)).preimage, 'hex')
+  )
   for (let id = 1; id <= MAX_OPEN_STREAMS; id++) {
     greedy.send({ type: 'stream_open', streamId: id })
     greedy.send({ type: 'stream_data', streamId: id, data: Buffer.from(`GET /hold/${id} HTTP/1.1\r\nhost: x\r\n\r\n`) })
@@ -72,7 +81,14 @@ test('a paying session holding 256 long requests does not starve another session
     onHeld()
   })
   const honestServed = (async () => {
-    const honest = spawnBin('session', [net.flag, '--budget=1000', '--port=0', '--yes', '--no-repl', `--swarm-key=${swarmKey}`])
+    const honest = spawnBin('session', [
+      net.flag,
+      '--budget=1000',
+      '--port=0',
+      '--yes',
+      '--no-repl',
+      `--swarm-key=${swarmKey}`
+    ])
     const line = await honest.line(/tunnel open: http:\/\/127\.0\.0\.1:\d+/)
     const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1] as string
     const res = await fetch(`${url}/healthz`)
@@ -93,7 +109,13 @@ test('a paying session holding 256 long requests does not starve another session
     for (const res of held.splice(0)) res.end('released')
   }
   onHeld()
-  const answered = () => new Set(greedy.all('stream_data').filter((d) => Buffer.from(d.data).toString().includes('released')).map((d) => d.streamId)).size
+  const answered = () =>
+    new Set(
+      greedy
+        .all('stream_data')
+        .filter((d) => Buffer.from(d.data).toString().includes('released'))
+        .map((d) => d.streamId)
+    ).size
   expect(await greedy.until(() => answered() === MAX_OPEN_STREAMS)).toBe(true)
   expect(greedy.all('stream_reset')).toEqual([])
   expect(agent.child.exitCode).toBeNull()

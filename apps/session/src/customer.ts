@@ -151,7 +151,12 @@ export class CustomerSession extends EventEmitter {
     channel.on('close', (err) => {
       if (channel !== this.channel || !err || this.summary || this.ending) return
       if (err.code === 'CHANNEL_CLOSED' && this.ack && this.opts.reconnect) this.ondrop()
-      else this.finish(err.remoteCode ?? (err.code === 'CHANNEL_CLOSED' ? 'PROVIDER_GONE' : err.code), err.remoteCode ? 'provider' : 'customer', err.message)
+      else
+        this.finish(
+          err.remoteCode ?? (err.code === 'CHANNEL_CLOSED' ? 'PROVIDER_GONE' : err.code),
+          err.remoteCode ? 'provider' : 'customer',
+          err.message
+        )
     })
   }
 
@@ -187,7 +192,8 @@ export class CustomerSession extends EventEmitter {
     while (!this.summary && !this.ending && Date.now() < deadline) {
       try {
         const res = await this.attemptResume(ack, deadline)
-        if (res === 'RESUME_REFUSED') return this.finish('PROVIDER_GONE', 'provider', 'the provider no longer has this session')
+        if (res === 'RESUME_REFUSED')
+          return this.finish('PROVIDER_GONE', 'provider', 'the provider no longer has this session')
         return
       } catch (err) {
         this.log.debug('resume attempt failed', { error: (err as Error).message })
@@ -236,7 +242,12 @@ export class CustomerSession extends EventEmitter {
     this.channel = channel
     this.bind(channel)
     // "Unchanged terms" (SPEC §5.5): the ones session_ack gave, to the second.
-    const acked = { satsPerMinute: ack.satsPerMinute, tickSeconds: ack.tickSeconds, free: this.isFree, graceSeconds: ack.graceSeconds }
+    const acked = {
+      satsPerMinute: ack.satsPerMinute,
+      tickSeconds: ack.tickSeconds,
+      free: this.isFree,
+      graceSeconds: ack.graceSeconds
+    }
     const bad = termsDiffer(acked, res, 'session_resumed', 'session_ack')
     if (bad) return this.refuse(bad.code, bad.message)
     try {
@@ -283,8 +294,7 @@ export class CustomerSession extends EventEmitter {
     if (this.paying) {
       this.log.info('ending the session once the payment under way completes…')
       void this.paying.finally(() => this.sendEnd(reason, message))
-    }
-    else this.sendEnd(reason, message)
+    } else this.sendEnd(reason, message)
   }
 
   private sendEnd(reason: string, message: string): void {
@@ -328,7 +338,9 @@ export class CustomerSession extends EventEmitter {
       budget_sats: this.opts.budgetSats,
       budget_left_sats: Math.floor(left / 1000),
       // Time already paid for plus what the rest of the budget buys.
-      minutes_left: this.isFree ? -1 : Math.max(0, Math.round(((paidUntil - elapsed) / 60 + left / perMinute) * 10) / 10),
+      minutes_left: this.isFree
+        ? -1
+        : Math.max(0, Math.round(((paidUntil - elapsed) / 60 + left / perMinute) * 10) / 10),
       paid_until_s: this.isFree ? -1 : paidUntil,
       bytes_up: this.bytesBefore.up + (this.tunnel?.stats.bytesSent ?? 0),
       bytes_down: this.bytesBefore.down + (this.tunnel?.stats.bytesReceived ?? 0),
@@ -345,7 +357,12 @@ export class CustomerSession extends EventEmitter {
     this.startedAt = Date.now()
     // The terms are the offer the customer accepted (SPEC §5.4): price, period and method exactly;
     // the offer carries no grace, so the grace only has to be within the customer's bound.
-    const offer = { satsPerMinute: this.offer.satsPerMinute, tickSeconds: this.offer.tickSeconds, free: this.isFree, graceSeconds: null }
+    const offer = {
+      satsPerMinute: this.offer.satsPerMinute,
+      tickSeconds: this.offer.tickSeconds,
+      free: this.isFree,
+      graceSeconds: null
+    }
     const bad = termsDiffer(offer, ack, 'session_ack', 'the offer')
     if (bad) return this.refuse(bad.code, bad.message)
     this.guard = new TickGuard({
@@ -393,13 +410,22 @@ export class CustomerSession extends EventEmitter {
         return this.quit('PAYMENT_FAILED', paid.message)
       }
       preimage = paid
-      this.log.debug(`paid tick ${tick.seq}`, { msat: approved.amountMsat, spentMsat: g.spentMsat, feesMsat: g.feesMsat })
+      this.log.debug(`paid tick ${tick.seq}`, {
+        msat: approved.amountMsat,
+        spentMsat: g.spentMsat,
+        feesMsat: g.feesMsat
+      })
       this.emit('paid', { seq: tick.seq, amountMsat: approved.amountMsat, spentMsat: g.spentMsat })
       if (this.unreceipted()) this.awaitReceipt(g)
     } else this.log.debug(`tick ${tick.seq} re-sent after the resume was paid already: acknowledging it`)
     if (this.summary) return
     try {
-      this.channel.send({ type: 'tick_ack', sessionId: tick.sessionId, seq: tick.seq, preimage: Buffer.from(preimage, 'hex') })
+      this.channel.send({
+        type: 'tick_ack',
+        sessionId: tick.sessionId,
+        seq: tick.seq,
+        preimage: Buffer.from(preimage, 'hex')
+      })
     } catch {
       // The channel dropped: the provider re-sends this bill on resume, and it is acknowledged then.
     }
@@ -442,17 +468,29 @@ export class CustomerSession extends EventEmitter {
   private awaitReceipt(g: TickGuard): void {
     if (this.receiptTimer) return
     const at = this.startedAt + (g.paidUntil + (this.ack as SessionAck).graceSeconds) * 1000
-    this.receiptTimer = setTimeout(() => {
-      if (this.unreceipted()) this.quit('NO_RECEIPT', this.noReceiptMessage())
-    }, Math.max(0, at - Date.now()))
+    this.receiptTimer = setTimeout(
+      () => {
+        if (this.unreceipted()) this.quit('NO_RECEIPT', this.noReceiptMessage())
+      },
+      Math.max(0, at - Date.now())
+    )
   }
 
   /** The budget cannot pay the next tick: keep using what is paid, then end. */
   private endWhenPaidTimeRunsOut(): void {
     if (this.budgetEnd || !this.guard) return
     const endAt = this.startedAt + this.guard.paidUntil * 1000
-    this.log.info(`budget spent: the session ends when the paid time runs out, in ${Math.max(0, Math.round((endAt - Date.now()) / 1000))} s`)
-    this.budgetEnd = setTimeout(() => this.quit('BUDGET_EXHAUSTED', `${this.guard?.ticksPaid} ticks paid, ${this.guard?.spentMsat} msat of a ${this.opts.budgetSats} sat budget`), Math.max(0, endAt - Date.now()))
+    this.log.info(
+      `budget spent: the session ends when the paid time runs out, in ${Math.max(0, Math.round((endAt - Date.now()) / 1000))} s`
+    )
+    this.budgetEnd = setTimeout(
+      () =>
+        this.quit(
+          'BUDGET_EXHAUSTED',
+          `${this.guard?.ticksPaid} ticks paid, ${this.guard?.spentMsat} msat of a ${this.opts.budgetSats} sat budget`
+        ),
+      Math.max(0, endAt - Date.now())
+    )
   }
 
   private onreceipt(r: TickReceipt): void {
@@ -561,15 +599,23 @@ function termsDiffer(
 ): { code: 'PRICE_MISMATCH' | 'TERMS_MISMATCH'; message: string } | null {
   const terms = (message: string) => ({ code: 'TERMS_MISMATCH' as const, message })
   if (got.satsPerMinute !== agreed.satsPerMinute) {
-    return { code: 'PRICE_MISMATCH', message: `${what} asks ${got.satsPerMinute} sats/min, ${than} said ${agreed.satsPerMinute}` }
+    return {
+      code: 'PRICE_MISMATCH',
+      message: `${what} asks ${got.satsPerMinute} sats/min, ${than} said ${agreed.satsPerMinute}`
+    }
   }
-  if (got.tickSeconds !== agreed.tickSeconds) return terms(`${what} bills every ${got.tickSeconds} s, ${than} said every ${agreed.tickSeconds} s`)
-  if ((got.satsPerMinute === 0) !== agreed.free) return terms(`${what} has a price of ${got.satsPerMinute} sats/min for a ${agreed.free ? 'free' : 'paid'} session`)
+  if (got.tickSeconds !== agreed.tickSeconds)
+    return terms(`${what} bills every ${got.tickSeconds} s, ${than} said every ${agreed.tickSeconds} s`)
+  if ((got.satsPerMinute === 0) !== agreed.free)
+    return terms(`${what} has a price of ${got.satsPerMinute} sats/min for a ${agreed.free ? 'free' : 'paid'} session`)
   if (agreed.graceSeconds === null) {
     if (got.graceSeconds <= MAX_ACCEPTED_GRACE_SECONDS) return null
-    return terms(`${what} gives a grace of ${got.graceSeconds} s, more than the ${MAX_ACCEPTED_GRACE_SECONDS} s this client accepts`)
+    return terms(
+      `${what} gives a grace of ${got.graceSeconds} s, more than the ${MAX_ACCEPTED_GRACE_SECONDS} s this client accepts`
+    )
   }
-  if (got.graceSeconds !== agreed.graceSeconds) return terms(`${what} gives a grace of ${got.graceSeconds} s, ${than} said ${agreed.graceSeconds} s`)
+  if (got.graceSeconds !== agreed.graceSeconds)
+    return terms(`${what} gives a grace of ${got.graceSeconds} s, ${than} said ${agreed.graceSeconds} s`)
   return null
 }
 
@@ -577,10 +623,13 @@ function termsDiffer(
 function beforeDeadline<T>(p: Promise<T>, deadline: number, late: (value: T) => void): Promise<T> {
   return new Promise((resolve, reject) => {
     let settled = false
-    const timer = setTimeout(() => {
-      settled = true
-      reject(new Error('NO_CHANNEL: the provider did not open the session channel in time'))
-    }, Math.max(0, deadline - Date.now()))
+    const timer = setTimeout(
+      () => {
+        settled = true
+        reject(new Error('NO_CHANNEL: the provider did not open the session channel in time'))
+      },
+      Math.max(0, deadline - Date.now())
+    )
     p.then(
       (value) => {
         clearTimeout(timer)

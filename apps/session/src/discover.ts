@@ -55,7 +55,11 @@ export async function discover(swarm: PeerSwarm, opts: DiscoverOptions): Promise
     )
 
   if (opts.provider) {
-    const conn = await swarm.connectTo(opts.provider, opts.timeoutMs, `provider ${Buffer.from(opts.provider).toString('hex').slice(0, 16)}…`)
+    const conn = await swarm.connectTo(
+      opts.provider,
+      opts.timeoutMs,
+      `provider ${Buffer.from(opts.provider).toString('hex').slice(0, 16)}…`
+    )
     await ask(conn)
     // The one provider asked for failed to prove who it is: that is the answer, not "not found".
     if (found.length === 0 && refusal) throw refusal
@@ -67,7 +71,13 @@ export async function discover(swarm: PeerSwarm, opts: DiscoverOptions): Promise
   swarm.lookup(opts.kind)
   for (const key of opts.alsoDial ?? []) swarm.dial(key)
   const started = Date.now()
-  const progress = setInterval(() => opts.log.info(`still looking for providers of kind ${opts.kind}… (${Math.round((Date.now() - started) / 1000)} s)`), 3000)
+  const progress = setInterval(
+    () =>
+      opts.log.info(
+        `still looking for providers of kind ${opts.kind}… (${Math.round((Date.now() - started) / 1000)} s)`
+      ),
+    3000
+  )
   try {
     await new Promise<void>((resolve) => {
       const deadline = setTimeout(resolve, opts.timeoutMs)
@@ -103,7 +113,9 @@ async function askSkill(conn: Connection, kind: number, expectedPubkey: string |
     }
     const manifest = JSON.parse(skill.manifest) as Record<string, unknown>
     // The name is shown to the customer: stripped of control characters and bounded here, once.
-    const name = (typeof manifest.name === 'string' ? peerText(manifest.name, 64) : '') || (pubkey ? npubOf(pubkey).slice(0, 20) : 'unnamed provider')
+    const name =
+      (typeof manifest.name === 'string' ? peerText(manifest.name, 64) : '') ||
+      (pubkey ? npubOf(pubkey).slice(0, 20) : 'unnamed provider')
     return { pubkey, conn, channel, swarmKey: Buffer.from(conn.remotePublicKey).toString('hex'), skill, manifest, name }
   } finally {
     clearTimeout(timeout)

@@ -51,10 +51,11 @@ export function startRepl(opts: ReplOptions): readline.Interface {
   })
   rl.on('close', () => void busy.then(() => opts.onquit()))
   // The prompt is the live status line: it shows the budget and minutes left as they change.
-  if (opts.terminal) opts.session.on('paid', () => {
-    rl.setPrompt(promptText(opts.session.status()))
-    rl.prompt(true)
-  })
+  if (opts.terminal)
+    opts.session.on('paid', () => {
+      rl.setPrompt(promptText(opts.session.status()))
+      rl.prompt(true)
+    })
   print(`type help for commands; the remote service is at ${opts.tunnelUrl}`)
   prompt()
   return rl
@@ -85,7 +86,7 @@ async function run(line: string, opts: ReplOptions, print: (s: string) => void):
       print(
         [
           'status                       provider, price, time used, sats spent, budget and minutes left, bytes up and down',
-          'skill                        the provider\'s skill manifest',
+          "skill                        the provider's skill manifest",
           'generate "<prompt>" [--steps=N --width=N --height=N --seed=N --negative="…"]',
           '                             txt2img through the tunnel; PNGs are saved to ./output/',
           'quit                         end the session (Ctrl-C works too)'
@@ -130,7 +131,8 @@ async function generate(args: string[], opts: ReplOptions, print: (s: string) =>
   for (const a of args) {
     const m = /^--(steps|width|height|seed|negative)=(.*)$/.exec(a)
     if (!m) {
-      if (a.startsWith('--')) throw new Error(`unknown option ${a}: use --steps, --width, --height, --seed or --negative`)
+      if (a.startsWith('--'))
+        throw new Error(`unknown option ${a}: use --steps, --width, --height, --seed or --negative`)
       words.push(a)
       continue
     }
@@ -141,7 +143,8 @@ async function generate(args: string[], opts: ReplOptions, print: (s: string) =>
   }
   if (words.length === 0) throw new Error('give a prompt: generate "a red fox" --seed=1')
   body.prompt = words.join(' ')
-  if (opts.session.state !== 'active') throw new Error('the tunnel is not open yet: wait for the first payment to be confirmed')
+  if (opts.session.state !== 'active')
+    throw new Error('the tunnel is not open yet: wait for the first payment to be confirmed')
   print(`generating "${body.prompt as string}" through the tunnel…`)
   const res = await fetch(`${opts.tunnelUrl}/sdapi/v1/txt2img`, {
     method: 'POST',
@@ -156,7 +159,9 @@ async function generate(args: string[], opts: ReplOptions, print: (s: string) =>
   } catch {
     throw new Error('the provider answered with something that is not JSON')
   }
-  const images = Array.isArray(reply.images) ? reply.images.filter((b): b is string => typeof b === 'string').slice(0, MAX_IMAGES) : []
+  const images = Array.isArray(reply.images)
+    ? reply.images.filter((b): b is string => typeof b === 'string').slice(0, MAX_IMAGES)
+    : []
   const dir = resolve(opts.outputDir)
   await mkdir(dir, { recursive: true })
   // The name is ours alone: a time stamp, the image's index and the seed the user asked for. The
@@ -164,7 +169,8 @@ async function generate(args: string[], opts: ReplOptions, print: (s: string) =>
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const seed = typeof body.seed === 'number' && body.seed >= 0 ? `-seed${body.seed}` : ''
   const saved: string[] = []
-  for (const [i, b64] of images.entries()) saved.push(await saveExclusive(dir, `${stamp}-${i}${seed}`, Buffer.from(b64, 'base64')))
+  for (const [i, b64] of images.entries())
+    saved.push(await saveExclusive(dir, `${stamp}-${i}${seed}`, Buffer.from(b64, 'base64')))
   print(saved.length ? `saved ${saved.join(', ')}` : 'the provider returned no images')
 }
 

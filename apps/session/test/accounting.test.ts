@@ -26,7 +26,16 @@ test('a 2 s tick session for about 10 s moves exactly ticks × per-tick amount, 
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
 
   const statusFile = join(net.dir, 'status.json')
-  const session = spawnBin('session', [net.flag, '--budget=500', '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${ready.swarmKey}`, `--status-file=${statusFile}`])
+  const session = spawnBin('session', [
+    net.flag,
+    '--budget=500',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    '--json',
+    `--swarm-key=${ready.swarmKey}`,
+    `--status-file=${statusFile}`
+  ])
   // Tick 4 paid means the session ran through [0, 10) s of paid time.
   await agent.line(/tick paid .*seq=4/)
   // A script can read the running session's status without the prompt.
@@ -35,7 +44,9 @@ test('a 2 s tick session for about 10 s moves exactly ticks × per-tick amount, 
   expect(live.ticks_paid).toBeGreaterThanOrEqual(1)
   expect(live.msat_spent).toBe(live.ticks_paid * 167)
   session.kill('SIGINT')
-  const summary = await session.json<{ reason: string; ticks_paid: number; msat_paid: number; duration_s: number }>((s) => 'reason' in s)
+  const summary = await session.json<{ reason: string; ticks_paid: number; msat_paid: number; duration_s: number }>(
+    (s) => 'reason' in s
+  )
   expect(await session.exited).toBe(0)
   expect(summary.reason).toBe('CUSTOMER_QUIT')
 
@@ -46,7 +57,9 @@ test('a 2 s tick session for about 10 s moves exactly ticks × per-tick amount, 
   expect(customerBefore - net.balanceMsat('customer')).toBe(summary.msat_paid)
   expect(net.balanceMsat('provider') - providerBefore).toBe(summary.msat_paid)
 
-  const ended = await agent.json<{ event: string; ticksPaid: number; msatPaid: number; reason: string }>((e) => e.event === 'session_ended')
+  const ended = await agent.json<{ event: string; ticksPaid: number; msatPaid: number; reason: string }>(
+    (e) => e.event === 'session_ended'
+  )
   expect(ended).toMatchObject({ reason: 'CUSTOMER_QUIT', ticksPaid: summary.ticks_paid, msatPaid: summary.msat_paid })
   const final = JSON.parse(await readFile(statusFile, 'utf8'))
   expect(final).toMatchObject({ state: 'ended', summary: { reason: 'CUSTOMER_QUIT', msat_paid: summary.msat_paid } })

@@ -15,9 +15,20 @@
 
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
-import { MAX_FRAME_BYTES, MAX_RESUMES_PER_MINUTE, encodeMessage, tickAmountMsat, type MessageOf } from '@2020117/protocol'
+import {
+  MAX_FRAME_BYTES,
+  MAX_RESUMES_PER_MINUTE,
+  encodeMessage,
+  tickAmountMsat,
+  type MessageOf
+} from '@2020117/protocol'
 import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
-import { startFakeProvider, type FakeProvider, type FakeProviderOptions, type FakeSession } from './helpers/fake-provider.js'
+import {
+  startFakeProvider,
+  type FakeProvider,
+  type FakeProviderOptions,
+  type FakeSession
+} from './helpers/fake-provider.js'
 import { NODE_B, amountlessInvoice, expiredDevnetInvoice, hintedInvoice, signInvoice } from './helpers/invoices.js'
 
 interface Summary {
@@ -61,7 +72,15 @@ async function rent(opts: FakeProviderOptions, budgetSats = 500): Promise<Rental
   const fake = await startFakeProvider(net, opts)
   fakes.push(fake)
   const before = { customer: net.balanceMsat('customer'), provider: net.balanceMsat('provider') }
-  const customer = spawnBin('session', [net.flag, `--budget=${budgetSats}`, '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${fake.swarmKey}`])
+  const customer = spawnBin('session', [
+    net.flag,
+    `--budget=${budgetSats}`,
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    '--json',
+    `--swarm-key=${fake.swarmKey}`
+  ])
   return { fake, customer, before, T: fake.tickSeconds, perTick: tickAmountMsat(fake.satsPerMinute, fake.tickSeconds) }
 }
 
@@ -77,19 +96,29 @@ async function expectPaidWithinElapsed(r: Rental): Promise<void> {
   const acked = r.fake.connections.find((s) => s.ackedAt > 0)
   const elapsedMs = acked ? end - acked.ackedAt : 0
   const bound = acked ? (Math.floor(elapsedMs / 1000 / r.T) + 2) * r.perTick : 0
-  expect(paid, `the wallet paid ${paid} msat in ${elapsedMs} ms of ${r.T} s ticks at ${r.perTick} msat`).toBeLessThanOrEqual(bound)
+  expect(
+    paid,
+    `the wallet paid ${paid} msat in ${elapsedMs} ms of ${r.T} s ticks at ${r.perTick} msat`
+  ).toBeLessThanOrEqual(bound)
 }
 
 /**
  * The customer ended the session itself with `reason`, exited 3, printed no stack trace, and paid
  * exactly `ticksPaid` honest ticks; the ledger moved by exactly what the summary says.
  */
-async function expectRefused(r: Rental, reason: string, ticksPaid: number): Promise<{ summary: Summary; session: FakeSession }> {
+async function expectRefused(
+  r: Rental,
+  reason: string,
+  ticksPaid: number
+): Promise<{ summary: Summary; session: FakeSession }> {
   const summary = await r.customer.json<Summary>((s) => 'reason' in s)
   const code = await r.customer.exited
   await expectPaidWithinElapsed(r)
   const stderr = r.customer.stderr()
-  expect({ reason: summary.reason, code }, `${summary.message}\n--- customer stderr ---\n${stderr.slice(-3000)}`).toEqual({ reason, code: 3 })
+  expect(
+    { reason: summary.reason, code },
+    `${summary.message}\n--- customer stderr ---\n${stderr.slice(-3000)}`
+  ).toEqual({ reason, code: 3 })
   expect(stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m)
   expect(summary.ticks_paid).toBe(ticksPaid)
   expect(summary.msat_paid).toBe(ticksPaid * r.perTick)
@@ -214,7 +243,7 @@ test('an invoice for bitcoin mainnet (lnbc…) on a regtest session is refused: 
   endedWith(session, 'INVOICE_NETWORK_MISMATCH', 0)
 })
 
-test('tick 1 reusing tick 0\'s invoice is refused: INVOICE_HASH_REUSED, exactly one tick paid', async () => {
+test("tick 1 reusing tick 0's invoice is refused: INVOICE_HASH_REUSED, exactly one tick paid", async () => {
   const r = await rent({
     scenario: async (s) => {
       const inv0 = await s.invoice()
@@ -305,7 +334,15 @@ test('a frame over 128 KiB is refused before decoding: FRAME_TOO_LARGE, nothing 
       // An honest, payable tick 0 followed by padding: without the size check it would decode as a
       // tick with trailing bytes (DECODE_ERROR), not FRAME_TOO_LARGE.
       const inv = await s.invoice()
-      const tick = encodeMessage({ type: 'tick', sessionId: s.sessionId, seq: 0, amountMsat: PER_TICK, bolt11: inv.bolt11, periodStart: 0, periodEnd: 2 })
+      const tick = encodeMessage({
+        type: 'tick',
+        sessionId: s.sessionId,
+        seq: 0,
+        amountMsat: PER_TICK,
+        bolt11: inv.bolt11,
+        periodStart: 0,
+        periodEnd: 2
+      })
       const frame = Buffer.concat([tick, Buffer.alloc(MAX_FRAME_BYTES)])
       expect(frame.byteLength).toBeGreaterThan(MAX_FRAME_BYTES)
       s.sendFrame(frame)
@@ -324,7 +361,9 @@ test('a provider that stalls in the middle of a frame is detected as a dead link
       // Half a frame on the encrypted stream (a length prefix promising 255 bytes, then 3), and
       // silence after it: no more keepalives either.
       s.conn.setKeepAlive?.(0)
-      ;(s.conn as unknown as { rawStream: { write(b: Uint8Array): void } }).rawStream.write(Buffer.from([0xff, 0x00, 0x00, 1, 2, 3]))
+      ;(s.conn as unknown as { rawStream: { write(b: Uint8Array): void } }).rawStream.write(
+        Buffer.from([0xff, 0x00, 0x00, 1, 2, 3])
+      )
     }
   })
   const summary = await r.customer.json<Summary>((s) => 'reason' in s)
@@ -362,7 +401,10 @@ test('a provider that drops the link and answers every resume with nextSeq 0 and
         if (r.fake.resumes > 10) return s.send({ type: 'session_reject', code: 'RESUME_REFUSED', message: '' })
         s.resumed({ nextSeq: 0 })
         s.tick(0, await s.invoice())
-        await s.paid(0).then(() => s.drop(), () => {})
+        await s.paid(0).then(
+          () => s.drop(),
+          () => {}
+        )
       }
     },
     20
@@ -393,7 +435,16 @@ test('a resume whose nextSeq rewinds below the ticks paid is refused: RESUME_REW
         await s.paid(seq).catch(() => {})
       }
       if (s.isClosed) return
-      s.send({ type: 'session_end', sessionId: s.sessionId, by: 'provider', reason: 'PROVIDER_SHUTDOWN', message: '', ticksPaid: 3, msatPaid: 3000, durationMs: 0 })
+      s.send({
+        type: 'session_end',
+        sessionId: s.sessionId,
+        by: 'provider',
+        reason: 'PROVIDER_SHUTDOWN',
+        message: '',
+        ticksPaid: 3,
+        msatPaid: 3000,
+        durationMs: 0
+      })
       s.close()
     }
   })
@@ -412,7 +463,16 @@ test(`a provider that keeps dropping the link ends PROVIDER_GONE after ${MAX_RES
       // Honest answers, then the link drops again at once. Bounded, so that a customer without the
       // limit ends (by the fake's session_end) instead of resuming until the test times out.
       if (r.fake.resumes > 10) {
-        s.send({ type: 'session_end', sessionId: s.sessionId, by: 'provider', reason: 'RESUMED_TOO_OFTEN', message: '', ticksPaid: 1, msatPaid: PER_TICK, durationMs: 0 })
+        s.send({
+          type: 'session_end',
+          sessionId: s.sessionId,
+          by: 'provider',
+          reason: 'RESUMED_TOO_OFTEN',
+          message: '',
+          ticksPaid: 1,
+          msatPaid: PER_TICK,
+          durationMs: 0
+        })
         return s.close()
       }
       // tick 0 re-sent with its own invoice: acknowledged, not paid, and proof that the customer
@@ -420,13 +480,21 @@ test(`a provider that keeps dropping the link ends PROVIDER_GONE after ${MAX_RES
       const first = r.fake.connections[0] as FakeSession
       s.resumed({ nextSeq: 0, paidUntil: 2 })
       s.tick(0, first.sentTicks[0] as { bolt11: string; paymentHash: string | null })
-      return s.paid(0).then(() => s.drop(), () => {})
+      return s.paid(0).then(
+        () => s.drop(),
+        () => {}
+      )
     }
   })
   const summary = await r.customer.json<Summary>((s) => 'reason' in s)
   expect(await r.customer.exited).toBe(3)
   await expectPaidWithinElapsed(r)
-  expect(summary).toMatchObject({ reason: 'PROVIDER_GONE', resumes: MAX_RESUMES_PER_MINUTE, ticks_paid: 1, msat_paid: PER_TICK })
+  expect(summary).toMatchObject({
+    reason: 'PROVIDER_GONE',
+    resumes: MAX_RESUMES_PER_MINUTE,
+    ticks_paid: 1,
+    msat_paid: PER_TICK
+  })
   expect(r.before.customer - net.balanceMsat('customer')).toBe(PER_TICK)
   expect(r.customer.stderr()).toMatch(/dropped .* times/)
 }, 60_000)
@@ -477,7 +545,7 @@ test('a session_ack at a lower price than offered (4 sats/min after 5) is refuse
   endedWith(session, 'PRICE_MISMATCH', 0)
 })
 
-test('a session_ack with a grace above the customer\'s bound (3600 s) is refused: TERMS_MISMATCH, nothing paid', async () => {
+test("a session_ack with a grace above the customer's bound (3600 s) is refused: TERMS_MISMATCH, nothing paid", async () => {
   const r = await rent({
     ackGraceSeconds: 3600,
     scenario: async (s) => {
@@ -538,7 +606,16 @@ test('a provider that ends the session while a payment is in flight: the custome
         const onrequest = (e: { account: string; method: string }) => {
           if (e.account !== 'customer' || e.method !== 'pay_invoice') return
           net.devnet.wallet.off('request', onrequest)
-          s.send({ type: 'session_end', sessionId: s.sessionId, by: 'provider', reason: 'PROVIDER_SHUTDOWN', message: 'bye', ticksPaid: 1, msatPaid: PER_TICK, durationMs: Date.now() - s.ackedAt })
+          s.send({
+            type: 'session_end',
+            sessionId: s.sessionId,
+            by: 'provider',
+            reason: 'PROVIDER_SHUTDOWN',
+            message: 'bye',
+            ticksPaid: 1,
+            msatPaid: PER_TICK,
+            durationMs: Date.now() - s.ackedAt
+          })
           s.close()
           resolve()
         }

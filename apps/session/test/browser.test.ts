@@ -18,7 +18,9 @@ let browser: Browser | null = null
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`)
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`
+    )
   }
   network = await startTestNetwork({ webuiStepDelayMs: 40 })
 })
@@ -33,12 +35,29 @@ test('the WebUI works in Chromium through the tunnel, progress arrives over the 
   const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=3', '--json'])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
   const statusFile = join(network.dir, 'status.json')
-  const session = spawnBin('session', [network.flag, '--budget=500', '--port=0', '--yes', '--no-repl', `--swarm-key=${ready.swarmKey}`, `--status-file=${statusFile}`])
+  const session = spawnBin('session', [
+    network.flag,
+    '--budget=500',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    `--swarm-key=${ready.swarmKey}`,
+    `--status-file=${statusFile}`
+  ])
   const base = (await session.line(/tunnel open: (http:\/\/\S+)/)).match(/(http:\/\/127\.0\.0\.1:\d+)/)?.[1] as string
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync'
+    ]
   })
   const page = await browser.newPage({ viewport: { width: 1100, height: 800 } })
   const progressFrames: number[] = []
@@ -72,7 +91,11 @@ test('the WebUI works in Chromium through the tunnel, progress arrives over the 
   await page.screenshot({ path: join(ARTIFACTS, 'browser-webui.png') })
   expect(existsSync(join(ARTIFACTS, 'browser-webui.png'))).toBe(true)
 
-  const status = JSON.parse(await readFile(statusFile, 'utf8')) as { ticks_paid: number; state: string; bytes_down: number }
+  const status = JSON.parse(await readFile(statusFile, 'utf8')) as {
+    ticks_paid: number
+    state: string
+    bytes_down: number
+  }
   expect(status.state).toBe('active')
   expect(status.ticks_paid).toBeGreaterThanOrEqual(1)
   expect(status.bytes_down).toBeGreaterThan(0)

@@ -30,16 +30,33 @@ test('a budget that covers 3 ticks pays exactly 3, uses the paid time, then ends
   expect(perTick).toBe(2000)
   const before = network.balanceMsat('customer')
 
-  const agent = spawnBin('agent', [network.flag, '--sats-per-minute=60', '--tick-seconds=2', '--grace-seconds=5', '--json'])
+  const agent = spawnBin('agent', [
+    network.flag,
+    '--sats-per-minute=60',
+    '--tick-seconds=2',
+    '--grace-seconds=5',
+    '--json'
+  ])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  const session = spawnBin('session', [network.flag, '--budget=6', '--max-fee=0', '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${ready.swarmKey}`])
+  const session = spawnBin('session', [
+    network.flag,
+    '--budget=6',
+    '--max-fee=0',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    '--json',
+    `--swarm-key=${ready.swarmKey}`
+  ])
   const url = (await session.line(/tunnel open: (http:\/\/\S+)/)).match(/(http:\/\/127\.0\.0\.1:\d+)/)?.[1] as string
 
   // The budget is spent once tick 2 is paid, but that tick's time is still paid for: the tunnel serves.
   await session.line(/budget spent/)
   expect(await get(`${url}/healthz`)).toBe(200)
 
-  const summary = await session.json<{ reason: string; ticks_paid: number; msat_paid: number; duration_s: number }>((s) => 'reason' in s)
+  const summary = await session.json<{ reason: string; ticks_paid: number; msat_paid: number; duration_s: number }>(
+    (s) => 'reason' in s
+  )
   expect(summary).toMatchObject({ reason: 'BUDGET_EXHAUSTED', ticks_paid: 3, msat_paid: 3 * perTick })
   // The session lasted through its 3 paid periods (6 s), not a moment less than the tolerance allows.
   expect(summary.duration_s).toBeGreaterThanOrEqual(5.8)
@@ -55,6 +72,8 @@ test('a budget that covers 3 ticks pays exactly 3, uses the paid time, then ends
   })
   expect(refused).toBe('ECONNREFUSED')
 
-  const ended = await agent.json<{ event: string; reason: string; ticksPaid: number }>((e) => e.event === 'session_ended')
+  const ended = await agent.json<{ event: string; reason: string; ticksPaid: number }>(
+    (e) => e.event === 'session_ended'
+  )
   expect(ended).toMatchObject({ reason: 'BUDGET_EXHAUSTED', ticksPaid: 3 })
 })

@@ -19,11 +19,23 @@ test('a provider stopping with SIGTERM ends every session with PROVIDER_SHUTDOWN
   const before = network.balanceMsat('customer')
   const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=2', '--json'])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  const sessions = [0, 1].map(() => spawnBin('session', [network.flag, '--budget=500', '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${ready.swarmKey}`]))
+  const sessions = [0, 1].map(() =>
+    spawnBin('session', [
+      network.flag,
+      '--budget=500',
+      '--port=0',
+      '--yes',
+      '--no-repl',
+      '--json',
+      `--swarm-key=${ready.swarmKey}`
+    ])
+  )
   await Promise.all(sessions.map((s) => s.line(/tunnel open/)))
 
   agent.kill('SIGTERM')
-  const summaries = await Promise.all(sessions.map((s) => s.json<{ reason: string; by: string; msat_paid: number }>((v) => 'reason' in v)))
+  const summaries = await Promise.all(
+    sessions.map((s) => s.json<{ reason: string; by: string; msat_paid: number }>((v) => 'reason' in v))
+  )
   for (const s of summaries) expect(s).toMatchObject({ reason: 'PROVIDER_SHUTDOWN', by: 'provider' })
   expect(await Promise.all(sessions.map((s) => s.exited))).toEqual([3, 3])
   const summary = await agent.json<{ event: string; sessions: Array<{ reason: string }> }>((e) => e.event === 'summary')

@@ -39,8 +39,20 @@ async function relayEvents(filter: Record<string, unknown>) {
 }
 
 async function agentIn(keysFile: string, name: string, extra: string[] = []) {
-  const agent = spawnBin('agent', [network.flag, `--keys-file=${keysFile}`, `--agent=${name}`, '--sats-per-minute=7', '--tick-seconds=2', '--max-sessions=3', `--name=${name}`, '--json', ...extra])
-  const ready = await agent.json<{ event: string; swarmKey: string; npub: string; pubkey: string }>((e) => e.event === 'ready')
+  const agent = spawnBin('agent', [
+    network.flag,
+    `--keys-file=${keysFile}`,
+    `--agent=${name}`,
+    '--sats-per-minute=7',
+    '--tick-seconds=2',
+    '--max-sessions=3',
+    `--name=${name}`,
+    '--json',
+    ...extra
+  ])
+  const ready = await agent.json<{ event: string; swarmKey: string; npub: string; pubkey: string }>(
+    (e) => e.event === 'ready'
+  )
   return { agent, ready }
 }
 
@@ -58,14 +70,33 @@ test('a new agent creates its keys file 0600, announces kinds 0, 31990 and 30333
   const [profile] = await relayEvents({ kinds: [0], authors: [ready.pubkey] })
   expect(JSON.parse(profile!.content)).toMatchObject({ name: 'gpu-one' })
   const [handler] = await relayEvents({ kinds: [31990], authors: [ready.pubkey] })
-  expect(handler!.tags).toEqual(expect.arrayContaining([['k', '5200'], ['hyperswarm', ready.swarmKey]]))
-  expect(JSON.parse(handler!.content)).toMatchObject({ prices: { '5200': 7 }, hyperswarm: ready.swarmKey, manifest: { name: 'gpu-one' } })
+  expect(handler!.tags).toEqual(
+    expect.arrayContaining([
+      ['k', '5200'],
+      ['hyperswarm', ready.swarmKey]
+    ])
+  )
+  expect(JSON.parse(handler!.content)).toMatchObject({
+    prices: { '5200': 7 },
+    hyperswarm: ready.swarmKey,
+    manifest: { name: 'gpu-one' }
+  })
   const [beat] = await relayEvents({ kinds: [30333], authors: [ready.pubkey] })
-  expect(beat!.tags).toEqual(expect.arrayContaining([['status', 'online'], ['capacity', '3'], ['price', '5200', '7'], ['sessions', '0'], ['hyperswarm', ready.swarmKey]]))
+  expect(beat!.tags).toEqual(
+    expect.arrayContaining([
+      ['status', 'online'],
+      ['capacity', '3'],
+      ['price', '5200', '7'],
+      ['sessions', '0'],
+      ['hyperswarm', ready.swarmKey]
+    ])
+  )
 
   agent.kill('SIGINT')
   expect(await agent.exited).toBe(0)
-  const beats = (await relayEvents({ kinds: [30333], authors: [ready.pubkey] })).sort((a, b) => b.created_at - a.created_at)
+  const beats = (await relayEvents({ kinds: [30333], authors: [ready.pubkey] })).sort(
+    (a, b) => b.created_at - a.created_at
+  )
   expect(beats[0]!.tags).toEqual(expect.arrayContaining([['status', 'offline']]))
 })
 
@@ -73,36 +104,69 @@ test('--list --json shows a running provider, and --provider=<npub> reaches it a
   dir = await mkdtemp(join(tmpdir(), '2020117-id-'))
   const keysFile = join(dir, '.2020117_keys')
   // The cheaper one would be chosen without --provider.
-  const cheap = spawnBin('agent', [network.flag, `--keys-file=${keysFile}`, '--agent=cheaper', '--sats-per-minute=1', '--tick-seconds=2', '--json'])
+  const cheap = spawnBin('agent', [
+    network.flag,
+    `--keys-file=${keysFile}`,
+    '--agent=cheaper',
+    '--sats-per-minute=1',
+    '--tick-seconds=2',
+    '--json'
+  ])
   await cheap.json((e: { event?: string }) => e.event === 'ready')
   const { ready: wanted } = await agentIn(keysFile, 'wanted')
   await Promise.all([cheap.line(/announced on/)])
 
   const list = spawnBin('session', [network.flag, '--list', '--json', `--keys-file=${keysFile}`])
-  const listed = await list.json<{ providers: Array<{ npub: string; sats_per_minute: number; capacity: number; reachable: boolean; name: string }> }>((v) => 'providers' in v)
+  const listed = await list.json<{
+    providers: Array<{ npub: string; sats_per_minute: number; capacity: number; reachable: boolean; name: string }>
+  }>((v) => 'providers' in v)
   const row = listed.providers.find((p) => p.npub === wanted.npub)
   expect(row).toMatchObject({ name: 'wanted', sats_per_minute: 7, capacity: 3, reachable: true })
   expect(await list.exited).toBe(0)
 
-  const session = spawnBin('session', [network.flag, '--budget=100', '--port=0', '--yes', '--no-repl', '--json', `--provider=${wanted.npub}`])
+  const session = spawnBin('session', [
+    network.flag,
+    '--budget=100',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    '--json',
+    `--provider=${wanted.npub}`
+  ])
   await session.line(/tunnel open/)
   session.kill('SIGINT')
-  const summary = await session.json<{ provider: string; sats_per_minute: number; reason: string }>((s) => 'reason' in s)
+  const summary = await session.json<{ provider: string; sats_per_minute: number; reason: string }>(
+    (s) => 'reason' in s
+  )
   expect(summary).toMatchObject({ provider: wanted.swarmKey, sats_per_minute: 7, reason: 'CUSTOMER_QUIT' })
 })
 
-test('an impostor that claims another provider\'s npub but cannot sign for it is refused, and nothing is paid', async () => {
+test("an impostor that claims another provider's npub but cannot sign for it is refused, and nothing is paid", async () => {
   dir = await mkdtemp(join(tmpdir(), '2020117-id-'))
   const keysFile = join(dir, '.2020117_keys')
   const { ready: victim } = await agentIn(keysFile, 'victim')
   // The impostor has the victim's genuine binding (anyone can record it) and replays it.
   let sessionsStarted = 0
-  const fake = await startFakeProvider(network, { kind: 5200, satsPerMinute: 1, scenario: async () => void sessionsStarted++ })
+  const fake = await startFakeProvider(network, {
+    kind: 5200,
+    satsPerMinute: 1,
+    scenario: async () => void sessionsStarted++
+  })
   try {
     const before = network.balanceMsat('customer')
     for (const identity of ['replayed', 'forged'] as const) {
-      fake.identity = identity === 'replayed' ? await victimBinding(victim.swarmKey) : forgedBinding(victim.pubkey, fake.swarmKey)
-      const session = spawnBin('session', [network.flag, '--budget=100', '--port=0', '--yes', '--no-repl', '--json', `--provider=${victim.npub}`, `--swarm-key=${fake.swarmKey}`])
+      fake.identity =
+        identity === 'replayed' ? await victimBinding(victim.swarmKey) : forgedBinding(victim.pubkey, fake.swarmKey)
+      const session = spawnBin('session', [
+        network.flag,
+        '--budget=100',
+        '--port=0',
+        '--yes',
+        '--no-repl',
+        '--json',
+        `--provider=${victim.npub}`,
+        `--swarm-key=${fake.swarmKey}`
+      ])
       const out = await session.json<{ ok: boolean; error: { code: string } }>((v) => 'error' in v)
       expect(out.error.code).toBe(identity === 'replayed' ? 'IDENTITY_MISMATCH' : 'IDENTITY_INVALID')
       expect(await session.exited).not.toBe(0)

@@ -18,9 +18,23 @@ let base: string
 let port: number
 
 async function startSession(extra: string[] = []): Promise<{ proc: Proc; base: string; port: number }> {
-  const agent = spawnBin('agent', [network.flag, `--processor=${upstream.url}`, '--sats-per-minute=5', '--tick-seconds=5', '--json'])
+  const agent = spawnBin('agent', [
+    network.flag,
+    `--processor=${upstream.url}`,
+    '--sats-per-minute=5',
+    '--tick-seconds=5',
+    '--json'
+  ])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  const proc = spawnBin('session', [network.flag, '--budget=1000', '--port=0', '--yes', '--no-repl', `--swarm-key=${ready.swarmKey}`, ...extra])
+  const proc = spawnBin('session', [
+    network.flag,
+    '--budget=1000',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    `--swarm-key=${ready.swarmKey}`,
+    ...extra
+  ])
   const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(await proc.line(/tunnel open: http:\/\//))?.[1] as string
   return { proc, base: url, port: Number(new URL(url).port) }
 }
@@ -44,14 +58,28 @@ interface Answer {
 }
 
 /** One request with the headers given (Host included), on `agent`'s connection if it has one. */
-function request(path: string, headers: Record<string, string>, opts: { method?: string; agent?: http.Agent; body?: string; port?: number } = {}): Promise<Answer> {
+function request(
+  path: string,
+  headers: Record<string, string>,
+  opts: { method?: string; agent?: http.Agent; body?: string; port?: number } = {}
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: opts.port ?? port, path, method: opts.method ?? 'GET', headers, agent: opts.agent ?? false }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => (body += c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }))
-    })
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: opts.port ?? port,
+        path,
+        method: opts.method ?? 'GET',
+        headers,
+        agent: opts.agent ?? false
+      },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (c: string) => (body += c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }))
+      }
+    )
     req.on('error', reject)
     req.end(opts.body)
   })
@@ -76,7 +104,8 @@ test('a request with a foreign Host (a DNS-rebinding name) gets 403 FOREIGN_HOST
 
 test('a cross-site POST (Origin: https://evil.example, or null) gets 403 FOREIGN_ORIGIN and never reaches the upstream', async () => {
   const host = `127.0.0.1:${port}`
-  const post = (path: string, origin: string) => request(path, { host, origin, 'content-type': 'application/json' }, { method: 'POST', body: '{"prompt":"x"}' })
+  const post = (path: string, origin: string) =>
+    request(path, { host, origin, 'content-type': 'application/json' }, { method: 'POST', body: '{"prompt":"x"}' })
   expectRefused(await post('/evil-origin', 'https://evil.example'), 'FOREIGN_ORIGIN')
   expectRefused(await post('/null-origin', 'null'), 'FOREIGN_ORIGIN')
   expectRefused(await post('/https-own', `https://127.0.0.1:${port}`), 'FOREIGN_ORIGIN')
@@ -97,7 +126,10 @@ test('every request of a keep-alive connection is checked, not only the first', 
   ]
   agent.destroy()
   expect(answers.map((a) => a.status)).toEqual([200, 403, 403, 200])
-  expect(answers.slice(1).every((a) => a.reused), 'all four went over one connection').toBe(true)
+  expect(
+    answers.slice(1).every((a) => a.reused),
+    'all four went over one connection'
+  ).toBe(true)
   expect([saw('/ka-1'), saw('/ka-2'), saw('/ka-3'), saw('/ka-4')]).toEqual([true, false, false, true])
 })
 
@@ -134,32 +166,54 @@ test('the request target enters the tunnel as sent: nothing between the local po
 test('SSE streams through the local gateway event by event', async () => {
   const events = await new Promise<string[]>((resolve, reject) => {
     const got: string[] = []
-    http.get(`${base}/sse`, (res) => {
-      expect(res.headers['content-type']).toBe('text/event-stream')
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => got.push(...c.split('\n\n').filter(Boolean)))
-      res.on('end', () => resolve(got))
-    }).on('error', reject)
+    http
+      .get(`${base}/sse`, (res) => {
+        expect(res.headers['content-type']).toBe('text/event-stream')
+        res.setEncoding('utf8')
+        res.on('data', (c: string) => got.push(...c.split('\n\n').filter(Boolean)))
+        res.on('end', () => resolve(got))
+      })
+      .on('error', reject)
   })
   expect(events).toEqual(['data: 1', 'data: 2', 'data: 3'])
 })
 
 test('--allow-foreign-origin lets a foreign Host and Origin through, as before', async () => {
   const open = await startSession(['--allow-foreign-origin'])
-  const a = await request('/allowed-foreign', { host: 'evil.example', origin: 'https://evil.example' }, { port: open.port })
+  const a = await request(
+    '/allowed-foreign',
+    { host: 'evil.example', origin: 'https://evil.example' },
+    { port: open.port }
+  )
   expect(a.status).toBe(200)
   expect(saw('/allowed-foreign')).toBe(true)
   expect(open.proc.stderr()).toMatch(/--allow-foreign-origin/)
 }, 60_000)
 
 test('requests sent before the tunnel opens (even before the provider answered) wait for it and are checked too; the foreign one never reaches the upstream', async () => {
-  const agent = spawnBin('agent', [network.flag, `--processor=${upstream.url}`, '--sats-per-minute=5', '--tick-seconds=5', '--json'])
+  const agent = spawnBin('agent', [
+    network.flag,
+    `--processor=${upstream.url}`,
+    '--sats-per-minute=5',
+    '--tick-seconds=5',
+    '--json'
+  ])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
   const free = await freePort()
-  const proc = spawnBin('session', [network.flag, '--budget=1000', `--port=${free}`, '--yes', '--no-repl', `--swarm-key=${ready.swarmKey}`])
+  const proc = spawnBin('session', [
+    network.flag,
+    '--budget=1000',
+    `--port=${free}`,
+    '--yes',
+    '--no-repl',
+    `--swarm-key=${ready.swarmKey}`
+  ])
   // The port is bound before the provider is even dialled: connect as soon as it listens.
   await proc.line(/connecting to provider/)
-  const early = [request('/early-own', { host: `127.0.0.1:${free}` }, { port: free }), request('/early-evil', { host: `127.0.0.1:${free}`, origin: 'https://evil.example' }, { port: free })]
+  const early = [
+    request('/early-own', { host: `127.0.0.1:${free}` }, { port: free }),
+    request('/early-evil', { host: `127.0.0.1:${free}`, origin: 'https://evil.example' }, { port: free })
+  ]
   const openedBefore = /tunnel open/.test(proc.stderr())
   const [own, evil] = await Promise.all(early)
   expect(own!.status).toBe(200)
@@ -172,7 +226,9 @@ test('requests sent before the tunnel opens (even before the provider answered) 
 
 test('a stream cut in the tunnel (the connection to the provider dropped) cuts its local response and WebSocket; after the resume, requests work', async () => {
   const open = await startSession()
-  const sse = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(`${open.base}/forever`, resolve).on('error', reject))
+  const sse = await new Promise<http.IncomingMessage>((resolve, reject) =>
+    http.get(`${open.base}/forever`, resolve).on('error', reject)
+  )
   const sseClosed = new Promise<boolean>((resolve) => sse.once('close', () => resolve(sse.complete)))
   sse.resume()
   const ws = new WebSocket(`ws://127.0.0.1:${open.port}/ws-cut`)
@@ -198,8 +254,16 @@ function freePort(): Promise<number> {
 }
 
 test('the hosts a listener answers to: its own address and port, localhost on loopback, no port only for 80', () => {
-  expect([...ownHosts({ address: '127.0.0.1', family: 'IPv4', port: 8080 })].sort()).toEqual(['127.0.0.1:8080', '[::1]:8080', 'localhost:8080'])
-  expect([...ownHosts({ address: '::1', family: 'IPv6', port: 9 })].sort()).toEqual(['127.0.0.1:9', '[::1]:9', 'localhost:9'])
+  expect([...ownHosts({ address: '127.0.0.1', family: 'IPv4', port: 8080 })].sort()).toEqual([
+    '127.0.0.1:8080',
+    '[::1]:8080',
+    'localhost:8080'
+  ])
+  expect([...ownHosts({ address: '::1', family: 'IPv6', port: 9 })].sort()).toEqual([
+    '127.0.0.1:9',
+    '[::1]:9',
+    'localhost:9'
+  ])
   expect(ownHosts({ address: '127.0.0.1', family: 'IPv4', port: 80 })).toContain('localhost')
   expect([...ownHosts({ address: '192.168.1.7', family: 'IPv4', port: 8080 })]).toEqual(['192.168.1.7:8080'])
   const any = ownHosts({ address: '0.0.0.0', family: 'IPv4', port: 8080 })

@@ -43,16 +43,29 @@ test('generate with hostile seeds from the provider writes only inside --output-
   await writeFile(join(work, 'evil.png'), 'original')
   await writeFile(join(root, 'a', 'escaped.png'), 'original too')
 
-  const agent = spawnBin('agent', [network.flag, `--processor=${upstream.url}`, '--sats-per-minute=5', '--tick-seconds=5', '--json'])
+  const agent = spawnBin('agent', [
+    network.flag,
+    `--processor=${upstream.url}`,
+    '--sats-per-minute=5',
+    '--tick-seconds=5',
+    '--json'
+  ])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  const session = spawnBin('session', [network.flag, '--budget=500', '--port=0', '--yes', '--repl', '--output-dir=out', `--swarm-key=${ready.swarmKey}`], { cwd: work, stdin: 'pipe' })
+  const session = spawnBin(
+    'session',
+    [network.flag, '--budget=500', '--port=0', '--yes', '--repl', '--output-dir=out', `--swarm-key=${ready.swarmKey}`],
+    { cwd: work, stdin: 'pipe' }
+  )
   await session.line(/type help for commands/)
   session.write('generate "a red fox" --width=64 --height=64\n')
   await session.line(/saved |error: /)
   session.write('quit\n')
   await session.line(/session ended: CUSTOMER_QUIT/)
   expect(await session.exited).toBe(0)
-  expect(upstream.seen.some((s) => s.url === '/sdapi/v1/txt2img'), 'the txt2img reached the upstream').toBe(true)
+  expect(
+    upstream.seen.some((s) => s.url === '/sdapi/v1/txt2img'),
+    'the txt2img reached the upstream'
+  ).toBe(true)
 
   expect(await readFile(join(work, 'evil.png'), 'utf8')).toBe('original')
   expect(await readFile(join(root, 'a', 'escaped.png'), 'utf8')).toBe('original too')
@@ -66,7 +79,10 @@ test('generate with hostile seeds from the provider writes only inside --output-
     expect(await readFile(join(work, 'out', name))).toEqual(PNG)
   }
   // What the session said it saved is what is there, and names no path from the provider.
-  const line = session.stdout().split('\n').find((l) => l.startsWith('saved ')) as string
+  const line = session
+    .stdout()
+    .split('\n')
+    .find((l) => l.startsWith('saved ')) as string
   expect(line).not.toMatch(/\.\.|evil|escaped|win/)
 }, 90_000)
 

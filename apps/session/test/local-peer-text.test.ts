@@ -42,27 +42,44 @@ test('peerText strips C0, C1, DEL and bidi controls and bounds the length; peerJ
 })
 
 test('a provider named with terminal escapes: --list, the listing, the confirmation and the logs show no control character and the real price', async () => {
-  const agent = spawnBin('agent', [network.flag, `--name=${HOSTILE}`, '--sats-per-minute=500', '--tick-seconds=5', '--json'])
+  const agent = spawnBin('agent', [
+    network.flag,
+    `--name=${HOSTILE}`,
+    '--sats-per-minute=500',
+    '--tick-seconds=5',
+    '--json'
+  ])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
   await agent.line(/announced on 1 relay/)
   const before = network.balanceMsat('customer')
 
   const list = spawnBin('session', [network.flag, '--list'])
   expect(await list.exited).toBe(0)
-  const row = list.stdout().split('\n').find((l) => l.includes(ready.swarmKey.slice(0, 8)) || l.includes('sats/min')) as string
+  const row = list
+    .stdout()
+    .split('\n')
+    .find((l) => l.includes(ready.swarmKey.slice(0, 8)) || l.includes('sats/min')) as string
   expect(list.stdout(), visible(list.stdout())).not.toMatch(UNSAFE)
   expect(row).toMatch(/500 sats\/min/)
 
   const listJson = spawnBin('session', [network.flag, '--list', '--json'])
   expect(await listJson.exited).toBe(0)
-  const listed = JSON.parse(listJson.stdout()) as { providers: Array<{ name: string; sats_per_minute: number; swarm_key: string }> }
+  const listed = JSON.parse(listJson.stdout()) as {
+    providers: Array<{ name: string; sats_per_minute: number; swarm_key: string }>
+  }
   const mine = listed.providers.find((p) => p.swarm_key === ready.swarmKey)
   expect(mine?.sats_per_minute).toBe(500)
   expect(mine?.name, visible(mine?.name ?? '')).not.toMatch(UNSAFE)
   expect(listJson.stdout()).not.toMatch(UNSAFE)
 
   // No terminal: the confirmation is an error that names the real price.
-  const noTty = spawnBin('session', [network.flag, '--budget=500', '--port=0', '--no-repl', `--swarm-key=${ready.swarmKey}`])
+  const noTty = spawnBin('session', [
+    network.flag,
+    '--budget=500',
+    '--port=0',
+    '--no-repl',
+    `--swarm-key=${ready.swarmKey}`
+  ])
   expect(await noTty.exited).toBe(2)
   const out = noTty.stdout() + noTty.stderr()
   expect(out, visible(out)).not.toMatch(UNSAFE)
@@ -70,7 +87,10 @@ test('a provider named with terminal escapes: --list, the listing, the confirmat
   expect(noTty.stderr()).toMatch(/^\[session\]\s+500 sats\/min/m)
 
   // A real terminal: the [y/N] question carries the numbers of the offer and no provider text.
-  const tty = await onTerminal(['--devnet=' + network.dir, '--budget=500', '--port=0', '--no-repl', `--swarm-key=${ready.swarmKey}`], 'n\n')
+  const tty = await onTerminal(
+    ['--devnet=' + network.dir, '--budget=500', '--port=0', '--no-repl', `--swarm-key=${ready.swarmKey}`],
+    'n\n'
+  )
   const question = tty.output.split(/\r?\n/).find((l) => l.includes('[y/N]')) as string
   expect(question, visible(tty.output)).toBeDefined()
   expect(question).toMatch(/500 sats\/min \(30000 sats\/hour\)/)
@@ -88,23 +108,53 @@ test('a session_end message with terminal escapes is shown stripped, in the summ
   for (const json of [false, true]) {
     const fake = await startFakeProvider(network, {
       scenario: (s) => {
-        s.send({ type: 'session_end', sessionId: s.sessionId, by: 'provider', reason: 'PROVIDER_QUIT', message: HOSTILE, ticksPaid: 0, msatPaid: 0, durationMs: 0 })
+        s.send({
+          type: 'session_end',
+          sessionId: s.sessionId,
+          by: 'provider',
+          reason: 'PROVIDER_QUIT',
+          message: HOSTILE,
+          ticksPaid: 0,
+          msatPaid: 0,
+          durationMs: 0
+        })
       }
     })
-    const session = spawnBin('session', [network.flag, '--budget=100', '--port=0', '--yes', '--no-repl', ...(json ? ['--json'] : []), `--swarm-key=${fake.swarmKey}`])
+    const session = spawnBin('session', [
+      network.flag,
+      '--budget=100',
+      '--port=0',
+      '--yes',
+      '--no-repl',
+      ...(json ? ['--json'] : []),
+      `--swarm-key=${fake.swarmKey}`
+    ])
     expect(await session.exited).toBe(3)
     const out = session.stdout() + session.stderr()
     expect(out, visible(out)).not.toMatch(UNSAFE)
-    if (json) expect((JSON.parse(session.stdout().trim().split('\n').at(-1) as string) as { message: string }).message).toBe(peerText(HOSTILE, 1000))
+    if (json)
+      expect((JSON.parse(session.stdout().trim().split('\n').at(-1) as string) as { message: string }).message).toBe(
+        peerText(HOSTILE, 1000)
+      )
     else expect(session.stdout()).toMatch(/session ended: PROVIDER_QUIT \(\[2K rent X at 1 sats\/min 2Kevil\)/)
     await fake.close()
   }
 }, 90_000)
 
 test('the REPL shows the manifest (skill) with its controls escaped and the name (status) stripped', async () => {
-  const agent = spawnBin('agent', [network.flag, `--name=${HOSTILE}`, '--sats-per-minute=5', '--tick-seconds=5', '--json'])
+  const agent = spawnBin('agent', [
+    network.flag,
+    `--name=${HOSTILE}`,
+    '--sats-per-minute=5',
+    '--tick-seconds=5',
+    '--json'
+  ])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  const session = spawnBin('session', [network.flag, '--budget=100', '--port=0', '--yes', '--repl', `--swarm-key=${ready.swarmKey}`], { stdin: 'pipe' })
+  const session = spawnBin(
+    'session',
+    [network.flag, '--budget=100', '--port=0', '--yes', '--repl', `--swarm-key=${ready.swarmKey}`],
+    { stdin: 'pipe' }
+  )
   await session.line(/type help for commands/)
   session.write('skill\nstatus\n')
   await session.line(/"name": "\\u001b\[2K\\r rent X/)
@@ -122,7 +172,11 @@ test('the REPL shows the manifest (skill) with its controls escaped and the name
 function onTerminal(args: string[], answer: string): Promise<{ output: string; code: number | null }> {
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`
   const cmd = [process.execPath, BINS.session, ...args].map(quote).join(' ')
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: testHome(), env: { ...process.env, HOME: testHome(), KEYS_AGENT: 'tty-customer' }, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+    cwd: testHome(),
+    env: { ...process.env, HOME: testHome(), KEYS_AGENT: 'tty-customer' },
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
   let output = ''
   let answered = false
   return new Promise((resolve) => {

@@ -71,7 +71,9 @@ function forms(hex: string): Array<[string, string]> {
 
 function leaks(hex: string, texts: Array<[string, string]>): string[] {
   const out: string[] = []
-  for (const [where, text] of texts) for (const [form, value] of forms(hex)) if (text.toLowerCase().includes(value.toLowerCase())) out.push(`${form} in ${where}`)
+  for (const [where, text] of texts)
+    for (const [form, value] of forms(hex))
+      if (text.toLowerCase().includes(value.toLowerCase())) out.push(`${form} in ${where}`)
   return out
 }
 
@@ -83,10 +85,25 @@ function nwcUriWith(secret: string): string {
 const NET = ['--bootstrap=127.0.0.1:1', '--discovery-timeout=1', '--network=regtest']
 
 function session(keysFile: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  return spawnBin('session', [...NET, `--relays=${relayUrl}`, `--keys-file=${keysFile}`, '--agent=customer', '--budget=10', '--port=0', '--yes', '--no-repl', '--log-level=trace', ...args], {
-    cwd: dir,
-    env: { DEBUG_2020117: '1', ...env }
-  })
+  return spawnBin(
+    'session',
+    [
+      ...NET,
+      `--relays=${relayUrl}`,
+      `--keys-file=${keysFile}`,
+      '--agent=customer',
+      '--budget=10',
+      '--port=0',
+      '--yes',
+      '--no-repl',
+      '--log-level=trace',
+      ...args
+    ],
+    {
+      cwd: dir,
+      env: { DEBUG_2020117: '1', ...env }
+    }
+  )
 }
 
 /** A keys file with a customer entry whose private key the test knows. */
@@ -101,8 +118,20 @@ async function keysFileWith(name: string): Promise<{ path: string; privkey: stri
 async function expectRefused(p: Proc, secret: string, what: RegExp): Promise<void> {
   const code = await p.exited
   const seen = received.splice(0)
-  expect(leaks(secret, seen.map((f, i) => [`relay frame ${i}`, f])), 'the secret reached the relay').toEqual([])
-  expect(leaks(secret, [['stdout', p.stdout()], ['stderr', p.stderr()]]), 'the secret was printed').toEqual([])
+  expect(
+    leaks(
+      secret,
+      seen.map((f, i) => [`relay frame ${i}`, f])
+    ),
+    'the secret reached the relay'
+  ).toEqual([])
+  expect(
+    leaks(secret, [
+      ['stdout', p.stdout()],
+      ['stderr', p.stderr()]
+    ]),
+    'the secret was printed'
+  ).toEqual([])
   expect(p.stderr(), 'the refusal says what was pasted').toMatch(what)
   expect(code).toBe(2)
   // Refused before any network use: the relay heard nothing at all from this run.
@@ -113,8 +142,17 @@ test('the NWC secret as --provider, in hex (either case), as npub and as nsec, i
   const keys = await keysFileWith('keys-nwc-provider')
   const secret = randomBytes(32).toString('hex')
   const nwc = `--nwc=${nwcUriWith(secret)}`
-  for (const given of [nip19.npubEncode(secret), secret, secret.toUpperCase(), nip19.nsecEncode(new Uint8Array(Buffer.from(secret, 'hex')))]) {
-    await expectRefused(session(keys.path, [nwc, `--provider=${given}`]), secret, /error SECRET_GIVEN: --provider is your wallet's connection secret/)
+  for (const given of [
+    nip19.npubEncode(secret),
+    secret,
+    secret.toUpperCase(),
+    nip19.nsecEncode(new Uint8Array(Buffer.from(secret, 'hex')))
+  ]) {
+    await expectRefused(
+      session(keys.path, [nwc, `--provider=${given}`]),
+      secret,
+      /error SECRET_GIVEN: --provider is your wallet's connection secret/
+    )
   }
 }, 60_000)
 
@@ -122,8 +160,16 @@ test('the NWC secret from NWC_URI as --swarm-key, or as SESSION_PROVIDER, is ref
   const keys = await keysFileWith('keys-nwc-swarm')
   const secret = randomBytes(32).toString('hex')
   const env = { NWC_URI: nwcUriWith(secret) }
-  await expectRefused(session(keys.path, [`--swarm-key=${secret}`], env), secret, /error SECRET_GIVEN: --swarm-key is your wallet's connection secret/)
-  await expectRefused(session(keys.path, [], { ...env, SESSION_PROVIDER: nip19.npubEncode(secret) }), secret, /error SECRET_GIVEN: --provider is your wallet's connection secret/)
+  await expectRefused(
+    session(keys.path, [`--swarm-key=${secret}`], env),
+    secret,
+    /error SECRET_GIVEN: --swarm-key is your wallet's connection secret/
+  )
+  await expectRefused(
+    session(keys.path, [], { ...env, SESSION_PROVIDER: nip19.npubEncode(secret) }),
+    secret,
+    /error SECRET_GIVEN: --provider is your wallet's connection secret/
+  )
 }, 60_000)
 
 test("the devnet customer's NWC secret as --provider is refused (the URI comes from the devnet state file)", async () => {
@@ -142,7 +188,20 @@ test("the devnet customer's NWC secret as --provider is refused (the URI comes f
     accounts: { customer: { nwcUri: nwcUriWith(secret) } }
   }
   await writeFile(join(devnet, 'devnet.json'), JSON.stringify(state), { mode: 0o600 })
-  const p = spawnBin('session', [`--devnet=${devnet}`, `--keys-file=${keys.path}`, '--agent=customer', '--budget=10', '--port=0', '--yes', '--no-repl', `--provider=${nip19.npubEncode(secret)}`], { cwd: dir })
+  const p = spawnBin(
+    'session',
+    [
+      `--devnet=${devnet}`,
+      `--keys-file=${keys.path}`,
+      '--agent=customer',
+      '--budget=10',
+      '--port=0',
+      '--yes',
+      '--no-repl',
+      `--provider=${nip19.npubEncode(secret)}`
+    ],
+    { cwd: dir }
+  )
   await expectRefused(p, secret, /error SECRET_GIVEN: --provider is your wallet's connection secret/)
 }, 60_000)
 
@@ -157,7 +216,11 @@ test('your own private key as --provider or --swarm-key, as npub, nsec or hex, i
     ['swarm-key', own.toUpperCase()]
   ]
   for (const [flag, given] of cases) {
-    await expectRefused(session(keys.path, [`--${flag}=${given}`]), own, new RegExp(`error PRIVATE_KEY_GIVEN: --${flag} is your own private key`))
+    await expectRefused(
+      session(keys.path, [`--${flag}=${given}`]),
+      own,
+      new RegExp(`error PRIVATE_KEY_GIVEN: --${flag} is your own private key`)
+    )
   }
   // The keys file itself was left as it was.
   expect(JSON.parse(await readFile(keys.path, 'utf8')).customer.privkey).toBe(own)

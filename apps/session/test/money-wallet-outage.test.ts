@@ -54,7 +54,10 @@ async function failure(p: Promise<unknown>): Promise<WalletError> {
 }
 
 test('a relay that refuses connections is waited out: the payment goes out once the wallet is back, and is paid once', async () => {
-  const { calls, client } = staged({ pay: [refused, refused, () => ({ preimage: PREIMAGE, fees_paid: 0 })], lookup: [refused, notFound] })
+  const { calls, client } = staged({
+    pay: [refused, refused, () => ({ preimage: PREIMAGE, fees_paid: 0 })],
+    lookup: [refused, notFound]
+  })
   const wallet = await NwcWallet.withClient(client, opts)
   const paid = await wallet.pay('lnbcrt1', HASH, { until: Date.now() + 30_000 })
   expect(paid).toEqual({ preimage: PREIMAGE, feesMsat: 0 })
@@ -64,7 +67,10 @@ test('a relay that refuses connections is waited out: the payment goes out once 
 
 test('a pay_invoice that got no reply is never sent again: it is looked up, through the outage, until it settles', async () => {
   const settled = () => ({ state: 'settled', preimage: PREIMAGE, fees_paid: 3, settled_at: 1 })
-  const { calls, client } = staged({ pay: [noReply], lookup: [refused, refused, () => ({ state: 'pending' }), settled] })
+  const { calls, client } = staged({
+    pay: [noReply],
+    lookup: [refused, refused, () => ({ state: 'pending' }), settled]
+  })
   const wallet = await NwcWallet.withClient(client, opts)
   expect(await wallet.pay('lnbcrt1', HASH, { until: Date.now() + 30_000 })).toEqual({ preimage: PREIMAGE, feesMsat: 3 })
   expect(calls.pay).toBe(1)
@@ -73,27 +79,36 @@ test('a pay_invoice that got no reply is never sent again: it is looked up, thro
 
 test('an outage that outlasts the deadline ends in an error that says what happened: no connection, or no reply', async () => {
   const down = staged({ pay: [refused], lookup: [refused] })
-  const e1 = await failure((await NwcWallet.withClient(down.client, opts)).pay('lnbcrt1', HASH, { until: Date.now() + 100 }))
+  const e1 = await failure(
+    (await NwcWallet.withClient(down.client, opts)).pay('lnbcrt1', HASH, { until: Date.now() + 100 })
+  )
   expect(e1.code).toBe('WALLET_UNREACHABLE')
   expect(e1.message).toMatch(/could not connect to the wallet's relay ws:\/\/127\.0\.0\.1:1/)
   expect(e1.message).not.toMatch(/no reply/)
 
   const silent = staged({ pay: [noReply], lookup: [refused] })
-  const e2 = await failure((await NwcWallet.withClient(silent.client, opts)).pay('lnbcrt1', HASH, { until: Date.now() + 100 }))
+  const e2 = await failure(
+    (await NwcWallet.withClient(silent.client, opts)).pay('lnbcrt1', HASH, { until: Date.now() + 100 })
+  )
   expect(e2.code).toBe('PAYMENT_PENDING')
   expect(silent.calls.pay).toBe(1)
 })
 
 test('a payment the wallet reports failed is not sent again', async () => {
   const { calls, client } = staged({ pay: [noReply], lookup: [() => ({ state: 'failed' })] })
-  const e = await failure((await NwcWallet.withClient(client, opts)).pay('lnbcrt1', HASH, { until: Date.now() + 30_000 }))
+  const e = await failure(
+    (await NwcWallet.withClient(client, opts)).pay('lnbcrt1', HASH, { until: Date.now() + 30_000 })
+  )
   expect(e.code).toBe('PAYMENT_FAILED')
   expect(calls.pay).toBe(1)
 })
 
 test('the routing fee pay_invoice reports is returned with the preimage', async () => {
   const { client } = staged({ pay: [() => ({ preimage: PREIMAGE, fees_paid: 1234 })] })
-  expect(await (await NwcWallet.withClient(client, opts)).pay('lnbcrt1', HASH)).toEqual({ preimage: PREIMAGE, feesMsat: 1234 })
+  expect(await (await NwcWallet.withClient(client, opts)).pay('lnbcrt1', HASH)).toEqual({
+    preimage: PREIMAGE,
+    feesMsat: 1234
+  })
 })
 
 test('any other request says "could not connect" for a refused connection, not "no reply"', async () => {
@@ -178,12 +193,15 @@ function relayProxy(target: URL): Promise<RelayProxy> {
   })
 }
 
-test('the session bin rides out an outage of its wallet\'s relay shorter than the grace: the tick is paid once, late, and the summary equals the ledger', async () => {
+test("the session bin rides out an outage of its wallet's relay shorter than the grace: the tick is paid once, late, and the summary equals the ledger", async () => {
   const perTick = tickAmountMsat(5, 2)
   const state = network.devnet.state
   const relay = new URL(state.relays[0] as string)
   const proxy = await relayProxy(relay)
-  const uri = (state.accounts.customer as { nwcUri: string }).nwcUri.replace(/relay=[^&]+/, `relay=${encodeURIComponent(proxy.url)}`)
+  const uri = (state.accounts.customer as { nwcUri: string }).nwcUri.replace(
+    /relay=[^&]+/,
+    `relay=${encodeURIComponent(proxy.url)}`
+  )
   let paymentsDuringOutage = -1
   fake = await startFakeProvider(network, {
     graceSeconds: 10,
@@ -203,7 +221,16 @@ test('the session bin rides out an outage of its wallet\'s relay shorter than th
     }
   })
   const before = network.balanceMsat('customer')
-  const session = spawnBin('session', [network.flag, `--nwc=${uri}`, '--budget=500', '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${fake.swarmKey}`])
+  const session = spawnBin('session', [
+    network.flag,
+    `--nwc=${uri}`,
+    '--budget=500',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    '--json',
+    `--swarm-key=${fake.swarmKey}`
+  ])
   await fake.scenarioDone()
   await session.line(/paid tick 1:/)
   session.kill('SIGINT')

@@ -21,9 +21,19 @@ afterAll(async () => {
 })
 
 test('status, skill, generate "a red fox" --seed=1 (a PNG appears in ./output/) and quit', async () => {
-  const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=5', '--name=repl test GPU', '--json'])
+  const agent = spawnBin('agent', [
+    network.flag,
+    '--sats-per-minute=5',
+    '--tick-seconds=5',
+    '--name=repl test GPU',
+    '--json'
+  ])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  const session = spawnBin('session', [network.flag, '--budget=500', '--port=0', '--yes', '--repl', `--swarm-key=${ready.swarmKey}`], { cwd, stdin: 'pipe' })
+  const session = spawnBin(
+    'session',
+    [network.flag, '--budget=500', '--port=0', '--yes', '--repl', `--swarm-key=${ready.swarmKey}`],
+    { cwd, stdin: 'pipe' }
+  )
   await session.line(/type help for commands/)
 
   session.write('status\n')
@@ -47,10 +57,15 @@ test('status, skill, generate "a red fox" --seed=1 (a PNG appears in ./output/) 
 test('help lists every command, and an unknown command says so', async () => {
   const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=5', '--json'])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  const session = spawnBin('session', [network.flag, '--budget=500', '--port=0', '--yes', '--repl', `--swarm-key=${ready.swarmKey}`], { cwd, stdin: 'pipe' })
+  const session = spawnBin(
+    'session',
+    [network.flag, '--budget=500', '--port=0', '--yes', '--repl', `--swarm-key=${ready.swarmKey}`],
+    { cwd, stdin: 'pipe' }
+  )
   await session.line(/type help for commands/)
   session.write('help\nfrobnicate\nquit\n')
   await session.line(/unknown command "frobnicate"/)
   await session.exited
-  for (const cmd of ['status', 'skill', 'generate', 'quit']) expect(session.stdout()).toMatch(new RegExp(`^${cmd}\\b`, 'm'))
+  for (const cmd of ['status', 'skill', 'generate', 'quit'])
+    expect(session.stdout()).toMatch(new RegExp(`^${cmd}\\b`, 'm'))
 })

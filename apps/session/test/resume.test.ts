@@ -26,9 +26,23 @@ async function healthz(base: string): Promise<number> {
 test('the session resumes after its connection is cut, the tunnel works again, and the ledger equals the paid ticks', async () => {
   const before = network.balanceMsat('customer')
   const paymentsBefore = network.devnet.wallet.transactions('customer').length
-  const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=2', '--grace-seconds=5', '--json'])
+  const agent = spawnBin('agent', [
+    network.flag,
+    '--sats-per-minute=5',
+    '--tick-seconds=2',
+    '--grace-seconds=5',
+    '--json'
+  ])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  const session = spawnBin('session', [network.flag, '--budget=500', '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${ready.swarmKey}`])
+  const session = spawnBin('session', [
+    network.flag,
+    '--budget=500',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    '--json',
+    `--swarm-key=${ready.swarmKey}`
+  ])
   const base = (await session.line(/tunnel open: (http:\/\/\S+)/)).match(/(http:\/\/127\.0\.0\.1:\d+)/)?.[1] as string
   await session.line(/paid tick 1:/)
   expect(await healthz(base)).toBe(200)
@@ -42,7 +56,9 @@ test('the session resumes after its connection is cut, the tunnel works again, a
   // Billing goes on across the resume.
   await session.line(/paid tick 3:/)
   session.kill('SIGINT')
-  const summary = await session.json<{ reason: string; ticks_paid: number; msat_paid: number; resumes: number }>((s) => 'reason' in s)
+  const summary = await session.json<{ reason: string; ticks_paid: number; msat_paid: number; resumes: number }>(
+    (s) => 'reason' in s
+  )
   expect(await session.exited).toBe(0)
   expect(summary).toMatchObject({ reason: 'CUSTOMER_QUIT', resumes: 1 })
   expect(summary.msat_paid).toBe(summary.ticks_paid * tickAmountMsat(5, 2))
@@ -50,14 +66,39 @@ test('the session resumes after its connection is cut, the tunnel works again, a
   expect(network.devnet.wallet.transactions('customer').length - paymentsBefore).toBe(summary.ticks_paid)
   expect(before - network.balanceMsat('customer')).toBe(summary.msat_paid)
 
-  const ended = await agent.json<{ event: string; reason: string; ticksPaid: number; msatPaid: number; resumes: number }>((e) => e.event === 'session_ended')
-  expect(ended).toMatchObject({ reason: 'CUSTOMER_QUIT', ticksPaid: summary.ticks_paid, msatPaid: summary.msat_paid, resumes: 1 })
+  const ended = await agent.json<{
+    event: string
+    reason: string
+    ticksPaid: number
+    msatPaid: number
+    resumes: number
+  }>((e) => e.event === 'session_ended')
+  expect(ended).toMatchObject({
+    reason: 'CUSTOMER_QUIT',
+    ticksPaid: summary.ticks_paid,
+    msatPaid: summary.msat_paid,
+    resumes: 1
+  })
 })
 
 test('a session not resumed within twice the grace ends as it would have, and the customer says so', async () => {
-  const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=2', '--grace-seconds=1', '--json'])
+  const agent = spawnBin('agent', [
+    network.flag,
+    '--sats-per-minute=5',
+    '--tick-seconds=2',
+    '--grace-seconds=1',
+    '--json'
+  ])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  const session = spawnBin('session', [network.flag, '--budget=500', '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${ready.swarmKey}`])
+  const session = spawnBin('session', [
+    network.flag,
+    '--budget=500',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    '--json',
+    `--swarm-key=${ready.swarmKey}`
+  ])
   await session.line(/tunnel open/)
   // The provider goes away for good: the customer tries to resume, then ends with a summary.
   agent.kill('SIGKILL')

@@ -88,13 +88,18 @@ interface Leak {
 function findLeaks(only?: Array<{ label: string; proc: Proc }>): Leak[] {
   const leaks: Leak[] = []
   const needles: Array<[string, string]> = []
-  for (const [label, hex] of secrets) for (const [form, value] of forms(hex)) needles.push([`${label} (${form})`, value])
+  for (const [label, hex] of secrets)
+    for (const [form, value] of forms(hex)) needles.push([`${label} (${form})`, value])
   for (const { label, proc } of only ?? runs) {
-    for (const [stream, text] of [['stdout', proc.stdout()], ['stderr', proc.stderr()]] as const) {
+    for (const [stream, text] of [
+      ['stdout', proc.stdout()],
+      ['stderr', proc.stderr()]
+    ] as const) {
       const lines = text.split('\n')
       lines.forEach((line, i) => {
         for (const [name, value] of needles) {
-          if (line.includes(value)) leaks.push({ run: label, stream, line: i + 1, secret: name, masked: mask(line).slice(0, 400) })
+          if (line.includes(value))
+            leaks.push({ run: label, stream, line: i + 1, secret: name, masked: mask(line).slice(0, 400) })
         }
       })
     }
@@ -111,7 +116,10 @@ function mask(line: string): string {
 
 async function expectNoLeaks(only?: Array<{ label: string; proc: Proc }>): Promise<void> {
   const leaks = findLeaks(only)
-  expect(leaks.map((l) => `${l.secret} in ${l.run} ${l.stream} line ${l.line}: ${l.masked}`), 'secrets printed (masked)').toEqual([])
+  expect(
+    leaks.map((l) => `${l.secret} in ${l.run} ${l.stream} line ${l.line}: ${l.masked}`),
+    'secrets printed (masked)'
+  ).toEqual([])
   // Nor is any keys file printed whole, nor any of its entries.
   for (const file of keysFiles) {
     const text = await readFile(file, 'utf8').catch(() => null)
@@ -120,20 +128,34 @@ async function expectNoLeaks(only?: Array<{ label: string; proc: Proc }>): Promi
     for (const { label, proc } of only ?? runs) {
       const out = proc.stdout() + proc.stderr()
       expect(out.includes(text.trim()), `the keys file ${file} appears in the output of ${label}`).toBe(false)
-      for (const e of entries) expect(out.includes(e), `an entry of ${file} appears in the output of ${label}`).toBe(false)
+      for (const e of entries)
+        expect(out.includes(e), `an entry of ${file} appears in the output of ${label}`).toBe(false)
     }
   }
 }
 
-function run(label: string, bin: 'agent' | 'session', args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: 'pipe' } = {}): Proc {
-  const proc = spawnBin(bin, [...args, ...TRACE], { cwd: dir, env: { ...DEBUG_ENV, ...opts.env }, ...(opts.stdin ? { stdin: opts.stdin } : {}) })
+function run(
+  label: string,
+  bin: 'agent' | 'session',
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; stdin?: 'pipe' } = {}
+): Proc {
+  const proc = spawnBin(bin, [...args, ...TRACE], {
+    cwd: dir,
+    env: { ...DEBUG_ENV, ...opts.env },
+    ...(opts.stdin ? { stdin: opts.stdin } : {})
+  })
   runs.push({ label, proc })
   // A wait that fails quotes the bin's stderr: mask it, the secrets known by then included.
   const masked = <T>(p: Promise<T>): Promise<T> =>
     p.catch((err: unknown) => {
       throw new Error(mask(err instanceof Error ? err.message : String(err)))
     })
-  return { ...proc, line: (match, stream) => masked(proc.line(match, stream)), json: (pred) => masked(proc.json(pred)) } as Proc
+  return {
+    ...proc,
+    line: (match, stream) => masked(proc.line(match, stream)),
+    json: (pred) => masked(proc.json(pred))
+  } as Proc
 }
 
 /** A wallet account of its own for each path, so a leak names the path it came through. */
@@ -183,12 +205,31 @@ test('the NWC URIs given as --nwc on both bins: paid ticks, the tunnel and the p
   const cust = await account('cust-flag', 100_000)
   const before = network.balanceMsat(cust.name)
 
-  const agent = run('agent (--nwc)', 'agent', [network.flag, `--keys-file=${keysFile}`, '--agent=provider', `--nwc=${prov.nwcUri}`, '--sats-per-minute=60', '--tick-seconds=1', '--grace-seconds=5', '--json'])
+  const agent = run('agent (--nwc)', 'agent', [
+    network.flag,
+    `--keys-file=${keysFile}`,
+    '--agent=provider',
+    `--nwc=${prov.nwcUri}`,
+    '--sats-per-minute=60',
+    '--tick-seconds=1',
+    '--grace-seconds=5',
+    '--json'
+  ])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
   const session = run(
     'session (--nwc, --repl)',
     'session',
-    [network.flag, `--keys-file=${keysFile}`, '--agent=customer', `--nwc=${cust.nwcUri}`, '--budget=1000', '--port=0', '--yes', '--repl', `--swarm-key=${ready.swarmKey}`],
+    [
+      network.flag,
+      `--keys-file=${keysFile}`,
+      '--agent=customer',
+      `--nwc=${cust.nwcUri}`,
+      '--budget=1000',
+      '--port=0',
+      '--yes',
+      '--repl',
+      `--swarm-key=${ready.swarmKey}`
+    ],
     { stdin: 'pipe' }
   )
   const base = tunnelUrl(await session.line(/tunnel open: http:\/\//))
@@ -221,14 +262,37 @@ test('the NWC URIs in NWC_URI on both bins: paid ticks, the tunnel and the --jso
   const cust = await account('cust-env', 100_000)
   const before = network.balanceMsat(cust.name)
 
-  const agent = run('agent (NWC_URI)', 'agent', [network.flag, `--keys-file=${keysFile}`, '--agent=provider', '--sats-per-minute=60', '--tick-seconds=1', '--grace-seconds=5', '--json'], {
-    env: { NWC_URI: prov.nwcUri }
-  })
+  const agent = run(
+    'agent (NWC_URI)',
+    'agent',
+    [
+      network.flag,
+      `--keys-file=${keysFile}`,
+      '--agent=provider',
+      '--sats-per-minute=60',
+      '--tick-seconds=1',
+      '--grace-seconds=5',
+      '--json'
+    ],
+    {
+      env: { NWC_URI: prov.nwcUri }
+    }
+  )
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
   const session = run(
     'session (NWC_URI, --json)',
     'session',
-    [network.flag, `--keys-file=${keysFile}`, '--agent=customer', '--budget=1000', '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${ready.swarmKey}`],
+    [
+      network.flag,
+      `--keys-file=${keysFile}`,
+      '--agent=customer',
+      '--budget=1000',
+      '--port=0',
+      '--yes',
+      '--no-repl',
+      '--json',
+      `--swarm-key=${ready.swarmKey}`
+    ],
     { env: { NWC_URI: cust.nwcUri } }
   )
   const base = tunnelUrl(await session.line(/tunnel open: http:\/\//))
@@ -258,19 +322,46 @@ test('the NWC URIs in the keys file (nwc_uri), on the public-network flags, with
   const before = network.balanceMsat(cust.name)
   const provKey = generateSecretKey()
   const custKey = generateSecretKey()
-  const entry = (sk: Uint8Array, nwcUri: string) => ({ privkey: Buffer.from(sk).toString('hex'), pubkey: getPublicKey(sk), nwc_uri: nwcUri })
-  await writeFile(keysFile, JSON.stringify({ provider: entry(provKey, prov.nwcUri), customer: entry(custKey, cust.nwcUri) }, null, 2) + '\n', { mode: 0o600 })
+  const entry = (sk: Uint8Array, nwcUri: string) => ({
+    privkey: Buffer.from(sk).toString('hex'),
+    pubkey: getPublicKey(sk),
+    nwc_uri: nwcUri
+  })
+  await writeFile(
+    keysFile,
+    JSON.stringify({ provider: entry(provKey, prov.nwcUri), customer: entry(custKey, cust.nwcUri) }, null, 2) + '\n',
+    { mode: 0o600 }
+  )
   await learnKeys(keysFile, ['provider', 'customer'])
 
   // Not --devnet: it would choose the devnet's own wallets over the keys file.
   const net = [bootstrapFlag(), relaysFlag()]
-  const agent = run('agent (keys file)', 'agent', [...net, `--keys-file=${keysFile}`, '--agent=provider', `--processor=${network.devnet.state.webui}`, '--sats-per-minute=60', '--tick-seconds=1', '--grace-seconds=5', '--json'])
+  const agent = run('agent (keys file)', 'agent', [
+    ...net,
+    `--keys-file=${keysFile}`,
+    '--agent=provider',
+    `--processor=${network.devnet.state.webui}`,
+    '--sats-per-minute=60',
+    '--tick-seconds=1',
+    '--grace-seconds=5',
+    '--json'
+  ])
   const ready = await agent.json<{ event: string; npub: string }>((e) => e.event === 'ready')
   await agent.line(/announced on 1 relay/)
   const session = run(
     'session (keys file, --provider, --repl)',
     'session',
-    [...net, '--network=regtest', `--keys-file=${keysFile}`, '--agent=customer', '--budget=1000', '--port=0', '--yes', '--repl', `--provider=${ready.npub}`],
+    [
+      ...net,
+      '--network=regtest',
+      `--keys-file=${keysFile}`,
+      '--agent=customer',
+      '--budget=1000',
+      '--port=0',
+      '--yes',
+      '--repl',
+      `--provider=${ready.npub}`
+    ],
     { stdin: 'pipe' }
   )
   const base = tunnelUrl(await session.line(/tunnel open: http:\/\//))
@@ -304,13 +395,28 @@ test('mistakes print no secret: an unknown wallet secret, an nsec as --provider,
     return proc
   }
 
-  const agent = runHere('agent (errors)', 'agent', [network.flag, `--keys-file=${keysFile}`, '--agent=provider', `--nwc=${prov.nwcUri}`, '--sats-per-minute=60', '--tick-seconds=1', '--json'])
+  const agent = runHere('agent (errors)', 'agent', [
+    network.flag,
+    `--keys-file=${keysFile}`,
+    '--agent=provider',
+    `--nwc=${prov.nwcUri}`,
+    '--sats-per-minute=60',
+    '--tick-seconds=1',
+    '--json'
+  ])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
   await agent.line(/announced on 1 relay/)
 
   // The customer's own keys, learnt from a --list run that creates them.
-  const list = runHere('session --list --json', 'session', [network.flag, '--list', '--json', `--keys-file=${keysFile}`, '--agent=customer'], { env: { NWC_URI: cust.nwcUri } })
-  const listed = await list.json<{ providers: Array<{ swarm_key: string; reachable: boolean }> }>((v) => 'providers' in v)
+  const list = runHere(
+    'session --list --json',
+    'session',
+    [network.flag, '--list', '--json', `--keys-file=${keysFile}`, '--agent=customer'],
+    { env: { NWC_URI: cust.nwcUri } }
+  )
+  const listed = await list.json<{ providers: Array<{ swarm_key: string; reachable: boolean }> }>(
+    (v) => 'providers' in v
+  )
   expect(listed.providers.find((p) => p.swarm_key === ready.swarmKey)).toMatchObject({ reachable: true })
   expect(await list.exited).toBe(0)
   const keys = await learnKeys(keysFile, ['provider', 'customer'])
@@ -321,8 +427,24 @@ test('mistakes print no secret: an unknown wallet secret, an nsec as --provider,
   addSecret('random NWC secret unknown to the wallet', unknown)
   const badUri = cust.nwcUri.replace(/secret=[0-9a-f]+/i, `secret=${unknown}`)
   expect(badUri.includes(unknown), 'the bad URI carries the random secret').toBe(true)
-  const badSession = runHere('session (unknown NWC secret)', 'session', [network.flag, `--keys-file=${keysFile}`, '--agent=customer', `--nwc=${badUri}`, '--budget=100', '--port=0', '--yes', '--no-repl', '--json', `--swarm-key=${ready.swarmKey}`])
-  const badAgent = runHere('agent (unknown NWC secret)', 'agent', [network.flag, `--keys-file=${keysFile}`, '--agent=provider-2', '--sats-per-minute=5', '--json'], { env: { NWC_URI: badUri } })
+  const badSession = runHere('session (unknown NWC secret)', 'session', [
+    network.flag,
+    `--keys-file=${keysFile}`,
+    '--agent=customer',
+    `--nwc=${badUri}`,
+    '--budget=100',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    '--json',
+    `--swarm-key=${ready.swarmKey}`
+  ])
+  const badAgent = runHere(
+    'agent (unknown NWC secret)',
+    'agent',
+    [network.flag, `--keys-file=${keysFile}`, '--agent=provider-2', '--sats-per-minute=5', '--json'],
+    { env: { NWC_URI: badUri } }
+  )
 
   // An nsec where a pubkey goes: someone else's (unknown to the bin) and the customer's own.
   const stranger = randomBytes(32).toString('hex')
@@ -330,16 +452,58 @@ test('mistakes print no secret: an unknown wallet secret, an nsec as --provider,
   const nsecStranger = nip19.nsecEncode(new Uint8Array(Buffer.from(stranger, 'hex')))
   const nsecOwn = nip19.nsecEncode(new Uint8Array(Buffer.from(keys.customer!.privkey, 'hex')))
   const nsecRuns = [
-    runHere('session --provider=<nsec> --json', 'session', [network.flag, `--keys-file=${keysFile}`, '--agent=customer', `--nwc=${cust.nwcUri}`, '--budget=100', '--yes', '--json', `--provider=${nsecStranger}`]),
-    runHere('session --provider=<own nsec>', 'session', [network.flag, `--keys-file=${keysFile}`, '--agent=customer', '--budget=100', '--yes', `--provider=${nsecOwn}`]),
-    runHere('session SESSION_PROVIDER=<nsec>', 'session', [network.flag, `--keys-file=${keysFile}`, '--agent=customer', '--budget=100', '--yes'], { env: { SESSION_PROVIDER: nsecStranger, NWC_URI: cust.nwcUri } })
+    runHere('session --provider=<nsec> --json', 'session', [
+      network.flag,
+      `--keys-file=${keysFile}`,
+      '--agent=customer',
+      `--nwc=${cust.nwcUri}`,
+      '--budget=100',
+      '--yes',
+      '--json',
+      `--provider=${nsecStranger}`
+    ]),
+    runHere('session --provider=<own nsec>', 'session', [
+      network.flag,
+      `--keys-file=${keysFile}`,
+      '--agent=customer',
+      '--budget=100',
+      '--yes',
+      `--provider=${nsecOwn}`
+    ]),
+    runHere(
+      'session SESSION_PROVIDER=<nsec>',
+      'session',
+      [network.flag, `--keys-file=${keysFile}`, '--agent=customer', '--budget=100', '--yes'],
+      { env: { SESSION_PROVIDER: nsecStranger, NWC_URI: cust.nwcUri } }
+    )
   ]
   // The URI pasted without --nwc=, or under a mistyped flag name.
-  const pasted = runHere('session <uri> (no --nwc=)', 'session', [network.flag, `--keys-file=${keysFile}`, '--agent=customer', '--budget=100', cust.nwcUri])
-  const typo = runHere('session --nwc-uri=<uri>', 'session', [network.flag, `--keys-file=${keysFile}`, '--agent=customer', '--budget=100', `--nwc-uri=${cust.nwcUri}`])
-  const typoAgent = runHere('agent --wallet=<uri> --json', 'agent', [network.flag, `--keys-file=${keysFile}`, '--agent=provider', '--sats-per-minute=5', `--wallet=${prov.nwcUri}`, '--json'])
+  const pasted = runHere('session <uri> (no --nwc=)', 'session', [
+    network.flag,
+    `--keys-file=${keysFile}`,
+    '--agent=customer',
+    '--budget=100',
+    cust.nwcUri
+  ])
+  const typo = runHere('session --nwc-uri=<uri>', 'session', [
+    network.flag,
+    `--keys-file=${keysFile}`,
+    '--agent=customer',
+    '--budget=100',
+    `--nwc-uri=${cust.nwcUri}`
+  ])
+  const typoAgent = runHere('agent --wallet=<uri> --json', 'agent', [
+    network.flag,
+    `--keys-file=${keysFile}`,
+    '--agent=provider',
+    '--sats-per-minute=5',
+    `--wallet=${prov.nwcUri}`,
+    '--json'
+  ])
   // --help with every secret in the environment.
-  const help = runHere('session --help', 'session', ['--help', `--keys-file=${keysFile}`], { env: { NWC_URI: cust.nwcUri } })
+  const help = runHere('session --help', 'session', ['--help', `--keys-file=${keysFile}`], {
+    env: { NWC_URI: cust.nwcUri }
+  })
   const agentHelp = runHere('agent --help', 'agent', ['--help'], { env: { NWC_URI: prov.nwcUri } })
 
   for (const p of nsecRuns) {
@@ -347,7 +511,9 @@ test('mistakes print no secret: an unknown wallet secret, an nsec as --provider,
     await p.line(/INVALID_PUBKEY|PRIVATE_KEY_GIVEN/)
     expect(await p.exited).not.toBe(0)
   }
-  expect((await nsecRuns[0]!.json<{ ok: boolean; error: { code: string } }>((v) => 'error' in v)).error.code).toBe('INVALID_PUBKEY')
+  expect((await nsecRuns[0]!.json<{ ok: boolean; error: { code: string } }>((v) => 'error' in v)).error.code).toBe(
+    'INVALID_PUBKEY'
+  )
   await pasted.line(/UNEXPECTED_ARGUMENT/)
   expect(await pasted.exited).toBe(2)
   await typo.line(/UNKNOWN_FLAG/)
@@ -383,15 +549,29 @@ test('an internal error with DEBUG_2020117=1 prints its stack, and no secret', a
     const sk = generateSecretKey()
     return { privkey: Buffer.from(sk).toString('hex'), pubkey: getPublicKey(sk), nwc_uri: nwcUri }
   }
-  await writeFile(keysFile, JSON.stringify({ provider: entry(prov.nwcUri), customer: entry(cust.nwcUri) }) + '\n', { mode: 0o600 })
+  await writeFile(keysFile, JSON.stringify({ provider: entry(prov.nwcUri), customer: entry(cust.nwcUri) }) + '\n', {
+    mode: 0o600
+  })
   await learnKeys(keysFile, ['provider', 'customer'])
   const broken = await mkdtemp(join(dir, 'broken-devnet-'))
   const state = { ...network.devnet.state, pid: process.pid, accounts: null }
   await writeFile(join(broken, 'devnet.json'), JSON.stringify(state), { mode: 0o600 })
 
   const procs = [
-    run('session (internal error)', 'session', [`--devnet=${broken}`, `--keys-file=${keysFile}`, '--agent=customer', '--budget=100', '--yes', '--swarm-key=' + 'ab'.repeat(32)]),
-    run('agent (internal error)', 'agent', [`--devnet=${broken}`, `--keys-file=${keysFile}`, '--agent=provider', '--sats-per-minute=5'])
+    run('session (internal error)', 'session', [
+      `--devnet=${broken}`,
+      `--keys-file=${keysFile}`,
+      '--agent=customer',
+      '--budget=100',
+      '--yes',
+      '--swarm-key=' + 'ab'.repeat(32)
+    ]),
+    run('agent (internal error)', 'agent', [
+      `--devnet=${broken}`,
+      `--keys-file=${keysFile}`,
+      '--agent=provider',
+      '--sats-per-minute=5'
+    ])
   ]
   for (const p of procs) {
     expect(await p.exited).toBe(1)
@@ -407,10 +587,24 @@ test('a private key in hex passed as --provider is not printed back in any encod
   // easy mistake. The bin knows its own private key, so it can tell.
   const keysFile = join(dir, 'keys-hex-mistake')
   const cust = await account('cust-hex-mistake', 1000)
-  const list = run('session --list (creates the keys)', 'session', [network.flag, '--list', `--keys-file=${keysFile}`, '--agent=customer'])
+  const list = run('session --list (creates the keys)', 'session', [
+    network.flag,
+    '--list',
+    `--keys-file=${keysFile}`,
+    '--agent=customer'
+  ])
   expect(await list.exited).toBe(0)
   const keys = await learnKeys(keysFile, ['customer'])
-  const p = run('session --provider=<own privkey hex>', 'session', [network.flag, `--keys-file=${keysFile}`, '--agent=customer', `--nwc=${cust.nwcUri}`, '--budget=10', '--yes', '--json', `--provider=${keys.customer!.privkey}`])
+  const p = run('session --provider=<own privkey hex>', 'session', [
+    network.flag,
+    `--keys-file=${keysFile}`,
+    '--agent=customer',
+    `--nwc=${cust.nwcUri}`,
+    '--budget=10',
+    '--yes',
+    '--json',
+    `--provider=${keys.customer!.privkey}`
+  ])
   const out = await p.json<{ ok: boolean; error: { code: string } }>((v) => 'error' in v)
   expect(out.ok).toBe(false)
   expect(await p.exited).not.toBe(0)
@@ -426,7 +620,10 @@ test('the search itself finds every form of a secret, and a real bin that prints
     secrets.set('probe', probeHex)
     try {
       const leaks = findLeaks([{ label: 'fake', proc: fake }])
-      expect(leaks.map((l) => [l.secret, l.line, l.masked]), form).toContainEqual([`probe (${form})`, 2, 'leaks <SECRET> here'])
+      expect(
+        leaks.map((l) => [l.secret, l.line, l.masked]),
+        form
+      ).toContainEqual([`probe (${form})`, 2, 'leaks <SECRET> here'])
     } finally {
       secrets.delete('probe')
     }
@@ -437,7 +634,9 @@ test('the search itself finds every form of a secret, and a real bin that prints
   secrets.set('probe', nwcSecretOf(uri))
   try {
     const leaks = findLeaks([{ label: 'devnet account create', proc: devnet }])
-    expect(leaks.some((l) => l.secret === 'probe (hex)' && l.stream === 'stdout' && l.masked.includes('secret=<SECRET>'))).toBe(true)
+    expect(
+      leaks.some((l) => l.secret === 'probe (hex)' && l.stream === 'stdout' && l.masked.includes('secret=<SECRET>'))
+    ).toBe(true)
   } finally {
     secrets.delete('probe')
   }

@@ -3,8 +3,23 @@
 
 import { randomBytes, createHash } from 'node:crypto'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { probeConcurrent, probeDownload, probeSseProgress, probeTxt2img, probeUpload, probeWebSocketProgress } from '@2020117/webui/testing'
-import { asIPv4, killAll, processSockets, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import {
+  probeConcurrent,
+  probeDownload,
+  probeSseProgress,
+  probeTxt2img,
+  probeUpload,
+  probeWebSocketProgress
+} from '@2020117/webui/testing'
+import {
+  asIPv4,
+  killAll,
+  processSockets,
+  spawnBin,
+  startTestNetwork,
+  type Proc,
+  type TestNetwork
+} from '@2020117/testkit'
 
 let network: TestNetwork
 let session: Proc
@@ -14,7 +29,14 @@ beforeAll(async () => {
   network = await startTestNetwork({ webuiStepDelayMs: 1 })
   const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=5', '--json'])
   const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  session = spawnBin('session', [network.flag, '--budget=1000', '--port=0', '--yes', '--no-repl', `--swarm-key=${ready.swarmKey}`])
+  session = spawnBin('session', [
+    network.flag,
+    '--budget=1000',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    `--swarm-key=${ready.swarmKey}`
+  ])
   base = (await session.line(/tunnel open: (http:\/\/\S+)/)).match(/(http:\/\/127\.0\.0\.1:\d+)/)?.[1] as string
 }, 60_000)
 

@@ -69,7 +69,11 @@ export function parseFlags(spec: CommandSpec, argv: string[], opts: ParseOptions
       options: Object.fromEntries(
         Object.entries(flags).map(([name, f]) => [
           name,
-          { type: f.type === 'boolean' ? 'boolean' : 'string', multiple: f.multiple ?? false, ...(f.short ? { short: f.short } : {}) }
+          {
+            type: f.type === 'boolean' ? 'boolean' : 'string',
+            multiple: f.multiple ?? false,
+            ...(f.short ? { short: f.short } : {})
+          }
         ])
       ) as Parameters<typeof parseArgs>[0] extends infer P ? (P extends { options?: infer O } ? O : never) : never
     })
@@ -93,7 +97,12 @@ export function parseFlags(spec: CommandSpec, argv: string[], opts: ParseOptions
       raw = fromFlag
       sources[name] = 'flag'
     } else if (fromEnv !== undefined && fromEnv !== '') {
-      raw = f.type === 'boolean' ? parseBooleanEnv(fromEnv, f.env as string, spec.bin) : f.multiple ? fromEnv.split(',') : fromEnv
+      raw =
+        f.type === 'boolean'
+          ? parseBooleanEnv(fromEnv, f.env as string, spec.bin)
+          : f.multiple
+            ? fromEnv.split(',')
+            : fromEnv
       sources[name] = 'env'
     } else if (fromFile !== undefined) {
       raw = fromFile
@@ -127,17 +136,20 @@ function coerce(name: string, f: FlagSpec, raw: unknown, bin: string): FlagValue
       return raw === true || raw === 'true'
     case 'integer': {
       const s = String(raw).trim()
-      if (!/^-?\d+$/.test(s)) throw CliError.INVALID_FLAG(name, `must be a whole number, got "${f.secret ? '…' : s}"`, bin)
+      if (!/^-?\d+$/.test(s))
+        throw CliError.INVALID_FLAG(name, `must be a whole number, got "${f.secret ? '…' : s}"`, bin)
       const n = Number(s)
       if (!Number.isSafeInteger(n)) throw CliError.INVALID_FLAG(name, 'is too large', bin)
-      if (f.min !== undefined && n < f.min) throw CliError.INVALID_FLAG(name, `must be at least ${f.min}, got ${n}`, bin)
+      if (f.min !== undefined && n < f.min)
+        throw CliError.INVALID_FLAG(name, `must be at least ${f.min}, got ${n}`, bin)
       if (f.max !== undefined && n > f.max) throw CliError.INVALID_FLAG(name, `must be at most ${f.max}, got ${n}`, bin)
       return n
     }
     case 'string': {
       const s = String(raw)
       if (s === '') throw CliError.INVALID_FLAG(name, 'needs a value', bin)
-      if (f.choices && !f.choices.includes(s)) throw CliError.INVALID_FLAG(name, `must be one of ${f.choices.join(', ')}, got "${s}"`, bin)
+      if (f.choices && !f.choices.includes(s))
+        throw CliError.INVALID_FLAG(name, `must be one of ${f.choices.join(', ')}, got "${s}"`, bin)
       return s
     }
   }
@@ -204,10 +216,16 @@ export function helpText(spec: CommandSpec): string {
   }
   lines.push('', 'Flags:')
   const rows = Object.entries(spec.flags).map(([name, f]) => {
-    const value = f.type === 'boolean' ? '' : f.optionalValue !== undefined ? `[=${f.placeholder ?? 'VALUE'}]` : `=${f.placeholder ?? (f.type === 'integer' ? 'N' : 'VALUE')}`
+    const value =
+      f.type === 'boolean'
+        ? ''
+        : f.optionalValue !== undefined
+          ? `[=${f.placeholder ?? 'VALUE'}]`
+          : `=${f.placeholder ?? (f.type === 'integer' ? 'N' : 'VALUE')}`
     const left = `${f.short ? `-${f.short}, ` : ''}--${name}${value}`
     const extras: string[] = []
-    if (f.default !== undefined && f.default !== false) extras.push(`default: ${f.secret ? '(set)' : String(f.default)}`)
+    if (f.default !== undefined && f.default !== false)
+      extras.push(`default: ${f.secret ? '(set)' : String(f.default)}`)
     if (f.env) extras.push(`env: ${f.env}`)
     if (f.multiple) extras.push('repeatable')
     return [left, f.description + (extras.length ? ` (${extras.join('; ')})` : '')] as const
@@ -227,15 +245,28 @@ export function helpText(spec: CommandSpec): string {
 /** Flags every long-running bin shares: how much it logs. */
 export const LOG_FLAGS = {
   verbose: { type: 'boolean', short: 'v', description: 'debug logging' },
-  'log-level': { type: 'string', description: 'error, warn, info, debug or trace', choices: ['error', 'warn', 'info', 'debug', 'trace'], env: 'LOG_LEVEL' }
+  'log-level': {
+    type: 'string',
+    description: 'error, warn, info, debug or trace',
+    choices: ['error', 'warn', 'info', 'debug', 'trace'],
+    env: 'LOG_LEVEL'
+  }
 } as const satisfies Record<string, FlagSpec>
 
 /** Flags for reaching a network other than the local devnet. */
 export const NETWORK_FLAGS = {
-  bootstrap: { type: 'string', description: 'HyperDHT bootstrap nodes host:port,… (default: the public network)', env: 'HYPERSWARM_BOOTSTRAP', placeholder: 'LIST' },
+  bootstrap: {
+    type: 'string',
+    description: 'HyperDHT bootstrap nodes host:port,… (default: the public network)',
+    env: 'HYPERSWARM_BOOTSTRAP',
+    placeholder: 'LIST'
+  },
   relays: { type: 'string', multiple: true, description: 'Nostr relays', env: 'NOSTR_RELAYS', placeholder: 'URL' }
 } as const satisfies Record<string, FlagSpec>
 
 export function logLevelOf(values: Record<string, FlagValue>): 'error' | 'warn' | 'info' | 'debug' | 'trace' {
-  return (values['log-level'] as 'error' | 'warn' | 'info' | 'debug' | 'trace' | undefined) ?? (values.verbose ? 'debug' : 'info')
+  return (
+    (values['log-level'] as 'error' | 'warn' | 'info' | 'debug' | 'trace' | undefined) ??
+    (values.verbose ? 'debug' : 'info')
+  )
 }

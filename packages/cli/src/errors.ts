@@ -26,7 +26,10 @@ export class CliError extends Error {
   }
 
   static STATE_FILE_INVALID(path: string, why: string): CliError {
-    return new CliError('STATE_FILE_INVALID', `${path} is not a valid state file (${why}): move it aside and start again; what it recorded is then forgotten`)
+    return new CliError(
+      'STATE_FILE_INVALID',
+      `${path} is not a valid state file (${why}): move it aside and start again; what it recorded is then forgotten`
+    )
   }
 
   static UNEXPECTED_ARGUMENT(arg: string, bin: string): CliError {
@@ -35,24 +38,41 @@ export class CliError extends Error {
 
   /** Never echoes the value: it is a secret. */
   static PRIVATE_KEY_GIVEN(flag: string): CliError {
-    return new CliError('PRIVATE_KEY_GIVEN', `--${flag} is your own private key, not a provider's public key: keep it secret, and pass the provider's npub`, 2)
+    return new CliError(
+      'PRIVATE_KEY_GIVEN',
+      `--${flag} is your own private key, not a provider's public key: keep it secret, and pass the provider's npub`,
+      2
+    )
   }
 
   /** Never echoes the value: it is a secret. */
   static SECRET_GIVEN(flag: string): CliError {
-    return new CliError('SECRET_GIVEN', `--${flag} is your wallet's connection secret (the secret= of your NWC URI), not a provider's key: nothing was sent; keep it private, and pass the provider's npub`, 2)
+    return new CliError(
+      'SECRET_GIVEN',
+      `--${flag} is your wallet's connection secret (the secret= of your NWC URI), not a provider's key: nothing was sent; keep it private, and pass the provider's npub`,
+      2
+    )
   }
 
   // The session's local HTTP front answers these as 403/502 JSON bodies, not as exits.
   static FOREIGN_HOST(host: string, own: string): CliError {
-    return new CliError('FOREIGN_HOST', `refused a request for host "${host}": the session serves only its own address (${own}); a web page behind another name (DNS rebinding) may not use it. Open ${own}, or start the session with --allow-foreign-origin`)
+    return new CliError(
+      'FOREIGN_HOST',
+      `refused a request for host "${host}": the session serves only its own address (${own}); a web page behind another name (DNS rebinding) may not use it. Open ${own}, or start the session with --allow-foreign-origin`
+    )
   }
 
   static FOREIGN_ORIGIN(origin: string, own: string): CliError {
-    return new CliError('FOREIGN_ORIGIN', `refused a request from the web page at "${origin}": only pages of ${own} may use the paid session. Open ${own}, or start the session with --allow-foreign-origin`)
+    return new CliError(
+      'FOREIGN_ORIGIN',
+      `refused a request from the web page at "${origin}": only pages of ${own} may use the paid session. Open ${own}, or start the session with --allow-foreign-origin`
+    )
   }
 
   static TUNNEL_UNAVAILABLE(why: string): CliError {
-    return new CliError('TUNNEL_UNAVAILABLE', `the tunnel to the provider could not carry this request: ${why}. Try again; the session's log says more`)
+    return new CliError(
+      'TUNNEL_UNAVAILABLE',
+      `the tunnel to the provider could not carry this request: ${why}. Try again; the session's log says more`
+    )
   }
 }

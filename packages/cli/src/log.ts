@@ -71,9 +71,18 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     if (ORDER[level] > ORDER[logger.level]) return
     let line: string
     if (opts.json) {
-      line = JSON.stringify({ t: new Date().toISOString(), level, ...(opts.name ? { name: opts.name } : {}), msg, ...fields }, jsonSafe)
+      line = JSON.stringify(
+        { t: new Date().toISOString(), level, ...(opts.name ? { name: opts.name } : {}), msg, ...fields },
+        jsonSafe
+      )
     } else {
-      const tail = fields && Object.keys(fields).length ? ' ' + Object.entries(fields).map(([k, v]) => `${k}=${fmt(v)}`).join(' ') : ''
+      const tail =
+        fields && Object.keys(fields).length
+          ? ' ' +
+            Object.entries(fields)
+              .map(([k, v]) => `${k}=${fmt(v)}`)
+              .join(' ')
+          : ''
       const prefix = level === 'info' ? '' : `${level}: `
       line = `${opts.name ? `[${opts.name}] ` : ''}${prefix}${msg}${tail}`
     }

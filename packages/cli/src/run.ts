@@ -40,10 +40,13 @@ export function reportError(err: unknown, json: boolean, secrets: string[] = [])
   const message = redactText(peerText(typeof e?.message === 'string' ? e.message : String(err), 2000), secrets)
   if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code, message } }) + '\n')
   process.stderr.write(`error ${code}: ${message}\n`)
-  if (code === 'INTERNAL_ERROR' && err instanceof Error && process.env.DEBUG_2020117) process.stderr.write(redactText(err.stack ?? '', secrets) + '\n')
+  if (code === 'INTERNAL_ERROR' && err instanceof Error && process.env.DEBUG_2020117)
+    process.stderr.write(redactText(err.stack ?? '', secrets) + '\n')
   return err instanceof CliError ? err.exitCode : 1
 }
 
 function flushStdout(): Promise<void> {
-  return new Promise((resolve) => (process.stdout.writableLength === 0 ? resolve() : process.stdout.once('drain', () => resolve())))
+  return new Promise((resolve) =>
+    process.stdout.writableLength === 0 ? resolve() : process.stdout.once('drain', () => resolve())
+  )
 }

@@ -92,6 +92,11 @@ test('help lists every flag with its default and environment variable, and examp
 })
 
 test('a repeatable flag takes a list from the keys file', () => {
-  expect(parseFlags(spec, [], { env: {}, file: { relays: ['ws://a', 'ws://b'] } }).values.relays).toEqual(['ws://a', 'ws://b'])
-  expect(parseFlags(spec, ['--relays=ws://c'], { env: {}, file: { relays: ['ws://a'] } }).values.relays).toEqual(['ws://c'])
+  expect(parseFlags(spec, [], { env: {}, file: { relays: ['ws://a', 'ws://b'] } }).values.relays).toEqual([
+    'ws://a',
+    'ws://b'
+  ])
+  expect(parseFlags(spec, ['--relays=ws://c'], { env: {}, file: { relays: ['ws://a'] } }).values.relays).toEqual([
+    'ws://c'
+  ])
 })

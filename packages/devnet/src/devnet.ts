@@ -139,7 +139,11 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     if (opts.webui !== false) {
       const port = opts.webuiPort ?? DEFAULT_WEBUI_PORT
       const ui = await guardPort('demo WebUI', port, '--webui-port', () =>
-        startWebUI({ host: HOST, port, ...(opts.webuiStepDelayMs !== undefined ? { stepDelayMs: opts.webuiStepDelayMs } : {}) })
+        startWebUI({
+          host: HOST,
+          port,
+          ...(opts.webuiStepDelayMs !== undefined ? { stepDelayMs: opts.webuiStepDelayMs } : {})
+        })
       )
       webui = ui
       stack.push(() => ui.close())
@@ -227,12 +231,18 @@ function startControl(current: () => DevWallet, dir: string, token: string): Pro
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
     }
     const auth = Buffer.from(req.headers.authorization ?? '')
-    if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) return send(401, { error: { code: 'UNAUTHORIZED', message: 'bad token' } })
+    if (auth.length !== expected.length || !timingSafeEqual(auth, expected))
+      return send(401, { error: { code: 'UNAUTHORIZED', message: 'bad token' } })
     const wallet = current()
     try {
-      if (req.method === 'GET' && req.url === '/balances') return send(200, { accounts: await readBalances(join(dir, 'wallet')) })
+      if (req.method === 'GET' && req.url === '/balances')
+        return send(200, { accounts: await readBalances(join(dir, 'wallet')) })
       if (req.method === 'POST' && req.url === '/accounts') {
-        const body = JSON.parse(await readBody(req, 4096)) as { name?: unknown; fundSats?: unknown; budgetSats?: unknown }
+        const body = JSON.parse(await readBody(req, 4096)) as {
+          name?: unknown
+          fundSats?: unknown
+          budgetSats?: unknown
+        }
         const name = String(body.name ?? '')
         if (!ACCOUNT_NAME.test(name)) throw DevnetError.INVALID_ACCOUNT(name)
         if (wallet.accounts().some((a) => a.name === name)) throw DevnetError.ACCOUNT_EXISTS(name)

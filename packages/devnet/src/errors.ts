@@ -1,4 +1,11 @@
-export type DevnetErrorCode = 'NO_DEVNET' | 'STATE_CORRUPT' | 'NOT_RUNNING' | 'PORT_IN_USE' | 'ACCOUNT_EXISTS' | 'CONTROL_FAILED' | 'INVALID_ACCOUNT'
+export type DevnetErrorCode =
+  | 'NO_DEVNET'
+  | 'STATE_CORRUPT'
+  | 'NOT_RUNNING'
+  | 'PORT_IN_USE'
+  | 'ACCOUNT_EXISTS'
+  | 'CONTROL_FAILED'
+  | 'INVALID_ACCOUNT'
 
 export class DevnetError extends Error {
   readonly code: DevnetErrorCode
@@ -10,7 +17,10 @@ export class DevnetError extends Error {
   }
 
   static NO_DEVNET(path: string): DevnetError {
-    return new DevnetError('NO_DEVNET', `no local network state at ${path}: start one with 2020117-devnet (or pass --devnet=DIR where it runs)`)
+    return new DevnetError(
+      'NO_DEVNET',
+      `no local network state at ${path}: start one with 2020117-devnet (or pass --devnet=DIR where it runs)`
+    )
   }
 
   static STATE_CORRUPT(path: string): DevnetError {
@@ -18,19 +28,31 @@ export class DevnetError extends Error {
   }
 
   static NOT_RUNNING(dir: string): DevnetError {
-    return new DevnetError('NOT_RUNNING', `the local network in ${dir} is not running: start it with 2020117-devnet --dir=${dir}`)
+    return new DevnetError(
+      'NOT_RUNNING',
+      `the local network in ${dir} is not running: start it with 2020117-devnet --dir=${dir}`
+    )
   }
 
   static PORT_IN_USE(what: string, port: number, flag: string): DevnetError {
-    return new DevnetError('PORT_IN_USE', `port ${port} for the ${what} is in use: stop what holds it, or choose another with ${flag}`)
+    return new DevnetError(
+      'PORT_IN_USE',
+      `port ${port} for the ${what} is in use: stop what holds it, or choose another with ${flag}`
+    )
   }
 
   static ACCOUNT_EXISTS(name: string): DevnetError {
-    return new DevnetError('ACCOUNT_EXISTS', `account "${name}" already exists: choose another name (2020117-devnet balance lists them)`)
+    return new DevnetError(
+      'ACCOUNT_EXISTS',
+      `account "${name}" already exists: choose another name (2020117-devnet balance lists them)`
+    )
   }
 
   static INVALID_ACCOUNT(name: string): DevnetError {
-    return new DevnetError('INVALID_ACCOUNT', `"${name}" is not a valid account name: use lower-case letters, digits, - and _ (at most 64)`)
+    return new DevnetError(
+      'INVALID_ACCOUNT',
+      `"${name}" is not a valid account name: use lower-case letters, digits, - and _ (at most 64)`
+    )
   }
 
   static CONTROL_FAILED(why: string): DevnetError {

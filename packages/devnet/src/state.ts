@@ -57,7 +57,8 @@ export async function readState(dir: string = DEFAULT_DEVNET_DIR): Promise<Devne
   } catch {
     throw DevnetError.STATE_CORRUPT(path)
   }
-  if (state?.version !== 1 || !Array.isArray(state.bootstrap) || !Array.isArray(state.relays)) throw DevnetError.STATE_CORRUPT(path)
+  if (state?.version !== 1 || !Array.isArray(state.bootstrap) || !Array.isArray(state.relays))
+    throw DevnetError.STATE_CORRUPT(path)
   return state
 }
 

@@ -23,7 +23,9 @@ const consoleLines: string[] = []
 beforeAll(async () => {
   // The NWC SDK reports failures on console.error; keep them (and any secret in them) off the console.
   for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void consoleLines.push(args.map(String).join(' ')))
+    vi.spyOn(console, method).mockImplementation(
+      (...args: unknown[]) => void consoleLines.push(args.map(String).join(' '))
+    )
   }
   dir = await tempDir('devnet-bin-test-')
   bin = startBin([`--dir=${dir}`, '--dht-port=0', '--relay-port=0', '--webui-port=0', '--step-delay=1', '--json'])
@@ -45,7 +47,9 @@ afterAll(async () => {
  * uncleanly; waiting for this answer keeps these tests about shutdown, not about that race.
  */
 async function settled(state: DevnetState): Promise<void> {
-  const res = await fetch(`${state.control!.url}/balances`, { headers: { authorization: `Bearer ${state.control!.token}` } })
+  const res = await fetch(`${state.control!.url}/balances`, {
+    headers: { authorization: `Bearer ${state.control!.token}` }
+  })
   expect(res.status).toBe(200)
   await res.body?.cancel()
 }
@@ -110,7 +114,9 @@ describe('2020117-devnet subcommands', () => {
   it('balance --json prints every account: provider 0, customer 100,000 sats', async () => {
     const result = await runBin(['balance', `--dir=${dir}`, '--json'])
     expect(result.code, result.stderr).toBe(0)
-    const body = JSON.parse(result.stdout) as { accounts: Array<{ name: string; balanceSats: number; balanceMsat: number }> }
+    const body = JSON.parse(result.stdout) as {
+      accounts: Array<{ name: string; balanceSats: number; balanceMsat: number }>
+    }
     const byName = Object.fromEntries(body.accounts.map((a) => [a.name, a]))
     expect(byName['provider']).toMatchObject({ balanceSats: 0, balanceMsat: 0 })
     expect(byName['customer']).toMatchObject({ balanceSats: 100_000, balanceMsat: 100_000_000 })
@@ -137,15 +143,28 @@ describe('2020117-devnet subcommands', () => {
 
   it('--help exits 0 and lists every flag, for each subcommand', async () => {
     const cases: Array<[string[], string[]]> = [
-      [['--help'], ['--dir', '--dht-port', '--relay-port', '--webui-port', '--no-webui', '--step-delay', '--json', '--help']],
-      [['start', '--help'], ['--dir', '--dht-port', '--relay-port', '--webui-port', '--no-webui', '--step-delay', '--json']],
-      [['balance', '--help'], ['--dir', '--json', '--help']],
-      [['account', 'create', '--help'], ['--dir', '--fund', '--budget', '--json', '--help']]
+      [
+        ['--help'],
+        ['--dir', '--dht-port', '--relay-port', '--webui-port', '--no-webui', '--step-delay', '--json', '--help']
+      ],
+      [
+        ['start', '--help'],
+        ['--dir', '--dht-port', '--relay-port', '--webui-port', '--no-webui', '--step-delay', '--json']
+      ],
+      [
+        ['balance', '--help'],
+        ['--dir', '--json', '--help']
+      ],
+      [
+        ['account', 'create', '--help'],
+        ['--dir', '--fund', '--budget', '--json', '--help']
+      ]
     ]
     for (const [args, flags] of cases) {
       const result = await runBin(args)
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0)
-      for (const flag of flags) expect(result.stdout, `${args.join(' ')} lists ${flag}`).toMatch(new RegExp(`(^|[\\s,])${flag}(=|\\s|$)`, 'm'))
+      for (const flag of flags)
+        expect(result.stdout, `${args.join(' ')} lists ${flag}`).toMatch(new RegExp(`(^|[\\s,])${flag}(=|\\s|$)`, 'm'))
     }
   })
 
@@ -155,7 +174,13 @@ describe('2020117-devnet subcommands', () => {
     let start: BinProcess | null = null
     try {
       start = startBin([`--dir=${other}`, '--dht-port=0', '--relay-port=0', '--webui-port=0', '--no-such-flag'])
-      const outcome = await Promise.race([start.exited, start.stderrMatching(/ready:/).then(() => 'started' as const, () => 'exited' as const)])
+      const outcome = await Promise.race([
+        start.exited,
+        start.stderrMatching(/ready:/).then(
+          () => 'started' as const,
+          () => 'exited' as const
+        )
+      ])
       expect(outcome, 'the bin started despite an unknown flag').not.toBe('started')
       const exit = await start.exited
       expect(exit.code).toBe(2)
@@ -174,7 +199,14 @@ describe('2020117-devnet subcommands', () => {
 describe('other processes', () => {
   it('SIGTERM stops it cleanly too', async () => {
     const other = await tempDir('devnet-bin-term-')
-    const term = startBin([`--dir=${other}`, '--dht-port=0', '--relay-port=0', '--webui-port=0', '--no-webui', '--json'])
+    const term = startBin([
+      `--dir=${other}`,
+      '--dht-port=0',
+      '--relay-port=0',
+      '--webui-port=0',
+      '--no-webui',
+      '--json'
+    ])
     try {
       const state = (JSON.parse(await term.firstStdoutLine()) as { state: DevnetState }).state
       expect(state.webui).toBeNull()
@@ -191,7 +223,10 @@ describe('other processes', () => {
   })
 
   /** Runs the bin with one port already taken by this process; resolves with its exit and output. */
-  async function withBusyPort(kind: 'tcp' | 'udp', flag: string): Promise<{ code: number | null; stdout: string; stderr: string; port: number }> {
+  async function withBusyPort(
+    kind: 'tcp' | 'udp',
+    flag: string
+  ): Promise<{ code: number | null; stdout: string; stderr: string; port: number }> {
     let port: number
     let release: () => Promise<void>
     if (kind === 'tcp') {
@@ -211,7 +246,13 @@ describe('other processes', () => {
     const run = startBin([`--dir=${other}`, ...Object.entries(ports).map(([f, p]) => `${f}=${p}`), '--json'])
     try {
       // Either it refuses (exits) or it comes up anyway; in the second case stop it and report.
-      const outcome = await Promise.race([run.exited.then(() => 'exited' as const), run.stderrMatching(/ready:/).then(() => 'ready' as const, () => 'exited' as const)])
+      const outcome = await Promise.race([
+        run.exited.then(() => 'exited' as const),
+        run.stderrMatching(/ready:/).then(
+          () => 'ready' as const,
+          () => 'exited' as const
+        )
+      ])
       if (outcome === 'ready') run.child.kill('SIGINT')
       const exit = await run.exited
       return { code: exit.code, stdout: run.stdout, stderr: run.stderr, port }

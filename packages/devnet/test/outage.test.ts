@@ -24,30 +24,34 @@ afterAll(async () => {
   vi.restoreAllMocks()
 })
 
-test('stop and start keep the ports, the ledger and the NWC URIs, and a client from before pays after', { timeout: 30_000 }, async () => {
-  const { NWCClient } = await loadNwcSdk()
-  const customer = new NWCClient({ nostrWalletConnectUrl: devnet.state.accounts['customer']!.nwcUri })
-  const provider = new NWCClient({ nostrWalletConnectUrl: devnet.state.accounts['provider']!.nwcUri })
-  try {
-    await customer.payInvoice({ invoice: (await provider.makeInvoice({ amount: 1_000 })).invoice })
-    const balance = devnet.wallet.balance('customer')
-    const ports = { dht: devnet.testnet.bootstrap[0]!.port, relay: devnet.relay.port }
+test(
+  'stop and start keep the ports, the ledger and the NWC URIs, and a client from before pays after',
+  { timeout: 30_000 },
+  async () => {
+    const { NWCClient } = await loadNwcSdk()
+    const customer = new NWCClient({ nostrWalletConnectUrl: devnet.state.accounts['customer']!.nwcUri })
+    const provider = new NWCClient({ nostrWalletConnectUrl: devnet.state.accounts['provider']!.nwcUri })
+    try {
+      await customer.payInvoice({ invoice: (await provider.makeInvoice({ amount: 1_000 })).invoice })
+      const balance = devnet.wallet.balance('customer')
+      const ports = { dht: devnet.testnet.bootstrap[0]!.port, relay: devnet.relay.port }
 
-    await devnet.stop()
-    expect(log.filter((l) => / stopped$/.test(l)).map((l) => l.split(/\s+/)[0])).toEqual(['wallet', 'relay', 'dht'])
-    await expect(provider.makeInvoice({ amount: 1_000 })).rejects.toThrow()
-    await devnet.start()
+      await devnet.stop()
+      expect(log.filter((l) => / stopped$/.test(l)).map((l) => l.split(/\s+/)[0])).toEqual(['wallet', 'relay', 'dht'])
+      await expect(provider.makeInvoice({ amount: 1_000 })).rejects.toThrow()
+      await devnet.start()
 
-    expect({ dht: devnet.testnet.bootstrap[0]!.port, relay: devnet.relay.port }).toEqual(ports)
-    expect(devnet.wallet.balance('customer')).toBe(balance)
-    await customer.payInvoice({ invoice: (await provider.makeInvoice({ amount: 2_000 })).invoice })
-    expect(devnet.wallet.balance('customer')).toBe(balance - 2_000)
-    expect((await customer.getBalance()).balance).toBe(balance - 2_000)
-  } finally {
-    customer.close()
-    provider.close()
+      expect({ dht: devnet.testnet.bootstrap[0]!.port, relay: devnet.relay.port }).toEqual(ports)
+      expect(devnet.wallet.balance('customer')).toBe(balance)
+      await customer.payInvoice({ invoice: (await provider.makeInvoice({ amount: 2_000 })).invoice })
+      expect(devnet.wallet.balance('customer')).toBe(balance - 2_000)
+      expect((await customer.getBalance()).balance).toBe(balance - 2_000)
+    } finally {
+      customer.close()
+      provider.close()
+    }
   }
-})
+)
 
 test('one part stops alone: the relay goes, the DHT stays', async () => {
   const testnet = devnet.testnet

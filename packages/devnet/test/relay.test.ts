@@ -4,7 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Relay, useWebSocketImplementation } from 'nostr-tools/relay'
 import { SimplePool, useWebSocketImplementation as usePoolWebSocketImplementation } from 'nostr-tools/pool'
-import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent, type Event, type EventTemplate } from 'nostr-tools/pure'
+import {
+  finalizeEvent,
+  generateSecretKey,
+  getPublicKey,
+  verifyEvent,
+  type Event,
+  type EventTemplate
+} from 'nostr-tools/pure'
 import type { Filter } from 'nostr-tools/filter'
 import WebSocket from 'ws'
 import type { Devnet } from '../src/index.js'

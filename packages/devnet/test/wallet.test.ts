@@ -26,7 +26,11 @@ beforeAll(async () => {
   // at the end that no secret ever reached the console or the devnet log.
   for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
-      consoleLines.push(args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === 'string' ? a : safeJson(a))).join(' '))
+      consoleLines.push(
+        args
+          .map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === 'string' ? a : safeJson(a)))
+          .join(' ')
+      )
     })
   }
   NWCClient = (await loadNwcSdk()).NWCClient
@@ -77,11 +81,16 @@ const customerUri = (): string => devnet.state.accounts['customer']!.nwcUri
 const providerUri = (): string => devnet.state.accounts['provider']!.nwcUri
 
 /** Balances as both NWC clients and the ledger on disk see them, in msat. */
-async function balances(customer: Client, provider: Client): Promise<{ nwc: Record<string, number>; ledger: Record<string, number> }> {
+async function balances(
+  customer: Client,
+  provider: Client
+): Promise<{ nwc: Record<string, number>; ledger: Record<string, number> }> {
   const [c, p] = await Promise.all([customer.getBalance(), provider.getBalance()])
   const records = await readBalances(join(dir, 'wallet'))
   if (records === null) throw new Error('no ledger')
-  const ledger = Object.fromEntries(records.filter((r) => r.name === 'customer' || r.name === 'provider').map((r) => [r.name, r.balanceMsat]))
+  const ledger = Object.fromEntries(
+    records.filter((r) => r.name === 'customer' || r.name === 'provider').map((r) => [r.name, r.balanceMsat])
+  )
   return { nwc: { customer: c.balance, provider: p.balance }, ledger }
 }
 

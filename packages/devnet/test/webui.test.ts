@@ -5,7 +5,13 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { PNG } from 'pngjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { probeDownload, probeSseProgress, probeTxt2img, probeUpload, probeWebSocketProgress } from '@2020117/webui/testing'
+import {
+  probeDownload,
+  probeSseProgress,
+  probeTxt2img,
+  probeUpload,
+  probeWebSocketProgress
+} from '@2020117/webui/testing'
 import type { Devnet } from '../src/index.js'
 import { removeDir, startTestDevnet, tempDir } from './helpers/devnet.js'
 

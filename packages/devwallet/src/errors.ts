@@ -2,7 +2,8 @@
 // the message. Payment refusals use the NIP-47 error codes themselves, so the code a local caller
 // sees is the code an NWC client sees; `nip47Code` maps the rest onto the wire.
 
-export type Nip47ErrorCode = 'INSUFFICIENT_BALANCE' | 'PAYMENT_FAILED' | 'NOT_FOUND' | 'QUOTA_EXCEEDED' | 'OTHER' | 'INTERNAL'
+export type Nip47ErrorCode =
+  'INSUFFICIENT_BALANCE' | 'PAYMENT_FAILED' | 'NOT_FOUND' | 'QUOTA_EXCEEDED' | 'OTHER' | 'INTERNAL'
 
 export type WalletErrorCode =
   | Exclude<Nip47ErrorCode, 'OTHER'>
@@ -64,7 +65,10 @@ export class WalletError extends Error {
   }
 
   static INTERNAL(what: string): WalletError {
-    return new WalletError('INTERNAL', `internal wallet error while ${what}; the ledger is unchanged, retry or restart the wallet`)
+    return new WalletError(
+      'INTERNAL',
+      `internal wallet error while ${what}; the ledger is unchanged, retry or restart the wallet`
+    )
   }
 
   static INVALID_ARGUMENT(field: string, why: string): WalletError {
@@ -72,7 +76,10 @@ export class WalletError extends Error {
   }
 
   static UNKNOWN_ACCOUNT(name: string): WalletError {
-    return new WalletError('UNKNOWN_ACCOUNT', `no account named ${JSON.stringify(name)}: create it with createAccount()`)
+    return new WalletError(
+      'UNKNOWN_ACCOUNT',
+      `no account named ${JSON.stringify(name)}: create it with createAccount()`
+    )
   }
 
   static ACCOUNT_EXISTS(name: string): WalletError {
@@ -88,7 +95,9 @@ export class WalletError extends Error {
 
   static STORAGE_FAILED(path: string, cause: unknown): WalletError {
     const code = (cause as { code?: string } | null)?.code ?? 'unknown error'
-    return new WalletError('STORAGE_FAILED', `could not write ${path} (${code}): check free space and permissions`, { cause })
+    return new WalletError('STORAGE_FAILED', `could not write ${path} (${code}): check free space and permissions`, {
+      cause
+    })
   }
 
   static RELAY_UNREACHABLE(url: string, cause?: unknown): WalletError {

@@ -111,7 +111,12 @@ export async function readBalances(dir: string): Promise<BalanceRecord[] | null>
   const path = join(dir, LEDGER_FILE)
   const text = await readIfExists(path)
   if (text === null) return null
-  return Object.values(parseLedger(path, text).accounts).map(({ name, balanceMsat, spentMsat, budgetMsat }) => ({ name, balanceMsat, spentMsat, budgetMsat }))
+  return Object.values(parseLedger(path, text).accounts).map(({ name, balanceMsat, spentMsat, budgetMsat }) => ({
+    name,
+    balanceMsat,
+    spentMsat,
+    budgetMsat
+  }))
 }
 
 export class Ledger {
@@ -268,7 +273,13 @@ export class Ledger {
       payee.balanceMsat += amount
       record.settledAt = now
       record.payer = payer.name
-      return { preimage: record.preimage, feesPaidMsat: 0, amountMsat: amount, paymentHash: record.paymentHash, payee: payee.name }
+      return {
+        preimage: record.preimage,
+        feesPaidMsat: 0,
+        amountMsat: amount,
+        paymentHash: record.paymentHash,
+        payee: payee.name
+      }
     })
   }
 
@@ -296,12 +307,16 @@ export class Ledger {
   }
 
   /** Newest first. Unpaid incoming invoices appear only with `unpaid: true`, as in NIP-47. */
-  listTransactions(name: string, request: ListTransactionsRequest = {}): { transactions: WalletTransaction[]; totalCount: number } {
+  listTransactions(
+    name: string,
+    request: ListTransactionsRequest = {}
+  ): { transactions: WalletTransaction[]; totalCount: number } {
     this.account(name)
     const now = this.now()
     const all: WalletTransaction[] = []
     for (const record of Object.values(this.state.invoices)) {
-      if (record.account === name && (request.unpaid === true || record.settledAt !== null)) all.push(incoming(record, now))
+      if (record.account === name && (request.unpaid === true || record.settledAt !== null))
+        all.push(incoming(record, now))
       if (record.payer === name) all.push(outgoing(record))
     }
     const selected = all

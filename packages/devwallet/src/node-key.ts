@@ -8,7 +8,12 @@ import bolt11 from 'bolt11'
 import { WalletError } from './errors.js'
 import { readIfExists, writeFileAtomic } from './storage.js'
 
-export const REGTEST = Object.freeze({ bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] })
+export const REGTEST = Object.freeze({
+  bech32: 'bcrt',
+  pubKeyHash: 0x6f,
+  scriptHash: 0xc4,
+  validWitnessVersions: [0, 1]
+})
 
 /** BOLT11's default when an invoice carries no expiry tag. */
 export const DEFAULT_EXPIRY_SECS = 3600
@@ -70,7 +75,10 @@ export class NodeKey {
 
   issue(opts: InvoiceTerms): IssuedInvoice {
     if (Buffer.byteLength(opts.description) > MAX_DESCRIPTION_BYTES) {
-      throw WalletError.INVALID_ARGUMENT('description', `is longer than the ${MAX_DESCRIPTION_BYTES} bytes a BOLT11 invoice can carry`)
+      throw WalletError.INVALID_ARGUMENT(
+        'description',
+        `is longer than the ${MAX_DESCRIPTION_BYTES} bytes a BOLT11 invoice can carry`
+      )
     }
     const preimage = randomBytes(32)
     const paymentHash = createHash('sha256').update(preimage).digest('hex')
@@ -94,7 +102,8 @@ export class NodeKey {
 }
 
 export function decodeInvoice(invoice: unknown): DecodedInvoice {
-  if (typeof invoice !== 'string' || invoice === '') throw WalletError.INVALID_ARGUMENT('invoice', 'must be a BOLT11 string')
+  if (typeof invoice !== 'string' || invoice === '')
+    throw WalletError.INVALID_ARGUMENT('invoice', 'must be a BOLT11 string')
   let decoded: ReturnType<typeof bolt11.decode>
   try {
     // Checks the bech32 checksum and recovers the signing key from the signature.

@@ -9,11 +9,7 @@
 // rejection. The connection therefore tracks every handler call and every publish, and close()
 // waits for them before it closes the socket.
 
-import type {
-  NWCWalletService,
-  NWCWalletServiceRequestHandler,
-  Nip47SingleMethod
-} from '@getalby/sdk/nwc'
+import type { NWCWalletService, NWCWalletServiceRequestHandler, Nip47SingleMethod } from '@getalby/sdk/nwc'
 import { getPublicKey } from 'nostr-tools/pure'
 import { loadNwcSdk } from '@2020117/wallet'
 import { WalletError } from './errors.js'
@@ -29,7 +25,10 @@ export interface NwcConnectionOptions {
   log: (line: string) => void
 }
 
-type SocketLike = { readyState: number; addEventListener(type: 'close', listener: () => void, options?: { once: boolean }): void }
+type SocketLike = {
+  readyState: number
+  addEventListener(type: 'close', listener: () => void, options?: { once: boolean }): void
+}
 
 class InFlight {
   private readonly pending = new Set<Promise<void>>()
@@ -88,7 +87,9 @@ export class NwcConnection {
     const publishInfo = (): Promise<void> => service.publishWalletServiceInfoEvent(opts.serviceSecret, opts.methods, [])
     instrumentPool(service, inFlight, gate, opts.log, () => {
       // A relay that restarted without storage has lost the info event clients need.
-      inFlight.track(publishInfo()).catch(() => opts.log(`could not republish the NIP-47 info event to ${opts.relayUrl}`))
+      inFlight
+        .track(publishInfo())
+        .catch(() => opts.log(`could not republish the NIP-47 info event to ${opts.relayUrl}`))
     })
     const keypair = new NWCWalletServiceKeyPair(opts.serviceSecret, opts.clientPubkey)
     let unsubscribe: (() => void) | null = null

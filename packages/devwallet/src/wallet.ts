@@ -62,14 +62,22 @@ export const INITIAL_ACCOUNTS: ReadonlyArray<{ name: string; fundMsat: number }>
   { name: 'customer', fundMsat: 100_000_000 }
 ])
 
-const METHODS: Nip47SingleMethod[] = ['get_info', 'get_balance', 'make_invoice', 'pay_invoice', 'lookup_invoice', 'list_transactions']
+const METHODS: Nip47SingleMethod[] = [
+  'get_info',
+  'get_balance',
+  'make_invoice',
+  'pay_invoice',
+  'lookup_invoice',
+  'list_transactions'
+]
 const ALIAS = '2020117-devwallet'
 
 export async function startWallet(opts: WalletOptions): Promise<DevWallet> {
   if (typeof opts?.relayUrl !== 'string' || !/^wss?:\/\/./.test(opts.relayUrl)) {
     throw WalletError.INVALID_ARGUMENT('relayUrl', 'must be a ws:// or wss:// URL')
   }
-  if (typeof opts.dir !== 'string' || opts.dir === '') throw WalletError.INVALID_ARGUMENT('dir', 'must be a directory path')
+  if (typeof opts.dir !== 'string' || opts.dir === '')
+    throw WalletError.INVALID_ARGUMENT('dir', 'must be a directory path')
   if (opts.network !== undefined && opts.network !== 'regtest') {
     throw WalletError.INVALID_ARGUMENT('network', 'must be regtest: the dev wallet has no real channels')
   }
@@ -136,7 +144,8 @@ export class DevWallet extends EventEmitter<DevWalletEvents> {
   async createAccount(name: string, opts: CreateAccountOptions = {}): Promise<AccountInfo> {
     this.assertOpen()
     const fundMsat = satsToMsat('fundSats', opts.fundSats ?? 0)
-    const budgetMsat = opts.budgetSats === undefined || opts.budgetSats === null ? null : satsToMsat('budgetSats', opts.budgetSats)
+    const budgetMsat =
+      opts.budgetSats === undefined || opts.budgetSats === null ? null : satsToMsat('budgetSats', opts.budgetSats)
     const account = await this.ledger.createAccount(name, fundMsat, budgetMsat)
     await this.connect(account)
     return this.info(account)
@@ -195,7 +204,12 @@ export class DevWallet extends EventEmitter<DevWalletEvents> {
   // assertOpen() on this path.
   private async settle(name: string, invoice: unknown): Promise<PaymentResult> {
     const result = await this.ledger.payInvoice(name, invoice)
-    this.emit('payment', { payer: name, payee: result.payee, amountMsat: result.amountMsat, paymentHash: result.paymentHash })
+    this.emit('payment', {
+      payer: name,
+      payee: result.payee,
+      amountMsat: result.amountMsat,
+      paymentHash: result.paymentHash
+    })
     return result
   }
 
@@ -273,7 +287,10 @@ export class DevWallet extends EventEmitter<DevWalletEvents> {
     } catch (err) {
       if (isWalletError(err)) return { result: undefined, error: { code: err.nip47Code, message: err.message } }
       this.log(`${method} for ${account} failed unexpectedly: ${err instanceof Error ? err.name : typeof err}`)
-      return { result: undefined, error: { code: 'INTERNAL', message: WalletError.INTERNAL(`handling ${method}`).message } }
+      return {
+        result: undefined,
+        error: { code: 'INTERNAL', message: WalletError.INTERNAL(`handling ${method}`).message }
+      }
     }
   }
 }

@@ -68,7 +68,8 @@ describe('readBalances', () => {
     const wallet = await startWallet({ relayUrl: relay.url, dir })
     cleanups.push(() => wallet.close())
     const records = await readBalances(dir)
-    for (const record of records ?? []) expect(Object.keys(record).sort()).toEqual(['balanceMsat', 'budgetMsat', 'name', 'spentMsat'])
+    for (const record of records ?? [])
+      expect(Object.keys(record).sort()).toEqual(['balanceMsat', 'budgetMsat', 'name', 'spentMsat'])
   })
 
   it('refuses a ledger that is not one', async () => {

@@ -20,7 +20,11 @@ beforeAll(async () => {
   // check at the end that no secret ever reached the console.
   for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
-      consoleLines.push(args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === 'string' ? a : JSON.stringify(a))).join(' '))
+      consoleLines.push(
+        args
+          .map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === 'string' ? a : JSON.stringify(a)))
+          .join(' ')
+      )
     })
   }
   relay = await startRelay()
@@ -102,7 +106,9 @@ describe('@2020117/devwallet', () => {
 
     const info = await client(w, 'customer').getInfo()
     expect(info).toMatchObject({ network: 'regtest', pubkey: w.nodePubkey, alias: '2020117-devwallet' })
-    expect(info.methods).toEqual(expect.arrayContaining(['pay_invoice', 'make_invoice', 'lookup_invoice', 'get_balance']))
+    expect(info.methods).toEqual(
+      expect.arrayContaining(['pay_invoice', 'make_invoice', 'lookup_invoice', 'get_balance'])
+    )
     expect(await client(w, 'customer').getBalance()).toEqual({ balance: 100_000_000 })
     expect(await client(w, 'provider').getBalance()).toEqual({ balance: 0 })
   })
@@ -119,7 +125,12 @@ describe('@2020117/devwallet', () => {
     expect(decoded.tagsObject.payment_hash).toBe(made.payment_hash)
     expect(decoded.tagsObject.description).toBe('one minute of GPU')
     expect(decoded.tagsObject.expire_time).toBe(600)
-    expect(made).toMatchObject({ type: 'incoming', state: 'pending', amount: 167, expires_at: (decoded.timestamp ?? 0) + 600 })
+    expect(made).toMatchObject({
+      type: 'incoming',
+      state: 'pending',
+      amount: 167,
+      expires_at: (decoded.timestamp ?? 0) + 600
+    })
     expect(made.preimage).toBeUndefined()
 
     // bolt11 recovers the signer from the signature: it is this wallet's node key. (An invoice
@@ -160,7 +171,9 @@ describe('@2020117/devwallet', () => {
 
     const listed = await customer.listTransactions({})
     expect(listed.transactions).toEqual([expect.objectContaining({ type: 'outgoing', payment_hash, amount: 167 })])
-    expect((await provider.listTransactions({})).transactions).toEqual([expect.objectContaining({ type: 'incoming', payment_hash })])
+    expect((await provider.listTransactions({})).transactions).toEqual([
+      expect.objectContaining({ type: 'incoming', payment_hash })
+    ])
   })
 
   it('refuses to pay an invoice twice, also when both payments race', async () => {
@@ -226,13 +239,17 @@ describe('@2020117/devwallet', () => {
   it('refuses invoices it did not issue, and answers NOT_FOUND for unknown lookups', async () => {
     const w = await wallet(await tempDir())
     const customer = client(w, 'customer')
-    await expect(customer.payInvoice({ invoice: foreignInvoice(1_000) })).rejects.toMatchObject({ code: 'PAYMENT_FAILED' })
+    await expect(customer.payInvoice({ invoice: foreignInvoice(1_000) })).rejects.toMatchObject({
+      code: 'PAYMENT_FAILED'
+    })
     await expect(customer.payInvoice({ invoice: 'lnbcrt1nonsense' })).rejects.toMatchObject({ code: 'OTHER' })
     // Same payment hash as a real invoice of ours, but signed by another node key.
     const real = await client(w, 'provider').makeInvoice({ amount: 500 })
     const forged = foreignInvoice(500, real.payment_hash)
     await expect(customer.payInvoice({ invoice: forged })).rejects.toMatchObject({ code: 'PAYMENT_FAILED' })
-    expect(await client(w, 'provider').lookupInvoice({ payment_hash: real.payment_hash })).toMatchObject({ state: 'pending' })
+    expect(await client(w, 'provider').lookupInvoice({ payment_hash: real.payment_hash })).toMatchObject({
+      state: 'pending'
+    })
     await expect(customer.lookupInvoice({ payment_hash: 'ab'.repeat(32) })).rejects.toMatchObject({ code: 'NOT_FOUND' })
 
     // An account that neither issued nor paid an invoice cannot see it either.

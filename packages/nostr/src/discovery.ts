@@ -26,10 +26,16 @@ export interface ProviderInfo {
 
 const MAX_CONTENT = 64 * 1024
 
-export async function findProviders(pool: RelayPool, opts: { kind?: number; maxAgeS?: number; authors?: string[] } = {}): Promise<ProviderInfo[]> {
+export async function findProviders(
+  pool: RelayPool,
+  opts: { kind?: number; maxAgeS?: number; authors?: string[] } = {}
+): Promise<ProviderInfo[]> {
   if (pool.relays.length === 0) throw NostrError.NO_RELAYS()
   const since = Math.floor(Date.now() / 1000) - (opts.maxAgeS ?? 600)
-  const base = { ...(opts.kind !== undefined ? { '#k': [String(opts.kind)] } : {}), ...(opts.authors ? { authors: opts.authors } : {}) }
+  const base = {
+    ...(opts.kind !== undefined ? { '#k': [String(opts.kind)] } : {}),
+    ...(opts.authors ? { authors: opts.authors } : {})
+  }
   const [beats, handlers] = await Promise.all([
     pool.query({ kinds: [HEARTBEAT_KIND], '#d': [PRESENCE_D_TAG], since, ...base }),
     pool.query({ kinds: [HANDLER_KIND], '#d': [PRESENCE_D_TAG], ...base })
@@ -43,7 +49,10 @@ export async function findProviders(pool: RelayPool, opts: { kind?: number; maxA
     const beat = parse(e)
     if (!beat) continue
     const known = byAuthor.get(e.pubkey)
-    byAuthor.set(e.pubkey, known ? { ...known, ...pick(beat), lastSeen: Math.max(known.lastSeen, beat.lastSeen) } : beat)
+    byAuthor.set(
+      e.pubkey,
+      known ? { ...known, ...pick(beat), lastSeen: Math.max(known.lastSeen, beat.lastSeen) } : beat
+    )
   }
   return [...byAuthor.values()]
 }
@@ -67,7 +76,15 @@ function newestPerAuthor(events: Event[]): Event[] {
 }
 
 function pick(p: ProviderInfo): Partial<ProviderInfo> {
-  return { status: p.status, capacity: p.capacity, maxSessions: p.maxSessions, sessions: p.sessions, swarmKey: p.swarmKey, prices: p.prices, kinds: p.kinds }
+  return {
+    status: p.status,
+    capacity: p.capacity,
+    maxSessions: p.maxSessions,
+    sessions: p.sessions,
+    swarmKey: p.swarmKey,
+    prices: p.prices,
+    kinds: p.kinds
+  }
 }
 
 function parse(e: Event): ProviderInfo | null {
@@ -81,10 +98,14 @@ function parse(e: Event): ProviderInfo | null {
   if (c === null || typeof c !== 'object') return null
   const swarmKey = typeof c.hyperswarm === 'string' ? c.hyperswarm : e.tags.find((t) => t[0] === 'hyperswarm')?.[1]
   if (!swarmKey || !/^[0-9a-f]{64}$/.test(swarmKey)) return null
-  const kinds = e.tags.filter((t) => t[0] === 'k' && /^\d{1,5}$/.test(t[1] ?? '')).map((t) => Number(t[1])).slice(0, 32)
+  const kinds = e.tags
+    .filter((t) => t[0] === 'k' && /^\d{1,5}$/.test(t[1] ?? ''))
+    .map((t) => Number(t[1]))
+    .slice(0, 32)
   const prices: Record<string, number> = {}
   if (c.prices && typeof c.prices === 'object') {
-    for (const [k, v] of Object.entries(c.prices as Record<string, unknown>).slice(0, 32)) if (Number.isSafeInteger(v) && (v as number) >= 0) prices[k] = v as number
+    for (const [k, v] of Object.entries(c.prices as Record<string, unknown>).slice(0, 32))
+      if (Number.isSafeInteger(v) && (v as number) >= 0) prices[k] = v as number
   }
   const num = (v: unknown) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : null)
   const beat = e.kind === HEARTBEAT_KIND

@@ -19,7 +19,10 @@ export class NostrError extends Error {
   }
 
   static KEYS_FILE_INVALID(path: string, why: string): NostrError {
-    return new NostrError('KEYS_FILE_INVALID', `${path} is not a usable keys file: ${why}. Fix or move it; it is JSON keyed by agent name`)
+    return new NostrError(
+      'KEYS_FILE_INVALID',
+      `${path} is not a usable keys file: ${why}. Fix or move it; it is JSON keyed by agent name`
+    )
   }
   static KEYS_FILE_UNWRITABLE(path: string, why: string): NostrError {
     return new NostrError('KEYS_FILE_UNWRITABLE', `cannot write ${path}: ${why}. Choose another with --keys-file`)
@@ -30,19 +33,34 @@ export class NostrError extends Error {
     return new NostrError('INVALID_PUBKEY', `${shown} is not a Nostr public key: give an npub1… or 64 hex digits`)
   }
   static IDENTITY_MISSING(expected: string): NostrError {
-    return new NostrError('IDENTITY_MISSING', `the peer proves no Nostr identity, but ${expected} was asked for: refusing it`)
+    return new NostrError(
+      'IDENTITY_MISSING',
+      `the peer proves no Nostr identity, but ${expected} was asked for: refusing it`
+    )
   }
   static IDENTITY_INVALID(why: string): NostrError {
-    return new NostrError('IDENTITY_INVALID', `the peer's identity proof is not valid (${why}): it may be an impostor; refusing it`)
+    return new NostrError(
+      'IDENTITY_INVALID',
+      `the peer's identity proof is not valid (${why}): it may be an impostor; refusing it`
+    )
   }
   static IDENTITY_MISMATCH(): NostrError {
-    return new NostrError('IDENTITY_MISMATCH', "the peer's identity proof names another swarm key than the one it connected with: an impostor replaying someone's proof; refusing it")
+    return new NostrError(
+      'IDENTITY_MISMATCH',
+      "the peer's identity proof names another swarm key than the one it connected with: an impostor replaying someone's proof; refusing it"
+    )
   }
   static IDENTITY_WRONG_PROVIDER(got: string, expected: string): NostrError {
-    return new NostrError('IDENTITY_WRONG_PROVIDER', `the peer is ${got}, not the provider asked for (${expected}); refusing it`)
+    return new NostrError(
+      'IDENTITY_WRONG_PROVIDER',
+      `the peer is ${got}, not the provider asked for (${expected}); refusing it`
+    )
   }
   static PROVIDER_NOT_FOUND(npub: string, relays: string[]): NostrError {
-    return new NostrError('PROVIDER_NOT_FOUND', `no handler or heartbeat from ${npub} on ${relays.join(', ')}: is it online, and are these its relays? Try --relays`)
+    return new NostrError(
+      'PROVIDER_NOT_FOUND',
+      `no handler or heartbeat from ${npub} on ${relays.join(', ')}: is it online, and are these its relays? Try --relays`
+    )
   }
   static NO_RELAYS(): NostrError {
     return new NostrError('NO_RELAYS', 'no Nostr relays to use: pass --relays (or --devnet for the local relay)')

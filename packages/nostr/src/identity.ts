@@ -40,11 +40,13 @@ export function verifyBinding(identity: string | null, remoteSwarmKey: Uint8Arra
   } catch {
     throw NostrError.IDENTITY_INVALID('not JSON')
   }
-  if (event?.kind !== BINDING_KIND || !Array.isArray(event.tags)) throw NostrError.IDENTITY_INVALID(`not a kind ${BINDING_KIND} event`)
+  if (event?.kind !== BINDING_KIND || !Array.isArray(event.tags))
+    throw NostrError.IDENTITY_INVALID(`not a kind ${BINDING_KIND} event`)
   if (!verifyEvent(event)) throw NostrError.IDENTITY_INVALID('bad id or signature')
   const named = event.tags.find((t) => t[0] === SWARM_TAG)?.[1]
   if (named !== Buffer.from(remoteSwarmKey).toString('hex')) throw NostrError.IDENTITY_MISMATCH()
-  if (expected && event.pubkey !== expected) throw NostrError.IDENTITY_WRONG_PROVIDER(npubOf(event.pubkey), npubOf(expected))
+  if (expected && event.pubkey !== expected)
+    throw NostrError.IDENTITY_WRONG_PROVIDER(npubOf(event.pubkey), npubOf(expected))
   return event.pubkey
 }
 

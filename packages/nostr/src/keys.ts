@@ -68,7 +68,8 @@ export async function readKeysFile(path: string): Promise<Record<string, KeyEntr
   } catch {
     throw NostrError.KEYS_FILE_INVALID(path, 'not JSON')
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw NostrError.KEYS_FILE_INVALID(path, 'not a JSON object')
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw NostrError.KEYS_FILE_INVALID(path, 'not a JSON object')
   return value as Record<string, KeyEntry>
 }
 
@@ -98,8 +99,12 @@ async function lock(path: string): Promise<() => Promise<void>> {
       await fh.close()
       return () => rm(lockPath, { force: true })
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw NostrError.KEYS_FILE_UNWRITABLE(path, (err as Error).message)
-      const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0)
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw NostrError.KEYS_FILE_UNWRITABLE(path, (err as Error).message)
+      const age = await stat(lockPath).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0
+      )
       if (age > 10_000) await rm(lockPath, { force: true })
       else if (attempt > 500) throw NostrError.KEYS_FILE_UNWRITABLE(path, `${lockPath} is held by another program`)
       else await new Promise((r) => setTimeout(r, 10))
@@ -133,8 +138,15 @@ async function mergeAndWrite(path: string, name: string, fields: Partial<KeyEntr
  * The identity of agent `name`: from the keys file found (or `path`), generated and saved on the
  * first run. A new file goes to `path`, else the home directory.
  */
-export async function loadIdentity(opts: { name: string; path?: string; cwd?: string; home?: string }): Promise<Identity> {
-  const path = opts.path ? resolve(opts.path) : ((await findKeysFile(opts.cwd, opts.home)) ?? keysFileCandidates(opts.cwd, opts.home)[1]!)
+export async function loadIdentity(opts: {
+  name: string
+  path?: string
+  cwd?: string
+  home?: string
+}): Promise<Identity> {
+  const path = opts.path
+    ? resolve(opts.path)
+    : ((await findKeysFile(opts.cwd, opts.home)) ?? keysFileCandidates(opts.cwd, opts.home)[1]!)
   const all = await readKeysFile(path)
   const existing = all[opts.name]
   if (existing) {
@@ -148,12 +160,19 @@ export async function loadIdentity(opts: { name: string; path?: string; cwd?: st
     } catch {
       throw NostrError.KEYS_FILE_INVALID(path, `entry "${opts.name}": privkey is not a valid secp256k1 key`)
     }
-    if (existing.pubkey !== undefined && existing.pubkey !== '' && (typeof existing.pubkey !== 'string' || existing.pubkey.toLowerCase() !== pubkey)) {
+    if (
+      existing.pubkey !== undefined &&
+      existing.pubkey !== '' &&
+      (typeof existing.pubkey !== 'string' || existing.pubkey.toLowerCase() !== pubkey)
+    ) {
       throw NostrError.KEYS_FILE_INVALID(path, `entry "${opts.name}": pubkey does not match privkey`)
     }
     return { name: opts.name, path, entry: { ...existing, pubkey }, secretKey, created: false }
   }
   const secretKey = generateSecretKey()
-  const entry = await writeKeyEntry(path, opts.name, { privkey: Buffer.from(secretKey).toString('hex'), pubkey: getPublicKey(secretKey) })
+  const entry = await writeKeyEntry(path, opts.name, {
+    privkey: Buffer.from(secretKey).toString('hex'),
+    pubkey: getPublicKey(secretKey)
+  })
   return { name: opts.name, path, entry, secretKey, created: true }
 }

@@ -52,9 +52,14 @@ export class RelayPool extends EventEmitter {
 
   /** Publishes to every relay (or to `only`); resolves with how many accepted it (0 is not an error: relays come and go). */
   async publish(event: Event, timeoutMs = 5000, only?: string[]): Promise<number> {
-    const attempts = this.pool.publish(only ?? this.relays, event).map((p) =>
-      Promise.race([p.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref())]).catch(() => false)
-    )
+    const attempts = this.pool
+      .publish(only ?? this.relays, event)
+      .map((p) =>
+        Promise.race([
+          p.then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref())
+        ]).catch(() => false)
+      )
     return (await Promise.all(attempts)).filter(Boolean).length
   }
 

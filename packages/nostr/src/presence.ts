@@ -79,7 +79,8 @@ export class Presence {
     ]
     if (this.timer === null) return
     const fields = { relay: url }
-    if (accepted.every((n) => n > 0)) this.log(`relay ${url} is back: published the profile, handler and heartbeat again`, fields)
+    if (accepted.every((n) => n > 0))
+      this.log(`relay ${url} is back: published the profile, handler and heartbeat again`, fields)
     else this.log(`relay ${url} is back but refused part of the presence; the next heartbeat tries again`, fields)
   }
 
@@ -88,15 +89,19 @@ export class Presence {
     const load = status === 'online' ? this.opts.load() : { ...this.opts.load(), capacity: 0, sessions: 0 }
     const prices = Object.fromEntries(info.kinds.map((k) => [String(k), info.satsPerMinute]))
     return this.publish(
-      this.sign(HEARTBEAT_KIND, JSON.stringify({ status, ...load, prices, tick_seconds: info.tickSeconds, hyperswarm: info.swarmKey }), [
-        ['d', PRESENCE_D_TAG],
-        ['status', status],
-        ['capacity', String(load.capacity)],
-        ['sessions', String(load.sessions)],
-        ['hyperswarm', info.swarmKey],
-        ...info.kinds.map((k) => ['k', String(k)]),
-        ...info.kinds.map((k) => ['price', String(k), String(info.satsPerMinute)])
-      ]),
+      this.sign(
+        HEARTBEAT_KIND,
+        JSON.stringify({ status, ...load, prices, tick_seconds: info.tickSeconds, hyperswarm: info.swarmKey }),
+        [
+          ['d', PRESENCE_D_TAG],
+          ['status', status],
+          ['capacity', String(load.capacity)],
+          ['sessions', String(load.sessions)],
+          ['hyperswarm', info.swarmKey],
+          ...info.kinds.map((k) => ['k', String(k)]),
+          ...info.kinds.map((k) => ['price', String(k), String(info.satsPerMinute)])
+        ]
+      ),
       `heartbeat ${status}`,
       only
     )
@@ -113,7 +118,11 @@ export class Presence {
       tick_seconds: info.tickSeconds,
       hyperswarm: info.swarmKey
     }
-    return this.sign(HANDLER_KIND, JSON.stringify(content), [['d', PRESENCE_D_TAG], ['hyperswarm', info.swarmKey], ...info.kinds.map((k) => ['k', String(k)])])
+    return this.sign(HANDLER_KIND, JSON.stringify(content), [
+      ['d', PRESENCE_D_TAG],
+      ['hyperswarm', info.swarmKey],
+      ...info.kinds.map((k) => ['k', String(k)])
+    ])
   }
 
   /**
@@ -122,7 +131,9 @@ export class Presence {
    */
   private async publishProfile(only?: string[]): Promise<number> {
     const { info, pool } = this.opts
-    const existing = (await pool.query({ kinds: [0], authors: [this.pubkey] })).sort((a, b) => b.created_at - a.created_at)[0]
+    const existing = (await pool.query({ kinds: [0], authors: [this.pubkey] })).sort(
+      (a, b) => b.created_at - a.created_at
+    )[0]
     const content = JSON.stringify({ name: info.name, about: info.about, ...(info.lud16 ? { lud16: info.lud16 } : {}) })
     if (existing && !existing.tags.some((t) => t[0] === CLIENT_TAG[0] && t[1] === CLIENT_TAG[1])) {
       this.log('keeping the profile already on the relays')

@@ -5,7 +5,17 @@ import type { Filter } from 'nostr-tools'
 import { findProviders, resolveProvider } from '../src/discovery.js'
 import { RelayPool } from '../src/pool.js'
 import { HEARTBEAT_KIND, Presence, PRESENCE_D_TAG, type PresenceInfo } from '../src/presence.js'
-import { handlerEvent, heartbeatEvent, now, nostrError, onCleanup, pool, publishOk, relay, runCleanups } from './helpers.js'
+import {
+  handlerEvent,
+  heartbeatEvent,
+  now,
+  nostrError,
+  onCleanup,
+  pool,
+  publishOk,
+  relay,
+  runCleanups
+} from './helpers.js'
 
 afterEach(runCleanups)
 
@@ -26,7 +36,11 @@ function info(over: Partial<PresenceInfo> = {}): PresenceInfo {
 }
 
 /** A provider announced by Presence (the real publisher), stopped at cleanup. */
-async function announce(p: RelayPool, over: Partial<PresenceInfo> = {}, load = { capacity: 2, maxSessions: 5, sessions: 3 }): Promise<string> {
+async function announce(
+  p: RelayPool,
+  over: Partial<PresenceInfo> = {},
+  load = { capacity: 2, maxSessions: 5, sessions: 3 }
+): Promise<string> {
   const sk = generateSecretKey()
   const pr = new Presence({ pool: p, secretKey: sk, info: info(over), load: () => load })
   await pr.start()
@@ -82,7 +96,13 @@ describe('findProviders', () => {
     const r = await relay()
     const p = pool([r.url])
     const sk = generateSecretKey()
-    await publishOk(p, heartbeatEvent(sk, { content: { status: 'online', capacity: 1, hyperswarm: swarmOf(3) }, createdAt: now() - 3600 }))
+    await publishOk(
+      p,
+      heartbeatEvent(sk, {
+        content: { status: 'online', capacity: 1, hyperswarm: swarmOf(3) },
+        createdAt: now() - 3600
+      })
+    )
 
     const reader = pool([r.url])
     expect(await findProviders(reader, { kind: 5200, maxAgeS: 600 })).toEqual([])
@@ -95,11 +115,30 @@ describe('findProviders', () => {
     const r = await relay()
     const p = pool([r.url])
     const sk = generateSecretKey()
-    await publishOk(p, handlerEvent(sk, { content: { name: 'old-box', hyperswarm: swarmOf(4), prices: { '5200': 5 } }, createdAt: now() - 7200 }))
-    await publishOk(p, heartbeatEvent(sk, { content: { status: 'online', capacity: 1, hyperswarm: swarmOf(4) }, createdAt: now() - 3600 }))
+    await publishOk(
+      p,
+      handlerEvent(sk, {
+        content: { name: 'old-box', hyperswarm: swarmOf(4), prices: { '5200': 5 } },
+        createdAt: now() - 7200
+      })
+    )
+    await publishOk(
+      p,
+      heartbeatEvent(sk, {
+        content: { status: 'online', capacity: 1, hyperswarm: swarmOf(4) },
+        createdAt: now() - 3600
+      })
+    )
     const [found, ...rest] = await findProviders(pool([r.url]), { kind: 5200, maxAgeS: 600 })
     expect(rest).toEqual([])
-    expect(found).toMatchObject({ name: 'old-box', status: 'unknown', capacity: null, sessions: null, prices: { '5200': 5 }, swarmKey: swarmOf(4) })
+    expect(found).toMatchObject({
+      name: 'old-box',
+      status: 'unknown',
+      capacity: null,
+      sessions: null,
+      prices: { '5200': 5 },
+      swarmKey: swarmOf(4)
+    })
   })
 
   test('the heartbeat overrides the handler for status, load, prices and swarm key; lastSeen is the newest', async () => {
@@ -107,10 +146,39 @@ describe('findProviders', () => {
     const p = pool([r.url])
     const sk = generateSecretKey()
     const t = now()
-    await publishOk(p, handlerEvent(sk, { content: { name: 'box', hyperswarm: swarmOf(5), prices: { '5200': 5 }, tick_seconds: 60 }, createdAt: t - 100 }))
-    await publishOk(p, heartbeatEvent(sk, { content: { status: 'online', capacity: 7, maxSessions: 8, sessions: 1, hyperswarm: swarmOf(6), prices: { '5200': 9 } }, createdAt: t - 5 }))
+    await publishOk(
+      p,
+      handlerEvent(sk, {
+        content: { name: 'box', hyperswarm: swarmOf(5), prices: { '5200': 5 }, tick_seconds: 60 },
+        createdAt: t - 100
+      })
+    )
+    await publishOk(
+      p,
+      heartbeatEvent(sk, {
+        content: {
+          status: 'online',
+          capacity: 7,
+          maxSessions: 8,
+          sessions: 1,
+          hyperswarm: swarmOf(6),
+          prices: { '5200': 9 }
+        },
+        createdAt: t - 5
+      })
+    )
     const [found] = await findProviders(pool([r.url]), { kind: 5200 })
-    expect(found).toMatchObject({ name: 'box', status: 'online', capacity: 7, maxSessions: 8, sessions: 1, prices: { '5200': 9 }, swarmKey: swarmOf(6), tickSeconds: 60, lastSeen: t - 5 })
+    expect(found).toMatchObject({
+      name: 'box',
+      status: 'online',
+      capacity: 7,
+      maxSessions: 8,
+      sessions: 1,
+      prices: { '5200': 9 },
+      swarmKey: swarmOf(6),
+      tickSeconds: 60,
+      lastSeen: t - 5
+    })
   })
 
   test('malformed but signed content is skipped or bounded, never thrown', async () => {
@@ -125,7 +193,9 @@ describe('findProviders', () => {
     await bad((sk) => heartbeatEvent(sk, { content: 'not json {', raw: true, swarmKey: swarmOf(7) }))
     await bad((sk) => heartbeatEvent(sk, { content: 'null', raw: true, swarmKey: swarmOf(7) }))
     await bad((sk) => heartbeatEvent(sk, { content: '"online"', raw: true, swarmKey: swarmOf(7) }))
-    await bad((sk) => heartbeatEvent(sk, { content: { status: 'online', hyperswarm: 'not-a-swarm-key' }, swarmKey: 'not-a-swarm-key' }))
+    await bad((sk) =>
+      heartbeatEvent(sk, { content: { status: 'online', hyperswarm: 'not-a-swarm-key' }, swarmKey: 'not-a-swarm-key' })
+    )
     await bad((sk) => heartbeatEvent(sk, { content: { status: 'online', hyperswarm: 'ab'.repeat(31) } }))
     await bad((sk) => heartbeatEvent(sk, { content: { status: 'online', hyperswarm: swarmOf(7) + '00' } }))
     await bad((sk) => heartbeatEvent(sk, { content: { status: 'online' } })) // no swarm key at all
@@ -141,7 +211,16 @@ describe('findProviders', () => {
         kind: HEARTBEAT_KIND,
         created_at: now(),
         tags: [['d', PRESENCE_D_TAG], ...manyKinds.map((k) => ['k', String(k)]), ['k', 'abc'], ['k', '123456'], ['k']],
-        content: JSON.stringify({ status: 'online', capacity: -1, sessions: 1.5, maxSessions: '3', tick_seconds: 'soon', name: 'x'.repeat(1000), prices, hyperswarm: swarmOf(8) })
+        content: JSON.stringify({
+          status: 'online',
+          capacity: -1,
+          sessions: 1.5,
+          maxSessions: '3',
+          tick_seconds: 'soon',
+          name: 'x'.repeat(1000),
+          prices,
+          hyperswarm: swarmOf(8)
+        })
       },
       bigSk
     )
@@ -165,16 +244,34 @@ describe('findProviders', () => {
     for (const k of ['1', '2', '3', '5']) expect(b.prices).not.toHaveProperty(k)
     expect(b.name).toBe('x'.repeat(64))
     expect(b.kinds).toEqual(manyKinds.slice(0, 32))
-    expect(b).toMatchObject({ status: 'online', capacity: null, sessions: null, maxSessions: null, tickSeconds: null, swarmKey: swarmOf(8) })
+    expect(b).toMatchObject({
+      status: 'online',
+      capacity: null,
+      sessions: null,
+      maxSessions: null,
+      tickSeconds: null,
+      swarmKey: swarmOf(8)
+    })
 
-    expect(byKey.get(getPublicKey(goodSk))).toMatchObject({ status: 'online', name: '', capacity: 1, swarmKey: swarmOf(9) })
+    expect(byKey.get(getPublicKey(goodSk))).toMatchObject({
+      status: 'online',
+      name: '',
+      capacity: 1,
+      swarmKey: swarmOf(9)
+    })
   })
 
   test('events with a bad signature are ignored, even when they are newer', async () => {
     // The relay refuses bad signatures, so a stub pool hands findProviders what a lying relay would.
     const sk = generateSecretKey()
-    const genuine = heartbeatEvent(sk, { content: { status: 'online', capacity: 2, hyperswarm: swarmOf(10) }, createdAt: now() - 30 })
-    const newer = heartbeatEvent(sk, { content: { status: 'online', capacity: 2, hyperswarm: swarmOf(11) }, createdAt: now() })
+    const genuine = heartbeatEvent(sk, {
+      content: { status: 'online', capacity: 2, hyperswarm: swarmOf(10) },
+      createdAt: now() - 30
+    })
+    const newer = heartbeatEvent(sk, {
+      content: { status: 'online', capacity: 2, hyperswarm: swarmOf(11) },
+      createdAt: now()
+    })
     const forged = { ...newer, sig: newer.sig.slice(0, -1) + (newer.sig.endsWith('0') ? '1' : '0') }
     const strangerSk = generateSecretKey()
     const stranger = heartbeatEvent(strangerSk, { content: { status: 'online', hyperswarm: swarmOf(12) } })
@@ -182,7 +279,9 @@ describe('findProviders', () => {
     const stub = {
       relays: ['ws://127.0.0.1:1'],
       query: async (filter: Filter): Promise<Event[]> =>
-        filter.kinds?.includes(HEARTBEAT_KIND) ? [genuine, forged, forgedStranger].map((e) => JSON.parse(JSON.stringify(e)) as Event) : []
+        filter.kinds?.includes(HEARTBEAT_KIND)
+          ? [genuine, forged, forgedStranger].map((e) => JSON.parse(JSON.stringify(e)) as Event)
+          : []
     } as unknown as RelayPool
     const found = await findProviders(stub, { kind: 5200 })
     expect(found.map((x) => [x.pubkey, x.swarmKey])).toEqual([[getPublicKey(sk), swarmOf(10)]])
@@ -200,7 +299,12 @@ describe('resolveProvider', () => {
     const a = await announce(p, { swarmKey: swarmOf(1), name: 'a' })
     const b = await announce(p, { swarmKey: swarmOf(2), name: 'b' })
     const reader = pool([r.url])
-    expect(await resolveProvider(reader, a)).toMatchObject({ pubkey: a, swarmKey: swarmOf(1), name: 'a', status: 'online' })
+    expect(await resolveProvider(reader, a)).toMatchObject({
+      pubkey: a,
+      swarmKey: swarmOf(1),
+      name: 'a',
+      status: 'online'
+    })
     expect(await resolveProvider(reader, b)).toMatchObject({ pubkey: b, swarmKey: swarmOf(2), name: 'b' })
   })
 
@@ -208,8 +312,14 @@ describe('resolveProvider', () => {
     const r = await relay()
     const p = pool([r.url])
     const sk = generateSecretKey()
-    await publishOk(p, heartbeatEvent(sk, { content: { status: 'offline', hyperswarm: swarmOf(14) }, createdAt: now() - 3 * 24 * 3600 }))
-    expect(await resolveProvider(pool([r.url]), getPublicKey(sk))).toMatchObject({ swarmKey: swarmOf(14), status: 'offline' })
+    await publishOk(
+      p,
+      heartbeatEvent(sk, { content: { status: 'offline', hyperswarm: swarmOf(14) }, createdAt: now() - 3 * 24 * 3600 })
+    )
+    expect(await resolveProvider(pool([r.url]), getPublicKey(sk))).toMatchObject({
+      swarmKey: swarmOf(14),
+      status: 'offline'
+    })
   })
 
   test('an unknown pubkey is PROVIDER_NOT_FOUND, naming its npub and the relays', async () => {

@@ -57,7 +57,11 @@ export function heartbeatEvent(
   sk: Uint8Array,
   opts: { content: unknown; kinds?: number[]; swarmKey?: string; createdAt?: number; status?: string; raw?: boolean }
 ): Event {
-  const tags = [['d', PRESENCE_D_TAG], ['status', opts.status ?? 'online'], ...(opts.kinds ?? [5200]).map((k) => ['k', String(k)])]
+  const tags = [
+    ['d', PRESENCE_D_TAG],
+    ['status', opts.status ?? 'online'],
+    ...(opts.kinds ?? [5200]).map((k) => ['k', String(k)])
+  ]
   if (opts.swarmKey !== undefined) tags.push(['hyperswarm', opts.swarmKey])
   return finalizeEvent(
     {
@@ -70,7 +74,10 @@ export function heartbeatEvent(
   )
 }
 
-export function handlerEvent(sk: Uint8Array, opts: { content: unknown; kinds?: number[]; swarmKey?: string; createdAt?: number; raw?: boolean }): Event {
+export function handlerEvent(
+  sk: Uint8Array,
+  opts: { content: unknown; kinds?: number[]; swarmKey?: string; createdAt?: number; raw?: boolean }
+): Event {
   const tags = [['d', PRESENCE_D_TAG], ...(opts.kinds ?? [5200]).map((k) => ['k', String(k)])]
   if (opts.swarmKey !== undefined) tags.push(['hyperswarm', opts.swarmKey])
   return finalizeEvent(

@@ -91,14 +91,27 @@ describe('verifyBinding', () => {
   test('a correctly signed event of another kind is IDENTITY_INVALID', async () => {
     const p = provider()
     for (const kind of [1, 20118, 30333]) {
-      const event = finalizeEvent({ kind, created_at: Math.floor(Date.now() / 1000), tags: [[SWARM_TAG, hex(p.swarmKey)]], content: '' }, p.sk)
+      const event = finalizeEvent(
+        { kind, created_at: Math.floor(Date.now() / 1000), tags: [[SWARM_TAG, hex(p.swarmKey)]], content: '' },
+        p.sk
+      )
       await nostrError(() => verifyBinding(JSON.stringify(event), p.swarmKey, p.pubkey), 'IDENTITY_INVALID')
     }
   })
 
   test('not JSON, or JSON that is not an event, is IDENTITY_INVALID', async () => {
     const p = provider()
-    for (const text of ['', 'not json', '{"kind":', 'null', '42', '"x"', '[]', '{}', JSON.stringify({ kind: BINDING_KIND })]) {
+    for (const text of [
+      '',
+      'not json',
+      '{"kind":',
+      'null',
+      '42',
+      '"x"',
+      '[]',
+      '{}',
+      JSON.stringify({ kind: BINDING_KIND })
+    ]) {
       await nostrError(() => verifyBinding(text, p.swarmKey, p.pubkey), 'IDENTITY_INVALID')
     }
   })
@@ -113,7 +126,10 @@ describe('verifyBinding', () => {
 
   test('a signed binding without a hyperswarm tag is IDENTITY_MISMATCH', async () => {
     const p = provider()
-    const event = finalizeEvent({ kind: BINDING_KIND, created_at: Math.floor(Date.now() / 1000), tags: [['k', '5200']], content: '' }, p.sk)
+    const event = finalizeEvent(
+      { kind: BINDING_KIND, created_at: Math.floor(Date.now() / 1000), tags: [['k', '5200']], content: '' },
+      p.sk
+    )
     await nostrError(() => verifyBinding(JSON.stringify(event), p.swarmKey, p.pubkey), 'IDENTITY_MISMATCH')
   })
 

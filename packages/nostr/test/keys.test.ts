@@ -88,7 +88,13 @@ describe('loadIdentity', () => {
   test('an entry without pubkey, or with upper-case hex, is accepted and the pubkey derived', async () => {
     const { cwd, home } = await dirs()
     const kp = keypair()
-    await writeFile(join(home, KEYS_FILE), JSON.stringify({ a: { privkey: kp.privkey.toUpperCase() }, b: { privkey: kp.privkey, pubkey: kp.pubkey.toUpperCase() } }))
+    await writeFile(
+      join(home, KEYS_FILE),
+      JSON.stringify({
+        a: { privkey: kp.privkey.toUpperCase() },
+        b: { privkey: kp.privkey, pubkey: kp.pubkey.toUpperCase() }
+      })
+    )
     const a = await loadIdentity({ name: 'a', cwd, home })
     const b = await loadIdentity({ name: 'b', cwd, home })
     expect(hex(a.secretKey)).toBe(kp.privkey)
@@ -163,7 +169,10 @@ describe('loadIdentity', () => {
       ['a privkey that is not hex', JSON.stringify({ agent: { privkey: 'z'.repeat(64) } })],
       ['a privkey of 63 hex digits', JSON.stringify({ agent: { privkey: kp.privkey.slice(1) } })],
       ['a privkey that is a number', JSON.stringify({ agent: { privkey: 12345 } })],
-      ['a pubkey that does not match the privkey', JSON.stringify({ agent: { privkey: kp.privkey, pubkey: other.pubkey } })]
+      [
+        'a pubkey that does not match the privkey',
+        JSON.stringify({ agent: { privkey: kp.privkey, pubkey: other.pubkey } })
+      ]
     ]
     for (const [what, text] of cases) {
       test(what, async () => {
@@ -219,7 +228,12 @@ describe('writeKeyEntry', () => {
     )
 
     const returned = await writeKeyEntry(path, 'a', { lightning_address: 'a@example.com' })
-    expect(returned).toEqual({ ...a, nwc_uri: 'nostr+walletconnect://x', custom: { nested: [1, 2] }, lightning_address: 'a@example.com' })
+    expect(returned).toEqual({
+      ...a,
+      nwc_uri: 'nostr+walletconnect://x',
+      custom: { nested: [1, 2] },
+      lightning_address: 'a@example.com'
+    })
     let file = await readJson(path)
     expect(file.a).toEqual(returned)
     expect(file.b).toEqual({ ...b, relays: ['ws://127.0.0.1:1'], extra_b: true })
@@ -227,7 +241,12 @@ describe('writeKeyEntry', () => {
 
     await writeKeyEntry(path, 'a', { nwc_uri: 'nostr+walletconnect://y' })
     file = await readJson(path)
-    expect(file.a).toEqual({ ...a, nwc_uri: 'nostr+walletconnect://y', custom: { nested: [1, 2] }, lightning_address: 'a@example.com' })
+    expect(file.a).toEqual({
+      ...a,
+      nwc_uri: 'nostr+walletconnect://y',
+      custom: { nested: [1, 2] },
+      lightning_address: 'a@example.com'
+    })
     expect(file.b).toEqual({ ...b, relays: ['ws://127.0.0.1:1'], extra_b: true })
   })
 

@@ -2,7 +2,14 @@ import { afterEach, describe, expect, test, vi } from 'vitest'
 import { finalizeEvent, generateSecretKey, getPublicKey, type Event } from 'nostr-tools/pure'
 import { findProviders } from '../src/discovery.js'
 import type { RelayPool } from '../src/pool.js'
-import { HANDLER_KIND, HEARTBEAT_KIND, Presence, PRESENCE_D_TAG, type Load, type PresenceInfo } from '../src/presence.js'
+import {
+  HANDLER_KIND,
+  HEARTBEAT_KIND,
+  Presence,
+  PRESENCE_D_TAG,
+  type Load,
+  type PresenceInfo
+} from '../src/presence.js'
 import { now, onCleanup, pool, publishOk, relay, runCleanups, seededKey } from './helpers.js'
 
 afterEach(async () => {
@@ -28,7 +35,12 @@ function info(over: Partial<PresenceInfo> = {}): PresenceInfo {
 
 const LOAD: Load = { capacity: 3, maxSessions: 4, sessions: 1 }
 
-function presence(p: RelayPool, sk: Uint8Array, over: Partial<PresenceInfo> = {}, log?: (msg: string) => void): Presence {
+function presence(
+  p: RelayPool,
+  sk: Uint8Array,
+  over: Partial<PresenceInfo> = {},
+  log?: (msg: string) => void
+): Presence {
   const pr = new Presence({ pool: p, secretKey: sk, info: info(over), load: () => LOAD, ...(log ? { log } : {}) })
   return pr
 }
@@ -67,7 +79,11 @@ describe('Presence.start', () => {
     await started(presence(pool([r.url]), sk))
 
     const profile = await only(pool([r.url]), 0, getPublicKey(sk))
-    expect(JSON.parse(profile.content)).toEqual({ name: 'sd-box', about: 'Stable Diffusion WebUI on an RTX 4090', lud16: 'box@example.com' })
+    expect(JSON.parse(profile.content)).toEqual({
+      name: 'sd-box',
+      about: 'Stable Diffusion WebUI on an RTX 4090',
+      lud16: 'box@example.com'
+    })
     expect(profile.tags).toContainEqual(['client', '2020117'])
   })
 
@@ -141,7 +157,15 @@ describe('Presence.start', () => {
     const sk = generateSecretKey()
     const other = pool([r.url])
     // Older than anything Presence would sign, so an overwrite would win on the relay.
-    const theirs = finalizeEvent({ kind: 0, created_at: now() - 10, tags: [], content: JSON.stringify({ name: 'Alice', about: 'my own profile' }) }, sk)
+    const theirs = finalizeEvent(
+      {
+        kind: 0,
+        created_at: now() - 10,
+        tags: [],
+        content: JSON.stringify({ name: 'Alice', about: 'my own profile' })
+      },
+      sk
+    )
     await publishOk(other, theirs)
 
     const p = pool([r.url])
@@ -163,7 +187,15 @@ describe('Presence.start', () => {
     const r = await relay()
     const sk = generateSecretKey()
     const other = pool([r.url])
-    const ours = finalizeEvent({ kind: 0, created_at: now() - 10, tags: [['client', '2020117']], content: JSON.stringify({ name: 'old', about: 'old' }) }, sk)
+    const ours = finalizeEvent(
+      {
+        kind: 0,
+        created_at: now() - 10,
+        tags: [['client', '2020117']],
+        content: JSON.stringify({ name: 'old', about: 'old' })
+      },
+      sk
+    )
     await publishOk(other, ours)
 
     await started(presence(pool([r.url]), sk))
@@ -192,7 +224,14 @@ describe('Presence.start', () => {
     const pr = presence(pool([r.url]), generateSecretKey(), {}, (m) => logged.push(m))
     await pr.start()
     await pr.stop()
-    expect(logged).toEqual(expect.arrayContaining(['no relay accepted the profile', 'no relay accepted the handler', 'no relay accepted the heartbeat online', 'no relay accepted the heartbeat offline']))
+    expect(logged).toEqual(
+      expect.arrayContaining([
+        'no relay accepted the profile',
+        'no relay accepted the handler',
+        'no relay accepted the heartbeat online',
+        'no relay accepted the heartbeat offline'
+      ])
+    )
   })
 })
 
@@ -258,7 +297,9 @@ describe('Presence after a relay restart', () => {
     const again = await relay(r.port)
     // Empty storage: nothing of the provider is left on the restarted relay until it publishes.
     await back
-    expect(lines.find((l) => /is back/.test(l))).toBe(`relay ${r.url} is back: published the profile, handler and heartbeat again`)
+    expect(lines.find((l) => /is back/.test(l))).toBe(
+      `relay ${r.url} is back: published the profile, handler and heartbeat again`
+    )
     const reader = pool([again.url])
     const author = getPublicKey(sk)
     expect(JSON.parse((await only(reader, 0, author)).content)).toMatchObject({ name: 'sd-box' })

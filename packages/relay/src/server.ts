@@ -203,7 +203,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
 function resolveLimits(given: Partial<RelayLimits> | undefined): RelayLimits {
   const limits = { ...DEFAULT_LIMITS, ...given }
   for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value < 1) throw RelayError.INVALID_OPTION(`limits.${name}`, 'must be a positive integer')
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw RelayError.INVALID_OPTION(`limits.${name}`, 'must be a positive integer')
   }
   return limits
 }

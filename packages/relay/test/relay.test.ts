@@ -111,7 +111,11 @@ describe('@2020117/relay', () => {
     const client = await connect(running.url)
     const sk = generateSecretKey()
     const t = now()
-    const events = [sign(sk, { kind: 1, created_at: t - 2 }), sign(sk, { kind: 1, created_at: t }), sign(sk, { kind: 1, created_at: t - 1 })]
+    const events = [
+      sign(sk, { kind: 1, created_at: t - 2 }),
+      sign(sk, { kind: 1, created_at: t }),
+      sign(sk, { kind: 1, created_at: t - 1 })
+    ]
     for (const event of events) await client.publish(event)
 
     const got = await query(client, [{ kinds: [1], limit: 2 }])
@@ -178,7 +182,9 @@ describe('@2020117/relay', () => {
 
     let deliver: (event: Event) => void = () => undefined
     const delivered = new Promise<Event>((resolve) => (deliver = resolve))
-    await new Promise<void>((resolve) => listener.subscribe([{ kinds: [23194] }], { onevent: (e) => deliver(plain(e)), oneose: resolve }))
+    await new Promise<void>((resolve) =>
+      listener.subscribe([{ kinds: [23194] }], { onevent: (e) => deliver(plain(e)), oneose: resolve })
+    )
     await publisher.publish(request)
     expect(await delivered).toEqual(request)
     expect(await query(publisher, [{ kinds: [23194] }])).toEqual([])
@@ -256,7 +262,9 @@ describe('@2020117/relay', () => {
     const client = await connect(running.url)
     let firstDelivery: (event: Event) => void = () => undefined
     const delivered = new Promise<Event>((resolve) => (firstDelivery = resolve))
-    await new Promise<void>((resolve) => client.subscribe([{ kinds: [1] }], { onevent: (e) => firstDelivery(plain(e)), oneose: resolve }))
+    await new Promise<void>((resolve) =>
+      client.subscribe([{ kinds: [1] }], { onevent: (e) => firstDelivery(plain(e)), oneose: resolve })
+    )
     await new Promise<void>((resolve) => client.subscribe([{ kinds: [2] }], { oneose: resolve }))
     const reason = await new Promise<string>((resolve) => client.subscribe([{ kinds: [3] }], { onclose: resolve }))
     expect(reason).toMatch(/^rate-limited: .*2 open subscriptions/)

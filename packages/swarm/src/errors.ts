@@ -10,7 +10,10 @@ export class SwarmError extends Error {
   }
 
   static INVALID_BOOTSTRAP(value: string): SwarmError {
-    return new SwarmError('INVALID_BOOTSTRAP', `bootstrap "${value}" is not a host:port list, e.g. 127.0.0.1:20117,10.0.0.2:49737`)
+    return new SwarmError(
+      'INVALID_BOOTSTRAP',
+      `bootstrap "${value}" is not a host:port list, e.g. 127.0.0.1:20117,10.0.0.2:49737`
+    )
   }
 
   static NO_PROVIDERS(kind: number, seconds: number): SwarmError {
@@ -21,6 +24,9 @@ export class SwarmError extends Error {
   }
 
   static CONNECT_TIMEOUT(who: string, seconds: number): SwarmError {
-    return new SwarmError('CONNECT_TIMEOUT', `could not reach ${who} in ${seconds} s: is it online? Check the key and the network (--devnet / --bootstrap)`)
+    return new SwarmError(
+      'CONNECT_TIMEOUT',
+      `could not reach ${who} in ${seconds} s: is it online? Check the key and the network (--devnet / --bootstrap)`
+    )
   }
 }

@@ -145,7 +145,8 @@ export class AnnounceKeeper extends EventEmitter {
       discovery.refresh().catch(() => {})
       if (missing.includes(label)) void this.settle(dht.announce(topic, keyPair, relayAddresses))
     }
-    if (missing.includes('swarm key')) void this.settle(dht.announce(HyperDHT.hash(keyPair.publicKey), keyPair, relayAddresses))
+    if (missing.includes('swarm key'))
+      void this.settle(dht.announce(HyperDHT.hash(keyPair.publicKey), keyPair, relayAddresses))
   }
 
   private async settle(query: { finished(): Promise<void>; destroy(): void }): Promise<void> {

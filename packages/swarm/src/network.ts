@@ -32,7 +32,10 @@ export function parseBootstrap(value: string): BootstrapNode[] {
 }
 
 export function isLoopbackNetwork(network: NetworkConfig): boolean {
-  return network.bootstrap !== null && network.bootstrap.every((n) => n.host === '127.0.0.1' || n.host === 'localhost' || n.host === '::1')
+  return (
+    network.bootstrap !== null &&
+    network.bootstrap.every((n) => n.host === '127.0.0.1' || n.host === 'localhost' || n.host === '::1')
+  )
 }
 
 export function createDHT(network: NetworkConfig, keyPair?: KeyPair): HyperDHT {

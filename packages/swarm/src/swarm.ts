@@ -57,7 +57,11 @@ export class PeerSwarm extends EventEmitter {
     super()
     this.keepAliveMs = opts.keepAliveMs ?? 5000
     this.dht = createDHT(opts.network, opts.keyPair)
-    this.swarm = new Hyperswarm({ dht: this.dht, keyPair: opts.keyPair ?? this.dht.defaultKeyPair, maxPeers: opts.maxPeers ?? 256 })
+    this.swarm = new Hyperswarm({
+      dht: this.dht,
+      keyPair: opts.keyPair ?? this.dht.defaultKeyPair,
+      maxPeers: opts.maxPeers ?? 256
+    })
     this.keeper = new AnnounceKeeper(this.swarm, opts.recheckMs ?? (isLoopbackNetwork(opts.network) ? 2000 : 60_000))
     this.keeper.on('lost', (missing) => this.emit('announce-lost', missing))
     this.keeper.on('restored', () => this.emit('announce-restored'))

@@ -34,25 +34,29 @@ function swarm(bootstrap: Testnet['bootstrap']): PeerSwarm {
   return s
 }
 
-test('after the DHT restarts on the same address, the provider announces again and a new customer finds it by kind and by key', { timeout: 60_000 }, async () => {
-  const first = await testnetOn(await freeUdpPort())
-  const bootstrap = first.bootstrap.map((b) => ({ ...b }))
-  const provider = swarm(bootstrap)
-  await provider.announce([5200])
-  const lost = once(provider, 'announce-lost') as Promise<[string[]]>
+test(
+  'after the DHT restarts on the same address, the provider announces again and a new customer finds it by kind and by key',
+  { timeout: 60_000 },
+  async () => {
+    const first = await testnetOn(await freeUdpPort())
+    const bootstrap = first.bootstrap.map((b) => ({ ...b }))
+    const provider = swarm(bootstrap)
+    await provider.announce([5200])
+    const lost = once(provider, 'announce-lost') as Promise<[string[]]>
 
-  await first.destroy()
-  const [missing] = await lost
-  expect(missing).toEqual(expect.arrayContaining(['kind 5200', 'swarm key']))
-  await testnetOn(bootstrap[0]!.port)
-  await once(provider, 'announce-restored')
+    await first.destroy()
+    const [missing] = await lost
+    expect(missing).toEqual(expect.arrayContaining(['kind 5200', 'swarm key']))
+    await testnetOn(bootstrap[0]!.port)
+    await once(provider, 'announce-restored')
 
-  const byKind = swarm(bootstrap)
-  const found = once(byKind, 'connection') as Promise<[Connection]>
-  byKind.lookup(5200)
-  const [conn] = await found
-  expect(Buffer.from(conn.remotePublicKey)).toEqual(Buffer.from(provider.publicKey))
-  const byKey = swarm(bootstrap)
-  const direct = await byKey.connectTo(provider.publicKey, 10_000)
-  expect(Buffer.from(direct.remotePublicKey)).toEqual(Buffer.from(provider.publicKey))
-})
+    const byKind = swarm(bootstrap)
+    const found = once(byKind, 'connection') as Promise<[Connection]>
+    byKind.lookup(5200)
+    const [conn] = await found
+    expect(Buffer.from(conn.remotePublicKey)).toEqual(Buffer.from(provider.publicKey))
+    const byKey = swarm(bootstrap)
+    const direct = await byKey.connectTo(provider.publicKey, 10_000)
+    expect(Buffer.from(direct.remotePublicKey)).toEqual(Buffer.from(provider.publicKey))
+  }
+)

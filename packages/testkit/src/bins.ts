@@ -46,7 +46,11 @@ export function testHome(): string {
   return home
 }
 
-export function spawnBin(name: BinName, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: 'pipe' | 'ignore' } = {}): Proc {
+export function spawnBin(
+  name: BinName,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: 'pipe' | 'ignore' } = {}
+): Proc {
   // Each bin its own identity unless the test names one: two agents must not share a swarm key.
   const child = spawn(process.execPath, [BINS[name], ...args], {
     cwd: opts.cwd ?? testHome(),
@@ -54,7 +58,10 @@ export function spawnBin(name: BinName, args: string[], opts: { cwd?: string; en
     stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe']
   })
   const out = { stdout: '', stderr: '' }
-  const waiters: Array<{ test: (line: string, stream: 'stdout' | 'stderr') => boolean; resolve: (line: string) => void }> = []
+  const waiters: Array<{
+    test: (line: string, stream: 'stdout' | 'stderr') => boolean
+    resolve: (line: string) => void
+  }> = []
   const feed = (stream: 'stdout' | 'stderr') => {
     let partial = ''
     child[stream]!.setEncoding('utf8')
@@ -75,7 +82,9 @@ export function spawnBin(name: BinName, args: string[], opts: { cwd?: string; en
   }
   feed('stdout')
   feed('stderr')
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1))
+  )
   const proc: Proc = {
     child,
     pid: child.pid as number,
@@ -89,7 +98,11 @@ export function spawnBin(name: BinName, args: string[], opts: { cwd?: string; en
       }
       return new Promise((resolve, reject) => {
         waiters.push({ test: ok, resolve })
-        void exited.then((code) => reject(new Error(`${name} exited (${code}) before printing ${match}\n--- stderr ---\n${out.stderr.slice(-3000)}`)))
+        void exited.then((code) =>
+          reject(
+            new Error(`${name} exited (${code}) before printing ${match}\n--- stderr ---\n${out.stderr.slice(-3000)}`)
+          )
+        )
       })
     },
     async json<T>(pred: (v: T) => boolean = () => true): Promise<T> {

@@ -22,7 +22,13 @@ export interface TestNetwork {
 
 export async function startTestNetwork(opts: { webuiStepDelayMs?: number } = {}): Promise<TestNetwork> {
   const dir = await mkdtemp(join(tmpdir(), '2020117-test-'))
-  const devnet = await startDevnet({ dir, dhtPort: 0, relayPort: 0, webuiPort: 0, webuiStepDelayMs: opts.webuiStepDelayMs ?? 5 })
+  const devnet = await startDevnet({
+    dir,
+    dhtPort: 0,
+    relayPort: 0,
+    webuiPort: 0,
+    webuiStepDelayMs: opts.webuiStepDelayMs ?? 5
+  })
   return {
     devnet,
     dir,

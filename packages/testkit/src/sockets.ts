@@ -67,11 +67,21 @@ export async function procNetSockets(): Promise<ProcSocket[]> {
       if (fields.length < 10) continue
       const [local, remote, st] = [fields[1], fields[2], fields[3]]
       const inode = Number(fields[9])
-      if (!local || !remote || !st || !Number.isInteger(inode)) throw new Error(`unexpected line in /proc/net/${protocol}: ${line}`)
+      if (!local || !remote || !st || !Number.isInteger(inode))
+        throw new Error(`unexpected line in /proc/net/${protocol}: ${line}`)
       const [localAddress, localPort] = parseEndpoint(local)
       const [remoteAddress, remotePort] = parseEndpoint(remote)
       const state = Number.parseInt(st, 16)
-      sockets.push({ protocol, inode, localAddress, localPort, remoteAddress, remotePort, state, listening: protocol.startsWith('tcp') && state === TCP_LISTEN })
+      sockets.push({
+        protocol,
+        inode,
+        localAddress,
+        localPort,
+        remoteAddress,
+        remotePort,
+        state,
+        listening: protocol.startsWith('tcp') && state === TCP_LISTEN
+      })
     }
   }
   return sockets
@@ -101,7 +111,8 @@ export function parseEndpoint(field: string): [string, number] {
   const groups = Array.from({ length: 8 }, (_, i) => ((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number))
   if (groups.every((g) => g === 0)) return ['::', port]
   if (groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1) return ['::1', port]
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return [`::ffff:${bytes.slice(12).join('.')}`, port]
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff)
+    return [`::ffff:${bytes.slice(12).join('.')}`, port]
   return [groups.map((g) => g.toString(16)).join(':'), port]
 }
 

@@ -138,7 +138,13 @@ export class Tunnel extends EventEmitter {
 
   private onopen(m: StreamOpen): void {
     if (m.streamId <= this.highestId) {
-      this.violation(ProtocolError.UNEXPECTED_MESSAGE('stream_open', 'active', `stream id ${m.streamId} is not above ${this.highestId}`))
+      this.violation(
+        ProtocolError.UNEXPECTED_MESSAGE(
+          'stream_open',
+          'active',
+          `stream id ${m.streamId} is not above ${this.highestId}`
+        )
+      )
       return
     }
     this.highestId = m.streamId
@@ -154,7 +160,8 @@ export class Tunnel extends EventEmitter {
     const s = this.streams.get(id)
     if (s) return s
     // Frames for a stream that was reset or finished are late, not hostile; ids never opened are.
-    if (id > this.highestId) this.violation(ProtocolError.UNEXPECTED_MESSAGE(type, 'active', `stream ${id} was never opened`))
+    if (id > this.highestId)
+      this.violation(ProtocolError.UNEXPECTED_MESSAGE(type, 'active', `stream ${id} was never opened`))
     return null
   }
 
@@ -228,7 +235,11 @@ export class TunnelStream extends Duplex {
   private heldEnd = false
 
   constructor(tunnel: Tunnel, id: number) {
-    super({ allowHalfOpen: true, readableHighWaterMark: STREAM_INITIAL_WINDOW, writableHighWaterMark: MAX_STREAM_CHUNK })
+    super({
+      allowHalfOpen: true,
+      readableHighWaterMark: STREAM_INITIAL_WINDOW,
+      writableHighWaterMark: MAX_STREAM_CHUNK
+    })
     this.tunnel = tunnel
     this.id = id
   }
@@ -317,7 +328,8 @@ export class TunnelStream extends Duplex {
   /** @internal Data from the peer; returns an error if the peer overran its window. */
   receive(data: Uint8Array): ProtocolError | null {
     if (this.remoteEnd || this.reset) return null
-    if (data.byteLength > this.recvWindow) return ProtocolError.FLOW_CONTROL_ERROR(this.id, data.byteLength, this.recvWindow)
+    if (data.byteLength > this.recvWindow)
+      return ProtocolError.FLOW_CONTROL_ERROR(this.id, data.byteLength, this.recvWindow)
     this.recvWindow -= data.byteLength
     if (!this.tunnel.carrying) this.held.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
     else this.deliver(data)

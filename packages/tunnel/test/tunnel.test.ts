@@ -15,7 +15,14 @@ const ack: SessionAck = {
   graceSeconds: 10,
   resumeSecret: new Uint8Array(32)
 }
-const start: Message = { type: 'session_start', kind: 5200, budgetSats: 100, maxSatsPerMinute: 1, paymentMethod: 'bolt11', customerPubkey: null }
+const start: Message = {
+  type: 'session_start',
+  kind: 5200,
+  budgetSats: 100,
+  maxSatsPerMinute: 1,
+  paymentMethod: 'bolt11',
+  customerPubkey: null
+}
 
 async function activePair() {
   const [a, b] = pipePair()
@@ -172,7 +179,16 @@ describe('streams', () => {
     const s = ct.openStream()
     s.on('error', () => {})
     const closed = new Promise((resolve) => s.on('close', resolve))
-    customer.send({ type: 'session_end', sessionId: ack.sessionId, by: 'customer', reason: 'CUSTOMER_QUIT', message: '', ticksPaid: 0, msatPaid: 0, durationMs: 0 })
+    customer.send({
+      type: 'session_end',
+      sessionId: ack.sessionId,
+      by: 'customer',
+      reason: 'CUSTOMER_QUIT',
+      message: '',
+      ticksPaid: 0,
+      msatPaid: 0,
+      durationMs: 0
+    })
     await closed
     expect(ct.openStreams).toBe(0)
   })
@@ -209,7 +225,9 @@ describe('the payment cut-off (SPEC §4, payment gate)', () => {
     remote.end(down)
     // The customer may spend what is left of its window, and no more: wait until it has arrived,
     // then let a session message make the round trip so that every frame in flight has landed.
-    await new Promise<void>((resolve) => provider.on('stream_data', () => pt.stats.bytesReceived >= STREAM_INITIAL_WINDOW && resolve()))
+    await new Promise<void>((resolve) =>
+      provider.on('stream_data', () => pt.stats.bytesReceived >= STREAM_INITIAL_WINDOW && resolve())
+    )
     const skill = once(provider, 'skill_request')
     customer.send({ type: 'skill_request', kind: 5200 })
     await skill
@@ -257,7 +275,8 @@ describe('a hostile customer', () => {
     const closed = once(provider, 'close')
     const chunk = new Uint8Array(65536)
     // The consumer takes one chunk and stalls, so it grants at most one chunk of extra credit.
-    for (let i = 0; i < STREAM_INITIAL_WINDOW / 65536 + 4; i++) peer.sendFrame(encodeMessage({ type: 'stream_data', streamId: 1, data: chunk }))
+    for (let i = 0; i < STREAM_INITIAL_WINDOW / 65536 + 4; i++)
+      peer.sendFrame(encodeMessage({ type: 'stream_data', streamId: 1, data: chunk }))
     expect((await closed)[0]).toMatchObject({ code: 'FLOW_CONTROL_ERROR' })
     expect(await peer.next('error')).toMatchObject({ code: 'FLOW_CONTROL_ERROR' })
   })
@@ -282,7 +301,16 @@ describe('a hostile customer', () => {
     for (let i = 1; i <= 3000; i++) peer.send({ type: 'stream_open', streamId: i })
     // The channel is ordered: once the skill round trip is done, every open was handled.
     tunnel.channel.once('skill_request', () =>
-      tunnel.channel.send({ type: 'skill_response', manifest: '{}', offers: [], tickSeconds: 60, paymentMethods: [], capacity: 0, maxSessions: 1, identity: null })
+      tunnel.channel.send({
+        type: 'skill_response',
+        manifest: '{}',
+        offers: [],
+        tickSeconds: 60,
+        paymentMethods: [],
+        capacity: 0,
+        maxSessions: 1,
+        identity: null
+      })
     )
     peer.send({ type: 'skill_request', kind: 1 })
     await peer.next('skill_response')

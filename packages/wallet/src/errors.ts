@@ -64,10 +64,17 @@ export class WalletError extends Error {
   }
 
   static INVOICE_INVALID(why: string, reason: InvoiceInvalidReason = 'MALFORMED'): WalletError {
-    return new WalletError('INVOICE_INVALID', `the invoice breaks BOLT #11 (${reason}): ${why}. Nothing was paid`, reason)
+    return new WalletError(
+      'INVOICE_INVALID',
+      `the invoice breaks BOLT #11 (${reason}): ${why}. Nothing was paid`,
+      reason
+    )
   }
   static INVOICE_AMOUNT_MISMATCH(got: string, expected: number): WalletError {
-    return new WalletError('INVOICE_AMOUNT_MISMATCH', `the invoice asks for ${got} msat, the agreed price gives ${expected} msat`)
+    return new WalletError(
+      'INVOICE_AMOUNT_MISMATCH',
+      `the invoice asks for ${got} msat, the agreed price gives ${expected} msat`
+    )
   }
   static INVOICE_NETWORK_MISMATCH(got: string, expected: string): WalletError {
     return new WalletError('INVOICE_NETWORK_MISMATCH', `the invoice is for ${got}, this session pays on ${expected}`)
@@ -76,10 +83,16 @@ export class WalletError extends Error {
     return new WalletError('INVOICE_EXPIRED', `the invoice expired at ${new Date(at * 1000).toISOString()}`)
   }
   static INVOICE_HASH_REUSED(hash: string): WalletError {
-    return new WalletError('INVOICE_HASH_REUSED', `payment hash ${hash.slice(0, 16)}… was already seen: refusing to pay twice`)
+    return new WalletError(
+      'INVOICE_HASH_REUSED',
+      `payment hash ${hash.slice(0, 16)}… was already seen: refusing to pay twice`
+    )
   }
   static INVOICE_PAYEE_CHANGED(got: string, expected: string): WalletError {
-    return new WalletError('INVOICE_PAYEE_CHANGED', `the invoice is payable to node ${got.slice(0, 16)}…, earlier ticks to ${expected.slice(0, 16)}…`)
+    return new WalletError(
+      'INVOICE_PAYEE_CHANGED',
+      `the invoice is payable to node ${got.slice(0, 16)}…, earlier ticks to ${expected.slice(0, 16)}…`
+    )
   }
   static TICK_OUT_OF_ORDER(why: string): WalletError {
     return new WalletError('TICK_OUT_OF_ORDER', why)
@@ -88,10 +101,16 @@ export class WalletError extends Error {
     return new WalletError('TICK_TOO_EARLY', `tick ${seq} came ${earlyMs} ms before its period starts`)
   }
   static TICK_ALREADY_PAID(seq: number): WalletError {
-    return new WalletError('TICK_ALREADY_PAID', `tick ${seq} was paid already with another invoice: refusing to pay the same period twice`)
+    return new WalletError(
+      'TICK_ALREADY_PAID',
+      `tick ${seq} was paid already with another invoice: refusing to pay the same period twice`
+    )
   }
   static RESUME_REWOUND(nextSeq: number, ticksPaid: number): WalletError {
-    return new WalletError('RESUME_REWOUND', `the resumed session would bill again from tick ${nextSeq}, but ${ticksPaid} ticks are paid: refusing to pay periods twice`)
+    return new WalletError(
+      'RESUME_REWOUND',
+      `the resumed session would bill again from tick ${nextSeq}, but ${ticksPaid} ticks are paid: refusing to pay periods twice`
+    )
   }
   static FEE_TOO_HIGH(feeMsat: number, maxFeeMsat: number, paid: boolean): WalletError {
     return new WalletError(
@@ -102,13 +121,22 @@ export class WalletError extends Error {
     )
   }
   static BUDGET_EXHAUSTED(spentMsat: number, amountMsat: number, budgetMsat: number): WalletError {
-    return new WalletError('BUDGET_EXHAUSTED', `paying ${amountMsat} msat more would pass the budget (${spentMsat} of ${budgetMsat} msat spent)`)
+    return new WalletError(
+      'BUDGET_EXHAUSTED',
+      `paying ${amountMsat} msat more would pass the budget (${spentMsat} of ${budgetMsat} msat spent)`
+    )
   }
   static NWC_INVALID_URI(why: string): WalletError {
-    return new WalletError('NWC_INVALID_URI', `the NWC URI is not usable: ${why}. It looks like nostr+walletconnect://<pubkey>?relay=wss://…&secret=<hex>`)
+    return new WalletError(
+      'NWC_INVALID_URI',
+      `the NWC URI is not usable: ${why}. It looks like nostr+walletconnect://<pubkey>?relay=wss://…&secret=<hex>`
+    )
   }
   static WALLET_UNREACHABLE(why: string): WalletError {
-    return new WalletError('WALLET_UNREACHABLE', `the wallet could not be reached: ${why}. Is its relay reachable, and the connection still enabled in your wallet?`)
+    return new WalletError(
+      'WALLET_UNREACHABLE',
+      `the wallet could not be reached: ${why}. Is its relay reachable, and the connection still enabled in your wallet?`
+    )
   }
   static PAYMENT_FAILED(why: string): WalletError {
     return new WalletError('PAYMENT_FAILED', `the payment failed: ${why}`)
@@ -120,10 +148,16 @@ export class WalletError extends Error {
     )
   }
   static INSUFFICIENT_BALANCE(why: string): WalletError {
-    return new WalletError('INSUFFICIENT_BALANCE', `the wallet's balance is too low: ${why}. Top it up or lower --budget`)
+    return new WalletError(
+      'INSUFFICIENT_BALANCE',
+      `the wallet's balance is too low: ${why}. Top it up or lower --budget`
+    )
   }
   static QUOTA_EXCEEDED(why: string): WalletError {
-    return new WalletError('QUOTA_EXCEEDED', `the wallet connection's spending budget is used up: ${why}. Raise it in your wallet`)
+    return new WalletError(
+      'QUOTA_EXCEEDED',
+      `the wallet connection's spending budget is used up: ${why}. Raise it in your wallet`
+    )
   }
   static INVOICE_UNAVAILABLE(why: string): WalletError {
     return new WalletError('INVOICE_UNAVAILABLE', `could not create an invoice: ${why}`)
@@ -142,7 +176,10 @@ export class WalletError extends Error {
     return new WalletError('NWC_LIBRARY_LOG', `the NWC library said: ${text}`)
   }
   static NO_WALLET(): WalletError {
-    return new WalletError('NO_WALLET', 'no wallet to pay with: pass --nwc=<nostr+walletconnect URI> (or set NWC_URI), or choose a free provider')
+    return new WalletError(
+      'NO_WALLET',
+      'no wallet to pay with: pass --nwc=<nostr+walletconnect URI> (or set NWC_URI), or choose a free provider'
+    )
   }
 }
 

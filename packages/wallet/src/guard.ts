@@ -91,28 +91,37 @@ export class TickGuard {
     this.nextSeq++
     if (tick.seq !== seq) throw WalletError.TICK_OUT_OF_ORDER(`tick ${tick.seq} arrived, tick ${seq} was due`)
     if (tick.periodStart !== seq * T || tick.periodEnd !== (seq + 1) * T) {
-      throw WalletError.TICK_OUT_OF_ORDER(`tick ${seq} bills [${tick.periodStart}, ${tick.periodEnd}) s, it should bill [${seq * T}, ${(seq + 1) * T}) s`)
+      throw WalletError.TICK_OUT_OF_ORDER(
+        `tick ${seq} bills [${tick.periodStart}, ${tick.periodEnd}) s, it should bill [${seq * T}, ${(seq + 1) * T}) s`
+      )
     }
     const early = this.terms.startedAt + seq * T * 1000 - earlyToleranceMs(T) - this.now()
     if (early > 0) throw WalletError.TICK_TOO_EARLY(seq, Math.round(early + earlyToleranceMs(T)))
-    if (tick.amountMsat !== this.amountMsat) throw WalletError.INVOICE_AMOUNT_MISMATCH(String(tick.amountMsat), this.amountMsat)
+    if (tick.amountMsat !== this.amountMsat)
+      throw WalletError.INVOICE_AMOUNT_MISMATCH(String(tick.amountMsat), this.amountMsat)
 
     const invoice = decodeInvoice(tick.bolt11)
-    if (invoice.network !== this.terms.network) throw WalletError.INVOICE_NETWORK_MISMATCH(invoice.network, this.terms.network)
-    if (invoice.amountMsat !== String(this.amountMsat)) throw WalletError.INVOICE_AMOUNT_MISMATCH(invoice.amountMsat ?? 'any amount', this.amountMsat)
+    if (invoice.network !== this.terms.network)
+      throw WalletError.INVOICE_NETWORK_MISMATCH(invoice.network, this.terms.network)
+    if (invoice.amountMsat !== String(this.amountMsat))
+      throw WalletError.INVOICE_AMOUNT_MISMATCH(invoice.amountMsat ?? 'any amount', this.amountMsat)
     // A paid seq re-sent after a resume: its own invoice is acknowledged with the stored preimage,
     // any other invoice would bill the same period twice.
     const paid = this.paidBySeq.get(seq)
-    if (paid?.paymentHash === invoice.paymentHash) return { seq, amountMsat: this.amountMsat, invoice, bolt11: tick.bolt11, paidPreimage: paid.preimage }
+    if (paid?.paymentHash === invoice.paymentHash)
+      return { seq, amountMsat: this.amountMsat, invoice, bolt11: tick.bolt11, paidPreimage: paid.preimage }
     if (paid) throw WalletError.TICK_ALREADY_PAID(seq)
-    if (invoice.expiresAt - EXPIRY_MARGIN_S <= Math.floor(this.now() / 1000)) throw WalletError.INVOICE_EXPIRED(invoice.expiresAt)
+    if (invoice.expiresAt - EXPIRY_MARGIN_S <= Math.floor(this.now() / 1000))
+      throw WalletError.INVOICE_EXPIRED(invoice.expiresAt)
     if (this.seen.has(invoice.paymentHash)) throw WalletError.INVOICE_HASH_REUSED(invoice.paymentHash)
     this.seen.add(invoice.paymentHash)
     if (this.payee === null) this.payee = invoice.payeeNodeKey
-    else if (invoice.payeeNodeKey !== this.payee) throw WalletError.INVOICE_PAYEE_CHANGED(invoice.payeeNodeKey, this.payee)
+    else if (invoice.payeeNodeKey !== this.payee)
+      throw WalletError.INVOICE_PAYEE_CHANGED(invoice.payeeNodeKey, this.payee)
     const fee = routeHintFeeMsat(invoice, this.amountMsat)
     if (fee > this.maxFeeMsat) throw WalletError.FEE_TOO_HIGH(fee, this.maxFeeMsat, false)
-    if (!this.canAffordNext()) throw WalletError.BUDGET_EXHAUSTED(this.spentMsat, this.amountMsat + this.maxFeeMsat, this.budgetMsat)
+    if (!this.canAffordNext())
+      throw WalletError.BUDGET_EXHAUSTED(this.spentMsat, this.amountMsat + this.maxFeeMsat, this.budgetMsat)
     return { seq, amountMsat: this.amountMsat, invoice, bolt11: tick.bolt11, paidPreimage: null }
   }
 

@@ -150,7 +150,13 @@ export function decodeInvoice(invoice: string, opts: DecodeOptions = {}): Decode
     minFinalCltvDelta: cltv,
     routeHints: d.tags.flatMap((t) =>
       t.tagName === 'routing_info'
-        ? [(t.data as RoutingInfo).map((h) => ({ pubkey: h.pubkey, feeBaseMsat: h.fee_base_msat, feeProportionalMillionths: h.fee_proportional_millionths }))]
+        ? [
+            (t.data as RoutingInfo).map((h) => ({
+              pubkey: h.pubkey,
+              feeBaseMsat: h.fee_base_msat,
+              feeProportionalMillionths: h.fee_proportional_millionths
+            }))
+          ]
         : []
     )
   }

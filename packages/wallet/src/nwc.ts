@@ -54,7 +54,10 @@ export interface MadeInvoice {
 }
 
 /** The part of NWCClient this wallet uses. */
-export type NwcClientLike = Pick<NWCClient, 'payInvoice' | 'lookupInvoice' | 'getInfo' | 'close'> & { walletPubkey: string; relayUrls: string[] }
+export type NwcClientLike = Pick<NWCClient, 'payInvoice' | 'lookupInvoice' | 'getInfo' | 'close'> & {
+  walletPubkey: string
+  relayUrls: string[]
+}
 
 export class NwcWallet {
   readonly walletPubkey: string
@@ -84,14 +87,16 @@ export class NwcWallet {
 
   static async connect(uri: string, opts: NwcWalletOptions = {}): Promise<NwcWallet> {
     const sdk = await loadNwcSdk()
-    if (!/^nostr\+walletconnect:\/\//i.test(uri)) throw WalletError.NWC_INVALID_URI('it does not start with nostr+walletconnect://')
+    if (!/^nostr\+walletconnect:\/\//i.test(uri))
+      throw WalletError.NWC_INVALID_URI('it does not start with nostr+walletconnect://')
     let client: NWCClient
     try {
       client = new sdk.NWCClient({ nostrWalletConnectUrl: uri })
     } catch (err) {
       throw WalletError.NWC_INVALID_URI(redactUri((err as Error).message))
     }
-    if (!client.secret || !/^[0-9a-f]{64}$/i.test(client.secret)) throw WalletError.NWC_INVALID_URI('the secret is missing or not 64 hex digits')
+    if (!client.secret || !/^[0-9a-f]{64}$/i.test(client.secret))
+      throw WalletError.NWC_INVALID_URI('the secret is missing or not 64 hex digits')
     addWalletLogSecret(client.secret)
     if (client.relayUrls.length === 0) throw WalletError.NWC_INVALID_URI('it names no relay')
     return new NwcWallet(sdk, client, opts)
@@ -117,15 +122,22 @@ export class NwcWallet {
     try {
       return (await this.request('get_balance', () => this.client.getBalance())).balance
     } catch (err) {
-      if ((err as { nip47Code?: string }).nip47Code === 'RESTRICTED' || (err as { nip47Code?: string }).nip47Code === 'NOT_IMPLEMENTED') return null
+      if (
+        (err as { nip47Code?: string }).nip47Code === 'RESTRICTED' ||
+        (err as { nip47Code?: string }).nip47Code === 'NOT_IMPLEMENTED'
+      )
+        return null
       throw err
     }
   }
 
   async makeInvoice(amountMsat: number, description: string, expirySecs: number): Promise<MadeInvoice> {
     try {
-      const tx = await this.request('make_invoice', () => this.client.makeInvoice({ amount: amountMsat, description, expiry: expirySecs }))
-      if (!tx.invoice || !/^[0-9a-f]{64}$/.test(tx.payment_hash)) throw new Error('the wallet answered without an invoice')
+      const tx = await this.request('make_invoice', () =>
+        this.client.makeInvoice({ amount: amountMsat, description, expiry: expirySecs })
+      )
+      if (!tx.invoice || !/^[0-9a-f]{64}$/.test(tx.payment_hash))
+        throw new Error('the wallet answered without an invoice')
       return { invoice: tx.invoice, paymentHash: tx.payment_hash }
     } catch (err) {
       if (err instanceof WalletError && err.code !== 'PAYMENT_FAILED') throw err
@@ -153,11 +165,15 @@ export class NwcWallet {
     let delivered = last.delivered
     for (let delay = this.retryMs.first; ; delay = Math.min(delay * 2, this.retryMs.max)) {
       // A lookup waits no longer than the time left (at least 1 s), so an outage cannot hold us past it.
-      const state = await this.paymentState(paymentHash, Math.min(this.requestTimeoutMs, Math.max(1000, (opts.until ?? 0) - Date.now())))
+      const state = await this.paymentState(
+        paymentHash,
+        Math.min(this.requestTimeoutMs, Math.max(1000, (opts.until ?? 0) - Date.now()))
+      )
       if (state.kind === 'settled') return state.paid
       if (state.kind === 'failed') throw WalletError.PAYMENT_FAILED('the wallet reports that the payment failed')
       const why = state.kind === 'unreachable' ? state.why : last.why
-      if (Date.now() + delay > (opts.until ?? 0)) throw delivered ? WalletError.PAYMENT_PENDING(why) : WalletError.WALLET_UNREACHABLE(why)
+      if (Date.now() + delay > (opts.until ?? 0))
+        throw delivered ? WalletError.PAYMENT_PENDING(why) : WalletError.WALLET_UNREACHABLE(why)
       await new Promise((resolve) => setTimeout(resolve, delay))
       if (delivered || state.kind === 'pending') continue
       last = await this.attemptPay(invoice)
@@ -170,7 +186,8 @@ export class NwcWallet {
   private async attemptPay(invoice: string): Promise<PaidInvoice | { delivered: boolean; why: string }> {
     try {
       const res = await withTimeout(this.client.payInvoice({ invoice }), this.payTimeoutMs)
-      if (!res.preimage || !/^[0-9a-f]{64}$/i.test(res.preimage)) throw WalletError.PAYMENT_FAILED('the wallet returned no preimage')
+      if (!res.preimage || !/^[0-9a-f]{64}$/i.test(res.preimage))
+        throw WalletError.PAYMENT_FAILED('the wallet returned no preimage')
       return { preimage: res.preimage.toLowerCase(), feesMsat: feesOf(res.fees_paid) }
     } catch (err) {
       const outage = this.outage(err, 'pay_invoice', this.payTimeoutMs)
@@ -180,8 +197,13 @@ export class NwcWallet {
   }
 
   /** What the wallet knows of an outgoing payment; never throws. */
-  private async paymentState(paymentHash: string, timeoutMs: number): Promise<
-    { kind: 'settled'; paid: PaidInvoice } | { kind: 'pending' | 'failed' | 'unknown' } | { kind: 'unreachable'; why: string }
+  private async paymentState(
+    paymentHash: string,
+    timeoutMs: number
+  ): Promise<
+    | { kind: 'settled'; paid: PaidInvoice }
+    | { kind: 'pending' | 'failed' | 'unknown' }
+    | { kind: 'unreachable'; why: string }
   > {
     try {
       const tx = await withTimeout(this.client.lookupInvoice({ payment_hash: paymentHash }), timeoutMs)
@@ -218,12 +240,15 @@ export class NwcWallet {
    */
   private outage(err: unknown, method: string, timeoutMs: number): { delivered: boolean; why: string } | null {
     const relays = this.relays.join(', ')
-    if (err instanceof this.sdk.Nip47NetworkError) return { delivered: false, why: `${method} could not connect to the wallet's relay ${relays}` }
-    if (err instanceof this.sdk.Nip47PublishTimeoutError) return { delivered: true, why: `the relay ${relays} did not confirm the ${method} request` }
+    if (err instanceof this.sdk.Nip47NetworkError)
+      return { delivered: false, why: `${method} could not connect to the wallet's relay ${relays}` }
+    if (err instanceof this.sdk.Nip47PublishTimeoutError)
+      return { delivered: true, why: `the relay ${relays} did not confirm the ${method} request` }
     if (err instanceof TimeoutError || err instanceof this.sdk.Nip47TimeoutError) {
       return { delivered: true, why: `${method} got no reply in ${Math.round(timeoutMs / 1000)} s` }
     }
-    if (err instanceof this.sdk.Nip47PublishError) return { delivered: true, why: `the relay ${relays} did not take the ${method} request` }
+    if (err instanceof this.sdk.Nip47PublishError)
+      return { delivered: true, why: `the relay ${relays} did not take the ${method} request` }
     return null
   }
 
@@ -251,7 +276,9 @@ class TimeoutError extends Error {}
 
 /** A fee as reported: a non-negative number of msat, else 0 (wallets may omit it). */
 function feesOf(fees: unknown): number {
-  return typeof fees === 'number' && Number.isFinite(fees) && fees > 0 ? Math.min(Math.ceil(fees), Number.MAX_SAFE_INTEGER) : 0
+  return typeof fees === 'number' && Number.isFinite(fees) && fees > 0
+    ? Math.min(Math.ceil(fees), Number.MAX_SAFE_INTEGER)
+    : 0
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -10,11 +10,30 @@ const T = 2
 const AMOUNT = 167 // 5 sats/min for 2 s
 
 function guard(now = { t: 0 }, budgetSats = 1) {
-  return { now, g: new TickGuard({ satsPerMinute: 5, tickSeconds: T, budgetSats, network: 'regtest', startedAt: 0, now: () => now.t }) }
+  return {
+    now,
+    g: new TickGuard({
+      satsPerMinute: 5,
+      tickSeconds: T,
+      budgetSats,
+      network: 'regtest',
+      startedAt: 0,
+      now: () => now.t
+    })
+  }
 }
 
 function tick(seq: number, bolt11: string, over: Partial<Tick> = {}): Tick {
-  return { type: 'tick', sessionId, seq, amountMsat: AMOUNT, bolt11, periodStart: seq * T, periodEnd: (seq + 1) * T, ...over }
+  return {
+    type: 'tick',
+    sessionId,
+    seq,
+    amountMsat: AMOUNT,
+    bolt11,
+    periodStart: seq * T,
+    periodEnd: (seq + 1) * T,
+    ...over
+  }
 }
 
 function refusal(fn: () => unknown): string {
@@ -44,10 +63,22 @@ describe('a tick is paid only when every check passes', () => {
   const nowMs = Date.now()
   const cases: Array<[string, (g: TickGuard) => Tick, string]> = [
     ['an inflated invoice', () => tick(0, makeInvoice({ amountMsat: AMOUNT + 1 }).bolt11), 'INVOICE_AMOUNT_MISMATCH'],
-    ['a tick amount that disagrees with the rule', () => tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11, { amountMsat: 166 }), 'INVOICE_AMOUNT_MISMATCH'],
+    [
+      'a tick amount that disagrees with the rule',
+      () => tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11, { amountMsat: 166 }),
+      'INVOICE_AMOUNT_MISMATCH'
+    ],
     ['a zero-amount invoice', () => tick(0, makeInvoice({ amountMsat: 0 }).bolt11), 'INVOICE_AMOUNT_MISMATCH'],
-    ['an invoice for another network', () => tick(0, makeInvoice({ amountMsat: AMOUNT, network: 'bitcoin' }).bolt11), 'INVOICE_NETWORK_MISMATCH'],
-    ['an expired invoice', () => tick(0, makeInvoice({ amountMsat: AMOUNT, timestamp: Math.floor(nowMs / 1000) - 700, expiry: 600 }).bolt11), 'INVOICE_EXPIRED'],
+    [
+      'an invoice for another network',
+      () => tick(0, makeInvoice({ amountMsat: AMOUNT, network: 'bitcoin' }).bolt11),
+      'INVOICE_NETWORK_MISMATCH'
+    ],
+    [
+      'an expired invoice',
+      () => tick(0, makeInvoice({ amountMsat: AMOUNT, timestamp: Math.floor(nowMs / 1000) - 700, expiry: 600 }).bolt11),
+      'INVOICE_EXPIRED'
+    ],
     ['garbage', () => tick(0, 'lnbcrt1garbage'), 'INVOICE_INVALID'],
     ['a seq out of order', () => tick(1, makeInvoice({ amountMsat: AMOUNT }).bolt11), 'TICK_OUT_OF_ORDER'],
     ['a wrong period', () => tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11, { periodEnd: 3 }), 'TICK_OUT_OF_ORDER']
@@ -62,7 +93,15 @@ describe('a tick is paid only when every check passes', () => {
   test('refuses a repeated payment hash, even across sessions', () => {
     const seenHashes = new Set<string>()
     const now = { t: Date.now() }
-    const terms = { satsPerMinute: 5, tickSeconds: T, budgetSats: 10, network: 'regtest' as const, startedAt: now.t, seenHashes, now: () => now.t }
+    const terms = {
+      satsPerMinute: 5,
+      tickSeconds: T,
+      budgetSats: 10,
+      network: 'regtest' as const,
+      startedAt: now.t,
+      seenHashes,
+      now: () => now.t
+    }
     const inv = makeInvoice({ amountMsat: AMOUNT })
     const g1 = new TickGuard(terms)
     g1.paid(g1.check(tick(0, inv.bolt11)), 'p')
@@ -76,40 +115,89 @@ describe('a tick is paid only when every check passes', () => {
 
   test('refuses another payee after the first tick', () => {
     const now = { t: Date.now() }
-    const g = new TickGuard({ satsPerMinute: 5, tickSeconds: T, budgetSats: 10, network: 'regtest', startedAt: now.t, now: () => now.t })
+    const g = new TickGuard({
+      satsPerMinute: 5,
+      tickSeconds: T,
+      budgetSats: 10,
+      network: 'regtest',
+      startedAt: now.t,
+      now: () => now.t
+    })
     g.paid(g.check(tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
     now.t += T * 1000
-    expect(refusal(() => g.check(tick(1, makeInvoice({ amountMsat: AMOUNT, key: NODE_B }).bolt11)))).toBe('INVOICE_PAYEE_CHANGED')
+    expect(refusal(() => g.check(tick(1, makeInvoice({ amountMsat: AMOUNT, key: NODE_B }).bolt11)))).toBe(
+      'INVOICE_PAYEE_CHANGED'
+    )
   })
 
   test('refuses a tick earlier than its period allows, but tolerates timer jitter', () => {
     const now = { t: 1_000_000 }
-    const g = new TickGuard({ satsPerMinute: 5, tickSeconds: T, budgetSats: 10, network: 'regtest', startedAt: now.t, now: () => now.t })
+    const g = new TickGuard({
+      satsPerMinute: 5,
+      tickSeconds: T,
+      budgetSats: 10,
+      network: 'regtest',
+      startedAt: now.t,
+      now: () => now.t
+    })
     g.paid(g.check(tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
     now.t += 1000 // tick 1 is due at +2000 ms; 200 ms of tolerance
     expect(refusal(() => g.check(tick(1, makeInvoice({ amountMsat: AMOUNT }).bolt11)))).toBe('TICK_TOO_EARLY')
-    const g2 = new TickGuard({ satsPerMinute: 5, tickSeconds: T, budgetSats: 10, network: 'regtest', startedAt: 0, now: () => 1850 })
+    const g2 = new TickGuard({
+      satsPerMinute: 5,
+      tickSeconds: T,
+      budgetSats: 10,
+      network: 'regtest',
+      startedAt: 0,
+      now: () => 1850
+    })
     g2.paid(g2.check(tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
     expect(g2.check(tick(1, makeInvoice({ amountMsat: AMOUNT }).bolt11)).seq).toBe(1)
   })
 
   test('refuses to pass the budget, and says when it cannot afford the next tick', () => {
     const now = { t: Date.now() }
-    const g = new TickGuard({ satsPerMinute: 60, tickSeconds: 1, budgetSats: 2, network: 'regtest', startedAt: now.t, now: () => now.t })
+    const g = new TickGuard({
+      satsPerMinute: 60,
+      tickSeconds: 1,
+      budgetSats: 2,
+      network: 'regtest',
+      startedAt: now.t,
+      now: () => now.t
+    })
     g.paid(g.check({ ...tick(0, makeInvoice({ amountMsat: 1000 }).bolt11), amountMsat: 1000, periodEnd: 1 }), 'p')
     expect(g.canAffordNext()).toBe(true)
     now.t += 1000
-    g.paid(g.check({ ...tick(1, makeInvoice({ amountMsat: 1000 }).bolt11), amountMsat: 1000, periodStart: 1, periodEnd: 2 }), 'p')
+    g.paid(
+      g.check({ ...tick(1, makeInvoice({ amountMsat: 1000 }).bolt11), amountMsat: 1000, periodStart: 1, periodEnd: 2 }),
+      'p'
+    )
     expect(g.canAffordNext()).toBe(false)
     now.t += 1000
-    expect(refusal(() => g.check({ ...tick(2, makeInvoice({ amountMsat: 1000 }).bolt11), amountMsat: 1000, periodStart: 2, periodEnd: 3 }))).toBe('BUDGET_EXHAUSTED')
+    expect(
+      refusal(() =>
+        g.check({
+          ...tick(2, makeInvoice({ amountMsat: 1000 }).bolt11),
+          amountMsat: 1000,
+          periodStart: 2,
+          periodEnd: 3
+        })
+      )
+    ).toBe('BUDGET_EXHAUSTED')
     expect(g.spentMsat).toBe(2000)
   })
 })
 
 test('after a resume, a re-sent bill already paid is acknowledged with its preimage and never paid again', () => {
   const now = { t: Date.now() }
-  const g = new TickGuard({ satsPerMinute: 5, tickSeconds: T, budgetSats: 10, network: 'regtest', startedAt: now.t, now: () => now.t })
+  const g = new TickGuard({
+    satsPerMinute: 5,
+    tickSeconds: T,
+    budgetSats: 10,
+    network: 'regtest',
+    startedAt: now.t,
+    now: () => now.t
+  })
   const inv = makeInvoice({ amountMsat: AMOUNT })
   g.paid(g.check(tick(0, inv.bolt11)), 'aa'.repeat(32))
   now.t += T * 1000
@@ -126,7 +214,13 @@ test('after a resume, a re-sent bill already paid is acknowledged with its preim
 test('decodeInvoice reads network, amount, payee and expiry; preimages verify', () => {
   const inv = makeInvoice({ amountMsat: 167, expiry: 60, timestamp: 1_700_000_000 })
   const d = decodeInvoice(inv.bolt11)
-  expect(d).toMatchObject({ network: 'regtest', amountMsat: '167', paymentHash: inv.paymentHash, timestamp: 1_700_000_000, expiresAt: 1_700_000_060 })
+  expect(d).toMatchObject({
+    network: 'regtest',
+    amountMsat: '167',
+    paymentHash: inv.paymentHash,
+    timestamp: 1_700_000_000,
+    expiresAt: 1_700_000_060
+  })
   expect(d.payeeNodeKey).toMatch(/^0[23][0-9a-f]{64}$/)
   expect(decodeInvoice(makeInvoice({ amountMsat: 1000, network: 'bitcoin' }).bolt11).network).toBe('bitcoin')
   expect(preimageMatches(inv.preimage, inv.paymentHash)).toBe(true)
@@ -137,7 +231,14 @@ test('decodeInvoice reads network, amount, payee and expiry; preimages verify', 
 describe('resume: a paid period is never billed twice (SPEC §5.5)', () => {
   function resumed() {
     const now = { t: Date.now() }
-    const g = new TickGuard({ satsPerMinute: 5, tickSeconds: T, budgetSats: 10, network: 'regtest', startedAt: now.t, now: () => now.t })
+    const g = new TickGuard({
+      satsPerMinute: 5,
+      tickSeconds: T,
+      budgetSats: 10,
+      network: 'regtest',
+      startedAt: now.t,
+      now: () => now.t
+    })
     const invs = [0, 1, 2].map(() => makeInvoice({ amountMsat: AMOUNT }))
     for (const [seq, inv] of invs.entries()) {
       now.t = g['terms'].startedAt + seq * T * 1000
@@ -184,7 +285,10 @@ function hintedInvoice(amountMsat: number, routes: Array<Array<{ feeBaseMsat: nu
     tags.push({
       tagName: 'routing_info',
       data: route.map((h, i) => ({
-        pubkey: i % 2 ? '02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5' : '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798',
+        pubkey:
+          i % 2
+            ? '02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5'
+            : '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798',
         short_channel_id: '0102030405060708',
         fee_base_msat: h.feeBaseMsat,
         fee_proportional_millionths: h.ppm,
@@ -192,34 +296,112 @@ function hintedInvoice(amountMsat: number, routes: Array<Array<{ feeBaseMsat: nu
       }))
     })
   }
-  const encoded = bolt11.encode({ network: NETWORKS.regtest, millisatoshis: String(amountMsat), timestamp: Math.floor(Date.now() / 1000), tags })
+  const encoded = bolt11.encode({
+    network: NETWORKS.regtest,
+    millisatoshis: String(amountMsat),
+    timestamp: Math.floor(Date.now() / 1000),
+    tags
+  })
   return bolt11.sign(encoded, NODE_A).paymentRequest as string
 }
 
 describe('routing fees count against the budget', () => {
   const feeGuard = (budgetSats: number, maxFeeMsat: number) => {
     const now = { t: Date.now() }
-    return { now, g: new TickGuard({ satsPerMinute: 60, tickSeconds: 1, budgetSats, maxFeeMsat, network: 'regtest', startedAt: now.t, now: () => now.t }) }
+    return {
+      now,
+      g: new TickGuard({
+        satsPerMinute: 60,
+        tickSeconds: 1,
+        budgetSats,
+        maxFeeMsat,
+        network: 'regtest',
+        startedAt: now.t,
+        now: () => now.t
+      })
+    }
   }
-  const oneSat = (seq: number, bolt: string): Tick => ({ ...tick(seq, bolt), amountMsat: 1000, periodStart: seq, periodEnd: seq + 1 })
+  const oneSat = (seq: number, bolt: string): Tick => ({
+    ...tick(seq, bolt),
+    amountMsat: 1000,
+    periodStart: seq,
+    periodEnd: seq + 1
+  })
 
   test('decodeInvoice reads every route hint', () => {
-    const d = decodeInvoice(hintedInvoice(1000, [[{ feeBaseMsat: 1, ppm: 2 }], [{ feeBaseMsat: 3, ppm: 4 }, { feeBaseMsat: 5, ppm: 6 }]]))
-    expect(d.routeHints.map((r) => r.map((h) => [h.feeBaseMsat, h.feeProportionalMillionths]))).toEqual([[[1, 2]], [[3, 4], [5, 6]]])
+    const d = decodeInvoice(
+      hintedInvoice(1000, [
+        [{ feeBaseMsat: 1, ppm: 2 }],
+        [
+          { feeBaseMsat: 3, ppm: 4 },
+          { feeBaseMsat: 5, ppm: 6 }
+        ]
+      ])
+    )
+    expect(d.routeHints.map((r) => r.map((h) => [h.feeBaseMsat, h.feeProportionalMillionths]))).toEqual([
+      [[1, 2]],
+      [
+        [3, 4],
+        [5, 6]
+      ]
+    ])
   })
 
   test('an invoice whose route hints would charge more than the fee limit is refused: FEE_TOO_HIGH, nothing spent', () => {
     const { g } = feeGuard(100, 2000)
     // 10,000 sat of base fee on a 1 sat payment.
-    expect(refusal(() => g.check(oneSat(0, hintedInvoice(1000, [[{ feeBaseMsat: 10_000_000, ppm: 0 }]]))))).toBe('FEE_TOO_HIGH')
+    expect(refusal(() => g.check(oneSat(0, hintedInvoice(1000, [[{ feeBaseMsat: 10_000_000, ppm: 0 }]]))))).toBe(
+      'FEE_TOO_HIGH'
+    )
     // A cheap route beside an expensive one: the wallet may take either, so the dearest counts.
     const { g: g2 } = feeGuard(100, 2000)
-    expect(refusal(() => g2.check(oneSat(0, hintedInvoice(1000, [[{ feeBaseMsat: 0, ppm: 0 }], [{ feeBaseMsat: 1000, ppm: 0 }, { feeBaseMsat: 1001, ppm: 0 }]]))))).toBe('FEE_TOO_HIGH')
+    expect(
+      refusal(() =>
+        g2.check(
+          oneSat(
+            0,
+            hintedInvoice(1000, [
+              [{ feeBaseMsat: 0, ppm: 0 }],
+              [
+                { feeBaseMsat: 1000, ppm: 0 },
+                { feeBaseMsat: 1001, ppm: 0 }
+              ]
+            ])
+          )
+        )
+      )
+    ).toBe('FEE_TOO_HIGH')
     // A proportional fee that overflows 2^53 on the way is still counted exactly.
     const { g: g3 } = feeGuard(100, 2000)
-    expect(refusal(() => g3.check(oneSat(0, hintedInvoice(1000, [[{ feeBaseMsat: 0xffffffff, ppm: 0xffffffff }, { feeBaseMsat: 0xffffffff, ppm: 0xffffffff }]]))))).toBe('FEE_TOO_HIGH')
+    expect(
+      refusal(() =>
+        g3.check(
+          oneSat(
+            0,
+            hintedInvoice(1000, [
+              [
+                { feeBaseMsat: 0xffffffff, ppm: 0xffffffff },
+                { feeBaseMsat: 0xffffffff, ppm: 0xffffffff }
+              ]
+            ])
+          )
+        )
+      )
+    ).toBe('FEE_TOO_HIGH')
     const { g: g4 } = feeGuard(100, 2000)
-    expect(g4.check(oneSat(0, hintedInvoice(1000, [[{ feeBaseMsat: 1000, ppm: 1000 }, { feeBaseMsat: 998, ppm: 0 }]]))).seq).toBe(0)
+    expect(
+      g4.check(
+        oneSat(
+          0,
+          hintedInvoice(1000, [
+            [
+              { feeBaseMsat: 1000, ppm: 1000 },
+              { feeBaseMsat: 998, ppm: 0 }
+            ]
+          ])
+        )
+      ).seq
+    ).toBe(0)
   })
 
   test('fees the wallet reports count as spent, and the budget keeps the fee limit in reserve: the total never passes it', () => {

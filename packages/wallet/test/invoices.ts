@@ -28,19 +28,17 @@ export function makeInvoice(opts: {
 }): MadeInvoice {
   const preimage = opts.preimage ?? randomBytes(32)
   const paymentHash = createHash('sha256').update(preimage).digest('hex')
-  const encoded = bolt11.encode(
-    {
-      network: NETWORKS[opts.network ?? 'regtest'],
-      millisatoshis: String(opts.amountMsat),
-      timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
-      tags: [
-        { tagName: 'payment_hash', data: paymentHash },
-        { tagName: 'payment_secret', data: randomBytes(32).toString('hex') },
-        { tagName: 'description', data: '2020117 test tick' },
-        { tagName: 'expire_time', data: opts.expiry ?? 600 }
-      ]
-    }
-  )
+  const encoded = bolt11.encode({
+    network: NETWORKS[opts.network ?? 'regtest'],
+    millisatoshis: String(opts.amountMsat),
+    timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
+    tags: [
+      { tagName: 'payment_hash', data: paymentHash },
+      { tagName: 'payment_secret', data: randomBytes(32).toString('hex') },
+      { tagName: 'description', data: '2020117 test tick' },
+      { tagName: 'expire_time', data: opts.expiry ?? 600 }
+    ]
+  })
   const signed = bolt11.sign(encoded, opts.key ?? NODE_A)
   return { bolt11: signed.paymentRequest as string, paymentHash, preimage }
 }

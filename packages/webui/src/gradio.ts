@@ -52,7 +52,8 @@ export function serveQueueSocket(ws: WebSocket, ctx: AppContext): void {
     } catch (err) {
       return fail(WebUIError.BAD_JSON(err instanceof Error ? err.message : String(err)))
     }
-    if (typeof msg !== 'object' || msg === null) return fail(WebUIError.INVALID_PARAMETER('message', 'must be an object'))
+    if (typeof msg !== 'object' || msg === null)
+      return fail(WebUIError.INVALID_PARAMETER('message', 'must be an object'))
     const fields = msg as Record<string, unknown>
     switch (phase) {
       case 'hash':
@@ -81,7 +82,8 @@ export function serveQueueSocket(ws: WebSocket, ctx: AppContext): void {
   const run = async (fields: Record<string, unknown>): Promise<void> => {
     try {
       const data = fields['data']
-      if (!Array.isArray(data)) throw WebUIError.INVALID_PARAMETER('data', 'must be an array [prompt, seed, steps, width, height]')
+      if (!Array.isArray(data))
+        throw WebUIError.INVALID_PARAMETER('data', 'must be an array [prompt, seed, steps, width, height]')
       const [prompt, seed, steps, width, height] = data as unknown[]
       const params = parseGenerationParams({ prompt, seed, steps, width, height })
       const result = await ctx.jobs.run(params, {

@@ -103,7 +103,8 @@ const ROUTES: Record<string, Partial<Record<Method | '*', Handler>>> = {
 
 export async function startWebUI(opts: WebUIOptions = {}): Promise<RunningWebUI> {
   const stepDelayMs = opts.stepDelayMs ?? DEFAULT_STEP_DELAY_MS
-  if (!Number.isFinite(stepDelayMs) || stepDelayMs < 0) throw new RangeError(`stepDelayMs must be >= 0, got ${stepDelayMs}`)
+  if (!Number.isFinite(stepDelayMs) || stepDelayMs < 0)
+    throw new RangeError(`stepDelayMs must be >= 0, got ${stepDelayMs}`)
   const ctx: AppContext = { jobs: new JobRunner(stepDelayMs), log: opts.log ?? (() => {}) }
 
   const server = createServer((req, res) => void route(req, res, ctx))

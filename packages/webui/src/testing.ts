@@ -158,10 +158,16 @@ export async function probeWebSocketProgress(base: string, opts: ProgressProbe):
     const session = `probe-${Date.now().toString(36)}`
     inbox.send({ fn_index: 0, session_hash: session })
     const estimation = await inbox.next('the estimation message')
-    if (estimation.msg !== 'estimation') throw probe.fail('message after the session hash', { msg: 'estimation' }, estimation)
+    if (estimation.msg !== 'estimation')
+      throw probe.fail('message after the session hash', { msg: 'estimation' }, estimation)
     const sendData = await inbox.next('the send_data message')
     if (sendData.msg !== 'send_data') throw probe.fail('message after estimation', { msg: 'send_data' }, sendData)
-    inbox.send({ data: [job.prompt, job.seed, job.steps, job.width, job.height], fn_index: 0, session_hash: session, paced: true })
+    inbox.send({
+      data: [job.prompt, job.seed, job.steps, job.width, job.height],
+      fn_index: 0,
+      session_hash: session,
+      paced: true
+    })
 
     const starts = await inbox.next('the process_starts message')
     const jobId = starts.job_id
@@ -172,9 +178,15 @@ export async function probeWebSocketProgress(base: string, opts: ProgressProbe):
     const seen: number[] = []
     for (let step = 1; step <= job.steps; step++) {
       const msg = await inbox.next(`progress step ${step} of ${job.steps}`)
-      const data = Array.isArray(msg.progress_data) ? (msg.progress_data[0] as Record<string, unknown> | undefined) : undefined
+      const data = Array.isArray(msg.progress_data)
+        ? (msg.progress_data[0] as Record<string, unknown> | undefined)
+        : undefined
       if (msg.msg !== 'progress' || data?.index !== step || data.length !== job.steps) {
-        throw probe.fail(`progress event ${step}`, { msg: 'progress', progress_data: [{ index: step, length: job.steps }] }, msg)
+        throw probe.fail(
+          `progress event ${step}`,
+          { msg: 'progress', progress_data: [{ index: step, length: job.steps }] },
+          msg
+        )
       }
       seen.push(step)
       if (step < job.steps) await probe.checkAndAdvance(jobId, step, job.steps)
@@ -209,13 +221,16 @@ export async function probeSseProgress(base: string, opts: ProgressProbe): Promi
       paced: '1'
     })
     probe.waiting = 'the SSE response headers'
-    const res = await probe.open(`/sse/progress?${query}`, { headers: { accept: 'text/event-stream', origin: probe.origin } })
+    const res = await probe.open(`/sse/progress?${query}`, {
+      headers: { accept: 'text/event-stream', origin: probe.origin }
+    })
     if (res.statusCode !== 200) {
       const body = await probe.readAll(res, 'GET /sse/progress')
       throw probe.fail('GET /sse/progress status', 200, `${res.statusCode} ${snippet(body)}`)
     }
     const type = res.headers['content-type'] ?? ''
-    if (!type.startsWith('text/event-stream')) throw probe.fail('GET /sse/progress content-type', 'text/event-stream', type)
+    if (!type.startsWith('text/event-stream'))
+      throw probe.fail('GET /sse/progress content-type', 'text/event-stream', type)
 
     const events = sseEvents(res)
     const next = async (what: string): Promise<{ event: string; data: Record<string, unknown> }> => {
@@ -242,7 +257,11 @@ export async function probeSseProgress(base: string, opts: ProgressProbe): Promi
     }
     const complete = await next('event complete')
     if (complete.event !== 'complete' || complete.data.job_id !== jobId) {
-      throw probe.fail('SSE event after the last step', { event: 'complete', job_id: jobId }, { event: complete.event, job_id: complete.data.job_id })
+      throw probe.fail(
+        'SSE event after the last step',
+        { event: 'complete', job_id: jobId },
+        { event: complete.event, job_id: complete.data.job_id }
+      )
     }
     probe.checkImage(dataUrlPng(probe, complete.data.image), job)
     probe.waiting = 'the end of the SSE stream'
@@ -260,7 +279,8 @@ export async function probeUpload(base: string, bytes: Buffer, opts: UploadProbe
   const probe = new Probe('probeUpload', base, opts.signal)
   return probe.run(async () => {
     const chunkBytes = opts.chunkBytes ?? 64 * 1024
-    if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw new RangeError(`chunkBytes must be a positive integer, got ${chunkBytes}`)
+    if (!Number.isInteger(chunkBytes) || chunkBytes < 1)
+      throw new RangeError(`chunkBytes must be a positive integer, got ${chunkBytes}`)
     const expected: TransferResult = { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
     const chunks = function* (): Generator<Buffer> {
       for (let at = 0; at < bytes.length; at += chunkBytes) yield bytes.subarray(at, at + chunkBytes)
@@ -279,7 +299,12 @@ export async function probeUpload(base: string, bytes: Buffer, opts: UploadProbe
 }
 
 /** Streams GET /download?bytes=n&seed=seed, hashing as it arrives, against downloadSha256(n, seed). */
-export async function probeDownload(base: string, n: number, seed = 0, opts: ProbeOptions = {}): Promise<TransferResult> {
+export async function probeDownload(
+  base: string,
+  n: number,
+  seed = 0,
+  opts: ProbeOptions = {}
+): Promise<TransferResult> {
   const probe = new Probe('probeDownload', base, opts.signal)
   return probe.run(async () => {
     const expected = downloadSha256(n, seed)
@@ -317,7 +342,11 @@ export async function probeDownload(base: string, n: number, seed = 0, opts: Pro
  * at most `maxSockets` connections, then `count` more with a fresh connection each. Failures are
  * counted, not thrown: `ok + failed === 2 * count`.
  */
-export async function probeConcurrent(base: string, count: number, opts: ConcurrentProbe = {}): Promise<ConcurrentResult> {
+export async function probeConcurrent(
+  base: string,
+  count: number,
+  opts: ConcurrentProbe = {}
+): Promise<ConcurrentResult> {
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be a positive integer, got ${count}`)
   const maxSockets = opts.maxSockets ?? 16
   const probe = new Probe('probeConcurrent', base, opts.signal)
@@ -412,7 +441,8 @@ class Probe {
     readonly signal: AbortSignal | undefined
   ) {
     const url = new URL(base)
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`${name}: base must be an http(s) URL, got ${base}`)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new TypeError(`${name}: base must be an http(s) URL, got ${base}`)
     if (!url.pathname.endsWith('/')) url.pathname += '/'
     url.search = ''
     url.hash = ''
@@ -557,12 +587,19 @@ class Probe {
     }
     this.waiting = `POST /jobs/advance after step ${step}`
     const advanced = this.expectJson(
-      await this.request(`/jobs/advance?id=${encodeURIComponent(jobId)}`, { method: 'POST', headers: { origin: this.origin } }),
+      await this.request(`/jobs/advance?id=${encodeURIComponent(jobId)}`, {
+        method: 'POST',
+        headers: { origin: this.origin }
+      }),
       200,
       'POST /jobs/advance'
     )
     if (advanced.job_id !== jobId || advanced.step !== step) {
-      throw this.fail('POST /jobs/advance reply', { job_id: jobId, step }, { job_id: advanced.job_id, step: advanced.step })
+      throw this.fail(
+        'POST /jobs/advance reply',
+        { job_id: jobId, step },
+        { job_id: advanced.job_id, step: advanced.step }
+      )
     }
   }
 
@@ -575,7 +612,13 @@ class Probe {
       ws.once('open', () => resolve())
       ws.once('unexpected-response', (_req, res: IncomingMessage) => {
         res.resume()
-        reject(this.fail(`WebSocket handshake on ${url}`, '101 Switching Protocols', `${res.statusCode} ${res.statusMessage ?? ''}`.trim()))
+        reject(
+          this.fail(
+            `WebSocket handshake on ${url}`,
+            '101 Switching Protocols',
+            `${res.statusCode} ${res.statusMessage ?? ''}`.trim()
+          )
+        )
         ws.terminate()
       })
       inbox.onEnd = reject
@@ -601,12 +644,17 @@ class Inbox {
     this.closeCode = new Promise<number>((resolve) => ws.once('close', (code: number) => resolve(code)))
     ws.on('message', (data: RawData, isBinary: boolean) => {
       let item: Record<string, unknown> | Error
-      const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8')
+      const text = (
+        Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
+      ).toString('utf8')
       if (isBinary) item = probe.fail('WebSocket frame type', 'text', `a binary frame: ${snippet(Buffer.from(text))}`)
       else {
         try {
           const value: unknown = JSON.parse(text)
-          item = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : probe.fail('WebSocket message', 'a JSON object', text)
+          item =
+            typeof value === 'object' && value !== null
+              ? (value as Record<string, unknown>)
+              : probe.fail('WebSocket message', 'a JSON object', text)
         } catch {
           item = probe.fail('WebSocket message', 'JSON', snippet(Buffer.from(text)))
         }
@@ -614,7 +662,9 @@ class Inbox {
       this.deliver(item)
     })
     ws.on('error', (err: Error) => this.end(probe.fail('WebSocket', 'no error', errorText(err))))
-    ws.on('close', (code: number, reason: Buffer) => this.end(new Error(`socket closed with ${code}${reason.length ? ` ${reason.toString()}` : ''}`)))
+    ws.on('close', (code: number, reason: Buffer) =>
+      this.end(new Error(`socket closed with ${code}${reason.length ? ` ${reason.toString()}` : ''}`))
+    )
   }
 
   send(msg: unknown): void {
@@ -626,7 +676,8 @@ class Inbox {
     const item = this.buffered.shift()
     if (item instanceof Error) return Promise.reject(item)
     if (item) return Promise.resolve(item)
-    if (this.ended) return Promise.reject(this.probe.fail(`WebSocket while waiting for ${what}`, what, this.ended.message))
+    if (this.ended)
+      return Promise.reject(this.probe.fail(`WebSocket while waiting for ${what}`, what, this.ended.message))
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject }
     })
@@ -635,7 +686,12 @@ class Inbox {
   async closed(what: string): Promise<number> {
     this.probe.waiting = what
     const extra = this.buffered.shift()
-    if (extra) throw this.probe.fail('WebSocket after process_completed', 'the socket to close', extra instanceof Error ? extra.message : extra)
+    if (extra)
+      throw this.probe.fail(
+        'WebSocket after process_completed',
+        'the socket to close',
+        extra instanceof Error ? extra.message : extra
+      )
     const code = await this.closeCode
     if (this.destroyedWith) throw this.destroyedWith
     return code
@@ -666,7 +722,11 @@ class Inbox {
 }
 
 /** Writes `body` (one buffer, or chunks with backpressure), stopping if the response comes first. */
-async function writeBody(req: http.ClientRequest, body: Buffer | Iterable<Buffer> | undefined, response: Promise<unknown>): Promise<void> {
+async function writeBody(
+  req: http.ClientRequest,
+  body: Buffer | Iterable<Buffer> | undefined,
+  response: Promise<unknown>
+): Promise<void> {
   if (body === undefined || Buffer.isBuffer(body)) {
     req.end(body)
     return
@@ -733,9 +793,19 @@ async function* sseEvents(res: IncomingMessage): AsyncGenerator<{ event: string;
   }
 }
 
-function jobParams(opts: ProgressProbe, defaultPrompt: string): { prompt: string; seed: number; steps: number; width: number; height: number } {
-  if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new RangeError(`steps must be a positive integer, got ${opts.steps}`)
-  return { prompt: opts.prompt ?? defaultPrompt, seed: opts.seed ?? 20117, steps: opts.steps, width: opts.width ?? 64, height: opts.height ?? 64 }
+function jobParams(
+  opts: ProgressProbe,
+  defaultPrompt: string
+): { prompt: string; seed: number; steps: number; width: number; height: number } {
+  if (!Number.isInteger(opts.steps) || opts.steps < 1)
+    throw new RangeError(`steps must be a positive integer, got ${opts.steps}`)
+  return {
+    prompt: opts.prompt ?? defaultPrompt,
+    seed: opts.seed ?? 20117,
+    steps: opts.steps,
+    width: opts.width ?? 64,
+    height: opts.height ?? 64
+  }
 }
 
 function dataUrlPng(probe: Probe, value: unknown): Buffer {
@@ -759,7 +829,8 @@ function errorText(err: unknown): string {
 
 function show(value: unknown): string {
   if (Buffer.isBuffer(value)) return `<${value.length} bytes>`
-  if (typeof value === 'string') return value.length > 300 ? `${JSON.stringify(value.slice(0, 300))}…` : JSON.stringify(value)
+  if (typeof value === 'string')
+    return value.length > 300 ? `${JSON.stringify(value.slice(0, 300))}…` : JSON.stringify(value)
   let text: string
   try {
     text = JSON.stringify(value) ?? String(value)

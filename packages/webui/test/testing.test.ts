@@ -37,7 +37,10 @@ afterAll(async () => {
 type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>
 
 /** A loopback HTTP server (optionally with a WebSocket endpoint) closed after the test. */
-async function fakeServer(routes: Record<string, Route>, onSocket?: (ws: WebSocket, req: IncomingMessage) => void): Promise<string> {
+async function fakeServer(
+  routes: Record<string, Route>,
+  onSocket?: (ws: WebSocket, req: IncomingMessage) => void
+): Promise<string> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake.invalid')
     const route = routes[url.pathname]
@@ -80,7 +83,8 @@ async function drain(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
-const png64 = (prompt: string, seed: number, width = 64, height = 64): string => renderImage({ prompt, seed, width, height }).toString('base64')
+const png64 = (prompt: string, seed: number, width = 64, height = 64): string =>
+  renderImage({ prompt, seed, width, height }).toString('base64')
 
 async function idle(): Promise<void> {
   const state = json(await request(`${webui.url}/sdapi/v1/progress`))
@@ -97,7 +101,9 @@ describe('against the real WebUI', () => {
 
   it('probeWebSocketProgress sees every paced step, in order, then the image', async () => {
     expect(await probeWebSocketProgress(webui.url, { steps: 5 })).toEqual([1, 2, 3, 4, 5])
-    expect(await probeWebSocketProgress(`${webui.url}/`, { steps: 1, prompt: 'one step', seed: 3, width: 80, height: 72 })).toEqual([1])
+    expect(
+      await probeWebSocketProgress(`${webui.url}/`, { steps: 1, prompt: 'one step', seed: 3, width: 80, height: 72 })
+    ).toEqual([1])
     await idle()
   })
 
@@ -149,7 +155,9 @@ describe('against a misbehaving server', () => {
       }
     })
     const opts = { prompt: 'p', seed: 1, width: 64, height: 64 }
-    await expect(probeTxt2img(base, opts)).rejects.toThrow(/probeTxt2img: image for prompt "p" seed 1: expected "renderImage\(\) output .*", got ".*bytes, sha256/)
+    await expect(probeTxt2img(base, opts)).rejects.toThrow(
+      /probeTxt2img: image for prompt "p" seed 1: expected "renderImage\(\) output .*", got ".*bytes, sha256/
+    )
     mode = 'size'
     const err = await probeTxt2img(base, opts).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ProbeError)
@@ -161,11 +169,17 @@ describe('against a misbehaving server', () => {
     const origins: Array<string | undefined> = []
     let socket: WebSocket | null = null
     let step = 0
-    const progress = (index: number) => ({ msg: 'progress', progress_data: [{ index, length: 3, unit: 'steps', progress: index / 3, desc: null }] })
+    const progress = (index: number) => ({
+      msg: 'progress',
+      progress_data: [{ index, length: 3, unit: 'steps', progress: index / 3, desc: null }]
+    })
     const base = await fakeServer(
       {
         '/sdapi/v1/progress': (_req, res) =>
-          sendJson(res, { progress: 0, state: { job: 'task(j1)', sampling_step: flaw === 'ahead' ? 3 : step, sampling_steps: 3 } }),
+          sendJson(res, {
+            progress: 0,
+            state: { job: 'task(j1)', sampling_step: flaw === 'ahead' ? 3 : step, sampling_steps: 3 }
+          }),
         '/jobs/advance': (_req, res) => {
           sendJson(res, { job_id: 'j1', step, total: 3 })
           step = flaw === 'skip' ? step + 2 : step + 1
@@ -209,7 +223,9 @@ describe('against a misbehaving server', () => {
 
   it('probeWebSocketProgress throws when the handshake is refused', async () => {
     const base = await fakeServer({ '/queue/join': (_req, res) => void res.writeHead(403).end() })
-    await expect(probeWebSocketProgress(base, { steps: 2 })).rejects.toThrow(/handshake .*expected "101 Switching Protocols", got "403 Forbidden"/)
+    await expect(probeWebSocketProgress(base, { steps: 2 })).rejects.toThrow(
+      /handshake .*expected "101 Switching Protocols", got "403 Forbidden"/
+    )
   })
 
   it('probeSseProgress never finishes through a proxy that buffers the stream (stopped by its signal)', async () => {
@@ -218,25 +234,29 @@ describe('against a misbehaving server', () => {
     const stop = new AbortController()
     const base = await fakeServer({
       '/sse/progress': (req, res) => {
-        const up = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, headers: req.headers }, (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers)
-          res.flushHeaders()
-          const held: Buffer[] = []
-          upRes.on('data', (chunk: Buffer) => {
-            if (!buffering) return void res.write(chunk)
-            held.push(chunk)
-            // The first progress event is now held here, not delivered: the probe must not pass.
-            if (Buffer.concat(held).includes('event: progress')) stop.abort()
-          })
-          upRes.on('end', () => res.end(Buffer.concat(held)))
-        })
+        const up = http.request(
+          { host: upstream.hostname, port: upstream.port, path: req.url, headers: req.headers },
+          (upRes) => {
+            res.writeHead(upRes.statusCode ?? 502, upRes.headers)
+            res.flushHeaders()
+            const held: Buffer[] = []
+            upRes.on('data', (chunk: Buffer) => {
+              if (!buffering) return void res.write(chunk)
+              held.push(chunk)
+              // The first progress event is now held here, not delivered: the probe must not pass.
+              if (Buffer.concat(held).includes('event: progress')) stop.abort()
+            })
+            upRes.on('end', () => res.end(Buffer.concat(held)))
+          }
+        )
         up.on('error', () => res.destroy())
         res.on('close', () => up.destroy())
         up.end()
       },
       // The probe's own checks go straight through.
       '/sdapi/v1/progress': async (_req, res) => sendJson(res, json(await request(`${webui.url}/sdapi/v1/progress`))),
-      '/jobs/advance': async (req, res, url) => sendJson(res, json(await request(`${webui.url}/jobs/advance${url.search}`, { method: 'POST' })))
+      '/jobs/advance': async (req, res, url) =>
+        sendJson(res, json(await request(`${webui.url}/jobs/advance${url.search}`, { method: 'POST' })))
     })
     await expect(probeSseProgress(base, { steps: 3, signal: stop.signal })).rejects.toThrow(
       /^probeSseProgress: aborted while waiting for (the SSE response headers|SSE event start)$/
@@ -252,14 +272,21 @@ describe('against a misbehaving server', () => {
       '/sse/progress': (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/event-stream' })
         res.write(`event: start\ndata: ${JSON.stringify({ job_id: 'j', paced: true })}\n\n`)
-        if (flaw === 'error') return void res.end(`event: error\ndata: ${JSON.stringify({ code: 'INTERNAL', detail: 'boom' })}\n\n`)
+        if (flaw === 'error')
+          return void res.end(`event: error\ndata: ${JSON.stringify({ code: 'INTERNAL', detail: 'boom' })}\n\n`)
         res.write(`event: progress\r\ndata: ${JSON.stringify({ job_id: 'j', step: 1, total: 1 })}\r\n\r\n`)
-        res.end(`event: complete\ndata: ${JSON.stringify({ job_id: 'j', image: `data:image/png;base64,${png64('other', 1)}` })}\n\n`)
+        res.end(
+          `event: complete\ndata: ${JSON.stringify({ job_id: 'j', image: `data:image/png;base64,${png64('other', 1)}` })}\n\n`
+        )
       }
     })
-    await expect(probeSseProgress(base, { steps: 1 })).rejects.toThrow(/probeSseProgress: image for prompt "sse probe" seed 20117: expected/)
+    await expect(probeSseProgress(base, { steps: 1 })).rejects.toThrow(
+      /probeSseProgress: image for prompt "sse probe" seed 20117: expected/
+    )
     flaw = 'error'
-    await expect(probeSseProgress(base, { steps: 1 })).rejects.toThrow(/SSE event: expected "progress step 1 of 1", got "an error event .*boom/)
+    await expect(probeSseProgress(base, { steps: 1 })).rejects.toThrow(
+      /SSE event: expected "progress step 1 of 1", got "an error event .*boom/
+    )
   })
 
   it('probeUpload throws when the server reports another hash or length', async () => {
@@ -268,14 +295,19 @@ describe('against a misbehaving server', () => {
       '/upload': async (req, res) => {
         const body = await drain(req)
         const sha256 = createHash('sha256').update(body).digest('hex')
-        if (flaw === 'hash') sendJson(res, { bytes: body.length, sha256: sha256.replace(/^./, (c) => (c === '0' ? '1' : '0')) })
+        if (flaw === 'hash')
+          sendJson(res, { bytes: body.length, sha256: sha256.replace(/^./, (c) => (c === '0' ? '1' : '0')) })
         else sendJson(res, { bytes: body.length - 1, sha256 })
       }
     })
     const data = randomBytes(300_000)
-    await expect(probeUpload(base, data)).rejects.toThrow(/probeUpload: sha256 computed by the server: expected "[0-9a-f]{64}", got "[0-9a-f]{64}"/)
+    await expect(probeUpload(base, data)).rejects.toThrow(
+      /probeUpload: sha256 computed by the server: expected "[0-9a-f]{64}", got "[0-9a-f]{64}"/
+    )
     flaw = 'length'
-    await expect(probeUpload(base, data)).rejects.toThrow('probeUpload: bytes received by the server: expected 300000, got 299999')
+    await expect(probeUpload(base, data)).rejects.toThrow(
+      'probeUpload: bytes received by the server: expected 300000, got 299999'
+    )
   })
 
   it('probeDownload throws on a flipped byte and on a cut-off body', async () => {
@@ -293,9 +325,13 @@ describe('against a misbehaving server', () => {
         }
       }
     })
-    await expect(probeDownload(base, 200_000, 5)).rejects.toThrow(/probeDownload: sha256 of the 200000-byte download \(seed 5\): expected "[0-9a-f]{64}", got/)
+    await expect(probeDownload(base, 200_000, 5)).rejects.toThrow(
+      /probeDownload: sha256 of the 200000-byte download \(seed 5\): expected "[0-9a-f]{64}", got/
+    )
     flaw = 'cut'
-    await expect(probeDownload(base, 200_000, 5)).rejects.toThrow(/probeDownload: download body: expected "200000 bytes", got "199990 bytes, then/)
+    await expect(probeDownload(base, 200_000, 5)).rejects.toThrow(
+      /probeDownload: download body: expected "200000 bytes", got "199990 bytes, then/
+    )
   })
 
   it('probeConcurrent counts the requests a server fails', async () => {

@@ -119,7 +119,21 @@ describe('server basics', () => {
 })
 
 describe('page', () => {
-  const ids = ['prompt', 'seed', 'steps', 'width', 'height', 'generate', 'progress', 'progress-bar', 'progress-text', 'result', 'info', 'error', 'form']
+  const ids = [
+    'prompt',
+    'seed',
+    'steps',
+    'width',
+    'height',
+    'generate',
+    'progress',
+    'progress-bar',
+    'progress-text',
+    'result',
+    'info',
+    'error',
+    'form'
+  ]
 
   async function fetchPage(): Promise<{ html: string; script: string }> {
     const reply = await request(`${webui.url}/`)
@@ -211,13 +225,21 @@ describe('page', () => {
     await finished
 
     expect(elements['error']!.hidden).toBe(true)
-    expect(seen.filter((s) => s.startsWith('running:'))).toEqual(['running:0', 'running:1', 'running:2', 'running:3', 'running:4'])
+    expect(seen.filter((s) => s.startsWith('running:'))).toEqual([
+      'running:0',
+      'running:1',
+      'running:2',
+      'running:3',
+      'running:4'
+    ])
     expect(seen.at(-1)).toBe('done:4')
     expect(text.textContent).toBe('Done: 4 / 4 steps')
     const result = elements['result']!
     expect(result.hidden).toBe(false)
     expect(result.dataset['seed']).toBe('42')
-    expect(dataUrlPng(result.src).equals(renderImage({ prompt: 'a red fox', seed: 42, width: 96, height: 64 }))).toBe(true)
+    expect(dataUrlPng(result.src).equals(renderImage({ prompt: 'a red fox', seed: 42, width: 96, height: 64 }))).toBe(
+      true
+    )
   })
 })
 
@@ -249,7 +271,13 @@ describe('POST /sdapi/v1/txt2img', () => {
     const decoded = decodePng(png)
     expect([decoded.width, decoded.height]).toEqual([200, 120])
     expect(png.equals(renderImage({ prompt: 'a lighthouse', seed: 1234, width: 200, height: 120 }))).toBe(true)
-    expect(first.body.parameters).toMatchObject({ prompt: 'a lighthouse', seed: 1234, steps: 3, width: 200, height: 120 })
+    expect(first.body.parameters).toMatchObject({
+      prompt: 'a lighthouse',
+      seed: 1234,
+      steps: 3,
+      width: 200,
+      height: 120
+    })
     expect(JSON.parse(first.body.info)).toMatchObject({ seed: 1234, all_seeds: [1234], width: 200, height: 120 })
 
     const again = await txt2img({ prompt: 'a lighthouse', seed: 1234, steps: 5, width: 200, height: 120 })
@@ -414,7 +442,11 @@ describe('Gradio 3 queue over WebSocket /queue/join', () => {
     const garbled = await MessageQueue.open(wsUrl)
     expect((await garbled.next()).msg).toBe('send_hash')
     garbled.ws.send('not json')
-    expect(await garbled.next()).toMatchObject({ msg: 'process_completed', success: false, output: { code: 'BAD_JSON' } })
+    expect(await garbled.next()).toMatchObject({
+      msg: 'process_completed',
+      success: false,
+      output: { code: 'BAD_JSON' }
+    })
     await garbled.closedWith
   })
 })
@@ -446,7 +478,9 @@ describe('SSE progress GET /sse/progress', () => {
     expect(events).toEqual(['start', 'progress:1/4', 'progress:2/4', 'progress:3/4', 'progress:4/4', 'complete'])
     expect(complete.job_id).toBe(jobId)
     expect(complete.seed).toBe(11)
-    expect(dataUrlPng(complete.image).equals(renderImage({ prompt: 'sse owl', seed: 11, width: 72, height: 80 }))).toBe(true)
+    expect(dataUrlPng(complete.image).equals(renderImage({ prompt: 'sse owl', seed: 11, width: 72, height: 80 }))).toBe(
+      true
+    )
   })
 
   it('refuses bad parameters with 422 before starting a stream', async () => {

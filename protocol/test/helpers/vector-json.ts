@@ -12,6 +12,7 @@ export function toJSON(msg: Message): Record<string, unknown> {
 
 export function fromJSON(obj: Record<string, unknown>): Message {
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(obj)) out[k] = BYTE_FIELDS.has(k) && typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'hex')) : v
+  for (const [k, v] of Object.entries(obj))
+    out[k] = BYTE_FIELDS.has(k) && typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'hex')) : v
   return out as unknown as Message
 }

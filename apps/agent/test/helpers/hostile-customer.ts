@@ -22,7 +22,6 @@ import {
 import { muxFrame, openRawChannel, type RawChannel } from '@2020117/protocol/testing'
 import { createDHT, type BootstrapNode, type Connection } from '@2020117/swarm'
 
-
 /** One DHT node from which the test dials the agent, each time under a new key. */
 export class Dialer {
   readonly dht: HyperDHT
@@ -46,7 +45,8 @@ export class Dialer {
         conn.once('close', () => this.conns.delete(conn))
         return conn
       }
-      if (i >= attempts) throw new Error(`could not connect to the agent ${swarmKey.slice(0, 8)} in ${attempts} attempts`)
+      if (i >= attempts)
+        throw new Error(`could not connect to the agent ${swarmKey.slice(0, 8)} in ${attempts} attempts`)
     }
   }
 
@@ -108,7 +108,9 @@ export class RawCustomer {
   /** Dials the agent and opens the session channel; resolves once the agent's handshake is in (or the channel closed). */
   static async open(dialer: Dialer, swarmKey: string, opts: RawCustomerOptions = {}): Promise<RawCustomer> {
     const conn = await dialer.connect(swarmKey)
-    const handshake = opts.handshake ?? encodeHandshake({ version: PROTOCOL_VERSION, role: 'customer', software: 'hostile-customer/test' })
+    const handshake =
+      opts.handshake ??
+      encodeHandshake({ version: PROTOCOL_VERSION, role: 'customer', software: 'hostile-customer/test' })
     const customer = new RawCustomer(conn, handshake)
     await customer.until(() => customer.isOpen)
     return customer
@@ -120,13 +122,17 @@ export class RawCustomer {
    * without redialling would).
    */
   static reopen(conn: Connection, handshake?: Uint8Array): RawCustomer {
-    return new RawCustomer(conn, handshake ?? encodeHandshake({ version: PROTOCOL_VERSION, role: 'customer', software: 'hostile-customer/test' }))
+    return new RawCustomer(
+      conn,
+      handshake ?? encodeHandshake({ version: PROTOCOL_VERSION, role: 'customer', software: 'hostile-customer/test' })
+    )
   }
 
   /** Encodes and sends any message, with no state checks (encodeMessage still enforces field bounds). */
   send(msg: Message): void {
     this.channel.send(encodeMessage(msg))
-    if (msg.type === 'stream_data') this.sent.set(msg.streamId, (this.sent.get(msg.streamId) ?? 0) + msg.data.byteLength)
+    if (msg.type === 'stream_data')
+      this.sent.set(msg.streamId, (this.sent.get(msg.streamId) ?? 0) + msg.data.byteLength)
   }
 
   /** Credits every stream_data on `streamId` as it arrives, so the agent may keep sending. */
@@ -202,19 +208,35 @@ export class RawCustomer {
   async next<T extends MessageType>(type: T, pred: (m: MessageOf<T>) => boolean = () => true): Promise<MessageOf<T>> {
     const find = () => this.all(type).find(pred)
     if (!(await this.until(() => find() !== undefined)) && find() === undefined) {
-      throw new Error(`the channel closed before a ${type} arrived; received: ${this.received.map((m) => m.type).join(', ') || 'nothing'}`)
+      throw new Error(
+        `the channel closed before a ${type} arrived; received: ${this.received.map((m) => m.type).join(', ') || 'nothing'}`
+      )
     }
     return find() as MessageOf<T>
   }
 
   /** Sends session_start (honest terms unless overridden) and resolves with the agent's answer. */
-  async start(over: Partial<Omit<SessionStart, 'type'>> = {}): Promise<MessageOf<'session_ack'> | MessageOf<'session_reject'>> {
+  async start(
+    over: Partial<Omit<SessionStart, 'type'>> = {}
+  ): Promise<MessageOf<'session_ack'> | MessageOf<'session_reject'>> {
     const seen = this.received.length
-    this.send({ type: 'session_start', kind: 5200, budgetSats: 1000, maxSatsPerMinute: 5, paymentMethod: 'bolt11', customerPubkey: null, ...over })
-    const answer = (): Message | undefined => this.received.slice(seen).find((m) => m.type === 'session_ack' || m.type === 'session_reject')
+    this.send({
+      type: 'session_start',
+      kind: 5200,
+      budgetSats: 1000,
+      maxSatsPerMinute: 5,
+      paymentMethod: 'bolt11',
+      customerPubkey: null,
+      ...over
+    })
+    const answer = (): Message | undefined =>
+      this.received.slice(seen).find((m) => m.type === 'session_ack' || m.type === 'session_reject')
     await this.until(() => answer() !== undefined)
     const m = answer()
-    if (!m) throw new Error(`the channel closed before the agent answered session_start; received: ${this.received.map((x) => x.type).join(', ')}`)
+    if (!m)
+      throw new Error(
+        `the channel closed before the agent answered session_start; received: ${this.received.map((x) => x.type).join(', ')}`
+      )
     return m as MessageOf<'session_ack'> | MessageOf<'session_reject'>
   }
 
@@ -222,7 +244,8 @@ export class RawCustomer {
   async skill(): Promise<MessageOf<'skill_response'>> {
     const before = this.all('skill_response').length
     this.send({ type: 'skill_request', kind: 5200 })
-    if (!(await this.until(() => this.all('skill_response').length > before))) throw new Error('the channel closed before the skill_response')
+    if (!(await this.until(() => this.all('skill_response').length > before)))
+      throw new Error('the channel closed before the skill_response')
     return this.all('skill_response')[before] as MessageOf<'skill_response'>
   }
 

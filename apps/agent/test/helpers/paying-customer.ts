@@ -18,13 +18,16 @@ export type Pay = (bolt11: string) => Promise<Buffer>
 
 /** Dials `swarmKey` as `keyPair` and opens a session channel; resolves once the agent's handshake is in (or it closed). */
 export async function openAs(dialer: Dialer, swarmKey: string, keyPair: KeyPair): Promise<RawCustomer> {
-  const conn = (await new Promise<Connection>((resolve, reject) => {
+  const conn = await new Promise<Connection>((resolve, reject) => {
     const c = dialer.dht.connect(Buffer.from(swarmKey, 'hex'), { keyPair }) as Connection
     c.on('error', () => {})
     c.once('open', () => resolve(c))
     c.once('close', () => reject(new Error(`could not connect to the agent ${swarmKey.slice(0, 8)}`)))
-  }))
-  const customer = RawCustomer.reopen(conn, encodeHandshake({ version: PROTOCOL_VERSION, role: 'customer', software: 'paying-customer/test' }))
+  })
+  const customer = RawCustomer.reopen(
+    conn,
+    encodeHandshake({ version: PROTOCOL_VERSION, role: 'customer', software: 'paying-customer/test' })
+  )
   await customer.until(() => customer.isOpen)
   return customer
 }
@@ -43,7 +46,8 @@ export function payEveryTick(customer: RawCustomer, ack: MessageOf<'session_ack'
         chain = chain
           .then(async () => {
             const preimage = await pay(tick.bolt11)
-            if (!customer.isClosed) customer.send({ type: 'tick_ack', sessionId: ack.sessionId, seq: tick.seq, preimage })
+            if (!customer.isClosed)
+              customer.send({ type: 'tick_ack', sessionId: ack.sessionId, seq: tick.seq, preimage })
           })
           // A payment cut short by the test's end (the wallet closing) is no failure of the agent.
           .catch(() => {})
@@ -74,7 +78,8 @@ export interface Exchange {
 export async function exchange(customer: RawCustomer, streamId: number, raw: Buffer): Promise<Exchange> {
   customer.send({ type: 'stream_open', streamId })
   customer.send({ type: 'stream_data', streamId, data: raw })
-  const closed = () => customer.received.find((m) => (m.type === 'stream_end' || m.type === 'stream_reset') && m.streamId === streamId)
+  const closed = () =>
+    customer.received.find((m) => (m.type === 'stream_end' || m.type === 'stream_reset') && m.streamId === streamId)
   await customer.until(() => closed() !== undefined)
   const end = closed()
   if (end?.type === 'stream_end') customer.send({ type: 'stream_end', streamId })
@@ -127,8 +132,12 @@ export class RecordingUpstream {
       const upgrade = lines.some((l) => /^upgrade:/i.test(l))
       this.received.push({ target, upgrade })
       const body = `upstream saw ${target}`
-      if (upgrade) socket.end(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n${body}`)
-      else socket.end(`HTTP/1.1 200 OK\r\ncontent-length: ${Buffer.byteLength(body, 'latin1')}\r\nconnection: close\r\n\r\n${body}`)
+      if (upgrade)
+        socket.end(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n${body}`)
+      else
+        socket.end(
+          `HTTP/1.1 200 OK\r\ncontent-length: ${Buffer.byteLength(body, 'latin1')}\r\nconnection: close\r\n\r\n${body}`
+        )
     }
     socket.on('data', ondata)
   }

@@ -33,7 +33,6 @@ import { PeerSwarm, type Connection } from '@2020117/swarm'
 import type { TestNetwork } from '@2020117/testkit'
 import { devnetInvoice, type PayableInvoice } from './invoices.js'
 
-
 export type TickOverrides = Partial<Omit<MessageOf<'tick'>, 'type' | 'seq' | 'bolt11'>>
 
 export interface FakeProviderOptions {
@@ -97,7 +96,11 @@ export class FakeSession {
   isClosed = false
 
   private readonly channel: RawChannel | null
-  private readonly waiters: Array<{ test: (m: Message) => boolean; resolve: (m: Message) => void; reject: (e: Error) => void }> = []
+  private readonly waiters: Array<{
+    test: (m: Message) => boolean
+    resolve: (m: Message) => void
+    reject: (e: Error) => void
+  }> = []
   private onclosed!: () => void
 
   constructor(provider: FakeProvider, conn: Connection) {
@@ -105,19 +108,27 @@ export class FakeSession {
     this.conn = conn
     this.closed = new Promise((resolve) => (this.onclosed = resolve))
     // A silent connection: the customer's channel never opens.
-    this.channel = provider.connections.length >= provider.channelsOpened ? null : openRawChannel(conn, encodeHandshake({ version: PROTOCOL_VERSION, role: 'provider', software: 'fake-provider/test' }), {
-      onopen: (raw) => {
-        try {
-          this.remote = decodeHandshake(raw)
-        } catch {}
-      },
-      onclose: () => {
-        this.isClosed = true
-        for (const w of this.waiters.splice(0)) w.reject(new Error('the customer closed the channel before sending the awaited message'))
-        this.onclosed()
-      },
-      onframe: (frame) => this.onframe(frame)
-    })
+    this.channel =
+      provider.connections.length >= provider.channelsOpened
+        ? null
+        : openRawChannel(
+            conn,
+            encodeHandshake({ version: PROTOCOL_VERSION, role: 'provider', software: 'fake-provider/test' }),
+            {
+              onopen: (raw) => {
+                try {
+                  this.remote = decodeHandshake(raw)
+                } catch {}
+              },
+              onclose: () => {
+                this.isClosed = true
+                for (const w of this.waiters.splice(0))
+                  w.reject(new Error('the customer closed the channel before sending the awaited message'))
+                this.onclosed()
+              },
+              onframe: (frame) => this.onframe(frame)
+            }
+          )
     if (!this.channel) {
       conn.on('close', () => {
         this.isClosed = true
@@ -186,7 +197,12 @@ export class FakeSession {
     this.sendTick(seq, invoice, over, true)
   }
 
-  private sendTick(seq: number, invoice: { bolt11: string; paymentHash?: string | null }, over: TickOverrides, bad: boolean): void {
+  private sendTick(
+    seq: number,
+    invoice: { bolt11: string; paymentHash?: string | null },
+    over: TickOverrides,
+    bad: boolean
+  ): void {
     const T = this.tickSeconds
     const msg: MessageOf<'tick'> = {
       type: 'tick',
@@ -198,7 +214,13 @@ export class FakeSession {
       periodEnd: (seq + 1) * T,
       ...over
     }
-    this.sentTicks.push({ seq, bolt11: invoice.bolt11, paymentHash: invoice.paymentHash ?? null, amountMsat: msg.amountMsat, bad })
+    this.sentTicks.push({
+      seq,
+      bolt11: invoice.bolt11,
+      paymentHash: invoice.paymentHash ?? null,
+      amountMsat: msg.amountMsat,
+      bad
+    })
     this.send(msg)
   }
 
@@ -217,7 +239,9 @@ export class FakeSession {
     const seen = this.received.find(test)
     if (seen) return Promise.resolve(seen as MessageOf<T>)
     if (this.isClosed) return Promise.reject(new Error(`the channel closed before a ${type} arrived`))
-    return new Promise((resolve, reject) => this.waiters.push({ test, resolve: resolve as (m: Message) => void, reject }))
+    return new Promise((resolve, reject) =>
+      this.waiters.push({ test, resolve: resolve as (m: Message) => void, reject })
+    )
   }
 
   /** The tick_ack for `seq`. */
@@ -309,7 +333,12 @@ export class FakeSession {
         if (!tick) return
         const hash = createHash('sha256').update(msg.preimage).digest('hex')
         if (hash !== tick.paymentHash) return
-        this.send({ type: 'tick_receipt', sessionId: this.sessionId, seq: msg.seq, paidUntil: (msg.seq + 1) * this.tickSeconds })
+        this.send({
+          type: 'tick_receipt',
+          sessionId: this.sessionId,
+          seq: msg.seq,
+          paidUntil: (msg.seq + 1) * this.tickSeconds
+        })
         return
       }
       default:

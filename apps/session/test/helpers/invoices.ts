@@ -8,7 +8,13 @@ import { createRequire } from 'node:module'
 import type { TestNetwork } from '@2020117/testkit'
 // bolt11 is a dependency of @2020117/wallet, not of this app: borrow that package's test helper and
 // resolve the library from there.
-import { NETWORKS, NODE_A, NODE_B, makeInvoice as signInvoice, type MadeInvoice } from '../../../../packages/wallet/test/invoices.js'
+import {
+  NETWORKS,
+  NODE_A,
+  NODE_B,
+  makeInvoice as signInvoice,
+  type MadeInvoice
+} from '../../../../packages/wallet/test/invoices.js'
 
 export { NODE_A, NODE_B, signInvoice, type MadeInvoice }
 
@@ -25,7 +31,11 @@ export interface PayableInvoice {
 }
 
 /** An invoice the devnet wallet issued for its `provider` account: the customer's wallet can pay it. */
-export async function devnetInvoice(net: TestNetwork, amountMsat: number, opts: { expirySecs?: number; description?: string } = {}): Promise<PayableInvoice> {
+export async function devnetInvoice(
+  net: TestNetwork,
+  amountMsat: number,
+  opts: { expirySecs?: number; description?: string } = {}
+): Promise<PayableInvoice> {
   const tx = await net.devnet.wallet.makeInvoice('provider', {
     amountMsat,
     description: opts.description ?? 'fake provider tick',

@@ -85,7 +85,11 @@ export class BinProcess {
         }
         // Not running any more, and (after 'close') all of its output has been read.
         if (!running.has(this.child)) {
-          reject(new Error(`2020117-devnet exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}; stderr: ${this.stderr.slice(-2000)}`))
+          reject(
+            new Error(
+              `2020117-devnet exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}; stderr: ${this.stderr.slice(-2000)}`
+            )
+          )
           return true
         }
         return false
