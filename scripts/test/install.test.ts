@@ -8,64 +8,21 @@
 // Third-party dependencies come from the npm registry through npm's own cache (--prefer-offline).
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { tickAmountMsat } from '@2020117/protocol'
 import { startTestNetwork, type TestNetwork } from '@2020117/testkit'
-
-const root = fileURLToPath(new URL('../..', import.meta.url))
-
-/** The packages a user or developer installs, and everything they depend on. */
-const PUBLISHED = [
-  'protocol',
-  'packages/cli',
-  'packages/swarm',
-  'packages/tunnel',
-  'packages/wallet',
-  'packages/nostr',
-  'apps/agent',
-  'apps/session',
-  'packages/2020117-agent',
-  'packages/devnet/relay',
-  'packages/devnet/devwallet',
-  'packages/devnet/webui',
-  'packages/devnet/network',
-  'packages/devnet/2020117-devnet'
-]
-/** What the prefix asks for, as a user would: `npm install 2020117-agent` (and the devnet, for developers). */
-const TOP = ['2020117-agent', '2020117-devnet']
+import { packAll } from '../pack.mjs'
 
 const work = mkdtempSync(join(tmpdir(), '2020117-install-'))
 const prefix = join(work, 'prefix')
 const home = join(work, 'home')
-const tarballs = new Map<string, string>() // package name -> tarball path
+let tarballs = new Map<string, string>() // package name -> tarball path, from scripts/pack.mjs
 let net: TestNetwork | null = null
 const children = new Set<ChildProcess>()
-
-/** The pnpm that runs this test (pnpm exec sets npm_execpath), or the one on PATH. */
-function pnpm(args: string[], cwd: string): string {
-  const exec = process.env.npm_execpath
-  const cmd = exec && /pnpm/.test(exec) ? exec : 'pnpm'
-  const [file, ...pre] = /\.[cm]?js$/.test(cmd) ? [process.execPath, cmd] : [cmd]
-  return execFileSync(file!, [...pre, ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-}
-
-/** Each package into its own folder: @2020117/agent and 2020117-agent both pack as 2020117-agent-0.1.0.tgz. */
-function packAll(): void {
-  for (const dir of PUBLISHED) {
-    const dest = join(work, 'packs', dir.replaceAll('/', '_'))
-    pnpm(['pack', '--pack-destination', dest], join(root, dir))
-    const file = join(
-      dest,
-      readdirSync(dest).find((f) => f.endsWith('.tgz'))!
-    )
-    const name = (JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as { name: string }).name
-    tarballs.set(name, file)
-  }
-}
+const LOCAL_NETWORK = ['@2020117/devnet', '@2020117/relay', '@2020117/devwallet', '@2020117/webui', '2020117-devnet']
 
 /** A clean environment for npm: no pnpm or npm settings inherited from the workspace run, a fresh HOME. */
 function cleanEnv(): NodeJS.ProcessEnv {
@@ -74,17 +31,8 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return { ...env, HOME: home }
 }
 
-// The internal packages are not on the registry yet: `overrides` points each one at its tarball, so
-// npm resolves `@2020117/agent@0.1.0` (written by pnpm pack) to the file instead of the registry.
+// scripts/pack.mjs packs and writes the prefix's package.json (the README's recipe); npm installs it.
 function installAll(): void {
-  const file = (name: string) => `file:${tarballs.get(name)}`
-  const internal = [...tarballs.keys()].filter((n) => !TOP.includes(n))
-  const manifest = {
-    private: true,
-    dependencies: Object.fromEntries(TOP.map((n) => [n, file(n)])),
-    overrides: Object.fromEntries(internal.map((n) => [n, file(n)]))
-  }
-  writeFileSync(join(prefix, 'package.json'), JSON.stringify(manifest, null, 2))
   const cache = process.env.npm_config_cache || join(homedir(), '.npm')
   execFileSync(
     'npm',
@@ -131,7 +79,7 @@ function installed(bin: string, args: string[]) {
 
 beforeAll(async () => {
   for (const d of [prefix, home]) mkdirSync(d, { recursive: true })
-  packAll()
+  tarballs = packAll(prefix)
   installAll()
   net = await startTestNetwork()
 }, 600_000)
@@ -158,6 +106,30 @@ describe('installed from the tarballs with plain npm', () => {
       expect(manifest, name).not.toMatch(/workspace:|"source"|\.\/src\//)
       expect(JSON.parse(manifest).engines?.node, name).toBe('>=20.10')
     }
+  })
+
+  test('installing 2020117-agent installs no part of the local network', () => {
+    const seen = new Set<string>()
+    // Node's lookup: node_modules/<name> in the dependent's folder, then in each folder above it.
+    const resolveFrom = (name: string, from: string): string | null => {
+      for (let dir = from; ; dir = dirname(dir)) {
+        const candidate = join(dir, 'node_modules', name, 'package.json')
+        if (existsSync(candidate)) return candidate
+        if (dir === prefix || dir === dirname(dir)) return null
+      }
+    }
+    const walk = (name: string, from: string): void => {
+      const manifest = resolveFrom(name, from)
+      if (!manifest || seen.has(manifest)) return
+      seen.add(manifest)
+      const deps = (JSON.parse(readFileSync(manifest, 'utf8')) as { dependencies?: Record<string, string> })
+        .dependencies
+      for (const dep of Object.keys(deps ?? {})) walk(dep, dirname(manifest))
+    }
+    walk('2020117-agent', prefix)
+    const names = [...seen].map((m) => (JSON.parse(readFileSync(m, 'utf8')) as { name: string }).name)
+    expect(names).toContain('@2020117/session')
+    expect(names.filter((n) => LOCAL_NETWORK.includes(n))).toEqual([])
   })
 
   test('2020117-agent, 2020117-session and 2020117-devnet --help exit 0', async () => {
