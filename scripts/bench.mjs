@@ -42,7 +42,7 @@ import http from 'node:http'
 import { createHarness, fromRoot, requireBuilt, round, rssMiB, stop, TUNNEL_OPEN } from './lib/harness.mjs'
 
 const DIST = requireBuilt('bench', {
-  devnet: 'packages/devnet/dist/index.js',
+  devnet: 'packages/devnet/network/dist/index.js',
   swarm: 'packages/swarm/dist/index.js',
   agent: 'apps/agent/dist/bin.js',
   session: 'apps/session/dist/bin.js'

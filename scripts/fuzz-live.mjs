@@ -146,7 +146,7 @@ async function main() {
   process.once('SIGTERM', onSignal)
 
   try {
-    const { startDevnet } = await dist('packages/devnet/dist/index.js')
+    const { startDevnet } = await dist('packages/devnet/network/dist/index.js')
     devnet = await startDevnet({
       dir: join(dir, 'devnet'),
       dhtPort: 0,

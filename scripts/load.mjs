@@ -54,10 +54,10 @@ const RSS_EVERY_MS = 500
 const RSS_GROWTH_GOAL_MB = 64
 
 const DIST = requireBuilt('load', {
-  devnet: 'packages/devnet/dist/index.js',
+  devnet: 'packages/devnet/network/dist/index.js',
   agent: 'apps/agent/dist/bin.js',
   session: 'apps/session/dist/bin.js',
-  testing: 'packages/webui/dist/testing.js'
+  testing: 'packages/devnet/webui/dist/testing.js'
 })
 const CLIENT = fromRoot('scripts/load/client.mjs')
 

@@ -16,7 +16,7 @@ import {
   type Logger
 } from '@2020117/cli'
 import { keyEntryFlags, loadIdentity, npubOf, Presence, RelayPool, secretForms } from '@2020117/nostr'
-import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
+import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/cli/devnet-state'
 import { MAX_MANIFEST_BYTES, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
 import { parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NwcWallet } from '@2020117/wallet'

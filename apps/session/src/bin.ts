@@ -28,7 +28,7 @@ import {
   secretForms,
   type ProviderInfo
 } from '@2020117/nostr'
-import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
+import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/cli/devnet-state'
 import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, SessionChannel, tickAmountMsat } from '@2020117/protocol'
 import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'

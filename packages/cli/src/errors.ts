@@ -32,6 +32,25 @@ export class CliError extends Error {
     )
   }
 
+  // The devnet state file (devnet-state.ts): --devnet names a local network that is not there.
+  static NO_DEVNET(path: string): CliError {
+    return new CliError(
+      'NO_DEVNET',
+      `no local network state at ${path}: start one with 2020117-devnet (or pass --devnet=DIR where it runs)`
+    )
+  }
+
+  static STATE_CORRUPT(path: string): CliError {
+    return new CliError('STATE_CORRUPT', `${path} is not a devnet state file: delete it and restart 2020117-devnet`)
+  }
+
+  static NOT_RUNNING(dir: string): CliError {
+    return new CliError(
+      'NOT_RUNNING',
+      `the local network in ${dir} is not running: start it with 2020117-devnet --dir=${dir}`
+    )
+  }
+
   static UNEXPECTED_ARGUMENT(arg: string, bin: string): CliError {
     return new CliError('UNEXPECTED_ARGUMENT', `unexpected argument "${arg}". See ${bin} --help.`, 2)
   }

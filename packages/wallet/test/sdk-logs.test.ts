@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import { afterAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '../../testkit/src/index.js'
+import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '../../devnet/testkit/src/index.js'
 
 let network: TestNetwork | null = null
 

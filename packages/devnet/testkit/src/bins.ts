@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 
 export const BINS = {
   agent: `${ROOT}apps/agent/dist/bin.js`,
   session: `${ROOT}apps/session/dist/bin.js`,
-  devnet: `${ROOT}packages/devnet/dist/bin.js`
+  devnet: `${ROOT}packages/devnet/network/dist/bin.js`
 } as const
 
 export type BinName = keyof typeof BINS

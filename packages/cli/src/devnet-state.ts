@@ -1,44 +1,37 @@
-// The devnet state file: how the agent and session CLIs find the local network (`--devnet[=DIR]`).
-// It holds NWC secrets of the local play-money wallet, so it is written 0600, atomically.
+// The devnet state file, read side: how 2020117-agent and 2020117-session find a local network
+// (`--devnet[=DIR]`). The product owns this reader and the file's format, so that a provider who installs
+// 2020117-agent installs no part of the local network: 2020117-devnet writes `DIR/devnet.json` in
+// exactly this shape (0600, atomically, since it holds the play-money wallet's NWC secrets), and
+// the bins only read it.
 
-import { randomBytes } from 'node:crypto'
-import { chmod, mkdir, open, readFile, rename } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { DevnetError } from './errors.js'
+import { CliError } from './errors.js'
 
 export const DEFAULT_DEVNET_DIR = '.2020117-devnet'
 export const STATE_FILE = 'devnet.json'
 
+/** `DIR/devnet.json`, version 1. Fields a reader does not know are ignored. */
 export interface DevnetState {
   version: 1
   /** The devnet process while it runs; null once it stopped cleanly. */
   pid: number | null
   startedAt: string
   network: 'regtest'
+  /** The HyperDHT bootstrap nodes, on 127.0.0.1. */
   bootstrap: Array<{ host: string; port: number }>
+  /** The Nostr relays (ws:// URLs). */
   relays: string[]
+  /** The demo WebUI's origin, or null when it was not started. */
   webui: string | null
+  /** The devnet's control endpoint (account creation), or null. */
   control: { url: string; token: string } | null
+  /** NWC connection URIs of the play-money wallet, by account name. */
   accounts: Record<string, { nwcUri: string }>
 }
 
 export function statePath(dir: string): string {
   return join(resolve(dir), STATE_FILE)
-}
-
-export async function writeState(dir: string, state: DevnetState): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 })
-  const path = statePath(dir)
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  const fh = await open(tmp, 'w', 0o600)
-  try {
-    await fh.writeFile(JSON.stringify(state, null, 2) + '\n')
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  await rename(tmp, path)
-  await chmod(path, 0o600)
 }
 
 /** Reads the state file, or explains how to start the devnet when there is none. */
@@ -48,17 +41,17 @@ export async function readState(dir: string = DEFAULT_DEVNET_DIR): Promise<Devne
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw DevnetError.NO_DEVNET(path)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw CliError.NO_DEVNET(path)
     throw err
   }
   let state: DevnetState
   try {
     state = JSON.parse(text) as DevnetState
   } catch {
-    throw DevnetError.STATE_CORRUPT(path)
+    throw CliError.STATE_CORRUPT(path)
   }
   if (state?.version !== 1 || !Array.isArray(state.bootstrap) || !Array.isArray(state.relays))
-    throw DevnetError.STATE_CORRUPT(path)
+    throw CliError.STATE_CORRUPT(path)
   return state
 }
 
@@ -76,6 +69,6 @@ export function isRunning(state: DevnetState): boolean {
 /** Like readState, but also requires the devnet to be up. */
 export async function readRunningState(dir: string = DEFAULT_DEVNET_DIR): Promise<DevnetState> {
   const state = await readState(dir)
-  if (!isRunning(state)) throw DevnetError.NOT_RUNNING(dir)
+  if (!isRunning(state)) throw CliError.NOT_RUNNING(dir)
   return state
 }

@@ -119,7 +119,7 @@ if (first === 'balance') {
   await runMain(balanceSpec, argv.slice(1), async ({ flags, json }) => {
     const dir = resolve(flags.values.dir as string)
     const accounts = await readBalances(join(dir, 'wallet'))
-    if (accounts === null) throw DevnetError.NO_DEVNET(statePath(dir))
+    if (accounts === null) throw CliError.NO_DEVNET(statePath(dir))
     if (json) {
       process.stdout.write(
         JSON.stringify({ accounts: accounts.map((a) => ({ ...a, balanceSats: Math.floor(a.balanceMsat / 1000) })) }) +

@@ -1,11 +1,4 @@
-export type DevnetErrorCode =
-  | 'NO_DEVNET'
-  | 'STATE_CORRUPT'
-  | 'NOT_RUNNING'
-  | 'PORT_IN_USE'
-  | 'ACCOUNT_EXISTS'
-  | 'CONTROL_FAILED'
-  | 'INVALID_ACCOUNT'
+export type DevnetErrorCode = 'PORT_IN_USE' | 'ACCOUNT_EXISTS' | 'CONTROL_FAILED' | 'INVALID_ACCOUNT'
 
 export class DevnetError extends Error {
   readonly code: DevnetErrorCode
@@ -14,24 +7,6 @@ export class DevnetError extends Error {
     super(message)
     this.name = 'DevnetError'
     this.code = code
-  }
-
-  static NO_DEVNET(path: string): DevnetError {
-    return new DevnetError(
-      'NO_DEVNET',
-      `no local network state at ${path}: start one with 2020117-devnet (or pass --devnet=DIR where it runs)`
-    )
-  }
-
-  static STATE_CORRUPT(path: string): DevnetError {
-    return new DevnetError('STATE_CORRUPT', `${path} is not a devnet state file: delete it and restart 2020117-devnet`)
-  }
-
-  static NOT_RUNNING(dir: string): DevnetError {
-    return new DevnetError(
-      'NOT_RUNNING',
-      `the local network in ${dir} is not running: start it with 2020117-devnet --dir=${dir}`
-    )
   }
 
   static PORT_IN_USE(what: string, port: number, flag: string): DevnetError {
