@@ -4,7 +4,8 @@
 //
 // Admission (admission.ts): starts are limited per connection and per remote key, and only admitted
 // ones count against the global rate; a session whose tick 0 is not paid within
-// FIRST_PAYMENT_SECONDS gives up its slot, and its key is backed off (SPEC §5.3).
+// FIRST_PAYMENT_SECONDS gives up its slot, and a key whose session ends with nothing paid, whoever
+// ended it, is backed off (SPEC §5.3).
 
 import { EventEmitter } from 'node:events'
 import {
@@ -271,12 +272,14 @@ export class Provider extends EventEmitter {
     })
   }
 
-  /** A key whose session the provider ended for non-payment, with nothing paid, is backed off. */
+  /**
+   * A key whose session ended with nothing paid is backed off: the provider ended it for non-payment,
+   * or the customer ended it (or vanished) itself, which a squatter does just before the deadline.
+   */
   private judge(ended: SessionSummary, remote: string): void {
     if (ended.ticksPaid > 0) this.admission.paid(remote)
     else if (
-      ended.by === 'provider' &&
-      (ended.reason === 'UNPAID' || ended.reason === 'FIRST_PAYMENT_TIMEOUT') &&
+      (ended.by === 'customer' || ended.reason === 'UNPAID' || ended.reason === 'FIRST_PAYMENT_TIMEOUT') &&
       !this.opts.free
     ) {
       this.admission.unpaid(remote)
