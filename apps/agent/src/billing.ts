@@ -124,7 +124,8 @@ export class ProviderSession {
   readonly idHex: string
   readonly terms: SessionTerms
   tunnel: Tunnel
-  readonly startedAt: number
+  /** The session's t = 0: its ack, then (paid) the moment its first invoice got its turn (SPEC §5.3.2). */
+  startedAt: number
   /** How many times the customer came back after a drop. */
   resumes = 0
   ticksPaid = 0
@@ -154,6 +155,9 @@ export class ProviderSession {
   /** Waits between wallet retries; the end wakes them all. */
   private readonly sleepers = new Set<() => void>()
   private readonly onend: (s: ProviderSession) => void
+  /** The turn of the first invoice in the global rate's queue (false: the session ended first). */
+  private readonly firstTurn: Promise<boolean>
+  private readonly onfirstbill: () => void
   private nextSeq = 0
   /** Payment checks run one after another, in the order of the acks: bills are paid in seq order. */
   private checks: Promise<unknown> = Promise.resolve()
@@ -169,6 +173,9 @@ export class ProviderSession {
     log: Logger
     serve: (stream: TunnelStream) => void
     onend: (s: ProviderSession) => void
+    firstTurn?: Promise<boolean>
+    /** Tick 0 exists (sent, or kept for a resume): the first-payment deadline starts. */
+    onfirstbill?: () => void
   }) {
     this.channel = opts.channel
     this.terms = opts.terms
@@ -176,6 +183,8 @@ export class ProviderSession {
     this.log = opts.log
     this.onend = opts.onend
     this.serve = opts.serve
+    this.firstTurn = opts.firstTurn ?? Promise.resolve(true)
+    this.onfirstbill = opts.onfirstbill ?? (() => {})
     this.id = randomBytes(16)
     this.idHex = Buffer.from(this.id).toString('hex')
     this.startedAt = Date.now()
@@ -369,6 +378,10 @@ export class ProviderSession {
     this.billing = true
     const seq = this.nextSeq
     try {
+      // Tick 0 waits for its turn in the invoice rate, and the periods start from then: a queued
+      // customer pays for no time it could not use, and is never billed early by its own clock.
+      if (seq === 0 && (!(await this.firstTurn) || this.closing)) return
+      if (seq === 0) this.startedAt = Date.now()
       const invoice = await this.makeInvoice(seq)
       if (!invoice || this.closing) return
       // The seq is taken once the invoice exists: a resume meanwhile announced it as the next one.
@@ -386,6 +399,7 @@ export class ProviderSession {
       // While detached the bill is kept and goes out on resume; its grace runs all the same.
       if (!this.detached) this.sendTick(bill)
       this.watch(bill)
+      if (seq === 0) this.onfirstbill()
       this.later(this.startedAt + (seq + 1) * this.terms.tickSeconds * 1000 - Date.now(), () => void this.bill())
     } catch (err) {
       this.fail('billing', err)

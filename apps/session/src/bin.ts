@@ -661,6 +661,9 @@ function printSummary(summary: Summary, json: boolean, log: Logger): void {
     `  duration     ${s.duration_s} s`,
     `  ticks paid   ${s.ticks_paid}`,
     `  paid         ${s.sats_paid} sats (${s.msat_paid} msat) of a ${s.budget_sats} sat budget`,
+    ...(s.msat_pending > 0
+      ? [`  pending      ${s.msat_pending} msat the wallet may have paid without confirming it: check your wallet`]
+      : []),
     `  traffic      ${s.bytes_up} bytes up, ${s.bytes_down} bytes down`,
     `  resumed      ${s.resumes === 0 ? 'no' : `${s.resumes} time(s) after a dropped connection`}`
   ]
