@@ -21,7 +21,7 @@ import { MAX_MANIFEST_BYTES, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020
 import { parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NwcWallet } from '@2020117/wallet'
 import { setWalletLogSink } from '@2020117/wallet'
-import { lightningAddressInvoicer, nwcInvoicer, type Invoicer } from './billing.js'
+import { lightningAddressInvoicer, nwcInvoicer, type Invoicer } from './session.js'
 import { CreditedPayments, creditedPath } from './credited.js'
 import { Provider, SOFTWARE } from './provider.js'
 

@@ -33,7 +33,7 @@ import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, SessionChannel, tickAmou
 import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
 import { setWalletLogSink } from '@2020117/wallet'
-import { CustomerSession, type Offer, type Summary } from './customer.js'
+import { CustomerSession, type Offer, type SessionSummary } from './customer.js'
 import { discover, SOFTWARE, type Candidate } from './discover.js'
 import { startRepl } from './repl.js'
 
@@ -404,7 +404,7 @@ await runMain(
 )
 
 /** Scripts read the running session here instead of going through the prompt. */
-function startStatusFile(path: string, session: CustomerSession): { final(summary: Summary): Promise<void> } {
+function startStatusFile(path: string, session: CustomerSession): { final(summary: SessionSummary): Promise<void> } {
   let writing: Promise<void> = Promise.resolve()
   const write = (body: unknown) => {
     writing = writing
@@ -649,7 +649,7 @@ async function checkWallet(
   )
 }
 
-function printSummary(summary: Summary, json: boolean, log: Logger): void {
+function printSummary(summary: SessionSummary, json: boolean, log: Logger): void {
   // The message may be the provider's (session_end, session_reject, error).
   const s = { ...summary, message: peerText(summary.message, 1000) }
   if (json) {
