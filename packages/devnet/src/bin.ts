@@ -146,8 +146,7 @@ if (first === 'balance') {
     argv.slice(2),
     async ({ flags, json }) => {
       const [name, extra] = flags.positionals
-      if (!name)
-        throw new CliError('MISSING_ARGUMENT', 'give the account a name, e.g. 2020117-devnet account create alice', 2)
+      if (!name) throw CliError.MISSING_ARGUMENT('give the account a name, e.g. 2020117-devnet account create alice')
       if (extra) throw CliError.UNEXPECTED_ARGUMENT(extra, accountSpec.bin)
       const state = await readRunningState(flags.values.dir as string)
       const res = await fetch(`${state.control!.url}/accounts`, {
