@@ -9,6 +9,7 @@ import {
   LOG_FLAGS,
   NETWORK_FLAGS,
   runMain,
+  snakeKeys,
   startUp,
   type CommandSpec,
   type Logger,
@@ -163,7 +164,7 @@ await runMain(
       `${identity.created ? 'created' : 'using'} identity "${identity.name}" ${npubOf(identity.entry.pubkey)} (${identity.path})`
     )
     const emit = (event: Record<string, unknown>) => {
-      if (json) process.stdout.write(JSON.stringify(event) + '\n')
+      if (json) process.stdout.write(JSON.stringify(snakeKeys(event)) + '\n')
     }
     const terms = termsOf(v)
     const setup = await networkOf(start)
