@@ -26,7 +26,7 @@ import { makeBinding } from '@2020117/nostr'
 import type { KeyPair } from 'hyperdht'
 import type { Logger } from '@2020117/cli'
 import { Admission } from './admission.js'
-import { ProviderSession, type Invoicer, type SessionSummary } from './billing.js'
+import { ProviderSession, type Invoicer, type SessionSummary } from './session.js'
 import { Gateway } from './gateway.js'
 
 export const SOFTWARE = '2020117-agent/0.1.0'

@@ -68,7 +68,7 @@ export interface CustomerOptions {
   allowForeignOrigin?: boolean
 }
 
-export interface Summary {
+export interface SessionSummary {
   reason: string
   by: 'customer' | 'provider' | 'local'
   message: string
@@ -115,7 +115,7 @@ export interface Status {
 export class CustomerSession extends EventEmitter {
   readonly offer: Offer
   state: Status['state'] = 'starting'
-  summary: Summary | null = null
+  summary: SessionSummary | null = null
   private readonly opts: CustomerOptions
   private channel: SessionChannel
   private resumes = 0
@@ -293,7 +293,7 @@ export class CustomerSession extends EventEmitter {
   }
 
   /** Resolves with the summary when the session is over, whoever ended it. */
-  ended(): Promise<Summary> {
+  ended(): Promise<SessionSummary> {
     if (this.summary) return Promise.resolve(this.summary)
     return new Promise((resolve) => this.once('end', resolve))
   }
@@ -584,7 +584,7 @@ export class CustomerSession extends EventEmitter {
     this.gateway.accept(sock)
   }
 
-  private finish(reason: string, by: Summary['by'], message: string): void {
+  private finish(reason: string, by: SessionSummary['by'], message: string): void {
     if (this.summary) return
     // A payment under way may still be paid by the wallet: settle it first, so that the summary
     // (and --json) says what the wallet paid. Nothing new starts meanwhile.

@@ -11,5 +11,5 @@ export type {
 export { REGTEST, DEFAULT_EXPIRY_SECS } from './node-key.js'
 // The one place that loads the NWC SDK on Node 20 is @2020117/wallet; re-exported for tests.
 export { loadNwcSdk } from '@2020117/wallet'
-export { WalletError, isWalletError } from './errors.js'
-export type { WalletErrorCode, Nip47ErrorCode } from './errors.js'
+export { DevWalletError, isDevWalletError } from './errors.js'
+export type { DevWalletErrorCode, Nip47ErrorCode } from './errors.js'

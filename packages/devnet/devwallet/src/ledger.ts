@@ -13,7 +13,7 @@
 
 import { join } from 'node:path'
 import { generateSecretKey } from 'nostr-tools/pure'
-import { WalletError } from './errors.js'
+import { DevWalletError } from './errors.js'
 import { decodeInvoice, DEFAULT_EXPIRY_SECS, type NodeKey } from './node-key.js'
 import { readIfExists, writeFileAtomic } from './storage.js'
 
@@ -159,7 +159,7 @@ export class Ledger {
 
   account(name: string): AccountRecord {
     const account = this.state.accounts[name]
-    if (!account) throw WalletError.UNKNOWN_ACCOUNT(name)
+    if (!account) throw DevWalletError.UNKNOWN_ACCOUNT(name)
     return account
   }
 
@@ -170,7 +170,7 @@ export class Ledger {
 
   async createAccount(name: string, fundMsat: number, budgetMsat: number | null): Promise<AccountRecord> {
     if (typeof name !== 'string' || !ACCOUNT_NAME.test(name)) {
-      throw WalletError.INVALID_ARGUMENT(
+      throw DevWalletError.INVALID_ARGUMENT(
         'account name',
         'must be 1-64 lowercase letters, digits, - or _, starting with a letter or digit'
       )
@@ -178,7 +178,7 @@ export class Ledger {
     checkMsat('fund amount', fundMsat, true)
     if (budgetMsat !== null) checkMsat('budget', budgetMsat, true)
     return this.mutate((state) => {
-      if (state.accounts[name]) throw WalletError.ACCOUNT_EXISTS(name)
+      if (state.accounts[name]) throw DevWalletError.ACCOUNT_EXISTS(name)
       const account = newAccount(name, fundMsat, budgetMsat, this.now())
       state.accounts[name] = account
       return account
@@ -189,13 +189,13 @@ export class Ledger {
     checkMsat('amount', request.amountMsat, false)
     const expirySecs = request.expirySecs ?? DEFAULT_EXPIRY_SECS
     if (!Number.isSafeInteger(expirySecs) || expirySecs < 1 || expirySecs > MAX_EXPIRY_SECS) {
-      throw WalletError.INVALID_ARGUMENT('expiry', `must be a whole number of seconds from 1 to ${MAX_EXPIRY_SECS}`)
+      throw DevWalletError.INVALID_ARGUMENT('expiry', `must be a whole number of seconds from 1 to ${MAX_EXPIRY_SECS}`)
     }
     const description = request.description ?? ''
-    if (typeof description !== 'string') throw WalletError.INVALID_ARGUMENT('description', 'must be a string')
+    if (typeof description !== 'string') throw DevWalletError.INVALID_ARGUMENT('description', 'must be a string')
     const descriptionHash = request.descriptionHash ?? null
     if (descriptionHash !== null && !/^[0-9a-f]{64}$/.test(descriptionHash)) {
-      throw WalletError.INVALID_ARGUMENT('description_hash', 'must be 64 lowercase hex characters')
+      throw DevWalletError.INVALID_ARGUMENT('description_hash', 'must be 64 lowercase hex characters')
     }
     return this.mutate((state) => {
       const account = mustGet(state, name)
@@ -233,7 +233,7 @@ export class Ledger {
   async payInvoice(payerName: string, invoice: unknown, amountMsat?: number): Promise<PaymentResult> {
     const decoded = decodeInvoice(invoice)
     if (decoded.network !== 'bcrt') {
-      throw WalletError.PAYMENT_FAILED(
+      throw DevWalletError.PAYMENT_FAILED(
         `the invoice is for network ${decoded.network}; this wallet settles regtest (bcrt) invoices only`
       )
     }
@@ -241,32 +241,32 @@ export class Ledger {
       const payer = mustGet(state, payerName)
       const record = state.invoices[decoded.paymentHash]
       if (decoded.payeeNodeKey !== this.node.pubkey || !record || record.invoice !== decoded.invoice) {
-        throw WalletError.PAYMENT_FAILED(
+        throw DevWalletError.PAYMENT_FAILED(
           'the invoice is unknown: this dev wallet settles only invoices it issued itself, between its own accounts'
         )
       }
-      if (record.account === payer.name) throw WalletError.PAYMENT_FAILED('an account cannot pay its own invoice')
+      if (record.account === payer.name) throw DevWalletError.PAYMENT_FAILED('an account cannot pay its own invoice')
       if (record.settledAt !== null) {
-        throw WalletError.PAYMENT_FAILED(
+        throw DevWalletError.PAYMENT_FAILED(
           'the invoice is already paid: use lookup_invoice to get its preimage instead of paying again'
         )
       }
       const now = this.now()
       if (now >= record.expiresAt) {
         const when = new Date(record.expiresAt * 1000).toISOString()
-        throw WalletError.PAYMENT_FAILED(`the invoice expired at ${when}: ask the payee for a new one`)
+        throw DevWalletError.PAYMENT_FAILED(`the invoice expired at ${when}: ask the payee for a new one`)
       }
       if (amountMsat !== undefined && amountMsat !== record.amountMsat) {
-        throw WalletError.INVALID_ARGUMENT(
+        throw DevWalletError.INVALID_ARGUMENT(
           'amount',
           `is ${amountMsat} msat but the invoice asks for ${record.amountMsat} msat: omit it or match it`
         )
       }
       const amount = record.amountMsat
       if (payer.budgetMsat !== null && payer.spentMsat + amount > payer.budgetMsat) {
-        throw WalletError.QUOTA_EXCEEDED(payer.name, amount, payer.spentMsat, payer.budgetMsat)
+        throw DevWalletError.QUOTA_EXCEEDED(payer.name, amount, payer.spentMsat, payer.budgetMsat)
       }
-      if (payer.balanceMsat < amount) throw WalletError.INSUFFICIENT_BALANCE(payer.name, amount, payer.balanceMsat)
+      if (payer.balanceMsat < amount) throw DevWalletError.INSUFFICIENT_BALANCE(payer.name, amount, payer.balanceMsat)
       const payee = mustGet(state, record.account)
       payer.balanceMsat -= amount
       payer.spentMsat += amount
@@ -293,17 +293,17 @@ export class Ledger {
     if (query.invoice !== undefined) {
       const fromInvoice = decodeInvoice(query.invoice).paymentHash
       if (hash !== undefined && hash !== fromInvoice) {
-        throw WalletError.INVALID_ARGUMENT('payment_hash', 'does not match the invoice; pass one or the other')
+        throw DevWalletError.INVALID_ARGUMENT('payment_hash', 'does not match the invoice; pass one or the other')
       }
       hash = fromInvoice
     }
     if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) {
-      throw WalletError.INVALID_ARGUMENT('lookup_invoice', 'needs a payment_hash (64 hex characters) or an invoice')
+      throw DevWalletError.INVALID_ARGUMENT('lookup_invoice', 'needs a payment_hash (64 hex characters) or an invoice')
     }
     const record = this.state.invoices[hash]
     if (record?.account === name) return incoming(record, this.now())
     if (record?.payer === name) return outgoing(record)
-    throw WalletError.NOT_FOUND(`invoice with payment hash ${hash}`)
+    throw DevWalletError.NOT_FOUND(`invoice with payment hash ${hash}`)
   }
 
   /** Newest first. Unpaid incoming invoices appear only with `unpaid: true`, as in NIP-47. */
@@ -360,13 +360,13 @@ function newAccount(name: string, fundMsat: number, budgetMsat: number | null, n
 
 function mustGet(state: LedgerState, name: string): AccountRecord {
   const account = state.accounts[name]
-  if (!account) throw WalletError.UNKNOWN_ACCOUNT(name)
+  if (!account) throw DevWalletError.UNKNOWN_ACCOUNT(name)
   return account
 }
 
 function checkMsat(field: string, value: unknown, zeroAllowed: boolean): void {
   if (!Number.isSafeInteger(value) || (value as number) < (zeroAllowed ? 0 : 1)) {
-    throw WalletError.INVALID_ARGUMENT(field, `must be a whole number of msat${zeroAllowed ? '' : ' above zero'}`)
+    throw DevWalletError.INVALID_ARGUMENT(field, `must be a whole number of msat${zeroAllowed ? '' : ' above zero'}`)
   }
 }
 
@@ -410,11 +410,11 @@ function parseLedger(path: string, text: string): LedgerState {
   try {
     value = JSON.parse(text)
   } catch {
-    throw WalletError.LEDGER_CORRUPT(path, 'not JSON')
+    throw DevWalletError.LEDGER_CORRUPT(path, 'not JSON')
   }
   const state = value as Partial<LedgerState> | null
   if (state?.version !== 1 || typeof state.accounts !== 'object' || typeof state.invoices !== 'object') {
-    throw WalletError.LEDGER_CORRUPT(path, 'not a version 1 ledger')
+    throw DevWalletError.LEDGER_CORRUPT(path, 'not a version 1 ledger')
   }
   return state as LedgerState
 }

@@ -5,7 +5,7 @@
 import { createECDH, createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import bolt11 from 'bolt11'
-import { WalletError } from './errors.js'
+import { DevWalletError } from './errors.js'
 import { readIfExists, writeFileAtomic } from './storage.js'
 
 export const REGTEST = Object.freeze({
@@ -63,7 +63,7 @@ export class NodeKey {
     const path = join(dir, 'node.key')
     const stored = (await readIfExists(path))?.trim()
     if (stored !== undefined) {
-      if (!/^[0-9a-f]{64}$/.test(stored)) throw WalletError.LEDGER_CORRUPT(path, 'not a 32-byte hex key')
+      if (!/^[0-9a-f]{64}$/.test(stored)) throw DevWalletError.LEDGER_CORRUPT(path, 'not a 32-byte hex key')
       return new NodeKey(stored)
     }
     const ecdh = createECDH('secp256k1')
@@ -75,7 +75,7 @@ export class NodeKey {
 
   issue(opts: InvoiceTerms): IssuedInvoice {
     if (Buffer.byteLength(opts.description) > MAX_DESCRIPTION_BYTES) {
-      throw WalletError.INVALID_ARGUMENT(
+      throw DevWalletError.INVALID_ARGUMENT(
         'description',
         `is longer than the ${MAX_DESCRIPTION_BYTES} bytes a BOLT11 invoice can carry`
       )
@@ -96,25 +96,25 @@ export class NodeKey {
       ]
     })
     const signed = bolt11.sign(unsigned, this.privateKey)
-    if (!signed.paymentRequest) throw WalletError.INTERNAL('signing an invoice')
+    if (!signed.paymentRequest) throw DevWalletError.INTERNAL('signing an invoice')
     return { invoice: signed.paymentRequest, paymentHash, preimage: preimage.toString('hex') }
   }
 }
 
 export function decodeInvoice(invoice: unknown): DecodedInvoice {
   if (typeof invoice !== 'string' || invoice === '')
-    throw WalletError.INVALID_ARGUMENT('invoice', 'must be a BOLT11 string')
+    throw DevWalletError.INVALID_ARGUMENT('invoice', 'must be a BOLT11 string')
   let decoded: ReturnType<typeof bolt11.decode>
   try {
     // Checks the bech32 checksum and recovers the signing key from the signature.
     decoded = bolt11.decode(invoice)
   } catch (err) {
-    throw WalletError.INVALID_ARGUMENT('invoice', `is not a valid BOLT11 invoice (${(err as Error).message})`)
+    throw DevWalletError.INVALID_ARGUMENT('invoice', `is not a valid BOLT11 invoice (${(err as Error).message})`)
   }
   const paymentHash = decoded.tagsObject.payment_hash
   const timestamp = decoded.timestamp
   if (!paymentHash || timestamp === undefined || !decoded.payeeNodeKey || !decoded.paymentRequest) {
-    throw WalletError.INVALID_ARGUMENT('invoice', 'lacks a payment hash, timestamp or signature')
+    throw DevWalletError.INVALID_ARGUMENT('invoice', 'lacks a payment hash, timestamp or signature')
   }
   const amountMsat = decoded.millisatoshis ? Number(decoded.millisatoshis) : null
   return {

@@ -12,7 +12,7 @@
 import type { NWCWalletService, NWCWalletServiceRequestHandler, Nip47SingleMethod } from '@getalby/sdk/nwc'
 import { getPublicKey } from 'nostr-tools/pure'
 import { loadNwcSdk } from '@2020117/wallet'
-import { WalletError } from './errors.js'
+import { DevWalletError } from './errors.js'
 
 export interface NwcConnectionOptions {
   relayUrl: string
@@ -104,7 +104,7 @@ export class NwcConnection {
       await inFlight.drain()
       gate.closed = true
       service.close()
-      throw WalletError.RELAY_UNREACHABLE(opts.relayUrl, err)
+      throw DevWalletError.RELAY_UNREACHABLE(opts.relayUrl, err)
     }
     return new NwcConnection(getPublicKey(Buffer.from(opts.serviceSecret, 'hex')), service, inFlight, gate, unsubscribe)
   }

@@ -3,14 +3,14 @@
 
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { WalletError } from './errors.js'
+import { DevWalletError } from './errors.js'
 
 export async function readIfExists(path: string): Promise<string | null> {
   try {
     return await readFile(path, 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-    throw WalletError.STORAGE_FAILED(path, err)
+    throw DevWalletError.STORAGE_FAILED(path, err)
   }
 }
 
@@ -35,7 +35,7 @@ export async function writeFileAtomic(path: string, content: string): Promise<vo
     }
   } catch (err) {
     await unlink(temp).catch(() => undefined)
-    throw WalletError.STORAGE_FAILED(path, err)
+    throw DevWalletError.STORAGE_FAILED(path, err)
   }
 }
 
@@ -47,7 +47,7 @@ const heldLocks = new Set<string>()
 export async function lockDir(dir: string): Promise<() => Promise<void>> {
   const path = join(dir, 'wallet.lock')
   await mkdir(dir, { recursive: true }).catch((err: unknown) => {
-    throw WalletError.STORAGE_FAILED(dir, err)
+    throw DevWalletError.STORAGE_FAILED(dir, err)
   })
   for (;;) {
     try {
@@ -63,11 +63,11 @@ export async function lockDir(dir: string): Promise<() => Promise<void>> {
         await unlink(path).catch(() => undefined)
       }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw WalletError.STORAGE_FAILED(path, err)
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw DevWalletError.STORAGE_FAILED(path, err)
     }
     const pid = Number.parseInt((await readIfExists(path)) ?? '', 10)
     const stale = !Number.isInteger(pid) || (pid === process.pid ? !heldLocks.has(path) : !processAlive(pid))
-    if (!stale) throw WalletError.DIR_LOCKED(dir, pid)
+    if (!stale) throw DevWalletError.DIR_LOCKED(dir, pid)
     await unlink(path).catch(() => undefined)
   }
 }

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events'
 import { inspect } from 'node:util'
 import type { NWCWalletServiceRequestHandler, Nip47SingleMethod, Nip47Transaction } from '@getalby/sdk/nwc'
 import { getPublicKey } from 'nostr-tools/pure'
-import { WalletError, isWalletError } from './errors.js'
+import { DevWalletError, isDevWalletError } from './errors.js'
 import {
   Ledger,
   type AccountRecord,
@@ -74,12 +74,12 @@ const ALIAS = '2020117-devwallet'
 
 export async function startWallet(opts: WalletOptions): Promise<DevWallet> {
   if (typeof opts?.relayUrl !== 'string' || !/^wss?:\/\/./.test(opts.relayUrl)) {
-    throw WalletError.INVALID_ARGUMENT('relayUrl', 'must be a ws:// or wss:// URL')
+    throw DevWalletError.INVALID_ARGUMENT('relayUrl', 'must be a ws:// or wss:// URL')
   }
   if (typeof opts.dir !== 'string' || opts.dir === '')
-    throw WalletError.INVALID_ARGUMENT('dir', 'must be a directory path')
+    throw DevWalletError.INVALID_ARGUMENT('dir', 'must be a directory path')
   if (opts.network !== undefined && opts.network !== 'regtest') {
-    throw WalletError.INVALID_ARGUMENT('network', 'must be regtest: the dev wallet has no real channels')
+    throw DevWalletError.INVALID_ARGUMENT('network', 'must be regtest: the dev wallet has no real channels')
   }
   const release = await lockDir(opts.dir)
   try {
@@ -225,7 +225,7 @@ export class DevWallet extends EventEmitter<DevWalletEvents> {
   }
 
   private assertOpen(): void {
-    if (this.closing) throw WalletError.CLOSED()
+    if (this.closing) throw DevWalletError.CLOSED()
   }
 
   private handlerFor(name: string): NWCWalletServiceRequestHandler {
@@ -285,11 +285,11 @@ export class DevWallet extends EventEmitter<DevWalletEvents> {
     try {
       return { result: await work(), error: undefined }
     } catch (err) {
-      if (isWalletError(err)) return { result: undefined, error: { code: err.nip47Code, message: err.message } }
+      if (isDevWalletError(err)) return { result: undefined, error: { code: err.nip47Code, message: err.message } }
       this.log(`${method} for ${account} failed unexpectedly: ${err instanceof Error ? err.name : typeof err}`)
       return {
         result: undefined,
-        error: { code: 'INTERNAL', message: WalletError.INTERNAL(`handling ${method}`).message }
+        error: { code: 'INTERNAL', message: DevWalletError.INTERNAL(`handling ${method}`).message }
       }
     }
   }
@@ -297,7 +297,7 @@ export class DevWallet extends EventEmitter<DevWalletEvents> {
 
 function satsToMsat(field: string, sats: number): number {
   if (!Number.isSafeInteger(sats) || sats < 0 || !Number.isSafeInteger(sats * 1000)) {
-    throw WalletError.INVALID_ARGUMENT(field, 'must be a whole, non-negative number of sats')
+    throw DevWalletError.INVALID_ARGUMENT(field, 'must be a whole, non-negative number of sats')
   }
   return sats * 1000
 }
@@ -308,14 +308,14 @@ function listRequest(params: Record<string, unknown>): ListTransactionsRequest {
     const value = params[key]
     if (value === undefined) continue
     if (!Number.isSafeInteger(value) || (value as number) < 0) {
-      throw WalletError.INVALID_ARGUMENT(key, 'must be a non-negative integer')
+      throw DevWalletError.INVALID_ARGUMENT(key, 'must be a non-negative integer')
     }
     request[key] = value as number
   }
   if (params.unpaid !== undefined) request.unpaid = params.unpaid === true
   if (params.type !== undefined) {
     if (params.type !== 'incoming' && params.type !== 'outgoing') {
-      throw WalletError.INVALID_ARGUMENT('type', 'must be incoming or outgoing')
+      throw DevWalletError.INVALID_ARGUMENT('type', 'must be incoming or outgoing')
     }
     request.type = params.type
   }

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import bolt11 from 'bolt11'
 import type { NWCClient } from '@getalby/sdk/nwc'
 import { startRelay, type RunningRelay } from '@2020117/relay'
-import { REGTEST, WalletError, loadNwcSdk, startWallet, type DevWallet, type WalletOptions } from '../src/index.js'
+import { REGTEST, DevWalletError, loadNwcSdk, startWallet, type DevWallet, type WalletOptions } from '../src/index.js'
 
 let relay: RunningRelay
 let Client: typeof NWCClient
@@ -314,7 +314,7 @@ describe('@2020117/devwallet', () => {
     await new Promise<void>((resolve) => setImmediate(resolve))
     expect(unhandled).toEqual([])
     expect(logLines.filter((line) => line.startsWith('dropped'))).toEqual([])
-    await expect(w.payInvoice('customer', invoice)).rejects.toThrow(WalletError)
+    await expect(w.payInvoice('customer', invoice)).rejects.toThrow(DevWalletError)
 
     // The directory was unlocked: the next wallet starts on it and sees the payment.
     const again = await wallet(dir)

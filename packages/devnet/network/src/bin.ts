@@ -6,7 +6,7 @@
 
 import { join, resolve } from 'node:path'
 import { readBalances } from '@2020117/devwallet'
-import { CliError, runMain, type CommandSpec } from '@2020117/cli'
+import { CliError, runMain, snakeKeys, type CommandSpec } from '@2020117/cli'
 import { DEFAULT_DHT_PORT, DEFAULT_RELAY_PORT, DEFAULT_WEBUI_PORT, startDevnet } from './devnet.js'
 import { DevnetError } from './errors.js'
 import { DEFAULT_DEVNET_DIR, readRunningState, statePath } from './state.js'
@@ -122,8 +122,9 @@ if (first === 'balance') {
     if (accounts === null) throw CliError.NO_DEVNET(statePath(dir))
     if (json) {
       process.stdout.write(
-        JSON.stringify({ accounts: accounts.map((a) => ({ ...a, balanceSats: Math.floor(a.balanceMsat / 1000) })) }) +
-          '\n'
+        JSON.stringify(
+          snakeKeys({ accounts: accounts.map((a) => ({ ...a, balanceSats: Math.floor(a.balanceMsat / 1000) })) })
+        ) + '\n'
       )
       return
     }
@@ -146,8 +147,7 @@ if (first === 'balance') {
     argv.slice(2),
     async ({ flags, json }) => {
       const [name, extra] = flags.positionals
-      if (!name)
-        throw new CliError('MISSING_ARGUMENT', 'give the account a name, e.g. 2020117-devnet account create alice', 2)
+      if (!name) throw CliError.MISSING_ARGUMENT('give the account a name, e.g. 2020117-devnet account create alice')
       if (extra) throw CliError.UNEXPECTED_ARGUMENT(extra, accountSpec.bin)
       const state = await readRunningState(flags.values.dir as string)
       const res = await fetch(`${state.control!.url}/accounts`, {
@@ -164,7 +164,7 @@ if (first === 'balance') {
         if (body.error?.code) Object.assign(err, { code: body.error.code })
         throw err
       }
-      if (json) process.stdout.write(JSON.stringify({ account: body.account }) + '\n')
+      if (json) process.stdout.write(JSON.stringify(snakeKeys({ account: body.account })) + '\n')
       else
         process.stdout.write(
           `created ${body.account.name} with ${formatMsat(body.account.balanceMsat)}\n${body.account.nwcUri}\n`

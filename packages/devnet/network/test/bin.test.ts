@@ -115,21 +115,23 @@ describe('2020117-devnet subcommands', () => {
     const result = await runBin(['balance', `--dir=${dir}`, '--json'])
     expect(result.code, result.stderr).toBe(0)
     const body = JSON.parse(result.stdout) as {
-      accounts: Array<{ name: string; balanceSats: number; balanceMsat: number }>
+      accounts: Array<{ name: string; balance_sats: number; balance_msat: number }>
     }
     const byName = Object.fromEntries(body.accounts.map((a) => [a.name, a]))
-    expect(byName['provider']).toMatchObject({ balanceSats: 0, balanceMsat: 0 })
-    expect(byName['customer']).toMatchObject({ balanceSats: 100_000, balanceMsat: 100_000_000 })
+    expect(byName['provider']).toMatchObject({ balance_sats: 0, balance_msat: 0 })
+    expect(byName['customer']).toMatchObject({ balance_sats: 100_000, balance_msat: 100_000_000 })
   })
 
   it('account create alice --fund=5000 --json returns an NWC URI worth 5,000,000 msat', async () => {
     const result = await runBin(['account', 'create', 'alice', '--fund=5000', `--dir=${dir}`, '--json'])
     expect(result.code, result.stderr).toBe(0)
-    const { account } = JSON.parse(result.stdout) as { account: { name: string; balanceMsat: number; nwcUri: string } }
+    const { account } = JSON.parse(result.stdout) as {
+      account: { name: string; balance_msat: number; nwc_uri: string }
+    }
     expect(account.name).toBe('alice')
-    expect(account.balanceMsat).toBe(5_000_000)
+    expect(account.balance_msat).toBe(5_000_000)
     const { NWCClient } = await loadNwcSdk()
-    const client = new NWCClient({ nostrWalletConnectUrl: account.nwcUri })
+    const client = new NWCClient({ nostrWalletConnectUrl: account.nwc_uri })
     try {
       expect((await client.getBalance()).balance).toBe(5_000_000)
     } finally {
