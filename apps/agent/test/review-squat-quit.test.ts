@@ -41,7 +41,7 @@ test('a squatter that quits its own unpaid session before the deadline is backed
     '--max-sessions=1',
     '--json'
   ])
-  const { swarmKey } = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const { swarm_key: swarmKey } = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
 
   const key = newKeyPair()
   const squatter = await openAs(dialer, swarmKey, key)
@@ -61,8 +61,8 @@ test('a squatter that quits its own unpaid session before the deadline is backed
     msatPaid: 0,
     durationMs: 0
   })
-  const ended = await agent.json<{ event: string; ticksPaid: number; by: string }>((e) => e.event === 'session_ended')
-  expect(ended).toMatchObject({ ticksPaid: 0, by: 'customer' })
+  const ended = await agent.json<{ event: string; ticks_paid: number; by: string }>((e) => e.event === 'session_ended')
+  expect(ended).toMatchObject({ ticks_paid: 0, by: 'customer' })
 
   // Straight back under the same key, on a new connection.
   const again = await openAs(dialer, swarmKey, key)

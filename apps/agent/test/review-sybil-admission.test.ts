@@ -39,7 +39,7 @@ test('strangers under fresh keys that start and quit sessions at once do not loc
     '--max-sessions=4',
     '--json'
   ])
-  const { swarmKey } = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const { swarm_key: swarmKey } = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
 
   let admitted = 0
   for (let i = 0; i < ADMITTED_PER_WINDOW; i++) {
