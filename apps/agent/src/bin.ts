@@ -17,7 +17,7 @@ import {
 } from '@2020117/cli'
 import { keyEntryFlags, loadIdentity, npubOf, Presence, RelayPool, secretForms } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
-import { MAX_MANIFEST_BYTES, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
+import { kinds as KIND, MAX_MANIFEST_BYTES, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
 import { parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NwcWallet } from '@2020117/wallet'
 import { setWalletLogSink } from '@2020117/wallet'
@@ -37,7 +37,7 @@ const spec: CommandSpec = {
       type: 'string',
       multiple: true,
       description: 'service kind to serve (NIP-90 job kind); 5200 = Stable Diffusion WebUI session',
-      default: '5200',
+      default: String(KIND.StableDiffusionSession),
       env: 'AGENT_KIND',
       placeholder: 'N'
     },
@@ -349,7 +349,7 @@ async function readManifest(path: string): Promise<Record<string, unknown>> {
 }
 
 function defaultManifest(name: string, kinds: number[]): Record<string, unknown> {
-  const sd = kinds.includes(5200) || kinds.includes(5100)
+  const sd = kinds.includes(KIND.StableDiffusionSession) || kinds.includes(KIND.ImageGeneration)
   return {
     name,
     description: sd

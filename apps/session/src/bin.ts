@@ -29,7 +29,14 @@ import {
   type ProviderInfo
 } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
-import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, SessionChannel, tickAmountMsat } from '@2020117/protocol'
+import {
+  kinds as KIND,
+  MAX_BUDGET_SATS,
+  PAYMENT_BOLT11,
+  PAYMENT_FREE,
+  SessionChannel,
+  tickAmountMsat
+} from '@2020117/protocol'
 import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
 import { setWalletLogSink } from '@2020117/wallet'
@@ -75,7 +82,7 @@ const spec: CommandSpec = {
     kind: {
       type: 'integer',
       description: 'service kind to rent (5200 = Stable Diffusion WebUI session)',
-      default: 5200,
+      default: KIND.StableDiffusionSession,
       min: 0,
       max: 65535,
       env: 'SESSION_KIND'
