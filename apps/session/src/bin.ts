@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // 2020117-session: rent a provider's service by the minute and use it at http://localhost:PORT.
 
-import { rename, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import readline from 'node:readline'
 import {
@@ -13,6 +12,7 @@ import {
   parseFlags,
   peerText,
   runMain,
+  writeFileAtomic,
   type CommandSpec,
   type FlagValue,
   type Logger
@@ -416,9 +416,7 @@ function startStatusFile(path: string, session: CustomerSession): { final(summar
   const write = (body: unknown) => {
     writing = writing
       .then(async () => {
-        const tmp = `${path}.${process.pid}.tmp`
-        await writeFile(tmp, JSON.stringify(body) + '\n', { mode: 0o600 })
-        await rename(tmp, path)
+        await writeFileAtomic(path, JSON.stringify(body) + '\n')
       })
       .catch(() => {})
     return writing

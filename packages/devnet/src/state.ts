@@ -1,9 +1,9 @@
 // The devnet state file: how the agent and session CLIs find the local network (`--devnet[=DIR]`).
 // It holds NWC secrets of the local play-money wallet, so it is written 0600, atomically.
 
-import { randomBytes } from 'node:crypto'
-import { chmod, mkdir, open, readFile, rename } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { writeFileAtomic } from '@2020117/cli'
 import { DevnetError } from './errors.js'
 
 export const DEFAULT_DEVNET_DIR = '.2020117-devnet'
@@ -28,17 +28,7 @@ export function statePath(dir: string): string {
 
 export async function writeState(dir: string, state: DevnetState): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 })
-  const path = statePath(dir)
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  const fh = await open(tmp, 'w', 0o600)
-  try {
-    await fh.writeFile(JSON.stringify(state, null, 2) + '\n')
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  await rename(tmp, path)
-  await chmod(path, 0o600)
+  await writeFileAtomic(statePath(dir), JSON.stringify(state, null, 2) + '\n')
 }
 
 /** Reads the state file, or explains how to start the devnet when there is none. */

@@ -1,8 +1,9 @@
-// Files the wallet owns. Every write is atomic (temp file, fsync, rename, fsync directory): after a
-// crash the file holds either the old or the new content, never a torn mix.
+// Files the wallet owns. Every write is atomic (@2020117/cli's writeFileAtomic): after a crash the
+// file holds either the old or the new content, never a torn mix.
 
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { mkdir, open, readFile, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { writeFileAtomic } from '@2020117/cli'
 import { WalletError } from './errors.js'
 
 export async function readIfExists(path: string): Promise<string | null> {
@@ -14,27 +15,11 @@ export async function readIfExists(path: string): Promise<string | null> {
   }
 }
 
-/** Secrets live in these files, hence mode 0600. */
-export async function writeFileAtomic(path: string, content: string): Promise<void> {
-  const temp = `${path}.tmp`
+/** Secrets live in these files, hence mode 0600 (writeFileAtomic's default). */
+export async function storeFile(path: string, content: string): Promise<void> {
   try {
-    await mkdir(dirname(path), { recursive: true })
-    const handle = await open(temp, 'w', 0o600)
-    try {
-      await handle.writeFile(content)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(temp, path)
-    const dir = await open(dirname(path), 'r')
-    try {
-      await dir.sync()
-    } finally {
-      await dir.close()
-    }
+    await writeFileAtomic(path, content)
   } catch (err) {
-    await unlink(temp).catch(() => undefined)
     throw WalletError.STORAGE_FAILED(path, err)
   }
 }

@@ -2,12 +2,12 @@
 // keypair and optional wallet settings. It holds secrets, so it is created 0600 (never chmod'ed
 // after the fact), written atomically, and merged on write so other entries and fields survive.
 
-import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { access, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { access, mkdir, open, readFile, rm, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
+import { writeFileAtomic } from '@2020117/cli'
 import { NostrError } from './errors.js'
 
 export const KEYS_FILE = '.2020117_keys'
@@ -116,19 +116,9 @@ async function mergeAndWrite(path: string, name: string, fields: Partial<KeyEntr
   const all = await readKeysFile(path)
   const entry = { ...(all[name] ?? {}), ...fields } as KeyEntry
   all[name] = entry
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
   try {
-    await mkdir(dirname(path), { recursive: true })
-    const fh = await open(tmp, 'wx', 0o600)
-    try {
-      await fh.writeFile(JSON.stringify(all, null, 2) + '\n')
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, path)
+    await writeFileAtomic(path, JSON.stringify(all, null, 2) + '\n')
   } catch (err) {
-    await rm(tmp, { force: true })
     throw NostrError.KEYS_FILE_UNWRITABLE(path, (err as Error).message)
   }
   return entry
