@@ -69,6 +69,14 @@ export class CliError extends Error {
     )
   }
 
+  static LOCK_HELD(path: string, pid: number | null): CliError {
+    const holder = pid === null ? 'another program' : `process ${pid}`
+    return new CliError(
+      'LOCK_HELD',
+      `${path} is held by ${holder}: wait for it to finish, or delete ${path} if that program no longer runs`
+    )
+  }
+
   static TUNNEL_UNAVAILABLE(why: string): CliError {
     return new CliError(
       'TUNNEL_UNAVAILABLE',

@@ -3,11 +3,11 @@
 // after the fact), written atomically, and merged on write so other entries and fields survive.
 
 import { constants } from 'node:fs'
-import { access, mkdir, open, readFile, rm, stat } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
-import { writeFileAtomic } from '@2020117/cli'
+import { lockFile, writeFileAtomic } from '@2020117/cli'
 import { NostrError } from './errors.js'
 
 export const KEYS_FILE = '.2020117_keys'
@@ -88,27 +88,13 @@ export async function writeKeyEntry(path: string, name: string, fields: Partial<
 
 /**
  * Two processes creating keys at once must not lose each other's entries: the read-merge-rename
- * runs under an exclusive lock file. A lock older than 10 s is a crashed writer's, and is taken over.
+ * runs under an exclusive lock file, waited for up to 5 s. A crashed writer's lock is taken over.
  */
 async function lock(path: string): Promise<() => Promise<void>> {
-  const lockPath = `${path}.lock`
-  await mkdir(dirname(path), { recursive: true })
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fh = await open(lockPath, 'wx', 0o600)
-      await fh.close()
-      return () => rm(lockPath, { force: true })
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw NostrError.KEYS_FILE_UNWRITABLE(path, (err as Error).message)
-      const age = await stat(lockPath).then(
-        (s) => Date.now() - s.mtimeMs,
-        () => 0
-      )
-      if (age > 10_000) await rm(lockPath, { force: true })
-      else if (attempt > 500) throw NostrError.KEYS_FILE_UNWRITABLE(path, `${lockPath} is held by another program`)
-      else await new Promise((r) => setTimeout(r, 10))
-    }
+  try {
+    return await lockFile(`${path}.lock`, { waitMs: 5000 })
+  } catch (err) {
+    throw NostrError.KEYS_FILE_UNWRITABLE(path, (err as Error).message)
   }
 }
 
