@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { expect } from 'vitest'
 import { finalizeEvent, type Event } from 'nostr-tools/pure'
 // @2020117/relay is not a dependency of this package: import its sources directly.
-import { startRelay } from '../../relay/src/index.js'
+import { startRelay } from '@2020117/relay'
 import { NostrError, type NostrErrorCode } from '../src/errors.js'
 import { RelayPool } from '../src/pool.js'
 import { PRESENCE_D_TAG } from '../src/presence.js'
