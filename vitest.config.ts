@@ -10,6 +10,7 @@ export default defineConfig({
     include: [
       'protocol/test/**/*.test.ts',
       'packages/*/test/**/*.test.ts',
+      'packages/devnet/*/test/**/*.test.ts',
       'apps/*/test/**/*.test.ts',
       'scripts/test/**/*.test.ts'
     ],

@@ -42,7 +42,7 @@ import http from 'node:http'
 import { createHarness, fromRoot, requireBuilt, round, rssMiB, stop, TUNNEL_OPEN } from './lib/harness.mjs'
 
 const DIST = requireBuilt('bench', {
-  devnet: 'packages/devnet/dist/index.js',
+  devnet: 'packages/devnet/network/dist/index.js',
   swarm: 'packages/swarm/dist/index.js',
   agent: 'apps/agent/dist/bin.js',
   session: 'apps/session/dist/bin.js'
@@ -260,7 +260,7 @@ async function main() {
     const ready = await waitJson(agent, (v) => v.event === 'ready', { ms: 60_000 })
 
     progress('setup: spawning the session CLI until the first byte through its tunnel…')
-    const customer = spawnSession(flag, ready.swarmKey)
+    const customer = spawnSession(flag, ready.swarm_key)
     const open = await waitLine(customer, TUNNEL_OPEN, { stream: 'stderr', ms: 60_000 })
     const tunnel = open.match[1]
     const first = await firstByte(`${tunnel}/healthz`)
@@ -349,11 +349,11 @@ async function main() {
       const r = await firstByte(`${match[1]}/healthz`)
       if (r.status !== 200) throw new Error(`GET /healthz through a session answered ${r.status}`)
     }
-    const sessions = [spawnSession(flag, rssReady.swarmKey)]
+    const sessions = [spawnSession(flag, rssReady.swarm_key)]
     await openSession(sessions[0])
     const rssOne = await rssMiB(rssAgent.pid)
     progress(`  1 session: ${rssOne} MiB; starting ${SESSIONS - 1} more…`)
-    for (let i = 1; i < SESSIONS; i++) sessions.push(spawnSession(flag, rssReady.swarmKey))
+    for (let i = 1; i < SESSIONS; i++) sessions.push(spawnSession(flag, rssReady.swarm_key))
     await Promise.all(sessions.slice(1).map(openSession))
     const rssTwenty = await rssMiB(rssAgent.pid)
     progress(`  ${SESSIONS} sessions: ${rssTwenty} MiB`)

@@ -55,7 +55,7 @@ process.on('SIGTERM', () => {})
 // A fresh play-money wallet every run, so the balances printed at the end are this session's alone.
 rmSync(dir, { recursive: true, force: true })
 say('starting the local network (DHT, relay, wallet, demo WebUI) …')
-const devnet = background('2020117-devnet', 'packages/devnet/dist/bin.js', [
+const devnet = background('2020117-devnet', 'packages/devnet/network/dist/bin.js', [
   `--dir=${dir}`,
   '--dht-port=0',
   '--relay-port=0',
@@ -102,7 +102,7 @@ const [code] = await once(session, 'exit')
 say('stopping the provider and the local network …')
 await stop(agent)
 await stop(devnet)
-const balance = spawn(process.execPath, [bin('packages/devnet/dist/bin.js'), 'balance', `--dir=${dir}`], {
+const balance = spawn(process.execPath, [bin('packages/devnet/network/dist/bin.js'), 'balance', `--dir=${dir}`], {
   stdio: 'inherit'
 })
 await once(balance, 'exit')

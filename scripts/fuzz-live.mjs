@@ -146,7 +146,7 @@ async function main() {
   process.once('SIGTERM', onSignal)
 
   try {
-    const { startDevnet } = await dist('packages/devnet/dist/index.js')
+    const { startDevnet } = await dist('packages/devnet/network/dist/index.js')
     devnet = await startDevnet({
       dir: join(dir, 'devnet'),
       dhtPort: 0,
@@ -176,12 +176,12 @@ async function main() {
     )
     children.push(agent)
     const ready = await agent.json((e) => e.event === 'ready')
-    log(`agent ${agent.pid} ready, swarm key ${ready.swarmKey}`)
+    log(`agent ${agent.pid} ready, swarm key ${ready.swarm_key}`)
 
     const session = spawnNode(
       'session',
       `${ROOT}apps/session/dist/bin.js`,
-      [devnetFlag, '--budget=1000', '--port=0', '--yes', '--no-repl', `--swarm-key=${ready.swarmKey}`],
+      [devnetFlag, '--budget=1000', '--port=0', '--yes', '--no-repl', `--swarm-key=${ready.swarm_key}`],
       home
     )
     children.push(session)
@@ -189,7 +189,7 @@ async function main() {
     const honest = await agent.json((e) => e.event === 'session_started')
     const honestOkBefore = await healthz(tunnelUrl)
     log(
-      `honest session ${honest.sessionId.slice(0, 8)} open at ${tunnelUrl} (GET /healthz: ${honestOkBefore ? 200 : 'FAILED'})`
+      `honest session ${honest.session_id.slice(0, 8)} open at ${tunnelUrl} (GET /healthz: ${honestOkBefore ? 200 : 'FAILED'})`
     )
     const honestPaidBefore = countMatches(session.stderr(), /paid tick \d+/g)
 
@@ -201,7 +201,7 @@ async function main() {
     worker = new Worker(fileURLToPath(import.meta.url), {
       workerData: {
         bootstrap: devnet.state.bootstrap,
-        swarmKey: ready.swarmKey,
+        swarmKey: ready.swarm_key,
         seed: opts.seed,
         frames: opts.frames,
         connections: opts.connections,
@@ -236,7 +236,7 @@ async function main() {
       agent.child.exitCode === null && agent.child.signalCode === null && existsSync(`/proc/${agent.pid}`)
     const honestGet = await healthz(tunnelUrl)
     const honestEnded =
-      agent.events().find((e) => e.event === 'session_ended' && e.sessionId === honest.sessionId) ?? null
+      agent.events().find((e) => e.event === 'session_ended' && e.session_id === honest.session_id) ?? null
     const honestAlive = session.child.exitCode === null && session.child.signalCode === null
     const honestPaidDuring = countMatches(session.stderr(), /paid tick \d+/g) - honestPaidBefore
     const honestOk = honestOkBefore && honestGet && honestAlive && honestEnded === null

@@ -54,10 +54,10 @@ const RSS_EVERY_MS = 500
 const RSS_GROWTH_GOAL_MB = 64
 
 const DIST = requireBuilt('load', {
-  devnet: 'packages/devnet/dist/index.js',
+  devnet: 'packages/devnet/network/dist/index.js',
   agent: 'apps/agent/dist/bin.js',
   session: 'apps/session/dist/bin.js',
-  testing: 'packages/webui/dist/testing.js'
+  testing: 'packages/devnet/webui/dist/testing.js'
 })
 const CLIENT = fromRoot('scripts/load/client.mjs')
 
@@ -127,7 +127,7 @@ async function oneSession(flag) {
     `one session: an agent, a session, then ${CFG.http} concurrent HTTP requests and ${CFG.ws} concurrent WebSocket jobs through its tunnel…`
   )
   const agent = spawnAgent('agent-one', flag, ['--tick-seconds=10', '--name=load: one session'])
-  const { swarmKey } = await ready(agent)
+  const { swarm_key: swarmKey } = await ready(agent)
   const session = spawnSession('session-one', flag, swarmKey)
   const base = await tunnelOf(session)
   const client = spawnNode('client-mixed', CLIENT, ['mixed', base, String(CFG.http), String(CFG.ws)])
@@ -154,7 +154,7 @@ async function manySessions(flag, probes) {
     `--max-sessions=${n}`,
     '--name=load: many sessions'
   ])
-  const { swarmKey } = await ready(agent)
+  const { swarm_key: swarmKey } = await ready(agent)
   const started = performance.now()
   const sessions = Array.from({ length: n }, (_, i) => spawnSession(`session-${i + 1}`, flag, swarmKey))
   const samples = []
@@ -207,7 +207,7 @@ async function slowReader(flag) {
     `slow reader: 1 GiB through one tunnel read at ~${SLOW_RATE / 1e6} MB/s for ${CFG.slowSeconds} s, the agent's VmRSS every ${RSS_EVERY_MS} ms…`
   )
   const agent = spawnAgent('agent-slow', flag, ['--tick-seconds=60', '--name=load: slow reader'])
-  const { swarmKey } = await ready(agent)
+  const { swarm_key: swarmKey } = await ready(agent)
   const session = spawnSession('session-slow', flag, swarmKey)
   const base = await tunnelOf(session)
   // A warm-up download at full speed first, so that the data path's buffers and pools are

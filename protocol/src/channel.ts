@@ -237,29 +237,10 @@ export class SessionChannel extends EventEmitter {
           sender('provider') ?? (state === 'starting' && this.resuming ? null : illegal('no session_resume is pending'))
         )
       case 'tick':
-        return (
-          sender('provider') ??
-          inSession() ??
-          (msg.seq !== this.nextTickSeq
-            ? illegal(`seq ${msg.seq} is out of order, expected ${this.nextTickSeq}`)
-            : this.unpaid.length >= MAX_OUTSTANDING_TICKS
-              ? illegal(`${this.unpaid.length} ticks are already unpaid`)
-              : null)
-        )
-      case 'tick_ack':
-        return (
-          sender('customer') ??
-          inSession() ??
-          (msg.seq !== this.unpaid[0] ? illegal(`seq ${msg.seq} is not the oldest unpaid tick`) : null)
-        )
       case 'tick_receipt':
-        return (
-          sender('provider') ??
-          inSession() ??
-          (msg.seq > this.lastAckedSeq || msg.seq <= this.lastReceiptSeq
-            ? illegal(`seq ${msg.seq} was not acknowledged or was already receipted`)
-            : null)
-        )
+        return sender('provider') ?? inSession() ?? this.checkSeq(msg, illegal)
+      case 'tick_ack':
+        return sender('customer') ?? inSession() ?? this.checkSeq(msg, illegal)
       case 'session_end':
         return inSession() ?? (msg.by === from ? null : illegal('by must name the sender'))
       // Per-stream rules (ids, windows, open/closed) belong to the tunnel, which knows the streams.
@@ -270,6 +251,26 @@ export class SessionChannel extends EventEmitter {
       case 'stream_end':
       case 'stream_reset':
         return state === 'active' ? null : illegal()
+    }
+  }
+
+  /** The seq rules of the billing messages (SPEC §6), once their sender and session are right. */
+  private checkSeq(
+    msg: Extract<Message, { type: 'tick' | 'tick_ack' | 'tick_receipt' }>,
+    illegal: (why: string) => ProtocolError
+  ): ProtocolError | null {
+    switch (msg.type) {
+      case 'tick':
+        if (msg.seq !== this.nextTickSeq) return illegal(`seq ${msg.seq} is out of order, expected ${this.nextTickSeq}`)
+        return this.unpaid.length >= MAX_OUTSTANDING_TICKS
+          ? illegal(`${this.unpaid.length} ticks are already unpaid`)
+          : null
+      case 'tick_ack':
+        return msg.seq !== this.unpaid[0] ? illegal(`seq ${msg.seq} is not the oldest unpaid tick`) : null
+      case 'tick_receipt':
+        return msg.seq > this.lastAckedSeq || msg.seq <= this.lastReceiptSeq
+          ? illegal(`seq ${msg.seq} was not acknowledged or was already receipted`)
+          : null
     }
   }
 

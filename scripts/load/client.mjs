@@ -20,10 +20,10 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const require = createRequire(`${ROOT}packages/webui/package.json`)
+const require = createRequire(`${ROOT}packages/devnet/webui/package.json`)
 const { WebSocket } = require('ws')
-const { probeDownload, probeTxt2img } = await import(`${ROOT}packages/webui/dist/testing.js`)
-const { downloadChunks } = await import(`${ROOT}packages/webui/dist/bytes.js`)
+const { probeDownload, probeTxt2img } = await import(`${ROOT}packages/devnet/webui/dist/testing.js`)
+const { downloadChunks } = await import(`${ROOT}packages/devnet/webui/dist/bytes.js`)
 
 const MiB = 1024 * 1024
 const ITEM_TIMEOUT_MS = 120_000

@@ -27,11 +27,11 @@ interface HelpFlag {
 const BINS: Array<{ heading: string; bin: string; args: string[] }> = [
   { heading: '2020117-agent flags', bin: 'apps/agent/dist/bin.js', args: ['--help'] },
   { heading: '2020117-session flags', bin: 'apps/session/dist/bin.js', args: ['--help'] },
-  { heading: '2020117-devnet flags', bin: 'packages/devnet/dist/bin.js', args: ['--help'] },
-  { heading: '2020117-devnet balance flags', bin: 'packages/devnet/dist/bin.js', args: ['balance', '--help'] },
+  { heading: '2020117-devnet flags', bin: 'packages/devnet/network/dist/bin.js', args: ['--help'] },
+  { heading: '2020117-devnet balance flags', bin: 'packages/devnet/network/dist/bin.js', args: ['balance', '--help'] },
   {
     heading: '2020117-devnet account create flags',
-    bin: 'packages/devnet/dist/bin.js',
+    bin: 'packages/devnet/network/dist/bin.js',
     args: ['account', 'create', '--help']
   }
 ]

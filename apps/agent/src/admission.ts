@@ -3,9 +3,11 @@
 // not the honest customers.
 //
 // Invariants:
-// - Every session_start counts against its connection and its remote key; only the starts the
-//   provider admits (each costs an invoice from the wallet) count against the global rate. So a
-//   flood of refused starts limits the flooder, never everyone.
+// - Every session_start counts against its connection and its remote key (RATE_LIMITED beyond).
+//   The global rate is one of first invoices, not of admissions: an admitted session (there is a
+//   slot) waits in a FIFO queue for its turn, and one that ends while queued costs nothing. Keys are
+//   free, so a stranger under fresh keys can only make an honest customer wait, at most about one
+//   window behind it, never refuse it.
 // - A key whose session ended with nothing paid (the provider ended it for non-payment) is backed
 //   off, for longer each time it does so again.
 // - All state is bounded: connections are weak keys, remote keys at most MAX_TRACKED_KEYS (oldest
@@ -15,7 +17,7 @@
 export const STARTS_PER_CONNECTION = 4
 /** Session starts one remote key may send per 10 s, over all its connections. */
 export const STARTS_PER_KEY = 6
-/** Sessions admitted per 10 s, from all peers together: each costs the wallet an invoice. */
+/** First invoices made per 10 s, for all sessions together: each costs the wallet a make_invoice. */
 export const ADMITTED_PER_WINDOW = 40
 const WINDOW_MS = 10_000
 /** The first backoff of a key that left a session unpaid; it doubles with each further one. */
@@ -31,6 +33,11 @@ export interface Refusal {
   hangUp: boolean
 }
 
+export interface InvoiceTurn {
+  ready: Promise<boolean>
+  cancel(): void
+}
+
 interface KeyRecord {
   starts: number[]
   strikes: number
@@ -41,7 +48,11 @@ interface KeyRecord {
 export class Admission {
   private readonly perConnection = new WeakMap<object, number[]>()
   private readonly keys = new Map<string, KeyRecord>()
+  /** When the first invoices of the last 10 s were granted: at most ADMITTED_PER_WINDOW. */
   private readonly admitted: number[] = []
+  /** Sessions waiting for their first invoice, oldest first; each holds a slot, so --max-sessions bounds it. */
+  private readonly waiting: Array<(granted: boolean) => void> = []
+  private drainTimer: NodeJS.Timeout | null = null
 
   /** Counts one session_start on `conn` from `key`; null if it may go on to the provider's checks. */
   start(conn: object, key: string, now = Date.now()): Refusal | null {
@@ -64,12 +75,43 @@ export class Admission {
     return null
   }
 
-  /** Counts a session about to be admitted against the global rate; false if the rate is spent. */
-  admit(now = Date.now()): boolean {
+  /**
+   * A place in the FIFO queue for one first invoice of the global rate. `ready` resolves true when it
+   * is this session's turn (at once while the rate has room), false if `cancel` came first: a session
+   * that ends while queued leaves without costing an invoice, and nobody can jump the queue.
+   */
+  invoiceTurn(): InvoiceTurn {
+    let resolve: (granted: boolean) => void = () => {}
+    const ready = new Promise<boolean>((r) => (resolve = r))
+    const waiter = (granted: boolean) => resolve(granted)
+    this.waiting.push(waiter)
+    this.drain()
+    const cancel = () => {
+      const i = this.waiting.indexOf(waiter)
+      if (i < 0) return
+      this.waiting.splice(i, 1)
+      resolve(false)
+    }
+    return { ready, cancel }
+  }
+
+  /** How many sessions wait for their first invoice. */
+  get queued(): number {
+    return this.waiting.length
+  }
+
+  /** Grants the turns the rate has room for, oldest first, and wakes up when the window frees the next. */
+  private drain(): void {
+    const now = Date.now()
     prune(this.admitted, now)
-    if (this.admitted.length >= ADMITTED_PER_WINDOW) return false
-    this.admitted.push(now)
-    return true
+    while (this.waiting.length && this.admitted.length < ADMITTED_PER_WINDOW) {
+      this.admitted.push(now)
+      ;(this.waiting.shift() as (granted: boolean) => void)(true)
+    }
+    if (!this.waiting.length || this.drainTimer) return
+    const at = (this.admitted[0] as number) + WINDOW_MS
+    this.drainTimer = setTimeout(() => ((this.drainTimer = null), this.drain()), Math.max(0, at - now))
+    this.drainTimer.unref()
   }
 
   /** A session of `key` ended with nothing paid because it did not pay: back the key off. */

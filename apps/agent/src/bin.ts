@@ -5,23 +5,23 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import HyperDHT from 'hyperdht'
 import {
-  createLogger,
   CliError,
   LOG_FLAGS,
-  logLevelOf,
   NETWORK_FLAGS,
-  parseFlags,
   runMain,
+  snakeKeys,
+  startUp,
   type CommandSpec,
-  type Logger
+  type Logger,
+  type MainContext,
+  type Startup
 } from '@2020117/cli'
-import { keyEntryFlags, loadIdentity, npubOf, Presence, RelayPool, secretForms } from '@2020117/nostr'
-import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
+import { npubOf, Presence, RelayPool } from '@2020117/nostr'
+import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/cli/devnet-state'
 import { kinds as KIND, MAX_MANIFEST_BYTES, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
 import { parseBootstrap, type NetworkConfig } from '@2020117/swarm'
-import { NwcWallet } from '@2020117/wallet'
-import { setWalletLogSink } from '@2020117/wallet'
-import { lightningAddressInvoicer, nwcInvoicer, type Invoicer } from './billing.js'
+import { NwcWallet, WalletError } from '@2020117/wallet'
+import { lightningAddressInvoicer, nwcInvoicer, type Invoicer } from './session.js'
 import { CreditedPayments, creditedPath } from './credited.js'
 import { Provider, SOFTWARE } from './provider.js'
 
@@ -149,170 +149,204 @@ const spec: CommandSpec = {
 }
 
 const secrets: string[] = []
+const argv = process.argv.slice(2)
+
+type Values = Startup['values']
+type Goodbye = MainContext['goodbye']
 
 await runMain(
   spec,
-  process.argv.slice(2),
-  async ({ flags: first, json }) => {
-    // The keys file supplies defaults (nwc_uri, lightning_address, relays): parse again with them,
-    // so a flag beats the environment, which beats the file.
-    const identity = await loadIdentity({
-      name: first.values.agent as string,
-      ...(first.values['keys-file'] ? { path: first.values['keys-file'] as string } : {})
-    })
-    const e = identity.entry
-    const flags = parseFlags(spec, process.argv.slice(2), { file: keyEntryFlags(e) })
-    const v = flags.values
-    const log = createLogger({ level: logLevelOf(v), name: 'agent' })
-    setWalletLogSink(log) // what @getalby/sdk prints goes through this logger, not raw to stderr
-    for (const form of secretForms(e.privkey)) {
-      log.addSecret(form)
-      secrets.push(form)
-    }
+  argv,
+  async ({ flags: first, json, goodbye, teardown }) => {
+    const start = await startUp(spec, argv, first, { name: 'agent', secrets })
+    const { values: v, identity, log } = start
     log.info(
-      `${identity.created ? 'created' : 'using'} identity "${identity.name}" ${npubOf(e.pubkey)} (${identity.path})`
+      `${identity.created ? 'created' : 'using'} identity "${identity.name}" ${npubOf(identity.entry.pubkey)} (${identity.path})`
     )
     const emit = (event: Record<string, unknown>) => {
-      if (json) process.stdout.write(JSON.stringify(event) + '\n')
+      if (json) process.stdout.write(JSON.stringify(snakeKeys(event)) + '\n')
     }
-
-    const kinds = (v.kind as string[]).map((k) => {
-      if (!/^\d+$/.test(k) || Number(k) > 65535)
-        throw CliError.INVALID_FLAG('kind', `must be a number from 0 to 65535, got "${k}"`, spec.bin)
-      return Number(k)
-    })
-    const free = v.free === true
-    if (free && v['sats-per-minute'] !== undefined)
-      throw CliError.INVALID_FLAG('free', 'cannot be combined with --sats-per-minute', spec.bin)
-    if (!free && v['sats-per-minute'] === undefined)
-      throw CliError.MISSING_FLAG(
-        'sats-per-minute',
-        'set your price in sats per minute (or serve explicitly unpaid with --free)'
-      )
-    let upstream = parseUpstream(v.processor as string)
-
-    let network: NetworkConfig = { bootstrap: v.bootstrap ? parseBootstrap(v.bootstrap as string) : null }
-    let nwcUri = v.nwc as string | undefined
-    let relays = (v.relays as string[] | undefined) ?? []
-    const explicit = (name: string) => flags.sources[name] === 'flag' || flags.sources[name] === 'env'
-    if (v.devnet !== undefined) {
-      const state = await readRunningState(v.devnet as string)
-      if (!v.bootstrap) network = { bootstrap: state.bootstrap }
-      if (!explicit('nwc')) nwcUri = state.accounts.provider?.nwcUri
-      if (!explicit('relays')) relays = state.relays
-      // On the local network the demo WebUI is the natural upstream, wherever it listens.
-      if (flags.sources.processor === 'default' && state.webui) upstream = parseUpstream(state.webui)
-    }
-
-    let invoicer: Invoicer | null = null
-    let wallet: NwcWallet | null = null
-    if (!free) {
-      const credited = await CreditedPayments.open(creditedPath(identity.path, identity.name))
-      if (nwcUri) {
-        wallet = await NwcWallet.connect(nwcUri)
-        secrets.push(...wallet.secrets())
-        for (const s of wallet.secrets()) log.addSecret(s)
-        const info = await wallet.info()
-        log.info(`wallet ${wallet.displayUri} (${info.alias ?? 'unnamed'}, ${info.network ?? 'network unknown'})`)
-        if (!info.methods.includes('make_invoice'))
-          throw new CliError(
-            'WALLET_CANNOT_INVOICE',
-            'this NWC connection may not make_invoice: enable it in your wallet, or use --lightning-address'
-          )
-        invoicer = nwcInvoicer(wallet, v['invoice-expiry'] as number, credited)
-      } else if (v['lightning-address']) {
-        invoicer = lightningAddressInvoicer(v['lightning-address'] as string, credited)
-        log.warn('receiving through a Lightning address: payments are checked by preimage only (no lookup_invoice)')
-      } else {
-        throw new CliError(
-          'NO_WALLET',
-          'no way to get paid: pass --nwc=<nostr+walletconnect URI> or --lightning-address=name@domain (or --devnet for the local wallet), or run explicitly unpaid with --free',
-          2
-        )
-      }
-    }
-
-    const manifest = v.skill ? await readManifest(v.skill as string) : defaultManifest(v.name as string, kinds)
-    // The swarm key derives from the Nostr key: stable across restarts, so customers can dial it.
-    const keyPair = HyperDHT.keyPair(
-      createHash('sha256').update('2020117/hyperswarm-key/v1').update(identity.secretKey).digest()
-    )
-    const provider = new Provider({
-      keyPair,
-      nostrSecretKey: identity.secretKey,
-      network,
-      kinds,
-      satsPerMinute: (v['sats-per-minute'] as number | undefined) ?? 0,
-      free,
-      tickSeconds: v['tick-seconds'] as number,
-      graceSeconds: v['grace-seconds'] as number,
-      maxSessions: v['max-sessions'] as number,
-      upstream,
-      denyPaths: (v['deny-path'] as string[] | undefined) ?? [],
-      manifest,
-      invoicer,
-      log
-    })
-
-    void probeUpstream(upstream, log)
-    log.info(
-      `announcing kind ${kinds.join(', ')} on ${network.bootstrap ? 'the DHT at ' + network.bootstrap.map((b) => `${b.host}:${b.port}`).join(',') : 'the public DHT'}…`
-    )
-    await provider.start()
-    watchAnnounces(provider, log)
+    const terms = termsOf(v)
+    const setup = await networkOf(start)
+    const invoicer = terms.free ? null : await openInvoicer(start, setup.nwcUri, goodbye)
+    const manifest = v.skill ? await readManifest(v.skill as string) : defaultManifest(v.name as string, terms.kinds)
+    const provider = await startProvider({ start, terms, setup, invoicer, manifest })
+    goodbye(() => provider.close())
+    await announce({ start, provider, relays: setup.relays, terms, manifest, goodbye })
     const status = provider.status()
-    // Persistent: a relay that drops is redialled, and the presence published to it again.
-    const pool = relays.length ? new RelayPool(relays, { persistent: true }) : null
-    const presence = pool
-      ? new Presence({
-          pool,
-          secretKey: identity.secretKey,
-          info: {
-            name: v.name as string,
-            about: String(manifest.description ?? ''),
-            lud16: (v['lightning-address'] as string | undefined) ?? null,
-            kinds,
-            satsPerMinute: status.satsPerMinute,
-            tickSeconds: v['tick-seconds'] as number,
-            manifest,
-            swarmKey: status.swarmKey
-          },
-          load: () => {
-            const s = provider.status()
-            return { capacity: s.capacity, maxSessions: v['max-sessions'] as number, sessions: s.activeSessions }
-          },
-          log: (m, f) => log.warn(m, f)
-        })
-      : null
-    if (presence) {
-      await presence.start()
-      log.info(`announced on ${relays.length} relay(s): profile, handler and heartbeat every minute`)
-    } else log.warn('no --relays: not announcing on Nostr; customers find this provider on the DHT only')
     log.info(
-      `ready: serving ${upstream.origin} as kind ${kinds.join(', ')} at ${free ? 'no charge (--free)' : `${status.satsPerMinute} sats/min, billed every ${v['tick-seconds']} s`}; swarm key ${status.swarmKey}`
+      `ready: serving ${setup.upstream.origin} as kind ${terms.kinds.join(', ')} at ${terms.free ? 'no charge (--free)' : `${status.satsPerMinute} sats/min, billed every ${v['tick-seconds']} s`}; swarm key ${status.swarmKey}`
     )
-    emit({ event: 'ready', software: SOFTWARE, pubkey: e.pubkey, npub: npubOf(e.pubkey), ...status })
-
+    const { pubkey } = identity.entry
+    emit({ event: 'ready', software: SOFTWARE, pubkey, npub: npubOf(pubkey), ...status })
     provider.on('session_started', (s: Record<string, unknown>) => emit({ event: 'session_started', ...s }))
     provider.on('session_ended', (s: Record<string, unknown>) => emit({ event: 'session_ended', ...s }))
-
-    await new Promise<void>((resolve) => {
-      const stop = async (signal: string) => {
-        log.info(`${signal}: ending ${provider.sessions.size} session(s) and leaving the swarm…`)
-        await presence?.stop()
-        pool?.close()
-        await provider.close()
-        wallet?.close()
-        emit({ event: 'summary', ...provider.status(), sessions: provider.finished })
-        log.info(`stopped: ${provider.finished.length} session(s), ${provider.status().msatEarned} msat earned`)
-        resolve()
-      }
-      process.once('SIGINT', () => void stop('SIGINT'))
-      process.once('SIGTERM', () => void stop('SIGTERM'))
-    })
+    const signal = await untilSignal()
+    log.info(`${signal}: ending ${provider.sessions.size} session(s) and leaving the swarm…`)
+    await teardown()
+    emit({ event: 'summary', ...provider.status(), sessions: provider.finished })
+    log.info(`stopped: ${provider.finished.length} session(s), ${provider.status().msatEarned} msat earned`)
   },
   { secrets: () => secrets }
 )
+
+interface Terms {
+  kinds: number[]
+  free: boolean
+}
+
+function termsOf(v: Values): Terms {
+  const kinds = (v.kind as string[]).map((k) => {
+    if (!/^\d+$/.test(k) || Number(k) > 65535)
+      throw CliError.INVALID_FLAG('kind', `must be a number from 0 to 65535, got "${k}"`, spec.bin)
+    return Number(k)
+  })
+  const free = v.free === true
+  if (free && v['sats-per-minute'] !== undefined)
+    throw CliError.INVALID_FLAG('free', 'cannot be combined with --sats-per-minute', spec.bin)
+  if (!free && v['sats-per-minute'] === undefined)
+    throw CliError.MISSING_FLAG(
+      'sats-per-minute',
+      'set your price in sats per minute (or serve explicitly unpaid with --free)'
+    )
+  return { kinds, free }
+}
+
+interface Setup {
+  upstream: URL
+  network: NetworkConfig
+  nwcUri: string | undefined
+  relays: string[]
+}
+
+/** The upstream, the DHT, the wallet URI and the relays: the flags, else the local network's under --devnet. */
+async function networkOf(start: Startup): Promise<Setup> {
+  const { values: v, flags, explicit } = start
+  const setup: Setup = {
+    upstream: parseUpstream(v.processor as string),
+    network: { bootstrap: v.bootstrap ? parseBootstrap(v.bootstrap as string) : null },
+    nwcUri: v.nwc as string | undefined,
+    relays: (v.relays as string[] | undefined) ?? []
+  }
+  if (v.devnet !== undefined) {
+    const state = await readRunningState(v.devnet as string)
+    if (!v.bootstrap) setup.network = { bootstrap: state.bootstrap }
+    if (!explicit('nwc')) setup.nwcUri = state.accounts.provider?.nwcUri
+    if (!explicit('relays')) setup.relays = state.relays
+    // On the local network the demo WebUI is the natural upstream, wherever it listens.
+    if (flags.sources.processor === 'default' && state.webui) setup.upstream = parseUpstream(state.webui)
+  }
+  return setup
+}
+
+/** How this provider gets paid: an NWC wallet that makes invoices, else a Lightning address. */
+async function openInvoicer(start: Startup, nwcUri: string | undefined, goodbye: Goodbye): Promise<Invoicer> {
+  const { values: v, identity, log } = start
+  const credited = await CreditedPayments.open(creditedPath(identity.path, identity.name))
+  if (nwcUri) {
+    const wallet = await NwcWallet.connect(nwcUri)
+    goodbye(() => wallet.close())
+    start.redact(...wallet.secrets())
+    const info = await wallet.info()
+    log.info(`wallet ${wallet.displayUri} (${info.alias ?? 'unnamed'}, ${info.network ?? 'network unknown'})`)
+    if (!info.methods.includes('make_invoice')) throw CliError.WALLET_CANNOT_INVOICE()
+    return nwcInvoicer(wallet, v['invoice-expiry'] as number, credited)
+  }
+  if (v['lightning-address']) {
+    log.warn('receiving through a Lightning address: payments are checked by preimage only (no lookup_invoice)')
+    return lightningAddressInvoicer(v['lightning-address'] as string, credited)
+  }
+  throw WalletError.NO_WALLET('receive')
+}
+
+async function startProvider(p: {
+  start: Startup
+  terms: Terms
+  setup: Setup
+  invoicer: Invoicer | null
+  manifest: Record<string, unknown>
+}): Promise<Provider> {
+  const { values: v, identity, log } = p.start
+  const { kinds, free } = p.terms
+  const { network, upstream } = p.setup
+  // The swarm key derives from the Nostr key: stable across restarts, so customers can dial it.
+  const keyPair = HyperDHT.keyPair(
+    createHash('sha256').update('2020117/hyperswarm-key/v1').update(identity.secretKey).digest()
+  )
+  const provider = new Provider({
+    keyPair,
+    nostrSecretKey: identity.secretKey,
+    network,
+    kinds,
+    satsPerMinute: (v['sats-per-minute'] as number | undefined) ?? 0,
+    free,
+    tickSeconds: v['tick-seconds'] as number,
+    graceSeconds: v['grace-seconds'] as number,
+    maxSessions: v['max-sessions'] as number,
+    upstream,
+    denyPaths: (v['deny-path'] as string[] | undefined) ?? [],
+    manifest: p.manifest,
+    invoicer: p.invoicer,
+    log
+  })
+  void probeUpstream(upstream, log)
+  log.info(
+    `announcing kind ${kinds.join(', ')} on ${network.bootstrap ? 'the DHT at ' + network.bootstrap.map((b) => `${b.host}:${b.port}`).join(',') : 'the public DHT'}…`
+  )
+  await provider.start()
+  watchAnnounces(provider, log)
+  return provider
+}
+
+/** Profile, handler and heartbeat on the relays, when there are any. */
+async function announce(a: {
+  start: Startup
+  provider: Provider
+  relays: string[]
+  terms: Terms
+  manifest: Record<string, unknown>
+  goodbye: Goodbye
+}): Promise<void> {
+  const { values: v, identity, log } = a.start
+  if (a.relays.length === 0) {
+    log.warn('no --relays: not announcing on Nostr; customers find this provider on the DHT only')
+    return
+  }
+  // Persistent: a relay that drops is redialled, and the presence published to it again.
+  const pool = new RelayPool(a.relays, { persistent: true })
+  a.goodbye(() => pool.close())
+  const status = a.provider.status()
+  const presence = new Presence({
+    pool,
+    secretKey: identity.secretKey,
+    info: {
+      name: v.name as string,
+      about: String(a.manifest.description ?? ''),
+      lud16: (v['lightning-address'] as string | undefined) ?? null,
+      kinds: a.terms.kinds,
+      satsPerMinute: status.satsPerMinute,
+      tickSeconds: v['tick-seconds'] as number,
+      manifest: a.manifest,
+      swarmKey: status.swarmKey
+    },
+    load: () => {
+      const s = a.provider.status()
+      return { capacity: s.capacity, maxSessions: v['max-sessions'] as number, sessions: s.activeSessions }
+    },
+    log: (m, f) => log.warn(m, f)
+  })
+  a.goodbye(() => presence.stop())
+  await presence.start()
+  log.info(`announced on ${a.relays.length} relay(s): profile, handler and heartbeat every minute`)
+}
+
+/** The agent runs until SIGINT or SIGTERM. */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'))
+    process.once('SIGTERM', () => resolve('SIGTERM'))
+  })
+}
 
 function parseUpstream(value: string): URL {
   let url: URL

@@ -2,9 +2,10 @@
 // manifest and the price, admit sessions within capacity, and serve each paid session's tunnel
 // streams through the gateway to the configured upstream.
 //
-// Admission (admission.ts): starts are limited per connection and per remote key, and only admitted
-// ones count against the global rate; a session whose tick 0 is not paid within
-// FIRST_PAYMENT_SECONDS gives up its slot, and its key is backed off (SPEC §5.3).
+// Admission (admission.ts): starts are limited per connection and per remote key; an admitted
+// paid session's first invoice waits its turn in the global rate, first come first served; a session
+// whose tick 0 is not paid within FIRST_PAYMENT_SECONDS of being billed gives up its slot, and a key whose session ends with nothing paid, whoever
+// ended it, is backed off (SPEC §5.3).
 
 import { EventEmitter } from 'node:events'
 import {
@@ -25,7 +26,7 @@ import { makeBinding } from '@2020117/nostr'
 import type { KeyPair } from 'hyperdht'
 import type { Logger } from '@2020117/cli'
 import { Admission } from './admission.js'
-import { ProviderSession, type Invoicer, type SessionSummary } from './billing.js'
+import { ProviderSession, type Invoicer, type SessionSummary } from './session.js'
 import { Gateway } from './gateway.js'
 
 export const SOFTWARE = '2020117-agent/0.1.0'
@@ -185,9 +186,6 @@ export class Provider extends EventEmitter {
     const refused = this.refusal(start)
     if (refused) return reject(...refused)
     if (this.capacity === 0) return reject('NO_CAPACITY', `all ${this.opts.maxSessions} session slots are taken`)
-    // Every admitted session costs an invoice from the wallet: a flood must not drown it.
-    if (!this.admission.admit())
-      return reject('RATE_LIMITED', 'too many sessions are starting: try again in a few seconds')
     this.admitSession(channel, start, remote)
   }
 
@@ -209,6 +207,11 @@ export class Provider extends EventEmitter {
   private admitSession(channel: SessionChannel, start: SessionStart, remote: string): void {
     const price = this.opts.free ? 0 : this.opts.satsPerMinute
     const method = this.opts.free ? PAYMENT_FREE : PAYMENT_BOLT11
+    // Every first invoice costs the wallet a make_invoice: it waits its turn in the global rate (FIFO).
+    const turn = this.opts.free ? null : this.admission.invoiceTurn()
+    if (turn && this.admission.queued > 0)
+      this.log.info('session queued for its first invoice', { peer: remote.slice(0, 8), queued: this.admission.queued })
+    let deadline: NodeJS.Timeout | undefined
     const session: ProviderSession = new ProviderSession({
       channel,
       terms: {
@@ -221,7 +224,10 @@ export class Provider extends EventEmitter {
       invoicer: this.opts.invoicer,
       log: this.log,
       serve: (stream) => this.gateway.handle(stream, session.idHex),
+      firstTurn: turn?.ready,
+      onfirstbill: () => (deadline = this.firstPaymentDeadline(session)),
       onend: (s) => {
+        turn?.cancel()
         this.sessions.delete(s)
         this.gateway.release(s.idHex)
         clearTimeout(deadline)
@@ -238,7 +244,6 @@ export class Provider extends EventEmitter {
       satsPerMinute: price,
       tickSeconds: this.opts.tickSeconds
     })
-    const deadline = this.firstPaymentDeadline(session)
     this.watchFirstAck(session, channel)
     try {
       session.start()
@@ -249,7 +254,7 @@ export class Provider extends EventEmitter {
   }
 
   /**
-   * Ends a session whose tick 0 is still unpaid FIRST_PAYMENT_SECONDS after its ack, unless its
+   * Ends a session whose tick 0 is still unpaid FIRST_PAYMENT_SECONDS after it was made, unless its
    * tick_ack is in and being verified (SPEC §5.3). When 2G is sooner, the grace rule ends it first.
    */
   private firstPaymentDeadline(session: ProviderSession): NodeJS.Timeout | undefined {
@@ -259,7 +264,7 @@ export class Provider extends EventEmitter {
       const reason: SessionEndReason = 'FIRST_PAYMENT_TIMEOUT'
       session.end(
         reason,
-        `tick 0 was not paid within ${FIRST_PAYMENT_SECONDS} s of the session's start: the slot goes to another customer`
+        `tick 0 was not paid within ${FIRST_PAYMENT_SECONDS} s of its invoice: the slot goes to another customer`
       )
     }, FIRST_PAYMENT_SECONDS * 1000)
   }
@@ -271,12 +276,14 @@ export class Provider extends EventEmitter {
     })
   }
 
-  /** A key whose session the provider ended for non-payment, with nothing paid, is backed off. */
+  /**
+   * A key whose session ended with nothing paid is backed off: the provider ended it for non-payment,
+   * or the customer ended it (or vanished) itself, which a squatter does just before the deadline.
+   */
   private judge(ended: SessionSummary, remote: string): void {
     if (ended.ticksPaid > 0) this.admission.paid(remote)
     else if (
-      ended.by === 'provider' &&
-      (ended.reason === 'UNPAID' || ended.reason === 'FIRST_PAYMENT_TIMEOUT') &&
+      (ended.by === 'customer' || ended.reason === 'UNPAID' || ended.reason === 'FIRST_PAYMENT_TIMEOUT') &&
       !this.opts.free
     ) {
       this.admission.unpaid(remote)

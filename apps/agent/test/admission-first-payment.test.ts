@@ -45,7 +45,7 @@ test('squatters on every slot lose them at the first-payment deadline and are ba
     '--max-sessions=2',
     '--json'
   ])
-  const { swarmKey } = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const { swarm_key: swarmKey } = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
 
   // Two squatters take both slots: acknowledged, billed, never paying.
   const keys = [newKeyPair(), newKeyPair()]

@@ -1,9 +1,9 @@
 // The admission rules of SPEC §5.3.2 as a pure object (apps/agent/src/admission.ts), with the clock
-// passed in: windows per connection and per key, the global rate that only admitted sessions use,
+// passed in: windows per connection and per key, the global rate of first invoices (a FIFO queue),
 // the doubling backoff of a key that leaves sessions unpaid, and bounded state. The end-to-end
 // checks through the real agent are admission-rate-limit.test.ts and admission-first-payment.test.ts.
 
-import { expect, test } from 'vitest'
+import { expect, test, vi } from 'vitest'
 import {
   ADMITTED_PER_WINDOW,
   Admission,
@@ -31,12 +31,31 @@ test('a key gets STARTS_PER_KEY starts per 10 s over all its connections', () =>
   expect(answers[STARTS_PER_KEY]?.message).toMatch(/too many session starts/)
 })
 
-test('only admitted sessions use the global rate', () => {
-  const a = new Admission()
-  for (let i = 0; i < 1000; i++) a.start({}, `refused-${i}`, 1000)
-  for (let i = 0; i < ADMITTED_PER_WINDOW; i++) expect(a.admit(1000)).toBe(true)
-  expect(a.admit(1000)).toBe(false)
-  expect(a.admit(11_000)).toBe(true)
+test('only first invoices use the global rate: beyond it they wait their turn, first come first served, and a cancelled turn costs nothing', async () => {
+  vi.useFakeTimers()
+  try {
+    const a = new Admission()
+    for (let i = 0; i < 1000; i++) a.start({}, `refused-${i}`, Date.now())
+    const granted: string[] = []
+    const turn = (name: string) => {
+      const t = a.invoiceTurn()
+      void t.ready.then((ok) => ok && granted.push(name))
+      return t
+    }
+    for (let i = 0; i < ADMITTED_PER_WINDOW; i++) turn(`first-${i}`)
+    const quitter = turn('quitter')
+    turn('honest')
+    await vi.advanceTimersByTimeAsync(0)
+    expect(granted.length).toBe(ADMITTED_PER_WINDOW)
+    expect(a.queued).toBe(2)
+    quitter.cancel()
+    expect(await quitter.ready).toBe(false)
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(granted.slice(ADMITTED_PER_WINDOW)).toEqual(['honest'])
+    expect(a.queued).toBe(0)
+  } finally {
+    vi.useRealTimers()
+  }
 })
 
 test('a key that leaves sessions unpaid is backed off, twice as long each time; paying clears it', () => {

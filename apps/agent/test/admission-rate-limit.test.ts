@@ -78,7 +78,7 @@ test('refused session_starts looped by flooders are limited per connection and p
     '--tick-seconds=60',
     '--json'
   ])
-  const { swarmKey } = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const { swarm_key: swarmKey } = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
 
   const flooding = Date.now()
   const floods = [flood(swarmKey, newKeyPair()), flood(swarmKey, newKeyPair()), flood(swarmKey, newKeyPair())]
@@ -122,7 +122,7 @@ test('a key that was rate limited stays limited on a new connection', async () =
     '--tick-seconds=60',
     '--json'
   ])
-  const { swarmKey } = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const { swarm_key: swarmKey } = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const keyPair = newKeyPair()
   // One connection at a time, each sending a few starts and then dropping: the per-key window counts them all.
   const codes: string[] = []

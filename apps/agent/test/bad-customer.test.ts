@@ -120,8 +120,8 @@ async function startAgent(extra: string[] = []): Promise<Agent> {
     '--json',
     ...extra
   ])
-  const ready = await proc.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  return { proc, key: ready.swarmKey }
+  const ready = await proc.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
+  return { proc, key: ready.swarm_key }
 }
 
 async function hostile(agent: Agent, opts: Parameters<typeof RawCustomer.open>[2] = {}): Promise<RawCustomer> {
@@ -255,9 +255,9 @@ test('a random preimage ends the session UNPAID at once: no receipt, and the str
   expect(rogue.all('tick_receipt')).toEqual([])
   expect(rogue.all('stream_data')).toEqual([])
   const ended = await agent.proc.json(
-    (e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === hex(ack.sessionId)
+    (e: Record<string, any>) => e.event === 'session_ended' && e.session_id === hex(ack.sessionId)
   )
-  expect(ended).toMatchObject({ reason: 'UNPAID', by: 'provider', ticksPaid: 0, msatPaid: 0 })
+  expect(ended).toMatchObject({ reason: 'UNPAID', by: 'provider', ticks_paid: 0, msat_paid: 0 })
   expect(hits.rogue).toBe(before)
 
   await expectHonestServes(honest)
@@ -287,9 +287,9 @@ test("a repeated preimage is refused: tick 0's ack replayed is UNEXPECTED_MESSAG
   await a.closed
   expect(a.all('tick_receipt')).toHaveLength(1)
   const endedA = await agent.proc.json(
-    (e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === hex(ackA.sessionId)
+    (e: Record<string, any>) => e.event === 'session_ended' && e.session_id === hex(ackA.sessionId)
   )
-  expect(endedA).toMatchObject({ reason: 'UNEXPECTED_MESSAGE', ticksPaid: 1, msatPaid: PER_TICK })
+  expect(endedA).toMatchObject({ reason: 'UNEXPECTED_MESSAGE', ticks_paid: 1, msat_paid: PER_TICK })
 
   // (b) Pay tick 0 for real, then acknowledge tick 1 with tick 0's preimage.
   const b = await hostile(agent)
@@ -306,9 +306,9 @@ test("a repeated preimage is refused: tick 0's ack replayed is UNEXPECTED_MESSAG
   expect(end.message).toMatch(/preimage for tick 1/)
   expect(b.all('tick_receipt').map((r) => r.seq)).toEqual([0])
   const endedB = await agent.proc.json(
-    (e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === hex(ackB.sessionId)
+    (e: Record<string, any>) => e.event === 'session_ended' && e.session_id === hex(ackB.sessionId)
   )
-  expect(endedB).toMatchObject({ reason: 'UNPAID', ticksPaid: 1, msatPaid: PER_TICK })
+  expect(endedB).toMatchObject({ reason: 'UNPAID', ticks_paid: 1, msat_paid: PER_TICK })
 
   expectNoBytesAfterGrace()
   await expectAgentAlive(agent)
@@ -367,9 +367,9 @@ test('a preimage sent after the session ended UNPAID counts for nothing: not on 
   await expectAgentAlive(agent)
   agent.proc.kill('SIGTERM')
   const summary = await agent.proc.json((e: Record<string, any>) => e.event === 'summary')
-  const first = (summary.sessions as Array<Record<string, any>>).find((s) => s.sessionId === hex(ack.sessionId))
-  expect(first).toMatchObject({ reason: 'UNPAID', ticksPaid: 0, msatPaid: 0 })
-  expect(summary.msatEarned).toBe(0)
+  const first = (summary.sessions as Array<Record<string, any>>).find((s) => s.session_id === hex(ack.sessionId))
+  expect(first).toMatchObject({ reason: 'UNPAID', ticks_paid: 0, msat_paid: 0 })
+  expect(summary.msat_earned).toBe(0)
 })
 
 test('tunnel streams opened with raw frames before any payment are reset PAYMENT_REQUIRED; their data never reaches the upstream', async () => {
@@ -402,9 +402,9 @@ test('tunnel streams opened with raw frames before any payment are reset PAYMENT
   expect((await rogue.next('error')).code).toBe('UNEXPECTED_MESSAGE')
   await rogue.closed
   const ended = await agent.proc.json(
-    (e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === hex(ack.sessionId)
+    (e: Record<string, any>) => e.event === 'session_ended' && e.session_id === hex(ack.sessionId)
   )
-  expect(ended).toMatchObject({ ticksPaid: 0, msatPaid: 0 })
+  expect(ended).toMatchObject({ ticks_paid: 0, msat_paid: 0 })
   expect(hits.rogue).toBe(before)
 
   await expectHonestServes(honest)
@@ -583,7 +583,7 @@ test('a session_start flood on one channel: the second one closes the channel UN
   const agent = await startAgent()
   const honest = await startHonest(agent)
   const honestStart = (await agent.proc.json((e: Record<string, any>) => e.event === 'session_started'))
-    .sessionId as string
+    .session_id as string
   const rogue = await hostile(agent)
   const start = {
     type: 'session_start',
@@ -598,9 +598,9 @@ test('a session_start flood on one channel: the second one closes the channel UN
   expect(rogue.all('session_ack')).toHaveLength(1)
   expect((await rogue.next('error')).code).toBe('UNEXPECTED_MESSAGE')
   const ack = rogue.all('session_ack')[0] as MessageOf<'session_ack'>
-  await agent.proc.json((e: Record<string, any>) => e.event === 'session_ended' && e.sessionId === hex(ack.sessionId))
+  await agent.proc.json((e: Record<string, any>) => e.event === 'session_ended' && e.session_id === hex(ack.sessionId))
   // The honest session's, and the one of this channel.
-  expect(events(agent, 'session_started').map((e) => e.sessionId)).toEqual([honestStart, hex(ack.sessionId)])
+  expect(events(agent, 'session_started').map((e) => e.session_id)).toEqual([honestStart, hex(ack.sessionId)])
 
   await expectHonestServes(honest)
   expectNoBytesAfterGrace()
@@ -629,7 +629,9 @@ test('30 connections each sending session_start against --max-sessions=4: at mos
 
   // Replay the agent's own record: sessions running at once never exceeded 4.
   for (const a of acks)
-    await agent.proc.json((e: Record<string, any>) => e.event === 'session_started' && e.sessionId === hex(a.sessionId))
+    await agent.proc.json(
+      (e: Record<string, any>) => e.event === 'session_started' && e.session_id === hex(a.sessionId)
+    )
   let running = 0
   let most = 0
   for (const line of agent.proc.stdout().split('\n')) {

@@ -78,8 +78,8 @@ async function startAgent(): Promise<{ proc: Proc; key: string }> {
     ],
     { env: { KEYS_AGENT: 'lnurl-agent' } }
   )
-  const ready = await proc.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  return { proc, key: ready.swarmKey }
+  const ready = await proc.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
+  return { proc, key: ready.swarm_key }
 }
 
 async function session(customer: RawCustomer): Promise<MessageOf<'session_ack'>> {
@@ -150,7 +150,7 @@ test('one payment of an invoice the LNURL server hands out again is credited onc
   // The record lives beside the keys file, and survives a restart.
   agent.proc.kill('SIGTERM')
   const summary = await agent.proc.json((e: Record<string, any>) => e.event === 'summary')
-  expect(summary.msatEarned).toBe(tickAmountMsat(5, 2))
+  expect(summary.msat_earned).toBe(tickAmountMsat(5, 2))
   await agent.proc.exited
   expect(readdirSync(keysDir).some((f) => /credited/.test(f))).toBe(true)
   agent = await startAgent()
@@ -159,14 +159,14 @@ test('one payment of an invoice the LNURL server hands out again is credited onc
   expect(third.end?.ticksPaid).toBe(0)
   agent.proc.kill('SIGTERM')
   const summary2 = await agent.proc.json((e: Record<string, any>) => e.event === 'summary')
-  expect(summary2.msatEarned).toBe(0)
+  expect(summary2.msat_earned).toBe(0)
 
   // The ledger: one payment, and the agents counted exactly it.
   const incoming = net.devnet.wallet
     .transactions('provider')
     .filter((t) => t.type === 'incoming' && t.state === 'settled')
   expect(incoming.length - paidBefore).toBe(1)
-  expect(summary.msatEarned + summary2.msatEarned).toBe(incoming[0]?.amount)
+  expect(summary.msat_earned + summary2.msat_earned).toBe(incoming[0]?.amount)
   expect(callbacks).toBeGreaterThanOrEqual(3)
   expect(existsSync(join(keysDir, 'keys'))).toBe(true)
 }, 60_000)

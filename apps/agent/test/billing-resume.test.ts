@@ -92,7 +92,7 @@ async function startAgent(grace = 6) {
     `--grace-seconds=${grace}`,
     '--json'
   ])
-  const key = (await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')).swarmKey
+  const key = (await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')).swarm_key
   return { agent, key }
 }
 
@@ -175,9 +175,14 @@ test('the wallet confirms tick n+1 before tick n, the customer resumes: the agen
   })
   const ended = await agent.json(
     (e: Record<string, any>) =>
-      e.event === 'session_ended' && e.sessionId === Buffer.from(ack.sessionId).toString('hex')
+      e.event === 'session_ended' && e.session_id === Buffer.from(ack.sessionId).toString('hex')
   )
-  expect(ended).toMatchObject({ reason: 'CUSTOMER_QUIT', ticksPaid: 3, msatPaid: 3 * tickAmountMsat(5, 2), resumes: 1 })
+  expect(ended).toMatchObject({
+    reason: 'CUSTOMER_QUIT',
+    ticks_paid: 3,
+    msat_paid: 3 * tickAmountMsat(5, 2),
+    resumes: 1
+  })
   expect(agent.stderr()).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m)
   honest.kill('SIGINT')
   const summary = await honest.json<{ reason: string }>((s) => 'reason' in s)
@@ -215,9 +220,14 @@ test('a resume that arrives while the invoice for the next tick is being made: t
   })
   const ended = await agent.json(
     (e: Record<string, any>) =>
-      e.event === 'session_ended' && e.sessionId === Buffer.from(ack.sessionId).toString('hex')
+      e.event === 'session_ended' && e.session_id === Buffer.from(ack.sessionId).toString('hex')
   )
-  expect(ended).toMatchObject({ reason: 'CUSTOMER_QUIT', resumes: 1, ticksPaid: 2, msatPaid: 2 * tickAmountMsat(5, 2) })
+  expect(ended).toMatchObject({
+    reason: 'CUSTOMER_QUIT',
+    resumes: 1,
+    ticks_paid: 2,
+    msat_paid: 2 * tickAmountMsat(5, 2)
+  })
 }, 60_000)
 
 test('one payment acknowledged on the dropped channel and again on the resumed one counts once: the ended record equals the ledger', async () => {
@@ -255,12 +265,12 @@ test('one payment acknowledged on the dropped channel and again on the resumed o
   })
   const ended = await agent.json(
     (e: Record<string, any>) =>
-      e.event === 'session_ended' && e.sessionId === Buffer.from(ack.sessionId).toString('hex')
+      e.event === 'session_ended' && e.session_id === Buffer.from(ack.sessionId).toString('hex')
   )
   const moved = net.devnet.wallet
     .transactions('provider')
     .filter((t) => t.payment_hash === hash && t.state === 'settled')
     .reduce((n, t) => n + t.amount, 0)
   expect(moved).toBe(tickAmountMsat(5, 2))
-  expect(ended).toMatchObject({ reason: 'CUSTOMER_QUIT', ticksPaid: 1, msatPaid: moved })
+  expect(ended).toMatchObject({ reason: 'CUSTOMER_QUIT', ticks_paid: 1, msat_paid: moved })
 }, 60_000)

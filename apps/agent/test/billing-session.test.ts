@@ -20,7 +20,7 @@ import {
 import { pipePair } from '@2020117/protocol/testing'
 import { Tunnel } from '@2020117/tunnel'
 import { createLogger } from '@2020117/cli'
-import { ProviderSession, type Invoicer, type SessionSummary } from '../src/billing.js'
+import { ProviderSession, type Invoicer, type SessionSummary } from '../src/session.js'
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 

@@ -43,8 +43,8 @@ async function startAgent(): Promise<{ agent: Proc; key: string }> {
     '--grace-seconds=1',
     '--json'
   ])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  return { agent, key: ready.swarmKey }
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
+  return { agent, key: ready.swarm_key }
 }
 
 /** A customer that starts a session and then does only what the test says. */

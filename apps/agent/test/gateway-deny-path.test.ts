@@ -33,8 +33,8 @@ beforeAll(async () => {
     '--deny-path=/admin',
     '--json'
   ])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
-  customer = await RawCustomer.open(dialer, ready.swarmKey)
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
+  customer = await RawCustomer.open(dialer, ready.swarm_key)
   await paySession(customer, async (bolt11) =>
     Buffer.from((await net.devnet.wallet.payInvoice('customer', bolt11)).preimage, 'hex')
   )

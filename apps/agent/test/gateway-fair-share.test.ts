@@ -58,7 +58,7 @@ test('a paying session holding 256 long requests does not starve another session
     '--max-sessions=4',
     '--json'
   ])
-  const { swarmKey } = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const { swarm_key: swarmKey } = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
 
   const greedy = await RawCustomer.open(dialer, swarmKey)
   await paySession(greedy, async (bolt11) =>

@@ -43,10 +43,10 @@ test(
     // The ledger is the judge: the wallet paid exactly what the summary says, once per tick.
     expect(net.devnet.wallet.transactions('customer').length - paymentsBefore).toBe(summary.ticks_paid)
     expect(before - net.balanceMsat('customer')).toBe(summary.msat_paid)
-    const ended = await agent.json<{ event: string; ticksPaid: number; msatPaid: number }>(
+    const ended = await agent.json<{ event: string; ticks_paid: number; msat_paid: number }>(
       (e) => e.event === 'session_ended'
     )
-    expect(ended).toMatchObject({ ticksPaid: summary.ticks_paid, msatPaid: summary.msat_paid })
+    expect(ended).toMatchObject({ ticks_paid: summary.ticks_paid, msat_paid: summary.msat_paid })
   }
 )
 

@@ -4,23 +4,21 @@
 import net from 'node:net'
 import readline from 'node:readline'
 import {
-  createLogger,
   CliError,
   LOG_FLAGS,
-  logLevelOf,
   NETWORK_FLAGS,
-  parseFlags,
   peerText,
   runMain,
-  writeFileAtomic,
+  startUp,
   type CommandSpec,
   type FlagValue,
-  type Logger
+  type Logger,
+  type MainContext,
+  type Startup
 } from '@2020117/cli'
 import {
   findProviders,
-  keyEntryFlags,
-  loadIdentity,
+  NostrError,
   npubOf,
   parsePubkey,
   RelayPool,
@@ -28,7 +26,7 @@ import {
   secretForms,
   type ProviderInfo
 } from '@2020117/nostr'
-import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/devnet/state'
+import { readRunningState, DEFAULT_DEVNET_DIR, type DevnetState as RunningState } from '@2020117/cli/devnet-state'
 import {
   kinds as KIND,
   MAX_BUDGET_SATS,
@@ -37,10 +35,10 @@ import {
   SessionChannel,
   tickAmountMsat
 } from '@2020117/protocol'
+import { writeFileAtomic } from '@2020117/files'
 import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
-import { setWalletLogSink } from '@2020117/wallet'
-import { CustomerSession, type Offer, type Summary } from './customer.js'
+import { CustomerSession, type Offer, type SessionSummary } from './customer.js'
 import { discover, SOFTWARE, type Candidate } from './discover.js'
 import { startRepl } from './repl.js'
 
@@ -201,217 +199,271 @@ const spec: CommandSpec = {
 }
 
 const secrets: string[] = []
+const argv = process.argv.slice(2)
+
+type Values = Startup['values']
+type Goodbye = MainContext['goodbye']
 
 await runMain(
   spec,
-  process.argv.slice(2),
-  async ({ flags: first, json }) => {
-    // The keys file supplies defaults (nwc_uri, relays): parse again with them, so a flag beats the
-    // environment, which beats the file.
-    const identity = await loadIdentity({
-      name: first.values.agent as string,
-      ...(first.values['keys-file'] ? { path: first.values['keys-file'] as string } : {})
-    })
-    const flags = parseFlags(spec, process.argv.slice(2), { file: keyEntryFlags(identity.entry) })
-    const v = flags.values
-    const log = createLogger({ level: logLevelOf(v), name: 'session' })
-    setWalletLogSink(log) // what @getalby/sdk prints goes through this logger, not raw to stderr
-    for (const form of secretForms(identity.entry.privkey)) {
-      log.addSecret(form)
-      secrets.push(form)
-    }
-    const explicit = (name: string) => flags.sources[name] === 'flag' || flags.sources[name] === 'env'
+  argv,
+  async ({ flags: first, json, goodbye, teardown }) => {
+    const start = await startUp(spec, argv, first, { name: 'session', secrets })
+    const { values: v, log } = start
     const devnet = v.devnet !== undefined ? await readRunningState(v.devnet as string) : null
-    let nwcUri = v.nwc as string | undefined
-    if (devnet && !explicit('nwc')) nwcUri = devnet.accounts.customer?.nwcUri
-    // The wallet secret is known from here on, before anything touches the network.
-    const nwcSecret = nwcSecretOf(nwcUri)
-    if (nwcSecret)
-      for (const form of secretForms(nwcSecret)) {
-        log.addSecret(form)
-        secrets.push(form)
-      }
-    refuseSecretArguments(v, [
-      { hex: identity.entry.privkey, refuse: CliError.PRIVATE_KEY_GIVEN },
-      ...(nwcSecret ? [{ hex: nwcSecret, refuse: CliError.SECRET_GIVEN }] : [])
-    ])
-    let relays = (v.relays as string[] | undefined) ?? []
-    if (v.list) {
-      if (v.devnet !== undefined && !explicit('relays')) relays = (await readRunningState(v.devnet as string)).relays
-      return listProviders(
-        relays,
-        v.kind as number,
-        json,
-        v.devnet !== undefined ? (await readRunningState(v.devnet as string)).bootstrap : null,
-        log
-      )
-    }
-    if (v.budget === undefined)
-      throw CliError.MISSING_FLAG('budget', 'say how many sats this session may spend at most, e.g. --budget=500')
-    const budget = v.budget as number
-    const kind = v.kind as number
-    const providerPubkey = v.provider ? parsePubkey(v.provider as string) : undefined
-    let providerKey = v['swarm-key'] ? parseKey(v['swarm-key'] as string) : undefined
-    // A prompt on a terminal; with --repl, the same commands read line by line from piped stdin.
-    // --json keeps stdout for the summary alone, so it runs without a prompt.
-    const tty = process.stdin.isTTY === true
-    if (v.repl && (json || v['no-repl']))
-      throw CliError.INVALID_FLAG('repl', `cannot be combined with --${json ? 'json' : 'no-repl'}`, spec.bin)
-    const withRepl = !v['no-repl'] && !json && (tty || v.repl === true)
-
-    let network: NetworkConfig = { bootstrap: v.bootstrap ? parseBootstrap(v.bootstrap as string) : null }
-    let lnNetwork = v.network as NetworkName
-    if (devnet) {
-      if (!v.bootstrap) network = { bootstrap: devnet.bootstrap }
-      if (!explicit('network')) lnNetwork = 'regtest'
-      if (!explicit('relays')) relays = devnet.relays
-    }
-    // Providers on the relays: the one asked for, or every one online for this kind.
-    const pool = relays.length ? new RelayPool(relays) : null
-    let fromRelays: ProviderInfo[] = []
-    try {
-      if (providerPubkey && !providerKey) {
-        if (!pool)
-          throw new CliError(
-            'NO_RELAYS',
-            `--provider needs relays to find ${npubOf(providerPubkey)}: pass --relays (or --devnet), or dial its key with --swarm-key`,
-            2
-          )
-        const info = await resolveProvider(pool, providerPubkey)
-        providerKey = Buffer.from(info.swarmKey, 'hex')
-        log.info(
-          `${peerText(info.name, 64) || npubOf(providerPubkey)} is at swarm key ${info.swarmKey.slice(0, 16)}… (last seen ${new Date(info.lastSeen * 1000).toISOString()})`
-        )
-      } else if (!providerKey && pool) {
-        fromRelays = (await findProviders(pool, { kind, maxAgeS: 600 })).filter((p) => p.status === 'online')
-        if (fromRelays.length) log.info(`${fromRelays.length} provider(s) of kind ${kind} online on the relays`)
-      }
-    } finally {
-      pool?.close()
-    }
-    let wallet: NwcWallet | null = null
-    if (nwcUri) {
-      wallet = await NwcWallet.connect(nwcUri)
-      secrets.push(...wallet.secrets())
-      for (const s of wallet.secrets()) log.addSecret(s)
-    }
-
-    // Bind the local port first: better to fail here than after paying.
-    const listener = await listen(v.host as string, v.port as number)
-    const early = holdEarly(listener)
-    const address = listener.address() as net.AddressInfo
-    const tunnelUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
-    if (!isLoopback(address.address))
-      log.warn(`the tunnel listens on ${address.address}: anyone who can reach it uses your paid session`)
-    if (v['allow-foreign-origin'])
-      log.warn(
-        '--allow-foreign-origin: any web page open in your browser can use your paid session (cross-site requests and DNS rebinding are not refused)'
-      )
-
-    const swarm = new PeerSwarm({ network })
-    const cleanup = async () => {
-      early.drop()
-      listener.close()
-      wallet?.close()
-      await swarm.destroy().catch(() => {})
-    }
-    let session: CustomerSession
-    try {
-      log.info(
-        providerKey
-          ? `connecting to provider ${Buffer.from(providerKey).toString('hex').slice(0, 16)}…`
-          : `looking for providers of kind ${kind}…`
-      )
-      const candidates = await discover(swarm, {
-        kind,
-        ...(providerKey ? { provider: providerKey } : {}),
-        ...(providerPubkey ? { expectedPubkey: providerPubkey } : {}),
-        alsoDial: fromRelays.map((p) => Buffer.from(p.swarmKey, 'hex')),
-        timeoutMs: (v['discovery-timeout'] as number) * 1000,
-        settleMs: 750,
-        log
-      })
-      const chosen = await choose(candidates, {
-        kind,
-        wallet,
-        maxPrice: v['max-price'] as number | undefined,
-        yes: v.yes === true,
-        log
-      })
-      for (const c of candidates) if (c !== chosen) c.channel.close()
-      const offer = offerOf(chosen, kind)
-
-      if (offer.paymentMethod === PAYMENT_BOLT11) await checkWallet(wallet, offer, budget, lnNetwork, log)
-      session = new CustomerSession({
-        channel: chosen.channel,
-        offer,
-        budgetSats: budget,
-        maxFeeSats: v['max-fee'] as number,
-        wallet,
-        network: lnNetwork,
-        listener,
-        log,
-        seenHashes: new Set(),
-        allowForeignOrigin: v['allow-foreign-origin'] === true,
-        customerPubkey: Buffer.from(identity.entry.pubkey, 'hex'),
-        // A resume dials the same swarm key: the Noise handshake proves it is the same provider.
-        reconnect: async (deadline) => {
-          const conn = await swarm.connectTo(chosen.conn.remotePublicKey, Math.max(1000, deadline - Date.now()))
-          const channel = new SessionChannel(conn, { role: 'customer', software: SOFTWARE })
-          await channel.opened()
-          return channel
-        }
-      })
-      early.release()
-      // SIGUSR2 cuts the connection to the provider, to see a resume happen (and to test it).
-      process.on('SIGUSR2', () => {
-        log.warn('SIGUSR2: dropping the connection to the provider')
-        for (const conn of swarm.connections)
-          if (Buffer.compare(Buffer.from(conn.remotePublicKey), Buffer.from(chosen.conn.remotePublicKey)) === 0)
-            conn.destroy()
-      })
-    } catch (err) {
-      await cleanup()
-      throw err
-    }
-
-    session.on('open', () => log.info(`tunnel open: ${tunnelUrl} → ${session.offer.name}. Open it in your browser.`))
-    session.on('paid', (p: { seq: number; amountMsat: number; spentMsat: number }) =>
-      log.info(`paid tick ${p.seq}: ${p.amountMsat} msat (${p.spentMsat} msat of ${budget} sats spent)`)
-    )
-    session.start()
-    const statusFile = v['status-file'] ? startStatusFile(v['status-file'] as string, session) : null
-
-    let rl: readline.Interface | null = null
-    const stop = () => session.quit('CUSTOMER_QUIT', 'the user ended the session')
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-    session.once('open', () => {
-      if (!withRepl) return
-      rl = startRepl({
-        session,
-        tunnelUrl,
-        input: process.stdin,
-        output: process.stdout,
-        terminal: tty,
-        outputDir: v['output-dir'] as string,
-        onquit: stop
-      })
-      rl.on('SIGINT', stop)
-    })
-
-    const summary = await session.ended()
-    await statusFile?.final(summary)
-    ;(rl as readline.Interface | null)?.close()
-    await cleanup()
-    printSummary(summary, json, log)
-    return summary.reason === 'CUSTOMER_QUIT' || summary.reason === 'BUDGET_EXHAUSTED' ? 0 : 3
+    const nwcUri = walletSecrets(start, devnet)
+    const network = networkOf(start, devnet)
+    if (v.list) return listProviders(network.relays, v.kind as number, json, network.swarm.bootstrap, log)
+    const opts = sessionOptions(v, json)
+    const target = await findOnRelays(network.relays, opts, log)
+    const wallet = await connectWallet(nwcUri, start, goodbye)
+    const local = await openLocal(v, log, goodbye)
+    const swarm = new PeerSwarm({ network: network.swarm })
+    goodbye(() => swarm.destroy().catch(() => {}))
+    const session = await rent({ start, opts, target, network, wallet, local, swarm })
+    return runSession(session, { v, json, log, tunnelUrl: local.tunnelUrl, opts, teardown })
   },
   { secrets: () => secrets }
 )
 
+/** The wallet URI (--devnet's customer wallet unless --nwc is given), its secret redacted before any use. */
+function walletSecrets(start: Startup, devnet: RunningState | null): string | undefined {
+  const { values: v, identity } = start
+  const nwcUri = devnet && !start.explicit('nwc') ? devnet.accounts.customer?.nwcUri : (v.nwc as string | undefined)
+  const nwcSecret = nwcSecretOf(nwcUri)
+  if (nwcSecret) start.redact(...secretForms(nwcSecret))
+  refuseSecretArguments(v, [
+    { hex: identity.entry.privkey, refuse: CliError.PRIVATE_KEY_GIVEN },
+    ...(nwcSecret ? [{ hex: nwcSecret, refuse: CliError.SECRET_GIVEN }] : [])
+  ])
+  return nwcUri
+}
+
+interface Networks {
+  swarm: NetworkConfig
+  lightning: NetworkName
+  relays: string[]
+}
+
+/** The DHT, the Lightning network and the relays: the flags, else the local network's under --devnet. */
+function networkOf(start: Startup, devnet: RunningState | null): Networks {
+  const { values: v, explicit } = start
+  const n: Networks = {
+    swarm: { bootstrap: v.bootstrap ? parseBootstrap(v.bootstrap as string) : null },
+    lightning: v.network as NetworkName,
+    relays: (v.relays as string[] | undefined) ?? []
+  }
+  if (devnet) {
+    if (!v.bootstrap) n.swarm = { bootstrap: devnet.bootstrap }
+    if (!explicit('network')) n.lightning = 'regtest'
+    if (!explicit('relays')) n.relays = devnet.relays
+  }
+  return n
+}
+
+interface SessionOptions {
+  budget: number
+  kind: number
+  providerPubkey: string | undefined
+  providerKey: Uint8Array | undefined
+  tty: boolean
+  withRepl: boolean
+}
+
+function sessionOptions(v: Values, json: boolean): SessionOptions {
+  if (v.budget === undefined)
+    throw CliError.MISSING_FLAG('budget', 'say how many sats this session may spend at most, e.g. --budget=500')
+  // A prompt on a terminal; with --repl, the same commands read line by line from piped stdin.
+  // --json keeps stdout for the summary alone, so it runs without a prompt.
+  const tty = process.stdin.isTTY === true
+  if (v.repl && (json || v['no-repl']))
+    throw CliError.INVALID_FLAG('repl', `cannot be combined with --${json ? 'json' : 'no-repl'}`, spec.bin)
+  return {
+    budget: v.budget as number,
+    kind: v.kind as number,
+    providerPubkey: v.provider ? parsePubkey(v.provider as string) : undefined,
+    providerKey: v['swarm-key'] ? parseKey(v['swarm-key'] as string) : undefined,
+    tty,
+    withRepl: !v['no-repl'] && !json && (tty || v.repl === true)
+  }
+}
+
+interface Target {
+  /** The provider's swarm key, when one provider was asked for. */
+  providerKey: Uint8Array | undefined
+  /** Every provider of the kind online on the relays, when none was asked for. */
+  fromRelays: ProviderInfo[]
+}
+
+/** Providers on the relays: the one asked for, or every one online for this kind. */
+async function findOnRelays(relays: string[], opts: SessionOptions, log: Logger): Promise<Target> {
+  const { providerPubkey, kind } = opts
+  const target: Target = { providerKey: opts.providerKey, fromRelays: [] }
+  if (providerPubkey && !target.providerKey && relays.length === 0)
+    throw NostrError.NO_RELAYS(`finding ${npubOf(providerPubkey)} (--provider)`, 'dial its key with --swarm-key')
+  if (relays.length === 0 || target.providerKey) return target
+  const pool = new RelayPool(relays)
+  try {
+    if (providerPubkey) {
+      const info = await resolveProvider(pool, providerPubkey)
+      target.providerKey = Buffer.from(info.swarmKey, 'hex')
+      log.info(
+        `${peerText(info.name, 64) || npubOf(providerPubkey)} is at swarm key ${info.swarmKey.slice(0, 16)}… (last seen ${new Date(info.lastSeen * 1000).toISOString()})`
+      )
+    } else {
+      target.fromRelays = (await findProviders(pool, { kind, maxAgeS: 600 })).filter((p) => p.status === 'online')
+      if (target.fromRelays.length)
+        log.info(`${target.fromRelays.length} provider(s) of kind ${kind} online on the relays`)
+    }
+  } finally {
+    pool.close()
+  }
+  return target
+}
+
+async function connectWallet(nwcUri: string | undefined, start: Startup, goodbye: Goodbye): Promise<NwcWallet | null> {
+  if (!nwcUri) return null
+  const wallet = await NwcWallet.connect(nwcUri)
+  goodbye(() => wallet.close())
+  start.redact(...wallet.secrets())
+  return wallet
+}
+
+interface Local {
+  listener: net.Server
+  early: { release(): void; drop(): void }
+  tunnelUrl: string
+}
+
+/** Bind the local port first: better to fail here than after paying. */
+async function openLocal(v: Values, log: Logger, goodbye: Goodbye): Promise<Local> {
+  const listener = await listen(v.host as string, v.port as number)
+  goodbye(() => listener.close())
+  const early = holdEarly(listener)
+  goodbye(() => early.drop())
+  const address = listener.address() as net.AddressInfo
+  const tunnelUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+  if (!isLoopback(address.address))
+    log.warn(`the tunnel listens on ${address.address}: anyone who can reach it uses your paid session`)
+  if (v['allow-foreign-origin'])
+    log.warn(
+      '--allow-foreign-origin: any web page open in your browser can use your paid session (cross-site requests and DNS rebinding are not refused)'
+    )
+  return { listener, early, tunnelUrl }
+}
+
+/** Discovery on the DHT, the choice of a provider, the wallet check, and the session with it. */
+async function rent(r: {
+  start: Startup
+  opts: SessionOptions
+  target: Target
+  network: Networks
+  wallet: NwcWallet | null
+  local: Local
+  swarm: PeerSwarm
+}): Promise<CustomerSession> {
+  const { values: v, log, identity } = r.start
+  const { kind, budget, providerPubkey } = r.opts
+  const { providerKey } = r.target
+  log.info(
+    providerKey
+      ? `connecting to provider ${Buffer.from(providerKey).toString('hex').slice(0, 16)}…`
+      : `looking for providers of kind ${kind}…`
+  )
+  const candidates = await discover(r.swarm, {
+    kind,
+    ...(providerKey ? { provider: providerKey } : {}),
+    ...(providerPubkey ? { expectedPubkey: providerPubkey } : {}),
+    alsoDial: r.target.fromRelays.map((p) => Buffer.from(p.swarmKey, 'hex')),
+    timeoutMs: (v['discovery-timeout'] as number) * 1000,
+    settleMs: 750,
+    log
+  })
+  const maxPrice = v['max-price'] as number | undefined
+  const chosen = await choose(candidates, { kind, wallet: r.wallet, maxPrice, yes: v.yes === true, log })
+  for (const c of candidates) if (c !== chosen) c.channel.close()
+  const offer = offerOf(chosen, kind)
+  if (offer.paymentMethod === PAYMENT_BOLT11) await checkWallet(r.wallet, offer, budget, r.network.lightning, log)
+  const session = new CustomerSession({
+    channel: chosen.channel,
+    offer,
+    budgetSats: budget,
+    maxFeeSats: v['max-fee'] as number,
+    wallet: r.wallet,
+    network: r.network.lightning,
+    listener: r.local.listener,
+    log,
+    seenHashes: new Set(),
+    allowForeignOrigin: v['allow-foreign-origin'] === true,
+    customerPubkey: Buffer.from(identity.entry.pubkey, 'hex'),
+    reconnect: reconnectTo(r.swarm, chosen)
+  })
+  r.local.early.release()
+  dropOnSigusr2(r.swarm, chosen, log)
+  return session
+}
+
+/** A resume dials the same swarm key: the Noise handshake proves it is the same provider. */
+function reconnectTo(swarm: PeerSwarm, chosen: Candidate): (deadline: number) => Promise<SessionChannel> {
+  return async (deadline) => {
+    const conn = await swarm.connectTo(chosen.conn.remotePublicKey, Math.max(1000, deadline - Date.now()))
+    const channel = new SessionChannel(conn, { role: 'customer', software: SOFTWARE })
+    await channel.opened()
+    return channel
+  }
+}
+
+/** SIGUSR2 cuts the connection to the provider, to see a resume happen (and to test it). */
+function dropOnSigusr2(swarm: PeerSwarm, chosen: Candidate, log: Logger): void {
+  process.on('SIGUSR2', () => {
+    log.warn('SIGUSR2: dropping the connection to the provider')
+    for (const conn of swarm.connections)
+      if (Buffer.compare(Buffer.from(conn.remotePublicKey), Buffer.from(chosen.conn.remotePublicKey)) === 0)
+        conn.destroy()
+  })
+}
+
+/** The running session: its log lines, the status file, the prompt, and the ending. */
+async function runSession(
+  session: CustomerSession,
+  o: { v: Values; json: boolean; log: Logger; tunnelUrl: string; opts: SessionOptions; teardown: () => Promise<void> }
+): Promise<number> {
+  const { v, log, tunnelUrl } = o
+  const budget = v.budget as number
+  session.on('open', () => log.info(`tunnel open: ${tunnelUrl} → ${session.offer.name}. Open it in your browser.`))
+  session.on('paid', (p: { seq: number; amountMsat: number; spentMsat: number }) =>
+    log.info(`paid tick ${p.seq}: ${p.amountMsat} msat (${p.spentMsat} msat of ${budget} sats spent)`)
+  )
+  session.start()
+  const statusFile = v['status-file'] ? startStatusFile(v['status-file'] as string, session) : null
+  let rl: readline.Interface | null = null
+  const stop = () => session.quit('CUSTOMER_QUIT', 'the user ended the session')
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  session.once('open', () => {
+    if (!o.opts.withRepl) return
+    const output = process.stdout
+    rl = startRepl({
+      session,
+      tunnelUrl,
+      input: process.stdin,
+      output,
+      terminal: o.opts.tty,
+      outputDir: v['output-dir'] as string,
+      onquit: stop
+    })
+    rl.on('SIGINT', stop)
+  })
+  const summary = await session.ended()
+  await statusFile?.final(summary)
+  ;(rl as readline.Interface | null)?.close()
+  await o.teardown()
+  printSummary(summary, o.json, log)
+  return summary.reason === 'CUSTOMER_QUIT' || summary.reason === 'BUDGET_EXHAUSTED' ? 0 : 3
+}
+
 /** Scripts read the running session here instead of going through the prompt. */
-function startStatusFile(path: string, session: CustomerSession): { final(summary: Summary): Promise<void> } {
+function startStatusFile(path: string, session: CustomerSession): { final(summary: SessionSummary): Promise<void> } {
   let writing: Promise<void> = Promise.resolve()
   const write = (body: unknown) => {
     writing = writing
@@ -476,7 +528,7 @@ async function listProviders(
   bootstrap: Array<{ host: string; port: number }> | null,
   log: Logger
 ): Promise<number> {
-  if (relays.length === 0) throw new CliError('NO_RELAYS', 'listing needs relays: pass --relays (or --devnet)', 2)
+  if (relays.length === 0) throw NostrError.NO_RELAYS('listing providers (--list)')
   const pool = new RelayPool(relays)
   let providers: ProviderInfo[]
   try {
@@ -522,8 +574,7 @@ function listen(host: string, port: number): Promise<net.Server> {
   const server = net.createServer({ allowHalfOpen: true })
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE')
-        reject(new CliError('PORT_IN_USE', `port ${port} on ${host} is in use: choose another with --port`, 2))
+      if (err.code === 'EADDRINUSE') reject(CliError.PORT_IN_USE(host, port))
       else reject(err)
     })
     server.listen(port, host, () => resolve(server))
@@ -591,27 +642,17 @@ async function choose(
     .filter((c) => c.skill.paymentMethods.includes(PAYMENT_BOLT11) || c.skill.paymentMethods.includes(PAYMENT_FREE))
     .sort((a, b) => priceOf(a, opts.kind) - priceOf(b, opts.kind))
   const best = usable[0]
-  if (!best)
-    throw new CliError(
-      'NO_USABLE_PROVIDER',
-      `no provider of kind ${opts.kind} has a free slot and a payment method this client supports; try again later`
-    )
+  if (!best) throw CliError.NO_USABLE_PROVIDER(opts.kind)
   const price = priceOf(best, opts.kind)
   if (opts.yes || (opts.maxPrice !== undefined && price <= opts.maxPrice) || price === 0) return best
   // The question carries the offer's numbers and the provider's key, never provider text: a name
   // could say "1 sats/min" beside the real price.
   const who = `provider ${best.swarmKey.slice(0, 16)}…`
-  if (!process.stdin.isTTY) {
-    throw new CliError(
-      'CONFIRMATION_REQUIRED',
-      `${who} asks ${price} sats/min: pass --yes, or --max-price=${price} to accept prices up to that without asking`,
-      2
-    )
-  }
+  if (!process.stdin.isTTY) throw CliError.CONFIRMATION_REQUIRED(who, price)
   const answer = await ask(
     `rent ${who} at ${price} sats/min (${price * 60} sats/hour), billed every ${best.skill.tickSeconds} s? [y/N] `
   )
-  if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('DECLINED', 'you declined the price; nothing was paid', 2)
+  if (!/^y(es)?$/i.test(answer.trim())) throw CliError.DECLINED()
   return best
 }
 
@@ -632,16 +673,12 @@ async function checkWallet(
   network: NetworkName,
   log: Logger
 ): Promise<void> {
-  if (!wallet) throw WalletError.NO_WALLET()
+  if (!wallet) throw WalletError.NO_WALLET('pay')
   const info = await wallet.info()
-  if (!info.methods.includes('pay_invoice'))
-    throw new CliError('WALLET_CANNOT_PAY', 'this NWC connection may not pay_invoice: enable it in your wallet')
+  if (!info.methods.includes('pay_invoice')) throw CliError.WALLET_CANNOT_PAY()
   const walletNetwork = info.network === 'mainnet' ? 'bitcoin' : info.network
   if (walletNetwork && walletNetwork !== network)
-    throw new CliError(
-      'WALLET_NETWORK_MISMATCH',
-      `the wallet is on ${info.network}, invoices are expected on ${network}: pass --network=${walletNetwork} if that is intended`
-    )
+    throw CliError.WALLET_NETWORK_MISMATCH(String(info.network), network, walletNetwork)
   const balance = await wallet.balanceMsat()
   const tick = tickAmountMsat(offer.satsPerMinute, offer.tickSeconds)
   if (balance !== null) {
@@ -654,7 +691,7 @@ async function checkWallet(
   )
 }
 
-function printSummary(summary: Summary, json: boolean, log: Logger): void {
+function printSummary(summary: SessionSummary, json: boolean, log: Logger): void {
   // The message may be the provider's (session_end, session_reject, error).
   const s = { ...summary, message: peerText(summary.message, 1000) }
   if (json) {
@@ -666,6 +703,9 @@ function printSummary(summary: Summary, json: boolean, log: Logger): void {
     `  duration     ${s.duration_s} s`,
     `  ticks paid   ${s.ticks_paid}`,
     `  paid         ${s.sats_paid} sats (${s.msat_paid} msat) of a ${s.budget_sats} sat budget`,
+    ...(s.msat_pending > 0
+      ? [`  pending      ${s.msat_pending} msat the wallet may have paid without confirming it: check your wallet`]
+      : []),
     `  traffic      ${s.bytes_up} bytes up, ${s.bytes_down} bytes down`,
     `  resumed      ${s.resumes === 0 ? 'no' : `${s.resumes} time(s) after a dropped connection`}`
   ]

@@ -5,7 +5,8 @@
 // Against a hostile provider (SPEC §5.4, §5.5): the acked and resumed terms must be the ones agreed;
 // a resume can never re-bill a paid period, and a link that keeps dropping ends the session; no more
 // than 2 payments go out without a receipt; and the session never ends, nor prints its summary,
-// while a payment is under way: what the wallet paid is what the summary says.
+// while a payment is under way: what the wallet paid is what the summary says (a payment the
+// wallet neither confirmed nor denied, looked up once more, is reported apart as msat_pending).
 
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
@@ -26,9 +27,19 @@ import {
   type TickReceipt
 } from '@2020117/protocol'
 import { Tunnel } from '@2020117/tunnel'
-import { TickGuard, WalletError, type ApprovedTick, type NetworkName, type NwcWallet } from '@2020117/wallet'
+import {
+  TickGuard,
+  WalletError,
+  type ApprovedTick,
+  type NetworkName,
+  type NwcWallet,
+  type PaidInvoice
+} from '@2020117/wallet'
 import type { Logger } from '@2020117/cli'
 import { LocalGateway } from './local-gateway.js'
+
+/** How long a payment the wallet may have made (PAYMENT_PENDING) is still looked up before the summary. */
+export const SETTLE_PENDING_MS = 30_000
 
 export interface Offer {
   swarmKey: string
@@ -59,7 +70,7 @@ export interface CustomerOptions {
   allowForeignOrigin?: boolean
 }
 
-export interface Summary {
+export interface SessionSummary {
   reason: string
   by: 'customer' | 'provider' | 'local'
   message: string
@@ -73,6 +84,8 @@ export interface Summary {
   sats_paid: number
   /** The routing fees within msat_paid. */
   fees_msat: number
+  /** Invoices the wallet may have paid but never confirmed nor denied (not in msat_paid): check the wallet. */
+  msat_pending: number
   budget_sats: number
   duration_s: number
   bytes_up: number
@@ -104,7 +117,7 @@ export interface Status {
 export class CustomerSession extends EventEmitter {
   readonly offer: Offer
   state: Status['state'] = 'starting'
-  summary: Summary | null = null
+  summary: SessionSummary | null = null
   private readonly opts: CustomerOptions
   private channel: SessionChannel
   private resumes = 0
@@ -282,7 +295,7 @@ export class CustomerSession extends EventEmitter {
   }
 
   /** Resolves with the summary when the session is over, whoever ended it. */
-  ended(): Promise<Summary> {
+  ended(): Promise<SessionSummary> {
     if (this.summary) return Promise.resolve(this.summary)
     return new Promise((resolve) => this.once('end', resolve))
   }
@@ -442,19 +455,55 @@ export class CustomerSession extends EventEmitter {
    */
   private pay(wallet: NwcWallet, g: TickGuard, approved: ApprovedTick): Promise<string | WalletError> {
     const until = this.startedAt + (g.paidUntil + (this.ack as SessionAck).graceSeconds) * 1000
-    const payment = wallet.pay(approved.bolt11, approved.invoice.paymentHash, { until }).then(
-      (paid) => {
-        this.paying = null
-        g.paid(approved, paid.preimage, paid.feesMsat)
-        return paid.preimage
-      },
-      (err: WalletError) => {
-        this.paying = null
-        return err
-      }
-    )
+    const payment = wallet
+      .pay(approved.bolt11, approved.invoice.paymentHash, { until })
+      .catch((err: WalletError) => (err.code === 'PAYMENT_PENDING' ? this.settle(wallet, g, approved, err) : err))
+      .then(
+        (paid) => {
+          this.paying = null
+          if (paid instanceof Error) return paid
+          g.paid(approved, paid.preimage, paid.feesMsat)
+          return paid.preimage
+        },
+        (err: WalletError) => {
+          this.paying = null
+          return err
+        }
+      )
     this.paying = payment
     return payment
+  }
+
+  /**
+   * A payment given up as PAYMENT_PENDING may still have been made. Before anything ends, it is looked
+   * up (never paid again) for up to SETTLE_PENDING_MS more: settled, it counts as paid; still unknown,
+   * it is recorded as pending, which the summary reports (msat_pending), so the summary never says
+   * less than the wallet paid.
+   */
+  private async settle(
+    wallet: NwcWallet,
+    g: TickGuard,
+    approved: ApprovedTick,
+    pending: WalletError
+  ): Promise<PaidInvoice | WalletError> {
+    const seq = approved.seq
+    this.log.warn(
+      `tick ${seq}: ${pending.message}. Looking it up for up to ${SETTLE_PENDING_MS / 1000} s more before the summary (it is never paid again)…`
+    )
+    const paid = await wallet.settle(approved.invoice.paymentHash, {
+      until: Date.now() + SETTLE_PENDING_MS,
+      onwait: (why, ms) =>
+        this.log.info(`tick ${seq}: payment still not confirmed (${why}); looking again in ${ms / 1000} s`)
+    })
+    if (paid) {
+      this.log.info(`tick ${seq}: the wallet did pay it: counted as paid`)
+      return paid
+    }
+    g.pending(approved)
+    this.log.warn(
+      `tick ${seq}: still not confirmed after ${SETTLE_PENDING_MS / 1000} s: ${approved.amountMsat} msat may have been paid (msat_pending); check your wallet`
+    )
+    return pending
   }
 
   /** Payments went out and no receipt ever came (SPEC §5.4): stop paying. */
@@ -537,7 +586,7 @@ export class CustomerSession extends EventEmitter {
     this.gateway.accept(sock)
   }
 
-  private finish(reason: string, by: Summary['by'], message: string): void {
+  private finish(reason: string, by: SessionSummary['by'], message: string): void {
     if (this.summary) return
     // A payment under way may still be paid by the wallet: settle it first, so that the summary
     // (and --json) says what the wallet paid. Nothing new starts meanwhile.
@@ -567,6 +616,7 @@ export class CustomerSession extends EventEmitter {
       msat_paid: g?.spentMsat ?? 0,
       sats_paid: Math.floor((g?.spentMsat ?? 0) / 1000),
       fees_msat: g?.feesMsat ?? 0,
+      msat_pending: g?.pendingMsat ?? 0,
       budget_sats: this.opts.budgetSats,
       duration_s: this.startedAt ? Math.round((Date.now() - this.startedAt) / 100) / 10 : 0,
       bytes_up: this.bytesBefore.up + (this.tunnel?.stats.bytesSent ?? 0),

@@ -23,7 +23,7 @@ test('a 2 s tick session for about 10 s moves exactly ticks × per-tick amount, 
   const providerBefore = net.balanceMsat('provider')
 
   const agent = spawnBin('agent', [net.flag, '--sats-per-minute=5', '--tick-seconds=2', '--grace-seconds=5', '--json'])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
 
   const statusFile = join(net.dir, 'status.json')
   const session = spawnBin('session', [
@@ -33,14 +33,14 @@ test('a 2 s tick session for about 10 s moves exactly ticks × per-tick amount, 
     '--yes',
     '--no-repl',
     '--json',
-    `--swarm-key=${ready.swarmKey}`,
+    `--swarm-key=${ready.swarm_key}`,
     `--status-file=${statusFile}`
   ])
   // Tick 4 paid means the session ran through [0, 10) s of paid time.
   await agent.line(/tick paid .*seq=4/)
   // A script can read the running session's status without the prompt.
   const live = JSON.parse(await readFile(statusFile, 'utf8'))
-  expect(live).toMatchObject({ state: 'active', provider: ready.swarmKey, sats_per_minute: 5, budget_sats: 500 })
+  expect(live).toMatchObject({ state: 'active', provider: ready.swarm_key, sats_per_minute: 5, budget_sats: 500 })
   expect(live.ticks_paid).toBeGreaterThanOrEqual(1)
   expect(live.msat_spent).toBe(live.ticks_paid * 167)
   session.kill('SIGINT')
@@ -57,10 +57,10 @@ test('a 2 s tick session for about 10 s moves exactly ticks × per-tick amount, 
   expect(customerBefore - net.balanceMsat('customer')).toBe(summary.msat_paid)
   expect(net.balanceMsat('provider') - providerBefore).toBe(summary.msat_paid)
 
-  const ended = await agent.json<{ event: string; ticksPaid: number; msatPaid: number; reason: string }>(
+  const ended = await agent.json<{ event: string; ticks_paid: number; msat_paid: number; reason: string }>(
     (e) => e.event === 'session_ended'
   )
-  expect(ended).toMatchObject({ reason: 'CUSTOMER_QUIT', ticksPaid: summary.ticks_paid, msatPaid: summary.msat_paid })
+  expect(ended).toMatchObject({ reason: 'CUSTOMER_QUIT', ticks_paid: summary.ticks_paid, msat_paid: summary.msat_paid })
   const final = JSON.parse(await readFile(statusFile, 'utf8'))
   expect(final).toMatchObject({ state: 'ended', summary: { reason: 'CUSTOMER_QUIT', msat_paid: summary.msat_paid } })
   agent.kill('SIGINT')

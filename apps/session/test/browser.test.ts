@@ -33,7 +33,7 @@ afterAll(async () => {
 
 test('the WebUI works in Chromium through the tunnel, progress arrives over the WebSocket, and status shows the ticks paid', async () => {
   const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=3', '--json'])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const statusFile = join(network.dir, 'status.json')
   const session = spawnBin('session', [
     network.flag,
@@ -41,7 +41,7 @@ test('the WebUI works in Chromium through the tunnel, progress arrives over the 
     '--port=0',
     '--yes',
     '--no-repl',
-    `--swarm-key=${ready.swarmKey}`,
+    `--swarm-key=${ready.swarm_key}`,
     `--status-file=${statusFile}`
   ])
   const base = (await session.line(/tunnel open: (http:\/\/\S+)/)).match(/(http:\/\/127\.0\.0\.1:\d+)/)?.[1] as string

@@ -37,7 +37,7 @@ test('a budget that covers 3 ticks pays exactly 3, uses the paid time, then ends
     '--grace-seconds=5',
     '--json'
   ])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const session = spawnBin('session', [
     network.flag,
     '--budget=6',
@@ -46,7 +46,7 @@ test('a budget that covers 3 ticks pays exactly 3, uses the paid time, then ends
     '--yes',
     '--no-repl',
     '--json',
-    `--swarm-key=${ready.swarmKey}`
+    `--swarm-key=${ready.swarm_key}`
   ])
   const url = (await session.line(/tunnel open: (http:\/\/\S+)/)).match(/(http:\/\/127\.0\.0\.1:\d+)/)?.[1] as string
 
@@ -72,8 +72,8 @@ test('a budget that covers 3 ticks pays exactly 3, uses the paid time, then ends
   })
   expect(refused).toBe('ECONNREFUSED')
 
-  const ended = await agent.json<{ event: string; reason: string; ticksPaid: number }>(
+  const ended = await agent.json<{ event: string; reason: string; ticks_paid: number }>(
     (e) => e.event === 'session_ended'
   )
-  expect(ended).toMatchObject({ reason: 'BUDGET_EXHAUSTED', ticksPaid: 3 })
+  expect(ended).toMatchObject({ reason: 'BUDGET_EXHAUSTED', ticks_paid: 3 })
 })

@@ -18,7 +18,7 @@ afterAll(async () => {
 test('a provider stopping with SIGTERM ends every session with PROVIDER_SHUTDOWN, and each customer prints its summary', async () => {
   const before = network.balanceMsat('customer')
   const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=2', '--json'])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const sessions = [0, 1].map(() =>
     spawnBin('session', [
       network.flag,
@@ -27,7 +27,7 @@ test('a provider stopping with SIGTERM ends every session with PROVIDER_SHUTDOWN
       '--yes',
       '--no-repl',
       '--json',
-      `--swarm-key=${ready.swarmKey}`
+      `--swarm-key=${ready.swarm_key}`
     ])
   )
   await Promise.all(sessions.map((s) => s.line(/tunnel open/)))

@@ -50,7 +50,7 @@ async function agentIn(keysFile: string, name: string, extra: string[] = []) {
     '--json',
     ...extra
   ])
-  const ready = await agent.json<{ event: string; swarmKey: string; npub: string; pubkey: string }>(
+  const ready = await agent.json<{ event: string; swarm_key: string; npub: string; pubkey: string }>(
     (e) => e.event === 'ready'
   )
   return { agent, ready }
@@ -73,12 +73,12 @@ test('a new agent creates its keys file 0600, announces kinds 0, 31990 and 30333
   expect(handler!.tags).toEqual(
     expect.arrayContaining([
       ['k', '5200'],
-      ['hyperswarm', ready.swarmKey]
+      ['hyperswarm', ready.swarm_key]
     ])
   )
   expect(JSON.parse(handler!.content)).toMatchObject({
     prices: { '5200': 7 },
-    hyperswarm: ready.swarmKey,
+    hyperswarm: ready.swarm_key,
     manifest: { name: 'gpu-one' }
   })
   const [beat] = await relayEvents({ kinds: [30333], authors: [ready.pubkey] })
@@ -88,9 +88,13 @@ test('a new agent creates its keys file 0600, announces kinds 0, 31990 and 30333
       ['capacity', '3'],
       ['price', '5200', '7'],
       ['sessions', '0'],
-      ['hyperswarm', ready.swarmKey]
+      ['hyperswarm', ready.swarm_key]
     ])
   )
+  // One case for every JSON a bin writes (README, "JSON output"): the --json lines and the heartbeat.
+  const notSnake = (o: object) => Object.keys(o).filter((k) => !/^[a-z0-9_]+$/.test(k))
+  expect(notSnake(ready)).toEqual([])
+  expect(notSnake(JSON.parse(beat!.content))).toEqual([])
 
   agent.kill('SIGINT')
   expect(await agent.exited).toBe(0)
@@ -138,7 +142,7 @@ test('--list --json shows a running provider, and --provider=<npub> reaches it a
   const summary = await session.json<{ provider: string; sats_per_minute: number; reason: string }>(
     (s) => 'reason' in s
   )
-  expect(summary).toMatchObject({ provider: wanted.swarmKey, sats_per_minute: 7, reason: 'CUSTOMER_QUIT' })
+  expect(summary).toMatchObject({ provider: wanted.swarm_key, sats_per_minute: 7, reason: 'CUSTOMER_QUIT' })
 })
 
 test("an impostor that claims another provider's npub but cannot sign for it is refused, and nothing is paid", async () => {
@@ -156,7 +160,7 @@ test("an impostor that claims another provider's npub but cannot sign for it is 
     const before = network.balanceMsat('customer')
     for (const identity of ['replayed', 'forged'] as const) {
       fake.identity =
-        identity === 'replayed' ? await victimBinding(victim.swarmKey) : forgedBinding(victim.pubkey, fake.swarmKey)
+        identity === 'replayed' ? await victimBinding(victim.swarm_key) : forgedBinding(victim.pubkey, fake.swarmKey)
       const session = spawnBin('session', [
         network.flag,
         '--budget=100',

@@ -25,14 +25,14 @@ async function startSession(extra: string[] = []): Promise<{ proc: Proc; base: s
     '--tick-seconds=5',
     '--json'
   ])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const proc = spawnBin('session', [
     network.flag,
     '--budget=1000',
     '--port=0',
     '--yes',
     '--no-repl',
-    `--swarm-key=${ready.swarmKey}`,
+    `--swarm-key=${ready.swarm_key}`,
     ...extra
   ])
   const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(await proc.line(/tunnel open: http:\/\//))?.[1] as string
@@ -198,7 +198,7 @@ test('requests sent before the tunnel opens (even before the provider answered) 
     '--tick-seconds=5',
     '--json'
   ])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const free = await freePort()
   const proc = spawnBin('session', [
     network.flag,
@@ -206,7 +206,7 @@ test('requests sent before the tunnel opens (even before the provider answered) 
     `--port=${free}`,
     '--yes',
     '--no-repl',
-    `--swarm-key=${ready.swarmKey}`
+    `--swarm-key=${ready.swarm_key}`
   ])
   // The port is bound before the provider is even dialled: connect as soon as it listens.
   await proc.line(/connecting to provider/)

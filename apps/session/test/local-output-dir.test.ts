@@ -50,10 +50,10 @@ test('generate with hostile seeds from the provider writes only inside --output-
     '--tick-seconds=5',
     '--json'
   ])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const session = spawnBin(
     'session',
-    [network.flag, '--budget=500', '--port=0', '--yes', '--repl', '--output-dir=out', `--swarm-key=${ready.swarmKey}`],
+    [network.flag, '--budget=500', '--port=0', '--yes', '--repl', '--output-dir=out', `--swarm-key=${ready.swarm_key}`],
     { cwd: work, stdin: 'pipe' }
   )
   await session.line(/type help for commands/)

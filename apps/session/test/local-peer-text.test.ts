@@ -49,7 +49,7 @@ test('a provider named with terminal escapes: --list, the listing, the confirmat
     '--tick-seconds=5',
     '--json'
   ])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   await agent.line(/announced on 1 relay/)
   const before = network.balanceMsat('customer')
 
@@ -58,7 +58,7 @@ test('a provider named with terminal escapes: --list, the listing, the confirmat
   const row = list
     .stdout()
     .split('\n')
-    .find((l) => l.includes(ready.swarmKey.slice(0, 8)) || l.includes('sats/min')) as string
+    .find((l) => l.includes(ready.swarm_key.slice(0, 8)) || l.includes('sats/min')) as string
   expect(list.stdout(), visible(list.stdout())).not.toMatch(UNSAFE)
   expect(row).toMatch(/500 sats\/min/)
 
@@ -67,7 +67,7 @@ test('a provider named with terminal escapes: --list, the listing, the confirmat
   const listed = JSON.parse(listJson.stdout()) as {
     providers: Array<{ name: string; sats_per_minute: number; swarm_key: string }>
   }
-  const mine = listed.providers.find((p) => p.swarm_key === ready.swarmKey)
+  const mine = listed.providers.find((p) => p.swarm_key === ready.swarm_key)
   expect(mine?.sats_per_minute).toBe(500)
   expect(mine?.name, visible(mine?.name ?? '')).not.toMatch(UNSAFE)
   expect(listJson.stdout()).not.toMatch(UNSAFE)
@@ -78,7 +78,7 @@ test('a provider named with terminal escapes: --list, the listing, the confirmat
     '--budget=500',
     '--port=0',
     '--no-repl',
-    `--swarm-key=${ready.swarmKey}`
+    `--swarm-key=${ready.swarm_key}`
   ])
   expect(await noTty.exited).toBe(2)
   const out = noTty.stdout() + noTty.stderr()
@@ -88,7 +88,7 @@ test('a provider named with terminal escapes: --list, the listing, the confirmat
 
   // A real terminal: the [y/N] question carries the numbers of the offer and no provider text.
   const tty = await onTerminal(
-    ['--devnet=' + network.dir, '--budget=500', '--port=0', '--no-repl', `--swarm-key=${ready.swarmKey}`],
+    ['--devnet=' + network.dir, '--budget=500', '--port=0', '--no-repl', `--swarm-key=${ready.swarm_key}`],
     'n\n'
   )
   const question = tty.output.split(/\r?\n/).find((l) => l.includes('[y/N]')) as string
@@ -149,10 +149,10 @@ test('the REPL shows the manifest (skill) with its controls escaped and the name
     '--tick-seconds=5',
     '--json'
   ])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const session = spawnBin(
     'session',
-    [network.flag, '--budget=100', '--port=0', '--yes', '--repl', `--swarm-key=${ready.swarmKey}`],
+    [network.flag, '--budget=100', '--port=0', '--yes', '--repl', `--swarm-key=${ready.swarm_key}`],
     { stdin: 'pipe' }
   )
   await session.line(/type help for commands/)

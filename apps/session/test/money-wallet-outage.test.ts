@@ -103,6 +103,24 @@ test('a payment the wallet reports failed is not sent again', async () => {
   expect(calls.pay).toBe(1)
 })
 
+test('settling a pending payment only looks it up, never pays: settled with its fee, or null while still unknown', async () => {
+  const settled = () => ({ state: 'settled', preimage: PREIMAGE, fees_paid: 7, settled_at: 1 })
+  const late = staged({ pay: [noReply], lookup: [noReply, refused, () => ({ state: 'pending' }), settled] })
+  const wallet = await NwcWallet.withClient(late.client, opts)
+  expect(await wallet.settle(HASH, { until: Date.now() + 30_000 })).toEqual({ preimage: PREIMAGE, feesMsat: 7 })
+  expect(late.calls).toEqual({ pay: 0, lookup: 4 })
+
+  const silent = staged({ pay: [noReply], lookup: [noReply] })
+  const waits: string[] = []
+  const none = await (
+    await NwcWallet.withClient(silent.client, opts)
+  ).settle(HASH, { until: Date.now() + 200, onwait: (why) => waits.push(why) })
+  expect(none).toBeNull()
+  expect(silent.calls.pay).toBe(0)
+  expect(waits.length).toBeGreaterThan(0)
+  expect(waits[0]).toMatch(/lookup_invoice got no reply/)
+})
+
 test('the routing fee pay_invoice reports is returned with the preimage', async () => {
   const { client } = staged({ pay: [() => ({ preimage: PREIMAGE, fees_paid: 1234 })] })
   expect(await (await NwcWallet.withClient(client, opts)).pay('lnbcrt1', HASH)).toEqual({

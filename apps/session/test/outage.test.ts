@@ -54,9 +54,13 @@ test(
     // The ledger is the judge: one wallet payment per tick paid, and the balance moved by exactly that.
     expect(net.devnet.wallet.transactions('customer').length - paymentsBefore).toBe(summary.ticks_paid)
     expect(before - net.balanceMsat('customer')).toBe(summary.msat_paid)
-    const ended = await agent.json<{ event: string; reason: string; ticksPaid: number; msatPaid: number }>(
+    const ended = await agent.json<{ event: string; reason: string; ticks_paid: number; msat_paid: number }>(
       (e) => e.event === 'session_ended'
     )
-    expect(ended).toMatchObject({ reason: 'CUSTOMER_QUIT', ticksPaid: summary.ticks_paid, msatPaid: summary.msat_paid })
+    expect(ended).toMatchObject({
+      reason: 'CUSTOMER_QUIT',
+      ticks_paid: summary.ticks_paid,
+      msat_paid: summary.msat_paid
+    })
   }
 )

@@ -28,10 +28,10 @@ test('status, skill, generate "a red fox" --seed=1 (a PNG appears in ./output/) 
     '--name=repl test GPU',
     '--json'
   ])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const session = spawnBin(
     'session',
-    [network.flag, '--budget=500', '--port=0', '--yes', '--repl', `--swarm-key=${ready.swarmKey}`],
+    [network.flag, '--budget=500', '--port=0', '--yes', '--repl', `--swarm-key=${ready.swarm_key}`],
     { cwd, stdin: 'pipe' }
   )
   await session.line(/type help for commands/)
@@ -56,10 +56,10 @@ test('status, skill, generate "a red fox" --seed=1 (a PNG appears in ./output/) 
 
 test('help lists every command, and an unknown command says so', async () => {
   const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=5', '--json'])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const session = spawnBin(
     'session',
-    [network.flag, '--budget=500', '--port=0', '--yes', '--repl', `--swarm-key=${ready.swarmKey}`],
+    [network.flag, '--budget=500', '--port=0', '--yes', '--repl', `--swarm-key=${ready.swarm_key}`],
     { cwd, stdin: 'pipe' }
   )
   await session.line(/type help for commands/)

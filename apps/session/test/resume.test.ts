@@ -33,7 +33,7 @@ test('the session resumes after its connection is cut, the tunnel works again, a
     '--grace-seconds=5',
     '--json'
   ])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const session = spawnBin('session', [
     network.flag,
     '--budget=500',
@@ -41,7 +41,7 @@ test('the session resumes after its connection is cut, the tunnel works again, a
     '--yes',
     '--no-repl',
     '--json',
-    `--swarm-key=${ready.swarmKey}`
+    `--swarm-key=${ready.swarm_key}`
   ])
   const base = (await session.line(/tunnel open: (http:\/\/\S+)/)).match(/(http:\/\/127\.0\.0\.1:\d+)/)?.[1] as string
   await session.line(/paid tick 1:/)
@@ -69,14 +69,14 @@ test('the session resumes after its connection is cut, the tunnel works again, a
   const ended = await agent.json<{
     event: string
     reason: string
-    ticksPaid: number
-    msatPaid: number
+    ticks_paid: number
+    msat_paid: number
     resumes: number
   }>((e) => e.event === 'session_ended')
   expect(ended).toMatchObject({
     reason: 'CUSTOMER_QUIT',
-    ticksPaid: summary.ticks_paid,
-    msatPaid: summary.msat_paid,
+    ticks_paid: summary.ticks_paid,
+    msat_paid: summary.msat_paid,
     resumes: 1
   })
 })
@@ -89,7 +89,7 @@ test('a session not resumed within twice the grace ends as it would have, and th
     '--grace-seconds=1',
     '--json'
   ])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const session = spawnBin('session', [
     network.flag,
     '--budget=500',
@@ -97,7 +97,7 @@ test('a session not resumed within twice the grace ends as it would have, and th
     '--yes',
     '--no-repl',
     '--json',
-    `--swarm-key=${ready.swarmKey}`
+    `--swarm-key=${ready.swarm_key}`
   ])
   await session.line(/tunnel open/)
   // The provider goes away for good: the customer tries to resume, then ends with a summary.

@@ -215,7 +215,7 @@ test('the NWC URIs given as --nwc on both bins: paid ticks, the tunnel and the p
     '--grace-seconds=5',
     '--json'
   ])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const session = run(
     'session (--nwc, --repl)',
     'session',
@@ -228,7 +228,7 @@ test('the NWC URIs given as --nwc on both bins: paid ticks, the tunnel and the p
       '--port=0',
       '--yes',
       '--repl',
-      `--swarm-key=${ready.swarmKey}`
+      `--swarm-key=${ready.swarm_key}`
     ],
     { stdin: 'pipe' }
   )
@@ -278,7 +278,7 @@ test('the NWC URIs in NWC_URI on both bins: paid ticks, the tunnel and the --jso
       env: { NWC_URI: prov.nwcUri }
     }
   )
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const session = run(
     'session (NWC_URI, --json)',
     'session',
@@ -291,7 +291,7 @@ test('the NWC URIs in NWC_URI on both bins: paid ticks, the tunnel and the --jso
       '--yes',
       '--no-repl',
       '--json',
-      `--swarm-key=${ready.swarmKey}`
+      `--swarm-key=${ready.swarm_key}`
     ],
     { env: { NWC_URI: cust.nwcUri } }
   )
@@ -404,7 +404,7 @@ test('mistakes print no secret: an unknown wallet secret, an nsec as --provider,
     '--tick-seconds=1',
     '--json'
   ])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   await agent.line(/announced on 1 relay/)
 
   // The customer's own keys, learnt from a --list run that creates them.
@@ -417,7 +417,7 @@ test('mistakes print no secret: an unknown wallet secret, an nsec as --provider,
   const listed = await list.json<{ providers: Array<{ swarm_key: string; reachable: boolean }> }>(
     (v) => 'providers' in v
   )
-  expect(listed.providers.find((p) => p.swarm_key === ready.swarmKey)).toMatchObject({ reachable: true })
+  expect(listed.providers.find((p) => p.swarm_key === ready.swarm_key)).toMatchObject({ reachable: true })
   expect(await list.exited).toBe(0)
   const keys = await learnKeys(keysFile, ['provider', 'customer'])
   expect(listed.providers.length).toBeGreaterThan(0)
@@ -437,7 +437,7 @@ test('mistakes print no secret: an unknown wallet secret, an nsec as --provider,
     '--yes',
     '--no-repl',
     '--json',
-    `--swarm-key=${ready.swarmKey}`
+    `--swarm-key=${ready.swarm_key}`
   ])
   const badAgent = runHere(
     'agent (unknown NWC secret)',

@@ -28,14 +28,14 @@ let base: string
 beforeAll(async () => {
   network = await startTestNetwork({ webuiStepDelayMs: 1 })
   const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=5', '--json'])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   session = spawnBin('session', [
     network.flag,
     '--budget=1000',
     '--port=0',
     '--yes',
     '--no-repl',
-    `--swarm-key=${ready.swarmKey}`
+    `--swarm-key=${ready.swarm_key}`
   ])
   base = (await session.line(/tunnel open: (http:\/\/\S+)/)).match(/(http:\/\/127\.0\.0\.1:\d+)/)?.[1] as string
 }, 60_000)

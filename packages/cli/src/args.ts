@@ -158,7 +158,7 @@ function coerce(name: string, f: FlagSpec, raw: unknown, bin: string): FlagValue
 function parseBooleanEnv(v: string, envName: string, bin: string): boolean {
   if (/^(1|true|yes|on)$/i.test(v)) return true
   if (/^(0|false|no|off)$/i.test(v)) return false
-  throw new CliError('INVALID_ENV', `${envName} must be true or false, got "${v}". See ${bin} --help.`, 2)
+  throw CliError.INVALID_ENV(envName, v, bin)
 }
 
 function translateParseError(err: unknown, spec: CommandSpec, known: string[]): CliError {
@@ -175,7 +175,7 @@ function translateParseError(err: unknown, spec: CommandSpec, known: string[]): 
     const why = f?.type === 'boolean' ? 'takes no value' : 'needs a value (--flag=value or --flag value)'
     return CliError.INVALID_FLAG(name, why, spec.bin)
   }
-  return new CliError('INVALID_ARGUMENTS', `${message}. See ${spec.bin} --help.`, 2)
+  return CliError.INVALID_ARGUMENTS(message, spec.bin)
 }
 
 /** The known flag nearest to a mistyped one, if it is near enough to be a typo. */

@@ -119,7 +119,7 @@ function parse(e: Event): ProviderInfo | null {
     tickSeconds: num(c.tick_seconds),
     status: beat ? (c.status === 'online' ? 'online' : 'offline') : 'unknown',
     capacity: beat ? num(c.capacity) : null,
-    maxSessions: beat ? num(c.maxSessions) : null,
+    maxSessions: beat ? num(c.max_sessions) : null,
     sessions: beat ? num(c.sessions) : null,
     lastSeen: e.created_at,
     swarmKey

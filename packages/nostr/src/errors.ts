@@ -62,7 +62,11 @@ export class NostrError extends Error {
       `no handler or heartbeat from ${npub} on ${relays.join(', ')}: is it online, and are these its relays? Try --relays`
     )
   }
-  static NO_RELAYS(): NostrError {
-    return new NostrError('NO_RELAYS', 'no Nostr relays to use: pass --relays (or --devnet for the local relay)')
+  /** `need` says what wanted relays (finding providers, finding one npub); `otherwise` is another way, if any. */
+  static NO_RELAYS(need = 'finding providers', otherwise = ''): NostrError {
+    return new NostrError(
+      'NO_RELAYS',
+      `${need} needs Nostr relays: pass --relays (or --devnet for the local relay)${otherwise ? `, or ${otherwise}` : ''}`
+    )
   }
 }

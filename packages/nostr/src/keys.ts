@@ -7,7 +7,7 @@ import { access, readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
-import { lockFile, writeFileAtomic } from '@2020117/cli'
+import { lockFile, writeFileAtomic } from '@2020117/files'
 import { NostrError } from './errors.js'
 
 export const KEYS_FILE = '.2020117_keys'

@@ -90,7 +90,15 @@ export class Presence {
     return this.publish(
       this.sign(
         KIND.Heartbeat,
-        JSON.stringify({ status, ...load, prices, tick_seconds: info.tickSeconds, hyperswarm: info.swarmKey }),
+        JSON.stringify({
+          status,
+          capacity: load.capacity,
+          max_sessions: load.maxSessions,
+          sessions: load.sessions,
+          prices,
+          tick_seconds: info.tickSeconds,
+          hyperswarm: info.swarmKey
+        }),
         [
           ['d', PRESENCE_D_TAG],
           ['status', status],

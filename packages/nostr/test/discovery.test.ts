@@ -160,7 +160,7 @@ describe('findProviders', () => {
         content: {
           status: 'online',
           capacity: 7,
-          maxSessions: 8,
+          max_sessions: 8,
           sessions: 1,
           hyperswarm: swarmOf(6),
           prices: { '5200': 9 }
@@ -216,7 +216,7 @@ describe('findProviders', () => {
           status: 'online',
           capacity: -1,
           sessions: 1.5,
-          maxSessions: '3',
+          max_sessions: '3',
           tick_seconds: 'soon',
           name: 'x'.repeat(1000),
           prices,

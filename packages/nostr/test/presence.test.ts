@@ -138,7 +138,7 @@ describe('Presence.start', () => {
     expect(JSON.parse(beat.content)).toEqual({
       status: 'online',
       capacity: 3,
-      maxSessions: 4,
+      max_sessions: 4,
       sessions: 1,
       prices: { '5200': 10, '5100': 10 },
       tick_seconds: 60,
@@ -245,7 +245,7 @@ describe('Presence.stop', () => {
 
     const beat = await only(reader, KIND.Heartbeat, pubkey)
     expect(tag(beat, 'status')).toEqual(['status', 'offline'])
-    expect(JSON.parse(beat.content)).toMatchObject({ status: 'offline', capacity: 0, sessions: 0, maxSessions: 4 })
+    expect(JSON.parse(beat.content)).toMatchObject({ status: 'offline', capacity: 0, sessions: 0, max_sessions: 4 })
     const found = (await findProviders(reader, { kind: 5200 })).find((p) => p.pubkey === pubkey)
     expect(found).toMatchObject({ status: 'offline', capacity: 0, sessions: 0 })
   })

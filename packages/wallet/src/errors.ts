@@ -175,10 +175,13 @@ export class WalletError extends Error {
   static NWC_LIBRARY_LOG(text: string): WalletError {
     return new WalletError('NWC_LIBRARY_LOG', `the NWC library said: ${text}`)
   }
-  static NO_WALLET(): WalletError {
+  /** No wallet given to a bin: `role` says whether it was to pay (a customer) or to get paid (a provider). */
+  static NO_WALLET(role: 'pay' | 'receive' = 'pay'): WalletError {
     return new WalletError(
       'NO_WALLET',
-      'no wallet to pay with: pass --nwc=<nostr+walletconnect URI> (or set NWC_URI), or choose a free provider'
+      role === 'pay'
+        ? 'no wallet to pay with: pass --nwc=<nostr+walletconnect URI> (or set NWC_URI), or choose a free provider'
+        : 'no way to get paid: pass --nwc=<nostr+walletconnect URI> or --lightning-address=name@domain (or --devnet for the local wallet), or run explicitly unpaid with --free'
     )
   }
 }

@@ -47,6 +47,8 @@ export class TickGuard {
   spentMsat = 0
   /** The routing fees within `spentMsat`. */
   feesMsat = 0
+  /** Invoices the wallet may have paid without saying so (PAYMENT_PENDING, never settled): not in `spentMsat`. */
+  pendingMsat = 0
   ticksPaid = 0
   private nextSeq = 0
   private highestPaidSeq = -1
@@ -70,7 +72,7 @@ export class TickGuard {
 
   /** Whether the budget covers one more tick and the most its routing may cost. */
   canAffordNext(): boolean {
-    return this.spentMsat + this.amountMsat + this.maxFeeMsat <= this.budgetMsat
+    return this.spentMsat + this.pendingMsat + this.amountMsat + this.maxFeeMsat <= this.budgetMsat
   }
 
   /** The invoice amounts paid, without fees: what the provider was paid (session_end.msatPaid). */
@@ -121,7 +123,11 @@ export class TickGuard {
     const fee = routeHintFeeMsat(invoice, this.amountMsat)
     if (fee > this.maxFeeMsat) throw WalletError.FEE_TOO_HIGH(fee, this.maxFeeMsat, false)
     if (!this.canAffordNext())
-      throw WalletError.BUDGET_EXHAUSTED(this.spentMsat, this.amountMsat + this.maxFeeMsat, this.budgetMsat)
+      throw WalletError.BUDGET_EXHAUSTED(
+        this.spentMsat + this.pendingMsat,
+        this.amountMsat + this.maxFeeMsat,
+        this.budgetMsat
+      )
     return { seq, amountMsat: this.amountMsat, invoice, bolt11: tick.bolt11, paidPreimage: null }
   }
 
@@ -134,6 +140,15 @@ export class TickGuard {
     this.ticksPaid++
     this.highestPaidSeq = Math.max(this.highestPaidSeq, tick.seq)
     if (feesMsat > this.maxFeeMsat) this.feeOverLimit = feesMsat
+  }
+
+  /**
+   * Records a payment the wallet may have made but never confirmed nor denied. It is never paid
+   * again (its seq and hash are consumed), and its amount counts against the budget as if paid.
+   */
+  pending(tick: ApprovedTick): void {
+    if (this.paidBySeq.has(tick.seq)) return
+    this.pendingMsat += tick.amountMsat
   }
 
   /**

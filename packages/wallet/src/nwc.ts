@@ -182,6 +182,31 @@ export class NwcWallet {
     }
   }
 
+  /**
+   * Settles a payment `pay` gave up on as PAYMENT_PENDING: looks it up (lookup_invoice only, never
+   * pay_invoice) with backoff until `until`. The payment if the wallet says it settled; null if it is
+   * still unknown then; throws PAYMENT_FAILED if the wallet says it failed. `onwait` hears each retry.
+   */
+  async settle(
+    paymentHash: string,
+    opts: { until: number; onwait?: (why: string, retryInMs: number) => void }
+  ): Promise<PaidInvoice | null> {
+    for (let delay = this.retryMs.first; ; delay = Math.min(delay * 2, this.retryMs.max)) {
+      // Each lookup is short enough that progress is heard, and never runs past `until`.
+      const wait = Math.min(this.requestTimeoutMs, SETTLE_LOOKUP_MS, Math.max(1000, opts.until - Date.now()))
+      const state = await this.paymentState(paymentHash, wait)
+      if (state.kind === 'settled') return state.paid
+      if (state.kind === 'failed') throw WalletError.PAYMENT_FAILED('the wallet reports that the payment failed')
+      if (Date.now() + delay > opts.until) return null
+      const why =
+        state.kind === 'unreachable'
+          ? state.why
+          : `the wallet says the payment is ${state.kind === 'pending' ? 'pending' : 'unknown to it'}`
+      opts.onwait?.(why, delay)
+      await new Promise((resolve) => setTimeout(resolve, delay))
+    }
+  }
+
   /** One pay_invoice request: paid, refused (throws), or an outage, saying whether it may have reached the wallet. */
   private async attemptPay(invoice: string): Promise<PaidInvoice | { delivered: boolean; why: string }> {
     try {
@@ -271,6 +296,9 @@ export class NwcWallet {
     return Object.assign(out, { nip47Code: code || null })
   }
 }
+
+/** The longest one lookup waits while a pending payment is settled, so that its progress is heard. */
+const SETTLE_LOOKUP_MS = 10_000
 
 class TimeoutError extends Error {}
 

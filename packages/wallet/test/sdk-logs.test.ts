@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import { afterAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '../../testkit/src/index.js'
+import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '../../devnet/testkit/src/index.js'
 
 let network: TestNetwork | null = null
 
@@ -60,10 +60,10 @@ test('the agent, its wallet relay refusing: no raw stack trace on stderr, pure J
 test('the session, its wallet relay refusing once it has an offer: the same', async () => {
   network = await startTestNetwork()
   const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=2', '--json'])
-  const ready = await agent.json<{ event: string; swarmKey: string }>((e) => e.event === 'ready')
+  const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const { uri, secret } = await refusingWallet()
   const flags = ['--budget=50', '--port=0', '--yes', '--no-repl', '--json', '--log-level=debug']
-  const session = spawnBin('session', [network.flag, ...flags, `--swarm-key=${ready.swarmKey}`, `--nwc=${uri}`])
+  const session = spawnBin('session', [network.flag, ...flags, `--swarm-key=${ready.swarm_key}`, `--nwc=${uri}`])
   expect(await session.exited).not.toBe(0)
   expectClean(session, 'session', secret)
 })

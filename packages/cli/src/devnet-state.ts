@@ -1,0 +1,74 @@
+// The devnet state file, read side: how 2020117-agent and 2020117-session find a local network
+// (`--devnet[=DIR]`). The product owns this reader and the file's format, so that a provider who installs
+// 2020117-agent installs no part of the local network: 2020117-devnet writes `DIR/devnet.json` in
+// exactly this shape (0600, atomically, since it holds the play-money wallet's NWC secrets), and
+// the bins only read it.
+
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { CliError } from './errors.js'
+
+export const DEFAULT_DEVNET_DIR = '.2020117-devnet'
+export const STATE_FILE = 'devnet.json'
+
+/** `DIR/devnet.json`, version 1. Fields a reader does not know are ignored. */
+export interface DevnetState {
+  version: 1
+  /** The devnet process while it runs; null once it stopped cleanly. */
+  pid: number | null
+  startedAt: string
+  network: 'regtest'
+  /** The HyperDHT bootstrap nodes, on 127.0.0.1. */
+  bootstrap: Array<{ host: string; port: number }>
+  /** The Nostr relays (ws:// URLs). */
+  relays: string[]
+  /** The demo WebUI's origin, or null when it was not started. */
+  webui: string | null
+  /** The devnet's control endpoint (account creation), or null. */
+  control: { url: string; token: string } | null
+  /** NWC connection URIs of the play-money wallet, by account name. */
+  accounts: Record<string, { nwcUri: string }>
+}
+
+export function statePath(dir: string): string {
+  return join(resolve(dir), STATE_FILE)
+}
+
+/** Reads the state file, or explains how to start the devnet when there is none. */
+export async function readState(dir: string = DEFAULT_DEVNET_DIR): Promise<DevnetState> {
+  const path = statePath(dir)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw CliError.NO_DEVNET(path)
+    throw err
+  }
+  let state: DevnetState
+  try {
+    state = JSON.parse(text) as DevnetState
+  } catch {
+    throw CliError.STATE_CORRUPT(path)
+  }
+  if (state?.version !== 1 || !Array.isArray(state.bootstrap) || !Array.isArray(state.relays))
+    throw CliError.STATE_CORRUPT(path)
+  return state
+}
+
+/** Whether the devnet that wrote the state is still running. */
+export function isRunning(state: DevnetState): boolean {
+  if (state.pid === null) return false
+  try {
+    process.kill(state.pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Like readState, but also requires the devnet to be up. */
+export async function readRunningState(dir: string = DEFAULT_DEVNET_DIR): Promise<DevnetState> {
+  const state = await readState(dir)
+  if (!isRunning(state)) throw CliError.NOT_RUNNING(dir)
+  return state
+}

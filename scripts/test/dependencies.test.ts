@@ -1,0 +1,66 @@
+// The product does not depend on the local network. The local network (relay, devwallet, webui,
+// devnet, testkit) lives in packages/devnet/*, its own workspace glob; everything else (protocol/,
+// packages/*, apps/*) is the product that users install. A product package may use the local network
+// in its tests (devDependencies), never at run time: `dependencies`, `optionalDependencies` and
+// `peerDependencies` must not name a local-network package, or installing 2020117-agent would
+// install the play-money wallet, the demo relay and the demo WebUI too.
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, test } from 'vitest'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const LOCAL_NETWORK_DIR = 'packages/devnet'
+const RUNTIME_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies'] as const
+
+interface Manifest {
+  name: string
+  dir: string
+  [field: string]: unknown
+}
+
+function manifestsIn(dir: string): Manifest[] {
+  const abs = join(root, dir)
+  if (!existsSync(abs)) return []
+  return readdirSync(abs, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(abs, e.name, 'package.json')))
+    .map((e) => ({ ...JSON.parse(readFileSync(join(abs, e.name, 'package.json'), 'utf8')), dir: `${dir}/${e.name}` }))
+}
+
+function manifestAt(dir: string): Manifest[] {
+  const path = join(root, dir, 'package.json')
+  return existsSync(path) ? [{ ...JSON.parse(readFileSync(path, 'utf8')), dir }] : []
+}
+
+// A folder directly under packages/ with a package.json of its own counts as local network when it is
+// packages/devnet itself (the layout before the split), so that the test reads both layouts.
+const localNetwork = [...manifestAt(LOCAL_NETWORK_DIR), ...manifestsIn(LOCAL_NETWORK_DIR)]
+const product = [
+  ...manifestAt('protocol'),
+  ...manifestsIn('packages').filter((m) => m.dir !== LOCAL_NETWORK_DIR),
+  ...manifestsIn('apps')
+]
+
+describe('the product apart from the local network', () => {
+  test('the local network is the packages under packages/devnet/, its own workspace glob', () => {
+    expect(localNetwork.map((m) => m.dir).sort()).toEqual(
+      ['2020117-devnet', 'devwallet', 'network', 'relay', 'testkit', 'webui'].map((d) => `${LOCAL_NETWORK_DIR}/${d}`)
+    )
+    const workspace = readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8')
+    expect(workspace).toMatch(/^ {2}- packages\/devnet\/\*$/m)
+  })
+
+  test('no product package or app lists a local-network package in its run-time dependencies', () => {
+    const names = new Set(localNetwork.map((m) => m.name))
+    const offending = product.flatMap((m) =>
+      RUNTIME_FIELDS.flatMap((field) =>
+        Object.keys((m[field] as Record<string, string> | undefined) ?? {})
+          .filter((dep) => names.has(dep))
+          .map((dep) => `${m.dir} (${m.name}) ${field}: ${dep}`)
+      )
+    )
+    expect(product.length).toBeGreaterThanOrEqual(9)
+    expect(offending, 'move it to devDependencies, or the product installs the local network').toEqual([])
+  })
+})

@@ -1,0 +1,177 @@
+// Installable the way 2020117's users install it: `npx 2020117-agent …` and
+// `npx -p 2020117-agent 2020117-session …`. This packs every published package with pnpm (which
+// rewrites `workspace:` versions), installs the tarballs with plain `npm install` into an empty
+// prefix (no pnpm, no workspace, a fresh HOME), and runs the installed bins: both --help texts, and a
+// full paid session on the local network, judged by the wallet ledger. The bins read the devnet's
+// state file through their own reader; the devnet itself runs from the workspace (testkit, in this
+// process, so that the ledger is read directly), and the installed 2020117-devnet bin shows its help.
+// Third-party dependencies come from the npm registry through npm's own cache (--prefer-offline).
+
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { homedir, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { tickAmountMsat } from '@2020117/protocol'
+import { startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { packAll } from '../pack.mjs'
+
+const work = mkdtempSync(join(tmpdir(), '2020117-install-'))
+const prefix = join(work, 'prefix')
+const home = join(work, 'home')
+let tarballs = new Map<string, string>() // package name -> tarball path, from scripts/pack.mjs
+let net: TestNetwork | null = null
+const children = new Set<ChildProcess>()
+const LOCAL_NETWORK = ['@2020117/devnet', '@2020117/relay', '@2020117/devwallet', '@2020117/webui', '2020117-devnet']
+
+/** A clean environment for npm: no pnpm or npm settings inherited from the workspace run, a fresh HOME. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|pnpm_|PNPM_|NODE_OPTIONS|VITEST)/i.test(k)) env[k] = v
+  return { ...env, HOME: home }
+}
+
+// scripts/pack.mjs packs and writes the prefix's package.json (the README's recipe); npm installs it.
+function installAll(): void {
+  const cache = process.env.npm_config_cache || join(homedir(), '.npm')
+  execFileSync(
+    'npm',
+    ['install', '--prefer-offline', `--cache=${cache}`, '--no-audit', '--no-fund', '--loglevel=error'],
+    { cwd: prefix, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] }
+  )
+}
+
+/** Runs an installed bin, with stdout and stderr gathered. */
+function installed(bin: string, args: string[]) {
+  const child = spawn(join(prefix, 'node_modules', '.bin', bin), args, {
+    cwd: work,
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  const out = { stdout: '', stderr: '' }
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out.stdout += c))
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (out.stderr += c))
+  const exited = new Promise<number>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : -1)))
+  )
+  /** The first stdout line that is JSON and satisfies the predicate, or rejects when the bin exits first. */
+  const json = <T extends Record<string, unknown>>(pred: (v: T) => boolean) =>
+    new Promise<T>((resolve, reject) => {
+      const scan = () => {
+        for (const line of out.stdout.split('\n')) {
+          try {
+            const v = JSON.parse(line) as T
+            if (v && typeof v === 'object' && pred(v)) return resolve(v)
+          } catch {}
+        }
+      }
+      child.stdout.on('data', scan)
+      scan()
+      void exited.then(() => {
+        scan()
+        reject(new Error(`${bin} exited before the expected JSON line\n--- stderr ---\n${out.stderr.slice(-3000)}`))
+      })
+    })
+  return { child, out, exited, json }
+}
+
+beforeAll(async () => {
+  for (const d of [prefix, home]) mkdirSync(d, { recursive: true })
+  tarballs = packAll(prefix)
+  installAll()
+  net = await startTestNetwork()
+}, 600_000)
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL')
+  await net?.close()
+  rmSync(work, { recursive: true, force: true })
+})
+
+describe('installed from the tarballs with plain npm', () => {
+  test('every tarball holds compiled JavaScript only: no TypeScript source, no workspace: version', () => {
+    for (const [name, file] of tarballs) {
+      const files = execFileSync('tar', ['tzf', file], { encoding: 'utf8' }).trim().split('\n')
+      expect(
+        files.filter((f) => /\.(ts|tsx|mts|cts)$/.test(f) && !f.endsWith('.d.ts')),
+        name
+      ).toEqual([])
+      expect(
+        files.filter((f) => /\.map$|tsbuildinfo|\/test\//.test(f)),
+        name
+      ).toEqual([])
+      const manifest = execFileSync('tar', ['xzf', file, '-O', 'package/package.json'], { encoding: 'utf8' })
+      expect(manifest, name).not.toMatch(/workspace:|"source"|\.\/src\//)
+      expect(JSON.parse(manifest).engines?.node, name).toBe('>=20.10')
+    }
+  })
+
+  test('installing 2020117-agent installs no part of the local network', () => {
+    const seen = new Set<string>()
+    // Node's lookup: node_modules/<name> in the dependent's folder, then in each folder above it.
+    const resolveFrom = (name: string, from: string): string | null => {
+      for (let dir = from; ; dir = dirname(dir)) {
+        const candidate = join(dir, 'node_modules', name, 'package.json')
+        if (existsSync(candidate)) return candidate
+        if (dir === prefix || dir === dirname(dir)) return null
+      }
+    }
+    const walk = (name: string, from: string): void => {
+      const manifest = resolveFrom(name, from)
+      if (!manifest || seen.has(manifest)) return
+      seen.add(manifest)
+      const deps = (JSON.parse(readFileSync(manifest, 'utf8')) as { dependencies?: Record<string, string> })
+        .dependencies
+      for (const dep of Object.keys(deps ?? {})) walk(dep, dirname(manifest))
+    }
+    walk('2020117-agent', prefix)
+    const names = [...seen].map((m) => (JSON.parse(readFileSync(m, 'utf8')) as { name: string }).name)
+    expect(names).toContain('@2020117/session')
+    expect(names.filter((n) => LOCAL_NETWORK.includes(n))).toEqual([])
+  })
+
+  test('2020117-agent, 2020117-session and 2020117-devnet --help exit 0', async () => {
+    for (const [bin, usage] of [
+      ['2020117-agent', /^2020117-agent: /],
+      ['2020117-session', /^2020117-session: /],
+      ['2020117-devnet', /^2020117-devnet: /]
+    ] as const) {
+      const run = installed(bin, ['--help'])
+      expect(await run.exited, `${bin} --help\n${run.out.stderr}`).toBe(0)
+      expect(run.out.stdout).toMatch(usage)
+    }
+  })
+
+  test('a paid session between the installed bins moves exactly ticks × tick amount in the ledger', async () => {
+    const network = net!
+    const customerBefore = network.balanceMsat('customer')
+    const providerBefore = network.balanceMsat('provider')
+    // 60 sats/min billed every second: 1000 msat a tick, so a 3-sat budget pays exactly three ticks
+    // (no fee reserve), and the session ends BUDGET_EXHAUSTED by itself once their time is used.
+    const agent = installed('2020117-agent', [network.flag, '--sats-per-minute=60', '--tick-seconds=1', '--json'])
+    const ready = await agent.json((e) => e.event === 'ready')
+    // Either JSON case: the test is about installing, not about field names.
+    const swarmKey = ready.swarmKey ?? ready.swarm_key
+    expect(swarmKey, JSON.stringify(ready)).toMatch(/^[0-9a-f]{64}$/)
+    const session = installed('2020117-session', [
+      network.flag,
+      '--budget=3',
+      '--max-fee=0',
+      '--port=0',
+      '--yes',
+      '--no-repl',
+      '--json',
+      `--swarm-key=${swarmKey as string}`
+    ])
+    const summary = await session.json((s) => 'reason' in s)
+    expect(summary.reason, session.out.stderr).toBe('BUDGET_EXHAUSTED')
+    expect(await session.exited).toBe(0)
+    const paid = 3 * tickAmountMsat(60, 1)
+    expect(customerBefore - network.balanceMsat('customer')).toBe(paid)
+    expect(network.balanceMsat('provider') - providerBefore).toBe(paid)
+    agent.child.kill('SIGINT')
+    expect(await agent.exited).toBe(0)
+  })
+})
