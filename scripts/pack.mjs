@@ -16,6 +16,7 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 /** The packages a user or developer installs, and everything they depend on at run time. */
 export const PUBLISHED = [
   'protocol',
+  'packages/files',
   'packages/cli',
   'packages/swarm',
   'packages/tunnel',

@@ -1,5 +1,7 @@
 // Every bound here is part of the wire contract (protocol/SPEC.md §3). Changing one is a wire change.
 
+import type { PaymentMethod } from './reasons.js'
+
 export const PROTOCOL_NAME = '2020117/session'
 export const PROTOCOL_VERSION = 1
 
@@ -54,8 +56,8 @@ export const MAX_OPEN_STREAMS = 256
 export const MAX_STREAM_ID = 0xffffffff
 
 /** Payment method names carried in skill_response.paymentMethods and session_start.paymentMethod. */
-export const PAYMENT_BOLT11 = 'bolt11'
-export const PAYMENT_FREE = 'free'
+export const PAYMENT_BOLT11 = 'bolt11' satisfies PaymentMethod
+export const PAYMENT_FREE = 'free' satisfies PaymentMethod
 
 /**
  * A customer resumes one session at most this many times in all, and this many times in any 60 s

@@ -1,7 +1,68 @@
-export * from './constants.js'
-export * from './errors.js'
-export * from './billing.js'
-export * from './messages.js'
-export * from './reasons.js'
-export * from './topic.js'
-export * from './channel.js'
+// @2020117/protocol: the session protocol's wire contract (SPEC.md). Only what the apps, packages
+// and tests import is exported; a bound nobody reads stays inside, where the codecs use it.
+
+export {
+  PROTOCOL_NAME,
+  PROTOCOL_VERSION,
+  MAX_FRAME_BYTES,
+  MAX_MANIFEST_BYTES,
+  MAX_SATS_PER_MINUTE,
+  MAX_TICK_SECONDS,
+  MAX_BUDGET_SATS,
+  MAX_OUTSTANDING_TICKS,
+  FIRST_PAYMENT_SECONDS,
+  MAX_STREAM_CHUNK,
+  STREAM_INITIAL_WINDOW,
+  MAX_STREAM_WINDOW,
+  MAX_OPEN_STREAMS,
+  PAYMENT_BOLT11,
+  PAYMENT_FREE,
+  MAX_RESUMES_PER_SESSION,
+  MAX_RESUMES_PER_MINUTE,
+  MAX_ACCEPTED_GRACE_SECONDS,
+  MAX_UNRECEIPTED_PAYMENTS
+} from './constants.js'
+export { ProtocolError } from './errors.js'
+export { tickAmountMsat, earlyToleranceMs, tickDueMs } from './billing.js'
+export {
+  encodeMessage,
+  decodeMessage,
+  encodeHandshake,
+  decodeHandshake,
+  MESSAGE_IDS,
+  MESSAGE_TYPES
+} from './messages.js'
+export type {
+  Handshake,
+  Offer,
+  SkillResponse,
+  SessionStart,
+  SessionAck,
+  Tick,
+  TickAck,
+  TickReceipt,
+  SessionEnd,
+  SessionResume,
+  SessionResumed,
+  StreamOpen,
+  StreamData,
+  StreamCredit,
+  StreamEnd,
+  StreamReset,
+  Message,
+  MessageType,
+  MessageOf
+} from './messages.js'
+export {
+  isSessionEndReason,
+  isStreamResetCode,
+  SESSION_REJECT_CODES,
+  SESSION_END_REASONS,
+  STREAM_RESET_CODES,
+  PAYMENT_METHODS
+} from './reasons.js'
+export type { SessionRejectCode, SessionEndReason, StreamResetCode, PaymentMethod } from './reasons.js'
+import * as kinds from './kinds.js'
+export { kinds }
+export { kindTopic } from './topic.js'
+export { SessionChannel } from './channel.js'

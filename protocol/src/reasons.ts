@@ -1,5 +1,10 @@
-// The closed wire vocabularies of `session_reject.code` and `session_end.reason` (SPEC §8.2,
-// §8.3), one list each, as a const and a type. A new code goes here and into SPEC §8 together.
+// The closed wire vocabularies (SPEC §8): `session_reject.code` (§8.2), `session_end.reason` (§8.3),
+// `stream_reset.code` (§8.4) and the payment methods of `skill_response` and `session_start` (§8.5),
+// one list each, as a const and a type. A new value goes here and into SPEC §8 together.
+//
+// The lists are closed for senders, open for receivers (SPEC §8): a peer sends only these values,
+// but the codecs accept any value of the right shape, so that a newer peer's code is received as-is
+// (shown stripped, and treated as the generic refusal, end or reset) instead of failing the frame.
 
 export const SESSION_REJECT_CODES = [
   'KIND_NOT_SERVED',
@@ -38,3 +43,23 @@ export const SESSION_END_REASONS = [
   'PAYMENT_FAILED'
 ] as const
 export type SessionEndReason = (typeof SESSION_END_REASONS)[number]
+
+export const STREAM_RESET_CODES = [
+  'PAYMENT_REQUIRED',
+  'TOO_MANY_STREAMS',
+  'UPSTREAM_UNAVAILABLE',
+  'SESSION_ENDED',
+  'CANCELLED'
+] as const
+export type StreamResetCode = (typeof STREAM_RESET_CODES)[number]
+
+export const PAYMENT_METHODS = ['bolt11', 'free'] as const
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number]
+
+export function isSessionEndReason(reason: unknown): reason is SessionEndReason {
+  return (SESSION_END_REASONS as readonly unknown[]).includes(reason)
+}
+
+export function isStreamResetCode(code: unknown): code is StreamResetCode {
+  return (STREAM_RESET_CODES as readonly unknown[]).includes(code)
+}

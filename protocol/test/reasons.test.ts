@@ -1,9 +1,16 @@
-// SPEC §8.2 and §8.3 are the wire vocabularies of session_reject and session_end: the lists in
-// src/reasons.ts must name exactly the codes the SPEC tables name, no more and no fewer.
+// SPEC §8.2 to §8.6 are the wire vocabularies (reject codes, end reasons, stream reset codes,
+// payment methods, Nostr kinds): the lists in src/reasons.ts and src/kinds.ts must name exactly the
+// values the SPEC names, no more and no fewer.
 
 import { readFileSync } from 'node:fs'
 import { expect, test } from 'vitest'
-import { SESSION_END_REASONS, SESSION_REJECT_CODES } from '@2020117/protocol'
+import {
+  kinds,
+  PAYMENT_METHODS,
+  SESSION_END_REASONS,
+  SESSION_REJECT_CODES,
+  STREAM_RESET_CODES
+} from '@2020117/protocol'
 
 const spec = readFileSync(new URL('../SPEC.md', import.meta.url), 'utf8')
 
@@ -15,7 +22,7 @@ function section(heading: string): string {
 }
 
 /** Codes in backticks; §8.3 names them in its table's first column only. */
-function codes(text: string, firstColumnOnly: boolean): string[] {
+function codes(text: string, firstColumnOnly: boolean, pattern = /`([A-Z][A-Z0-9_]+)`/g): string[] {
   const source = firstColumnOnly
     ? text
         .split('\n')
@@ -23,7 +30,7 @@ function codes(text: string, firstColumnOnly: boolean): string[] {
         .map((l) => l.split('|')[1] as string)
         .join(' ')
     : text
-  return [...new Set([...source.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1] as string))].sort()
+  return [...new Set([...source.matchAll(pattern)].map((m) => m[1] as string))].sort()
 }
 
 test('SPEC §8.2 lists exactly SESSION_REJECT_CODES', () => {
@@ -33,4 +40,24 @@ test('SPEC §8.2 lists exactly SESSION_REJECT_CODES', () => {
 
 test('SPEC §8.3 lists exactly SESSION_END_REASONS', () => {
   expect(codes(section('### 8.3 `session_end` reasons'), true)).toEqual([...SESSION_END_REASONS].sort())
+})
+
+test('SPEC §8.4 lists exactly STREAM_RESET_CODES', () => {
+  expect(codes(section('### 8.4 `stream_reset` codes'), true)).toEqual([...STREAM_RESET_CODES].sort())
+})
+
+test('SPEC §8.5 lists exactly PAYMENT_METHODS', () => {
+  const named = codes(section('### 8.5 Payment methods'), true, /`([a-z0-9][a-z0-9_-]*)`/g)
+  expect(named).toEqual([...PAYMENT_METHODS].sort())
+})
+
+test('SPEC §8.6 lists exactly KINDS, each under its name in src/kinds.ts', () => {
+  const rows = section('### 8.6 Nostr event kinds')
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))
+    .map((l) => l.split('|').map((c) => c.trim().replace(/`/g, '')))
+  const named = Object.fromEntries(rows.map((r) => [r[2] as string, Number(r[1])]))
+  const { KINDS, ...byName } = kinds
+  expect(named).toEqual(byName)
+  expect(Object.values(named).sort((a, b) => a - b)).toEqual([...KINDS].sort((a, b) => a - b))
 })

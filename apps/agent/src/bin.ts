@@ -18,7 +18,7 @@ import {
 } from '@2020117/cli'
 import { npubOf, Presence, RelayPool } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/cli/devnet-state'
-import { MAX_MANIFEST_BYTES, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
+import { kinds as KIND, MAX_MANIFEST_BYTES, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
 import { parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NwcWallet, WalletError } from '@2020117/wallet'
 import { lightningAddressInvoicer, nwcInvoicer, type Invoicer } from './session.js'
@@ -37,7 +37,7 @@ const spec: CommandSpec = {
       type: 'string',
       multiple: true,
       description: 'service kind to serve (NIP-90 job kind); 5200 = Stable Diffusion WebUI session',
-      default: '5200',
+      default: String(KIND.StableDiffusionSession),
       env: 'AGENT_KIND',
       placeholder: 'N'
     },
@@ -383,7 +383,7 @@ async function readManifest(path: string): Promise<Record<string, unknown>> {
 }
 
 function defaultManifest(name: string, kinds: number[]): Record<string, unknown> {
-  const sd = kinds.includes(5200) || kinds.includes(5100)
+  const sd = kinds.includes(KIND.StableDiffusionSession) || kinds.includes(KIND.ImageGeneration)
   return {
     name,
     description: sd

@@ -9,7 +9,8 @@
 
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { CliError, writeFileAtomic } from '@2020117/cli'
+import { CliError } from '@2020117/cli'
+import { writeFileAtomic } from '@2020117/files'
 
 const VERSION = 1
 const MARGIN_SECS = 3600

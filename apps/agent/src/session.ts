@@ -17,7 +17,10 @@ import {
   MAX_OUTSTANDING_TICKS,
   PAYMENT_FREE,
   tickAmountMsat,
+  tickDueMs,
   type SessionChannel,
+  type SessionEndReason,
+  type StreamResetCode,
   type TickAck
 } from '@2020117/protocol'
 import { Tunnel, type TunnelStream } from '@2020117/tunnel'
@@ -295,7 +298,7 @@ export class ProviderSession {
   }
 
   /** Ends the session from the provider's side. */
-  end(reason: string, message: string): void {
+  end(reason: SessionEndReason, message: string): void {
     if (this.closing) return
     if (!this.detached)
       try {
@@ -328,7 +331,7 @@ export class ProviderSession {
   }
 
   /** The gate: a stream is served only once paid, and only while streams carry data. */
-  private admit(): string | null {
+  private admit(): StreamResetCode | null {
     if (this.closing) return 'SESSION_ENDED'
     if (this.free) return null
     return this.receipted && this.carries() ? null : 'PAYMENT_REQUIRED'
@@ -400,7 +403,7 @@ export class ProviderSession {
       if (!this.detached) this.sendTick(bill)
       this.watch(bill)
       if (seq === 0) this.onfirstbill()
-      this.later(this.startedAt + (seq + 1) * this.terms.tickSeconds * 1000 - Date.now(), () => void this.bill())
+      this.later(this.startedAt + tickDueMs(seq + 1, this.terms.tickSeconds) - Date.now(), () => void this.bill())
     } catch (err) {
       this.fail('billing', err)
     } finally {
@@ -434,7 +437,7 @@ export class ProviderSession {
    * wallet cannot make ends it no sooner. Null once the session is over.
    */
   private async makeInvoice(seq: number): Promise<MadeInvoice | null> {
-    const deadline = this.startedAt + (seq * this.terms.tickSeconds + 2 * this.terms.graceSeconds) * 1000
+    const deadline = this.startedAt + tickDueMs(seq, this.terms.tickSeconds) + 2 * this.terms.graceSeconds * 1000
     for (let attempt = 0; ; attempt++) {
       let why: string
       try {

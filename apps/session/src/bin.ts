@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // 2020117-session: rent a provider's service by the minute and use it at http://localhost:PORT.
 
-import { rename, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import readline from 'node:readline'
 import {
@@ -28,7 +27,15 @@ import {
   type ProviderInfo
 } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR, type DevnetState as RunningState } from '@2020117/cli/devnet-state'
-import { MAX_BUDGET_SATS, PAYMENT_BOLT11, PAYMENT_FREE, SessionChannel, tickAmountMsat } from '@2020117/protocol'
+import {
+  kinds as KIND,
+  MAX_BUDGET_SATS,
+  PAYMENT_BOLT11,
+  PAYMENT_FREE,
+  SessionChannel,
+  tickAmountMsat
+} from '@2020117/protocol'
+import { writeFileAtomic } from '@2020117/files'
 import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
 import { CustomerSession, type Offer, type SessionSummary } from './customer.js'
@@ -73,7 +80,7 @@ const spec: CommandSpec = {
     kind: {
       type: 'integer',
       description: 'service kind to rent (5200 = Stable Diffusion WebUI session)',
-      default: 5200,
+      default: KIND.StableDiffusionSession,
       min: 0,
       max: 65535,
       env: 'SESSION_KIND'
@@ -461,9 +468,7 @@ function startStatusFile(path: string, session: CustomerSession): { final(summar
   const write = (body: unknown) => {
     writing = writing
       .then(async () => {
-        const tmp = `${path}.${process.pid}.tmp`
-        await writeFile(tmp, JSON.stringify(body) + '\n', { mode: 0o600 })
-        await rename(tmp, path)
+        await writeFileAtomic(path, JSON.stringify(body) + '\n')
       })
       .catch(() => {})
     return writing

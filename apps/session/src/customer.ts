@@ -16,11 +16,13 @@ import {
   MAX_RESUMES_PER_SESSION,
   MAX_UNRECEIPTED_PAYMENTS,
   PAYMENT_FREE,
+  isSessionEndReason,
   tickAmountMsat,
   type SessionAck,
   type SessionChannel,
   type SessionResumed,
   type SessionEnd,
+  type SessionEndReason,
   type Tick,
   type TickReceipt
 } from '@2020117/protocol'
@@ -266,7 +268,7 @@ export class CustomerSession extends EventEmitter {
     try {
       this.guard?.resume(res.nextSeq)
     } catch (err) {
-      return this.refuse((err as WalletError).code, (err as WalletError).message)
+      return this.refuse(endReasonOf(err as WalletError), (err as WalletError).message)
     }
     this.tunnel = new Tunnel(channel)
     this.resumes++
@@ -275,7 +277,7 @@ export class CustomerSession extends EventEmitter {
     if (res.paidUntil > 0 || this.isFree) this.openTunnel()
   }
 
-  private refuse(code: string, message: string): void {
+  private refuse(code: SessionEndReason, message: string): void {
     this.log.error(`refused: ${message}`)
     this.quit(code, message)
   }
@@ -299,7 +301,7 @@ export class CustomerSession extends EventEmitter {
   }
 
   /** Ends the session from the customer's side. */
-  quit(reason = 'CUSTOMER_QUIT', message = ''): void {
+  quit(reason: SessionEndReason = 'CUSTOMER_QUIT', message = ''): void {
     if (this.summary || this.quitting) return
     this.quitting = true
     // A payment already on its way is waited for, so that the summary counts what the wallet
@@ -310,7 +312,7 @@ export class CustomerSession extends EventEmitter {
     } else this.sendEnd(reason, message)
   }
 
-  private sendEnd(reason: string, message: string): void {
+  private sendEnd(reason: SessionEndReason, message: string): void {
     if (this.summary) return
     if (this.ack && this.channel.state === 'active') {
       try {
@@ -410,7 +412,7 @@ export class CustomerSession extends EventEmitter {
       const e = err as WalletError
       if (e.code === 'BUDGET_EXHAUSTED') return this.endWhenPaidTimeRunsOut()
       this.log.error(`refused tick ${tick.seq}: ${e.message}`)
-      return this.quit(e.code, e.message)
+      return this.quit(endReasonOf(e), e.message)
     }
     let preimage = approved.paidPreimage
     if (preimage === null) {
@@ -695,4 +697,9 @@ function beforeDeadline<T>(p: Promise<T>, deadline: number, late: (value: T) => 
       }
     )
   })
+}
+
+/** A refused tick's or resume's reason: the guard's code when SPEC §8.3 lists it (only those are sent). */
+function endReasonOf(err: WalletError): SessionEndReason {
+  return isSessionEndReason(err.code) ? err.code : 'INVOICE_INVALID'
 }

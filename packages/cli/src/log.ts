@@ -42,11 +42,6 @@ export function redactText(text: string, secrets: Iterable<string> = []): string
   return out
 }
 
-export function levelFromVerbosity(verbose: number, quiet = false): Level {
-  if (quiet) return 'error'
-  return verbose >= 2 ? 'trace' : verbose === 1 ? 'debug' : 'info'
-}
-
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const secrets = new Set<string>()
   const write = opts.write ?? ((line: string) => void process.stderr.write(line + '\n'))

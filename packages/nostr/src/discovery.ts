@@ -5,8 +5,9 @@
 import { verifyEvent, type Event } from 'nostr-tools/pure'
 import { NostrError } from './errors.js'
 import { npubOf } from './identity.js'
-import { HANDLER_KIND, HEARTBEAT_KIND, PRESENCE_D_TAG } from './presence.js'
+import { PRESENCE_D_TAG } from './presence.js'
 import type { RelayPool } from './pool.js'
+import { kinds as KIND } from '@2020117/protocol'
 
 export interface ProviderInfo {
   pubkey: string
@@ -37,8 +38,8 @@ export async function findProviders(
     ...(opts.authors ? { authors: opts.authors } : {})
   }
   const [beats, handlers] = await Promise.all([
-    pool.query({ kinds: [HEARTBEAT_KIND], '#d': [PRESENCE_D_TAG], since, ...base }),
-    pool.query({ kinds: [HANDLER_KIND], '#d': [PRESENCE_D_TAG], ...base })
+    pool.query({ kinds: [KIND.Heartbeat], '#d': [PRESENCE_D_TAG], since, ...base }),
+    pool.query({ kinds: [KIND.Handlerinformation], '#d': [PRESENCE_D_TAG], ...base })
   ])
   const byAuthor = new Map<string, ProviderInfo>()
   for (const e of newestPerAuthor(handlers)) {
@@ -108,7 +109,7 @@ function parse(e: Event): ProviderInfo | null {
       if (Number.isSafeInteger(v) && (v as number) >= 0) prices[k] = v as number
   }
   const num = (v: unknown) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : null)
-  const beat = e.kind === HEARTBEAT_KIND
+  const beat = e.kind === KIND.Heartbeat
   return {
     pubkey: e.pubkey,
     npub: npubOf(e.pubkey),

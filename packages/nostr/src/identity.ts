@@ -7,15 +7,14 @@
 import { finalizeEvent, verifyEvent, type Event } from 'nostr-tools/pure'
 import * as nip19 from 'nostr-tools/nip19'
 import { NostrError } from './errors.js'
+import { kinds as KIND } from '@2020117/protocol'
 
-/** An ephemeral-range kind: the proof travels inside the session protocol, not on relays. */
-export const BINDING_KIND = 20117
 export const SWARM_TAG = 'hyperswarm'
 
 export function makeBinding(secretKey: Uint8Array, swarmKey: Uint8Array, kinds: number[]): string {
   const event = finalizeEvent(
     {
-      kind: BINDING_KIND,
+      kind: KIND.SwarmBinding,
       created_at: Math.floor(Date.now() / 1000),
       tags: [[SWARM_TAG, Buffer.from(swarmKey).toString('hex')], ...kinds.map((k) => ['k', String(k)])],
       content: ''
@@ -40,8 +39,8 @@ export function verifyBinding(identity: string | null, remoteSwarmKey: Uint8Arra
   } catch {
     throw NostrError.IDENTITY_INVALID('not JSON')
   }
-  if (event?.kind !== BINDING_KIND || !Array.isArray(event.tags))
-    throw NostrError.IDENTITY_INVALID(`not a kind ${BINDING_KIND} event`)
+  if (event?.kind !== KIND.SwarmBinding || !Array.isArray(event.tags))
+    throw NostrError.IDENTITY_INVALID(`not a kind ${KIND.SwarmBinding} event`)
   if (!verifyEvent(event)) throw NostrError.IDENTITY_INVALID('bad id or signature')
   const named = event.tags.find((t) => t[0] === SWARM_TAG)?.[1]
   if (named !== Buffer.from(remoteSwarmKey).toString('hex')) throw NostrError.IDENTITY_MISMATCH()

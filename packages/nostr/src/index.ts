@@ -1,6 +1,19 @@
-export * from './discovery.js'
-export * from './errors.js'
-export * from './identity.js'
-export * from './keys.js'
-export * from './pool.js'
-export * from './presence.js'
+export { findProviders, resolveProvider } from './discovery.js'
+export type { ProviderInfo } from './discovery.js'
+export { NostrError } from './errors.js'
+export type { NostrErrorCode } from './errors.js'
+export { makeBinding, verifyBinding, secretForms, parsePubkey, npubOf, SWARM_TAG } from './identity.js'
+export {
+  keyEntryFlags,
+  keysFileCandidates,
+  findKeysFile,
+  readKeysFile,
+  writeKeyEntry,
+  loadIdentity,
+  KEYS_FILE
+} from './keys.js'
+export type { KeyEntry, Identity } from './keys.js'
+export { REDIAL_BACKOFF_MS, RelayPool } from './pool.js'
+export type { RelayPoolOptions } from './pool.js'
+export { PRESENCE_D_TAG, Presence } from './presence.js'
+export type { PresenceInfo, Load, PresenceOptions } from './presence.js'

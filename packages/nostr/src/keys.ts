@@ -2,12 +2,12 @@
 // keypair and optional wallet settings. It holds secrets, so it is created 0600 (never chmod'ed
 // after the fact), written atomically, and merged on write so other entries and fields survive.
 
-import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { access, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
+import { lockFile, writeFileAtomic } from '@2020117/files'
 import { NostrError } from './errors.js'
 
 export const KEYS_FILE = '.2020117_keys'
@@ -88,27 +88,13 @@ export async function writeKeyEntry(path: string, name: string, fields: Partial<
 
 /**
  * Two processes creating keys at once must not lose each other's entries: the read-merge-rename
- * runs under an exclusive lock file. A lock older than 10 s is a crashed writer's, and is taken over.
+ * runs under an exclusive lock file, waited for up to 5 s. A crashed writer's lock is taken over.
  */
 async function lock(path: string): Promise<() => Promise<void>> {
-  const lockPath = `${path}.lock`
-  await mkdir(dirname(path), { recursive: true })
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fh = await open(lockPath, 'wx', 0o600)
-      await fh.close()
-      return () => rm(lockPath, { force: true })
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw NostrError.KEYS_FILE_UNWRITABLE(path, (err as Error).message)
-      const age = await stat(lockPath).then(
-        (s) => Date.now() - s.mtimeMs,
-        () => 0
-      )
-      if (age > 10_000) await rm(lockPath, { force: true })
-      else if (attempt > 500) throw NostrError.KEYS_FILE_UNWRITABLE(path, `${lockPath} is held by another program`)
-      else await new Promise((r) => setTimeout(r, 10))
-    }
+  try {
+    return await lockFile(`${path}.lock`, { waitMs: 5000 })
+  } catch (err) {
+    throw NostrError.KEYS_FILE_UNWRITABLE(path, (err as Error).message)
   }
 }
 
@@ -116,19 +102,9 @@ async function mergeAndWrite(path: string, name: string, fields: Partial<KeyEntr
   const all = await readKeysFile(path)
   const entry = { ...(all[name] ?? {}), ...fields } as KeyEntry
   all[name] = entry
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
   try {
-    await mkdir(dirname(path), { recursive: true })
-    const fh = await open(tmp, 'wx', 0o600)
-    try {
-      await fh.writeFile(JSON.stringify(all, null, 2) + '\n')
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, path)
+    await writeFileAtomic(path, JSON.stringify(all, null, 2) + '\n')
   } catch (err) {
-    await rm(tmp, { force: true })
     throw NostrError.KEYS_FILE_UNWRITABLE(path, (err as Error).message)
   }
   return entry

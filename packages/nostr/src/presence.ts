@@ -6,9 +6,8 @@
 
 import { finalizeEvent, getPublicKey, type Event } from 'nostr-tools/pure'
 import type { RelayPool } from './pool.js'
+import { kinds as KIND } from '@2020117/protocol'
 
-export const HANDLER_KIND = 31990
-export const HEARTBEAT_KIND = 30333
 export const PRESENCE_D_TAG = '2020117'
 /** Marks events this software wrote, so a profile the user keeps elsewhere is never overwritten. */
 const CLIENT_TAG = ['client', '2020117']
@@ -90,7 +89,7 @@ export class Presence {
     const prices = Object.fromEntries(info.kinds.map((k) => [String(k), info.satsPerMinute]))
     return this.publish(
       this.sign(
-        HEARTBEAT_KIND,
+        KIND.Heartbeat,
         JSON.stringify({
           status,
           capacity: load.capacity,
@@ -126,7 +125,7 @@ export class Presence {
       tick_seconds: info.tickSeconds,
       hyperswarm: info.swarmKey
     }
-    return this.sign(HANDLER_KIND, JSON.stringify(content), [
+    return this.sign(KIND.Handlerinformation, JSON.stringify(content), [
       ['d', PRESENCE_D_TAG],
       ['hyperswarm', info.swarmKey],
       ...info.kinds.map((k) => ['k', String(k)])
@@ -139,7 +138,7 @@ export class Presence {
    */
   private async publishProfile(only?: string[]): Promise<number> {
     const { info, pool } = this.opts
-    const existing = (await pool.query({ kinds: [0], authors: [this.pubkey] })).sort(
+    const existing = (await pool.query({ kinds: [KIND.Metadata], authors: [this.pubkey] })).sort(
       (a, b) => b.created_at - a.created_at
     )[0]
     const content = JSON.stringify({ name: info.name, about: info.about, ...(info.lud16 ? { lud16: info.lud16 } : {}) })
@@ -148,7 +147,7 @@ export class Presence {
       return 1
     }
     if (existing?.content === content && !only) return 1
-    return this.publish(this.sign(0, content, []), 'profile', only)
+    return this.publish(this.sign(KIND.Metadata, content, []), 'profile', only)
   }
 
   /**

@@ -4,7 +4,7 @@ import * as nip19 from 'nostr-tools/nip19'
 import type { Filter } from 'nostr-tools'
 import { findProviders, resolveProvider } from '../src/discovery.js'
 import { RelayPool } from '../src/pool.js'
-import { HEARTBEAT_KIND, Presence, PRESENCE_D_TAG, type PresenceInfo } from '../src/presence.js'
+import { Presence, PRESENCE_D_TAG, type PresenceInfo } from '../src/presence.js'
 import {
   handlerEvent,
   heartbeatEvent,
@@ -16,6 +16,7 @@ import {
   relay,
   runCleanups
 } from './helpers.js'
+import { kinds as KIND } from '@2020117/protocol'
 
 afterEach(runCleanups)
 
@@ -208,7 +209,7 @@ describe('findProviders', () => {
     const manyKinds = Array.from({ length: 40 }, (_, i) => 6000 + i)
     const bigSigned = finalizeEvent(
       {
-        kind: HEARTBEAT_KIND,
+        kind: KIND.Heartbeat,
         created_at: now(),
         tags: [['d', PRESENCE_D_TAG], ...manyKinds.map((k) => ['k', String(k)]), ['k', 'abc'], ['k', '123456'], ['k']],
         content: JSON.stringify({
@@ -279,7 +280,7 @@ describe('findProviders', () => {
     const stub = {
       relays: ['ws://127.0.0.1:1'],
       query: async (filter: Filter): Promise<Event[]> =>
-        filter.kinds?.includes(HEARTBEAT_KIND)
+        filter.kinds?.includes(KIND.Heartbeat)
           ? [genuine, forged, forgedStranger].map((e) => JSON.parse(JSON.stringify(e)) as Event)
           : []
     } as unknown as RelayPool

@@ -8,10 +8,11 @@ import { join } from 'node:path'
 import { expect } from 'vitest'
 import { finalizeEvent, type Event } from 'nostr-tools/pure'
 // @2020117/relay is not a dependency of this package: import its sources directly.
-import { startRelay } from '../../devnet/relay/src/index.js'
+import { startRelay } from '@2020117/relay'
 import { NostrError, type NostrErrorCode } from '../src/errors.js'
 import { RelayPool } from '../src/pool.js'
-import { HEARTBEAT_KIND, HANDLER_KIND, PRESENCE_D_TAG } from '../src/presence.js'
+import { PRESENCE_D_TAG } from '../src/presence.js'
+import { kinds as KIND } from '@2020117/protocol'
 
 const cleanups: Array<() => unknown> = []
 
@@ -65,7 +66,7 @@ export function heartbeatEvent(
   if (opts.swarmKey !== undefined) tags.push(['hyperswarm', opts.swarmKey])
   return finalizeEvent(
     {
-      kind: HEARTBEAT_KIND,
+      kind: KIND.Heartbeat,
       created_at: opts.createdAt ?? now(),
       tags,
       content: opts.raw ? (opts.content as string) : JSON.stringify(opts.content)
@@ -82,7 +83,7 @@ export function handlerEvent(
   if (opts.swarmKey !== undefined) tags.push(['hyperswarm', opts.swarmKey])
   return finalizeEvent(
     {
-      kind: HANDLER_KIND,
+      kind: KIND.Handlerinformation,
       created_at: opts.createdAt ?? now(),
       tags,
       content: opts.raw ? (opts.content as string) : JSON.stringify(opts.content)

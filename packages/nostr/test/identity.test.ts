@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, test } from 'vitest'
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent, type Event } from 'nostr-tools/pure'
 import * as nip19 from 'nostr-tools/nip19'
-import { BINDING_KIND, makeBinding, npubOf, parsePubkey, SWARM_TAG, verifyBinding } from '../src/identity.js'
+import { makeBinding, npubOf, parsePubkey, SWARM_TAG, verifyBinding } from '../src/identity.js'
 import { hex, nostrError } from './helpers.js'
+import { kinds as KIND } from '@2020117/protocol'
 
 function provider(): { sk: Uint8Array; pubkey: string; swarmKey: Uint8Array } {
   const sk = generateSecretKey()
@@ -24,8 +25,8 @@ describe('makeBinding', () => {
   test('a kind 20117 event signed by the Nostr key, naming the swarm key and the kinds, content empty', () => {
     const p = provider()
     const event = JSON.parse(makeBinding(p.sk, p.swarmKey, [5200, 5100])) as Event
-    expect(event.kind).toBe(BINDING_KIND)
-    expect(BINDING_KIND).toBe(20117)
+    expect(event.kind).toBe(KIND.SwarmBinding)
+    expect(KIND.SwarmBinding).toBe(20117)
     expect(event.pubkey).toBe(p.pubkey)
     expect(event.content).toBe('')
     expect(event.tags).toContainEqual([SWARM_TAG, hex(p.swarmKey)])
@@ -110,7 +111,7 @@ describe('verifyBinding', () => {
       '"x"',
       '[]',
       '{}',
-      JSON.stringify({ kind: BINDING_KIND })
+      JSON.stringify({ kind: KIND.SwarmBinding })
     ]) {
       await nostrError(() => verifyBinding(text, p.swarmKey, p.pubkey), 'IDENTITY_INVALID')
     }
@@ -127,7 +128,7 @@ describe('verifyBinding', () => {
   test('a signed binding without a hyperswarm tag is IDENTITY_MISMATCH', async () => {
     const p = provider()
     const event = finalizeEvent(
-      { kind: BINDING_KIND, created_at: Math.floor(Date.now() / 1000), tags: [['k', '5200']], content: '' },
+      { kind: KIND.SwarmBinding, created_at: Math.floor(Date.now() / 1000), tags: [['k', '5200']], content: '' },
       p.sk
     )
     await nostrError(() => verifyBinding(JSON.stringify(event), p.swarmKey, p.pubkey), 'IDENTITY_MISMATCH')

@@ -2,15 +2,9 @@ import { afterEach, describe, expect, test, vi } from 'vitest'
 import { finalizeEvent, generateSecretKey, getPublicKey, type Event } from 'nostr-tools/pure'
 import { findProviders } from '../src/discovery.js'
 import type { RelayPool } from '../src/pool.js'
-import {
-  HANDLER_KIND,
-  HEARTBEAT_KIND,
-  Presence,
-  PRESENCE_D_TAG,
-  type Load,
-  type PresenceInfo
-} from '../src/presence.js'
+import { Presence, PRESENCE_D_TAG, type Load, type PresenceInfo } from '../src/presence.js'
 import { now, onCleanup, pool, publishOk, relay, runCleanups, seededKey } from './helpers.js'
+import { kinds as KIND } from '@2020117/protocol'
 
 afterEach(async () => {
   await runCleanups()
@@ -100,8 +94,8 @@ describe('Presence.start', () => {
     const sk = generateSecretKey()
     await started(presence(pool([r.url]), sk))
 
-    const handler = await only(pool([r.url]), HANDLER_KIND, getPublicKey(sk))
-    expect(HANDLER_KIND).toBe(31990)
+    const handler = await only(pool([r.url]), KIND.Handlerinformation, getPublicKey(sk))
+    expect(KIND.Handlerinformation).toBe(31990)
     expect(tag(handler, 'd')).toEqual(['d', PRESENCE_D_TAG])
     expect(PRESENCE_D_TAG).toBe('2020117')
     expect(tags(handler, 'k')).toEqual([
@@ -126,8 +120,8 @@ describe('Presence.start', () => {
     const sk = generateSecretKey()
     await started(presence(pool([r.url]), sk))
 
-    const beat = await only(pool([r.url]), HEARTBEAT_KIND, getPublicKey(sk))
-    expect(HEARTBEAT_KIND).toBe(30333)
+    const beat = await only(pool([r.url]), KIND.Heartbeat, getPublicKey(sk))
+    expect(KIND.Heartbeat).toBe(30333)
     expect(tag(beat, 'd')).toEqual(['d', '2020117'])
     expect(tag(beat, 'status')).toEqual(['status', 'online'])
     expect(tag(beat, 'capacity')).toEqual(['capacity', '3'])
@@ -179,8 +173,8 @@ describe('Presence.start', () => {
     expect(JSON.parse(profile.content)).toEqual({ name: 'Alice', about: 'my own profile' })
     expect(logged.some((m) => m.includes('keeping the profile'))).toBe(true)
     // The handler and heartbeat are still published.
-    await only(other, HANDLER_KIND, getPublicKey(sk))
-    await only(other, HEARTBEAT_KIND, getPublicKey(sk))
+    await only(other, KIND.Handlerinformation, getPublicKey(sk))
+    await only(other, KIND.Heartbeat, getPublicKey(sk))
   })
 
   test('a profile 2020117 wrote earlier (client tag) is updated when the info changed', async () => {
@@ -214,7 +208,7 @@ describe('Presence.start', () => {
     const p = pool([r.url])
     const publish = vi.spyOn(p, 'publish')
     await started(presence(p, sk))
-    expect(publish.mock.calls.map(([e]) => e.kind)).toEqual([HANDLER_KIND, HEARTBEAT_KIND])
+    expect(publish.mock.calls.map(([e]) => e.kind)).toEqual([KIND.Handlerinformation, KIND.Heartbeat])
   })
 
   test('with the relay down, start() resolves and logs that nothing was accepted', async () => {
@@ -249,7 +243,7 @@ describe('Presence.stop', () => {
     clock.set(Math.floor(Date.now() / 1000) + 1)
     await pr.stop()
 
-    const beat = await only(reader, HEARTBEAT_KIND, pubkey)
+    const beat = await only(reader, KIND.Heartbeat, pubkey)
     expect(tag(beat, 'status')).toEqual(['status', 'offline'])
     expect(JSON.parse(beat.content)).toMatchObject({ status: 'offline', capacity: 0, sessions: 0, max_sessions: 4 })
     const found = (await findProviders(reader, { kind: 5200 })).find((p) => p.pubkey === pubkey)
@@ -272,7 +266,7 @@ describe('Presence.stop', () => {
       const pr = presence(p, sk)
       await pr.start()
       await pr.stop()
-      const beat = await only(reader, HEARTBEAT_KIND, getPublicKey(sk))
+      const beat = await only(reader, KIND.Heartbeat, getPublicKey(sk))
       statuses.push(tag(beat, 'status')?.[1] ?? '')
     }
     expect(statuses).toEqual(Array(8).fill('offline'))
@@ -303,7 +297,7 @@ describe('Presence after a relay restart', () => {
     const reader = pool([again.url])
     const author = getPublicKey(sk)
     expect(JSON.parse((await only(reader, 0, author)).content)).toMatchObject({ name: 'sd-box' })
-    expect(tag(await only(reader, HANDLER_KIND, author), 'hyperswarm')).toEqual(['hyperswarm', SWARM])
-    expect(tag(await only(reader, HEARTBEAT_KIND, author), 'status')).toEqual(['status', 'online'])
+    expect(tag(await only(reader, KIND.Handlerinformation, author), 'hyperswarm')).toEqual(['hyperswarm', SWARM])
+    expect(tag(await only(reader, KIND.Heartbeat, author), 'status')).toEqual(['status', 'online'])
   })
 })

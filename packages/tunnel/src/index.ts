@@ -1,1 +1,2 @@
-export * from './tunnel.js'
+export { Tunnel, StreamResetError, TunnelStream } from './tunnel.js'
+export type { TunnelOptions, TunnelStats } from './tunnel.js'

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events'
 import { Duplex } from 'node:stream'
 import {
+  isStreamResetCode,
   MAX_OPEN_STREAMS,
   MAX_STREAM_CHUNK,
   ProtocolError,
@@ -20,7 +21,8 @@ import {
   type StreamData,
   type StreamEnd,
   type StreamOpen,
-  type StreamReset
+  type StreamReset,
+  type StreamResetCode
 } from '@2020117/protocol'
 
 export interface TunnelOptions {
@@ -28,7 +30,7 @@ export interface TunnelOptions {
    * Provider only: decides whether to serve a new stream. Returns null to accept it, or a
    * stream_reset code (PAYMENT_REQUIRED, ...) to refuse it.
    */
-  admit?: (streamId: number) => string | null
+  admit?: (streamId: number) => StreamResetCode | null
   /**
    * Provider only: whether open streams may carry data now. While false, no stream sends data,
    * delivers what arrives or grants credit; call `resume()` once it is true again.
@@ -52,7 +54,7 @@ export class Tunnel extends EventEmitter {
   readonly channel: SessionChannel
   readonly stats: TunnelStats = { bytesSent: 0, bytesReceived: 0, streamsOpened: 0 }
   private readonly streams = new Map<number, TunnelStream>()
-  private readonly admit: (streamId: number) => string | null
+  private readonly admit: (streamId: number) => StreamResetCode | null
   private readonly carries: () => boolean
   private readonly maxOpenStreams: number
   private highestId = 0
@@ -195,7 +197,7 @@ export class Tunnel extends EventEmitter {
   }
 }
 
-function refusalText(code: string): string {
+function refusalText(code: StreamResetCode): string {
   switch (code) {
     case 'PAYMENT_REQUIRED':
       return 'the session is not paid: wait for the tick receipt'
@@ -311,11 +313,12 @@ export class TunnelStream extends Duplex {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     if (!this.reset && !(this.localEnded && this.remoteEnd)) {
       this.reset = true
-      const code = (err as { code?: string } | null)?.code
+      // Only SPEC §8.4 codes go on the wire: a local error (ECONNRESET, ...) is sent as CANCELLED.
+      const code = (err as { code?: unknown } | null)?.code
       void this.tunnel.sendFrame({
         type: 'stream_reset',
         streamId: this.id,
-        code: code && /^[A-Z][A-Z0-9_]*$/.test(code) ? code.slice(0, 64) : 'CANCELLED',
+        code: isStreamResetCode(code) ? code : 'CANCELLED',
         message: ''
       })
     }

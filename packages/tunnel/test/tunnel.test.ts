@@ -147,6 +147,19 @@ describe('streams', () => {
     expect(pt.openStreams).toBe(0)
   })
 
+  test('a local error is reset as CANCELLED: only SPEC §8.4 codes go on the wire', async () => {
+    const { customer, provider } = await activePair()
+    const ct = new Tunnel(customer)
+    const pt = new Tunnel(provider)
+    const serverSide = new Promise<TunnelStream>((r) => pt.once('stream', r))
+    const s = ct.openStream()
+    s.on('error', () => {})
+    const remote = await serverSide
+    const err = once(remote, 'error')
+    s.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
+    expect((await err)[0]).toMatchObject({ code: 'CANCELLED' })
+  })
+
   test('the provider can refuse a stream, e.g. before payment', async () => {
     const { customer, provider } = await activePair()
     const ct = new Tunnel(customer)

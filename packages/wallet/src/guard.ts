@@ -6,7 +6,7 @@
 // spends, routing fees included, counts in `spentMsat`; and a payment starts only while the budget
 // covers its amount plus the fee limit, so fees cannot carry the total past the budget.
 
-import { earlyToleranceMs, tickAmountMsat, type Tick } from '@2020117/protocol'
+import { earlyToleranceMs, tickAmountMsat, tickDueMs, type Tick } from '@2020117/protocol'
 import { WalletError } from './errors.js'
 import { decodeInvoice, type DecodedInvoice, type NetworkName } from './invoice.js'
 
@@ -97,7 +97,7 @@ export class TickGuard {
         `tick ${seq} bills [${tick.periodStart}, ${tick.periodEnd}) s, it should bill [${seq * T}, ${(seq + 1) * T}) s`
       )
     }
-    const early = this.terms.startedAt + seq * T * 1000 - earlyToleranceMs(T) - this.now()
+    const early = this.terms.startedAt + tickDueMs(seq, T) - earlyToleranceMs(T) - this.now()
     if (early > 0) throw WalletError.TICK_TOO_EARLY(seq, Math.round(early + earlyToleranceMs(T)))
     if (tick.amountMsat !== this.amountMsat)
       throw WalletError.INVOICE_AMOUNT_MISMATCH(String(tick.amountMsat), this.amountMsat)

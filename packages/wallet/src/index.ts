@@ -1,5 +1,17 @@
-export * from './errors.js'
-export * from './guard.js'
-export * from './invoice.js'
-export * from './lnurl.js'
-export * from './nwc.js'
+export { isWalletError, WalletError } from './errors.js'
+export type { WalletErrorCode, InvoiceInvalidReason } from './errors.js'
+export { routeHintFeeMsat, TickGuard } from './guard.js'
+export type { GuardTerms, ApprovedTick } from './guard.js'
+export {
+  invoiceNetwork,
+  decodeInvoice,
+  preimageMatches,
+  NETWORK_NAMES,
+  DEFAULT_EXPIRY_SECS,
+  DEFAULT_MIN_FINAL_CLTV_DELTA,
+  MAX_MIN_FINAL_CLTV_DELTA
+} from './invoice.js'
+export type { NetworkName, DecodedInvoice, DecodeOptions } from './invoice.js'
+export { lightningAddressUrl, invoiceFromLightningAddress } from './lnurl.js'
+export { loadNwcSdk, setWalletLogSink, NwcWallet } from './nwc.js'
+export type { WalletLogSink, NwcWalletOptions, WalletInfo, PaidInvoice, MadeInvoice, NwcClientLike } from './nwc.js'

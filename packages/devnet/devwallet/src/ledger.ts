@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { generateSecretKey } from 'nostr-tools/pure'
 import { DevWalletError } from './errors.js'
 import { decodeInvoice, DEFAULT_EXPIRY_SECS, type NodeKey } from './node-key.js'
-import { readIfExists, writeFileAtomic } from './storage.js'
+import { readIfExists, storeFile } from './storage.js'
 
 export interface AccountRecord {
   name: string
@@ -149,7 +149,7 @@ export class Ledger {
     const now = Math.floor(clock() / 1000)
     const state: LedgerState = { version: 1, accounts: {}, invoices: {} }
     for (const { name, fundMsat } of initialAccounts) state.accounts[name] = newAccount(name, fundMsat, null, now)
-    await writeFileAtomic(path, JSON.stringify(state))
+    await storeFile(path, JSON.stringify(state))
     return new Ledger(path, state, node, clock)
   }
 
@@ -333,7 +333,7 @@ export class Ledger {
     const run = this.tail.then(async () => {
       const draft = structuredClone(this.state)
       const result = change(draft)
-      await writeFileAtomic(this.path, JSON.stringify(draft))
+      await storeFile(this.path, JSON.stringify(draft))
       this.state = draft
       return result
     })

@@ -6,7 +6,7 @@ import { createECDH, createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import bolt11 from 'bolt11'
 import { DevWalletError } from './errors.js'
-import { readIfExists, writeFileAtomic } from './storage.js'
+import { readIfExists, storeFile } from './storage.js'
 
 export const REGTEST = Object.freeze({
   bech32: 'bcrt',
@@ -69,7 +69,7 @@ export class NodeKey {
     const ecdh = createECDH('secp256k1')
     ecdh.generateKeys()
     const privateKey = ecdh.getPrivateKey('hex').padStart(64, '0')
-    await writeFileAtomic(path, privateKey + '\n')
+    await storeFile(path, privateKey + '\n')
     return new NodeKey(privateKey)
   }
 

@@ -326,13 +326,14 @@ describe('@2020117/devwallet', () => {
     const w = await wallet(dir)
     const { invoice } = await client(w, 'provider').makeInvoice({ amount: 4_000 })
     const customer = client(w, 'customer')
-    // A directory where the temp file should go makes the atomic write fail.
-    await mkdir(join(dir, 'ledger.json.tmp'))
+    // A non-empty directory where the ledger should go makes the atomic write's rename fail.
+    await rm(join(dir, 'ledger.json'), { force: true })
+    await mkdir(join(dir, 'ledger.json', 'in-the-way'), { recursive: true })
     await expect(customer.payInvoice({ invoice })).rejects.toMatchObject({ code: 'INTERNAL' })
     expect(w.balance('customer')).toBe(100_000_000)
     expect(w.balance('provider')).toBe(0)
 
-    await rm(join(dir, 'ledger.json.tmp'), { recursive: true })
+    await rm(join(dir, 'ledger.json'), { recursive: true })
     await customer.payInvoice({ invoice })
     expect(w.balance('provider')).toBe(4_000)
   })

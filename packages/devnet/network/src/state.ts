@@ -3,9 +3,9 @@
 // devnet writes exactly that shape. It holds NWC secrets of the local play-money wallet, so it is
 // written 0600, atomically.
 
-import { randomBytes } from 'node:crypto'
-import { chmod, mkdir, open, rename } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { statePath, type DevnetState } from '@2020117/cli/devnet-state'
+import { writeFileAtomic } from '@2020117/files'
 
 export {
   DEFAULT_DEVNET_DIR,
@@ -19,15 +19,5 @@ export {
 
 export async function writeState(dir: string, state: DevnetState): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 })
-  const path = statePath(dir)
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  const fh = await open(tmp, 'w', 0o600)
-  try {
-    await fh.writeFile(JSON.stringify(state, null, 2) + '\n')
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  await rename(tmp, path)
-  await chmod(path, 0o600)
+  await writeFileAtomic(statePath(dir), JSON.stringify(state, null, 2) + '\n')
 }

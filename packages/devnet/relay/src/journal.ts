@@ -7,10 +7,11 @@
 // journal is compacted with an atomic rewrite (temp file, fsync, rename, fsync directory): a crash
 // at any point leaves either the old or the new file, never a mix.
 
-import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Event } from '@nostr-relay/common'
 import { validateEvent } from 'nostr-tools/pure'
+import { writeFileAtomic } from '@2020117/files'
 import { RelayError } from './errors.js'
 
 export const JOURNAL_FILE = 'events.jsonl'
@@ -62,39 +63,24 @@ function parseLine(path: string, line: number, row: string): Event {
 
 export async function rewriteJournal(dir: string, events: Iterable<Event>): Promise<void> {
   const path = join(dir, JOURNAL_FILE)
-  const temp = `${path}.${process.pid}.tmp`
   try {
-    const handle = await open(temp, 'w', 0o600)
-    try {
-      let chunk = ''
-      for (const event of events) {
-        chunk += JSON.stringify(event) + '\n'
-        if (chunk.length > 1 << 20) {
-          await handle.write(chunk)
-          chunk = ''
-        }
-      }
-      await handle.write(chunk)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(temp, path)
-    await syncDirectory(dir)
+    await writeFileAtomic(path, lines(events))
   } catch (err) {
-    await unlink(temp).catch(() => undefined)
     throw RelayError.STORAGE_FAILED(path, err)
   }
 }
 
-// rename() is only durable once the directory entry itself is flushed.
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
+/** The journal's lines in chunks of about 1 MiB: few writes, and never the whole file in memory. */
+function* lines(events: Iterable<Event>): Generator<string> {
+  let chunk = ''
+  for (const event of events) {
+    chunk += JSON.stringify(event) + '\n'
+    if (chunk.length > 1 << 20) {
+      yield chunk
+      chunk = ''
+    }
   }
+  yield chunk
 }
 
 export class Journal {

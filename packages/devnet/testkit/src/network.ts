@@ -1,11 +1,16 @@
 // The local network for end-to-end tests: the devnet in this process, on free ports, in a temp dir.
 // Its DHT, relay and wallet can be stopped and started again under running bins (an outage): the
 // ports and the state on disk stay, so bins that hold the old addresses can find them again.
+//
+// One call, teardown handed in (as hyperswarm's `createTestnet(3, t.teardown)`): give `teardown`
+// the test framework's hook, e.g. `startTestNetwork({ teardown: onTestFinished })`, or return the
+// network's close from vitest's `beforeAll`. Teardown kills the bins spawned first, then closes.
 
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startDevnet, type Devnet, type NetworkPart } from '@2020117/devnet'
+import { killAll } from './bins.js'
 
 export interface TestNetwork {
   devnet: Devnet
@@ -20,7 +25,9 @@ export interface TestNetwork {
   close(): Promise<void>
 }
 
-export async function startTestNetwork(opts: { webuiStepDelayMs?: number } = {}): Promise<TestNetwork> {
+export async function startTestNetwork(
+  opts: { webuiStepDelayMs?: number; teardown?: (close: () => Promise<void>) => void } = {}
+): Promise<TestNetwork> {
   const dir = await mkdtemp(join(tmpdir(), '2020117-test-'))
   const devnet = await startDevnet({
     dir,
@@ -29,7 +36,7 @@ export async function startTestNetwork(opts: { webuiStepDelayMs?: number } = {})
     webuiPort: 0,
     webuiStepDelayMs: opts.webuiStepDelayMs ?? 5
   })
-  return {
+  const network: TestNetwork = {
     devnet,
     dir,
     flag: `--devnet=${dir}`,
@@ -41,4 +48,9 @@ export async function startTestNetwork(opts: { webuiStepDelayMs?: number } = {})
       await rm(dir, { recursive: true, force: true })
     }
   }
+  opts.teardown?.(async () => {
+    await killAll()
+    await network.close()
+  })
+  return network
 }
