@@ -66,3 +66,24 @@ import * as kinds from './kinds.js'
 export { kinds }
 export { kindTopic } from './topic.js'
 export { SessionChannel } from './channel.js'
+export {
+  isJobRequestKind,
+  jobResultKind,
+  JOB_REQUEST_KIND_MIN,
+  JOB_REQUEST_KIND_MAX,
+  JOB_RESULT_OFFSET,
+  JOB_STATUSES,
+  JOB_INPUT_TYPES,
+  JOB_ERROR_REASONS,
+  MAX_JOB_EVENT_BYTES,
+  MAX_JOB_TAGS,
+  MAX_JOB_INPUTS,
+  MAX_JOB_INPUT_BYTES,
+  MAX_JOB_PARAMS,
+  MAX_JOB_PARAM_BYTES,
+  MAX_JOB_RELAYS,
+  MAX_JOB_PROVIDERS,
+  MAX_JOB_STATUS_TEXT_BYTES,
+  MAX_JOB_BOLT11_CHARS
+} from './jobs.js'
+export type { JobStatus, JobInputType, JobErrorReason } from './jobs.js'

@@ -4,6 +4,9 @@
 /** NIP-01 profile: a provider's name and picture, published unless it keeps one elsewhere. */
 export const Metadata = 0
 export type Metadata = typeof Metadata
+/** NIP-09 deletion: how a NIP-90 customer cancels its request. */
+export const Deletion = 5
+export type Deletion = typeof Deletion
 /** NIP-90 job kind of a text-generation (LLM) service. */
 export const TextGeneration = 5050
 export type TextGeneration = typeof TextGeneration
@@ -13,6 +16,9 @@ export type ImageGeneration = typeof ImageGeneration
 /** A Stable Diffusion WebUI session: the kind both bins serve and rent by default. */
 export const StableDiffusionSession = 5200
 export type StableDiffusionSession = typeof StableDiffusionSession
+/** NIP-90 job feedback: payment-required (with a bolt11), processing, error, success. */
+export const JobFeedback = 7000
+export type JobFeedback = typeof JobFeedback
 /** NIP-47 wallet service info, published by a wallet (the local network's play-money wallet). */
 export const NWCWalletInfo = 13194
 export type NWCWalletInfo = typeof NWCWalletInfo
@@ -33,9 +39,11 @@ export type Handlerinformation = typeof Handlerinformation
 
 export const KINDS = [
   Metadata,
+  Deletion,
   TextGeneration,
   ImageGeneration,
   StableDiffusionSession,
+  JobFeedback,
   NWCWalletInfo,
   SwarmBinding,
   NWCWalletRequest,

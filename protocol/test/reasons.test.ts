@@ -5,6 +5,9 @@
 import { readFileSync } from 'node:fs'
 import { expect, test } from 'vitest'
 import {
+  JOB_ERROR_REASONS,
+  JOB_INPUT_TYPES,
+  JOB_STATUSES,
   kinds,
   PAYMENT_METHODS,
   SESSION_END_REASONS,
@@ -60,4 +63,20 @@ test('SPEC §8.6 lists exactly KINDS, each under its name in src/kinds.ts', () =
   const { KINDS, ...byName } = kinds
   expect(named).toEqual(byName)
   expect(Object.values(named).sort((a, b) => a - b)).toEqual([...KINDS].sort((a, b) => a - b))
+})
+
+test('SPEC §10.6 and §10.7 list exactly JOB_STATUSES, JOB_INPUT_TYPES and JOB_ERROR_REASONS', () => {
+  const lists = section('### 10.6 Statuses and input types')
+  const after = (label: string) =>
+    [
+      ...lists
+        .split(label)[1]!
+        .split('\n')[0]!
+        .matchAll(/`([a-z-]+)`/g)
+    ]
+      .map((m) => m[1])
+      .sort()
+  expect(after('Statuses (`JOB_STATUSES`):')).toEqual([...JOB_STATUSES].sort())
+  expect(after('Input types (`JOB_INPUT_TYPES`):')).toEqual([...JOB_INPUT_TYPES].sort())
+  expect(codes(section('### 10.7 Error reasons'), true)).toEqual([...JOB_ERROR_REASONS].sort())
 })
