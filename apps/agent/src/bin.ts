@@ -16,13 +16,14 @@ import {
   type MainContext,
   type Startup
 } from '@2020117/cli'
+import { ClaimRecord } from '@2020117/files'
 import { npubOf, Presence, RelayPool } from '@2020117/nostr'
 import { readRunningState, DEFAULT_DEVNET_DIR } from '@2020117/cli/devnet-state'
 import { kinds as KIND, MAX_MANIFEST_BYTES, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
 import { parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NwcWallet, WalletError } from '@2020117/wallet'
 import { lightningAddressInvoicer, nwcInvoicer, type Invoicer } from './session.js'
-import { CreditedPayments, creditedPath } from './credited.js'
+import { creditedPath } from './credited.js'
 import { Provider, SOFTWARE } from './provider.js'
 
 const spec: CommandSpec = {
@@ -242,7 +243,7 @@ async function networkOf(start: Startup): Promise<Setup> {
 /** How this provider gets paid: an NWC wallet that makes invoices, else a Lightning address. */
 async function openInvoicer(start: Startup, nwcUri: string | undefined, goodbye: Goodbye): Promise<Invoicer> {
   const { values: v, identity, log } = start
-  const credited = await CreditedPayments.open(creditedPath(identity.path, identity.name))
+  const credited = await ClaimRecord.open(creditedPath(identity.path, identity.name))
   if (nwcUri) {
     const wallet = await NwcWallet.connect(nwcUri)
     goodbye(() => wallet.close())

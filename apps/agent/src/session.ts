@@ -26,7 +26,7 @@ import {
 import { Tunnel, type TunnelStream } from '@2020117/tunnel'
 import { decodeInvoice, preimageMatches, type NwcWallet, invoiceFromLightningAddress } from '@2020117/wallet'
 import type { Logger } from '@2020117/cli'
-import type { CreditedPayments } from './credited.js'
+import type { ClaimRecord } from '@2020117/files'
 
 export interface MadeInvoice {
   bolt11: string
@@ -44,14 +44,14 @@ export interface Invoicer {
 }
 
 /** An invoice whose hash was credited before is a replay, whoever made it: never bill it again. */
-function fresh(credited: CreditedPayments, invoice: MadeInvoice): MadeInvoice {
+function fresh(credited: ClaimRecord, invoice: MadeInvoice): MadeInvoice {
   if (credited.has(invoice.paymentHash)) {
     throw new Error(`the invoice for payment hash ${invoice.paymentHash.slice(0, 16)}… was paid before`)
   }
   return invoice
 }
 
-export function nwcInvoicer(wallet: NwcWallet, expirySecs: number, credited: CreditedPayments): Invoicer {
+export function nwcInvoicer(wallet: NwcWallet, expirySecs: number, credited: ClaimRecord): Invoicer {
   return {
     async make(amountMsat, description) {
       const inv = await wallet.makeInvoice(amountMsat, description, expirySecs)
@@ -65,7 +65,7 @@ export function nwcInvoicer(wallet: NwcWallet, expirySecs: number, credited: Cre
   }
 }
 
-export function lightningAddressInvoicer(address: string, credited: CreditedPayments): Invoicer {
+export function lightningAddressInvoicer(address: string, credited: ClaimRecord): Invoicer {
   return {
     async make(amountMsat, description) {
       const { invoice, decoded } = await invoiceFromLightningAddress(address, amountMsat, description)

@@ -25,13 +25,6 @@ export class CliError extends Error {
     return new CliError('MISSING_FLAG', `--${flag} is required: ${why}`, 2)
   }
 
-  static STATE_FILE_INVALID(path: string, why: string): CliError {
-    return new CliError(
-      'STATE_FILE_INVALID',
-      `${path} is not a valid state file (${why}): move it aside and start again; what it recorded is then forgotten`
-    )
-  }
-
   // The devnet state file (devnet-state.ts): --devnet names a local network that is not there.
   static NO_DEVNET(path: string): CliError {
     return new CliError(

@@ -4,3 +4,4 @@
 
 export { FilesError, type FilesErrorCode } from './errors.js'
 export { lockFile, writeFileAtomic } from './files.js'
+export { ClaimRecord } from './claims.js'
