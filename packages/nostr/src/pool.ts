@@ -1,6 +1,10 @@
 // One relay pool per process, on nostr-tools' SimplePool: it verifies every event's signature,
 // reconnects to a dropped relay with backoff and resubscribes, and pings to notice dead links.
 //
+// A subscription stays open for as long as its owner wants it: a persistent pool opens it again on
+// a relay that came back, from `since()` (the owner's cursor), so that a relay restart loses no
+// request and replays nothing the cursor has passed.
+//
 // A daemon (the agent) asks for a persistent pool: it holds a connection to every relay, redials a
 // relay that went away (or was down from the start) with its own backoff, and emits 'reconnect'
 // when one comes back, so that what the relay may have lost (a restart with empty storage) can be
@@ -9,7 +13,7 @@
 
 import { EventEmitter } from 'node:events'
 import { SimplePool, useWebSocketImplementation } from 'nostr-tools/pool'
-import type { AbstractRelay } from 'nostr-tools/abstract-relay'
+import type { AbstractRelay, Subscription } from 'nostr-tools/abstract-relay'
 import type { Event, Filter } from 'nostr-tools'
 import { WebSocket } from 'ws'
 
@@ -25,6 +29,25 @@ export const REDIAL_BACKOFF_MS: readonly number[] = Object.freeze([500, 1000, 20
 // setTimeout's largest delay: a persistent pool never closes a relay for being idle.
 const NEVER_IDLE_MS = 2 ** 31 - 1
 
+export interface SubscribeOptions {
+  /** Asked at every (re)open: only events from this unix time on. */
+  since?: () => number | undefined
+}
+
+export interface PoolSubscription {
+  /** Resolves when every connected relay has sent what it stored (EOSE) for this subscription. */
+  readonly ready: Promise<void>
+  close(): void
+}
+
+interface OpenSubscription {
+  filter: Filter
+  onevent: (event: Event, relay: string) => void
+  opts: SubscribeOptions
+  /** Per connected relay: the relay's subscription and its EOSE. */
+  open: Map<string, { sub: Subscription; eose: Promise<void> }>
+}
+
 export interface RelayPool {
   /** A relay that had dropped, or had never answered, is connected again. */
   on(event: 'reconnect', listener: (url: string) => void): this
@@ -35,14 +58,24 @@ export class RelayPool extends EventEmitter {
   private readonly pool: SimplePool
   private closed = false
   private readonly wakeups = new Set<() => void>()
+  private readonly persistent: boolean
+  private readonly connected = new Map<string, AbstractRelay>()
+  private readonly subscriptions = new Set<OpenSubscription>()
+  /** Per relay, settled once its first dial has succeeded or failed: `ready` waits for it. */
+  private readonly firstDials: Array<Promise<void>> = []
 
   constructor(relays: string[], opts: RelayPoolOptions = {}) {
     super()
     this.relays = [...new Set(relays)]
     this.pool = new SimplePool({ enableReconnect: !opts.persistent, enablePing: true })
+    this.persistent = opts.persistent === true
     if (opts.persistent) {
       this.pool.idleTimeout = NEVER_IDLE_MS
-      for (const url of this.relays) void this.supervise(url)
+      for (const url of this.relays) {
+        let dialled!: () => void
+        this.firstDials.push(new Promise<void>((resolve) => (dialled = resolve)))
+        void this.supervise(url, dialled)
+      }
     }
   }
 
@@ -63,14 +96,41 @@ export class RelayPool extends EventEmitter {
     return (await Promise.all(attempts)).filter(Boolean).length
   }
 
+  /**
+   * Calls `onevent` with every event that matches `filter`, from every relay (the same event may
+   * come from several: deduplicate by id). Signatures are verified by the pool before it is called.
+   */
+  subscribe(
+    filter: Filter,
+    onevent: (event: Event, relay: string) => void,
+    opts: SubscribeOptions = {}
+  ): PoolSubscription {
+    if (!this.persistent) return this.subscribeOnce(filter, onevent, opts)
+    const entry: OpenSubscription = { filter, onevent, opts, open: new Map() }
+    this.subscriptions.add(entry)
+    for (const [url, relay] of this.connected) this.openOn(entry, url, relay)
+    const dials = this.firstDials
+    return {
+      get ready() {
+        return Promise.all(dials).then(() => Promise.all([...entry.open.values()].map((o) => o.eose)).then(() => {}))
+      },
+      close: () => {
+        this.subscriptions.delete(entry)
+        for (const { sub } of entry.open.values()) sub.close()
+        entry.open.clear()
+      }
+    }
+  }
+
   close(): void {
     this.closed = true
+    this.subscriptions.clear()
     for (const wake of this.wakeups) wake()
     this.pool.close(this.relays)
   }
 
   /** Keeps one relay connected: dial, wait for the connection to close, back off, dial again. */
-  private async supervise(url: string): Promise<void> {
+  private async supervise(url: string, dialled: () => void): Promise<void> {
     let failures = 0
     let dropped = false
     while (!this.closed) {
@@ -79,14 +139,54 @@ export class RelayPool extends EventEmitter {
         // Connected while close() ran: the pool no longer holds it, so nobody else would close it.
         if (this.closed) return relay.close()
         failures = 0
+        this.connected.set(url, relay)
+        for (const entry of this.subscriptions) this.openOn(entry, url, relay)
+        dialled()
         if (dropped) this.emit('reconnect', url)
         await closedOf(relay)
+        this.connected.delete(url)
+        for (const entry of this.subscriptions) entry.open.delete(url)
       } catch {
         failures++
+        dialled()
       }
       dropped = true
       await this.pause(REDIAL_BACKOFF_MS[Math.min(failures, REDIAL_BACKOFF_MS.length - 1)] as number)
     }
+  }
+
+  private openOn(entry: OpenSubscription, url: string, relay: AbstractRelay): void {
+    const since = entry.opts.since?.()
+    const filter = since === undefined ? entry.filter : { ...entry.filter, since }
+    let eosed!: () => void
+    const eose = new Promise<void>((resolve) => (eosed = resolve))
+    const sub = relay.subscribe([filter], {
+      onevent: (event) => entry.onevent(event, url),
+      oneose: () => eosed(),
+      // A subscription the relay closed (or a dropped connection) counts as done for `ready`.
+      onclose: () => {
+        eosed()
+        if (entry.open.get(url)?.sub === sub) entry.open.delete(url)
+      }
+    })
+    entry.open.set(url, { sub, eose })
+  }
+
+  /** A pool that is not persistent leaves reconnecting and resubscribing to nostr-tools. */
+  private subscribeOnce(
+    filter: Filter,
+    onevent: (event: Event, relay: string) => void,
+    opts: SubscribeOptions
+  ): PoolSubscription {
+    const since = opts.since?.()
+    let eosed!: () => void
+    const ready = new Promise<void>((resolve) => (eosed = resolve))
+    const closer = this.pool.subscribeMany(this.relays, since === undefined ? filter : { ...filter, since }, {
+      onevent: (event) => onevent(event, ''),
+      oneose: () => eosed(),
+      onclose: () => eosed()
+    })
+    return { ready, close: () => closer.close() }
   }
 
   private pause(ms: number): Promise<void> {

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { afterEach, describe, expect, test } from 'vitest'
 import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure'
 import { RelayPool } from '../src/pool.js'
-import { now, pool, relay, runCleanups } from './helpers.js'
+import { now, pool, publishOk, relay, runCleanups } from './helpers.js'
 
 afterEach(runCleanups)
 
@@ -76,5 +76,53 @@ describe('RelayPool', () => {
     const back = once(p, 'reconnect') as Promise<[string]>
     await relay(r.port)
     expect((await back)[0]).toBe(r.url)
+  })
+
+  test('a subscription receives events as they are published, and no more once closed', async () => {
+    const r = await relay()
+    const p = pool([r.url], { persistent: true })
+    const sk = generateSecretKey()
+    const got: string[] = []
+    let arrived: (() => void) | null = null
+    const sub = p.subscribe({ kinds: [1], authors: [getPublicKey(sk)] }, (event, url) => {
+      expect(url).toBe(r.url)
+      got.push(event.content)
+      arrived?.()
+    })
+    await sub.ready
+    const first = new Promise<void>((resolve) => (arrived = resolve))
+    await publishOk(p, note(sk, 'one'))
+    await first
+    sub.close()
+    await publishOk(p, note(sk, 'two'))
+    // The query's answer comes after any event the relay would have sent to the closed subscription.
+    expect((await p.query({ authors: [getPublicKey(sk)] })).length).toBe(2)
+    expect(got).toEqual(['one'])
+  })
+
+  test('a subscription of a persistent pool survives a relay restart, from where it left off', async () => {
+    const r = await relay()
+    const p = pool([r.url], { persistent: true })
+    const sk = generateSecretKey()
+    const got: string[] = []
+    const waiters: Array<() => void> = []
+    const sub = p.subscribe(
+      { kinds: [1], authors: [getPublicKey(sk)] },
+      (event) => {
+        got.push(event.content)
+        waiters.shift()?.()
+      },
+      { since: () => now() - 5 }
+    )
+    await sub.ready
+    const back = once(p, 'reconnect')
+    await r.close()
+    await relay(r.port)
+    await back
+    await sub.ready
+    const arrived = new Promise<void>((resolve) => waiters.push(resolve))
+    await publishOk(p, note(sk, 'after the restart'))
+    await arrived
+    expect(got).toEqual(['after the restart'])
   })
 })
