@@ -66,9 +66,16 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-/** A stderr tail for a person: one line, control characters stripped, no half character first. */
+// Whole terminal sequences (CSI such as ESC [31m, OSC such as a title), so that their parameters
+// are not left behind as text once stripControls has removed the ESC.
+const ESCAPES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?/g
+
+/** A stderr tail for a person: one line, escapes and control characters gone, no half character first. */
 export function tailText(bytes: Buffer): string {
-  const text = bytes.toString('utf8').replace(/^\uFFFD+/, '')
+  const text = bytes
+    .toString('utf8')
+    .replace(/^\uFFFD+/, '')
+    .replace(ESCAPES, '')
   return stripControls(text.replace(/\s+/g, ' ')).trim()
 }
 
