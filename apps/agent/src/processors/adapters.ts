@@ -45,7 +45,8 @@ export const a1111: Adapter = {
     const data = Buffer.from(first.replace(/^data:[^,]*,/, ''), 'base64')
     const mime = imageMime(data)
     if (mime === null) throw fail('images[0] is not a PNG, JPEG, GIF or WebP image')
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), mime }
+    // A copy: a small Buffer is a view into Node's shared pool.
+    return { data: Uint8Array.from(data), mime }
   }
 }
 

@@ -53,7 +53,8 @@ export function runChild(
 }
 
 function outputOf(data: Buffer): JobOutput {
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), mime: sniffMime(data) }
+  // A copy: a small Buffer is a view into Node's shared pool, and `data.buffer` would expose it.
+  return { data: Uint8Array.from(data), mime: sniffMime(data) }
 }
 
 /** Kills every process in the child's group; a group already gone is fine. */

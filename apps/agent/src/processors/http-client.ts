@@ -66,8 +66,10 @@ function readCapped(res: http.IncomingMessage, max: number): Promise<Buffer> {
     })
     res.on('error', reject)
     res.on('end', () => resolve(Buffer.concat(chunks)))
-    // Destroyed by the request's abort signal: 'error' carries the reason, 'end' never comes.
-    res.on('aborted', () => reject(new Error('the upstream closed the response early')))
+    // Cut off (the upstream went away, or the request was aborted): no 'end' will come.
+    res.on('close', () => {
+      if (!res.complete) reject(new Error('the upstream closed the response early'))
+    })
   })
 }
 

@@ -19,6 +19,8 @@ export const PROBES: ReadonlyArray<readonly [ApiName, string]> = [
 export const IMAGE_KINDS: readonly number[] = [5100, 5200]
 /** A1111's options and Ollama's model list are a few KiB; a long model list fits too. */
 const PROBE_BYTES = 256 * 1024
+/** All probes together; a job waiting on them still stops at its own deadline. */
+const DETECT_TIMEOUT_MS = 30_000
 
 export class HttpProcessor implements Processor {
   readonly describe: string
@@ -65,12 +67,13 @@ export class HttpProcessor implements Processor {
 
   private async apiFor(kind: number, signal: AbortSignal): Promise<ApiName> {
     if (this.opts.api) return this.opts.api
-    // One detection for every job; a failed one (the upstream was down) is tried again next job.
-    this.detection ??= detectApi(this.origin, signal).catch((err: unknown) => {
+    // One detection for every job, on its own deadline so that one job's cancellation does not fail
+    // another's; a failed one (the upstream was down) is tried again on the next job.
+    this.detection ??= detectApi(this.origin, AbortSignal.timeout(DETECT_TIMEOUT_MS)).catch((err: unknown) => {
       this.detection = null
       throw err
     })
-    const detected = await this.detection
+    const detected = await untilAborted(this.detection, signal)
     if (detected !== null) return detected
     if (IMAGE_KINDS.includes(kind)) return 'a1111'
     throw ProcessorError.UPSTREAM_UNSUPPORTED(
@@ -101,6 +104,16 @@ export async function detectApi(origin: URL, signal: AbortSignal): Promise<ApiNa
     if (res !== null && res.status >= 200 && res.status < 300 && isJson(res.body)) return api
   }
   return null
+}
+
+/** The promise, or a rejection as soon as `signal` aborts (the work behind the promise goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
 
 function isJson(body: Buffer): boolean {

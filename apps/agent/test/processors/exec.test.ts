@@ -36,6 +36,8 @@ test('the input arrives on stdin and stdout is the output, byte for byte', async
   const out = await createProcessor('exec:cat').run(work({ input }), limits())
   expect(text(out.data)).toBe(input)
   expect(out.mime).toBe(TEXT_MIME)
+  // Its own bytes, not a view into Node's shared Buffer pool.
+  expect(out.data.buffer.byteLength).toBe(out.data.byteLength)
 })
 
 test('the spec is split like a shell would quote it, and no shell runs it', async () => {

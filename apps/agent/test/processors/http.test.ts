@@ -107,7 +107,7 @@ test('a text kind on an upstream that answers no probe is UPSTREAM_UNSUPPORTED, 
 test('a1111 params out of bounds are INVALID_PARAMS, and the upstream is not asked', async () => {
   const upstream = await fake({})
   const processor = createProcessor(upstream.url, { api: 'a1111' })
-  for (const params of [
+  for (const params of <Array<Record<string, string>>>[
     { steps: '999' },
     { width: '63' },
     { seed: '1e3' },
@@ -308,4 +308,23 @@ test('an upstream that is down is UPSTREAM_ERROR, and detection is tried again o
   await once(again, 'listening')
   open.push({ close: () => new Promise((resolve) => again.close(() => resolve())) })
   expect(text((await processor.run(work({ kind: 5050 }), limits())).data)).toBe('back')
+})
+
+test("one job's cancellation during detection does not fail another job waiting on it", async () => {
+  const first = new AbortController()
+  const upstream = await fake({
+    // The first probe arrives while both jobs wait on the detection: cancel one, then answer.
+    'GET /sdapi/v1/options': (_req, res) => {
+      first.abort()
+      res.writeHead(404).end('{}')
+    },
+    'GET /api/tags': json({ models: [] }),
+    'POST /api/generate': json({ response: 'done' })
+  })
+  const processor = createProcessor(upstream.url, { model: 'm' })
+  const cancelled = processor.run(work({ kind: 5050 }), limits({ signal: first.signal }))
+  const other = processor.run(work({ kind: 5050 }), limits())
+  expect((await failure(cancelled)).code).toBe('ABORTED')
+  expect(text((await other).data)).toBe('done')
+  expect(upstream.seen.filter((s) => s.url === '/sdapi/v1/options')).toHaveLength(1)
 })
