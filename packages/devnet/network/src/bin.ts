@@ -192,7 +192,7 @@ if (first === 'balance') {
       log: say
     })
     if (json) {
-      process.stdout.write(JSON.stringify({ ok: true, dir: devnet.dir, state: devnet.state }) + '\n')
+      process.stdout.write(JSON.stringify(snakeKeys({ ok: true, dir: devnet.dir, state: devnet.state })) + '\n')
     } else {
       say('')
       say('wallet accounts (regtest play money):')

@@ -156,15 +156,16 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     const address = control.address() as { port: number }
 
     const state: DevnetState = {
-      version: 1,
+      version: 2,
       pid: process.pid,
-      startedAt: new Date().toISOString(),
+      started_at: new Date().toISOString(),
       network: 'regtest',
       bootstrap: net.testnet.bootstrap.map((b) => ({ host: b.host, port: b.port })),
       relays: [net.relay.url],
       webui: webui?.url ?? null,
+      blossom: null,
       control: { url: `http://${HOST}:${address.port}`, token },
-      accounts: Object.fromEntries(net.wallet.accounts().map((a) => [a.name, { nwcUri: a.nwcUri }]))
+      accounts: Object.fromEntries(net.wallet.accounts().map((a) => [a.name, { nwc_uri: a.nwcUri }]))
     }
     await writeState(dir, state)
 

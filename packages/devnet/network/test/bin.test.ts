@@ -54,6 +54,13 @@ async function settled(state: DevnetState): Promise<void> {
   await res.body?.cancel()
 }
 
+/** The plain-object keys with an upper-case letter, at any depth (account names are record keys, lower-case). */
+function camelKeys(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(camelKeys)
+  if (value === null || typeof value !== 'object') return []
+  return Object.entries(value).flatMap(([k, v]) => [...(/[A-Z]/.test(k) ? [k] : []), ...camelKeys(v)])
+}
+
 function port(url: string): number {
   return Number(new URL(url.replace(/^ws:/, 'http:')).port)
 }
@@ -75,9 +82,13 @@ describe('2020117-devnet --json', () => {
     expect(state.webui).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     expect(Object.keys(state.accounts).sort()).toEqual(['customer', 'provider'])
     for (const account of Object.values(state.accounts)) {
-      expect(account.nwcUri.startsWith('nostr+walletconnect://')).toBe(true)
-      expect(account.nwcUri).toContain(`relay=${encodeURIComponent(state.relays[0]!)}`)
+      expect(account.nwc_uri.startsWith('nostr+walletconnect://')).toBe(true)
+      expect(account.nwc_uri).toContain(`relay=${encodeURIComponent(state.relays[0]!)}`)
     }
+    expect(state.version).toBe(2)
+    expect(Date.parse(state.started_at)).not.toBeNaN()
+    // One JSON case for every bin: no camelCase key anywhere in the printed object.
+    expect(camelKeys(ready)).toEqual([])
     // Only that one line on stdout: the rest of the talk goes to stderr.
     expect(bin.stdout.trim().split('\n')).toHaveLength(1)
   })
