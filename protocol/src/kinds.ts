@@ -4,6 +4,9 @@
 /** NIP-01 profile: a provider's name and picture, published unless it keeps one elsewhere. */
 export const Metadata = 0
 export type Metadata = typeof Metadata
+/** NIP-09 deletion request; a NIP-90 customer cancels a job request with one (`["k", "5xxx"]`). */
+export const Deletion = 5
+export type Deletion = typeof Deletion
 /** NIP-90 job kind of a text-generation (LLM) service. */
 export const TextGeneration = 5050
 export type TextGeneration = typeof TextGeneration
@@ -24,6 +27,9 @@ export const NWCWalletRequest = 23194
 export type NWCWalletRequest = typeof NWCWalletRequest
 export const NWCWalletResponse = 23195
 export type NWCWalletResponse = typeof NWCWalletResponse
+/** Blossom (BUD-01/02) authorization: a signed `t`=upload event that lets a server accept one blob. */
+export const BlossomAuth = 24242
+export type BlossomAuth = typeof BlossomAuth
 /** A provider's heartbeat (addressable, a 2020117 kind): load, prices, liveness. */
 export const Heartbeat = 30333
 export type Heartbeat = typeof Heartbeat
@@ -33,6 +39,7 @@ export type Handlerinformation = typeof Handlerinformation
 
 export const KINDS = [
   Metadata,
+  Deletion,
   TextGeneration,
   ImageGeneration,
   StableDiffusionSession,
@@ -40,6 +47,7 @@ export const KINDS = [
   SwarmBinding,
   NWCWalletRequest,
   NWCWalletResponse,
+  BlossomAuth,
   Heartbeat,
   Handlerinformation
 ] as const
