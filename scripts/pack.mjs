@@ -22,12 +22,15 @@ export const PUBLISHED = [
   'packages/tunnel',
   'packages/wallet',
   'packages/nostr',
+  'packages/jobs',
+  'packages/blossom',
   'apps/agent',
   'apps/session',
   'packages/2020117-agent',
   'packages/devnet/relay',
   'packages/devnet/devwallet',
   'packages/devnet/webui',
+  'packages/devnet/blossom',
   'packages/devnet/network',
   'packages/devnet/2020117-devnet'
 ]

@@ -45,7 +45,7 @@ const product = [
 describe('the product apart from the local network', () => {
   test('the local network is the packages under packages/devnet/, its own workspace glob', () => {
     expect(localNetwork.map((m) => m.dir).sort()).toEqual(
-      ['2020117-devnet', 'devwallet', 'network', 'relay', 'testkit', 'webui'].map((d) => `${LOCAL_NETWORK_DIR}/${d}`)
+      ['2020117-devnet', 'blossom', 'devwallet', 'network', 'relay', 'testkit', 'webui'].map((d) => `${LOCAL_NETWORK_DIR}/${d}`)
     )
     const workspace = readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8')
     expect(workspace).toMatch(/^ {2}- packages\/devnet\/\*$/m)

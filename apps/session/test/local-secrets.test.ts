@@ -177,15 +177,16 @@ test("the devnet customer's NWC secret as --provider is refused (the URI comes f
   const secret = randomBytes(32).toString('hex')
   const devnet = await mkdtemp(join(dir, 'devnet-'))
   const state = {
-    version: 1,
+    version: 2,
     pid: process.pid,
-    startedAt: new Date().toISOString(),
+    started_at: new Date().toISOString(),
     network: 'regtest',
     bootstrap: [{ host: '127.0.0.1', port: 1 }],
     relays: [relayUrl],
     webui: null,
+    blossom: null,
     control: null,
-    accounts: { customer: { nwcUri: nwcUriWith(secret) } }
+    accounts: { customer: { nwc_uri: nwcUriWith(secret) } }
   }
   await writeFile(join(devnet, 'devnet.json'), JSON.stringify(state), { mode: 0o600 })
   const p = spawnBin(
