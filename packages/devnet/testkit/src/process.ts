@@ -1,0 +1,247 @@
+// Spawning a child process and waiting on what it prints: the one primitive behind the tests' bins
+// (spawnBin), the measurement scripts' harness, the demo and the live fuzzer. Waits synchronise on
+// output lines and on the exit, never on sleeps: a wait settles with the first line that matches,
+// already printed or to come, and fails as soon as the process has exited without printing it.
+//
+// `exited` settles on 'close', after both pipes have ended: once it has, stdout() and stderr() hold
+// everything the process printed, so a wait cannot fail on output that was still in a pipe.
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { basename } from 'node:path'
+
+export type Stream = 'stdout' | 'stderr'
+
+export interface Line {
+  text: string
+  stream: Stream
+  /** When it arrived, in ms since the epoch (performance.timeOrigin + performance.now()). */
+  at: number
+}
+
+export interface SpawnOptions {
+  /** Names the process in error messages (default: the command's file name). */
+  name?: string
+  cwd?: string
+  /** The child's whole environment (default: this process's). */
+  env?: NodeJS.ProcessEnv
+  stdin?: 'pipe' | 'ignore'
+  /** In a process group of its own: a Ctrl-C in the terminal does not reach it, and `-pid` reaches its children. */
+  detached?: boolean
+  /** Lines kept per stream, the oldest dropped first (default: all): a long run must not hold every line. */
+  keepLines?: number
+  /** Rewrites a line before it is kept and matched, or drops it (null): e.g. a time stamped into it. */
+  mapLine?: (line: Line) => Line | null
+}
+
+export interface WaitOptions {
+  stream?: Stream | 'any'
+  /** Only lines printed from now on: what happened after the caller did something. */
+  fresh?: boolean
+  /** Fails after this long (default: never; the test framework's timeout bounds it). */
+  timeoutMs?: number
+  /** What is awaited, for the error message. */
+  what?: string
+}
+
+export interface Found<T> {
+  line: Line
+  /** What the test returned for the line. */
+  match: T
+}
+
+export interface Proc {
+  readonly name: string
+  readonly child: ChildProcess
+  /** The child's pid (a wrapper such as scripts/bench/stamp.mjs may replace it with its child's). */
+  pid: number
+  /** performance.now() when it was spawned. */
+  readonly spawnedAt: number
+  /** The exit code, signal name or spawn error code once it has exited; undefined while it runs. */
+  readonly exitCode: number | string | undefined
+  /** Everything printed so far (what keepLines kept), as text. */
+  stdout(): string
+  stderr(): string
+  /** The lines kept so far of one stream. */
+  lines(stream: Stream): Line[]
+  /** Calls `listener` with every line from now on; returns the function that stops it. */
+  onLine(listener: (line: Line) => void): () => void
+  /** The first line for which `test` returns a truthy value, with that value. */
+  find<T>(test: (text: string) => T | null | undefined | false, opts?: WaitOptions): Promise<Found<T>>
+  /** The first line matching, including lines already printed unless `fresh`. */
+  line(match: RegExp, stream?: Stream | 'any', opts?: Omit<WaitOptions, 'stream'>): Promise<string>
+  /** The first stdout line that is a JSON object and satisfies the predicate. */
+  json<T = Record<string, any>>(pred?: (v: T) => boolean, opts?: Omit<WaitOptions, 'stream'>): Promise<T>
+  /** Resolves with the exit code (or signal name, or spawn error code) once its output is complete. */
+  exited: Promise<number | string>
+  write(text: string): void
+  /** Signals the process if it still runs. */
+  kill(signal?: NodeJS.Signals): void
+}
+
+interface Waiter {
+  test: (line: Line) => unknown
+  what: string
+  resolve: (found: Found<any>) => void
+  reject: (err: Error) => void
+  timer?: NodeJS.Timeout
+}
+
+/** `text` parsed as JSON when it is an object that satisfies `pred`, else null. */
+export function parseJson<T>(text: string, pred: (v: T) => boolean = () => true): T | null {
+  try {
+    const v = JSON.parse(text) as T
+    return v && typeof v === 'object' && pred(v) ? v : null
+  } catch {
+    return null
+  }
+}
+
+export function spawnProcess(command: string, args: string[], opts: SpawnOptions = {}): Proc {
+  const name = opts.name ?? basename(command)
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    detached: opts.detached ?? false,
+    stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe']
+  })
+  const output = new Output(opts)
+  const waiters = new Set<Waiter>()
+  let exitCode: number | string | undefined
+  const tail = () => output.text('stderr').slice(-3000)
+
+  output.onLine((line) => {
+    for (const w of waiters) {
+      const match = w.test(line)
+      if (match) settle(w).resolve({ line, match })
+    }
+  })
+  function settle(w: Waiter): Waiter {
+    waiters.delete(w)
+    clearTimeout(w.timer)
+    return w
+  }
+  const exited = new Promise<number | string>((resolve) => {
+    const done = (code: number | string) => {
+      if (exitCode !== undefined) return
+      exitCode = code
+      output.flush()
+      for (const w of waiters)
+        settle(w).reject(new Error(`${name} exited (${code}) before printing ${w.what}\n--- stderr ---\n${tail()}`))
+      resolve(code)
+    }
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      if (child.pid === undefined) done(err.code ?? 'SPAWN_FAILED')
+    })
+    child.once('close', (code, signal) => done(code ?? signal ?? -1))
+  })
+  output.read(child)
+
+  const proc: Proc = {
+    name,
+    child,
+    pid: child.pid ?? -1,
+    spawnedAt: performance.now(),
+    get exitCode() {
+      return exitCode
+    },
+    stdout: () => output.text('stdout'),
+    stderr: () => output.text('stderr'),
+    lines: (stream) => [...output.lines[stream]],
+    onLine: (listener) => output.onLine(listener),
+    find<T>(test: (text: string) => T | null | undefined | false, wait: WaitOptions = {}): Promise<Found<T>> {
+      const stream = wait.stream ?? 'any'
+      const what = wait.what ?? 'the line awaited'
+      const check = (line: Line) => (stream === 'any' || line.stream === stream) && test(line.text)
+      if (!wait.fresh) {
+        for (const s of stream === 'any' ? (['stdout', 'stderr'] as const) : [stream]) {
+          for (const line of output.lines[s]) {
+            const match = check(line)
+            if (match) return Promise.resolve({ line, match: match as T })
+          }
+        }
+      }
+      if (exitCode !== undefined)
+        return Promise.reject(new Error(`${name} has exited (${exitCode}) without printing ${what}\n${tail()}`))
+      return new Promise((resolve, reject) => {
+        const w: Waiter = { test: check, what, resolve, reject }
+        if (wait.timeoutMs !== undefined)
+          w.timer = setTimeout(
+            () =>
+              settle(w).reject(new Error(`${name}: nothing printed ${what} within ${wait.timeoutMs} ms\n${tail()}`)),
+            wait.timeoutMs
+          )
+        waiters.add(w)
+      })
+    },
+    async line(match, stream = 'any', wait = {}) {
+      const found = await proc.find((text) => match.test(text), { what: String(match), ...wait, stream })
+      return found.line.text
+    },
+    async json<T>(pred: (v: T) => boolean = () => true, wait: Omit<WaitOptions, 'stream'> = {}): Promise<T> {
+      const found = await proc.find((text) => parseJson(text, pred), {
+        what: 'the JSON line awaited',
+        ...wait,
+        stream: 'stdout'
+      })
+      return found.match
+    },
+    exited,
+    write: (text) => void child.stdin?.write(text),
+    kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    }
+  }
+  return proc
+}
+
+/** A child's output as lines per stream (bounded by keepLines), with the partial line of each. */
+class Output {
+  readonly lines: Record<Stream, Line[]> = { stdout: [], stderr: [] }
+  private readonly partial: Record<Stream, string> = { stdout: '', stderr: '' }
+  private readonly listeners = new Set<(line: Line) => void>()
+
+  constructor(private readonly opts: SpawnOptions) {}
+
+  read(child: ChildProcess): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      child[stream]!.setEncoding('utf8')
+      child[stream]!.on('data', (chunk: string) => this.add(stream, chunk))
+    }
+  }
+
+  add(stream: Stream, chunk: string): void {
+    const at = performance.timeOrigin + performance.now()
+    const parts = (this.partial[stream] + chunk).split('\n')
+    this.partial[stream] = parts.pop() as string
+    for (const text of parts) this.keep({ text, stream, at })
+  }
+
+  /** The last line of each stream, printed without a newline, once the process has ended. */
+  flush(): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const text = this.partial[stream]
+      this.partial[stream] = ''
+      if (text) this.keep({ text, stream, at: performance.timeOrigin + performance.now() })
+    }
+  }
+
+  private keep(raw: Line): void {
+    const line = this.opts.mapLine ? this.opts.mapLine(raw) : raw
+    if (!line) return
+    const kept = this.lines[line.stream]
+    kept.push(line)
+    // Dropping a fifth at a time keeps the cost of trimming small per line.
+    const max = this.opts.keepLines ?? Infinity
+    if (kept.length > max) kept.splice(0, kept.length - Math.floor(max * 0.8))
+    for (const listener of [...this.listeners]) listener(line)
+  }
+
+  onLine(listener: (line: Line) => void): () => void {
+    this.listeners.add(listener)
+    return () => void this.listeners.delete(listener)
+  }
+
+  text(stream: Stream): string {
+    return this.lines[stream].map((l) => `${l.text}\n`).join('') + this.partial[stream]
+  }
+}
