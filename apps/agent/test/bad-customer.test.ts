@@ -22,12 +22,12 @@ import {
   tickAmountMsat,
   type MessageOf
 } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import { killAll, spawnBin, startTestNetwork, type Proc } from '@2020117/testkit'
 import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 
 const PER_TICK = tickAmountMsat(5, 2) // 167 msat: 5 sats/min billed every 2 s
 
-let net: TestNetwork
+const net = await startTestNetwork({ teardown: afterAll })
 let dialer: Dialer
 let upstream: http.Server
 /** Requests the upstream got, by kind: the honest session asks for /healthz, attackers for /rogue/…. */
@@ -43,7 +43,6 @@ const wsReceived: Array<{ at: number; bytes: number }> = []
 const streaming = new Set<{ destroy(): void }>()
 
 beforeAll(async () => {
-  net = await startTestNetwork()
   dialer = new Dialer(net.devnet.state.bootstrap)
   upstream = http.createServer((req, res) => {
     if (req.url === '/healthz') {
@@ -97,11 +96,9 @@ afterEach(async () => {
 })
 
 afterAll(async () => {
-  await killAll()
   await dialer?.destroy()
   upstream?.closeAllConnections()
   upstream?.close()
-  await net?.close()
 })
 
 interface Agent {

@@ -10,15 +10,14 @@
 import http from 'node:http'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
 import { tickAmountMsat, type MessageOf } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { killAll, spawnBin, startTestNetwork } from '@2020117/testkit'
 import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 
-let net: TestNetwork
+const net = await startTestNetwork({ teardown: afterAll })
 let dialer: Dialer
 let upstream: http.Server
 
 beforeAll(async () => {
-  net = await startTestNetwork()
   dialer = new Dialer(net.devnet.state.bootstrap)
   upstream = http.createServer((_req, res) =>
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
@@ -31,10 +30,8 @@ afterEach(async () => {
 })
 
 afterAll(async () => {
-  await killAll()
   await dialer?.destroy()
   upstream?.close()
-  await net?.close()
 })
 
 /**

@@ -9,11 +9,11 @@
 // reached the upstream as `/admin/secret`, `/x/../admin` reached it un-normalised, and so on.
 
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork, type Proc } from '@2020117/testkit'
 import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 import { exchange, paySession, RecordingUpstream } from './helpers/paying-customer.js'
 
-let net: TestNetwork
+const net = await startTestNetwork({ teardown: afterAll })
 let dialer: Dialer
 let upstream: RecordingUpstream
 let agent: Proc
@@ -21,7 +21,6 @@ let customer: RawCustomer
 let streamId = 0
 
 beforeAll(async () => {
-  net = await startTestNetwork()
   dialer = new Dialer(net.devnet.state.bootstrap)
   upstream = new RecordingUpstream()
   const port = await upstream.listen()
@@ -42,10 +41,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   customer?.destroy()
-  await killAll()
   await dialer?.destroy()
   upstream?.close()
-  await net?.close()
 })
 
 /** Spellings of /admin and paths under it, each of which some parser, proxy or upstream folds into /admin. */

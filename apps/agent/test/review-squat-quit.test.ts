@@ -11,24 +11,21 @@
 // (RATE_LIMITED), as it is when it lets the deadline run out.
 
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { Dialer, type RawCustomer } from './helpers/hostile-customer.js'
 import { newKeyPair, openAs } from './helpers/paying-customer.js'
 
-let net: TestNetwork
+const net = await startTestNetwork({ teardown: afterAll })
 let dialer: Dialer
 const open: RawCustomer[] = []
 
 beforeAll(async () => {
-  net = await startTestNetwork()
   dialer = new Dialer(net.devnet.state.bootstrap)
 })
 
 afterAll(async () => {
   for (const c of open) c.destroy()
-  await killAll()
   await dialer?.destroy()
-  await net?.close()
 })
 
 test('a squatter that quits its own unpaid session before the deadline is backed off like one that lets it run out', async () => {

@@ -14,7 +14,7 @@
 // provider does, msat paid ≤ (⌊elapsed wall time / T⌋ + 2) × the tick amount.
 
 import { randomBytes } from 'node:crypto'
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
+import { afterAll, afterEach, expect, test } from 'vitest'
 import {
   MAX_FRAME_BYTES,
   MAX_RESUMES_PER_MINUTE,
@@ -22,7 +22,7 @@ import {
   tickAmountMsat,
   type MessageOf
 } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import { killAll, spawnBin, startTestNetwork, type Proc } from '@2020117/testkit'
 import {
   startFakeProvider,
   type FakeProvider,
@@ -42,21 +42,12 @@ interface Summary {
 
 const PER_TICK = tickAmountMsat(5, 2) // 167 msat: 5 sats/min, 2 s ticks
 
-let net: TestNetwork
+const net = await startTestNetwork({ teardown: afterAll })
 const fakes: FakeProvider[] = []
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-})
 
 afterEach(async () => {
   await killAll()
   await Promise.all(fakes.splice(0).map((f) => f.close()))
-})
-
-afterAll(async () => {
-  await killAll()
-  await net?.close()
 })
 
 interface Rental {

@@ -6,25 +6,16 @@
 // session with such a message: the summary shows it stripped.
 
 import { spawn } from 'node:child_process'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { peerJson, peerText, stripControls } from '@2020117/cli'
-import { BINS, killAll, spawnBin, startTestNetwork, testHome, type TestNetwork } from '@2020117/testkit'
+import { BINS, spawnBin, startTestNetwork, testHome } from '@2020117/testkit'
 import { startFakeProvider } from './helpers/fake-provider.js'
 
-let network: TestNetwork
+const network = await startTestNetwork({ teardown: afterAll })
 
 /** ESC, CR, the 8-bit CSI, DEL, a bidi override and isolate, a line separator. */
 const HOSTILE = '\x1b[2K\r rent X at 1 sats/min \x9b2K\x7f\u202eevil\u2066\u2028'
 const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/
-
-beforeAll(async () => {
-  network = await startTestNetwork()
-})
-
-afterAll(async () => {
-  await killAll()
-  await network?.close()
-})
 
 function visible(s: string): string {
   return JSON.stringify(s)
