@@ -22,14 +22,23 @@ import {
   tickAmountMsat,
   type MessageOf
 } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type Proc } from '@2020117/testkit'
+import {
+  NODE_B,
+  amountlessInvoice,
+  hintedInvoice,
+  killAll,
+  signInvoice,
+  spawnBin,
+  startTestNetwork,
+  type Proc
+} from '@2020117/testkit'
 import {
   startFakeProvider,
   type FakeProvider,
   type FakeProviderOptions,
   type FakeSession
 } from './helpers/fake-provider.js'
-import { NODE_B, amountlessInvoice, expiredDevnetInvoice, hintedInvoice, signInvoice } from './helpers/invoices.js'
+import { expiredDevnetInvoice } from './helpers/invoices.js'
 
 interface Summary {
   reason: string

@@ -15,3 +15,15 @@ export {
   TCP_LISTEN
 } from './sockets.js'
 export type { SocketProtocol, ProcSocket } from './sockets.js'
+export {
+  signInvoice,
+  amountlessInvoice,
+  hintedInvoice,
+  rawInvoice,
+  featureWords,
+  words,
+  NETWORKS,
+  NODE_A,
+  NODE_B
+} from './invoices.js'
+export type { MadeInvoice, RawField } from './invoices.js'
