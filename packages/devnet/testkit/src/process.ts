@@ -97,101 +97,128 @@ export function parseJson<T>(text: string, pred: (v: T) => boolean = () => true)
 }
 
 export function spawnProcess(command: string, args: string[], opts: SpawnOptions = {}): Proc {
-  const name = opts.name ?? basename(command)
   const child = spawn(command, args, {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
     detached: opts.detached ?? false,
     stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe']
   })
-  const output = new Output(opts)
-  const waiters = new Set<Waiter>()
-  let exitCode: number | string | undefined
-  const tail = () => output.text('stderr').slice(-3000)
+  return new SpawnedProcess(opts.name ?? basename(command), child, new Output(child, opts))
+}
 
-  output.onLine((line) => {
-    for (const w of waiters) {
-      const match = w.test(line)
-      if (match) settle(w).resolve({ line, match })
+class SpawnedProcess implements Proc {
+  pid: number
+  readonly spawnedAt = performance.now()
+  readonly exited: Promise<number | string>
+  private code: number | string | undefined
+  private readonly waiters = new Set<Waiter>()
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+    private readonly output: Output
+  ) {
+    this.pid = child.pid ?? -1
+    output.onLine((line) => {
+      for (const w of this.waiters) {
+        const match = w.test(line)
+        if (match) this.settle(w).resolve({ line, match })
+      }
+    })
+    this.exited = new Promise((resolve) => {
+      child.once('error', (err: NodeJS.ErrnoException) => {
+        if (child.pid === undefined) resolve(this.ended(err.code ?? 'SPAWN_FAILED'))
+      })
+      child.once('close', (code, signal) => resolve(this.ended(code ?? signal ?? -1)))
+    })
+  }
+
+  get exitCode(): number | string | undefined {
+    return this.code
+  }
+
+  stdout(): string {
+    return this.output.text('stdout')
+  }
+
+  stderr(): string {
+    return this.output.text('stderr')
+  }
+
+  lines(stream: Stream): Line[] {
+    return [...this.output.lines[stream]]
+  }
+
+  onLine(listener: (line: Line) => void): () => void {
+    return this.output.onLine(listener)
+  }
+
+  find<T>(test: (text: string) => T | null | undefined | false, wait: WaitOptions = {}): Promise<Found<T>> {
+    const stream = wait.stream ?? 'any'
+    const what = wait.what ?? 'the line awaited'
+    const check = (line: Line) => (stream === 'any' || line.stream === stream) && test(line.text)
+    const seen = wait.fresh ? undefined : this.output.search(stream, check)
+    if (seen) return Promise.resolve(seen as Found<T>)
+    if (this.code !== undefined)
+      return Promise.reject(
+        new Error(`${this.name} has exited (${this.code}) without printing ${what}\n${this.tail()}`)
+      )
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { test: check, what, resolve, reject }
+      if (wait.timeoutMs !== undefined) {
+        const failure = `${this.name}: nothing printed ${what} within ${wait.timeoutMs} ms\n${this.tail()}`
+        w.timer = setTimeout(() => this.settle(w).reject(new Error(failure)), wait.timeoutMs)
+      }
+      this.waiters.add(w)
+    })
+  }
+
+  async line(match: RegExp, stream: Stream | 'any' = 'any', wait: Omit<WaitOptions, 'stream'> = {}): Promise<string> {
+    const found = await this.find((text) => match.test(text), { what: String(match), ...wait, stream })
+    return found.line.text
+  }
+
+  async json<T = Record<string, any>>(
+    pred: (v: T) => boolean = () => true,
+    wait: Omit<WaitOptions, 'stream'> = {}
+  ): Promise<T> {
+    const found = await this.find((text) => parseJson(text, pred), {
+      what: 'the JSON line awaited',
+      ...wait,
+      stream: 'stdout'
+    })
+    return found.match
+  }
+
+  write(text: string): void {
+    this.child.stdin?.write(text)
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal)
+  }
+
+  /** Once: the last partial lines are kept and matched, then every wait still open fails. */
+  private ended(code: number | string): number | string {
+    if (this.code !== undefined) return this.code
+    this.output.flush()
+    this.code = code
+    for (const w of this.waiters) {
+      const message = `${this.name} exited (${code}) before printing ${w.what}\n--- stderr ---\n${this.tail()}`
+      this.settle(w).reject(new Error(message))
     }
-  })
-  function settle(w: Waiter): Waiter {
-    waiters.delete(w)
+    return code
+  }
+
+  private settle(w: Waiter): Waiter {
+    this.waiters.delete(w)
     clearTimeout(w.timer)
     return w
   }
-  const exited = new Promise<number | string>((resolve) => {
-    const done = (code: number | string) => {
-      if (exitCode !== undefined) return
-      exitCode = code
-      output.flush()
-      for (const w of waiters)
-        settle(w).reject(new Error(`${name} exited (${code}) before printing ${w.what}\n--- stderr ---\n${tail()}`))
-      resolve(code)
-    }
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      if (child.pid === undefined) done(err.code ?? 'SPAWN_FAILED')
-    })
-    child.once('close', (code, signal) => done(code ?? signal ?? -1))
-  })
-  output.read(child)
 
-  const proc: Proc = {
-    name,
-    child,
-    pid: child.pid ?? -1,
-    spawnedAt: performance.now(),
-    get exitCode() {
-      return exitCode
-    },
-    stdout: () => output.text('stdout'),
-    stderr: () => output.text('stderr'),
-    lines: (stream) => [...output.lines[stream]],
-    onLine: (listener) => output.onLine(listener),
-    find<T>(test: (text: string) => T | null | undefined | false, wait: WaitOptions = {}): Promise<Found<T>> {
-      const stream = wait.stream ?? 'any'
-      const what = wait.what ?? 'the line awaited'
-      const check = (line: Line) => (stream === 'any' || line.stream === stream) && test(line.text)
-      if (!wait.fresh) {
-        for (const s of stream === 'any' ? (['stdout', 'stderr'] as const) : [stream]) {
-          for (const line of output.lines[s]) {
-            const match = check(line)
-            if (match) return Promise.resolve({ line, match: match as T })
-          }
-        }
-      }
-      if (exitCode !== undefined)
-        return Promise.reject(new Error(`${name} has exited (${exitCode}) without printing ${what}\n${tail()}`))
-      return new Promise((resolve, reject) => {
-        const w: Waiter = { test: check, what, resolve, reject }
-        if (wait.timeoutMs !== undefined)
-          w.timer = setTimeout(
-            () =>
-              settle(w).reject(new Error(`${name}: nothing printed ${what} within ${wait.timeoutMs} ms\n${tail()}`)),
-            wait.timeoutMs
-          )
-        waiters.add(w)
-      })
-    },
-    async line(match, stream = 'any', wait = {}) {
-      const found = await proc.find((text) => match.test(text), { what: String(match), ...wait, stream })
-      return found.line.text
-    },
-    async json<T>(pred: (v: T) => boolean = () => true, wait: Omit<WaitOptions, 'stream'> = {}): Promise<T> {
-      const found = await proc.find((text) => parseJson(text, pred), {
-        what: 'the JSON line awaited',
-        ...wait,
-        stream: 'stdout'
-      })
-      return found.match
-    },
-    exited,
-    write: (text) => void child.stdin?.write(text),
-    kill(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-    }
+  private tail(): string {
+    return this.output.text('stderr').slice(-3000)
   }
-  return proc
 }
 
 /** A child's output as lines per stream (bounded by keepLines), with the partial line of each. */
@@ -200,13 +227,25 @@ class Output {
   private readonly partial: Record<Stream, string> = { stdout: '', stderr: '' }
   private readonly listeners = new Set<(line: Line) => void>()
 
-  constructor(private readonly opts: SpawnOptions) {}
-
-  read(child: ChildProcess): void {
+  constructor(
+    child: ChildProcess,
+    private readonly opts: SpawnOptions
+  ) {
     for (const stream of ['stdout', 'stderr'] as const) {
       child[stream]!.setEncoding('utf8')
       child[stream]!.on('data', (chunk: string) => this.add(stream, chunk))
     }
+  }
+
+  /** The first line kept (stdout before stderr) for which `check` is truthy. */
+  search(stream: Stream | 'any', check: (line: Line) => unknown): Found<unknown> | undefined {
+    for (const s of stream === 'any' ? (['stdout', 'stderr'] as const) : [stream]) {
+      for (const line of this.lines[s]) {
+        const match = check(line)
+        if (match) return { line, match }
+      }
+    }
+    return undefined
   }
 
   add(stream: Stream, chunk: string): void {
