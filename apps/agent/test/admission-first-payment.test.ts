@@ -11,23 +11,18 @@
 // Old failure: the squatters' sessions ended UNPAID only after 2G, and each squatter started again
 // at once and got its slot back, so the honest customer never found a free one.
 
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { FIRST_PAYMENT_SECONDS, tickAmountMsat } from '@2020117/protocol'
 import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { Dialer, type RawCustomer } from './helpers/hostile-customer.js'
 import { newKeyPair, openAs } from './helpers/paying-customer.js'
 
 const net = await startTestNetwork({ teardown: afterAll })
-let dialer: Dialer
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 const open: RawCustomer[] = []
-
-beforeAll(async () => {
-  dialer = new Dialer(net.devnet.state.bootstrap)
-})
 
 afterAll(async () => {
   for (const c of open) c.destroy()
-  await dialer?.destroy()
 })
 
 test('squatters on every slot lose them at the first-payment deadline and are backed off; an honest customer gets a session and pays', async () => {

@@ -8,7 +8,7 @@
 // Old failure: every refused start counted against one global limit of 40 per 10 s, so the flood
 // kept it full and the honest session got RATE_LIMITED.
 
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { tickAmountMsat } from '@2020117/protocol'
 import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import type { KeyPair } from 'hyperdht'
@@ -17,18 +17,13 @@ import { Dialer, type RawCustomer } from './helpers/hostile-customer.js'
 import { newKeyPair, openAs } from './helpers/paying-customer.js'
 
 const net = await startTestNetwork({ teardown: afterAll })
-let dialer: Dialer
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 let stopped = false
 const open: RawCustomer[] = []
-
-beforeAll(async () => {
-  dialer = new Dialer(net.devnet.state.bootstrap)
-})
 
 afterAll(async () => {
   stopped = true
   for (const c of open) c.destroy()
-  await dialer?.destroy()
 })
 
 interface Flood {

@@ -28,7 +28,7 @@ import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 const PER_TICK = tickAmountMsat(5, 2) // 167 msat: 5 sats/min billed every 2 s
 
 const net = await startTestNetwork({ teardown: afterAll })
-let dialer: Dialer
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 let upstream: http.Server
 /** Requests the upstream got, by kind: the honest session asks for /healthz, attackers for /rogue/…. */
 const hits = { healthz: 0, rogue: 0 }
@@ -43,7 +43,6 @@ const wsReceived: Array<{ at: number; bytes: number }> = []
 const streaming = new Set<{ destroy(): void }>()
 
 beforeAll(async () => {
-  dialer = new Dialer(net.devnet.state.bootstrap)
   upstream = http.createServer((req, res) => {
     if (req.url === '/healthz') {
       hits.healthz++
@@ -96,7 +95,6 @@ afterEach(async () => {
 })
 
 afterAll(async () => {
-  await dialer?.destroy()
   upstream?.closeAllConnections()
   upstream?.close()
 })

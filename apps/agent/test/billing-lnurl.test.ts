@@ -15,14 +15,13 @@ import { spawnBin, startTestNetwork, type Proc } from '@2020117/testkit'
 import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 
 const net = await startTestNetwork({ teardown: afterAll })
-let dialer: Dialer
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 let lnurl: http.Server
 /** The one invoice the LNURL server hands out, whatever it is asked, once it has made it. */
 let replayed: string | null = null
 let callbacks = 0
 
 beforeAll(async () => {
-  dialer = new Dialer(net.devnet.state.bootstrap)
   lnurl = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
     const { port } = lnurl.address() as { port: number }
@@ -53,7 +52,6 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await dialer?.destroy()
   lnurl?.close()
 })
 

@@ -14,11 +14,10 @@ import { killAll, spawnBin, startTestNetwork } from '@2020117/testkit'
 import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 
 const net = await startTestNetwork({ teardown: afterAll })
-let dialer: Dialer
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 let upstream: http.Server
 
 beforeAll(async () => {
-  dialer = new Dialer(net.devnet.state.bootstrap)
   upstream = http.createServer((_req, res) =>
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
   )
@@ -30,7 +29,6 @@ afterEach(async () => {
 })
 
 afterAll(async () => {
-  await dialer?.destroy()
   upstream?.close()
 })
 

@@ -14,14 +14,13 @@ import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 import { exchange, paySession, RecordingUpstream } from './helpers/paying-customer.js'
 
 const net = await startTestNetwork({ teardown: afterAll })
-let dialer: Dialer
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 let upstream: RecordingUpstream
 let agent: Proc
 let customer: RawCustomer
 let streamId = 0
 
 beforeAll(async () => {
-  dialer = new Dialer(net.devnet.state.bootstrap)
   upstream = new RecordingUpstream()
   const port = await upstream.listen()
   agent = spawnBin('agent', [
@@ -41,7 +40,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   customer?.destroy()
-  await dialer?.destroy()
   upstream?.close()
 })
 

@@ -16,14 +16,13 @@ import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 import { paySession } from './helpers/paying-customer.js'
 
 const net = await startTestNetwork({ teardown: afterAll })
-let dialer: Dialer
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 let upstream: http.Server
 const held: http.ServerResponse[] = []
 let onHeld: () => void = () => {}
 let healthz = 0
 
 beforeAll(async () => {
-  dialer = new Dialer(net.devnet.state.bootstrap)
   upstream = http.createServer((req, res) => {
     if (req.url?.startsWith('/hold/')) {
       held.push(res)
@@ -39,7 +38,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const res of held.splice(0)) res.end()
-  await dialer?.destroy()
   upstream?.closeAllConnections()
   upstream?.close()
 })
