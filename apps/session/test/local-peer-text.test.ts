@@ -5,10 +5,9 @@
 // without one) and its logs show no control character and the real price. A fake provider ends a
 // session with such a message: the summary shows it stripped.
 
-import { spawn } from 'node:child_process'
 import { afterAll, expect, test } from 'vitest'
 import { peerJson, peerText, stripControls } from '@2020117/cli'
-import { BINS, spawnBin, startTestNetwork, testHome } from '@2020117/testkit'
+import { BINS, spawnBin, spawnProcess, startTestNetwork, testHome } from '@2020117/testkit'
 import { startFakeProvider } from './helpers/fake-provider.js'
 
 const network = await startTestNetwork({ teardown: afterAll })
@@ -160,25 +159,22 @@ test('the REPL shows the manifest (skill) with its controls escaped and the name
 }, 60_000)
 
 /** Runs the session bin on a pseudo-terminal (util-linux script), types `answer` at its question. */
-function onTerminal(args: string[], answer: string): Promise<{ output: string; code: number | null }> {
+async function onTerminal(args: string[], answer: string): Promise<{ output: string; code: number | string }> {
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`
   const cmd = [process.execPath, BINS.session, ...args].map(quote).join(' ')
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+  const tty = spawnProcess('script', ['-qfec', cmd, '/dev/null'], {
+    name: 'session on a terminal',
     cwd: testHome(),
     env: { ...process.env, HOME: testHome(), KEYS_AGENT: 'tty-customer' },
-    stdio: ['pipe', 'pipe', 'pipe']
+    stdin: 'pipe'
   })
-  let output = ''
-  let answered = false
-  return new Promise((resolve) => {
-    child.stdout.setEncoding('utf8')
-    child.stdout.on('data', (chunk: string) => {
-      output += chunk
-      if (!answered && output.includes('[y/N]')) {
-        answered = true
-        child.stdin.write(answer)
-      }
-    })
-    child.on('exit', (code) => resolve({ output, code }))
-  })
+  // The question ends without a newline: it is still the line being printed when it is asked.
+  await tty
+    .find((text) => text.includes('[y/N]'), { stream: 'stdout', partial: true })
+    .then(
+      () => tty.write(answer),
+      () => undefined
+    )
+  const code = await tty.exited
+  return { output: tty.stdout(), code }
 }

@@ -41,6 +41,8 @@ export interface WaitOptions {
   timeoutMs?: number
   /** What is awaited, for the error message. */
   what?: string
+  /** Also the line still being printed, before its newline: a prompt waiting for an answer. */
+  partial?: boolean
 }
 
 export interface Found<T> {
@@ -81,6 +83,7 @@ export interface Proc {
 interface Waiter {
   test: (line: Line) => unknown
   what: string
+  partial: boolean
   resolve: (found: Found<any>) => void
   reject: (err: Error) => void
   timer?: NodeJS.Timeout
@@ -119,12 +122,8 @@ class SpawnedProcess implements Proc {
     private readonly output: Output
   ) {
     this.pid = child.pid ?? -1
-    output.onLine((line) => {
-      for (const w of this.waiters) {
-        const match = w.test(line)
-        if (match) this.settle(w).resolve({ line, match })
-      }
-    })
+    output.onLine((line) => this.feed(line, false))
+    output.onPartial((line) => this.feed(line, true))
     this.exited = new Promise((resolve) => {
       child.once('error', (err: NodeJS.ErrnoException) => {
         if (child.pid === undefined) resolve(this.ended(err.code ?? 'SPAWN_FAILED'))
@@ -157,14 +156,15 @@ class SpawnedProcess implements Proc {
     const stream = wait.stream ?? 'any'
     const what = wait.what ?? 'the line awaited'
     const check = (line: Line) => (stream === 'any' || line.stream === stream) && test(line.text)
-    const seen = wait.fresh ? undefined : this.output.search(stream, check)
+    const partial = wait.partial ?? false
+    const seen = wait.fresh ? undefined : this.output.search(stream, check, partial)
     if (seen) return Promise.resolve(seen as Found<T>)
     if (this.code !== undefined)
       return Promise.reject(
         new Error(`${this.name} has exited (${this.code}) without printing ${what}\n${this.tail()}`)
       )
     return new Promise((resolve, reject) => {
-      const w: Waiter = { test: check, what, resolve, reject }
+      const w: Waiter = { test: check, what, partial, resolve, reject }
       if (wait.timeoutMs !== undefined) {
         const failure = `${this.name}: nothing printed ${what} within ${wait.timeoutMs} ms\n${this.tail()}`
         w.timer = setTimeout(() => this.settle(w).reject(new Error(failure)), wait.timeoutMs)
@@ -198,6 +198,14 @@ class SpawnedProcess implements Proc {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal)
   }
 
+  private feed(line: Line, partial: boolean): void {
+    for (const w of this.waiters) {
+      if (partial && !w.partial) continue
+      const match = w.test(line)
+      if (match) this.settle(w).resolve({ line, match })
+    }
+  }
+
   /** Once: the last partial lines are kept and matched, then every wait still open fails. */
   private ended(code: number | string): number | string {
     if (this.code !== undefined) return this.code
@@ -225,7 +233,10 @@ class SpawnedProcess implements Proc {
 class Output {
   readonly lines: Record<Stream, Line[]> = { stdout: [], stderr: [] }
   private readonly partial: Record<Stream, string> = { stdout: '', stderr: '' }
+  /** The stream ended without a newline: its last line is kept, but text() must not add one. */
+  private readonly unterminated: Record<Stream, boolean> = { stdout: false, stderr: false }
   private readonly listeners = new Set<(line: Line) => void>()
+  private readonly partialListeners = new Set<(line: Line) => void>()
 
   constructor(
     child: ChildProcess,
@@ -237,10 +248,11 @@ class Output {
     }
   }
 
-  /** The first line kept (stdout before stderr) for which `check` is truthy. */
-  search(stream: Stream | 'any', check: (line: Line) => unknown): Found<unknown> | undefined {
+  /** The first line kept (stdout before stderr; with `partial`, then the one being printed) that `check` takes. */
+  search(stream: Stream | 'any', check: (line: Line) => unknown, partial: boolean): Found<unknown> | undefined {
     for (const s of stream === 'any' ? (['stdout', 'stderr'] as const) : [stream]) {
-      for (const line of this.lines[s]) {
+      const open = partial && this.partial[s] ? [{ text: this.partial[s], stream: s, at: this.now() }] : []
+      for (const line of [...this.lines[s], ...open]) {
         const match = check(line)
         if (match) return { line, match }
       }
@@ -249,10 +261,12 @@ class Output {
   }
 
   add(stream: Stream, chunk: string): void {
-    const at = performance.timeOrigin + performance.now()
+    const at = this.now()
     const parts = (this.partial[stream] + chunk).split('\n')
     this.partial[stream] = parts.pop() as string
     for (const text of parts) this.keep({ text, stream, at })
+    const open = this.partial[stream]
+    if (open) for (const listener of [...this.partialListeners]) listener({ text: open, stream, at })
   }
 
   /** The last line of each stream, printed without a newline, once the process has ended. */
@@ -260,19 +274,22 @@ class Output {
     for (const stream of ['stdout', 'stderr'] as const) {
       const text = this.partial[stream]
       this.partial[stream] = ''
-      if (text) this.keep({ text, stream, at: performance.timeOrigin + performance.now() })
+      if (!text) continue
+      this.unterminated[stream] = this.keep({ text, stream, at: this.now() })
     }
   }
 
-  private keep(raw: Line): void {
+  /** Keeps a line (unless mapLine drops it) and tells the listeners; whether it was kept. */
+  private keep(raw: Line): boolean {
     const line = this.opts.mapLine ? this.opts.mapLine(raw) : raw
-    if (!line) return
+    if (!line) return false
     const kept = this.lines[line.stream]
     kept.push(line)
     // Dropping a fifth at a time keeps the cost of trimming small per line.
     const max = this.opts.keepLines ?? Infinity
     if (kept.length > max) kept.splice(0, kept.length - Math.floor(max * 0.8))
     for (const listener of [...this.listeners]) listener(line)
+    return true
   }
 
   onLine(listener: (line: Line) => void): () => void {
@@ -280,7 +297,16 @@ class Output {
     return () => void this.listeners.delete(listener)
   }
 
+  onPartial(listener: (line: Line) => void): void {
+    this.partialListeners.add(listener)
+  }
+
+  private now(): number {
+    return performance.timeOrigin + performance.now()
+  }
+
   text(stream: Stream): string {
-    return this.lines[stream].map((l) => `${l.text}\n`).join('') + this.partial[stream]
+    const text = this.lines[stream].map((l) => `${l.text}\n`).join('') + this.partial[stream]
+    return this.unterminated[stream] ? text.slice(0, -1) : text
   }
 }
