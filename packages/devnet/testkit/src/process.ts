@@ -106,6 +106,8 @@ export function spawnProcess(command: string, args: string[], opts: SpawnOptions
     detached: opts.detached ?? false,
     stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe']
   })
+  // A child may exit before it reads what it is sent: EPIPE then is no reason to crash the caller.
+  child.stdin?.on('error', () => {})
   return new SpawnedProcess(opts.name ?? basename(command), child, new Output(child, opts))
 }
 
