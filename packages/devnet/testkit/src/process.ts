@@ -111,6 +111,8 @@ export function spawnProcess(command: string, args: string[], opts: SpawnOptions
   return new SpawnedProcess(opts.name ?? basename(command), child, new Output(child, opts))
 }
 
+// The methods are bound fields, not prototype methods, so that a Proc can be spread into another
+// object (`{ ...proc, line: … }`, as a test wraps one) and keep working.
 class SpawnedProcess implements Proc {
   pid: number
   readonly spawnedAt = performance.now()
@@ -138,23 +140,18 @@ class SpawnedProcess implements Proc {
     return this.code
   }
 
-  stdout(): string {
-    return this.output.text('stdout')
-  }
+  readonly stdout = (): string => this.output.text('stdout')
 
-  stderr(): string {
-    return this.output.text('stderr')
-  }
+  readonly stderr = (): string => this.output.text('stderr')
 
-  lines(stream: Stream): Line[] {
-    return [...this.output.lines[stream]]
-  }
+  readonly lines = (stream: Stream): Line[] => [...this.output.lines[stream]]
 
-  onLine(listener: (line: Line) => void): () => void {
-    return this.output.onLine(listener)
-  }
+  readonly onLine = (listener: (line: Line) => void): (() => void) => this.output.onLine(listener)
 
-  find<T>(test: (text: string) => T | null | undefined | false, wait: WaitOptions = {}): Promise<Found<T>> {
+  readonly find = <T>(
+    test: (text: string) => T | null | undefined | false,
+    wait: WaitOptions = {}
+  ): Promise<Found<T>> => {
     const stream = wait.stream ?? 'any'
     const what = wait.what ?? 'the line awaited'
     const check = (line: Line) => (stream === 'any' || line.stream === stream) && test(line.text)
@@ -175,15 +172,19 @@ class SpawnedProcess implements Proc {
     })
   }
 
-  async line(match: RegExp, stream: Stream | 'any' = 'any', wait: Omit<WaitOptions, 'stream'> = {}): Promise<string> {
+  readonly line = async (
+    match: RegExp,
+    stream: Stream | 'any' = 'any',
+    wait: Omit<WaitOptions, 'stream'> = {}
+  ): Promise<string> => {
     const found = await this.find((text) => match.test(text), { what: String(match), ...wait, stream })
     return found.line.text
   }
 
-  async json<T = Record<string, any>>(
+  readonly json = async <T = Record<string, any>>(
     pred: (v: T) => boolean = () => true,
     wait: Omit<WaitOptions, 'stream'> = {}
-  ): Promise<T> {
+  ): Promise<T> => {
     const found = await this.find((text) => parseJson(text, pred), {
       what: 'the JSON line awaited',
       ...wait,
@@ -192,11 +193,9 @@ class SpawnedProcess implements Proc {
     return found.match
   }
 
-  write(text: string): void {
-    this.child.stdin?.write(text)
-  }
+  readonly write = (text: string): void => void this.child.stdin?.write(text)
 
-  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+  readonly kill = (signal: NodeJS.Signals = 'SIGTERM'): void => {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal)
   }
 

@@ -84,3 +84,12 @@ test('a command that cannot be spawned exits with its error code instead of thro
   const p = spawnProcess('/nonexistent/command', [])
   expect(await p.exited).toBe('ENOENT')
 })
+
+test('a Proc spread into a wrapper keeps working (its methods are bound)', async () => {
+  const p = node(`console.log('ready'); setInterval(() => {}, 1000)`)
+  const wrapped = { ...p, line: (re: RegExp) => p.line(re).then((l) => `wrapped ${l}`) }
+  expect(await wrapped.line(/ready/)).toBe('wrapped ready')
+  expect(wrapped.stdout()).toBe('ready\n')
+  wrapped.kill('SIGKILL')
+  expect(await wrapped.exited).toBe('SIGKILL')
+})
