@@ -144,7 +144,7 @@ async function rawStream(bootstrap) {
 function trackTicks(agent) {
   const ticks = new Map() // `${session}:${seq}` -> { session, seq, sent, paid }
   const sessions = []
-  agent.listeners.push(({ at, text }, stream) => {
+  agent.onLine(({ at, text, stream }) => {
     if (stream !== 'stderr') return
     let m = /tick sent session=(\w+) seq=(\d+)/.exec(text)
     if (m) {
@@ -208,11 +208,11 @@ function untilAgentLine(agent, check, ms, what) {
       done()
       reject(new Error(`timed out waiting for ${what}`))
     }, ms)
+    const off = agent.onLine(listener)
     const done = () => {
       clearTimeout(timer)
-      agent.listeners.splice(agent.listeners.indexOf(listener), 1)
+      off()
     }
-    agent.listeners.push(listener)
   })
 }
 
@@ -390,7 +390,8 @@ await run(main, {
   onError: () => {
     if (agentForDiagnostics)
       process.stderr.write(
-        `--- last lines of the agent's log ---\n${agentForDiagnostics.stderr
+        `--- last lines of the agent's log ---\n${agentForDiagnostics
+          .lines('stderr')
           .slice(-40)
           .map((l) => l.text)
           .join('\n')}\n`

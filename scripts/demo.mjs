@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { spawnProcess } from '@2020117/testkit/process'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dir = process.env.DEMO_DIR ?? `${root}.2020117-demo`
@@ -19,33 +20,31 @@ const bin = (path) => `${root}${path}`
 const say = (line) => process.stderr.write(`[demo] ${line}\n`)
 
 function background(name, path, args) {
-  const child = spawn(process.execPath, [bin(path), ...args], {
+  // Bounded: the provider logs for as long as the demo runs.
+  const proc = spawnProcess(process.execPath, [bin(path), ...args], {
+    name,
     cwd: root,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe']
+    keepLines: 2000
   })
-  let log = ''
-  child.stdout.setEncoding('utf8')
-  child.stderr.setEncoding('utf8')
-  child.stdout.on('data', (d) => (log += d))
-  child.stderr.on('data', (d) => (log += d))
-  const ready = new Promise((resolve, reject) => {
-    const check = () => {
-      if (/ready/.test(log)) resolve()
+  const log = () =>
+    [...proc.lines('stdout'), ...proc.lines('stderr')]
+      .sort((a, b) => a.at - b.at)
+      .map((l) => `${l.text}\n`)
+      .join('')
+  const ready = proc.line(/ready/).then(
+    () => undefined,
+    () => {
+      throw new Error(`${name} exited (${proc.exitCode}) before it was ready:\n${log().slice(-2000)}`)
     }
-    child.stdout.on('data', check)
-    child.stderr.on('data', check)
-    child.once('exit', (code) =>
-      reject(new Error(`${name} exited (${code}) before it was ready:\n${log.slice(-2000)}`))
-    )
-  })
-  return { child, ready, log: () => log }
+  )
+  return { proc, ready }
 }
 
-async function stop(proc) {
-  if (proc.child.exitCode !== null) return
-  proc.child.kill('SIGINT')
-  await once(proc.child, 'exit')
+async function stop({ proc }) {
+  if (proc.exitCode !== undefined) return
+  proc.kill('SIGINT')
+  await proc.exited
 }
 
 // The session in the foreground owns Ctrl-C; this script only waits for it.

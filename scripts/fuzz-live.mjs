@@ -43,7 +43,6 @@
 // With most frames hostile (--hostile-rate=1) the rate is bound by reconnects, since nearly every
 // hostile frame costs a channel: ~400 hostile frames/s on 2 cores, against ~6500 frames/s at 0.05.
 
-import { spawn } from 'node:child_process'
 import { randomInt } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -53,6 +52,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { parseJson, spawnProcess } from '@2020117/testkit/process'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const dist = (path) => import(`${ROOT}${path}`)
@@ -283,7 +283,7 @@ async function main() {
     }
     if (opts.json) process.stdout.write(JSON.stringify(result) + '\n')
     else process.stdout.write(JSON.stringify(result, null, 2) + '\n')
-    // FUZZ_LIVE_LOG_DIR=<dir> keeps the agent's and the honest session's logs (their last 2 MB).
+    // FUZZ_LIVE_LOG_DIR=<dir> keeps the agent's and the honest session's logs (their last 20 000 lines).
     if (process.env.FUZZ_LIVE_LOG_DIR) {
       writeFileSync(join(process.env.FUZZ_LIVE_LOG_DIR, 'agent.stderr.log'), agent.stderr())
       writeFileSync(join(process.env.FUZZ_LIVE_LOG_DIR, 'session.stderr.log'), session.stderr())
@@ -303,78 +303,22 @@ async function main() {
 }
 
 function spawnNode(name, bin, args, home) {
-  const child = spawn(process.execPath, [bin, ...args], {
+  const proc = spawnProcess(process.execPath, [bin, ...args], {
+    name,
     cwd: home,
     env: { ...process.env, HOME: home, KEYS_AGENT: `fuzz-${name}`, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe']
+    // The tail of each stream: a long run must not hold every log line.
+    keepLines: 20_000
   })
-  // The tail of each stream (2-4 MB): a long run must not hold every log line.
-  const tails = { stdout: { parts: [], size: 0 }, stderr: { parts: [], size: 0 } }
-  const text = (stream) => {
-    const t = tails[stream]
-    const joined = t.parts.join('')
-    t.parts = [joined]
-    return joined
-  }
+  // Every JSON event, kept whole: the verdict reads the agent's session_ended events at the end.
   const events = []
-  const waiters = []
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
-  for (const stream of ['stdout', 'stderr']) {
-    let partial = ''
-    child[stream].setEncoding('utf8')
-    child[stream].on('data', (chunk) => {
-      const t = tails[stream]
-      t.parts.push(chunk)
-      t.size += chunk.length
-      if (t.size > 4_000_000) {
-        t.parts = [t.parts.join('').slice(-2_000_000)]
-        t.size = t.parts[0].length
-      }
-      partial += chunk
-      const lines = partial.split('\n')
-      partial = lines.pop()
-      for (const line of lines) {
-        if (stream === 'stdout' && line.startsWith('{')) {
-          try {
-            events.push(JSON.parse(line))
-          } catch {}
-        }
-        for (const w of [...waiters]) {
-          if (w.test(line, stream)) {
-            waiters.splice(waiters.indexOf(w), 1)
-            w.resolve(line)
-          }
-        }
-      }
-    })
-  }
-  const line = (re) => {
-    const hit = [...text('stdout').split('\n'), ...text('stderr').split('\n')].find((l) => re.test(l))
-    if (hit !== undefined) return Promise.resolve(hit)
-    return new Promise((resolve, reject) => {
-      waiters.push({ test: (l) => re.test(l), resolve })
-      void exited.then((code) =>
-        reject(new Error(`${name} exited (${code}) before printing ${re}\n${text('stderr').slice(-3000)}`))
-      )
-    })
-  }
-  return {
-    child,
-    pid: child.pid,
-    exited,
-    stderr: () => text('stderr'),
-    events: () => events,
-    line,
-    async json(pred) {
-      const seen = events.find(pred)
-      if (seen) return seen
-      await line({ test: (l) => l.startsWith('{') && events.some(pred) })
-      return events.find(pred)
-    },
-    kill(signal) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+  proc.onLine(({ text, stream }) => {
+    if (stream === 'stdout') {
+      const event = parseJson(text)
+      if (event) events.push(event)
     }
-  }
+  })
+  return Object.assign(proc, { events: () => events })
 }
 
 async function healthz(base) {

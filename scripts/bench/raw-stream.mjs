@@ -12,7 +12,7 @@
 
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
-import { PeerSwarm, parseBootstrap } from '../../packages/swarm/dist/index.js'
+import { PeerSwarm, parseBootstrap } from '@2020117/swarm'
 
 const [mode, bootstrap, ...rest] = process.argv.slice(2)
 const network = { bootstrap: parseBootstrap(bootstrap) }

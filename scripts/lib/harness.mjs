@@ -1,7 +1,8 @@
 // The process harness of the measurement scripts (scripts/bench.mjs, scripts/load.mjs): checks
-// that the build is there, spawns the built bins and helper scripts as separate node processes,
-// keeps their output lines and waits on them, reads a process's VmRSS, and on every way out (done,
-// error, deadline, SIGINT/SIGTERM) kills what it spawned and removes its temp dirs.
+// that the build is there, spawns the built bins and helper scripts as separate node processes
+// (spawnProcess from @2020117/testkit, which keeps their output lines and waits on them), reads a
+// process's VmRSS, and on every way out (done, error, deadline, SIGINT/SIGTERM) kills what it
+// spawned and removes its temp dirs.
 //
 // Each child runs detached, in a process group of its own: killing the group (SIGKILL to -pid)
 // also reaches whatever the child spawned in turn (stamp.mjs's child, for one), and a Ctrl-C in the
@@ -12,12 +13,19 @@
 //   const DIST = requireBuilt('bench', { agent: 'apps/agent/dist/bin.js' })  // exit 2 if missing
 //   const { spawnNode, waitLine, waitJson, cleanUp, run, ... } = createHarness({ name: 'bench', waitMs: 30_000 })
 
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import os from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+
+// The testkit is built with the rest (its package exports point at dist/): without a build, say so.
+const { spawnProcess, parseJson } = await import('@2020117/testkit/process').catch(() => {
+  process.stderr.write(
+    `${basename(process.argv[1] ?? 'harness')}: @2020117/testkit is not built: build first with \`npx tsc -b\` (or \`pnpm build\`)\n`
+  )
+  process.exit(2)
+})
 
 /** The repository root, with a trailing slash. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -56,23 +64,26 @@ export async function rssMiB(pid) {
   return round(kb / 1024)
 }
 
-/** `text` parsed as JSON when it is an object that satisfies `pred`, else null. */
-export function parseJson(text, pred) {
-  try {
-    const v = JSON.parse(text)
-    return v && typeof v === 'object' && pred(v) ? v : null
-  } catch {
+/** The last lines a child printed, for error messages. */
+export const tail = (child) =>
+  [...child.lines('stderr').slice(-15), ...child.lines('stdout').slice(-3)].map((l) => l.text).join('\n')
+
+/** A stderr line of scripts/bench/stamp.mjs read back: `@pid <pid>` names the real child, `<ms> <text>` a line. */
+function unstamp(child, line) {
+  if (line.stream !== 'stderr') return line
+  const pid = /^@pid (\d+)$/.exec(line.text)
+  if (pid) {
+    child.pid = Number(pid[1])
     return null
   }
+  const m = /^(\d+(?:\.\d+)?) (.*)$/.exec(line.text)
+  return m ? { ...line, at: Number(m[1]), text: m[2] } : line
 }
-
-/** The last lines a child printed, for error messages. */
-export const tail = (child) => [...child.stderr.slice(-15), ...child.stdout.slice(-3)].map((l) => l.text).join('\n')
 
 /** SIGKILL to the child's whole process group. */
 export function killGroup(child) {
   try {
-    process.kill(-child.proc.pid, 'SIGKILL')
+    process.kill(-child.child.pid, 'SIGKILL')
   } catch {}
 }
 
@@ -80,7 +91,7 @@ export function killGroup(child) {
 export async function stop(child, ms = 5000) {
   if (child.exitCode !== undefined) return
   try {
-    child.proc.kill('SIGINT')
+    child.kill('SIGINT')
   } catch {}
   const timer = setTimeout(() => killGroup(child), ms)
   await child.exited
@@ -119,84 +130,23 @@ export function createHarness({ name, waitMs = 30_000 }) {
   let spawned = 0
 
   /**
-   * Spawns `node script args` detached, in its own process group, and keeps its output lines as
-   * `{ at, text }` (`at`: epoch ms of arrival) in `child.stdout` / `child.stderr`; `child.listeners`
-   * are called with `(line, stream)` for each. With `stamped`, the child runs under
+   * Spawns `node script args` detached, in its own process group (spawnProcess: its output lines
+   * are `{ text, stream, at }`, `at` the epoch ms of arrival). With `stamped`, the child runs under
    * scripts/bench/stamp.mjs: `at` of its stderr lines is when stamp.mjs received them, and `pid`
    * becomes the real child's pid once stamp.mjs reports it.
    */
   function spawnNode(childName, script, args, { stamped = false } = {}) {
     const argv = stamped ? [STAMP, script, ...args] : [script, ...args]
-    const env = { ...process.env, HOME: childHome(), KEYS_AGENT: `${childName}-${++spawned}` }
-    const proc = spawn(process.execPath, argv, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-      cwd: childHome(),
-      env
-    })
-    const child = {
+    const child = spawnProcess(process.execPath, argv, {
       name: childName,
-      proc,
-      pid: proc.pid,
-      spawnedAt: performance.now(),
-      stdout: [],
-      stderr: [],
-      waiters: [],
-      listeners: [],
-      exitCode: undefined,
-      exited: null
-    }
-    child.exited = new Promise((resolve) =>
-      proc.once('exit', (code, signal) => {
-        child.exitCode = code ?? signal
-        children.delete(child)
-        for (const w of child.waiters.splice(0)) {
-          clearTimeout(w.timer)
-          w.reject(new Error(`${childName} exited (${code ?? signal}) before printing ${w.what}\n${tail(child)}`))
-        }
-        resolve(code ?? signal)
-      })
-    )
-    const feed = (stream) => {
-      let partial = ''
-      proc[stream].setEncoding('utf8')
-      proc[stream].on('data', (chunk) => {
-        const arrived = performance.timeOrigin + performance.now()
-        partial += chunk
-        const lines = partial.split('\n')
-        partial = lines.pop()
-        for (let text of lines) {
-          let at = arrived
-          if (stamped && stream === 'stderr') {
-            const pid = /^@pid (\d+)$/.exec(text)
-            if (pid) {
-              child.pid = Number(pid[1])
-              continue
-            }
-            const m = /^(\d+(?:\.\d+)?) (.*)$/.exec(text)
-            if (m) {
-              at = Number(m[1])
-              text = m[2]
-            }
-          }
-          const line = { at, text }
-          child[stream].push(line)
-          if (child[stream].length > 5000) child[stream].splice(0, 1000)
-          for (const l of child.listeners) l(line, stream)
-          for (const w of [...child.waiters]) {
-            const match = (w.stream === 'any' || w.stream === stream) && w.test(text)
-            if (match) {
-              child.waiters.splice(child.waiters.indexOf(w), 1)
-              clearTimeout(w.timer)
-              w.resolve({ match, at, line: text })
-            }
-          }
-        }
-      })
-    }
-    feed('stdout')
-    feed('stderr')
+      cwd: childHome(),
+      env: { ...process.env, HOME: childHome(), KEYS_AGENT: `${childName}-${++spawned}` },
+      detached: true,
+      keepLines: 5000,
+      mapLine: stamped ? (line) => unstamp(child, line) : undefined
+    })
     children.add(child)
+    void child.exited.then(() => children.delete(child))
     return child
   }
 
@@ -205,25 +155,9 @@ export function createHarness({ name, waitMs = 30_000 }) {
    * which `test` is truthy, as `{ match, at, line }` (`match`: what `test` returned); rejects after
    * `ms` or when the child exits first.
    */
-  function waitFor(child, test, what, { stream = 'any', ms = waitMs } = {}) {
-    for (const s of stream === 'any' ? ['stdout', 'stderr'] : [stream]) {
-      for (const { at, text } of child[s]) {
-        const match = test(text)
-        if (match) return Promise.resolve({ match, at, line: text })
-      }
-    }
-    if (child.exitCode !== undefined)
-      return Promise.reject(
-        new Error(`${child.name} has exited (${child.exitCode}) without printing ${what}\n${tail(child)}`)
-      )
-    return new Promise((resolve, reject) => {
-      const w = { test, what, stream, resolve, reject }
-      w.timer = setTimeout(() => {
-        child.waiters.splice(child.waiters.indexOf(w), 1)
-        reject(new Error(`${child.name}: nothing printed ${what} within ${ms} ms\n${tail(child)}`))
-      }, ms)
-      child.waiters.push(w)
-    })
+  async function waitFor(child, test, what, { stream = 'any', ms = waitMs } = {}) {
+    const { line, match } = await child.find(test, { stream, what, timeoutMs: ms })
+    return { match, at: line.at, line: line.text }
   }
 
   /** waitFor a line matching `re`; `match` is the RegExp match. */

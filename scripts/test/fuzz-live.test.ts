@@ -10,35 +10,26 @@
 // - The agent keeps serving, and billing, the honest session whatever the other connections send:
 //   honest_session_ok is false if its tunnel stops answering GET /healthz or the agent ends it.
 
-import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, expect, test } from 'vitest'
+import { spawnProcess, type Proc } from '@2020117/testkit'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-let child: ChildProcess | null = null
+let child: Proc | null = null
 
 afterAll(async () => {
   // SIGTERM lets the script kill the agent and session it spawned and remove its temp dir.
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child?.once('exit', resolve))
-    child.kill('SIGTERM')
-    await exited
-  }
+  child?.kill('SIGTERM')
+  await child?.exited
 })
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [`${root}scripts/fuzz-live.mjs`, ...args], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    child = proc
-    let stdout = ''
-    let stderr = ''
-    proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    proc.once('exit', (code) => resolve({ code, stdout, stderr }))
+async function run(args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  child = spawnProcess(process.execPath, [`${root}scripts/fuzz-live.mjs`, ...args], {
+    name: 'fuzz-live.mjs',
+    cwd: root
   })
+  const code = await child.exited
+  return { code, stdout: child.stdout(), stderr: child.stderr() }
 }
 
 test('fuzz-live --frames=20000: the agent survives, answers every refused frame with its code, and the honest session is never broken', async () => {

@@ -7,21 +7,21 @@
 // process, so that the ledger is read directly), and the installed 2020117-devnet bin shows its help.
 // Third-party dependencies come from the npm registry through npm's own cache (--prefer-offline).
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { tickAmountMsat } from '@2020117/protocol'
-import { startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnProcess, startTestNetwork, type Proc } from '@2020117/testkit'
 import { packAll } from '../pack.mjs'
 
 const work = mkdtempSync(join(tmpdir(), '2020117-install-'))
 const prefix = join(work, 'prefix')
 const home = join(work, 'home')
 let tarballs = new Map<string, string>() // package name -> tarball path, from scripts/pack.mjs
-let net: TestNetwork | null = null
-const children = new Set<ChildProcess>()
+const net = await startTestNetwork({ teardown: afterAll })
+const children = new Set<Proc>()
 const LOCAL_NETWORK = ['@2020117/devnet', '@2020117/relay', '@2020117/devwallet', '@2020117/webui', '2020117-devnet']
 
 /** A clean environment for npm: no pnpm or npm settings inherited from the workspace run, a fresh HOME. */
@@ -41,52 +41,22 @@ function installAll(): void {
   )
 }
 
-/** Runs an installed bin, with stdout and stderr gathered. */
-function installed(bin: string, args: string[]) {
-  const child = spawn(join(prefix, 'node_modules', '.bin', bin), args, {
-    cwd: work,
-    env: cleanEnv(),
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  children.add(child)
-  child.once('exit', () => children.delete(child))
-  const out = { stdout: '', stderr: '' }
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (out.stdout += c))
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (out.stderr += c))
-  const exited = new Promise<number>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : -1)))
-  )
-  /** The first stdout line that is JSON and satisfies the predicate, or rejects when the bin exits first. */
-  const json = <T extends Record<string, unknown>>(pred: (v: T) => boolean) =>
-    new Promise<T>((resolve, reject) => {
-      const scan = () => {
-        for (const line of out.stdout.split('\n')) {
-          try {
-            const v = JSON.parse(line) as T
-            if (v && typeof v === 'object' && pred(v)) return resolve(v)
-          } catch {}
-        }
-      }
-      child.stdout.on('data', scan)
-      scan()
-      void exited.then(() => {
-        scan()
-        reject(new Error(`${bin} exited before the expected JSON line\n--- stderr ---\n${out.stderr.slice(-3000)}`))
-      })
-    })
-  return { child, out, exited, json }
+/** Runs an installed bin (spawnProcess: its output kept, waits on its lines). */
+function installed(bin: string, args: string[]): Proc {
+  const proc = spawnProcess(join(prefix, 'node_modules', '.bin', bin), args, { name: bin, cwd: work, env: cleanEnv() })
+  children.add(proc)
+  void proc.exited.then(() => children.delete(proc))
+  return proc
 }
 
 beforeAll(async () => {
   for (const d of [prefix, home]) mkdirSync(d, { recursive: true })
   tarballs = packAll(prefix)
   installAll()
-  net = await startTestNetwork()
 }, 600_000)
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL')
-  await net?.close()
   rmSync(work, { recursive: true, force: true })
 })
 
@@ -139,13 +109,13 @@ describe('installed from the tarballs with plain npm', () => {
       ['2020117-devnet', /^2020117-devnet: /]
     ] as const) {
       const run = installed(bin, ['--help'])
-      expect(await run.exited, `${bin} --help\n${run.out.stderr}`).toBe(0)
-      expect(run.out.stdout).toMatch(usage)
+      expect(await run.exited, `${bin} --help\n${run.stderr()}`).toBe(0)
+      expect(run.stdout()).toMatch(usage)
     }
   })
 
   test('a paid session between the installed bins moves exactly ticks × tick amount in the ledger', async () => {
-    const network = net!
+    const network = net
     const customerBefore = network.balanceMsat('customer')
     const providerBefore = network.balanceMsat('provider')
     // 60 sats/min billed every second: 1000 msat a tick, so a 3-sat budget pays exactly three ticks
@@ -166,7 +136,7 @@ describe('installed from the tarballs with plain npm', () => {
       `--swarm-key=${swarmKey as string}`
     ])
     const summary = await session.json((s) => 'reason' in s)
-    expect(summary.reason, session.out.stderr).toBe('BUDGET_EXHAUSTED')
+    expect(summary.reason, session.stderr()).toBe('BUDGET_EXHAUSTED')
     expect(await session.exited).toBe(0)
     const paid = 3 * tickAmountMsat(60, 1)
     expect(customerBefore - network.balanceMsat('customer')).toBe(paid)

@@ -2,34 +2,23 @@
 // no errors through one loaded tunnel, none across concurrent sessions, and bounded memory in the
 // agent behind a slow reader. The global setup builds dist/ first, so the bins are current.
 
-import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, expect, test } from 'vitest'
+import { spawnProcess, type Proc } from '@2020117/testkit'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-let child: ChildProcess | null = null
+let child: Proc | null = null
 
 afterAll(async () => {
   // load.mjs kills its own process groups on SIGTERM.
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const gone = new Promise((resolve) => child!.once('exit', resolve))
-    child.kill('SIGTERM')
-    await gone
-  }
+  child?.kill('SIGTERM')
+  await child?.exited
 })
 
-function runLoad(): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    child = spawn(process.execPath, [`${root}scripts/load.mjs`, '--quick'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c))
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c))
-    child.once('exit', (code, signal) => resolve({ code: code ?? signal ?? -1, stdout, stderr }))
-  })
+async function runLoad(): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  child = spawnProcess(process.execPath, [`${root}scripts/load.mjs`, '--quick'], { name: 'load.mjs', cwd: root })
+  const code = await child.exited
+  return { code, stdout: child.stdout(), stderr: child.stderr() }
 }
 
 test('load.mjs --quick: one JSON object, every goal met', async () => {

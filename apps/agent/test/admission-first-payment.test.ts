@@ -11,26 +11,18 @@
 // Old failure: the squatters' sessions ended UNPAID only after 2G, and each squatter started again
 // at once and got its slot back, so the honest customer never found a free one.
 
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { FIRST_PAYMENT_SECONDS, tickAmountMsat } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { Dialer, type RawCustomer } from './helpers/hostile-customer.js'
 import { newKeyPair, openAs } from './helpers/paying-customer.js'
 
-let net: TestNetwork
-let dialer: Dialer
+const net = await startTestNetwork({ teardown: afterAll })
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 const open: RawCustomer[] = []
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-  dialer = new Dialer(net.devnet.state.bootstrap)
-})
 
 afterAll(async () => {
   for (const c of open) c.destroy()
-  await killAll()
-  await dialer?.destroy()
-  await net?.close()
 })
 
 test('squatters on every slot lose them at the first-payment deadline and are backed off; an honest customer gets a session and pays', async () => {

@@ -8,30 +8,22 @@
 // Old failure: every refused start counted against one global limit of 40 per 10 s, so the flood
 // kept it full and the honest session got RATE_LIMITED.
 
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { tickAmountMsat } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import type { KeyPair } from 'hyperdht'
 import { STARTS_PER_CONNECTION, STARTS_PER_KEY } from '../src/admission.js'
 import { Dialer, type RawCustomer } from './helpers/hostile-customer.js'
 import { newKeyPair, openAs } from './helpers/paying-customer.js'
 
-let net: TestNetwork
-let dialer: Dialer
+const net = await startTestNetwork({ teardown: afterAll })
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 let stopped = false
 const open: RawCustomer[] = []
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-  dialer = new Dialer(net.devnet.state.bootstrap)
-})
 
 afterAll(async () => {
   stopped = true
   for (const c of open) c.destroy()
-  await killAll()
-  await dialer?.destroy()
-  await net?.close()
 })
 
 interface Flood {

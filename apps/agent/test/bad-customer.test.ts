@@ -22,13 +22,13 @@ import {
   tickAmountMsat,
   type MessageOf
 } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import { killAll, spawnBin, startTestNetwork, type Proc } from '@2020117/testkit'
 import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 
 const PER_TICK = tickAmountMsat(5, 2) // 167 msat: 5 sats/min billed every 2 s
 
-let net: TestNetwork
-let dialer: Dialer
+const net = await startTestNetwork({ teardown: afterAll })
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 let upstream: http.Server
 /** Requests the upstream got, by kind: the honest session asks for /healthz, attackers for /rogue/…. */
 const hits = { healthz: 0, rogue: 0 }
@@ -43,8 +43,6 @@ const wsReceived: Array<{ at: number; bytes: number }> = []
 const streaming = new Set<{ destroy(): void }>()
 
 beforeAll(async () => {
-  net = await startTestNetwork()
-  dialer = new Dialer(net.devnet.state.bootstrap)
   upstream = http.createServer((req, res) => {
     if (req.url === '/healthz') {
       hits.healthz++
@@ -97,11 +95,8 @@ afterEach(async () => {
 })
 
 afterAll(async () => {
-  await killAll()
-  await dialer?.destroy()
   upstream?.closeAllConnections()
   upstream?.close()
-  await net?.close()
 })
 
 interface Agent {

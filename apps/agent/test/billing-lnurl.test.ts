@@ -11,19 +11,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { tickAmountMsat, type MessageOf } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork, type Proc } from '@2020117/testkit'
 import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 
-let net: TestNetwork
-let dialer: Dialer
+const net = await startTestNetwork({ teardown: afterAll })
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 let lnurl: http.Server
 /** The one invoice the LNURL server hands out, whatever it is asked, once it has made it. */
 let replayed: string | null = null
 let callbacks = 0
 
 beforeAll(async () => {
-  net = await startTestNetwork()
-  dialer = new Dialer(net.devnet.state.bootstrap)
   lnurl = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
     const { port } = lnurl.address() as { port: number }
@@ -54,10 +52,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await killAll()
-  await dialer?.destroy()
   lnurl?.close()
-  await net?.close()
 })
 
 const keysDir = mkdtempSync(join(tmpdir(), '2020117-lnurl-agent-'))

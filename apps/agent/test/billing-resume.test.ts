@@ -10,16 +10,14 @@
 import http from 'node:http'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
 import { tickAmountMsat, type MessageOf } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { killAll, spawnBin, startTestNetwork } from '@2020117/testkit'
 import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 
-let net: TestNetwork
-let dialer: Dialer
+const net = await startTestNetwork({ teardown: afterAll })
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 let upstream: http.Server
 
 beforeAll(async () => {
-  net = await startTestNetwork()
-  dialer = new Dialer(net.devnet.state.bootstrap)
   upstream = http.createServer((_req, res) =>
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
   )
@@ -31,10 +29,7 @@ afterEach(async () => {
 })
 
 afterAll(async () => {
-  await killAll()
-  await dialer?.destroy()
   upstream?.close()
-  await net?.close()
 })
 
 /**

@@ -7,15 +7,14 @@ import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
 import { SessionChannel, type SessionAck, type SessionEnd, type Tick } from '@2020117/protocol'
 import { PeerSwarm, type Connection } from '@2020117/swarm'
 import { Tunnel, type TunnelStream } from '@2020117/tunnel'
-import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import { killAll, spawnBin, startTestNetwork, type Proc } from '@2020117/testkit'
 
-let net: TestNetwork
+const net = await startTestNetwork({ teardown: afterAll })
 let upstream: http.Server
 let upstreamHits = 0
 const swarms: PeerSwarm[] = []
 
 beforeAll(async () => {
-  net = await startTestNetwork()
   upstream = http.createServer((_req, res) => {
     upstreamHits++
     res.end('served')
@@ -30,7 +29,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   upstream.close()
-  await net?.close()
 })
 
 async function startAgent(): Promise<{ agent: Proc; key: string }> {

@@ -9,20 +9,18 @@
 // reached the upstream as `/admin/secret`, `/x/../admin` reached it un-normalised, and so on.
 
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork, type Proc } from '@2020117/testkit'
 import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 import { exchange, paySession, RecordingUpstream } from './helpers/paying-customer.js'
 
-let net: TestNetwork
-let dialer: Dialer
+const net = await startTestNetwork({ teardown: afterAll })
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 let upstream: RecordingUpstream
 let agent: Proc
 let customer: RawCustomer
 let streamId = 0
 
 beforeAll(async () => {
-  net = await startTestNetwork()
-  dialer = new Dialer(net.devnet.state.bootstrap)
   upstream = new RecordingUpstream()
   const port = await upstream.listen()
   agent = spawnBin('agent', [
@@ -42,10 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   customer?.destroy()
-  await killAll()
-  await dialer?.destroy()
   upstream?.close()
-  await net?.close()
 })
 
 /** Spellings of /admin and paths under it, each of which some parser, proxy or upstream folds into /admin. */

@@ -10,21 +10,19 @@
 import http from 'node:http'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { MAX_OPEN_STREAMS } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { UPSTREAM_SOCKETS_PER_SESSION } from '../src/gateway.js'
 import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 import { paySession } from './helpers/paying-customer.js'
 
-let net: TestNetwork
-let dialer: Dialer
+const net = await startTestNetwork({ teardown: afterAll })
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 let upstream: http.Server
 const held: http.ServerResponse[] = []
 let onHeld: () => void = () => {}
 let healthz = 0
 
 beforeAll(async () => {
-  net = await startTestNetwork()
-  dialer = new Dialer(net.devnet.state.bootstrap)
   upstream = http.createServer((req, res) => {
     if (req.url?.startsWith('/hold/')) {
       held.push(res)
@@ -40,11 +38,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const res of held.splice(0)) res.end()
-  await killAll()
-  await dialer?.destroy()
   upstream?.closeAllConnections()
   upstream?.close()
-  await net?.close()
 })
 
 test('a paying session holding 256 long requests does not starve another session: the honest customer is served, and the greedy one queues behind itself', async () => {

@@ -3,20 +3,11 @@
 // same state; a customer who arrives afterwards finds the agent within its discovery timeout and
 // pays, and the ledger says so. Synchronised on the agent's own log lines, never on sleeps.
 
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { tickAmountMsat } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 
-let net: TestNetwork
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-})
-
-afterAll(async () => {
-  await killAll()
-  await net?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
 
 test(
   'after the DHT, the relay and the wallet restart under a running agent, a new session finds it and pays',

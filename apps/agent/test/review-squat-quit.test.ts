@@ -10,25 +10,17 @@
 // session itself with nothing paid, and comes straight back under its key. It must be backed off
 // (RATE_LIMITED), as it is when it lets the deadline run out.
 
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { afterAll, expect, test } from 'vitest'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { Dialer, type RawCustomer } from './helpers/hostile-customer.js'
 import { newKeyPair, openAs } from './helpers/paying-customer.js'
 
-let net: TestNetwork
-let dialer: Dialer
+const net = await startTestNetwork({ teardown: afterAll })
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 const open: RawCustomer[] = []
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-  dialer = new Dialer(net.devnet.state.bootstrap)
-})
 
 afterAll(async () => {
   for (const c of open) c.destroy()
-  await killAll()
-  await dialer?.destroy()
-  await net?.close()
 })
 
 test('a squatter that quits its own unpaid session before the deadline is backed off like one that lets it run out', async () => {

@@ -9,25 +9,17 @@
 // Against the real 2020117-agent bin: ADMITTED_PER_WINDOW raw customers, each under its own key,
 // start and quit one session each; then one more customer asks for a session and must get one.
 
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { afterAll, expect, test } from 'vitest'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { ADMITTED_PER_WINDOW } from '../src/admission.js'
 import { Dialer, RawCustomer } from './helpers/hostile-customer.js'
 
-let net: TestNetwork
-let dialer: Dialer
+const net = await startTestNetwork({ teardown: afterAll })
+const dialer = new Dialer(net.devnet.state.bootstrap, { teardown: afterAll })
 const open: RawCustomer[] = []
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-  dialer = new Dialer(net.devnet.state.bootstrap)
-})
 
 afterAll(async () => {
   for (const c of open) c.destroy()
-  await killAll()
-  await dialer?.destroy()
-  await net?.close()
 })
 
 test('strangers under fresh keys that start and quit sessions at once do not lock an honest customer out', async () => {

@@ -3,20 +3,11 @@
 
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { tickAmountMsat } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 
-let net: TestNetwork
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-})
-
-afterAll(async () => {
-  await killAll()
-  await net?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
 
 test('a 2 s tick session for about 10 s moves exactly ticks × per-tick amount, and the summary agrees', async () => {
   const customerBefore = net.balanceMsat('customer')

@@ -14,7 +14,7 @@
 // provider does, msat paid ≤ (⌊elapsed wall time / T⌋ + 2) × the tick amount.
 
 import { randomBytes } from 'node:crypto'
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
+import { afterAll, afterEach, expect, test } from 'vitest'
 import {
   MAX_FRAME_BYTES,
   MAX_RESUMES_PER_MINUTE,
@@ -22,14 +22,23 @@ import {
   tickAmountMsat,
   type MessageOf
 } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import {
+  NODE_B,
+  amountlessInvoice,
+  hintedInvoice,
+  killAll,
+  signInvoice,
+  spawnBin,
+  startTestNetwork,
+  type Proc
+} from '@2020117/testkit'
 import {
   startFakeProvider,
   type FakeProvider,
   type FakeProviderOptions,
   type FakeSession
 } from './helpers/fake-provider.js'
-import { NODE_B, amountlessInvoice, expiredDevnetInvoice, hintedInvoice, signInvoice } from './helpers/invoices.js'
+import { expiredDevnetInvoice } from './helpers/invoices.js'
 
 interface Summary {
   reason: string
@@ -42,21 +51,12 @@ interface Summary {
 
 const PER_TICK = tickAmountMsat(5, 2) // 167 msat: 5 sats/min, 2 s ticks
 
-let net: TestNetwork
+const net = await startTestNetwork({ teardown: afterAll })
 const fakes: FakeProvider[] = []
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-})
 
 afterEach(async () => {
   await killAll()
   await Promise.all(fakes.splice(0).map((f) => f.close()))
-})
-
-afterAll(async () => {
-  await killAll()
-  await net?.close()
 })
 
 interface Rental {

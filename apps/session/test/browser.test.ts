@@ -8,12 +8,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url))
 
-let network: TestNetwork
+const network = await startTestNetwork({ webuiStepDelayMs: 40, teardown: afterAll })
 let browser: Browser | null = null
 
 beforeAll(async () => {
@@ -22,13 +22,10 @@ beforeAll(async () => {
       `no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`
     )
   }
-  network = await startTestNetwork({ webuiStepDelayMs: 40 })
 })
 
 afterAll(async () => {
   await browser?.close()
-  await killAll()
-  await network?.close()
 })
 
 test('the WebUI works in Chromium through the tunnel, progress arrives over the WebSocket, and status shows the ticks paid', async () => {

@@ -2,20 +2,11 @@
 // session ends BUDGET_EXHAUSTED and the tunnel closes.
 
 import net from 'node:net'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { tickAmountMsat } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 
-let network: TestNetwork
-
-beforeAll(async () => {
-  network = await startTestNetwork()
-})
-
-afterAll(async () => {
-  await killAll()
-  await network?.close()
-})
+const network = await startTestNetwork({ teardown: afterAll })
 
 async function get(url: string): Promise<number> {
   const res = await fetch(url)

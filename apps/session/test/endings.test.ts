@@ -1,19 +1,10 @@
 // Every ending prints a summary. Here: the provider shuts down (SIGTERM) while two customers are in
 // session; both get PROVIDER_SHUTDOWN and a summary, and the ledger matches what they paid.
 
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { afterAll, expect, test } from 'vitest'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 
-let network: TestNetwork
-
-beforeAll(async () => {
-  network = await startTestNetwork()
-})
-
-afterAll(async () => {
-  await killAll()
-  await network?.close()
-})
+const network = await startTestNetwork({ teardown: afterAll })
 
 test('a provider stopping with SIGTERM ends every session with PROVIDER_SHUTDOWN, and each customer prints its summary', async () => {
   const before = network.balanceMsat('customer')

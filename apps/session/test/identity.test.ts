@@ -5,28 +5,20 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
+import { afterAll, afterEach, expect, test } from 'vitest'
 import { SimplePool, useWebSocketImplementation } from 'nostr-tools/pool'
 import { WebSocket } from 'ws'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { killAll, spawnBin, startTestNetwork } from '@2020117/testkit'
 import { startFakeProvider } from './helpers/fake-provider.js'
 
 useWebSocketImplementation(WebSocket)
 
-let network: TestNetwork
+const network = await startTestNetwork({ teardown: afterAll })
 let dir: string
-
-beforeAll(async () => {
-  network = await startTestNetwork()
-})
 
 afterEach(async () => {
   await killAll()
   if (dir) await rm(dir, { recursive: true, force: true })
-})
-
-afterAll(async () => {
-  await network?.close()
 })
 
 async function relayEvents(filter: Record<string, unknown>) {

@@ -8,11 +8,11 @@
 import http from 'node:http'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { WebSocket } from 'ws'
-import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork, type Proc } from '@2020117/testkit'
 import { ownHosts } from '../src/local-gateway.js'
 import { startRecordingUpstream, type RecordingUpstream } from './helpers/local-upstream.js'
 
-let network: TestNetwork
+const network = await startTestNetwork({ teardown: afterAll })
 let upstream: RecordingUpstream
 let base: string
 let port: number
@@ -40,15 +40,12 @@ async function startSession(extra: string[] = []): Promise<{ proc: Proc; base: s
 }
 
 beforeAll(async () => {
-  network = await startTestNetwork()
   upstream = await startRecordingUpstream()
   ;({ base, port } = await startSession())
 }, 60_000)
 
 afterAll(async () => {
-  await killAll()
   await upstream?.close()
-  await network?.close()
 })
 
 interface Answer {

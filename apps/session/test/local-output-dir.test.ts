@@ -7,10 +7,10 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { startRecordingUpstream, type RecordingUpstream } from './helpers/local-upstream.js'
 
-let network: TestNetwork
+const network = await startTestNetwork({ teardown: afterAll })
 let upstream: RecordingUpstream
 let root: string
 
@@ -18,7 +18,6 @@ const PNG = Buffer.from('\x89PNG\r\n\x1a\nfrom the provider', 'latin1')
 const HOSTILE_SEEDS = ['1/../../evil', '/../../../escaped', '../x', 'a\\..\\..\\win']
 
 beforeAll(async () => {
-  network = await startTestNetwork()
   upstream = await startRecordingUpstream({
     txt2img: () => ({
       images: HOSTILE_SEEDS.map(() => PNG.toString('base64')),
@@ -29,9 +28,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await killAll()
   await upstream?.close()
-  await network?.close()
   if (root) await rm(root, { recursive: true, force: true })
 })
 

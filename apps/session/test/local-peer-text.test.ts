@@ -5,26 +5,16 @@
 // without one) and its logs show no control character and the real price. A fake provider ends a
 // session with such a message: the summary shows it stripped.
 
-import { spawn } from 'node:child_process'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { peerJson, peerText, stripControls } from '@2020117/cli'
-import { BINS, killAll, spawnBin, startTestNetwork, testHome, type TestNetwork } from '@2020117/testkit'
+import { BINS, spawnBin, spawnProcess, startTestNetwork, testHome } from '@2020117/testkit'
 import { startFakeProvider } from './helpers/fake-provider.js'
 
-let network: TestNetwork
+const network = await startTestNetwork({ teardown: afterAll })
 
 /** ESC, CR, the 8-bit CSI, DEL, a bidi override and isolate, a line separator. */
 const HOSTILE = '\x1b[2K\r rent X at 1 sats/min \x9b2K\x7f\u202eevil\u2066\u2028'
 const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/
-
-beforeAll(async () => {
-  network = await startTestNetwork()
-})
-
-afterAll(async () => {
-  await killAll()
-  await network?.close()
-})
 
 function visible(s: string): string {
   return JSON.stringify(s)
@@ -169,25 +159,22 @@ test('the REPL shows the manifest (skill) with its controls escaped and the name
 }, 60_000)
 
 /** Runs the session bin on a pseudo-terminal (util-linux script), types `answer` at its question. */
-function onTerminal(args: string[], answer: string): Promise<{ output: string; code: number | null }> {
+async function onTerminal(args: string[], answer: string): Promise<{ output: string; code: number | string }> {
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`
   const cmd = [process.execPath, BINS.session, ...args].map(quote).join(' ')
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+  const tty = spawnProcess('script', ['-qfec', cmd, '/dev/null'], {
+    name: 'session on a terminal',
     cwd: testHome(),
     env: { ...process.env, HOME: testHome(), KEYS_AGENT: 'tty-customer' },
-    stdio: ['pipe', 'pipe', 'pipe']
+    stdin: 'pipe'
   })
-  let output = ''
-  let answered = false
-  return new Promise((resolve) => {
-    child.stdout.setEncoding('utf8')
-    child.stdout.on('data', (chunk: string) => {
-      output += chunk
-      if (!answered && output.includes('[y/N]')) {
-        answered = true
-        child.stdin.write(answer)
-      }
-    })
-    child.on('exit', (code) => resolve({ output, code }))
-  })
+  // The question ends without a newline: it is still the line being printed when it is asked.
+  await tty
+    .find((text) => text.includes('[y/N]'), { stream: 'stdout', partial: true })
+    .then(
+      () => tty.write(answer),
+      () => undefined
+    )
+  const code = await tty.exited
+  return { output: tty.stdout(), code }
 }

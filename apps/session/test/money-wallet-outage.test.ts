@@ -6,9 +6,9 @@
 // its wallet's relay cut mid-session.
 
 import net from 'node:net'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { tickAmountMsat } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { NwcWallet, WalletError, loadNwcSdk } from '@2020117/wallet'
 import { startFakeProvider, type FakeProvider } from './helpers/fake-provider.js'
 
@@ -142,17 +142,11 @@ test('any other request says "could not connect" for a refused connection, not "
 // customer's attempts and brings the relay back on an event (the second refused attempt after the
 // bill came), never on a timer. The wallet service itself stays on the real relay.
 
-let network: TestNetwork
+const network = await startTestNetwork({ teardown: afterAll })
 let fake: FakeProvider | null = null
 
-beforeAll(async () => {
-  network = await startTestNetwork()
-})
-
 afterAll(async () => {
-  await killAll()
   await fake?.close()
-  await network?.close()
 })
 
 interface RelayProxy {

@@ -4,20 +4,11 @@
 // while the paid time and the grace last, so the session carries on once the relay is back, and
 // the ledger equals both summaries. Synchronised on log lines, never on sleeps.
 
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { tickAmountMsat } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 
-let net: TestNetwork
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-})
-
-afterAll(async () => {
-  await killAll()
-  await net?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
 
 test(
   'the relay stops for less than the grace mid-session: the session carries on, and the ledger equals both summaries',

@@ -4,19 +4,16 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 
-let network: TestNetwork
+const network = await startTestNetwork({ teardown: afterAll })
 let cwd: string
 
 beforeAll(async () => {
-  network = await startTestNetwork()
   cwd = await mkdtemp(join(tmpdir(), '2020117-repl-'))
 })
 
 afterAll(async () => {
-  await killAll()
-  await network?.close()
   await rm(cwd, { recursive: true, force: true })
 })
 

@@ -2,20 +2,11 @@
 // and the tunnel works again. The customer's connection is cut with SIGUSR2 (a real destroy of the
 // Hyperswarm connection inside the session process).
 
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { tickAmountMsat } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 
-let network: TestNetwork
-
-beforeAll(async () => {
-  network = await startTestNetwork()
-})
-
-afterAll(async () => {
-  await killAll()
-  await network?.close()
-})
+const network = await startTestNetwork({ teardown: afterAll })
 
 async function healthz(base: string): Promise<number> {
   const res = await fetch(`${base}/healthz`)

@@ -12,22 +12,16 @@
 // carries anything back. The summary must not under-report what the ledger shows.
 
 import net from 'node:net'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { tickAmountMsat } from '@2020117/protocol'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { startFakeProvider, type FakeProvider } from './helpers/fake-provider.js'
 
-let network: TestNetwork
+const network = await startTestNetwork({ teardown: afterAll })
 let fake: FakeProvider | null = null
 
-beforeAll(async () => {
-  network = await startTestNetwork()
-})
-
 afterAll(async () => {
-  await killAll()
   await fake?.close()
-  await network?.close()
 })
 
 /** A TCP proxy to the relay that can go deaf one way: requests still pass, replies are dropped. */

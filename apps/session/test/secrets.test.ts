@@ -20,9 +20,9 @@ import { join } from 'node:path'
 import { nip19 } from 'nostr-tools'
 import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import { killAll, spawnBin, startTestNetwork, type Proc } from '@2020117/testkit'
 
-let network: TestNetwork
+const network = await startTestNetwork({ webuiStepDelayMs: 1, teardown: afterAll })
 let dir: string
 
 /** label -> 32-byte secret as lower-case hex */
@@ -36,7 +36,6 @@ const TRACE = ['--log-level=trace']
 const DEBUG_ENV = { DEBUG_2020117: '1' }
 
 beforeAll(async () => {
-  network = await startTestNetwork({ webuiStepDelayMs: 1 })
   dir = await mkdtemp(join(tmpdir(), '2020117-secrets-'))
 })
 
@@ -45,8 +44,6 @@ afterEach(async () => {
 })
 
 afterAll(async () => {
-  await killAll()
-  await network?.close()
   if (dir) await rm(dir, { recursive: true, force: true })
 })
 

@@ -11,22 +11,13 @@ import {
   probeUpload,
   probeWebSocketProgress
 } from '@2020117/webui/testing'
-import {
-  asIPv4,
-  killAll,
-  processSockets,
-  spawnBin,
-  startTestNetwork,
-  type Proc,
-  type TestNetwork
-} from '@2020117/testkit'
+import { asIPv4, processSockets, spawnBin, startTestNetwork, type Proc } from '@2020117/testkit'
 
-let network: TestNetwork
+const network = await startTestNetwork({ webuiStepDelayMs: 1, teardown: afterAll })
 let session: Proc
 let base: string
 
 beforeAll(async () => {
-  network = await startTestNetwork({ webuiStepDelayMs: 1 })
   const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=5', '--json'])
   const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   session = spawnBin('session', [
@@ -39,11 +30,6 @@ beforeAll(async () => {
   ])
   base = (await session.line(/tunnel open: (http:\/\/\S+)/)).match(/(http:\/\/127\.0\.0\.1:\d+)/)?.[1] as string
 }, 60_000)
-
-afterAll(async () => {
-  await killAll()
-  await network?.close()
-})
 
 test('the local listener binds 127.0.0.1, as the OS sees it', async () => {
   expect(new URL(base).hostname).toBe('127.0.0.1')

@@ -3,7 +3,7 @@ import bolt11 from 'bolt11'
 import { describe, expect, test } from 'vitest'
 import type { Tick } from '@2020117/protocol'
 import { TickGuard, WalletError, decodeInvoice, preimageMatches } from '../src/index.js'
-import { makeInvoice, NETWORKS, NODE_A, NODE_B } from './invoices.js'
+import { signInvoice, NETWORKS, NODE_A, NODE_B } from '@2020117/testkit'
 
 const sessionId = new Uint8Array(16)
 const T = 2
@@ -50,11 +50,11 @@ describe('a tick is paid only when every check passes', () => {
   test('a good tick is approved, and the next one too', () => {
     const { now, g } = guard({ t: Date.now() })
     g['terms'].startedAt = now.t
-    const a = g.check(tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11))
+    const a = g.check(tick(0, signInvoice({ amountMsat: AMOUNT }).bolt11))
     expect(a.amountMsat).toBe(167)
     g.paid(a, 'p')
     now.t += T * 1000
-    g.paid(g.check(tick(1, makeInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
+    g.paid(g.check(tick(1, signInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
     expect(g.spentMsat).toBe(334)
     expect(g.ticksPaid).toBe(2)
     expect(g.paidUntil).toBe(4)
@@ -62,26 +62,26 @@ describe('a tick is paid only when every check passes', () => {
 
   const nowMs = Date.now()
   const cases: Array<[string, (g: TickGuard) => Tick, string]> = [
-    ['an inflated invoice', () => tick(0, makeInvoice({ amountMsat: AMOUNT + 1 }).bolt11), 'INVOICE_AMOUNT_MISMATCH'],
+    ['an inflated invoice', () => tick(0, signInvoice({ amountMsat: AMOUNT + 1 }).bolt11), 'INVOICE_AMOUNT_MISMATCH'],
     [
       'a tick amount that disagrees with the rule',
-      () => tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11, { amountMsat: 166 }),
+      () => tick(0, signInvoice({ amountMsat: AMOUNT }).bolt11, { amountMsat: 166 }),
       'INVOICE_AMOUNT_MISMATCH'
     ],
-    ['a zero-amount invoice', () => tick(0, makeInvoice({ amountMsat: 0 }).bolt11), 'INVOICE_AMOUNT_MISMATCH'],
+    ['a zero-amount invoice', () => tick(0, signInvoice({ amountMsat: 0 }).bolt11), 'INVOICE_AMOUNT_MISMATCH'],
     [
       'an invoice for another network',
-      () => tick(0, makeInvoice({ amountMsat: AMOUNT, network: 'bitcoin' }).bolt11),
+      () => tick(0, signInvoice({ amountMsat: AMOUNT, network: 'bitcoin' }).bolt11),
       'INVOICE_NETWORK_MISMATCH'
     ],
     [
       'an expired invoice',
-      () => tick(0, makeInvoice({ amountMsat: AMOUNT, timestamp: Math.floor(nowMs / 1000) - 700, expiry: 600 }).bolt11),
+      () => tick(0, signInvoice({ amountMsat: AMOUNT, timestamp: Math.floor(nowMs / 1000) - 700, expiry: 600 }).bolt11),
       'INVOICE_EXPIRED'
     ],
     ['garbage', () => tick(0, 'lnbcrt1garbage'), 'INVOICE_INVALID'],
-    ['a seq out of order', () => tick(1, makeInvoice({ amountMsat: AMOUNT }).bolt11), 'TICK_OUT_OF_ORDER'],
-    ['a wrong period', () => tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11, { periodEnd: 3 }), 'TICK_OUT_OF_ORDER']
+    ['a seq out of order', () => tick(1, signInvoice({ amountMsat: AMOUNT }).bolt11), 'TICK_OUT_OF_ORDER'],
+    ['a wrong period', () => tick(0, signInvoice({ amountMsat: AMOUNT }).bolt11, { periodEnd: 3 }), 'TICK_OUT_OF_ORDER']
   ]
   test.each(cases)('refuses %s', (_name, make, code) => {
     const { g } = guard({ t: nowMs })
@@ -102,11 +102,11 @@ describe('a tick is paid only when every check passes', () => {
       seenHashes,
       now: () => now.t
     }
-    const inv = makeInvoice({ amountMsat: AMOUNT })
+    const inv = signInvoice({ amountMsat: AMOUNT })
     const g1 = new TickGuard(terms)
     g1.paid(g1.check(tick(0, inv.bolt11)), 'p')
     now.t += T * 1000
-    const sameHash = makeInvoice({ amountMsat: AMOUNT, preimage: inv.preimage }) // a new invoice for a paid hash
+    const sameHash = signInvoice({ amountMsat: AMOUNT, preimage: inv.preimage }) // a new invoice for a paid hash
     expect(refusal(() => g1.check(tick(1, sameHash.bolt11)))).toBe('INVOICE_HASH_REUSED')
     const g2 = new TickGuard({ ...terms, startedAt: now.t })
     expect(refusal(() => g2.check(tick(0, inv.bolt11)))).toBe('INVOICE_HASH_REUSED')
@@ -123,9 +123,9 @@ describe('a tick is paid only when every check passes', () => {
       startedAt: now.t,
       now: () => now.t
     })
-    g.paid(g.check(tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
+    g.paid(g.check(tick(0, signInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
     now.t += T * 1000
-    expect(refusal(() => g.check(tick(1, makeInvoice({ amountMsat: AMOUNT, key: NODE_B }).bolt11)))).toBe(
+    expect(refusal(() => g.check(tick(1, signInvoice({ amountMsat: AMOUNT, key: NODE_B }).bolt11)))).toBe(
       'INVOICE_PAYEE_CHANGED'
     )
   })
@@ -140,9 +140,9 @@ describe('a tick is paid only when every check passes', () => {
       startedAt: now.t,
       now: () => now.t
     })
-    g.paid(g.check(tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
+    g.paid(g.check(tick(0, signInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
     now.t += 1000 // tick 1 is due at +2000 ms; 200 ms of tolerance
-    expect(refusal(() => g.check(tick(1, makeInvoice({ amountMsat: AMOUNT }).bolt11)))).toBe('TICK_TOO_EARLY')
+    expect(refusal(() => g.check(tick(1, signInvoice({ amountMsat: AMOUNT }).bolt11)))).toBe('TICK_TOO_EARLY')
     const g2 = new TickGuard({
       satsPerMinute: 5,
       tickSeconds: T,
@@ -151,8 +151,8 @@ describe('a tick is paid only when every check passes', () => {
       startedAt: 0,
       now: () => 1850
     })
-    g2.paid(g2.check(tick(0, makeInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
-    expect(g2.check(tick(1, makeInvoice({ amountMsat: AMOUNT }).bolt11)).seq).toBe(1)
+    g2.paid(g2.check(tick(0, signInvoice({ amountMsat: AMOUNT }).bolt11)), 'p')
+    expect(g2.check(tick(1, signInvoice({ amountMsat: AMOUNT }).bolt11)).seq).toBe(1)
   })
 
   test('refuses to pass the budget, and says when it cannot afford the next tick', () => {
@@ -165,11 +165,11 @@ describe('a tick is paid only when every check passes', () => {
       startedAt: now.t,
       now: () => now.t
     })
-    g.paid(g.check({ ...tick(0, makeInvoice({ amountMsat: 1000 }).bolt11), amountMsat: 1000, periodEnd: 1 }), 'p')
+    g.paid(g.check({ ...tick(0, signInvoice({ amountMsat: 1000 }).bolt11), amountMsat: 1000, periodEnd: 1 }), 'p')
     expect(g.canAffordNext()).toBe(true)
     now.t += 1000
     g.paid(
-      g.check({ ...tick(1, makeInvoice({ amountMsat: 1000 }).bolt11), amountMsat: 1000, periodStart: 1, periodEnd: 2 }),
+      g.check({ ...tick(1, signInvoice({ amountMsat: 1000 }).bolt11), amountMsat: 1000, periodStart: 1, periodEnd: 2 }),
       'p'
     )
     expect(g.canAffordNext()).toBe(false)
@@ -177,7 +177,7 @@ describe('a tick is paid only when every check passes', () => {
     expect(
       refusal(() =>
         g.check({
-          ...tick(2, makeInvoice({ amountMsat: 1000 }).bolt11),
+          ...tick(2, signInvoice({ amountMsat: 1000 }).bolt11),
           amountMsat: 1000,
           periodStart: 2,
           periodEnd: 3
@@ -198,7 +198,7 @@ test('after a resume, a re-sent bill already paid is acknowledged with its preim
     startedAt: now.t,
     now: () => now.t
   })
-  const inv = makeInvoice({ amountMsat: AMOUNT })
+  const inv = signInvoice({ amountMsat: AMOUNT })
   g.paid(g.check(tick(0, inv.bolt11)), 'aa'.repeat(32))
   now.t += T * 1000
   g.resume(0)
@@ -212,7 +212,7 @@ test('after a resume, a re-sent bill already paid is acknowledged with its preim
 })
 
 test('decodeInvoice reads network, amount, payee and expiry; preimages verify', () => {
-  const inv = makeInvoice({ amountMsat: 167, expiry: 60, timestamp: 1_700_000_000 })
+  const inv = signInvoice({ amountMsat: 167, expiry: 60, timestamp: 1_700_000_000 })
   const d = decodeInvoice(inv.bolt11)
   expect(d).toMatchObject({
     network: 'regtest',
@@ -222,7 +222,7 @@ test('decodeInvoice reads network, amount, payee and expiry; preimages verify', 
     expiresAt: 1_700_000_060
   })
   expect(d.payeeNodeKey).toMatch(/^0[23][0-9a-f]{64}$/)
-  expect(decodeInvoice(makeInvoice({ amountMsat: 1000, network: 'bitcoin' }).bolt11).network).toBe('bitcoin')
+  expect(decodeInvoice(signInvoice({ amountMsat: 1000, network: 'bitcoin' }).bolt11).network).toBe('bitcoin')
   expect(preimageMatches(inv.preimage, inv.paymentHash)).toBe(true)
   expect(preimageMatches(Buffer.alloc(32), inv.paymentHash)).toBe(false)
   expect(preimageMatches(Buffer.alloc(31), inv.paymentHash)).toBe(false)
@@ -239,7 +239,7 @@ describe('resume: a paid period is never billed twice (SPEC §5.5)', () => {
       startedAt: now.t,
       now: () => now.t
     })
-    const invs = [0, 1, 2].map(() => makeInvoice({ amountMsat: AMOUNT }))
+    const invs = [0, 1, 2].map(() => signInvoice({ amountMsat: AMOUNT }))
     for (const [seq, inv] of invs.entries()) {
       now.t = g['terms'].startedAt + seq * T * 1000
       g.paid(g.check(tick(seq, inv.bolt11)), String(seq).repeat(64))
@@ -250,7 +250,7 @@ describe('resume: a paid period is never billed twice (SPEC §5.5)', () => {
   test('a paid seq re-sent with a fresh invoice is refused: TICK_ALREADY_PAID, nothing more spent', () => {
     const { g } = resumed()
     g.resume(2)
-    expect(refusal(() => g.check(tick(2, makeInvoice({ amountMsat: AMOUNT }).bolt11)))).toBe('TICK_ALREADY_PAID')
+    expect(refusal(() => g.check(tick(2, signInvoice({ amountMsat: AMOUNT }).bolt11)))).toBe('TICK_ALREADY_PAID')
     expect(g.spentMsat).toBe(3 * AMOUNT)
   })
 
@@ -406,23 +406,23 @@ describe('routing fees count against the budget', () => {
 
   test('fees the wallet reports count as spent, and the budget keeps the fee limit in reserve: the total never passes it', () => {
     const { now, g } = feeGuard(3, 500)
-    g.paid(g.check(oneSat(0, makeInvoice({ amountMsat: 1000 }).bolt11)), 'p', 400)
+    g.paid(g.check(oneSat(0, signInvoice({ amountMsat: 1000 }).bolt11)), 'p', 400)
     expect({ spent: g.spentMsat, fees: g.feesMsat }).toEqual({ spent: 1400, fees: 400 })
     // 1400 + 1000 + 500 reserve ≤ 3000: affordable. After it, 2800 + 1000 > 3000.
     expect(g.canAffordNext()).toBe(true)
     now.t += 1000
-    g.paid(g.check(oneSat(1, makeInvoice({ amountMsat: 1000 }).bolt11)), 'p', 400)
+    g.paid(g.check(oneSat(1, signInvoice({ amountMsat: 1000 }).bolt11)), 'p', 400)
     expect(g.spentMsat).toBe(2800)
     expect(g.canAffordNext()).toBe(false)
     now.t += 1000
-    expect(refusal(() => g.check(oneSat(2, makeInvoice({ amountMsat: 1000 }).bolt11)))).toBe('BUDGET_EXHAUSTED')
+    expect(refusal(() => g.check(oneSat(2, signInvoice({ amountMsat: 1000 }).bolt11)))).toBe('BUDGET_EXHAUSTED')
     expect(g.spentMsat).toBeLessThanOrEqual(3000)
   })
 
   test('a payment whose reported fee is above the limit stops further payments: FEE_TOO_HIGH', () => {
     const { now, g } = feeGuard(100, 500)
-    g.paid(g.check(oneSat(0, makeInvoice({ amountMsat: 1000 }).bolt11)), 'p', 900)
+    g.paid(g.check(oneSat(0, signInvoice({ amountMsat: 1000 }).bolt11)), 'p', 900)
     now.t += 1000
-    expect(refusal(() => g.check(oneSat(1, makeInvoice({ amountMsat: 1000 }).bolt11)))).toBe('FEE_TOO_HIGH')
+    expect(refusal(() => g.check(oneSat(1, signInvoice({ amountMsat: 1000 }).bolt11)))).toBe('FEE_TOO_HIGH')
   })
 })

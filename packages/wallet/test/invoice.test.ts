@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
 import { decodeInvoice, WalletError, type InvoiceInvalidReason } from '../src/index.js'
-import { featureWords, makeInvoice, NODE_B, rawInvoice, words, type RawField } from './invoices.js'
+import { featureWords, signInvoice, NODE_B, rawInvoice, words, type RawField } from '@2020117/testkit'
 
 interface Vectors {
   valid: Array<{
@@ -142,7 +142,7 @@ describe('reader rules the examples do not cover, on invoices built field by fie
 
   test('a signature by another key than `n` is refused; invoices of the test helper still pass', () => {
     expect(reasonOf(rawInvoice([...good(), [19, words.hex(KEY_N)]], { key: NODE_B }))).toBe('PAYEE_MISMATCH')
-    expect(reasonOf(makeInvoice({ amountMsat: 1000 }).bolt11)).toBe('accepted')
+    expect(reasonOf(signInvoice({ amountMsat: 1000 }).bolt11)).toBe('accepted')
   })
 
   test('the refusal names its rule for the person reading it', () => {

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import http from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest'
 import { invoiceFromLightningAddress, lightningAddressUrl, WalletError } from '../src/index.js'
-import { makeInvoice, rawInvoice, words, type RawField } from './invoices.js'
+import { signInvoice, rawInvoice, words, type RawField } from '@2020117/testkit'
 
 let server: http.Server
 let address: string
@@ -30,7 +30,7 @@ beforeAll(async () => {
     } else if (url.pathname === '/cb') {
       res.end(
         JSON.stringify({
-          pr: makeInvoice({ amountMsat: Number(url.searchParams.get('amount')) + lie }).bolt11,
+          pr: signInvoice({ amountMsat: Number(url.searchParams.get('amount')) + lie }).bolt11,
           routes: []
         })
       )
@@ -72,7 +72,7 @@ describe('plain http only on loopback and .onion hosts', () => {
       asked.push(url.href)
       const body = url.pathname.startsWith('/.well-known/lnurlp/')
         ? { tag: 'payRequest', callback, minSendable: 1, maxSendable: 1_000_000, metadata: '[]' }
-        : { pr: makeInvoice({ amountMsat: Number(url.searchParams.get('amount')) }).bolt11, routes: [] }
+        : { pr: signInvoice({ amountMsat: Number(url.searchParams.get('amount')) }).bolt11, routes: [] }
       return new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } })
     })
     return asked

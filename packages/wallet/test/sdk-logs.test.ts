@@ -2,19 +2,14 @@
 // it says must reach the bins' logger instead, as typed lines with secrets redacted, and never as
 // raw stack traces on stderr or as anything but JSON on a --json stdout. End to end: the real bins
 // with an NWC wallet whose relay refuses connections, which makes the SDK log as it fails. (The
-// test kit is imported by path: the wallet package does not depend on it.)
+// test kit is a devDependency: the wallet package never loads it at run time.)
 
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
-import { afterAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '../../devnet/testkit/src/index.js'
+import { afterAll, expect, onTestFinished, test } from 'vitest'
+import { killAll, spawnBin, startTestNetwork, type Proc } from '@2020117/testkit'
 
-let network: TestNetwork | null = null
-
-afterAll(async () => {
-  await killAll()
-  await network?.close()
-})
+afterAll(killAll)
 
 /** A loopback port with nothing listening: the wallet's relay refuses every connection. */
 async function deadPort(): Promise<number> {
@@ -58,7 +53,7 @@ test('the agent, its wallet relay refusing: no raw stack trace on stderr, pure J
 })
 
 test('the session, its wallet relay refusing once it has an offer: the same', async () => {
-  network = await startTestNetwork()
+  const network = await startTestNetwork({ teardown: onTestFinished })
   const agent = spawnBin('agent', [network.flag, '--sats-per-minute=5', '--tick-seconds=2', '--json'])
   const ready = await agent.json<{ event: string; swarm_key: string }>((e) => e.event === 'ready')
   const { uri, secret } = await refusingWallet()

@@ -22,13 +22,17 @@ import {
 import { muxFrame, openRawChannel, type RawChannel } from '@2020117/protocol/testing'
 import { createDHT, type BootstrapNode, type Connection } from '@2020117/swarm'
 
-/** One DHT node from which the test dials the agent, each time under a new key. */
+/**
+ * One DHT node from which the test dials the agent, each time under a new key. With `teardown`
+ * (e.g. vitest's afterAll), destroyed there, as startTestNetwork's network is.
+ */
 export class Dialer {
   readonly dht: HyperDHT
   private readonly conns = new Set<Connection>()
 
-  constructor(bootstrap: BootstrapNode[]) {
+  constructor(bootstrap: BootstrapNode[], opts: { teardown?: (destroy: () => Promise<void>) => void } = {}) {
     this.dht = createDHT({ bootstrap })
+    opts.teardown?.(() => this.destroy())
   }
 
   /** A new encrypted connection to `swarmKey` (hex); a failed dial is retried a few times. */

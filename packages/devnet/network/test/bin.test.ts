@@ -15,7 +15,7 @@ import { generateSecretKey } from 'nostr-tools/pure'
 import type { DevnetState } from '../src/index.js'
 import { killAll, runBin, startBin, type BinProcess } from './helpers/bin.js'
 import { removeDir, tempDir } from './helpers/devnet.js'
-import { asIPv4, childPids, processExists, processSockets, type ProcSocket } from '../../testkit/src/sockets.js'
+import { asIPv4, childPids, processExists, processSockets, type ProcSocket } from '@2020117/testkit'
 
 let dir: string
 let bin: BinProcess

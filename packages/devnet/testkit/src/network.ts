@@ -2,9 +2,11 @@
 // Its DHT, relay and wallet can be stopped and started again under running bins (an outage): the
 // ports and the state on disk stay, so bins that hold the old addresses can find them again.
 //
-// One call, teardown handed in (as hyperswarm's `createTestnet(3, t.teardown)`): give `teardown`
-// the test framework's hook, e.g. `startTestNetwork({ teardown: onTestFinished })`, or return the
-// network's close from vitest's `beforeAll`. Teardown kills the bins spawned first, then closes.
+// One call, teardown handed in (as hyperswarm's `createTestnet(3, t.teardown)`): a test file starts
+// its network at the top, `const net = await startTestNetwork({ teardown: afterAll })`, and a single
+// test `startTestNetwork({ teardown: onTestFinished })`. Teardown kills the bins spawned (spawnBin)
+// first, then closes the network and removes its directory. Vitest runs afterAll hooks in reverse,
+// so the network, registered first, closes after the file's own afterAll hooks.
 
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

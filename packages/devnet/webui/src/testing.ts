@@ -212,27 +212,7 @@ export async function probeSseProgress(base: string, opts: ProgressProbe): Promi
   const probe = new Probe('probeSseProgress', base, opts.signal)
   return probe.run(async () => {
     const job = jobParams(opts, 'sse probe')
-    const query = new URLSearchParams({
-      prompt: job.prompt,
-      seed: String(job.seed),
-      steps: String(job.steps),
-      width: String(job.width),
-      height: String(job.height),
-      paced: '1'
-    })
-    probe.waiting = 'the SSE response headers'
-    const res = await probe.open(`/sse/progress?${query}`, {
-      headers: { accept: 'text/event-stream', origin: probe.origin }
-    })
-    if (res.statusCode !== 200) {
-      const body = await probe.readAll(res, 'GET /sse/progress')
-      throw probe.fail('GET /sse/progress status', 200, `${res.statusCode} ${snippet(body)}`)
-    }
-    const type = res.headers['content-type'] ?? ''
-    if (!type.startsWith('text/event-stream'))
-      throw probe.fail('GET /sse/progress content-type', 'text/event-stream', type)
-
-    const events = sseEvents(res)
+    const events = await openSseProgress(probe, job)
     const next = async (what: string): Promise<{ event: string; data: Record<string, unknown> }> => {
       probe.waiting = `SSE ${what}`
       const { value, done } = await events.next()
@@ -269,6 +249,33 @@ export async function probeSseProgress(base: string, opts: ProgressProbe): Promi
     if (!after.done) throw probe.fail('SSE stream after complete', 'its end', `event ${after.value.event}`)
     return seen
   })
+}
+
+/** GET /sse/progress for `job`, paced, checked to answer 200 with an event stream: its events. */
+async function openSseProgress(
+  probe: Probe,
+  job: ReturnType<typeof jobParams>
+): Promise<AsyncGenerator<{ event: string; data: Record<string, unknown> }>> {
+  const query = new URLSearchParams({
+    prompt: job.prompt,
+    seed: String(job.seed),
+    steps: String(job.steps),
+    width: String(job.width),
+    height: String(job.height),
+    paced: '1'
+  })
+  probe.waiting = 'the SSE response headers'
+  const res = await probe.open(`/sse/progress?${query}`, {
+    headers: { accept: 'text/event-stream', origin: probe.origin }
+  })
+  if (res.statusCode !== 200) {
+    const body = await probe.readAll(res, 'GET /sse/progress')
+    throw probe.fail('GET /sse/progress status', 200, `${res.statusCode} ${snippet(body)}`)
+  }
+  const type = res.headers['content-type'] ?? ''
+  if (!type.startsWith('text/event-stream'))
+    throw probe.fail('GET /sse/progress content-type', 'text/event-stream', type)
+  return sseEvents(res)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-// Real, signed BOLT11 invoices for tests, made with the bolt11 library.
+// Real, signed BOLT11 invoices for tests, made with the bolt11 library: what a provider, honest or
+// not, can send as a tick's bill. The devnet wallet pays only regtest invoices it issued itself;
+// these are for checking what a reader or a customer accepts, and cannot be paid on the devnet.
 
 import { createHash, randomBytes } from 'node:crypto'
 import { bech32 } from '@scure/base'
@@ -18,7 +20,8 @@ export interface MadeInvoice {
   preimage: Buffer
 }
 
-export function makeInvoice(opts: {
+/** A signed invoice for `amountMsat` (regtest, by NODE_A, 600 s expiry unless told otherwise). */
+export function signInvoice(opts: {
   amountMsat: number
   key?: string
   network?: keyof typeof NETWORKS
@@ -40,6 +43,59 @@ export function makeInvoice(opts: {
     ]
   })
   const signed = bolt11.sign(encoded, opts.key ?? NODE_A)
+  return { bolt11: signed.paymentRequest as string, paymentHash, preimage }
+}
+
+/** A regtest invoice with no amount at all (`lnbcrt1…`), or with an explicit zero amount. */
+export function amountlessInvoice(opts: { zero?: boolean; key?: string } = {}): MadeInvoice {
+  const preimage = randomBytes(32)
+  const paymentHash = createHash('sha256').update(preimage).digest('hex')
+  const encoded = bolt11.encode({
+    network: NETWORKS.regtest,
+    ...(opts.zero ? { millisatoshis: '0' } : {}),
+    timestamp: Math.floor(Date.now() / 1000),
+    tags: [
+      { tagName: 'payment_hash', data: paymentHash },
+      { tagName: 'payment_secret', data: randomBytes(32).toString('hex') },
+      { tagName: 'description', data: '2020117 test tick' },
+      { tagName: 'expire_time', data: 600 }
+    ]
+  })
+  const signed = bolt11.sign(encoded, opts.key ?? NODE_A)
+  return { bolt11: signed.paymentRequest as string, paymentHash, preimage }
+}
+
+/**
+ * A regtest invoice with one route hint (an `r` field) whose single hop charges `feeBaseMsat`: what
+ * a provider's private channel can ask on top of the tick. The devnet wallet cannot pay it.
+ */
+export function hintedInvoice(amountMsat: number, feeBaseMsat: number): MadeInvoice {
+  const preimage = randomBytes(32)
+  const paymentHash = createHash('sha256').update(preimage).digest('hex')
+  const encoded = bolt11.encode({
+    network: NETWORKS.regtest,
+    millisatoshis: String(amountMsat),
+    timestamp: Math.floor(Date.now() / 1000),
+    tags: [
+      { tagName: 'payment_hash', data: paymentHash },
+      { tagName: 'payment_secret', data: randomBytes(32).toString('hex') },
+      { tagName: 'description', data: '2020117 test tick' },
+      { tagName: 'expire_time', data: 600 },
+      {
+        tagName: 'routing_info',
+        data: [
+          {
+            pubkey: '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798',
+            short_channel_id: '0102030405060708',
+            fee_base_msat: feeBaseMsat,
+            fee_proportional_millionths: 0,
+            cltv_expiry_delta: 40
+          }
+        ]
+      }
+    ]
+  })
+  const signed = bolt11.sign(encoded, NODE_A)
   return { bolt11: signed.paymentRequest as string, paymentHash, preimage }
 }
 
@@ -74,6 +130,9 @@ export function rawInvoice(fields: RawField[], opts: { hrp?: string; timestamp?:
 export function featureWords(bits: number[]): number[] {
   const top = Math.max(...bits)
   const out = new Array<number>(Math.floor(top / 5) + 1).fill(0)
-  for (const b of bits) out[out.length - 1 - Math.floor(b / 5)] |= 1 << (b % 5)
+  for (const b of bits) {
+    const at = out.length - 1 - Math.floor(b / 5)
+    out[at] = (out[at] as number) | (1 << (b % 5))
+  }
   return out
 }
