@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import {
   LogLevel,
+  type BeforeHandleEventPlugin,
   type BroadcastPlugin,
   type ClientContext,
   type Event,
@@ -15,6 +16,7 @@ import {
   type OutgoingMessage
 } from '@nostr-relay/common'
 import { NostrRelay } from '@nostr-relay/core'
+import { EventDeletion } from 'nostr-tools/kinds'
 import { verifyEvent } from 'nostr-tools/pure'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import { RelayError } from './errors.js'
@@ -32,6 +34,8 @@ export interface RelayLimits {
   maxConnections: number
   /** Size of one WebSocket message (ws maxPayload); a larger one closes the connection with 1009. Default 128 KiB. */
   maxMessageBytes: number
+  /** Tags of one NIP-09 deletion (kind 5): each is a lookup and a tombstone. Default 200. */
+  maxDeletionTags: number
 }
 
 export interface RelayOptions {
@@ -59,7 +63,8 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   maxSubscriptionsPerConnection: 20,
   maxFiltersPerSubscription: 10,
   maxConnections: 256,
-  maxMessageBytes: 128 * 1024
+  maxMessageBytes: 128 * 1024,
+  maxDeletionTags: 200
 })
 
 /** The most events one filter returns, whatever `limit` it asks for. */
@@ -102,6 +107,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   })
   core.register(subscriptionGuard(sessions, limits))
   core.register(tagAwareBroadcast(sessions))
+  core.register(deletionGuard(store))
+  core.register(deletionBroadcast(sessions))
 
   const http = createServer(relayInformation(limits))
   try {
@@ -220,8 +227,10 @@ function admit(message: ClientMessage, limits: RelayLimits): Refusal | null {
     // The core checks signatures only after its duplicate lookup, so a forged copy of a stored
     // event would get "OK true, duplicate". Verify first, so a bad signature is always refused.
     if (!verifyEvent(event)) return { reply: 'OK', eventId: event.id, error: RelayError.BAD_SIGNATURE() }
-    // The core would accept a NIP-09 deletion and silently do nothing; say so instead.
-    if (event.kind === 5) return { reply: 'OK', eventId: event.id, error: RelayError.UNSUPPORTED('deletion (NIP-09)') }
+    if (event.kind === EventDeletion && event.tags.length > limits.maxDeletionTags) {
+      const error = RelayError.TOO_MANY_TAGS('deletion', event.tags.length, limits.maxDeletionTags)
+      return { reply: 'OK', eventId: event.id, error }
+    }
   }
   if (message.type === 'REQ' && message.filters.length > limits.maxFiltersPerSubscription) {
     return {
@@ -270,14 +279,39 @@ function subscriptionGuard(sessions: Map<WebSocket, Session>, limits: RelayLimit
 // filters, so a NIP-47 client subscribed to its own reply (`#e`) would be sent every reply of the
 // wallet. Match with nostr-tools' complete NIP-01 matcher instead.
 function tagAwareBroadcast(sessions: Map<WebSocket, Session>): BroadcastPlugin {
+  return { broadcast: async (event: Event) => broadcast(sessions, event) }
+}
+
+function broadcast(sessions: Map<WebSocket, Session>, event: Event): void {
+  for (const { ctx } of sessions.values()) {
+    if (!ctx?.isOpen) continue
+    for (const [subscriptionId, filters] of ctx.subscriptions.entries()) {
+      if (filters.some((filter) => matchesFilter(filter, event))) ctx.sendMessage(['EVENT', subscriptionId, event])
+    }
+  }
+}
+
+// An event its author deleted is refused with a reason; the core would otherwise find it neither
+// stored nor a duplicate, and the store would drop it behind an "OK true".
+function deletionGuard(store: EventStore): BeforeHandleEventPlugin {
   return {
-    async broadcast(event: Event): Promise<void> {
-      for (const { ctx } of sessions.values()) {
-        if (!ctx?.isOpen) continue
-        for (const [subscriptionId, filters] of ctx.subscriptions.entries()) {
-          if (filters.some((filter) => matchesFilter(filter, event))) ctx.sendMessage(['EVENT', subscriptionId, event])
-        }
-      }
+    beforeHandleEvent(event) {
+      if (!store.isDeleted(event)) return { canHandle: true }
+      return { canHandle: false, message: RelayError.DELETED(event.id).nip01Reason() }
+    }
+  }
+}
+
+// The core stores a kind 5 through deleteByDeletionRequest but never broadcasts it, and NIP-90
+// providers subscribe to kind 5 to learn of cancellations: send a new one (OK without a
+// "duplicate:" message) to live subscribers here.
+function deletionBroadcast(sessions: Map<WebSocket, Session>): HandleMessagePlugin {
+  return {
+    async handleMessage(_ctx, message, next): Promise<HandleMessageResult> {
+      const result = await next()
+      if (message[0] !== 'EVENT' || message[1].kind !== EventDeletion) return result
+      if (result?.messageType === 'EVENT' && result.success && !result.message) broadcast(sessions, message[1])
+      return result
     }
   }
 }
@@ -327,7 +361,7 @@ function relayInformation(limits: RelayLimits): (req: IncomingMessage, res: Serv
     name: '2020117 devnet relay',
     description: 'Embedded Nostr relay for the 2020117 local network',
     software: '@2020117/relay',
-    supported_nips: [1, 11, 40],
+    supported_nips: [1, 9, 11, 40],
     limitation: {
       max_message_length: limits.maxMessageBytes,
       max_subscriptions: limits.maxSubscriptionsPerConnection,
