@@ -22,11 +22,7 @@ export type JobRunErrorCode =
 
 /** The reason codes of a refused offer that are not the wallet's. */
 export type JobRefusalCode =
-  | 'JOB_NO_INVOICE'
-  | 'JOB_AMOUNT_TAG_MISMATCH'
-  | 'JOB_OVER_BID'
-  | 'JOB_NOT_OUR_REQUEST'
-  | 'JOB_PROVIDER_NOT_CHOSEN'
+  'JOB_NO_INVOICE' | 'JOB_AMOUNT_TAG_MISMATCH' | 'JOB_OVER_BID' | 'JOB_NOT_OUR_REQUEST' | 'JOB_PROVIDER_NOT_CHOSEN'
 
 /** Exit statuses: 0 delivered; 1 an error before the job; 2 a usage error; 3-9 the endings. */
 export const EXIT: Record<JobRunErrorCode, number> = {
@@ -90,7 +86,11 @@ export class JobRunError extends Error {
     )
   }
   static OFFER_REFUSED(reason: string, why: string): JobRunError {
-    return new JobRunError('OFFER_REFUSED', `refused the invoice (${reason}): ${why}. Nothing was paid`, EXIT.OFFER_REFUSED)
+    return new JobRunError(
+      'OFFER_REFUSED',
+      `refused the invoice (${reason}): ${why}. Nothing was paid`,
+      EXIT.OFFER_REFUSED
+    )
   }
   static CANCELLED(published: number): JobRunError {
     return new JobRunError(

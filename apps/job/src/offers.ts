@@ -7,13 +7,7 @@
 // the wallet is asked to pay, so that a crash in between can never lead to a second payment.
 
 import type { ClaimRecord } from '@2020117/files'
-import {
-  decodeInvoice,
-  routeHintFeeMsat,
-  WalletError,
-  type DecodedInvoice,
-  type NetworkName
-} from '@2020117/wallet'
+import { decodeInvoice, routeHintFeeMsat, WalletError, type DecodedInvoice, type NetworkName } from '@2020117/wallet'
 import { JobRunError } from './errors.js'
 
 /** Refuse invoices that expire this soon: the payment could not complete in time. */

@@ -119,8 +119,15 @@ export class JobRun {
     this.subscription = sub
     await sub.ready
     const published = await pool.publish(this.o.request)
-    this.deadlineTimer = setTimeout(() => this.enqueue(() => this.onDeadline()), Math.max(0, this.o.deadline - Date.now()))
+    this.deadlineTimer = setTimeout(
+      () => this.enqueue(() => this.onDeadline()),
+      Math.max(0, this.o.deadline - Date.now())
+    )
     return published
+  }
+
+  get requestId(): string {
+    return this.o.ref.id
   }
 
   ended(): Promise<Outcome> {
