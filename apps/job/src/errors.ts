@@ -86,11 +86,8 @@ export class JobRunError extends Error {
     )
   }
   static OFFER_REFUSED(reason: string, why: string): JobRunError {
-    return new JobRunError(
-      'OFFER_REFUSED',
-      `refused the invoice (${reason}): ${why}. Nothing was paid`,
-      EXIT.OFFER_REFUSED
-    )
+    const tail = /nothing was paid\.?$/i.test(why) ? '' : '. Nothing was paid'
+    return new JobRunError('OFFER_REFUSED', `refused the invoice (${reason}): ${why}${tail}`, EXIT.OFFER_REFUSED)
   }
   static CANCELLED(published: number): JobRunError {
     return new JobRunError(
