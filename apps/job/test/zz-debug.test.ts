@@ -6,12 +6,23 @@ test('debug', async () => {
   console.log('net up')
   const provider = await startProvider(net, 5050)
   console.log('provider up')
-  const job = spawnBin('job', [net.flag, '--kind=5050', '--input=hi', '--bid=10', '--offer-wait=0', '--timeout=8', '--json', '-v'])
+  const job = spawnBin('job', [
+    net.flag,
+    '--kind=5050',
+    '--input=hi',
+    '--bid=10',
+    '--offer-wait=0',
+    '--timeout=8',
+    '--json',
+    '-v'
+  ])
   const t = setTimeout(() => console.log('STDERR', job.stderr(), 'STDOUT', job.stdout()), 9000)
   void job.exited.then((c) => console.log('EXITED', c, job.stderr(), job.stdout()))
   const request = await provider.nextRequest()
   console.log('got request')
-  const invoice = await provider.offer(request, 3000, { invoice: { bolt11: 'lnbcrt1xyz', paymentHash: 'a'.repeat(64) } })
+  const invoice = await provider.offer(request, 3000, {
+    invoice: { bolt11: 'lnbcrt1xyz', paymentHash: 'a'.repeat(64) }
+  })
   console.log('offered')
   console.log('exit', await job.exited)
   await provider.paid(invoice)

@@ -26,11 +26,19 @@ export interface TestProvider {
   /** An invoice of the provider account, for `amountMsat`. */
   invoice(amountMsat: number, expirySecs?: number): Promise<Invoice>
   /** Publishes a payment-required feedback (the amount tag says `tagMsat`, by default the invoice's). */
-  offer(request: JobRequest, amountMsat: number, opts?: { invoice?: Invoice; tagMsat?: number; key?: Uint8Array }): Promise<Invoice>
+  offer(
+    request: JobRequest,
+    amountMsat: number,
+    opts?: { invoice?: Invoice; tagMsat?: number; key?: Uint8Array }
+  ): Promise<Invoice>
   /** Resolves once the customer's payment of `invoice` is in the ledger and lookup_invoice says settled. */
   paid(invoice: Invoice): Promise<void>
   /** Publishes the result (plus `success`). */
-  deliver(request: JobRequest, content: string, opts?: { amountMsat?: number; bolt11?: string; blob?: { sha256: string; mime: string } }): Promise<Event>
+  deliver(
+    request: JobRequest,
+    content: string,
+    opts?: { amountMsat?: number; bolt11?: string; blob?: { sha256: string; mime: string } }
+  ): Promise<Event>
   publish(event: Event): Promise<number>
   close(): Promise<void>
 }
@@ -76,7 +84,11 @@ export async function startProvider(net: TestNetwork, kind: number): Promise<Tes
       const inv = opts.invoice ?? (await provider.invoice(amountMsat))
       const tag = opts.tagMsat ?? amountMsat
       await pool.publish(
-        buildFeedback(request, { status: 'payment-required', amountMsat: tag, bolt11: inv.bolt11 }, opts.key ?? secretKey)
+        buildFeedback(
+          request,
+          { status: 'payment-required', amountMsat: tag, bolt11: inv.bolt11 },
+          opts.key ?? secretKey
+        )
       )
       return inv
     },
