@@ -28,7 +28,15 @@ afterAll(async () => {
 function buy(cwd: string) {
   return spawnBin(
     'job',
-    [net.flag, '--kind=5100', '--input=a lighthouse', '--bid=20', `--provider=${provider.npub}`, '--timeout=30', '--json'],
+    [
+      net.flag,
+      '--kind=5100',
+      '--input=a lighthouse',
+      '--bid=20',
+      `--provider=${provider.npub}`,
+      '--timeout=30',
+      '--json'
+    ],
     { cwd }
   )
 }
@@ -52,7 +60,13 @@ test('an image result is fetched from Blossom, its sha256 checked, and saved as 
   const summary = await job.json()
   expect(await job.exited, job.stderr()).toBe(0)
   const file = join(dir, `job-${request.id.slice(0, 12)}.png`)
-  expect(summary).toMatchObject({ status: 'delivered', file, sha256: blob.sha256, bytes: image.length, msat_paid: 8000 })
+  expect(summary).toMatchObject({
+    status: 'delivered',
+    file,
+    sha256: blob.sha256,
+    bytes: image.length,
+    msat_paid: 8000
+  })
   expect(summary.result).toBeUndefined()
   const written = await readFile(file)
   expect(createHash('sha256').update(written).digest('hex')).toBe(blob.sha256)
