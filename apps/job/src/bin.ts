@@ -259,7 +259,8 @@ async function openWallet(
   const { values: v, explicit, log } = start
   const uri = devnet && !explicit('nwc') ? devnet.accounts.customer?.nwc_uri : (v.nwc as string | undefined)
   if (!uri) throw WalletError.NO_WALLET('pay')
-  const wallet = await NwcWallet.connect(uri)
+  // A pay_invoice that gets no answer waits at most the run's own timeout before it is looked up.
+  const wallet = await NwcWallet.connect(uri, { payTimeoutMs: Math.min(60_000, job.timeoutMs) })
   goodbye(() => wallet.close())
   start.redact(...wallet.secrets())
   const info = await wallet.info()

@@ -21,8 +21,7 @@ export type JobRunErrorCode =
   | 'OUTPUT_FAILED'
 
 /** The reason codes of a refused offer that are not the wallet's. */
-export type JobRefusalCode =
-  'JOB_NO_INVOICE' | 'JOB_AMOUNT_TAG_MISMATCH' | 'JOB_OVER_BID' | 'JOB_NOT_OUR_REQUEST' | 'JOB_PROVIDER_NOT_CHOSEN'
+export type JobRefusalCode = 'JOB_NO_INVOICE' | 'JOB_AMOUNT_TAG_MISMATCH' | 'JOB_OVER_BID'
 
 /** Exit statuses: 0 delivered; 1 an error before the job; 2 a usage error; 3-9 the endings. */
 export const EXIT: Record<JobRunErrorCode, number> = {
@@ -61,12 +60,6 @@ export class JobRunError extends Error {
       'JOB_OVER_BID',
       `the offer asks ${amountMsat} msat, above the ${maxMsat} msat the bid allows (--bid less the --max-fee reserve)`
     )
-  }
-  static JOB_NOT_OUR_REQUEST(why: string): JobRunError {
-    return refusal('JOB_NOT_OUR_REQUEST', why)
-  }
-  static JOB_PROVIDER_NOT_CHOSEN(): JobRunError {
-    return refusal('JOB_PROVIDER_NOT_CHOSEN', 'another provider was paid or delivered first')
   }
 
   // Endings of the run.
