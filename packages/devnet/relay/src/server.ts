@@ -82,6 +82,15 @@ interface Session {
   chain: Promise<void>
 }
 
+/** What every connection of one relay shares. */
+interface Hub {
+  readonly core: NostrRelay
+  readonly limits: RelayLimits
+  readonly sessions: Map<WebSocket, Session>
+  readonly inFlight: Set<Promise<void>>
+  closing: boolean
+}
+
 export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay> {
   const host = opts.host ?? '127.0.0.1'
   const port = opts.port ?? 0
@@ -93,9 +102,36 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
 
   const store = new EventStore(MAX_QUERY_LIMIT)
   if (opts.dir) await store.persistTo(opts.dir)
-
   const sessions = new Map<WebSocket, Session>()
-  const inFlight = new Set<Promise<void>>()
+  const hub: Hub = { core: createCore(store, sessions, limits), limits, sessions, inFlight: new Set(), closing: false }
+
+  const http = createServer(relayInformation(limits))
+  try {
+    await listen(http, host, port)
+  } catch (err) {
+    await store.destroy()
+    throw RelayError.LISTEN_FAILED(host, port, err)
+  }
+  const wss = new WebSocketServer({ server: http, maxPayload: limits.maxMessageBytes })
+  // ws re-emits server errors on wss; without a listener that would throw.
+  wss.on('error', () => undefined)
+  wss.on('connection', (ws, req) => accept(hub, ws, req))
+
+  const bound = http.address() as AddressInfo
+  const url = `ws://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`
+  let closed: Promise<void> | null = null
+  return {
+    url,
+    host: bound.address,
+    port: bound.port,
+    close() {
+      closed ??= shutdown(hub, wss, http, store)
+      return closed
+    }
+  }
+}
+
+function createCore(store: EventStore, sessions: Map<WebSocket, Session>, limits: RelayLimits): NostrRelay {
   const core = new NostrRelay(store, {
     // The core's 1 s filter cache answers REQs with stale results; its 10 min per-id result cache
     // would replay a refusal (say, a failed journal write) for an event that is fine on retry.
@@ -109,102 +145,82 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   core.register(tagAwareBroadcast(sessions))
   core.register(deletionGuard(store))
   core.register(deletionBroadcast(sessions))
+  return core
+}
 
-  const http = createServer(relayInformation(limits))
-  try {
-    await listen(http, host, port)
-  } catch (err) {
-    await store.destroy()
-    throw RelayError.LISTEN_FAILED(host, port, err)
+function accept(hub: Hub, ws: WebSocket, req: IncomingMessage): void {
+  // Protocol errors (oversized or invalid frames) close the socket; ws reports them here after
+  // sending the close code. There is nothing to recover, but an unhandled 'error' would crash.
+  ws.on('error', () => undefined)
+  if (hub.closing) {
+    ws.close(1001, 'relay shutting down')
+    return
   }
-  const wss = new WebSocketServer({ server: http, maxPayload: limits.maxMessageBytes })
-  // ws re-emits server errors on wss; without a listener that would throw.
-  wss.on('error', () => undefined)
-
-  let closing = false
-  wss.on('connection', (ws, req) => {
-    // Protocol errors (oversized or invalid frames) close the socket; ws reports them here after
-    // sending the close code. There is nothing to recover, but an unhandled 'error' would crash.
-    ws.on('error', () => undefined)
-    if (closing) {
-      ws.close(1001, 'relay shutting down')
-      return
-    }
-    if (sessions.size >= limits.maxConnections) {
-      send(ws, ['NOTICE', RelayError.TOO_MANY_CONNECTIONS(limits.maxConnections).nip01Reason()])
-      ws.close(1013, 'too many connections')
-      return
-    }
-    const session: Session = { ws, ctx: null, pending: 0, chain: Promise.resolve() }
-    sessions.set(ws, session)
-    core.handleConnection(ws, req.socket.remoteAddress)
-    ws.on('close', () => {
-      sessions.delete(ws)
-      core.handleDisconnect(ws)
-    })
-    ws.on('message', (data, isBinary) => {
-      // One message at a time per connection: a CLOSE must not overtake the REQ it closes, and
-      // OKs come back in the order the events were sent.
-      session.pending++
-      if (session.pending === PAUSE_AFTER_PENDING_MESSAGES) ws.pause()
-      const done = session.chain
-        .then(() => handleRaw(session, data, isBinary))
-        .catch(() => send(ws, ['NOTICE', 'error: internal relay error while handling the message']))
-        .finally(() => {
-          inFlight.delete(done)
-          session.pending--
-          if (session.pending === 0 && ws.isPaused) ws.resume()
-        })
-      session.chain = done
-      inFlight.add(done)
-    })
+  if (hub.sessions.size >= hub.limits.maxConnections) {
+    send(ws, ['NOTICE', RelayError.TOO_MANY_CONNECTIONS(hub.limits.maxConnections).nip01Reason()])
+    ws.close(1013, 'too many connections')
+    return
+  }
+  const session: Session = { ws, ctx: null, pending: 0, chain: Promise.resolve() }
+  hub.sessions.set(ws, session)
+  hub.core.handleConnection(ws, req.socket.remoteAddress)
+  ws.on('close', () => {
+    hub.sessions.delete(ws)
+    hub.core.handleDisconnect(ws)
   })
+  ws.on('message', (data, isBinary) => enqueue(hub, session, data, isBinary))
+}
 
-  async function handleRaw(session: Session, data: RawData, isBinary: boolean): Promise<void> {
-    // The core recreates the context of a client it does not know, so a message queued behind the
-    // socket's close would leave a context behind that nothing ever removes.
-    if (session.ws.readyState !== WebSocket.OPEN) return
-    if (isBinary) {
-      send(session.ws, ['NOTICE', RelayError.MALFORMED_MESSAGE('binary messages are not Nostr messages').nip01Reason()])
-      return
-    }
-    const parsed = parseClientMessage(rawToString(data))
-    if (!parsed.ok) {
-      sendRefusal(session.ws, parsed.refusal)
-      return
-    }
-    const refusal = admit(parsed.message, limits)
-    if (refusal) {
-      sendRefusal(session.ws, refusal)
-      return
-    }
-    await core.handleMessage(session.ws, toCoreMessage(parsed.message))
+// One message at a time per connection: a CLOSE must not overtake the REQ it closes, and OKs come
+// back in the order the events were sent.
+function enqueue(hub: Hub, session: Session, data: RawData, isBinary: boolean): void {
+  const { ws } = session
+  session.pending++
+  if (session.pending === PAUSE_AFTER_PENDING_MESSAGES) ws.pause()
+  const done = session.chain
+    .then(() => handleRaw(hub, session, data, isBinary))
+    .catch(() => send(ws, ['NOTICE', 'error: internal relay error while handling the message']))
+    .finally(() => {
+      hub.inFlight.delete(done)
+      session.pending--
+      if (session.pending === 0 && ws.isPaused) ws.resume()
+    })
+  session.chain = done
+  hub.inFlight.add(done)
+}
+
+async function handleRaw(hub: Hub, session: Session, data: RawData, isBinary: boolean): Promise<void> {
+  // The core recreates the context of a client it does not know, so a message queued behind the
+  // socket's close would leave a context behind that nothing ever removes.
+  if (session.ws.readyState !== WebSocket.OPEN) return
+  if (isBinary) {
+    send(session.ws, ['NOTICE', RelayError.MALFORMED_MESSAGE('binary messages are not Nostr messages').nip01Reason()])
+    return
   }
-
-  const bound = http.address() as AddressInfo
-  const url = `ws://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`
-
-  let closed: Promise<void> | null = null
-  return {
-    url,
-    host: bound.address,
-    port: bound.port,
-    close() {
-      closed ??= (async () => {
-        closing = true
-        await Promise.all([...wss.clients].map(closeSocket))
-        await Promise.all([...inFlight])
-        await new Promise<void>((resolve) => wss.close(() => resolve()))
-        await new Promise<void>((resolve) => {
-          http.close(() => resolve())
-          http.closeAllConnections()
-        })
-        await core.destroy()
-        await store.destroy()
-      })()
-      return closed
-    }
+  const parsed = parseClientMessage(rawToString(data))
+  if (!parsed.ok) {
+    sendRefusal(session.ws, parsed.refusal)
+    return
   }
+  const refusal = admit(parsed.message, hub.limits)
+  if (refusal) {
+    sendRefusal(session.ws, refusal)
+    return
+  }
+  await hub.core.handleMessage(session.ws, toCoreMessage(parsed.message))
+}
+
+async function shutdown(hub: Hub, wss: WebSocketServer, http: Server, store: EventStore): Promise<void> {
+  hub.closing = true
+  await Promise.all([...wss.clients].map(closeSocket))
+  await Promise.all([...hub.inFlight])
+  await new Promise<void>((resolve) => wss.close(() => resolve()))
+  await new Promise<void>((resolve) => {
+    http.close(() => resolve())
+    http.closeAllConnections()
+  })
+  await hub.core.destroy()
+  await store.destroy()
 }
 
 function resolveLimits(given: Partial<RelayLimits> | undefined): RelayLimits {
