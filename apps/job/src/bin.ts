@@ -165,6 +165,16 @@ const spec: CommandSpec = {
   ]
 }
 
+/**
+ * How long after --timeout the request stays valid (NIP-40 `expiration`): a provider that comes a
+ * day late skips it, but relays keep it meanwhile, so that a later job can chain on it
+ * (`--input-type=job`): relays drop an expired event, and with it the chain's first link.
+ */
+const REQUEST_KEPT_S = 24 * 3600
+
+/** An ending that is not a JobRunError (a bug, an unexpected failure): runMain's own status for it. */
+const EXIT_INTERNAL = 1
+
 const secrets: string[] = []
 const argv = process.argv.slice(2)
 
@@ -310,7 +320,7 @@ function prepare(
       relays: r.pool.relays,
       ...(job.provider ? { provider: job.provider } : {}),
       ...(job.encrypt ? { encrypt: 'nip44' as const } : {}),
-      expiration: Math.ceil((Date.now() + job.timeoutMs) / 1000)
+      expiration: Math.ceil((Date.now() + job.timeoutMs) / 1000) + REQUEST_KEPT_S
     },
     identity.secretKey
   )
@@ -391,7 +401,6 @@ function summarise(
   return failure instanceof JobRunError ? failure.exitCode : EXIT_INTERNAL
 }
 
-const EXIT_INTERNAL = 1
 
 function printSummary(s: Record<string, unknown>, log: Logger): void {
   const lines = [

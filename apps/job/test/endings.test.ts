@@ -133,12 +133,20 @@ test('pay after with an invoice above the bid: not paid, no offer within the bid
   expect(paid()).toBe(0)
 })
 
-test('chaining: --input-type=job asks for the result of an earlier request', async () => {
-  const earlier = 'cd'.repeat(32)
-  const job = buy(['--input-type=job', `--input=${earlier}`, '--timeout=30'])
+test('chaining: --input-type=job names an earlier request, which the relays still hold after its run', async () => {
+  const first = buy(['--input=first link', '--timeout=30'])
+  const earlier = await provider.nextRequest()
+  // Its NIP-40 expiration is a day past the run: relays drop expired events, and the chain with them.
+  expect(earlier.expiration).toBeGreaterThan(Math.floor(Date.now() / 1000) + 86_000)
+  await provider.paid(await provider.offer(earlier, 1000))
+  await provider.deliver(earlier, 'link one')
+  expect(await first.exited).toBe(0)
+
+  const job = buy(['--input-type=job', `--input=${earlier.id}`, '--timeout=30'])
   const request = await provider.nextRequest()
-  expect(request.inputs).toEqual([{ data: earlier, type: 'job' }])
-  expect(request.event.tags).toContainEqual(['i', earlier, 'job'])
+  expect(request.inputs).toEqual([{ data: earlier.id, type: 'job' }])
+  expect(request.event.tags).toContainEqual(['i', earlier.id, 'job'])
+  expect((await provider.pool.query({ ids: [earlier.id] }, 2000)).map((e) => e.id)).toEqual([earlier.id])
   await provider.paid(await provider.offer(request, 1000))
   await provider.deliver(request, 'chained')
   expect((await job.json()).result).toBe('chained')
