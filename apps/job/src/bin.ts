@@ -231,12 +231,15 @@ async function jobOf(start: Startup): Promise<Job> {
       `(${maxFeeSats} sats) leaves nothing of --bid=${bidSats} for the provider`,
       spec.bin
     )
+  const type = v['input-type'] as JobInput['type']
+  if ((type === 'event' || type === 'job') && !/^[0-9a-f]{64}$/.test(v.input as string))
+    throw CliError.INVALID_FLAG('input', `must be an event id (64 hex digits) with --input-type=${type}`, spec.bin)
   const output = (v.output as string | undefined) ?? null
   if (output !== null && (await outputExists(output)))
     throw CliError.INVALID_FLAG('output', `names a file that exists (${output}); nothing is ever overwritten`, spec.bin)
   return {
     kind: v.kind as number,
-    input: { data: v.input as string, type: v['input-type'] as JobInput['type'] },
+    input: { data: v.input as string, type },
     params: paramsOf((v.param as string[] | undefined) ?? []),
     bidSats,
     maxFeeSats,
@@ -400,7 +403,6 @@ function summarise(
   if (!failure) return 0
   return failure instanceof JobRunError ? failure.exitCode : EXIT_INTERNAL
 }
-
 
 function printSummary(s: Record<string, unknown>, log: Logger): void {
   const lines = [

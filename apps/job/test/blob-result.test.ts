@@ -3,12 +3,12 @@
 // writes it under a name of its own choosing. A blob that does not match is never written.
 
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, readFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { uploadBlob } from '@2020117/blossom'
 import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { tempDir } from './helpers/temp.js'
 import { startProvider, type TestProvider } from './helpers/provider.js'
 
 let net: TestNetwork
@@ -48,7 +48,7 @@ async function upload(bytes: Uint8Array): Promise<{ url: string; sha256: string 
 }
 
 test('an image result is fetched from Blossom, its sha256 checked, and saved as job-<id>.png', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'job-blob-'))
+  const dir = await tempDir('job-blob-')
   const before = net.balanceMsat('customer')
   const image = randomBytes(50_000)
   const job = buy(dir)
@@ -74,7 +74,7 @@ test('an image result is fetched from Blossom, its sha256 checked, and saved as 
 })
 
 test('a blob whose bytes do not hash to the x tag is not written: exit 9, the payment still in the summary', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'job-blob-'))
+  const dir = await tempDir('job-blob-')
   const before = net.balanceMsat('customer')
   const job = buy(dir)
   const request = await provider.nextRequest()

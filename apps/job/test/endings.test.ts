@@ -2,12 +2,12 @@
 // summary's msat_paid: nobody offered, paid and nothing came, the provider failed, Ctrl-C before
 // paying (a kind 5 cancellation on the relay) and after, pay-after, chaining, encryption, --output.
 
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { buildFeedback } from '@2020117/jobs'
 import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { tempDir } from './helpers/temp.js'
 import { startProvider, type TestProvider } from './helpers/provider.js'
 
 let net: TestNetwork
@@ -171,7 +171,7 @@ test('--encrypt: the input travels encrypted to the provider, the result comes b
 })
 
 test('--output writes the text to a new file; an existing file is refused before anything is sent', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'job-out-'))
+  const dir = await tempDir('job-out-')
   const job = buy(['--input=to a file', '--output=answer.txt', '--timeout=30'], { cwd: dir })
   const request = await provider.nextRequest()
   await provider.paid(await provider.offer(request, 1000))

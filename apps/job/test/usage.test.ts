@@ -1,0 +1,94 @@
+// 2020117-job's flags: --help documents the exit statuses, and what would go wrong before anything
+// is sent is refused as a usage error (exit 2) without a request published or a secret echoed.
+
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
+import { nip19 } from 'nostr-tools'
+import { tempDir } from './helpers/temp.js'
+
+let net: TestNetwork
+
+beforeAll(async () => {
+  net = await startTestNetwork()
+})
+
+afterAll(async () => {
+  await killAll()
+  await net?.close()
+})
+
+test('--help shows the flags, the exit statuses and examples, and exits 0', async () => {
+  const help = spawnBin('job', ['--help'])
+  expect(await help.exited).toBe(0)
+  for (const flag of ['--kind', '--input', '--input-type', '--param', '--bid', '--provider', '--encrypt', '--timeout'])
+    expect(help.stdout()).toContain(flag)
+  for (const flag of ['--output', '--offer-wait', '--max-fee', '--nwc', '--relays', '--devnet', '--json'])
+    expect(help.stdout()).toContain(flag)
+  expect(help.stdout()).toMatch(/Exit status: 0 paid \(or free\) and delivered/)
+  expect(help.stdout()).toMatch(/Examples:\n {2}2020117-job --devnet/)
+})
+
+test.each([
+  [['--input=x', '--bid=10'], /MISSING_FLAG: --kind is required/],
+  [['--kind=5050', '--bid=10'], /MISSING_FLAG: --input is required/],
+  [['--kind=5050', '--input=x'], /MISSING_FLAG: --bid is required/],
+  [['--kind=4999', '--input=x', '--bid=10'], /INVALID_FLAG: --kind must be at least 5000/],
+  [['--kind=5050', '--input=x', '--bid=10', '--encrypt'], /--encrypt needs --provider/],
+  [['--kind=5050', '--input=x', '--bid=2', '--max-fee=2'], /--max-fee \(2 sats\) leaves nothing/],
+  [['--kind=5050', '--input=x', '--bid=10', '--param=novalue'], /--param must be name=value/],
+  [
+    ['--kind=5050', '--input=x', '--bid=10', '--input-type=job'],
+    /--input must be an event id \(64 hex digits\) with --input-type=job/
+  ]
+])('refused before anything is sent: %j', async (args, message) => {
+  const before = net.balanceMsat('customer')
+  const job = spawnBin('job', [net.flag, ...args])
+  expect(await job.exited).toBe(2)
+  expect(job.stderr()).toMatch(message)
+  expect(net.balanceMsat('customer')).toBe(before)
+})
+
+test('our own private key given as --provider is refused, and never printed', async () => {
+  const dir = await tempDir('job-keys-')
+  const secretKey = generateSecretKey()
+  const privkey = Buffer.from(secretKey).toString('hex')
+  await writeFile(join(dir, 'keys.json'), JSON.stringify({ me: { privkey, pubkey: getPublicKey(secretKey) } }), {
+    mode: 0o600
+  })
+  const job = spawnBin('job', [
+    net.flag,
+    `--keys-file=${join(dir, 'keys.json')}`,
+    '--agent=me',
+    '--kind=5050',
+    '--input=x',
+    '--bid=10',
+    `--provider=${privkey}`,
+    '--json'
+  ])
+  expect(await job.exited).toBe(2)
+  expect(job.stderr()).toMatch(/PRIVATE_KEY_GIVEN/)
+  const printed = job.stdout() + job.stderr()
+  expect(printed).not.toContain(privkey)
+  expect(printed).not.toContain(nip19.nsecEncode(secretKey))
+})
+
+test("the wallet's NWC secret and our key never reach stdout or stderr, even at trace level", async () => {
+  const job = spawnBin('job', [
+    net.flag,
+    '--kind=5050',
+    '--input=x',
+    '--bid=10',
+    '--timeout=1',
+    '--log-level=trace',
+    '--json'
+  ])
+  expect(await job.exited).toBe(3)
+  const secret = /secret=([0-9a-f]{64})/.exec(net.devnet.state.accounts.customer!.nwc_uri)![1]!
+  const printed = job.stdout() + job.stderr()
+  expect(printed).toContain('no_offer')
+  expect(printed).not.toContain(secret)
+  expect(printed).not.toMatch(/nsec1/)
+})
