@@ -43,6 +43,16 @@ test('no offer before --timeout: exit 3, nothing paid', async () => {
   expect(paid()).toBe(0)
 })
 
+test("--provider's BID_TOO_LOW is its answer to the price: no offer within the bid, exit 3", async () => {
+  const job = buy(['--input=cheap please', '--timeout=30'])
+  const request = await provider.nextRequest()
+  const text = 'BID_TOO_LOW: the price is 20 sats'
+  await provider.publish(buildFeedback(request, { status: 'error', text }, provider.secretKey))
+  const summary = await job.json()
+  expect(await job.exited).toBe(3)
+  expect(summary).toMatchObject({ status: 'no_offer', msat_paid: 0 })
+})
+
 test('paid, then no result before --timeout: exit 4, the summary says paid', async () => {
   const paid = debit()
   const job = buy(['--input=slow', '--timeout=4'])
