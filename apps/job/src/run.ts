@@ -104,6 +104,8 @@ export class JobRun {
   private resolveEnded!: (outcome: Outcome) => void
   private readonly endedPromise = new Promise<Outcome>((resolve) => (this.resolveEnded = resolve))
   private subscription: { close(): void } | null = null
+  private markPublished!: () => void
+  private readonly published = new Promise<void>((resolve) => (this.markPublished = resolve))
 
   constructor(opts: JobRunOptions) {
     this.o = opts
@@ -119,6 +121,7 @@ export class JobRun {
     this.subscription = sub
     await sub.ready
     const published = await pool.publish(this.o.request)
+    this.markPublished()
     this.deadlineTimer = setTimeout(
       () => this.enqueue(() => this.onDeadline()),
       Math.max(0, this.o.deadline - Date.now())
@@ -138,6 +141,8 @@ export class JobRun {
   interrupt(): void {
     this.enqueue(async () => {
       if (this.paid) return this.finish('no_result', JobRunError.NO_RESULT('the run was interrupted'))
+      // A deletion must not overtake the request it deletes: some relays would then keep the request.
+      await this.published
       const cancellation = buildCancellation(this.o.request, this.o.secretKey)
       const taken = await this.o.pool.publish(cancellation)
       this.o.log.info(`cancelled request ${this.o.ref.id.slice(0, 12)}… (kind 5 taken by ${taken} relay(s))`)
@@ -181,8 +186,9 @@ export class JobRun {
           ? { feedback: parseFeedback(event, ref, secretKey) }
           : { result: parseResult(event, ref, secretKey) }
     } catch (err) {
-      if (!isJobError(err)) throw err
-      return log.debug(`ignored an event from ${npubOf(event.pubkey)}: ${peerText(err.message, 200)}`)
+      // A stranger's event that does not parse is ignored, whatever threw: it can never end the run.
+      const why = isJobError(err) ? err.message : `unreadable (${(err as Error).message})`
+      return log.debug(`ignored an event from ${npubOf(event.pubkey)}: ${peerText(why, 200)}`)
     }
     if ('feedback' in answer) return this.onFeedback(answer.feedback)
     return this.onResult(answer.result)
