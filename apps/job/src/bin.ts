@@ -358,16 +358,25 @@ async function follow(run: JobRun, log: Logger): Promise<Outcome> {
 /** Step 6: the result, kept where we choose. A failure here leaves the payment as it was. */
 async function save(outcome: Outcome, run: JobRun, job: Job): Promise<Saved | JobRunError> {
   const json = argv.includes('--json')
+  // Ctrl-C during a download still ends with the summary: the payment is in it either way.
+  let stop!: () => void
+  const interrupted = new Promise<never>((_, reject) => (stop = () => reject(new Error('interrupted'))))
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
   try {
-    return await saveResult(outcome.result!, {
+    const saving = saveResult(outcome.result!, {
       requestId: run.requestId,
       output: job.output,
       print: !json,
       maxBlobBytes: job.maxBlobBytes,
       timeoutMs: Math.max(10_000, job.timeoutMs)
     })
+    return await Promise.race([saving, interrupted])
   } catch (err) {
     return JobRunError.OUTPUT_FAILED(peerText((err as Error).message, 500))
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
   }
 }
 
