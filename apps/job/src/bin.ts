@@ -20,10 +20,11 @@ import {
 } from '@2020117/cli'
 import { DEFAULT_DEVNET_DIR, readRunningState, type DevnetState } from '@2020117/cli/devnet-state'
 import { ClaimRecord } from '@2020117/files'
-import { buildRequest, type JobInput } from '@2020117/jobs'
+import { buildRequest, isJobError, type JobInput } from '@2020117/jobs'
 import { NostrError, npubOf, parsePubkey, RelayPool } from '@2020117/nostr'
 import { JOB_INPUT_TYPES, JOB_REQUEST_KIND_MAX, JOB_REQUEST_KIND_MIN, MAX_BUDGET_SATS } from '@2020117/protocol'
 import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
+import { generateSecretKey } from 'nostr-tools/pure'
 import { JobRunError } from './errors.js'
 import { outputExists, saveResult, type Saved } from './output.js'
 import { JobRun, type Outcome } from './run.js'
@@ -237,7 +238,7 @@ async function jobOf(start: Startup): Promise<Job> {
   const output = (v.output as string | undefined) ?? null
   if (output !== null && (await outputExists(output)))
     throw CliError.INVALID_FLAG('output', `names a file that exists (${output}); nothing is ever overwritten`, spec.bin)
-  return {
+  const job: Job = {
     kind: v.kind as number,
     input: { data: v.input as string, type },
     params: paramsOf((v.param as string[] | undefined) ?? []),
@@ -249,6 +250,27 @@ async function jobOf(start: Startup): Promise<Job> {
     offerWaitMs: (v['offer-wait'] as number) * 1000,
     output,
     maxBlobBytes: (v['max-download'] as number) * 1024 * 1024
+  }
+  refuseUnbuildable(job)
+  return job
+}
+
+/** What a provider would refuse (an input or params over the bounds of SPEC §10.2) is a usage error here. */
+function refuseUnbuildable(job: Job): void {
+  try {
+    buildRequest(
+      {
+        kind: job.kind,
+        inputs: [job.input],
+        params: job.params,
+        ...(job.provider ? { provider: job.provider } : {}),
+        ...(job.encrypt ? { encrypt: 'nip44' as const } : {})
+      },
+      generateSecretKey()
+    )
+  } catch (err) {
+    if (!isJobError(err)) throw err
+    throw CliError.INVALID_ARGUMENTS(`the request cannot be sent: ${err.message}`, spec.bin)
   }
 }
 

@@ -31,19 +31,39 @@ test('--help shows the flags, the exit statuses and examples, and exits 0', asyn
   expect(help.stdout()).toMatch(/Examples:\n {2}2020117-job --devnet/)
 })
 
-test.each([
-  [['--input=x', '--bid=10'], /MISSING_FLAG: --kind is required/],
-  [['--kind=5050', '--bid=10'], /MISSING_FLAG: --input is required/],
-  [['--kind=5050', '--input=x'], /MISSING_FLAG: --bid is required/],
-  [['--kind=4999', '--input=x', '--bid=10'], /INVALID_FLAG: --kind must be at least 5000/],
-  [['--kind=5050', '--input=x', '--bid=10', '--encrypt'], /--encrypt needs --provider/],
-  [['--kind=5050', '--input=x', '--bid=2', '--max-fee=2'], /--max-fee \(2 sats\) leaves nothing/],
-  [['--kind=5050', '--input=x', '--bid=10', '--param=novalue'], /--param must be name=value/],
-  [
-    ['--kind=5050', '--input=x', '--bid=10', '--input-type=job'],
-    /--input must be an event id \(64 hex digits\) with --input-type=job/
-  ]
-])('refused before anything is sent: %j', async (args, message) => {
+const refusals: Array<{ why: string; args: string[]; message: RegExp }> = [
+  { why: 'no --kind', args: ['--input=x', '--bid=10'], message: /MISSING_FLAG: --kind is required/ },
+  { why: 'no --input', args: ['--kind=5050', '--bid=10'], message: /MISSING_FLAG: --input is required/ },
+  { why: 'no --bid', args: ['--kind=5050', '--input=x'], message: /MISSING_FLAG: --bid is required/ },
+  { why: 'not a job kind', args: ['--kind=4999', '--input=x', '--bid=10'], message: /--kind must be at least 5000/ },
+  {
+    why: '--encrypt without --provider',
+    args: ['--kind=5050', '--input=x', '--bid=10', '--encrypt'],
+    message: /--encrypt needs --provider/
+  },
+  {
+    why: 'a fee reserve that leaves nothing of the bid',
+    args: ['--kind=5050', '--input=x', '--bid=2', '--max-fee=2'],
+    message: /--max-fee \(2 sats\) leaves nothing/
+  },
+  {
+    why: 'a param without a value',
+    args: ['--kind=5050', '--input=x', '--bid=10', '--param=novalue'],
+    message: /--param must be name=value/
+  },
+  {
+    why: 'an input over the 64 KiB bound',
+    args: ['--kind=5050', `--input=${'x'.repeat(70_000)}`, '--bid=10'],
+    message: /the request cannot be sent: the input, in bytes is over/
+  },
+  {
+    why: 'a job input that is no event id',
+    args: ['--kind=5050', '--input=x', '--bid=10', '--input-type=job'],
+    message: /--input must be an event id \(64 hex digits\) with --input-type=job/
+  }
+]
+
+test.each(refusals)('refused before anything is sent: $why', async ({ args, message }) => {
   const before = net.balanceMsat('customer')
   const job = spawnBin('job', [net.flag, ...args])
   expect(await job.exited).toBe(2)
