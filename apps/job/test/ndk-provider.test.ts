@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import { RelayPool } from '@2020117/nostr'
 import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
 
 interface Line {
@@ -76,7 +77,7 @@ test('2020117-job buys from an NDK provider: payment_required read, paid once, t
   const offered = await next((l) => l.event === 'offered' && l.request === summary.request_id)
   expect(offered.request_tags).toContainEqual(['i', 'hello NDK', 'text'])
   await next((l) => l.event === 'delivered' && l.request === summary.request_id)
-  expect(summary).toMatchObject({ provider: npub, status: 'delivered', result: 'written by NDK', msat_paid: 6000 })
+  expect(summary).toMatchObject({ provider: npub, status: 'delivered', result: 'NDK read: hello NDK', msat_paid: 6000 })
   expect(before.customer - net.balanceMsat('customer')).toBe(6000)
   expect(net.balanceMsat('provider') - before.provider).toBe(6000)
 })
@@ -97,3 +98,36 @@ test('a broadcast request (no --provider): the NDK provider offers, is paid once
   expect(summary).toMatchObject({ provider: npub, status: 'delivered', msat_paid: 6000 })
   expect(before - net.balanceMsat('customer')).toBe(6000)
 })
+
+test('--encrypt to the NDK provider: NDK decrypts the NIP-44 request, its encrypted answer is read; no plaintext on the relay', async () => {
+  const before = net.balanceMsat('customer')
+  const job = spawnBin('job', [
+    net.flag,
+    '--kind=5050',
+    '--input=the secret plan',
+    '--bid=10',
+    `--provider=${npub}`,
+    '--encrypt',
+    '--timeout=30',
+    '--json'
+  ])
+  const summary = await job.json()
+  expect(await job.exited, job.stderr()).toBe(0)
+  expect(summary).toMatchObject({ status: 'delivered', result: 'NDK read: the secret plan', msat_paid: 6000 })
+  const offered = await next((l) => l.event === 'offered' && l.request === summary.request_id)
+  expect(offered.request_tags).toContainEqual(['encrypted'])
+  const onRelay = await relayEvents(summary.request_id as string)
+  expect(onRelay.length).toBeGreaterThanOrEqual(3) // the request, the offer, the result
+  expect(JSON.stringify(onRelay)).not.toContain('secret plan')
+  expect(before - net.balanceMsat('customer')).toBe(6000)
+})
+
+/** Every event the relay holds of this job: the request and the answers that name it. */
+async function relayEvents(requestId: string): Promise<unknown[]> {
+  const pool = new RelayPool([net.devnet.relay.url])
+  try {
+    return [...(await pool.query({ ids: [requestId] }, 2000)), ...(await pool.query({ '#e': [requestId] }, 2000))]
+  } finally {
+    pool.close()
+  }
+}

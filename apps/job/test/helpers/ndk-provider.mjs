@@ -2,7 +2,8 @@
 // process (plain node: vitest's `source` export condition would send NDK's nostr-tools import to
 // sources nostr-tools does not ship). It speaks JSON lines: on stdout `ready`, then `offered` for
 // each request (with the payment hash); on stdin the test answers `paid <hash>` once the ledger shows
-// the payment, and the provider confirms it with lookup_invoice before it delivers.
+// the payment, and the provider confirms it with lookup_invoice before it delivers. It answers
+// `NDK read: <input>`, encrypted (NIP-44) to the customer when the request came encrypted.
 //   env: RELAY, NWC_URI, KIND, PRICE_MSAT
 
 import { createInterface } from 'node:readline'
@@ -36,7 +37,15 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   if (word === 'quit') process.exit(0)
 })
 
+/** The request's input, decrypted (NIP-44, through NDK's signer) when it came encrypted; the event stays as it came. */
+async function inputOf(request) {
+  if (!request.tags.some((t) => t[0] === 'encrypted')) return request.tagValue('i')
+  const tags = JSON.parse(await ndk.signer.decrypt(request.author, request.content, 'nip44'))
+  return tags.find((t) => t[0] === 'i')?.[1]
+}
+
 async function serve(request) {
+  const input = await inputOf(request)
   const made = await wallet.makeInvoice(price, `NDK job ${request.id}`, 600)
   const settled = new Promise((resolve) => paid.set(made.paymentHash, resolve))
   const feedback = NDKDVMRequest.from(request).createFeedback('payment_required')
@@ -48,7 +57,11 @@ async function serve(request) {
   if (!(await wallet.lookup(made.paymentHash)).settled) return say({ event: 'unpaid', request: request.id })
   const result = new NDKDVMJobResult(ndk)
   result.jobRequest = request
-  result.result = 'written by NDK'
+  const text = `NDK read: ${input}`
+  if (request.tags.some((t) => t[0] === 'encrypted')) {
+    result.content = await ndk.signer.encrypt(request.author, text, 'nip44')
+    result.tags.push(['encrypted'])
+  } else result.result = text
   result.setAmount(price)
   await result.publish()
   say({ event: 'delivered', request: request.id })
