@@ -318,8 +318,10 @@ function openRelays(start: Startup, devnet: DevnetState | null, goodbye: Goodbye
   const { values: v, explicit } = start
   const relays = devnet && !explicit('relays') ? devnet.relays : ((v.relays as string[] | undefined) ?? [])
   if (relays.length === 0) throw NostrError.NO_RELAYS('publishing a job request')
-  const pool = new RelayPool(relays)
+  // Persistent: a relay that drops is redialled and the answers' subscription opened on it again.
+  const pool = new RelayPool(relays, { persistent: true })
   goodbye(() => pool.close())
+  pool.on('reconnect', (url) => start.log.info(`relay ${url} is back: following the request there again`))
   return pool
 }
 

@@ -46,7 +46,7 @@ export interface TestProvider {
 export async function startProvider(net: TestNetwork, kind: number): Promise<TestProvider> {
   const secretKey = generateSecretKey()
   const pubkey = getPublicKey(secretKey)
-  const pool = new RelayPool([net.devnet.relay.url])
+  const pool = new RelayPool([net.devnet.relay.url], { persistent: true })
   const wallet = await NwcWallet.connect(net.devnet.state.accounts.provider!.nwc_uri)
   const queue: JobRequest[] = []
   const waiting: Array<(r: JobRequest) => void> = []
