@@ -153,10 +153,10 @@ const spec: CommandSpec = {
     'One provider is paid once; a payment whose answer is lost is looked up, never sent again. Ctrl-C before paying',
     'cancels the request (a NIP-09 kind 5 deletion).',
     '',
-    'Exit status: 0 paid (or free) and delivered; 1 an error before the job; 2 a usage error; 3 no offer within the bid',
-    'before --timeout; 4 paid, but no result before --timeout; 5 refused an invoice (the reason code is in the summary);',
-    '6 interrupted before paying (request cancelled); 7 the provider reported an error; 8 the payment failed or is',
-    'unconfirmed; 9 the result came but could not be saved.'
+    'Exit status: 0 paid (or free) and delivered; 1 an error before the job (or no relay took the request); 2 a usage',
+    'error; 3 no offer within the bid before --timeout; 4 paid, but no result before --timeout; 5 refused an invoice (the',
+    'reason code is in the summary); 6 interrupted before paying (request cancelled); 7 the provider reported an error;',
+    '8 the payment failed or is unconfirmed; 9 the result came but could not be saved.'
   ],
   examples: [
     '2020117-job --devnet --kind=5050 --input="Write a haiku about relays" --bid=20',
@@ -371,8 +371,7 @@ async function follow(run: JobRun, log: Logger): Promise<Outcome> {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   const taken = await run.start()
-  log.info(`request ${run.requestId} published (${taken} relay(s) took it); waiting for offers`)
-  if (taken === 0) log.warn('no relay took the request: answers are unlikely')
+  if (taken > 0) log.info(`request ${run.requestId} published (${taken} relay(s) took it); waiting for offers`)
   const outcome = await run.ended()
   process.off('SIGINT', stop)
   process.off('SIGTERM', stop)

@@ -19,6 +19,8 @@ export type JobRunErrorCode =
   | 'PAYMENT_FAILED'
   /** The result came, but could not be saved (the file exists, the blob did not match). */
   | 'OUTPUT_FAILED'
+  /** No relay took the request: nothing was asked, nothing paid. */
+  | 'NOT_PUBLISHED'
 
 /** The reason codes of a refused offer that are not the wallet's. */
 export type JobRefusalCode = 'JOB_NO_INVOICE' | 'JOB_AMOUNT_TAG_MISMATCH' | 'JOB_OVER_BID'
@@ -31,7 +33,8 @@ export const EXIT: Record<JobRunErrorCode, number> = {
   CANCELLED: 6,
   PROVIDER_FAILED: 7,
   PAYMENT_FAILED: 8,
-  OUTPUT_FAILED: 9
+  OUTPUT_FAILED: 9,
+  NOT_PUBLISHED: 1
 }
 
 export class JobRunError extends Error {
@@ -98,6 +101,13 @@ export class JobRunError extends Error {
   }
   static PAYMENT_FAILED(why: string): JobRunError {
     return new JobRunError('PAYMENT_FAILED', why, EXIT.PAYMENT_FAILED)
+  }
+  static NOT_PUBLISHED(relays: string[]): JobRunError {
+    return new JobRunError(
+      'NOT_PUBLISHED',
+      `no relay took the request (${relays.join(', ')}): check --relays, and that they are up. Nothing was paid`,
+      EXIT.NOT_PUBLISHED
+    )
   }
   static OUTPUT_FAILED(why: string): JobRunError {
     return new JobRunError('OUTPUT_FAILED', `the result came but was not saved: ${why}`, EXIT.OUTPUT_FAILED)

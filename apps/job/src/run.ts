@@ -54,6 +54,7 @@ export type JobStatus =
   | 'cancelled'
   | 'provider_failed'
   | 'payment_failed'
+  | 'not_published'
   | 'internal_error'
 
 export interface Outcome {
@@ -122,6 +123,10 @@ export class JobRun {
     await sub.ready
     const published = await pool.publish(this.o.request)
     this.markPublished()
+    if (published === 0) {
+      this.finish('not_published', JobRunError.NOT_PUBLISHED(pool.relays))
+      return 0
+    }
     this.deadlineTimer = setTimeout(
       () => this.enqueue(() => this.onDeadline()),
       Math.max(0, this.o.deadline - Date.now())

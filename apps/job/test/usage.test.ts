@@ -27,7 +27,7 @@ test('--help shows the flags, the exit statuses and examples, and exits 0', asyn
     expect(help.stdout()).toContain(flag)
   for (const flag of ['--output', '--offer-wait', '--max-fee', '--nwc', '--relays', '--devnet', '--json'])
     expect(help.stdout()).toContain(flag)
-  expect(help.stdout()).toMatch(/Exit status: 0 paid \(or free\) and delivered/)
+  expect(help.stdout()).toMatch(/Exit status: 0 paid \(or free\) and delivered; 1 an error before the job/)
   expect(help.stdout()).toMatch(/Examples:\n {2}2020117-job --devnet/)
 })
 
@@ -111,4 +111,14 @@ test("the wallet's NWC secret and our key never reach stdout or stderr, even at 
   expect(printed).toContain('no_offer')
   expect(printed).not.toContain(secret)
   expect(printed).not.toMatch(/nsec1/)
+})
+
+test('no relay takes the request: exit 1 (not_published), nothing paid, the summary says so', async () => {
+  const before = net.balanceMsat('customer')
+  // The devnet's wallet, and a relay address where nothing listens.
+  const job = spawnBin('job', [net.flag, '--relays=ws://127.0.0.1:9', '--kind=5050', '--input=x', '--bid=10', '--json'])
+  const summary = await job.json()
+  expect(await job.exited).toBe(1)
+  expect(summary).toMatchObject({ status: 'not_published', msat_paid: 0, reason: 'NOT_PUBLISHED' })
+  expect(net.balanceMsat('customer')).toBe(before)
 })
