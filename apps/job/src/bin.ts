@@ -3,7 +3,6 @@
 // each registering its teardown where it is made: identity → wallet → relays → request → follow
 // and pay (run.ts) → save (output.ts) → summary.
 
-import { dirname, join } from 'node:path'
 import {
   CliError,
   LOG_FLAGS,
@@ -19,7 +18,6 @@ import {
   type Startup
 } from '@2020117/cli'
 import { DEFAULT_DEVNET_DIR, readRunningState, type DevnetState } from '@2020117/cli/devnet-state'
-import { ClaimRecord } from '@2020117/files'
 import { buildRequest, isJobError, type JobInput } from '@2020117/jobs'
 import { NostrError, npubOf, parsePubkey, RelayPool } from '@2020117/nostr'
 import { JOB_INPUT_TYPES, JOB_REQUEST_KIND_MAX, JOB_REQUEST_KIND_MIN, MAX_BUDGET_SATS } from '@2020117/protocol'
@@ -27,6 +25,7 @@ import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@202011
 import { generateSecretKey } from 'nostr-tools/pure'
 import { JobRunError } from './errors.js'
 import { outputExists, saveResult, type Saved } from './output.js'
+import { PaidHashes } from './paid.js'
 import { JobRun, type Outcome } from './run.js'
 
 const spec: CommandSpec = {
@@ -204,7 +203,7 @@ await runMain(
     const devnet = start.values.devnet !== undefined ? await readRunningState(start.values.devnet as string) : null
     const { wallet, network } = await openWallet(start, devnet, job, goodbye)
     const pool = openRelays(start, devnet, goodbye)
-    const paid = await ClaimRecord.open(paidPath(start.identity.path, start.identity.name))
+    const paid = await PaidHashes.open(start.identity.path, start.identity.name)
     const run = prepare(start, job, { pool, wallet, network, paid })
     goodbye(() => run.close())
     const outcome = await follow(run, start.log)
@@ -325,16 +324,11 @@ function openRelays(start: Startup, devnet: DevnetState | null, goodbye: Goodbye
   return pool
 }
 
-/** Where identity `name` keeps the payment hashes it paid: beside the keys file, as the agent's credited ones. */
-function paidPath(keysFile: string, name: string): string {
-  return join(dirname(keysFile), `.2020117_paid_${name.replace(/[^A-Za-z0-9._-]/g, '_')}.json`)
-}
-
 /** Step 4: the signed request (encrypted to --provider with --encrypt) and the run that buys it. */
 function prepare(
   start: Startup,
   job: Job,
-  r: { pool: RelayPool; wallet: NwcWallet; network: NetworkName; paid: ClaimRecord }
+  r: { pool: RelayPool; wallet: NwcWallet; network: NetworkName; paid: PaidHashes }
 ): JobRun {
   const { identity, log } = start
   const maxAmountMsat = (job.bidSats - job.maxFeeSats) * 1000

@@ -6,9 +6,9 @@
 // Claiming the payment hash is not here: it is the payer's first step (pay.ts), on disk before
 // the wallet is asked to pay, so that a crash in between can never lead to a second payment.
 
-import type { ClaimRecord } from '@2020117/files'
 import { decodeInvoice, routeHintFeeMsat, WalletError, type DecodedInvoice, type NetworkName } from '@2020117/wallet'
 import { JobRunError } from './errors.js'
+import type { PaidHashes } from './paid.js'
 
 /** Refuse invoices that expire this soon: the payment could not complete in time. */
 export const EXPIRY_MARGIN_S = 10
@@ -21,7 +21,7 @@ export interface InvoiceTerms {
   /** The wallet's network: an invoice on another one cannot be ours to pay. */
   network: NetworkName
   /** Payment hashes this identity ever paid (on disk). */
-  paid: ClaimRecord
+  paid: Pick<PaidHashes, 'has' | 'claim'>
   /** The payee node key each provider's first invoice named, this run. */
   payees: Map<string, string>
   now?: () => number

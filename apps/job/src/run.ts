@@ -13,7 +13,6 @@
 //   it reported. A payment the wallet neither confirmed nor denied is `msatPending`, never paid twice.
 
 import { peerText, type Logger } from '@2020117/cli'
-import type { ClaimRecord } from '@2020117/files'
 import {
   buildCancellation,
   isJobError,
