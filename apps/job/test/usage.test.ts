@@ -93,6 +93,19 @@ test('our own private key given as --provider is refused, and never printed', as
   const printed = job.stdout() + job.stderr()
   expect(printed).not.toContain(privkey)
   expect(printed).not.toContain(nip19.nsecEncode(secretKey))
+  // The nsec spelling of it is no pubkey either, and is not echoed in the refusal.
+  const nsec = nip19.nsecEncode(secretKey)
+  const again = spawnBin('job', [
+    net.flag,
+    `--keys-file=${join(dir, 'keys.json')}`,
+    '--agent=me',
+    '--kind=5050',
+    '--input=x',
+    '--bid=10',
+    `--provider=${nsec}`
+  ])
+  expect(await again.exited).toBeGreaterThan(0)
+  expect(again.stdout() + again.stderr()).not.toContain(nsec)
 })
 
 test("the wallet's NWC secret and our key never reach stdout or stderr, even at trace level", async () => {
