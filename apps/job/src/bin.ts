@@ -274,7 +274,7 @@ function refuseUnbuildable(job: Job): void {
 }
 
 function paramsOf(list: string[]): Record<string, string> {
-  const params: Record<string, string> = {}
+  const params: Record<string, string> = Object.create(null) // `--param=__proto__=…` is a name like any other
   for (const p of list) {
     const at = p.indexOf('=')
     if (at <= 0) throw CliError.INVALID_FLAG('param', `must be name=value, got "${p.slice(0, 40)}"`, spec.bin)

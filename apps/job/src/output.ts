@@ -59,7 +59,9 @@ export async function outputExists(path: string): Promise<boolean> {
 }
 
 export function extensionOf(mime: string | null): string {
-  return (mime && EXTENSIONS[mime.toLowerCase().split(';')[0]!.trim()]) || 'bin'
+  const type = mime?.toLowerCase().split(';')[0]!.trim() ?? ''
+  // Own keys only: `constructor` or `__proto__` from a peer must not reach Object.prototype.
+  return Object.hasOwn(EXTENSIONS, type) ? (EXTENSIONS[type] as string) : 'bin'
 }
 
 export async function saveResult(result: Result, opts: SaveOptions): Promise<Saved> {

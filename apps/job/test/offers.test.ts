@@ -114,3 +114,13 @@ test('an invoice that breaks BOLT #11 (a bad checksum) is refused before anythin
   const broken = inv.slice(0, -1) + (inv.endsWith('q') ? 'p' : 'q')
   expect(refusal(() => checkInvoice(PROVIDER, 5000, broken, terms()))).toBe('INVOICE_INVALID')
 })
+
+test("a blob's file extension comes from a closed list of MIME types, never from the provider's text", async () => {
+  const { extensionOf } = await import('../src/output.js')
+  expect(extensionOf('image/png')).toBe('png')
+  expect(extensionOf('IMAGE/JPEG; charset=binary')).toBe('jpg')
+  expect(extensionOf('image/png/../../x')).toBe('bin')
+  expect(extensionOf('text/html')).toBe('bin')
+  expect(extensionOf('constructor')).toBe('bin')
+  expect(extensionOf(null)).toBe('bin')
+})
