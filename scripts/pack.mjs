@@ -26,6 +26,7 @@ export const PUBLISHED = [
   'packages/blossom',
   'apps/agent',
   'apps/session',
+  'apps/job',
   'packages/2020117-agent',
   'packages/devnet/relay',
   'packages/devnet/devwallet',

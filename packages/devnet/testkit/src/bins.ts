@@ -12,6 +12,7 @@ const ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 export const BINS = {
   agent: `${ROOT}apps/agent/dist/bin.js`,
   session: `${ROOT}apps/session/dist/bin.js`,
+  job: `${ROOT}apps/job/dist/bin.js`,
   devnet: `${ROOT}packages/devnet/network/dist/bin.js`
 } as const
 

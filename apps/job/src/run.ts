@@ -1,0 +1,350 @@
+// One job, bought (SPEC §10.4): follow the answers to our request, choose an offer, check it, pay
+// it once, wait for the result. The answers come from strangers, so each one is parsed with every
+// check of @2020117/jobs before it can move anything, and the run's state changes in one place.
+//
+// Invariants:
+// - Every event, timer and signal is handled in one serial queue: a payment in flight finishes
+//   (paid, failed or pending) before anything else is looked at, so no two payments ever overlap
+//   and an interrupt during a payment never cancels a request that was paid.
+// - One provider, once: from the moment a payment hash is claimed (on disk, before the wallet is
+//   asked) or a provider delivered, that provider is `chosen`, and every other offer and result is
+//   ignored. A hash that was claimed is never paid again, whatever the wallet answered.
+// - What the summary says was paid is what the wallet confirmed: the invoice amount plus the fee
+//   it reported. A payment the wallet neither confirmed nor denied is `msatPending`, never paid twice.
+
+import { peerText, type Logger } from '@2020117/cli'
+import {
+  buildCancellation,
+  isJobError,
+  parseFeedback,
+  parseResult,
+  type Feedback,
+  type RequestRef,
+  type Result
+} from '@2020117/jobs'
+import { npubOf, type RelayPool } from '@2020117/nostr'
+import { jobResultKind, kinds as KIND } from '@2020117/protocol'
+import { WalletError, type NwcWallet, type PaidInvoice } from '@2020117/wallet'
+import type { Event } from 'nostr-tools/pure'
+import { JobRunError } from './errors.js'
+import { checkInvoice, EXPIRY_MARGIN_S, refusalCode, type ApprovedInvoice, type InvoiceTerms } from './offers.js'
+
+export interface JobRunOptions {
+  request: Event
+  ref: RequestRef
+  secretKey: Uint8Array
+  pool: RelayPool
+  wallet: NwcWallet
+  terms: Omit<InvoiceTerms, 'payees'>
+  /** Only this provider's offers and results count (hex), or null for the cheapest of any. */
+  provider: string | null
+  /** How long to collect offers after the first acceptable one before choosing the cheapest. */
+  offerWaitMs: number
+  /** When the whole run gives up (ms since the epoch). */
+  deadline: number
+  log: Logger
+}
+
+export type JobStatus =
+  | 'delivered'
+  | 'no_offer'
+  | 'no_result'
+  | 'offer_refused'
+  | 'cancelled'
+  | 'provider_failed'
+  | 'payment_failed'
+  | 'not_published'
+  | 'internal_error'
+
+export interface Outcome {
+  status: JobStatus
+  result: Result | null
+  error: Error | null
+}
+
+/** What the run did, for the summary: every msat in it is one the wallet reported. */
+export interface Accounts {
+  provider: string | null
+  msatPaid: number
+  feesMsat: number
+  msatPending: number
+  firstOfferMs: number | null
+  paymentMs: number | null
+  resultMs: number | null
+  /** The last refused offer: its reason code and why. */
+  refused: { provider: string; reason: string; message: string } | null
+}
+
+const SEEN_MAX = 4096
+
+export class JobRun {
+  readonly accounts: Accounts = {
+    provider: null,
+    msatPaid: 0,
+    feesMsat: 0,
+    msatPending: 0,
+    firstOfferMs: null,
+    paymentMs: null,
+    resultMs: null,
+    refused: null
+  }
+  private readonly o: JobRunOptions
+  private readonly terms: InvoiceTerms
+  private readonly startedAt = Date.now()
+  private queue: Promise<void> = Promise.resolve()
+  private readonly seen = new Set<string>()
+  /** The first acceptable offer of each provider, until the offer window closes. */
+  private readonly offers = new Map<string, ApprovedInvoice>()
+  private windowTimer: NodeJS.Timeout | null = null
+  private deadlineTimer: NodeJS.Timeout | null = null
+  private chosen: string | null = null
+  private paid = false
+  private overBid = 0
+  private outcome: Outcome | null = null
+  private resolveEnded!: (outcome: Outcome) => void
+  private readonly endedPromise = new Promise<Outcome>((resolve) => (this.resolveEnded = resolve))
+  private subscription: { close(): void } | null = null
+  private markPublished!: () => void
+  private readonly published = new Promise<void>((resolve) => (this.markPublished = resolve))
+
+  constructor(opts: JobRunOptions) {
+    this.o = opts
+    this.terms = { ...opts.terms, payees: new Map() }
+  }
+
+  /** Subscribes to the answers (before the request is out, so none is missed), then publishes it. */
+  async start(): Promise<number> {
+    const { ref, pool } = this.o
+    const sub = pool.subscribe({ kinds: [KIND.JobFeedback, jobResultKind(ref.kind)], '#e': [ref.id] }, (event) =>
+      this.enqueue(() => this.onEvent(event))
+    )
+    this.subscription = sub
+    await sub.ready
+    const published = await pool.publish(this.o.request)
+    this.markPublished()
+    if (published === 0) {
+      this.finish('not_published', JobRunError.NOT_PUBLISHED(pool.relays))
+      return 0
+    }
+    this.deadlineTimer = setTimeout(
+      () => this.enqueue(() => this.onDeadline()),
+      Math.max(0, this.o.deadline - Date.now())
+    )
+    return published
+  }
+
+  get requestId(): string {
+    return this.o.ref.id
+  }
+
+  ended(): Promise<Outcome> {
+    return this.endedPromise
+  }
+
+  /** Ctrl-C / SIGTERM: cancel the request if nothing was paid; after a payment, stop waiting. */
+  interrupt(): void {
+    this.enqueue(async () => {
+      if (this.paid) return this.finish('no_result', JobRunError.NO_RESULT('the run was interrupted'))
+      // A deletion must not overtake the request it deletes: some relays would then keep the request.
+      await this.published
+      const cancellation = buildCancellation(this.o.request, this.o.secretKey)
+      const taken = await this.o.pool.publish(cancellation)
+      this.o.log.info(`cancelled request ${this.o.ref.id.slice(0, 12)}… (kind 5 taken by ${taken} relay(s))`)
+      this.finish('cancelled', JobRunError.CANCELLED(taken))
+    })
+  }
+
+  /** Stops timers and the subscription (the summary is made from `accounts`). */
+  close(): void {
+    if (this.windowTimer) clearTimeout(this.windowTimer)
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer)
+    this.subscription?.close()
+  }
+
+  private enqueue(step: () => Promise<void> | void): void {
+    this.queue = this.queue
+      .then(() => (this.outcome ? undefined : step()))
+      .catch((err: Error) => this.finish('internal_error', err))
+  }
+
+  private finish(status: JobStatus, error: Error | null, result: Result | null = null): void {
+    if (this.outcome) return
+    this.outcome = { status, result, error }
+    this.close()
+    this.resolveEnded(this.outcome)
+  }
+
+  private since(): number {
+    return Date.now() - this.startedAt
+  }
+
+  private async onEvent(event: Event): Promise<void> {
+    if (this.seen.has(event.id)) return
+    this.seen.add(event.id)
+    if (this.seen.size > SEEN_MAX) this.seen.delete(this.seen.values().next().value as string)
+    const { ref, secretKey, log } = this.o
+    let answer: { feedback: Feedback } | { result: Result }
+    try {
+      answer =
+        event.kind === KIND.JobFeedback
+          ? { feedback: parseFeedback(event, ref, secretKey) }
+          : { result: parseResult(event, ref, secretKey) }
+    } catch (err) {
+      // A stranger's event that does not parse is ignored, whatever threw: it can never end the run.
+      const why = isJobError(err) ? err.message : `unreadable (${(err as Error).message})`
+      return log.debug(`ignored an event from ${npubOf(event.pubkey)}: ${peerText(why, 200)}`)
+    }
+    if ('feedback' in answer) return this.onFeedback(answer.feedback)
+    return this.onResult(answer.result)
+  }
+
+  /** Whether an answer from `provider` counts: --provider's only, and once chosen, the chosen one's only. */
+  private counts(provider: string): boolean {
+    if (this.o.provider !== null && provider !== this.o.provider) return false
+    return this.chosen === null || this.chosen === provider
+  }
+
+  private async onFeedback(f: Feedback): Promise<void> {
+    const who = npubOf(f.provider)
+    if (!this.counts(f.provider)) return this.o.log.debug(`ignored feedback from ${who}: not the provider we deal with`)
+    const text = peerText(f.text, 300)
+    if (f.status === 'payment-required') return this.onOffer(f)
+    if (f.status === 'error') return this.onProviderError(f.provider, text)
+    this.o.log.info(`${who}: ${f.status ?? peerText(f.rawStatus, 32)}${text ? ` (${text})` : ''}`)
+  }
+
+  private onProviderError(provider: string, text: string): void {
+    const who = npubOf(provider)
+    if (this.chosen === provider || this.o.provider === provider) {
+      // --provider's BID_TOO_LOW is its answer to the price: no offer within the bid will come.
+      if (!this.paid && text.startsWith('BID_TOO_LOW'))
+        return this.finish('no_offer', JobRunError.NO_OFFER(this.waitedS(), 1))
+      return this.finish('provider_failed', JobRunError.PROVIDER_FAILED(text))
+    }
+    this.o.log.info(`${who} declined: ${text || '(no reason given)'}`)
+  }
+
+  private async onOffer(f: Feedback): Promise<void> {
+    const who = npubOf(f.provider)
+    if (this.chosen !== null) return this.o.log.info(`ignored another invoice from ${who}: already paid once`)
+    if (this.offers.has(f.provider)) return this.o.log.info(`ignored a second invoice from ${who}`)
+    let offer: ApprovedInvoice
+    try {
+      offer = checkInvoice(f.provider, f.amountMsat, f.bolt11, this.terms)
+    } catch (err) {
+      return this.refuse(f.provider, err)
+    }
+    this.o.log.info(`offer from ${who}: ${offer.amountMsat} msat`)
+    this.offers.set(f.provider, offer)
+    this.accounts.firstOfferMs ??= this.since()
+    if (this.windowTimer !== null) return
+    const wait = this.o.provider !== null ? 0 : this.o.offerWaitMs
+    if (wait === 0) return this.choose()
+    this.windowTimer = setTimeout(() => this.enqueue(() => this.choose()), wait)
+  }
+
+  /** A refused offer: the end when it was --provider's, else noted while others may still come. */
+  private refuse(provider: string, err: unknown): void {
+    const reason = refusalCode(err)
+    if (reason === null) throw err
+    const message = (err as Error).message
+    this.o.log.warn(`refused an invoice from ${npubOf(provider)} (${reason}): ${peerText(message, 300)}`)
+    if (reason === 'JOB_OVER_BID') {
+      this.overBid++
+      if (this.o.provider !== null) this.finish('no_offer', JobRunError.NO_OFFER(this.waitedS(), this.overBid))
+      return
+    }
+    this.accounts.refused = { provider, reason, message }
+    if (this.o.provider !== null) this.finish('offer_refused', JobRunError.OFFER_REFUSED(reason, message))
+  }
+
+  /** The offer window closed (or --provider's offer came): pay the cheapest offer still good. */
+  private async choose(): Promise<void> {
+    this.windowTimer = null
+    const now = Math.floor(Date.now() / 1000)
+    const offers = [...this.offers.values()].sort((a, b) => a.amountMsat - b.amountMsat)
+    this.offers.clear()
+    for (const offer of offers) {
+      if (this.outcome || this.chosen !== null) return
+      if (offer.invoice.expiresAt - EXPIRY_MARGIN_S <= now) {
+        this.refuse(offer.provider, WalletError.INVOICE_EXPIRED(offer.invoice.expiresAt))
+        continue
+      }
+      await this.pay(offer)
+    }
+  }
+
+  /** Pays once: the hash claimed on disk first; a payment whose answer is lost is settled by lookup, never sent again. */
+  private async pay(offer: ApprovedInvoice): Promise<void> {
+    const { wallet, log, deadline } = this.o
+    const hash = offer.invoice.paymentHash
+    if (!(await this.o.terms.paid.claim(hash, offer.invoice.expiresAt)))
+      return this.refuse(offer.provider, WalletError.INVOICE_HASH_REUSED(hash))
+    this.chosen = offer.provider
+    this.accounts.provider = offer.provider
+    log.info(`paying ${offer.amountMsat} msat to ${npubOf(offer.provider)}…`)
+    let paid: PaidInvoice | null
+    try {
+      paid = await wallet.pay(offer.bolt11, hash, { until: deadline })
+    } catch (err) {
+      if (!(err instanceof WalletError)) throw err
+      if (err.code !== 'PAYMENT_PENDING') return this.finish('payment_failed', JobRunError.PAYMENT_FAILED(err.message))
+      paid = await this.settle(hash, err)
+      if (!paid) {
+        this.accounts.msatPending = offer.amountMsat
+        return this.finish('payment_failed', JobRunError.PAYMENT_FAILED(err.message))
+      }
+    }
+    this.paid = true
+    this.accounts.msatPaid = offer.amountMsat + paid.feesMsat
+    this.accounts.feesMsat = paid.feesMsat
+    this.accounts.paymentMs = this.since()
+    if (paid.feesMsat > this.o.terms.maxFeeMsat)
+      log.warn(`the wallet charged a ${paid.feesMsat} msat fee, above --max-fee (${this.o.terms.maxFeeMsat} msat)`)
+    log.info(`paid ${offer.amountMsat} msat (fee ${paid.feesMsat} msat); waiting for the result`)
+  }
+
+  /** A payment `pay` gave up on as pending: looked up (never paid again) until the deadline. */
+  private async settle(hash: string, pending: WalletError): Promise<PaidInvoice | null> {
+    this.o.log.warn(`${pending.message}; looking it up until the timeout`)
+    try {
+      return await this.o.wallet.settle(hash, { until: this.o.deadline })
+    } catch (err) {
+      if (err instanceof WalletError) return null
+      throw err
+    }
+  }
+
+  private async onResult(r: Result): Promise<void> {
+    const who = npubOf(r.provider)
+    if (!this.counts(r.provider)) return this.o.log.debug(`ignored a result from ${who}: not the provider we deal with`)
+    if (this.chosen === null && r.bolt11) {
+      // Pay after: the result names its price. It is paid (once, with every check) before it counts.
+      let offer: ApprovedInvoice
+      try {
+        offer = checkInvoice(r.provider, r.amountMsat, r.bolt11, this.terms)
+      } catch (err) {
+        return this.refuse(r.provider, err)
+      }
+      await this.pay(offer)
+      if (!this.paid) return
+    } else if (this.chosen === null) {
+      if (r.amountMsat) this.o.log.warn(`${who} asks ${r.amountMsat} msat without an invoice: not paid`)
+      this.chosen = r.provider
+      this.accounts.provider = r.provider
+    } else if (!this.paid) return // a payment that did not go through: this result does not count
+    this.accounts.resultMs = this.since()
+    this.finish('delivered', null, r)
+  }
+
+  private onDeadline(): void {
+    if (this.paid) return this.finish('no_result', JobRunError.NO_RESULT(`none came in ${this.waitedS()} s`))
+    const refused = this.accounts.refused
+    if (refused) return this.finish('offer_refused', JobRunError.OFFER_REFUSED(refused.reason, refused.message))
+    this.finish('no_offer', JobRunError.NO_OFFER(this.waitedS(), this.overBid))
+  }
+
+  private waitedS(): number {
+    return Math.round(this.since() / 1000)
+  }
+}
