@@ -362,8 +362,10 @@ function prepare(
 /** Step 5: publish, follow the answers, pay; Ctrl-C and SIGTERM end it (a cancellation before paying). */
 async function follow(run: JobRun, log: Logger): Promise<Outcome> {
   const stop = () => run.interrupt()
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  // `on`, not `once`: a second Ctrl-C while a payment is under way must not kill the run (the default
+  // action once no listener is left) and lose the summary of what the wallet paid.
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
   const taken = await run.start()
   if (taken > 0) log.info(`request ${run.requestId} published (${taken} relay(s) took it); waiting for offers`)
   const outcome = await run.ended()

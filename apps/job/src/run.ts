@@ -99,6 +99,8 @@ export class JobRun {
   private deadlineTimer: NodeJS.Timeout | null = null
   private chosen: string | null = null
   private paid = false
+  /** A pay_invoice (or its lookups) is under way: an interrupt waits for it. */
+  private paying = false
   private overBid = 0
   private outcome: Outcome | null = null
   private resolveEnded!: (outcome: Outcome) => void
@@ -143,6 +145,9 @@ export class JobRun {
 
   /** Ctrl-C / SIGTERM: cancel the request if nothing was paid; after a payment, stop waiting. */
   interrupt(): void {
+    // Said at once: the person who pressed Ctrl-C must know why the run goes on (and not press again).
+    if (this.paying)
+      this.o.log.warn('interrupted while a payment is under way: the run ends once the wallet settles it or --timeout')
     this.enqueue(async () => {
       if (this.paid) return this.finish('no_result', JobRunError.NO_RESULT('the run was interrupted'))
       // A deletion must not overtake the request it deletes: some relays would then keep the request.
@@ -284,6 +289,7 @@ export class JobRun {
     this.accounts.provider = offer.provider
     log.info(`paying ${offer.amountMsat} msat to ${npubOf(offer.provider)}…`)
     let paid: PaidInvoice | null
+    this.paying = true
     try {
       paid = await wallet.pay(offer.bolt11, hash, { until: deadline })
     } catch (err) {
@@ -294,6 +300,8 @@ export class JobRun {
         this.accounts.msatPending = offer.amountMsat
         return this.finish('payment_failed', JobRunError.PAYMENT_FAILED(err.message))
       }
+    } finally {
+      this.paying = false
     }
     this.paid = true
     this.accounts.msatPaid = offer.amountMsat + paid.feesMsat
