@@ -76,6 +76,8 @@ export interface Accounts {
 }
 
 const SEEN_MAX = 4096
+/** Events waiting in the queue (behind a payment, say): past this, more are dropped as they come. */
+const PENDING_MAX = 256
 
 export class JobRun {
   readonly accounts: Accounts = {
@@ -93,6 +95,7 @@ export class JobRun {
   private readonly startedAt = Date.now()
   private queue: Promise<void> = Promise.resolve()
   private readonly seen = new Set<string>()
+  private pending = 0
   /** The first acceptable offer of each provider, until the offer window closes. */
   private readonly offers = new Map<string, ApprovedInvoice>()
   private windowTimer: NodeJS.Timeout | null = null
@@ -118,7 +121,7 @@ export class JobRun {
   async start(): Promise<number> {
     const { ref, pool } = this.o
     const sub = pool.subscribe({ kinds: [KIND.JobFeedback, jobResultKind(ref.kind)], '#e': [ref.id] }, (event) =>
-      this.enqueue(() => this.onEvent(event))
+      this.admit(event)
     )
     this.subscription = sub
     await sub.ready
@@ -170,6 +173,26 @@ export class JobRun {
     this.queue = this.queue
       .then(() => (this.outcome ? undefined : step()))
       .catch((err: Error) => this.finish('internal_error', err))
+  }
+
+  /**
+   * An event at the door: one that could never count (not --provider's, or not the chosen one's;
+   * both only narrow) is dropped before it is queued, and the queue is bounded, so that a flood
+   * while a payment holds the queue cannot grow memory without bound.
+   */
+  private admit(event: Event): void {
+    if (this.outcome) return
+    const pubkey = typeof event.pubkey === 'string' ? event.pubkey : ''
+    if (!this.counts(pubkey)) {
+      const what = event.kind === KIND.JobFeedback ? 'feedback' : 'a result'
+      return this.o.log.debug(`ignored ${what} from ${npubOf(pubkey)}: not the provider we deal with`)
+    }
+    if (this.pending >= PENDING_MAX) return this.o.log.debug(`dropped an event: ${PENDING_MAX} already wait`)
+    this.pending++
+    this.enqueue(() => {
+      this.pending--
+      return this.onEvent(event)
+    })
   }
 
   private finish(status: JobStatus, error: Error | null, result: Result | null = null): void {

@@ -3,7 +3,10 @@
 // do to the run then. Judged by the wallet ledger and the summary; synchronised on printed lines.
 
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import { buildResult } from '@2020117/jobs'
+import { npubOf } from '@2020117/nostr'
 import { spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
 import { startProvider, type TestProvider } from './helpers/provider.js'
 
 let net: TestNetwork
@@ -51,4 +54,19 @@ test('a second Ctrl-C while a payment is in flight does not kill the run: the su
   expect(net.balanceMsat('customer')).toBe(before)
   expect(net.devnet.wallet.lookupInvoice('provider', { paymentHash: invoice.paymentHash }).state).not.toBe('settled')
   expect(await provider.pool.query({ kinds: [5], '#e': [request.id] }, 2000)).toEqual([])
+})
+
+test("strangers' events during a payment in flight are dropped as they come, not queued behind it (memory)", async () => {
+  const before = net.balanceMsat('customer')
+  const { job, request } = await hangingPayment(['--log-level=debug'])
+  // Anyone can sign answers to our request id, as many as the relay takes, while the pay waits.
+  const stranger = generateSecretKey()
+  for (let i = 0; i < 20; i++)
+    await provider.publish(buildResult(request, { content: `junk ${i} ${'x'.repeat(30_000)}` }, stranger))
+  await job.line(new RegExp(`ignored a result from ${npubOf(getPublicKey(stranger))}`))
+  const summary = await job.json()
+  expect(await job.exited).toBe(8)
+  expect(summary).toMatchObject({ status: 'payment_failed', msat_paid: 0, msat_pending: 4000 })
+  await net.start('wallet')
+  expect(net.balanceMsat('customer')).toBe(before)
 })
