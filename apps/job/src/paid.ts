@@ -9,6 +9,12 @@ import { ClaimRecord, lockFile } from '@2020117/files'
 
 /** How long a claim waits for another run that holds the lock (it holds it for one file write). */
 const LOCK_WAIT_MS = 10_000
+/**
+ * A paid hash is kept a year at least, not only until its invoice expires: a provider may put the
+ * same hash in a new invoice, and whoever saw its preimage on the first route could take the second
+ * payment. A year of hashes is about 80 bytes a paid job: the record stays small.
+ */
+const KEEP_AT_LEAST_S = 365 * 24 * 3600
 
 export class PaidHashes {
   readonly path: string
@@ -35,7 +41,7 @@ export class PaidHashes {
     const release = await lockFile(`${this.path}.lock`, { waitMs: LOCK_WAIT_MS })
     try {
       this.record = await ClaimRecord.open(this.path)
-      return await this.record.claim(hash, keepUntil)
+      return await this.record.claim(hash, Math.max(keepUntil, Math.floor(Date.now() / 1000) + KEEP_AT_LEAST_S))
     } finally {
       await release()
     }
