@@ -37,7 +37,7 @@ export type InvoiceInvalidReason =
   | 'UNKNOWN_PREFIX' // the prefix names no currency we know
   | 'AMOUNT_MALFORMED' // the amount has a non-digit, or is followed by something other than a multiplier
   | 'AMOUNT_SUB_MSAT' // a `p` amount whose last decimal is not 0
-  | 'FIELD_LENGTH' // a `p`, `h`, `s` or `n` field whose data_length is not 52, 52, 52, 53
+  | 'FIELD_LENGTH' // a `p`, `h`, `s` or `n` field whose data_length is not 52, 52, 52, 53; an `r` not whole hops
   | 'DUPLICATE_FIELD' // ours (lightning/bolts#1357): a field that may appear once appears twice
   | 'PAYMENT_HASH_MISSING' // no `p` field
   | 'PAYMENT_SECRET_MISSING' // no `s` field

@@ -75,6 +75,8 @@ const SINGLE: Record<number, string> = {
   [F.features]: '9',
   [F.m]: 'm'
 }
+/** One hop of an `r` field: pubkey 33, short_channel_id 8, fee_base_msat 4, fee_proportional_millionths 4, cltv_expiry_delta 2. */
+const HOP_BYTES = 51
 const MINIMAL: Record<number, string> = { [F.x]: 'x', [F.c]: 'c', [F.features]: '9' }
 
 /**
@@ -235,9 +237,18 @@ function readFields(words: number[]): Field[] {
   return fields
 }
 
-/** BOLT #11 "Tagged Fields", reader: a `p`, `h`, `s` or `n` field of the wrong length fails the payment. */
+/**
+ * BOLT #11 "Tagged Fields", reader: a `p`, `h`, `s` or `n` field of the wrong length fails the payment.
+ * Ours: an `r` field that is not whole 51-byte hops (the library would read a cut hop's fees as NaN).
+ */
 function checkLengths(fields: Field[]): void {
   for (const f of fields) {
+    const bytes = Math.floor((f.words.length * 5) / 8)
+    if (f.type === F.r && (bytes === 0 || bytes % HOP_BYTES !== 0))
+      throw WalletError.INVOICE_INVALID(
+        `its \`r\` field has ${bytes} bytes, not whole ${HOP_BYTES}-byte hops`,
+        'FIELD_LENGTH'
+      )
     const fixed = FIXED_LENGTH[f.type]
     if (fixed && f.words.length !== fixed[1])
       throw WalletError.INVOICE_INVALID(
