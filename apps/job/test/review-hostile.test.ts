@@ -2,10 +2,13 @@
 // field by field to break the reader, against the real bin, judged by the wallet ledger.
 
 import { randomBytes } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { buildFeedback } from '@2020117/jobs'
 import { rawInvoice, spawnBin, startTestNetwork, words, type TestNetwork } from '@2020117/testkit'
 import { generateSecretKey } from 'nostr-tools/pure'
+import { tempDir } from './helpers/temp.js'
 import { startProvider, type TestProvider } from './helpers/provider.js'
 
 let net: TestNetwork
@@ -71,4 +74,29 @@ test("a stranger's invoice with a route hint cut short is refused; it does not e
     result: 'honest work'
   })
   expect(before - net.balanceMsat('customer')).toBe(5000)
+})
+
+test('the record of paid hashes turned unreadable during the run: the offer is not paid (no guard, no payment)', async () => {
+  const dir = await tempDir('job-record-')
+  const before = net.balanceMsat('customer')
+  const job = spawnBin('job', [
+    net.flag,
+    '--kind=5050',
+    '--input=guarded',
+    '--bid=10',
+    `--provider=${provider.npub}`,
+    `--keys-file=${join(dir, 'keys')}`,
+    '--agent=me',
+    '--timeout=30',
+    '--json'
+  ])
+  const request = await provider.nextRequest()
+  // Root may write anywhere: a directory where the record should be is what no one can read as one.
+  await mkdir(join(dir, '.2020117_paid_me.json'))
+  const invoice = await provider.offer(request, 4000)
+  const summary = await job.json()
+  expect(await job.exited).toBe(1)
+  expect(summary).toMatchObject({ status: 'internal_error', msat_paid: 0, reason: 'STATE_FILE_INVALID' })
+  expect(net.balanceMsat('customer')).toBe(before)
+  expect(net.devnet.wallet.lookupInvoice('provider', { paymentHash: invoice.paymentHash }).state).not.toBe('settled')
 })
