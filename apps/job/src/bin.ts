@@ -24,7 +24,7 @@ import { JOB_INPUT_TYPES, JOB_REQUEST_KIND_MAX, JOB_REQUEST_KIND_MIN, MAX_BUDGET
 import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
 import { generateSecretKey } from 'nostr-tools/pure'
 import { JobRunError } from './errors.js'
-import { outputExists, saveResult, type Saved } from './output.js'
+import { fetchResultBlob, outputExists, saveResult, type Saved } from './output.js'
 import { PaidHashes } from './paid.js'
 import { JobRun, type Outcome } from './run.js'
 
@@ -355,6 +355,7 @@ function prepare(
     provider: job.provider,
     offerWaitMs: job.offerWaitMs,
     deadline: Date.now() + job.timeoutMs,
+    fetchBlob: (result, timeoutMs) => fetchResultBlob(result, job.maxBlobBytes, timeoutMs),
     log
   })
 }
@@ -383,13 +384,17 @@ async function save(outcome: Outcome, run: JobRun, job: Job): Promise<Saved | Jo
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   try {
-    const saving = saveResult(outcome.result!, {
-      requestId: run.requestId,
-      output: job.output,
-      print: !json,
-      maxBlobBytes: job.maxBlobBytes,
-      timeoutMs: Math.max(10_000, job.timeoutMs)
-    })
+    const saving = saveResult(
+      outcome.result!,
+      {
+        requestId: run.requestId,
+        output: job.output,
+        print: !json,
+        maxBlobBytes: job.maxBlobBytes,
+        timeoutMs: Math.max(10_000, job.timeoutMs)
+      },
+      outcome.blob
+    )
     return await Promise.race([saving, interrupted])
   } catch (err) {
     return JobRunError.OUTPUT_FAILED(peerText((err as Error).message, 500))

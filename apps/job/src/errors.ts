@@ -23,7 +23,7 @@ export type JobRunErrorCode =
   | 'NOT_PUBLISHED'
 
 /** The reason codes of a refused offer that are not the wallet's. */
-export type JobRefusalCode = 'JOB_NO_INVOICE' | 'JOB_AMOUNT_TAG_MISMATCH' | 'JOB_OVER_BID'
+export type JobRefusalCode = 'JOB_NO_INVOICE' | 'JOB_AMOUNT_TAG_MISMATCH' | 'JOB_OVER_BID' | 'JOB_BLOB_UNVERIFIED'
 
 /** Exit statuses: 0 delivered; 1 an error before the job; 2 a usage error; 3-9 the endings. */
 export const EXIT: Record<JobRunErrorCode, number> = {
@@ -63,6 +63,10 @@ export class JobRunError extends Error {
       'JOB_OVER_BID',
       `the offer asks ${amountMsat} msat, above the ${maxMsat} msat the bid allows (--bid less the --max-fee reserve)`
     )
+  }
+
+  static JOB_BLOB_UNVERIFIED(why: string): JobRunError {
+    return refusal('JOB_BLOB_UNVERIFIED', `the pay-after result's blob was not paid for: ${why}`)
   }
 
   // Endings of the run.

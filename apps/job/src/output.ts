@@ -64,13 +64,16 @@ export function extensionOf(mime: string | null): string {
   return Object.hasOwn(EXTENSIONS, type) ? (EXTENSIONS[type] as string) : 'bin'
 }
 
-export async function saveResult(result: Result, opts: SaveOptions): Promise<Saved> {
+/** The blob a result links to, capped, and only if it hashes to the result's `x` (throws otherwise). */
+export async function fetchResultBlob(result: Result, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
+  if (!result.blob) throw new TypeError('the result links no blob')
+  return fetchBlob(result.content.trim(), { sha256: result.blob.sha256, maxBytes, timeoutMs })
+}
+
+/** Saves the result; `fetched` is its blob when it was fetched and checked already (pay after). */
+export async function saveResult(result: Result, opts: SaveOptions, fetched: Uint8Array | null = null): Promise<Saved> {
   if (result.blob) {
-    const bytes = await fetchBlob(result.content.trim(), {
-      sha256: result.blob.sha256,
-      maxBytes: opts.maxBlobBytes,
-      timeoutMs: opts.timeoutMs
-    })
+    const bytes = fetched ?? (await fetchResultBlob(result, opts.maxBlobBytes, opts.timeoutMs))
     const name = opts.output ?? `job-${opts.requestId.slice(0, 12)}.${extensionOf(result.blob.mime)}`
     const file = resolve(opts.cwd ?? process.cwd(), name)
     await createExclusive(file, bytes)

@@ -42,6 +42,8 @@ export interface JobRunOptions {
   offerWaitMs: number
   /** When the whole run gives up (ms since the epoch). */
   deadline: number
+  /** Fetches and hash-checks a result's blob (throws if it does not check out): pay-after pays only for a checked one. */
+  fetchBlob: (result: Result, timeoutMs: number) => Promise<Uint8Array>
   log: Logger
 }
 
@@ -60,6 +62,8 @@ export interface Outcome {
   status: JobStatus
   result: Result | null
   error: Error | null
+  /** A pay-after result's blob, fetched and checked before it was paid. */
+  blob: Uint8Array | null
 }
 
 /** What the run did, for the summary: every msat in it is one the wallet reported. */
@@ -195,9 +199,14 @@ export class JobRun {
     })
   }
 
-  private finish(status: JobStatus, error: Error | null, result: Result | null = null): void {
+  private finish(
+    status: JobStatus,
+    error: Error | null,
+    result: Result | null = null,
+    blob: Uint8Array | null = null
+  ): void {
     if (this.outcome) return
-    this.outcome = { status, result, error }
+    this.outcome = { status, result, error, blob }
     this.close()
     this.resolveEnded(this.outcome)
   }
@@ -349,6 +358,7 @@ export class JobRun {
   private async onResult(r: Result): Promise<void> {
     const who = npubOf(r.provider)
     if (!this.counts(r.provider)) return this.o.log.debug(`ignored a result from ${who}: not the provider we deal with`)
+    let blob: Uint8Array | null = null
     if (this.chosen === null && r.bolt11) {
       // Pay after: the result names its price. It is paid (once, with every check) before it counts.
       let offer: ApprovedInvoice
@@ -357,6 +367,9 @@ export class JobRun {
       } catch (err) {
         return this.refuse(r.provider, err)
       }
+      const checked = await this.checkBlob(r, offer)
+      if (!checked) return
+      blob = checked.bytes
       await this.pay(offer)
       if (!this.paid) return
     } else if (this.chosen === null) {
@@ -365,7 +378,28 @@ export class JobRun {
       this.accounts.provider = r.provider
     } else if (!this.paid) return // a payment that did not go through: this result does not count
     this.accounts.resultMs = this.since()
-    this.finish('delivered', null, r)
+    this.finish('delivered', null, r, blob)
+  }
+
+  /**
+   * Pay after is the provider's risk, never our money (SPEC §10.3): a result that is a link is
+   * fetched and its sha256 checked before its invoice is paid. Null when it was refused.
+   */
+  private async checkBlob(r: Result, offer: ApprovedInvoice): Promise<{ bytes: Uint8Array | null } | null> {
+    if (!r.blob) return { bytes: null }
+    let bytes: Uint8Array
+    try {
+      bytes = await this.o.fetchBlob(r, Math.max(1000, this.o.deadline - Date.now()))
+    } catch (err) {
+      this.refuse(r.provider, JobRunError.JOB_BLOB_UNVERIFIED(peerText((err as Error).message, 300)))
+      return null
+    }
+    // The fetch took time: the invoice must still be good to pay.
+    if (offer.invoice.expiresAt - EXPIRY_MARGIN_S <= Math.floor(Date.now() / 1000)) {
+      this.refuse(r.provider, WalletError.INVOICE_EXPIRED(offer.invoice.expiresAt))
+      return null
+    }
+    return { bytes }
   }
 
   private onDeadline(): void {
