@@ -108,6 +108,8 @@ export class JobRun {
   private paid = false
   /** A pay_invoice (or its lookups) is under way: an interrupt waits for it. */
   private paying = false
+  /** Ends the fetch of a pay-after blob at once: nothing is paid yet, so an interrupt need not wait. */
+  private stopFetch: (() => void) | null = null
   private overBid = 0
   private outcome: Outcome | null = null
   private resolveEnded!: (outcome: Outcome) => void
@@ -155,6 +157,7 @@ export class JobRun {
     // Said at once: the person who pressed Ctrl-C must know why the run goes on (and not press again).
     if (this.paying)
       this.o.log.warn('interrupted while a payment is under way: the run ends once the wallet settles it or --timeout')
+    this.stopFetch?.()
     this.enqueue(async () => {
       if (this.paid) return this.finish('no_result', JobRunError.NO_RESULT('the run was interrupted'))
       // A deletion must not overtake the request it deletes: some relays would then keep the request.
@@ -388,11 +391,21 @@ export class JobRun {
   private async checkBlob(r: Result, offer: ApprovedInvoice): Promise<{ bytes: Uint8Array | null } | null> {
     if (!r.blob) return { bytes: null }
     let bytes: Uint8Array
+    let stopped = false
+    const interrupted = new Promise<never>((_, reject) => {
+      this.stopFetch = () => {
+        stopped = true
+        reject(new Error('interrupted'))
+      }
+    })
     try {
-      bytes = await this.o.fetchBlob(r, Math.max(1000, this.o.deadline - Date.now()))
+      bytes = await Promise.race([this.o.fetchBlob(r, Math.max(1000, this.o.deadline - Date.now())), interrupted])
     } catch (err) {
-      this.refuse(r.provider, JobRunError.JOB_BLOB_UNVERIFIED(peerText((err as Error).message, 300)))
+      // Interrupted: the queued interrupt cancels the request; this result is neither paid nor refused.
+      if (!stopped) this.refuse(r.provider, JobRunError.JOB_BLOB_UNVERIFIED(peerText((err as Error).message, 300)))
       return null
+    } finally {
+      this.stopFetch = null
     }
     // The fetch took time: the invoice must still be good to pay.
     if (offer.invoice.expiresAt - EXPIRY_MARGIN_S <= Math.floor(Date.now() / 1000)) {

@@ -4,8 +4,10 @@
 
 import { createHash, randomBytes } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, beforeAll, expect, onTestFinished, test } from 'vitest'
 import { uploadBlob } from '@2020117/blossom'
 import { spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
 import { tempDir } from './helpers/temp.js'
@@ -75,4 +77,48 @@ test('a pay-after result whose blob checks out is paid once, and the checked byt
   expect(summary).toMatchObject({ status: 'delivered', msat_paid: 8000, file, sha256: blob.sha256 })
   expect(Buffer.compare(await readFile(file), image)).toBe(0)
   expect(before - net.balanceMsat('customer')).toBe(8000)
+})
+
+test('Ctrl-C while a pay-after blob is being fetched cancels at once: nothing paid, the request deleted', async () => {
+  const dir = await tempDir('job-blob-')
+  const before = net.balanceMsat('customer')
+  // A server that takes the request and never answers: only the interrupt can end the wait early.
+  let asked!: () => void
+  const arrived = new Promise<void>((resolve) => (asked = resolve))
+  const hanging = createServer(() => asked())
+  await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve))
+  onTestFinished(() => {
+    hanging.closeAllConnections()
+    hanging.close()
+  })
+  const url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/blob`
+  const job = spawnBin(
+    'job',
+    [
+      net.flag,
+      '--kind=5100',
+      '--input=a slow lighthouse',
+      '--bid=20',
+      `--provider=${provider.npub}`,
+      '--timeout=20',
+      '--json'
+    ],
+    { cwd: dir }
+  )
+  const request = await provider.nextRequest()
+  const invoice = await provider.invoice(8000)
+  const sha256 = createHash('sha256').update('never sent').digest('hex')
+  await provider.deliver(request, url, {
+    amountMsat: 8000,
+    bolt11: invoice.bolt11,
+    blob: { sha256, mime: 'image/png' }
+  })
+  await arrived
+  job.kill('SIGINT')
+  const summary = await job.json()
+  expect(await job.exited).toBe(6)
+  expect(summary).toMatchObject({ status: 'cancelled', msat_paid: 0 })
+  expect((await provider.pool.query({ kinds: [5], '#e': [request.id] }, 2000)).length).toBe(1)
+  expect(net.balanceMsat('customer')).toBe(before)
+  expect(net.devnet.wallet.lookupInvoice('provider', { paymentHash: invoice.paymentHash }).state).not.toBe('settled')
 })
