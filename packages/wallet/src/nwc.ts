@@ -211,8 +211,10 @@ export class NwcWallet {
   private async attemptPay(invoice: string): Promise<PaidInvoice | { delivered: boolean; why: string }> {
     try {
       const res = await withTimeout(this.client.payInvoice({ invoice }), this.payTimeoutMs)
+      // An answer without a usable preimage is no failure (some wallets omit it): the wallet had the
+      // request and may have paid, so it is looked up like a reply that never came.
       if (!res.preimage || !/^[0-9a-f]{64}$/i.test(res.preimage))
-        throw WalletError.PAYMENT_FAILED('the wallet returned no preimage')
+        return { delivered: true, why: 'the wallet answered pay_invoice without a preimage' }
       return { preimage: res.preimage.toLowerCase(), feesMsat: feesOf(res.fees_paid) }
     } catch (err) {
       const outage = this.outage(err, 'pay_invoice', this.payTimeoutMs)
