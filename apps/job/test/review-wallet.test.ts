@@ -4,7 +4,7 @@
 // Against a scripted stand-in for @getalby/sdk's NWCClient.
 
 import { expect, test } from 'vitest'
-import { NwcWallet, WalletError } from '@2020117/wallet'
+import { loadNwcSdk, NwcWallet, WalletError } from '@2020117/wallet'
 
 const PREIMAGE = 'ab'.repeat(32)
 const HASH = 'cd'.repeat(32)
@@ -47,4 +47,24 @@ test('a pay_invoice answered without a preimage that the wallet never confirms i
   expect(err).toBeInstanceOf(WalletError)
   expect((err as WalletError).code).toBe('PAYMENT_PENDING')
   expect(calls.pay).toBe(1)
+})
+
+test('a pay_invoice reply that cannot be read is looked up, not called failed: the wallet answered, and may have paid', async () => {
+  const sdk = await loadNwcSdk()
+  for (const unreadable of [
+    () => {
+      throw new sdk.Nip47ResponseDecodingError('failed to deserialize response', 'INTERNAL')
+    },
+    () => {
+      throw new sdk.Nip47ResponseValidationError('response from NWC failed validation: null', 'INTERNAL')
+    }
+  ]) {
+    const { calls, client } = staged(unreadable, () => ({ state: 'settled', preimage: PREIMAGE, settled_at: 1 }))
+    const wallet = await NwcWallet.withClient(client, opts)
+    expect(await wallet.pay('lnbcrt1', HASH, { until: Date.now() + 10_000 })).toEqual({
+      preimage: PREIMAGE,
+      feesMsat: 0
+    })
+    expect(calls.pay).toBe(1)
+  }
 })

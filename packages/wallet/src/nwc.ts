@@ -217,6 +217,12 @@ export class NwcWallet {
         return { delivered: true, why: 'the wallet answered pay_invoice without a preimage' }
       return { preimage: res.preimage.toLowerCase(), feesMsat: feesOf(res.fees_paid) }
     } catch (err) {
+      // A reply that did not decrypt, parse or validate came from the wallet all the same: it may have paid.
+      if (err instanceof this.sdk.Nip47ResponseDecodingError || err instanceof this.sdk.Nip47ResponseValidationError)
+        return {
+          delivered: true,
+          why: `the wallet's pay_invoice reply could not be read (${redactUri(err.message).slice(0, 120)})`
+        }
       const outage = this.outage(err, 'pay_invoice', this.payTimeoutMs)
       if (!outage) throw this.translate(err)
       return outage
