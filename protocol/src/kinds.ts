@@ -30,6 +30,9 @@ export const NWCWalletRequest = 23194
 export type NWCWalletRequest = typeof NWCWalletRequest
 export const NWCWalletResponse = 23195
 export type NWCWalletResponse = typeof NWCWalletResponse
+/** Blossom (BUD-01/02) authorization: a signed `t`=upload event that lets a server accept one blob. */
+export const BlossomAuth = 24242
+export type BlossomAuth = typeof BlossomAuth
 /** A provider's heartbeat (addressable, a 2020117 kind): load, prices, liveness. */
 export const Heartbeat = 30333
 export type Heartbeat = typeof Heartbeat
@@ -48,6 +51,7 @@ export const KINDS = [
   SwarmBinding,
   NWCWalletRequest,
   NWCWalletResponse,
+  BlossomAuth,
   Heartbeat,
   Handlerinformation
 ] as const

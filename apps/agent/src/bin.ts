@@ -232,7 +232,7 @@ async function networkOf(start: Startup): Promise<Setup> {
   if (v.devnet !== undefined) {
     const state = await readRunningState(v.devnet as string)
     if (!v.bootstrap) setup.network = { bootstrap: state.bootstrap }
-    if (!explicit('nwc')) setup.nwcUri = state.accounts.provider?.nwcUri
+    if (!explicit('nwc')) setup.nwcUri = state.accounts.provider?.nwc_uri
     if (!explicit('relays')) setup.relays = state.relays
     // On the local network the demo WebUI is the natural upstream, wherever it listens.
     if (flags.sources.processor === 'default' && state.webui) setup.upstream = parseUpstream(state.webui)

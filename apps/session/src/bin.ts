@@ -229,7 +229,7 @@ await runMain(
 /** The wallet URI (--devnet's customer wallet unless --nwc is given), its secret redacted before any use. */
 function walletSecrets(start: Startup, devnet: RunningState | null): string | undefined {
   const { values: v, identity } = start
-  const nwcUri = devnet && !start.explicit('nwc') ? devnet.accounts.customer?.nwcUri : (v.nwc as string | undefined)
+  const nwcUri = devnet && !start.explicit('nwc') ? devnet.accounts.customer?.nwc_uri : (v.nwc as string | undefined)
   const nwcSecret = nwcSecretOf(nwcUri)
   if (nwcSecret) start.redact(...secretForms(nwcSecret))
   refuseSecretArguments(v, [

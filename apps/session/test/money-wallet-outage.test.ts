@@ -216,7 +216,7 @@ test("the session bin rides out an outage of its wallet's relay shorter than the
   const state = network.devnet.state
   const relay = new URL(state.relays[0] as string)
   const proxy = await relayProxy(relay)
-  const uri = (state.accounts.customer as { nwcUri: string }).nwcUri.replace(
+  const uri = (state.accounts.customer as { nwc_uri: string }).nwc_uri.replace(
     /relay=[^&]+/,
     `relay=${encodeURIComponent(proxy.url)}`
   )

@@ -65,7 +65,7 @@ test('a payment the wallet made while its replies were lost is counted in the su
   const perTick = tickAmountMsat(5, 2)
   const state = network.devnet.state
   const proxy = await muteProxy(new URL(state.relays[0] as string))
-  const uri = (state.accounts.customer as { nwcUri: string }).nwcUri.replace(
+  const uri = (state.accounts.customer as { nwc_uri: string }).nwc_uri.replace(
     /relay=[^&]+/,
     `relay=${encodeURIComponent(proxy.url)}`
   )

@@ -11,12 +11,16 @@ import { CliError } from './errors.js'
 export const DEFAULT_DEVNET_DIR = '.2020117-devnet'
 export const STATE_FILE = 'devnet.json'
 
-/** `DIR/devnet.json`, version 1. Fields a reader does not know are ignored. */
+/**
+ * `DIR/devnet.json`, version 2: snake_case keys, like every bin's JSON (version 1 was camelCase).
+ * Fields a reader does not know are ignored; a file of another version is refused.
+ */
 export interface DevnetState {
-  version: 1
+  version: 2
   /** The devnet process while it runs; null once it stopped cleanly. */
   pid: number | null
-  startedAt: string
+  /** When it started, ISO 8601. */
+  started_at: string
   network: 'regtest'
   /** The HyperDHT bootstrap nodes, on 127.0.0.1. */
   bootstrap: Array<{ host: string; port: number }>
@@ -24,10 +28,12 @@ export interface DevnetState {
   relays: string[]
   /** The demo WebUI's origin, or null when it was not started. */
   webui: string | null
+  /** The Blossom blob server's origin (BUD-01/02), or null when it was not started. */
+  blossom: string | null
   /** The devnet's control endpoint (account creation), or null. */
   control: { url: string; token: string } | null
   /** NWC connection URIs of the play-money wallet, by account name. */
-  accounts: Record<string, { nwcUri: string }>
+  accounts: Record<string, { nwc_uri: string }>
 }
 
 export function statePath(dir: string): string {
@@ -50,7 +56,9 @@ export async function readState(dir: string = DEFAULT_DEVNET_DIR): Promise<Devne
   } catch {
     throw CliError.STATE_CORRUPT(path)
   }
-  if (state?.version !== 1 || !Array.isArray(state.bootstrap) || !Array.isArray(state.relays))
+  // Another version (1 spelled its keys in camelCase) would read as missing values: the devnet that
+  // wrote it must be restarted, which rewrites the file.
+  if (state?.version !== 2 || !Array.isArray(state.bootstrap) || !Array.isArray(state.relays))
     throw CliError.STATE_CORRUPT(path)
   return state
 }

@@ -1,13 +1,19 @@
 #!/usr/bin/env node
 // 2020117-devnet: the local network for the demo and the tests.
-//   2020117-devnet [start]            starts DHT, relay, wallet and demo WebUI in the foreground
+//   2020117-devnet [start]            starts DHT, relay, wallet, demo WebUI and Blossom in the foreground
 //   2020117-devnet balance            prints every wallet account's balance
 //   2020117-devnet account create N   makes another funded account on the running devnet
 
 import { join, resolve } from 'node:path'
 import { readBalances } from '@2020117/devwallet'
 import { CliError, runMain, snakeKeys, type CommandSpec } from '@2020117/cli'
-import { DEFAULT_DHT_PORT, DEFAULT_RELAY_PORT, DEFAULT_WEBUI_PORT, startDevnet } from './devnet.js'
+import {
+  DEFAULT_BLOSSOM_PORT,
+  DEFAULT_DHT_PORT,
+  DEFAULT_RELAY_PORT,
+  DEFAULT_WEBUI_PORT,
+  startDevnet
+} from './devnet.js'
 import { DevnetError } from './errors.js'
 import { DEFAULT_DEVNET_DIR, readRunningState, statePath } from './state.js'
 
@@ -23,7 +29,7 @@ const jsonFlag = { type: 'boolean', description: 'machine-readable output on std
 const startSpec: CommandSpec = {
   bin: '2020117-devnet',
   summary:
-    'run the 2020117 local network: HyperDHT bootstrap, Nostr relay, NWC wallet and a demo WebUI, all on 127.0.0.1',
+    'run the 2020117 local network: HyperDHT bootstrap, Nostr relay, NWC wallet, a demo WebUI and a Blossom blob server, all on 127.0.0.1',
   usage: [
     '2020117-devnet [start] [flags]',
     '2020117-devnet balance [--dir=PATH] [--json]',
@@ -55,7 +61,16 @@ const startSpec: CommandSpec = {
       max: 65535,
       env: 'DEVNET_WEBUI_PORT'
     },
+    'blossom-port': {
+      type: 'integer',
+      description: 'TCP port of the Blossom blob server, for NIP-90 results that are links (0 = any)',
+      default: DEFAULT_BLOSSOM_PORT,
+      min: 0,
+      max: 65535,
+      env: 'DEVNET_BLOSSOM_PORT'
+    },
     'no-webui': { type: 'boolean', description: 'do not start the demo WebUI (you rent out your own service)' },
+    'no-blossom': { type: 'boolean', description: 'do not start the Blossom blob server' },
     'step-delay': {
       type: 'integer',
       description: 'ms between demo WebUI progress steps',
@@ -71,7 +86,7 @@ const startSpec: CommandSpec = {
   ],
   examples: [
     '2020117-devnet',
-    '2020117-devnet --dir=/tmp/dn --dht-port=0 --relay-port=0 --webui-port=0 --json',
+    '2020117-devnet --dir=/tmp/dn --dht-port=0 --relay-port=0 --webui-port=0 --blossom-port=0 --json',
     '2020117-devnet balance --json',
     '2020117-devnet account create alice --fund=5000'
   ]
@@ -188,11 +203,13 @@ if (first === 'balance') {
       relayPort: v['relay-port'] as number,
       webuiPort: v['webui-port'] as number,
       webui: !v['no-webui'],
+      blossomPort: v['blossom-port'] as number,
+      blossom: !v['no-blossom'],
       webuiStepDelayMs: v['step-delay'] as number,
       log: say
     })
     if (json) {
-      process.stdout.write(JSON.stringify({ ok: true, dir: devnet.dir, state: devnet.state }) + '\n')
+      process.stdout.write(JSON.stringify(snakeKeys({ ok: true, dir: devnet.dir, state: devnet.state })) + '\n')
     } else {
       say('')
       say('wallet accounts (regtest play money):')

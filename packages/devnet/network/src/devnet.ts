@@ -1,5 +1,5 @@
 // The whole local network in one process: HyperDHT bootstrap nodes, a Nostr relay, a NIP-47
-// wallet and the demo WebUI, all on 127.0.0.1. The same agent and session code runs against it
+// wallet, the demo WebUI and a Blossom blob server, all on 127.0.0.1. The same agent and session code runs against it
 // and against the public DHT, public relays and a real wallet; only the addresses differ. The
 // DHT, the relay and the wallet can be stopped and started again on the same ports with the same
 // state, so that tests can put a network outage under running bins.
@@ -12,12 +12,15 @@ import createTestnet, { type Testnet } from 'hyperdht/testnet.js'
 import { startRelay, type RunningRelay } from '@2020117/relay'
 import { readBalances, startWallet, type DevWallet } from '@2020117/devwallet'
 import { startWebUI, type RunningWebUI } from '@2020117/webui'
+import { startBlossomServer, type RunningBlossomServer } from '@2020117/blossom-server'
 import { DevnetError } from './errors.js'
 import { writeState, type DevnetState } from './state.js'
 
 export const DEFAULT_DHT_PORT = 20117
 export const DEFAULT_RELAY_PORT = 20118
 export const DEFAULT_WEBUI_PORT = 7860
+/** The bin's default; startDevnet itself defaults to 0 (see DevnetOptions.blossomPort). */
+export const DEFAULT_BLOSSOM_PORT = 20119
 const HOST = '127.0.0.1'
 const ACCOUNT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/
 
@@ -31,10 +34,17 @@ export interface DevnetOptions {
   webui?: boolean
   /** Pause between demo progress steps. */
   webuiStepDelayMs?: number
+  /**
+   * The Blossom server's port. Default 0 (any free port), unlike the others, so that callers
+   * written before it existed never collide on a fixed one; 2020117-devnet passes 20119.
+   */
+  blossomPort?: number
+  /** Set false to run without the Blossom server. */
+  blossom?: boolean
   log?: (line: string) => void
 }
 
-/** The parts of the network an outage can take down; the demo WebUI and the control endpoint stay. */
+/** The parts of the network an outage can take down; the demo WebUI, Blossom and the control endpoint stay. */
 export type NetworkPart = 'dht' | 'relay' | 'wallet'
 export const NETWORK_PARTS: readonly NetworkPart[] = Object.freeze(['dht', 'relay', 'wallet'])
 
@@ -46,6 +56,7 @@ export interface Devnet {
   readonly relay: RunningRelay
   readonly wallet: DevWallet
   webui: RunningWebUI | null
+  blossom: RunningBlossomServer | null
   /**
    * Stops parts of the network, as an outage would (all three when none is named). Their state
    * stays on disk (relay events, ledger) and their ports stay reserved for start().
@@ -134,68 +145,81 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     const net = new Parts(dir, opts.dhtPort ?? DEFAULT_DHT_PORT, opts.relayPort ?? DEFAULT_RELAY_PORT, log)
     stack.push(() => net.stop(NETWORK_PARTS))
     await net.start(NETWORK_PARTS)
-
-    let webui: RunningWebUI | null = null
-    if (opts.webui !== false) {
-      const port = opts.webuiPort ?? DEFAULT_WEBUI_PORT
-      const ui = await guardPort('demo WebUI', port, '--webui-port', () =>
-        startWebUI({
-          host: HOST,
-          port,
-          ...(opts.webuiStepDelayMs !== undefined ? { stepDelayMs: opts.webuiStepDelayMs } : {})
-        })
-      )
-      webui = ui
-      stack.push(() => ui.close())
-      log(`webui    ${ui.url}`)
-    }
-
+    const webui = opts.webui === false ? null : await startDemoWebUI(opts, log)
+    if (webui) stack.push(() => webui.close())
+    const blossom = opts.blossom === false ? null : await startBlossom(dir, opts.blossomPort ?? 0, log)
+    if (blossom) stack.push(() => blossom.close())
     const token = randomBytes(24).toString('hex')
     const control = await startControl(() => net.wallet, dir, token)
     stack.push(() => new Promise<void>((r) => control.close(() => r())))
-    const address = control.address() as { port: number }
 
     const state: DevnetState = {
-      version: 1,
+      version: 2,
       pid: process.pid,
-      startedAt: new Date().toISOString(),
+      started_at: new Date().toISOString(),
       network: 'regtest',
       bootstrap: net.testnet.bootstrap.map((b) => ({ host: b.host, port: b.port })),
       relays: [net.relay.url],
       webui: webui?.url ?? null,
-      control: { url: `http://${HOST}:${address.port}`, token },
-      accounts: Object.fromEntries(net.wallet.accounts().map((a) => [a.name, { nwcUri: a.nwcUri }]))
+      blossom: blossom?.url ?? null,
+      control: { url: `http://${HOST}:${(control.address() as { port: number }).port}`, token },
+      accounts: Object.fromEntries(net.wallet.accounts().map((a) => [a.name, { nwc_uri: a.nwcUri }]))
     }
     await writeState(dir, state)
-
-    let closing: Promise<void> | null = null
-    return {
-      dir,
-      state,
-      get testnet() {
-        return net.testnet
-      },
-      get relay() {
-        return net.relay
-      },
-      get wallet() {
-        return net.wallet
-      },
-      webui,
-      stop: (...parts) => net.stop(parts.length ? parts : NETWORK_PARTS),
-      start: (...parts) => net.start(parts.length ? parts : NETWORK_PARTS),
-      close() {
-        closing ??= (async () => {
-          await unwind()
-          await writeState(dir, { ...state, pid: null, control: null }).catch(() => {})
-        })()
-        return closing
-      }
-    }
+    return handle(dir, state, net, { webui, blossom }, unwind)
   } catch (err) {
     await unwind()
     throw err
   }
+}
+
+function handle(
+  dir: string,
+  state: DevnetState,
+  net: Parts,
+  servers: { webui: RunningWebUI | null; blossom: RunningBlossomServer | null },
+  unwind: () => Promise<void>
+): Devnet {
+  let closing: Promise<void> | null = null
+  return {
+    dir,
+    state,
+    get testnet() {
+      return net.testnet
+    },
+    get relay() {
+      return net.relay
+    },
+    get wallet() {
+      return net.wallet
+    },
+    ...servers,
+    stop: (...parts) => net.stop(parts.length ? parts : NETWORK_PARTS),
+    start: (...parts) => net.start(parts.length ? parts : NETWORK_PARTS),
+    close() {
+      closing ??= (async () => {
+        await unwind()
+        await writeState(dir, { ...state, pid: null, control: null }).catch(() => {})
+      })()
+      return closing
+    }
+  }
+}
+
+async function startDemoWebUI(opts: DevnetOptions, log: (line: string) => void): Promise<RunningWebUI> {
+  const port = opts.webuiPort ?? DEFAULT_WEBUI_PORT
+  const stepDelay = opts.webuiStepDelayMs !== undefined ? { stepDelayMs: opts.webuiStepDelayMs } : {}
+  const ui = await guardPort('demo WebUI', port, '--webui-port', () => startWebUI({ host: HOST, port, ...stepDelay }))
+  log(`webui    ${ui.url}`)
+  return ui
+}
+
+async function startBlossom(dir: string, port: number, log: (line: string) => void): Promise<RunningBlossomServer> {
+  const blossom = await guardPort('Blossom', port, '--blossom-port', () =>
+    startBlossomServer({ host: HOST, port, dir: join(dir, 'blossom') })
+  )
+  log(`blossom  ${blossom.url}`)
+  return blossom
 }
 
 /** A UDP port the OS has just handed out on loopback, so no one else is likely to ask for it next. */

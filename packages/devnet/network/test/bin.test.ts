@@ -10,6 +10,8 @@ import dgram from 'node:dgram'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { loadNwcSdk } from '@2020117/devwallet'
+import { fetchBlob, uploadBlob } from '@2020117/blossom'
+import { generateSecretKey } from 'nostr-tools/pure'
 import type { DevnetState } from '../src/index.js'
 import { killAll, runBin, startBin, type BinProcess } from './helpers/bin.js'
 import { removeDir, tempDir } from './helpers/devnet.js'
@@ -28,7 +30,15 @@ beforeAll(async () => {
     )
   }
   dir = await tempDir('devnet-bin-test-')
-  bin = startBin([`--dir=${dir}`, '--dht-port=0', '--relay-port=0', '--webui-port=0', '--step-delay=1', '--json'])
+  bin = startBin([
+    `--dir=${dir}`,
+    '--dht-port=0',
+    '--relay-port=0',
+    '--webui-port=0',
+    '--blossom-port=0',
+    '--step-delay=1',
+    '--json'
+  ])
   const line = await bin.firstStdoutLine()
   ready = JSON.parse(line) as typeof ready
   await bin.stderrMatching(/ready:/)
@@ -54,6 +64,13 @@ async function settled(state: DevnetState): Promise<void> {
   await res.body?.cancel()
 }
 
+/** The plain-object keys with an upper-case letter, at any depth (account names are record keys, lower-case). */
+function camelKeys(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(camelKeys)
+  if (value === null || typeof value !== 'object') return []
+  return Object.entries(value).flatMap(([k, v]) => [...(/[A-Z]/.test(k) ? [k] : []), ...camelKeys(v)])
+}
+
 function port(url: string): number {
   return Number(new URL(url.replace(/^ws:/, 'http:')).port)
 }
@@ -73,11 +90,16 @@ describe('2020117-devnet --json', () => {
     expect(state.relays).toHaveLength(1)
     expect(state.relays[0]).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/)
     expect(state.webui).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(state.blossom).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     expect(Object.keys(state.accounts).sort()).toEqual(['customer', 'provider'])
     for (const account of Object.values(state.accounts)) {
-      expect(account.nwcUri.startsWith('nostr+walletconnect://')).toBe(true)
-      expect(account.nwcUri).toContain(`relay=${encodeURIComponent(state.relays[0]!)}`)
+      expect(account.nwc_uri.startsWith('nostr+walletconnect://')).toBe(true)
+      expect(account.nwc_uri).toContain(`relay=${encodeURIComponent(state.relays[0]!)}`)
     }
+    expect(state.version).toBe(2)
+    expect(Date.parse(state.started_at)).not.toBeNaN()
+    // One JSON case for every bin: no camelCase key anywhere in the printed object.
+    expect(camelKeys(ready)).toEqual([])
     // Only that one line on stdout: the rest of the talk goes to stderr.
     expect(bin.stdout.trim().split('\n')).toHaveLength(1)
   })
@@ -88,6 +110,21 @@ describe('2020117-devnet --json', () => {
   })
 })
 
+describe('Blossom', () => {
+  it('serves uploads at state.blossom and keeps each blob under <dir>/blossom by its sha256', async () => {
+    const bytes = new TextEncoder().encode('a job result')
+    const descriptor = await uploadBlob(ready.state.blossom!, bytes, {
+      secretKey: generateSecretKey(),
+      mime: 'text/plain'
+    })
+    expect(descriptor.url.startsWith(ready.state.blossom! + '/')).toBe(true)
+    expect(await fetchBlob(descriptor.url, { sha256: descriptor.sha256, maxBytes: 1024, timeoutMs: 5000 })).toEqual(
+      bytes
+    )
+    expect(await readFile(join(dir, 'blossom', descriptor.sha256))).toEqual(Buffer.from(bytes))
+  })
+})
+
 describe('addresses', () => {
   it('listens on 127.0.0.1 only: every listening TCP socket and every UDP socket of the process', async () => {
     const sockets = await processSockets(bin.pid)
@@ -95,12 +132,13 @@ describe('addresses', () => {
     const udp = sockets.filter((s) => s.protocol.startsWith('udp'))
     const describe = (s: ProcSocket): string => `${s.protocol} ${s.localAddress}:${s.localPort}`
 
-    // Not vacuous: the relay, the WebUI and the control endpoint listen on TCP, the DHT on UDP.
-    expect(listening.length, 'listening TCP sockets').toBeGreaterThanOrEqual(3)
+    // Not vacuous: the relay, the WebUI, Blossom and the control endpoint listen on TCP, the DHT on UDP.
+    expect(listening.length, 'listening TCP sockets').toBeGreaterThanOrEqual(4)
     expect(udp.length, 'UDP sockets').toBeGreaterThanOrEqual(ready.state.bootstrap.length)
     const tcpPorts = listening.map((s) => s.localPort)
     expect(tcpPorts).toContain(port(ready.state.relays[0]!))
     expect(tcpPorts).toContain(port(ready.state.webui!))
+    expect(tcpPorts).toContain(port(ready.state.blossom!))
     expect(tcpPorts).toContain(port(ready.state.control!.url))
     const udpPorts = udp.map((s) => s.localPort)
     for (const node of ready.state.bootstrap) expect(udpPorts).toContain(node.port)
@@ -147,11 +185,32 @@ describe('2020117-devnet subcommands', () => {
     const cases: Array<[string[], string[]]> = [
       [
         ['--help'],
-        ['--dir', '--dht-port', '--relay-port', '--webui-port', '--no-webui', '--step-delay', '--json', '--help']
+        [
+          '--dir',
+          '--dht-port',
+          '--relay-port',
+          '--webui-port',
+          '--blossom-port',
+          '--no-webui',
+          '--no-blossom',
+          '--step-delay',
+          '--json',
+          '--help'
+        ]
       ],
       [
         ['start', '--help'],
-        ['--dir', '--dht-port', '--relay-port', '--webui-port', '--no-webui', '--step-delay', '--json']
+        [
+          '--dir',
+          '--dht-port',
+          '--relay-port',
+          '--webui-port',
+          '--blossom-port',
+          '--no-webui',
+          '--no-blossom',
+          '--step-delay',
+          '--json'
+        ]
       ],
       [
         ['balance', '--help'],
@@ -175,7 +234,14 @@ describe('2020117-devnet subcommands', () => {
     const other = await tempDir('devnet-bin-flag-')
     let start: BinProcess | null = null
     try {
-      start = startBin([`--dir=${other}`, '--dht-port=0', '--relay-port=0', '--webui-port=0', '--no-such-flag'])
+      start = startBin([
+        `--dir=${other}`,
+        '--dht-port=0',
+        '--relay-port=0',
+        '--webui-port=0',
+        '--blossom-port=0',
+        '--no-such-flag'
+      ])
       const outcome = await Promise.race([
         start.exited,
         start.stderrMatching(/ready:/).then(
@@ -207,11 +273,13 @@ describe('other processes', () => {
       '--relay-port=0',
       '--webui-port=0',
       '--no-webui',
+      '--no-blossom',
       '--json'
     ])
     try {
       const state = (JSON.parse(await term.firstStdoutLine()) as { state: DevnetState }).state
       expect(state.webui).toBeNull()
+      expect(state.blossom).toBeNull()
       await term.stderrMatching(/ready:/)
       await settled(state)
       term.child.kill('SIGTERM')
@@ -244,7 +312,7 @@ describe('other processes', () => {
       release = () => new Promise((resolve) => socket.close(() => resolve()))
     }
     const other = await tempDir('devnet-bin-busy-')
-    const ports = { '--dht-port': 0, '--relay-port': 0, '--webui-port': 0, [flag]: port }
+    const ports = { '--dht-port': 0, '--relay-port': 0, '--webui-port': 0, '--blossom-port': 0, [flag]: port }
     const run = startBin([`--dir=${other}`, ...Object.entries(ports).map(([f, p]) => `${f}=${p}`), '--json'])
     try {
       // Either it refuses (exits) or it comes up anyway; in the second case stop it and report.
@@ -271,6 +339,13 @@ describe('other processes', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, error: { code: 'PORT_IN_USE' } })
     expect(result.stderr).toContain('--webui-port')
     expect(result.stderr).toContain(String(result.port))
+  })
+
+  it('refuses a busy Blossom port with PORT_IN_USE naming --blossom-port', async () => {
+    const result = await withBusyPort('tcp', '--blossom-port')
+    expect(result.code).toBe(1)
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, error: { code: 'PORT_IN_USE' } })
+    expect(result.stderr).toContain('--blossom-port')
   })
 
   // Known bugs (see the report): the relay's EADDRINUSE arrives wrapped as RelayError

@@ -29,8 +29,8 @@ test(
   { timeout: 30_000 },
   async () => {
     const { NWCClient } = await loadNwcSdk()
-    const customer = new NWCClient({ nostrWalletConnectUrl: devnet.state.accounts['customer']!.nwcUri })
-    const provider = new NWCClient({ nostrWalletConnectUrl: devnet.state.accounts['provider']!.nwcUri })
+    const customer = new NWCClient({ nostrWalletConnectUrl: devnet.state.accounts['customer']!.nwc_uri })
+    const provider = new NWCClient({ nostrWalletConnectUrl: devnet.state.accounts['provider']!.nwc_uri })
     try {
       await customer.payInvoice({ invoice: (await provider.makeInvoice({ amount: 1_000 })).invoice })
       const balance = devnet.wallet.balance('customer')

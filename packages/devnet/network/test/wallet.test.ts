@@ -77,8 +77,8 @@ function client(uri: string): Client {
   return c
 }
 
-const customerUri = (): string => devnet.state.accounts['customer']!.nwcUri
-const providerUri = (): string => devnet.state.accounts['provider']!.nwcUri
+const customerUri = (): string => devnet.state.accounts['customer']!.nwc_uri
+const providerUri = (): string => devnet.state.accounts['provider']!.nwc_uri
 
 /** Balances as both NWC clients and the ledger on disk see them, in msat. */
 async function balances(
@@ -185,8 +185,8 @@ describe('devnet wallet over NWC', () => {
     // The relay URL is part of the NWC URI, so the relay comes back on the same port (the one
     // the OS gave it the first time), as the fixed default ports do for a user.
     devnet = await startTestDevnet(dir, log, { webui: false, relayPort })
-    expect(devnet.state.accounts['customer']?.nwcUri).toBe(oldCustomerUri)
-    expect(devnet.state.accounts['provider']?.nwcUri).toBe(oldProviderUri)
+    expect(devnet.state.accounts['customer']?.nwc_uri).toBe(oldCustomerUri)
+    expect(devnet.state.accounts['provider']?.nwc_uri).toBe(oldProviderUri)
 
     const customer = client(oldCustomerUri)
     const provider = client(oldProviderUri)

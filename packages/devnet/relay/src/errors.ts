@@ -14,6 +14,8 @@ export type RelayErrorCode =
   | 'TOO_MANY_SUBSCRIPTIONS'
   | 'TOO_MANY_FILTERS'
   | 'TOO_MANY_CONNECTIONS'
+  | 'TOO_MANY_TAGS'
+  | 'DELETED'
 
 // NIP-01 standardises these prefixes for OK/CLOSED reasons; clients branch on them.
 const NIP01_PREFIX: Record<RelayErrorCode, string> = {
@@ -27,7 +29,9 @@ const NIP01_PREFIX: Record<RelayErrorCode, string> = {
   UNSUPPORTED: 'blocked',
   TOO_MANY_SUBSCRIPTIONS: 'rate-limited',
   TOO_MANY_FILTERS: 'invalid',
-  TOO_MANY_CONNECTIONS: 'rate-limited'
+  TOO_MANY_CONNECTIONS: 'rate-limited',
+  TOO_MANY_TAGS: 'invalid',
+  DELETED: 'blocked'
 }
 
 export class RelayError extends Error {
@@ -105,6 +109,20 @@ export class RelayError extends Error {
     return new RelayError(
       'TOO_MANY_CONNECTIONS',
       `relay already serves ${max} connections: close an idle connection or try again later`
+    )
+  }
+
+  static TOO_MANY_TAGS(what: string, count: number, max: number): RelayError {
+    return new RelayError(
+      'TOO_MANY_TAGS',
+      `${what} has ${count} tags, above this relay's limit of ${max}: split it into several events`
+    )
+  }
+
+  static DELETED(id: string): RelayError {
+    return new RelayError(
+      'DELETED',
+      `event ${id} was deleted by its author (NIP-09 kind 5) and cannot be published again: sign a new event`
     )
   }
 }

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import {
   LogLevel,
+  type BeforeHandleEventPlugin,
   type BroadcastPlugin,
   type ClientContext,
   type Event,
@@ -15,6 +16,7 @@ import {
   type OutgoingMessage
 } from '@nostr-relay/common'
 import { NostrRelay } from '@nostr-relay/core'
+import { EventDeletion } from 'nostr-tools/kinds'
 import { verifyEvent } from 'nostr-tools/pure'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import { RelayError } from './errors.js'
@@ -32,6 +34,8 @@ export interface RelayLimits {
   maxConnections: number
   /** Size of one WebSocket message (ws maxPayload); a larger one closes the connection with 1009. Default 128 KiB. */
   maxMessageBytes: number
+  /** Tags of one NIP-09 deletion (kind 5): each is a lookup and a tombstone. Default 200. */
+  maxDeletionTags: number
 }
 
 export interface RelayOptions {
@@ -59,7 +63,8 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   maxSubscriptionsPerConnection: 20,
   maxFiltersPerSubscription: 10,
   maxConnections: 256,
-  maxMessageBytes: 128 * 1024
+  maxMessageBytes: 128 * 1024,
+  maxDeletionTags: 200
 })
 
 /** The most events one filter returns, whatever `limit` it asks for. */
@@ -77,6 +82,15 @@ interface Session {
   chain: Promise<void>
 }
 
+/** What every connection of one relay shares. */
+interface Hub {
+  readonly core: NostrRelay
+  readonly limits: RelayLimits
+  readonly sessions: Map<WebSocket, Session>
+  readonly inFlight: Set<Promise<void>>
+  closing: boolean
+}
+
 export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay> {
   const host = opts.host ?? '127.0.0.1'
   const port = opts.port ?? 0
@@ -88,20 +102,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
 
   const store = new EventStore(MAX_QUERY_LIMIT)
   if (opts.dir) await store.persistTo(opts.dir)
-
   const sessions = new Map<WebSocket, Session>()
-  const inFlight = new Set<Promise<void>>()
-  const core = new NostrRelay(store, {
-    // The core's 1 s filter cache answers REQs with stale results; its 10 min per-id result cache
-    // would replay a refusal (say, a failed journal write) for an event that is fine on retry.
-    filterResultCacheTtl: 0,
-    eventHandlingResultCacheTtl: 0,
-    maxSubscriptionsPerClient: limits.maxSubscriptionsPerConnection,
-    // Errors only: a failed journal write is worth a line on stderr, chatter is not.
-    logLevel: LogLevel.ERROR
-  })
-  core.register(subscriptionGuard(sessions, limits))
-  core.register(tagAwareBroadcast(sessions))
+  const hub: Hub = { core: createCore(store, sessions, limits), limits, sessions, inFlight: new Set(), closing: false }
 
   const http = createServer(relayInformation(limits))
   try {
@@ -113,91 +115,112 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const wss = new WebSocketServer({ server: http, maxPayload: limits.maxMessageBytes })
   // ws re-emits server errors on wss; without a listener that would throw.
   wss.on('error', () => undefined)
-
-  let closing = false
-  wss.on('connection', (ws, req) => {
-    // Protocol errors (oversized or invalid frames) close the socket; ws reports them here after
-    // sending the close code. There is nothing to recover, but an unhandled 'error' would crash.
-    ws.on('error', () => undefined)
-    if (closing) {
-      ws.close(1001, 'relay shutting down')
-      return
-    }
-    if (sessions.size >= limits.maxConnections) {
-      send(ws, ['NOTICE', RelayError.TOO_MANY_CONNECTIONS(limits.maxConnections).nip01Reason()])
-      ws.close(1013, 'too many connections')
-      return
-    }
-    const session: Session = { ws, ctx: null, pending: 0, chain: Promise.resolve() }
-    sessions.set(ws, session)
-    core.handleConnection(ws, req.socket.remoteAddress)
-    ws.on('close', () => {
-      sessions.delete(ws)
-      core.handleDisconnect(ws)
-    })
-    ws.on('message', (data, isBinary) => {
-      // One message at a time per connection: a CLOSE must not overtake the REQ it closes, and
-      // OKs come back in the order the events were sent.
-      session.pending++
-      if (session.pending === PAUSE_AFTER_PENDING_MESSAGES) ws.pause()
-      const done = session.chain
-        .then(() => handleRaw(session, data, isBinary))
-        .catch(() => send(ws, ['NOTICE', 'error: internal relay error while handling the message']))
-        .finally(() => {
-          inFlight.delete(done)
-          session.pending--
-          if (session.pending === 0 && ws.isPaused) ws.resume()
-        })
-      session.chain = done
-      inFlight.add(done)
-    })
-  })
-
-  async function handleRaw(session: Session, data: RawData, isBinary: boolean): Promise<void> {
-    // The core recreates the context of a client it does not know, so a message queued behind the
-    // socket's close would leave a context behind that nothing ever removes.
-    if (session.ws.readyState !== WebSocket.OPEN) return
-    if (isBinary) {
-      send(session.ws, ['NOTICE', RelayError.MALFORMED_MESSAGE('binary messages are not Nostr messages').nip01Reason()])
-      return
-    }
-    const parsed = parseClientMessage(rawToString(data))
-    if (!parsed.ok) {
-      sendRefusal(session.ws, parsed.refusal)
-      return
-    }
-    const refusal = admit(parsed.message, limits)
-    if (refusal) {
-      sendRefusal(session.ws, refusal)
-      return
-    }
-    await core.handleMessage(session.ws, toCoreMessage(parsed.message))
-  }
+  wss.on('connection', (ws, req) => accept(hub, ws, req))
 
   const bound = http.address() as AddressInfo
   const url = `ws://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`
-
   let closed: Promise<void> | null = null
   return {
     url,
     host: bound.address,
     port: bound.port,
     close() {
-      closed ??= (async () => {
-        closing = true
-        await Promise.all([...wss.clients].map(closeSocket))
-        await Promise.all([...inFlight])
-        await new Promise<void>((resolve) => wss.close(() => resolve()))
-        await new Promise<void>((resolve) => {
-          http.close(() => resolve())
-          http.closeAllConnections()
-        })
-        await core.destroy()
-        await store.destroy()
-      })()
+      closed ??= shutdown(hub, wss, http, store)
       return closed
     }
   }
+}
+
+function createCore(store: EventStore, sessions: Map<WebSocket, Session>, limits: RelayLimits): NostrRelay {
+  const core = new NostrRelay(store, {
+    // The core's 1 s filter cache answers REQs with stale results; its 10 min per-id result cache
+    // would replay a refusal (say, a failed journal write) for an event that is fine on retry.
+    filterResultCacheTtl: 0,
+    eventHandlingResultCacheTtl: 0,
+    maxSubscriptionsPerClient: limits.maxSubscriptionsPerConnection,
+    // Errors only: a failed journal write is worth a line on stderr, chatter is not.
+    logLevel: LogLevel.ERROR
+  })
+  core.register(subscriptionGuard(sessions, limits))
+  core.register(tagAwareBroadcast(sessions))
+  core.register(deletionGuard(store))
+  core.register(deletionBroadcast(sessions))
+  return core
+}
+
+function accept(hub: Hub, ws: WebSocket, req: IncomingMessage): void {
+  // Protocol errors (oversized or invalid frames) close the socket; ws reports them here after
+  // sending the close code. There is nothing to recover, but an unhandled 'error' would crash.
+  ws.on('error', () => undefined)
+  if (hub.closing) {
+    ws.close(1001, 'relay shutting down')
+    return
+  }
+  if (hub.sessions.size >= hub.limits.maxConnections) {
+    send(ws, ['NOTICE', RelayError.TOO_MANY_CONNECTIONS(hub.limits.maxConnections).nip01Reason()])
+    ws.close(1013, 'too many connections')
+    return
+  }
+  const session: Session = { ws, ctx: null, pending: 0, chain: Promise.resolve() }
+  hub.sessions.set(ws, session)
+  hub.core.handleConnection(ws, req.socket.remoteAddress)
+  ws.on('close', () => {
+    hub.sessions.delete(ws)
+    hub.core.handleDisconnect(ws)
+  })
+  ws.on('message', (data, isBinary) => enqueue(hub, session, data, isBinary))
+}
+
+// One message at a time per connection: a CLOSE must not overtake the REQ it closes, and OKs come
+// back in the order the events were sent.
+function enqueue(hub: Hub, session: Session, data: RawData, isBinary: boolean): void {
+  const { ws } = session
+  session.pending++
+  if (session.pending === PAUSE_AFTER_PENDING_MESSAGES) ws.pause()
+  const done = session.chain
+    .then(() => handleRaw(hub, session, data, isBinary))
+    .catch(() => send(ws, ['NOTICE', 'error: internal relay error while handling the message']))
+    .finally(() => {
+      hub.inFlight.delete(done)
+      session.pending--
+      if (session.pending === 0 && ws.isPaused) ws.resume()
+    })
+  session.chain = done
+  hub.inFlight.add(done)
+}
+
+async function handleRaw(hub: Hub, session: Session, data: RawData, isBinary: boolean): Promise<void> {
+  // The core recreates the context of a client it does not know, so a message queued behind the
+  // socket's close would leave a context behind that nothing ever removes.
+  if (session.ws.readyState !== WebSocket.OPEN) return
+  if (isBinary) {
+    send(session.ws, ['NOTICE', RelayError.MALFORMED_MESSAGE('binary messages are not Nostr messages').nip01Reason()])
+    return
+  }
+  const parsed = parseClientMessage(rawToString(data))
+  if (!parsed.ok) {
+    sendRefusal(session.ws, parsed.refusal)
+    return
+  }
+  const refusal = admit(parsed.message, hub.limits)
+  if (refusal) {
+    sendRefusal(session.ws, refusal)
+    return
+  }
+  await hub.core.handleMessage(session.ws, toCoreMessage(parsed.message))
+}
+
+async function shutdown(hub: Hub, wss: WebSocketServer, http: Server, store: EventStore): Promise<void> {
+  hub.closing = true
+  await Promise.all([...wss.clients].map(closeSocket))
+  await Promise.all([...hub.inFlight])
+  await new Promise<void>((resolve) => wss.close(() => resolve()))
+  await new Promise<void>((resolve) => {
+    http.close(() => resolve())
+    http.closeAllConnections()
+  })
+  await hub.core.destroy()
+  await store.destroy()
 }
 
 function resolveLimits(given: Partial<RelayLimits> | undefined): RelayLimits {
@@ -220,8 +243,10 @@ function admit(message: ClientMessage, limits: RelayLimits): Refusal | null {
     // The core checks signatures only after its duplicate lookup, so a forged copy of a stored
     // event would get "OK true, duplicate". Verify first, so a bad signature is always refused.
     if (!verifyEvent(event)) return { reply: 'OK', eventId: event.id, error: RelayError.BAD_SIGNATURE() }
-    // The core would accept a NIP-09 deletion and silently do nothing; say so instead.
-    if (event.kind === 5) return { reply: 'OK', eventId: event.id, error: RelayError.UNSUPPORTED('deletion (NIP-09)') }
+    if (event.kind === EventDeletion && event.tags.length > limits.maxDeletionTags) {
+      const error = RelayError.TOO_MANY_TAGS('deletion', event.tags.length, limits.maxDeletionTags)
+      return { reply: 'OK', eventId: event.id, error }
+    }
   }
   if (message.type === 'REQ' && message.filters.length > limits.maxFiltersPerSubscription) {
     return {
@@ -270,14 +295,39 @@ function subscriptionGuard(sessions: Map<WebSocket, Session>, limits: RelayLimit
 // filters, so a NIP-47 client subscribed to its own reply (`#e`) would be sent every reply of the
 // wallet. Match with nostr-tools' complete NIP-01 matcher instead.
 function tagAwareBroadcast(sessions: Map<WebSocket, Session>): BroadcastPlugin {
+  return { broadcast: async (event: Event) => broadcast(sessions, event) }
+}
+
+function broadcast(sessions: Map<WebSocket, Session>, event: Event): void {
+  for (const { ctx } of sessions.values()) {
+    if (!ctx?.isOpen) continue
+    for (const [subscriptionId, filters] of ctx.subscriptions.entries()) {
+      if (filters.some((filter) => matchesFilter(filter, event))) ctx.sendMessage(['EVENT', subscriptionId, event])
+    }
+  }
+}
+
+// An event its author deleted is refused with a reason; the core would otherwise find it neither
+// stored nor a duplicate, and the store would drop it behind an "OK true".
+function deletionGuard(store: EventStore): BeforeHandleEventPlugin {
   return {
-    async broadcast(event: Event): Promise<void> {
-      for (const { ctx } of sessions.values()) {
-        if (!ctx?.isOpen) continue
-        for (const [subscriptionId, filters] of ctx.subscriptions.entries()) {
-          if (filters.some((filter) => matchesFilter(filter, event))) ctx.sendMessage(['EVENT', subscriptionId, event])
-        }
-      }
+    beforeHandleEvent(event) {
+      if (!store.isDeleted(event)) return { canHandle: true }
+      return { canHandle: false, message: RelayError.DELETED(event.id).nip01Reason() }
+    }
+  }
+}
+
+// The core stores a kind 5 through deleteByDeletionRequest but never broadcasts it, and NIP-90
+// providers subscribe to kind 5 to learn of cancellations: send a new one (OK without a
+// "duplicate:" message) to live subscribers here.
+function deletionBroadcast(sessions: Map<WebSocket, Session>): HandleMessagePlugin {
+  return {
+    async handleMessage(_ctx, message, next): Promise<HandleMessageResult> {
+      const result = await next()
+      if (message[0] !== 'EVENT' || message[1].kind !== EventDeletion) return result
+      if (result?.messageType === 'EVENT' && result.success && !result.message) broadcast(sessions, message[1])
+      return result
     }
   }
 }
@@ -327,7 +377,7 @@ function relayInformation(limits: RelayLimits): (req: IncomingMessage, res: Serv
     name: '2020117 devnet relay',
     description: 'Embedded Nostr relay for the 2020117 local network',
     software: '@2020117/relay',
-    supported_nips: [1, 11, 40],
+    supported_nips: [1, 9, 11, 40],
     limitation: {
       max_message_length: limits.maxMessageBytes,
       max_subscriptions: limits.maxSubscriptionsPerConnection,

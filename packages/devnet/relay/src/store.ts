@@ -4,9 +4,15 @@
 //   id winning a created_at tie; ephemeral kinds (20000-29999) are never stored.
 // Queries answer newest first (created_at descending, then id ascending) and skip events whose
 // NIP-40 expiration has passed.
+// NIP-09 deletions (kind 5) are stored like regular events and applied: the `e` ids and `a`
+// coordinates (up to the deletion's created_at) of the deletion's own author are removed and
+// refused from then on. A tombstone is keyed by id *and* author, so a stranger naming an id it does
+// not own blocks nothing. Deletions are replayed from the journal like any event, so they survive a
+// restart and compaction (the kind 5 events stay; the events they deleted are gone).
 
 import { EventRepository, type Event, type EventRepositoryUpsertResult, type Filter } from '@nostr-relay/common'
 import { matchFilter, type Filter as NostrToolsFilter } from 'nostr-tools/filter'
+import { EventDeletion } from 'nostr-tools/kinds'
 import { Journal, readJournal, rewriteJournal } from './journal.js'
 
 type KindClass = 'regular' | 'replaceable' | 'ephemeral' | 'addressable'
@@ -24,10 +30,15 @@ export function matchesFilter(filter: Filter, event: Event): boolean {
   return matchFilter(filter as NostrToolsFilter, event)
 }
 
+/** The NIP-01 `a` coordinate `kind:pubkey:d`, with an empty d for replaceable kinds. */
 function coordinate(event: Event, cls: 'replaceable' | 'addressable'): string {
-  if (cls === 'replaceable') return `${event.kind}:${event.pubkey}`
-  const d = event.tags.find((tag) => tag[0] === 'd')?.[1] ?? ''
+  const d = cls === 'addressable' ? (event.tags.find((tag) => tag[0] === 'd')?.[1] ?? '') : ''
   return `${event.kind}:${event.pubkey}:${d}`
+}
+
+function replaceableClass(kind: number): 'replaceable' | 'addressable' | null {
+  const cls = classifyKind(kind)
+  return cls === 'replaceable' || cls === 'addressable' ? cls : null
 }
 
 /** True when `a` should replace `b` under NIP-01 (newer, or same second and lower id). */
@@ -49,6 +60,10 @@ function expired(event: Event, now: number): boolean {
 export class EventStore extends EventRepository {
   private readonly byId = new Map<string, Event>()
   private readonly latest = new Map<string, string>()
+  /** `id:author` of every event its author deleted by id. */
+  private readonly deletedIds = new Set<string>()
+  /** Coordinate → the newest created_at up to which its author deleted it. */
+  private readonly deletedCoordinates = new Map<string, number>()
   private readonly maxLimit: number
   private journal: Journal | null = null
   // Upserts run one at a time so that the journal order is the order in which events were
@@ -90,6 +105,21 @@ export class EventStore extends EventRepository {
     return run
   }
 
+  // The core hands kind 5 here instead of to upsert; it is stored (and journaled) like any event.
+  override async deleteByDeletionRequest(event: Event): Promise<void> {
+    await this.upsert(event)
+  }
+
+  /** Whether the event's author deleted it (NIP-09): publishing it again is refused. */
+  isDeleted(event: Event): boolean {
+    // A deletion of a deletion has no effect (NIP-09).
+    if (event.kind === EventDeletion) return false
+    if (this.deletedIds.has(`${event.id}:${event.pubkey}`)) return true
+    const cls = replaceableClass(event.kind)
+    const until = cls ? this.deletedCoordinates.get(coordinate(event, cls)) : undefined
+    return until !== undefined && event.created_at <= until
+  }
+
   find(filter: Filter): Event[] {
     const limit = Math.min(filter.limit ?? this.maxLimit, this.maxLimit)
     if (limit <= 0) return []
@@ -112,7 +142,7 @@ export class EventStore extends EventRepository {
 
   private wouldStore(event: Event): boolean {
     const cls = classifyKind(event.kind)
-    if (cls === 'ephemeral' || this.byId.has(event.id)) return false
+    if (cls === 'ephemeral' || this.byId.has(event.id) || this.isDeleted(event)) return false
     if (cls === 'regular') return true
     const current = this.byId.get(this.latest.get(coordinate(event, cls)) ?? '')
     return !current || supersedes(event, current)
@@ -129,6 +159,33 @@ export class EventStore extends EventRepository {
       this.latest.set(key, event.id)
     }
     this.byId.set(event.id, event)
+    if (event.kind === EventDeletion) this.applyDeletion(event)
     return true
+  }
+
+  private applyDeletion(deletion: Event): void {
+    for (const [name, value] of deletion.tags) {
+      if (typeof value !== 'string') continue
+      if (name === 'e') {
+        this.deletedIds.add(`${value}:${deletion.pubkey}`)
+        const target = this.byId.get(value)
+        if (target && this.isDeleted(target)) this.remove(target)
+      } else if (name === 'a') {
+        const [kind, pubkey] = value.split(':')
+        const cls = replaceableClass(Number(kind))
+        // Only a coordinate of the deletion's own author, and of a kind that has coordinates.
+        if (pubkey !== deletion.pubkey || cls === null || !/^\d+$/.test(kind ?? '')) continue
+        const until = Math.max(this.deletedCoordinates.get(value) ?? 0, deletion.created_at)
+        this.deletedCoordinates.set(value, until)
+        const current = this.byId.get(this.latest.get(value) ?? '')
+        if (current && this.isDeleted(current)) this.remove(current)
+      }
+    }
+  }
+
+  private remove(event: Event): void {
+    this.byId.delete(event.id)
+    const cls = replaceableClass(event.kind)
+    if (cls && this.latest.get(coordinate(event, cls)) === event.id) this.latest.delete(coordinate(event, cls))
   }
 }

@@ -321,11 +321,122 @@ describe('@2020117/relay', () => {
     expect(await raw.next()).toEqual(['EOSE', 'ok'])
   })
 
-  it('refuses deletion requests explicitly instead of ignoring them', async () => {
+  it('applies a NIP-09 deletion: the named event is gone, the kind 5 is stored and reaches live subscribers', async () => {
     const running = await relay()
     const client = await connect(running.url)
-    const deletion = sign(generateSecretKey(), { kind: 5, tags: [['e', 'ab'.repeat(32)]] })
-    await expect(client.publish(deletion)).rejects.toThrow(/^blocked: deletion \(NIP-09\)/)
+    const watcher = await rawClient(running.url)
+    const sk = generateSecretKey()
+    const request = sign(sk, { kind: 5200, content: 'job' })
+    const kept = sign(sk, { kind: 5200, content: 'other job' })
+    await client.publish(request)
+    await client.publish(kept)
+    watcher.ws.send(JSON.stringify(['REQ', 'cancels', { kinds: [5] }]))
+    expect(await watcher.next()).toEqual(['EOSE', 'cancels'])
+
+    const deletion = sign(sk, {
+      kind: 5,
+      tags: [
+        ['e', request.id],
+        ['k', '5200']
+      ],
+      content: 'cancelled'
+    })
+    await client.publish(deletion)
+    expect(await watcher.next()).toEqual(['EVENT', 'cancels', deletion])
+    expect(await query(client, [{ kinds: [5200] }])).toEqual([kept])
+    expect(await query(client, [{ kinds: [5] }])).toEqual([deletion])
+    // Publishing the deleted event again is refused, not acknowledged.
+    await expect(client.publish(request)).rejects.toThrow(/^blocked: .*deleted/)
+    expect(await query(client, [{ ids: [request.id] }])).toEqual([])
+  })
+
+  it("deletes nothing of another author's, and a stranger's deletion blocks nothing", async () => {
+    const running = await relay()
+    const client = await connect(running.url)
+    const owner = generateSecretKey()
+    const stranger = generateSecretKey()
+    const note = sign(owner, { kind: 1, content: 'mine' })
+    const later = sign(owner, { kind: 1, content: 'not yet published' })
+    const profile = sign(owner, { kind: 30333, tags: [['d', 'x']] })
+    await client.publish(note)
+    await client.publish(profile)
+    const coordinate = `30333:${getPublicKey(owner)}:x`
+    const deletion = sign(stranger, {
+      kind: 5,
+      tags: [
+        ['e', note.id],
+        ['e', later.id],
+        ['a', coordinate]
+      ]
+    })
+    await client.publish(deletion)
+    expect(await query(client, [{ authors: [getPublicKey(owner)] }])).toEqual(expect.arrayContaining([note, profile]))
+    await client.publish(later)
+    expect(await query(client, [{ ids: [later.id] }])).toEqual([later])
+  })
+
+  it('deletes an addressable event by its a coordinate up to the deletion time, not newer versions', async () => {
+    const running = await relay()
+    const client = await connect(running.url)
+    const sk = generateSecretKey()
+    const t = now()
+    const old = sign(sk, { kind: 30333, created_at: t - 10, tags: [['d', 'hb']], content: 'old' })
+    const other = sign(sk, { kind: 30333, created_at: t - 10, tags: [['d', 'kept']], content: 'kept' })
+    await client.publish(old)
+    await client.publish(other)
+    const deletion = sign(sk, { kind: 5, created_at: t - 5, tags: [['a', `30333:${getPublicKey(sk)}:hb`]] })
+    await client.publish(deletion)
+    expect(await query(client, [{ kinds: [30333] }])).toEqual([other])
+
+    const older = sign(sk, { kind: 30333, created_at: t - 6, tags: [['d', 'hb']], content: 'older than the deletion' })
+    await expect(client.publish(older)).rejects.toThrow(/^blocked: .*deleted/)
+    const newer = sign(sk, { kind: 30333, created_at: t, tags: [['d', 'hb']], content: 'new' })
+    await client.publish(newer)
+    expect(await query(client, [{ kinds: [30333], '#d': ['hb'] }])).toEqual([newer])
+  })
+
+  it('a deletion of a deletion has no effect', async () => {
+    const running = await relay()
+    const client = await connect(running.url)
+    const sk = generateSecretKey()
+    const note = sign(sk, { kind: 1 })
+    await client.publish(note)
+    const deletion = sign(sk, { kind: 5, tags: [['e', note.id]] })
+    await client.publish(deletion)
+    await client.publish(sign(sk, { kind: 5, tags: [['e', deletion.id]] }))
+    expect(await query(client, [{ ids: [deletion.id] }])).toEqual([deletion])
+    await expect(client.publish(note)).rejects.toThrow(/^blocked: /)
+  })
+
+  it('keeps deletions across a restart: the deleted event stays gone and refused', async () => {
+    const dir = await tempDir()
+    const sk = generateSecretKey()
+    const note = sign(sk, { kind: 1, content: 'to delete' })
+    const deletion = sign(sk, { kind: 5, tags: [['e', note.id]] })
+    const first = await startRelay({ dir })
+    const client = await Relay.connect(first.url)
+    await client.publish(note)
+    await client.publish(deletion)
+    client.close()
+    await first.close()
+
+    for (let restart = 0; restart < 2; restart++) {
+      const again = await startRelay({ dir })
+      const reader = await Relay.connect(again.url)
+      expect(await query(reader, [{ authors: [getPublicKey(sk)] }])).toEqual([deletion])
+      await expect(reader.publish(note)).rejects.toThrow(/^blocked: .*deleted/)
+      reader.close()
+      await again.close()
+    }
+  })
+
+  it('refuses a deletion with more than maxDeletionTags tags', async () => {
+    const running = await relay({ limits: { maxDeletionTags: 3 } })
+    const client = await connect(running.url)
+    const sk = generateSecretKey()
+    const tags = [0, 1, 2, 3].map((i) => ['e', String(i).repeat(64)])
+    await expect(client.publish(sign(sk, { kind: 5, tags }))).rejects.toThrow(/^invalid: .*4 tags.*3/)
+    await client.publish(sign(sk, { kind: 5, tags: tags.slice(0, 3) }))
   })
 
   it('describes itself and its limits over NIP-11', async () => {

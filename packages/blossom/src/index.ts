@@ -1,0 +1,6 @@
+export { uploadBlob } from './upload.js'
+export type { BlobDescriptor, UploadBlobOptions } from './upload.js'
+export { fetchBlob, MAX_REDIRECTS } from './fetch.js'
+export type { FetchBlobOptions } from './fetch.js'
+export { BlossomError } from './errors.js'
+export type { BlossomErrorCode } from './errors.js'
