@@ -101,11 +101,7 @@ export class Job {
     const { ctx, entry } = this
     const wallet = ctx.wallet!
     if (!entry.invoice) {
-      const invoice = await freshInvoice(wallet, ctx.credited, (h) => ctx.hashInUse(h, this.id), [
-        entry.priceMsat,
-        `2020117 job ${this.id}`,
-        ctx.paymentSeconds
-      ])
+      const invoice = await this.invoice(AbortSignal.any([this.cancelling.signal, this.stopping]))
       await this.advance({ invoice })
       await this.feedback({ status: 'payment-required', amountMsat: entry.priceMsat, bolt11: invoice.bolt11 })
       ctx.emit({ event: 'job_payment_required', requestId: this.id, amountMsat: entry.priceMsat })
@@ -137,7 +133,7 @@ export class Job {
       limits
     )
     const result = await deliverable(output, { upload: ctx.upload, encrypted: this.request.encryption !== null })
-    const bill = entry.payAfter && entry.priceMsat > 0 ? await this.afterInvoice() : null
+    const bill = entry.payAfter && entry.priceMsat > 0 ? await this.invoice(this.stopping) : null
     const amount = entry.priceMsat > 0 ? { amountMsat: entry.priceMsat, ...(bill ? { bolt11: bill.bolt11 } : {}) } : {}
     await this.send(
       buildResult(
@@ -155,14 +151,11 @@ export class Job {
     })
   }
 
-  /** Pay-after: the invoice the result carries; the customer pays it or not (the provider's risk). */
-  private async afterInvoice(): Promise<JobInvoice> {
+  /** The job's invoice, its description naming the request (pay-after: the one the result carries). */
+  private invoice(signal: AbortSignal): Promise<JobInvoice> {
     const { ctx } = this
-    return freshInvoice(ctx.wallet!, ctx.credited, (h) => ctx.hashInUse(h, this.id), [
-      this.entry.priceMsat,
-      `2020117 job ${this.id}`,
-      ctx.paymentSeconds
-    ])
+    const make: [number, string, number] = [this.entry.priceMsat, `2020117 job ${this.id}`, ctx.paymentSeconds]
+    return freshInvoice(ctx.wallet!, ctx.credited, (h) => ctx.hashInUse(h, this.id), make, signal)
   }
 
   private async fail(failure: JobFailure, cause: unknown): Promise<void> {

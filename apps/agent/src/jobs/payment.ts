@@ -43,12 +43,33 @@ export async function freshInvoice(
   wallet: JobWallet,
   credited: ClaimRecord,
   inUse: (paymentHash: string) => boolean,
-  make: Parameters<JobWallet['makeInvoice']>
+  make: Parameters<JobWallet['makeInvoice']>,
+  signal: AbortSignal
 ): Promise<JobInvoice> {
-  const invoice = await wallet.makeInvoice(...make)
+  const invoice = await makeWithRetry(wallet, make, signal)
   if (credited.has(invoice.paymentHash) || inUse(invoice.paymentHash))
     throw new Error(`the wallet handed out an invoice it had made before (${invoice.paymentHash.slice(0, 16)}…)`)
   return invoice
+}
+
+/**
+ * A wallet outage is not a failure (SPEC §5.3): make_invoice is asked again with backoff (0.25 s
+ * doubling to 5 s) for as long as the job would wait for its payment, then the last error stands.
+ */
+async function makeWithRetry(
+  wallet: JobWallet,
+  make: Parameters<JobWallet['makeInvoice']>,
+  signal: AbortSignal
+): Promise<JobInvoice> {
+  const until = Date.now() + make[2] * 1000
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      return await wallet.makeInvoice(...make)
+    } catch (err) {
+      if (signal.aborted || Date.now() + delay >= until) throw err
+    }
+    await sleep(delay, signal)
+  }
 }
 
 export type PaymentOutcome = { paid: true } | { paid: false; cancelled: boolean; why: string }
