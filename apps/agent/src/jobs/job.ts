@@ -17,12 +17,12 @@ import type { RelayPool } from '@2020117/nostr'
 import type { Logger } from '@2020117/cli'
 import type { Event } from 'nostr-tools/pure'
 import { JobFailure } from './errors.js'
-import { resolveInput } from './input.js'
+import { resolveInput, type InputContext } from './input.js'
 import { deliverable, type BlobUploader } from './output.js'
 import { awaitPayment, freshInvoice, type JobInvoice, type JobWallet } from './payment.js'
 import { answerRelays, type ReachPolicy } from './reach.js'
 import type { JobStore, JournalEntry } from './store.js'
-import type { Processor } from '../processors/index.js'
+import type { InputType, Processor } from '../processors/index.js'
 
 export interface JobContext {
   secretKey: Uint8Array
@@ -40,6 +40,8 @@ export interface JobContext {
   /** How long an unpaid job waits, and its invoice's expiry. */
   paymentSeconds: number
   upload: BlobUploader | null
+  /** The job's outcome is settled: its slot is free before its last answer goes out. */
+  release(id: string): void
   /** Whether another job in flight holds this payment hash. */
   hashInUse(paymentHash: string, except: string): boolean
   log: Logger
@@ -88,8 +90,11 @@ export class Job {
 
   async run(): Promise<void> {
     try {
+      // The input first: a url that is too large or an event that does not exist is refused before
+      // the customer pays for it (a resumed job reads it again).
+      const input = await resolveInput(this.request, this.inputContext())
       if (this.charged && !this.paid) await this.takePayment()
-      await this.work()
+      await this.work(input)
     } catch (err) {
       if (this.stopping.aborted) return // resumed at the next start
       await this.fail(JobFailure.of(err), err)
@@ -118,8 +123,14 @@ export class Job {
     throw JobFailure.PAYMENT_NOT_RECEIVED(outcome.why)
   }
 
-  /** The input, the processor, the result and `success`. Under --pay-after the invoice comes with the result. */
-  private async work(): Promise<void> {
+  private inputContext(): InputContext {
+    const { ctx } = this
+    const signal = AbortSignal.any([this.cancelling.signal, this.stopping])
+    return { pool: ctx.pool, reach: ctx.reach, signal, timeoutMs: ctx.timeoutMs }
+  }
+
+  /** The processor, the result and `success`. Under --pay-after the invoice comes with the result. */
+  private async work({ input, inputType }: { input: string; inputType: InputType }): Promise<void> {
     const { ctx, entry } = this
     await this.advance({ phase: 'working' })
     await this.feedback({ status: 'processing' })
@@ -127,7 +138,6 @@ export class Job {
     // A paid job is stopped by a shutdown only; an unpaid one (pay-after, free) by a cancellation too.
     const signal = this.paid ? this.stopping : AbortSignal.any([this.cancelling.signal, this.stopping])
     const limits = { signal, timeoutMs: ctx.timeoutMs, maxOutputBytes: ctx.maxOutputBytes }
-    const { input, inputType } = await resolveInput(this.request, { pool: ctx.pool, reach: ctx.reach, ...limits })
     const output = await ctx.processor.run(
       { kind: this.request.kind, input, inputType, params: this.request.params },
       limits
@@ -159,6 +169,7 @@ export class Job {
   }
 
   private async fail(failure: JobFailure, cause: unknown): Promise<void> {
+    this.ctx.release(this.id)
     const fields = { requestId: this.id, reason: failure.reason }
     if (failure.reason === 'INTERNAL_ERROR')
       this.ctx.log.warn(`job ${this.id.slice(0, 12)} failed: ${String((cause as Error)?.message ?? cause)}`, fields)

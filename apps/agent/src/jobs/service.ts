@@ -22,7 +22,7 @@ import { JobFailure } from './errors.js'
 import { Job, type JobContext } from './job.js'
 import { Recent, RateWindow } from './bounded.js'
 
-export interface JobServiceOptions extends Omit<JobContext, 'hashInUse' | 'publish'> {
+export interface JobServiceOptions extends Omit<JobContext, 'hashInUse' | 'publish' | 'release'> {
   kinds: number[]
   terms: IntakeTerms
   payAfter: boolean
@@ -49,6 +49,7 @@ export class JobService {
     this.ctx = {
       ...opts,
       publish: (event, relays) => this.publish(event, relays),
+      release: (id) => void this.jobs.delete(id),
       hashInUse: (hash, except) =>
         [...this.jobs.values()].some((j) => j.id !== except && j.entry.invoice?.paymentHash === hash)
     }
@@ -158,9 +159,10 @@ export class JobService {
 
   /** An `error` feedback to a request addressed to us, at most 20 per 10 s; then it counts as handled. */
   private async refuse(request: JobRequest, failure: JobFailure): Promise<void> {
-    if (!(await this.opts.store.markHandled(request.id))) return
     this.opts.emit({ event: 'job_refused', requestId: request.id, reason: failure.reason })
+    // Past the rate, a refusal is neither sent nor recorded: a flood costs no write per request.
     if (!this.refusals.take()) return
+    if (!(await this.opts.store.markHandled(request.id))) return
     const feedback = buildFeedback(request, { status: 'error', text: failure.text }, this.opts.secretKey)
     await this.publish(feedback, this.opts.reach.own)
   }

@@ -31,13 +31,16 @@ export class JobCustomer {
   private readonly net: TestNetwork
   private readonly posted = new Map<string, Posted>()
   private readonly waiters = new Set<() => void>()
-  private readonly subs: Array<{ close(): void }> = []
+  /** One subscription to every answer addressed to us (a relay bounds subscriptions per connection). */
+  private readonly sub: ReturnType<RelayPool['subscribe']>
 
   constructor(net: TestNetwork, secretKey: Uint8Array = generateSecretKey()) {
     this.net = net
     this.secretKey = secretKey
     this.pubkey = getPublicKey(secretKey)
     this.pool = new RelayPool(net.devnet.state.relays, { persistent: true })
+    const since = Math.floor(Date.now() / 1000) - 5
+    this.sub = this.pool.subscribe({ '#p': [this.pubkey] }, (e) => this.route(e), { since: () => since })
   }
 
   /** Signs and publishes a request; its answers are followed from before it goes out. */
@@ -49,11 +52,7 @@ export class JobCustomer {
   async publish(event: Event): Promise<Posted> {
     const posted: Posted = { event, feedback: [], results: [], refused: [] }
     this.posted.set(event.id, posted)
-    const sub = this.pool.subscribe({ kinds: [7000, event.kind + 1000], '#e': [event.id] }, (e) =>
-      this.onAnswer(posted, e)
-    )
-    this.subs.push(sub)
-    await sub.ready
+    await this.sub.ready
     const accepted = await this.pool.publish(event)
     if (accepted === 0) throw new Error('the relay refused the request')
     return posted
@@ -114,8 +113,16 @@ export class JobCustomer {
   }
 
   close(): void {
-    for (const sub of this.subs) sub.close()
+    this.sub.close()
     this.pool.close()
+  }
+
+  private route(event: Event): void {
+    const ids = event.tags.filter((t) => t[0] === 'e').map((t) => t[1])
+    for (const id of new Set(ids)) {
+      const posted = this.posted.get(id as string)
+      if (posted && (event.kind === 7000 || event.kind === posted.event.kind + 1000)) this.onAnswer(posted, event)
+    }
   }
 
   private onAnswer(posted: Posted, event: Event): void {
