@@ -92,9 +92,12 @@ export class Job {
     try {
       // The input first: a url that is too large or an event that does not exist is refused before
       // the customer pays for it (a resumed job reads it again).
-      const input = await resolveInput(this.request, this.inputContext())
-      if (this.charged && !this.paid) await this.takePayment()
-      await this.work(input)
+      if (this.entry.phase !== 'delivering') {
+        const input = await resolveInput(this.request, this.inputContext())
+        if (this.charged && !this.paid) await this.takePayment()
+        await this.work(input)
+      }
+      await this.deliver()
     } catch (err) {
       if (this.stopping.aborted) return // resumed at the next start
       await this.fail(JobFailure.of(err), err)
@@ -145,14 +148,22 @@ export class Job {
     const result = await deliverable(output, { upload: ctx.upload, encrypted: this.request.encryption !== null })
     const bill = entry.payAfter && entry.priceMsat > 0 ? await this.invoice(this.stopping) : null
     const amount = entry.priceMsat > 0 ? { amountMsat: entry.priceMsat, ...(bill ? { bolt11: bill.bolt11 } : {}) } : {}
-    await this.send(
+    const answers = [
       buildResult(
         this.request,
         { content: result.content, ...amount, ...(result.blob ? { blob: result.blob } : {}) },
         ctx.secretKey
-      )
-    )
-    await this.feedback({ status: 'success' })
+      ),
+      buildFeedback(this.request, { status: 'success' }, ctx.secretKey)
+    ]
+    await this.advance({ phase: 'delivering', answers })
+  }
+
+  /** Publishes the signed result and `success` the journal holds (again, after a crash: same ids). */
+  private async deliver(): Promise<void> {
+    const { entry } = this
+    this.ctx.release(this.id)
+    for (const answer of entry.answers ?? []) await this.send(answer)
     await this.end({
       event: 'job_delivered',
       requestId: this.id,

@@ -6,8 +6,10 @@
 // Invariants:
 // - A job is in the journal (atomic write) before its request id is claimed handled, and before
 //   any invoice is shown; it leaves the journal only once it has ended (result or error sent).
-// - The phase only moves forward: awaiting_payment → paid → delivered; a job is `paid` on disk
-//   before any work starts, and its payment hash was claimed in the credited record before that.
+// - The phase only moves forward: awaiting_payment → paid → working → delivering; a job is `paid`
+//   on disk before any work starts (its payment hash claimed in the credited record before that),
+//   and its signed answers are on disk (`delivering`) before they are published, so a crash after
+//   the work publishes the same events again (same ids) rather than working twice.
 // - The cursor never runs ahead of now, and never back beyond what the handled record still holds.
 
 import { readFile } from 'node:fs/promises'
@@ -21,7 +23,7 @@ export const HANDLED_KEEP_SECS = 7 * 24 * 3600
 /** Read this far behind the cursor: clocks differ and relays deliver late. */
 export const CURSOR_SKEW_SECS = 60
 
-export type JobPhase = 'awaiting_payment' | 'paid' | 'working'
+export type JobPhase = 'awaiting_payment' | 'paid' | 'working' | 'delivering'
 
 export interface JournalEntry {
   /** The request as received (still encrypted if it was). */
@@ -30,6 +32,8 @@ export interface JournalEntry {
   priceMsat: number
   payAfter: boolean
   invoice: { bolt11: string; paymentHash: string; expiresAt: number } | null
+  /** `delivering`: the result and the success feedback, signed, to publish (again). */
+  answers?: Event[]
 }
 
 export interface JobStorePaths {
