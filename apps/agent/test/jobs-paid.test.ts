@@ -72,3 +72,24 @@ test('a processor that fails is an error feedback naming PROCESSOR_FAILED with i
   expect(error.text).toMatch(/^PROCESSOR_FAILED: .*lang/)
   expect(posted.results).toEqual([])
 })
+
+test("chaining: a job whose input is another job waits for that job's result, then is offered and worked on it", async () => {
+  const first = await customer.post({
+    kind: 5302,
+    inputs: [{ data: 'cat dog', type: 'text' }],
+    params: { lang: 'fr' },
+    provider: agentKey
+  })
+  const firstOffer = await customer.status(first, 'payment-required')
+  const chained = await customer.post({
+    kind: 5302,
+    inputs: [{ data: first.event.id, type: 'job' }],
+    params: { lang: 'fr' },
+    provider: agentKey
+  })
+  await customer.pay(firstOffer)
+  await customer.status(first, 'success')
+  // The chained job is offered only once its input exists: the first job's result.
+  await customer.pay(await customer.status(chained, 'payment-required'))
+  expect((await customer.result(chained)).content.trim()).toBe('chat chien')
+})
