@@ -59,11 +59,12 @@ const spec: CommandSpec = {
         'what does the work: http(s)://host:port (sessions and jobs; the only place tunnel traffic goes), exec:PATH [ARGS…] or ollama (jobs only)',
       default: 'http://127.0.0.1:7860',
       env: 'AGENT_PROCESSOR',
-      placeholder: 'URL'
+      placeholder: 'URL|exec:CMD|ollama'
     },
     'sats-per-minute': {
       type: 'integer',
-      description: 'your price; an integer ≥ 1 (you alone set it)',
+      description:
+        'your session price per minute; an integer ≥ 1 (you alone set it); sessions are rented when it is set (or --free)',
       min: 1,
       max: MAX_SATS_PER_MINUTE,
       env: 'AGENT_SATS_PER_MINUTE'
