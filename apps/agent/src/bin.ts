@@ -126,7 +126,7 @@ const spec: CommandSpec = {
     },
     api: {
       type: 'string',
-      description: "the http processor's API for jobs (detected when not given)",
+      description: "the http processor's API for jobs: a1111, ollama or openai (detected when not given)",
       choices: ['a1111', 'ollama', 'openai']
     },
     model: {
