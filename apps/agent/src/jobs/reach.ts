@@ -21,7 +21,8 @@ export interface ReachPolicy {
 /** The relays that get the answers to a request: ours, then those it names that may be reached; at most 8. */
 export function answerRelays(requested: string[], policy: ReachPolicy): string[] {
   const own = new Set(policy.own.map(normal))
-  const theirs = requested.filter((url) => own.has(normal(url)) || reachable(url, policy, ['ws:', 'wss:']))
+  // One of ours under another spelling (a trailing slash) is ours: it is published to once, by our pool.
+  const theirs = requested.filter((url) => !own.has(normal(url)) && reachable(url, policy, ['ws:', 'wss:']))
   return [...new Set([...policy.own, ...theirs])].slice(0, MAX_JOB_RELAYS)
 }
 

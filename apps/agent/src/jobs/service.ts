@@ -157,12 +157,13 @@ export class JobService {
     this.running.add(run)
   }
 
-  /** An `error` feedback to a request addressed to us, at most 20 per 10 s; then it counts as handled. */
+  /** An `error` feedback to a request addressed to us, at most 20 per 10 s. */
   private async refuse(request: JobRequest, failure: JobFailure): Promise<void> {
     this.opts.emit({ event: 'job_refused', requestId: request.id, reason: failure.reason })
-    // Past the rate, a refusal is neither sent nor recorded: a flood costs no write per request.
+    // Past the rate a refusal is not sent. Refusals are not written to the handled record (only
+    // `seen`, in memory): a flood costs no disk write, and after a restart a refusal may be sent
+    // once more, which costs nobody anything.
     if (!this.refusals.take()) return
-    if (!(await this.opts.store.markHandled(request.id))) return
     const feedback = buildFeedback(request, { status: 'error', text: failure.text }, this.opts.secretKey)
     await this.publish(feedback, this.opts.reach.own)
   }

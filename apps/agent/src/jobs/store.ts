@@ -19,7 +19,7 @@ import { ClaimRecord, FilesError, writeFileAtomic } from '@2020117/files'
 
 const VERSION = 1
 /** How long a handled request id is kept, and so the furthest back a restart reads. */
-export const HANDLED_KEEP_SECS = 7 * 24 * 3600
+export const HANDLED_KEEP_SECS = 2 * 24 * 3600
 /** Read this far behind the cursor: clocks differ and relays deliver late. */
 export const CURSOR_SKEW_SECS = 60
 
