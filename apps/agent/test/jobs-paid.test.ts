@@ -5,6 +5,8 @@
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import { startRelay } from '@2020117/relay'
+import { RelayPool } from '@2020117/nostr'
 import { JobCustomer } from './helpers/job-customer.js'
 
 const TRANSLATE = fileURLToPath(new URL('../examples/translate.sh', import.meta.url))
@@ -92,4 +94,27 @@ test("chaining: a job whose input is another job waits for that job's result, th
   // The chained job is offered only once its input exists: the first job's result.
   await customer.pay(await customer.status(chained, 'payment-required'))
   expect((await customer.result(chained)).content.trim()).toBe('chat chien')
+})
+
+test('the answers also go to the relays the request names (its `relays` tag), not only to ours', async () => {
+  const theirs = await startRelay()
+  const elsewhere = new RelayPool([theirs.url])
+  try {
+    const posted = await customer.post({
+      kind: 5302,
+      inputs: [{ data: 'yes', type: 'text' }],
+      params: { lang: 'fr' },
+      relays: [theirs.url],
+      provider: agentKey
+    })
+    await customer.pay(await customer.status(posted, 'payment-required'))
+    await customer.status(posted, 'success')
+    // The customer's own relay never had the request: the answers there came from the agent.
+    const there = await elsewhere.query({ '#e': [posted.event.id] })
+    expect(there.map((e) => e.kind).sort()).toEqual([6302, 7000, 7000, 7000])
+    expect(there.every((e) => e.pubkey === agentKey)).toBe(true)
+  } finally {
+    elsewhere.close()
+    await theirs.close()
+  }
 })
