@@ -6,7 +6,7 @@
 
 import { fileURLToPath } from 'node:url'
 import { getPublicKey, generateSecretKey } from 'nostr-tools/pure'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, beforeAll, beforeEach, expect, onTestFailed, test } from 'vitest'
 import { spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
 import { JobCustomer, type Posted } from './helpers/job-customer.js'
 
@@ -33,6 +33,8 @@ beforeAll(async () => {
   customer = new JobCustomer(net)
 })
 afterAll(() => customer?.close())
+// When a test fails, what the agent said is the one place to see why it did not answer.
+beforeEach(() => onTestFailed(() => console.log(agent.stderr().slice(-8000), agent.stdout().slice(-4000))))
 
 /** A request of ours the agent answers: once it has, everything published before it was seen. */
 async function sentinel(c = customer): Promise<Posted> {

@@ -65,7 +65,7 @@ export class JobService {
     const { pool, store, kinds } = this.opts
     const since = () => store.since()
     this.subs = [
-      pool.subscribe({ kinds }, (e) => this.onRequest(e), { since }),
+      pool.subscribe({ kinds }, (e, relay) => this.onRequest(e, relay), { since }),
       pool.subscribe({ kinds: [KIND.Deletion], '#k': kinds.map(String) }, (e) => this.onDeletion(e), { since })
     ]
     this.timer = setInterval(() => void store.persist().catch(() => {}), 30_000)
@@ -97,7 +97,8 @@ export class JobService {
     }
   }
 
-  private onRequest(event: Event): void {
+  private onRequest(event: Event, relay: string): void {
+    this.opts.log.trace(`request ${event.id.slice(0, 12)} from ${relay}`)
     if (this.stopping.signal.aborted || this.seen.has(event.id)) return
     this.seen.add(event.id)
     this.intake(event).catch((err) =>
