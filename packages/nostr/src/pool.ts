@@ -144,7 +144,6 @@ export class RelayPool extends EventEmitter {
         dialled()
         if (dropped) this.emit('reconnect', url)
         await closedOf(relay)
-        if (process.env.POOL_DEBUG) process.stderr.write(`POOL_DEBUG connection closed ${url}\n`)
         this.connected.delete(url)
         for (const entry of this.subscriptions) entry.open.delete(url)
       } catch {
@@ -165,8 +164,7 @@ export class RelayPool extends EventEmitter {
       onevent: (event) => entry.onevent(event, url),
       oneose: () => eosed(),
       // A subscription the relay closed (or a dropped connection) counts as done for `ready`.
-      onclose: (reason?: string) => {
-        if (process.env.POOL_DEBUG) process.stderr.write(`POOL_DEBUG sub closed on ${url}: ${reason}\n`)
+      onclose: () => {
         eosed()
         if (entry.open.get(url)?.sub === sub) entry.open.delete(url)
       }
