@@ -11,6 +11,9 @@
 //   refusals are each rate-bounded: a flood costs a bounded number of wallet calls and events.
 // - Only a deletion signed by the request's author cancels it (cancelledIds + author check).
 // - Nothing a peer sends throws out of a listener: a failure ends that job, not the agent.
+// - A relay may drop a live event (public relays do, and so did the local one under load): every
+//   SWEEP_MS the service asks its relays again for requests since the cursor and for deletions of
+//   its jobs in flight, so a missed request is taken late rather than never.
 
 import { cancelledIds, type JobRequest, parseRequest } from '@2020117/jobs'
 import { buildFeedback } from '@2020117/jobs'
@@ -21,6 +24,9 @@ import { decide, type IntakeTerms } from './intake.js'
 import { JobFailure } from './errors.js'
 import { Job, type JobContext } from './job.js'
 import { Recent, RateWindow } from './bounded.js'
+
+/** How often the relays are asked again for what a live subscription may have missed. */
+export const SWEEP_MS = 15_000
 
 export interface JobServiceOptions extends Omit<JobContext, 'hashInUse' | 'publish' | 'release'> {
   kinds: number[]
@@ -68,7 +74,13 @@ export class JobService {
       pool.subscribe({ kinds }, (e, relay) => this.onRequest(e, relay), { since }),
       pool.subscribe({ kinds: [KIND.Deletion], '#k': kinds.map(String) }, (e) => this.onDeletion(e), { since })
     ]
-    this.timer = setInterval(() => void store.persist().catch(() => {}), 30_000)
+    let sweeping = false
+    this.timer = setInterval(() => {
+      void store.persist().catch(() => {})
+      if (sweeping) return
+      sweeping = true
+      void this.sweep().finally(() => (sweeping = false))
+    }, SWEEP_MS)
     this.timer.unref()
     await Promise.all(this.subs.map((s) => s.ready))
   }
@@ -81,6 +93,26 @@ export class JobService {
     await Promise.allSettled([...this.running])
     await this.opts.store.persist().catch(() => {})
     this.foreign.close()
+  }
+
+  /** What the live subscriptions may have missed: requests since the cursor, deletions of our jobs. */
+  private async sweep(): Promise<void> {
+    const { pool, kinds, store, log } = this.opts
+    try {
+      const inFlight = [...this.jobs.keys()]
+      const [requests, deletions] = await Promise.all([
+        pool.query({ kinds, since: store.since(), limit: 200 }, 4000),
+        inFlight.length ? pool.query({ kinds: [KIND.Deletion], '#e': inFlight, limit: 200 }, 4000) : []
+      ])
+      for (const event of deletions) this.onDeletion(event)
+      for (const event of requests) {
+        if (this.seen.has(event.id) || this.stopping.signal.aborted) continue
+        log.debug(`request ${event.id.slice(0, 12)} was missed by the live subscription: taking it now`)
+        this.onRequest(event, 'sweep')
+      }
+    } catch (err) {
+      log.debug(`asking the relays again failed: ${(err as Error).message}`)
+    }
   }
 
   private resume(): void {
@@ -170,6 +202,8 @@ export class JobService {
   }
 
   private onDeletion(event: Event): void {
+    if (this.seen.has(event.id)) return
+    this.seen.add(event.id)
     let ids: string[]
     try {
       ids = cancelledIds(event)
