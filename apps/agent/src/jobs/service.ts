@@ -33,6 +33,8 @@ export interface JobServiceOptions extends Omit<JobContext, 'hashInUse' | 'publi
   terms: IntakeTerms
   payAfter: boolean
   maxJobs: number
+  /** SWEEP_MS unless a test says otherwise. */
+  sweepMs?: number
 }
 
 export class JobService {
@@ -80,7 +82,7 @@ export class JobService {
       if (sweeping) return
       sweeping = true
       void this.sweep().finally(() => (sweeping = false))
-    }, SWEEP_MS)
+    }, this.opts.sweepMs ?? SWEEP_MS)
     this.timer.unref()
     await Promise.all(this.subs.map((s) => s.ready))
   }
