@@ -107,3 +107,17 @@ test('--pay-after: the work first, the result carries the invoice; paying it mov
   expect(net.balanceMsat('customer')).toBe(before - 6000)
   agent.kill()
 })
+
+test('a second agent of the same name does not sell jobs beside the first (it would handle every request twice)', async () => {
+  const args = [net.flag, '--json', '--kind=5050', '--processor=exec:/bin/cat', '--job-price=2', '--no-sessions']
+  const first = spawnBin('agent', args, { env: { KEYS_AGENT: 'jobs-flags-twin' } })
+  await first.json((v) => v.event === 'ready')
+  const second = spawnBin('agent', args, { env: { KEYS_AGENT: 'jobs-flags-twin' } })
+  expect(await second.exited).not.toBe(0)
+  expect(second.stderr()).toMatch(/LOCK_HELD: .*held by process \d+/)
+  first.kill()
+  await first.exited
+  const third = spawnBin('agent', args, { env: { KEYS_AGENT: 'jobs-flags-twin' } })
+  await third.json((v) => v.event === 'ready') // the first let go when it stopped
+  third.kill()
+})

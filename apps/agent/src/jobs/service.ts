@@ -93,7 +93,7 @@ export class JobService {
     if (this.timer) clearInterval(this.timer)
     this.stopping.abort()
     await Promise.allSettled([...this.running])
-    await this.opts.store.persist().catch(() => {})
+    await this.opts.store.close()
     this.foreign.close()
   }
 

@@ -11,11 +11,13 @@
 //   and its signed answers are on disk (`delivering`) before they are published, so a crash after
 //   the work publishes the same events again (same ids) rather than working twice.
 // - The cursor never runs ahead of now, and never back beyond what the handled record still holds.
+// - One agent at a time works from these files: the journal's lock file is held while it runs (a
+//   second agent of the same name would handle every request a second time).
 
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Event } from 'nostr-tools/pure'
-import { ClaimRecord, FilesError, writeFileAtomic } from '@2020117/files'
+import { ClaimRecord, FilesError, lockFile, writeFileAtomic } from '@2020117/files'
 
 const VERSION = 1
 /** How long a handled request id is kept, and so the furthest back a restart reads. */
@@ -56,6 +58,7 @@ export class JobStore {
   private readonly jobs: Map<string, JournalEntry>
   private cursorSecs: number
   private writing: Promise<void> = Promise.resolve()
+  private release: () => Promise<void> = async () => {}
 
   private constructor(path: string | null, handled: ClaimRecord, jobs: Map<string, JournalEntry>, cursor: number) {
     this.path = path
@@ -68,10 +71,25 @@ export class JobStore {
     return new JobStore(null, ClaimRecord.memory(), new Map(), nowSecs())
   }
 
+  /** Takes the journal's lock (FilesError LOCK_HELD while another agent of this name runs), then reads. */
   static async open(paths: JobStorePaths): Promise<JobStore> {
-    const handled = await ClaimRecord.open(paths.handled)
-    const { jobs, cursor } = await readJournal(paths.journal)
-    return new JobStore(paths.journal, handled, jobs, cursor ?? nowSecs())
+    const release = await lockFile(`${paths.journal}.lock`)
+    try {
+      const handled = await ClaimRecord.open(paths.handled)
+      const { jobs, cursor } = await readJournal(paths.journal)
+      const store = new JobStore(paths.journal, handled, jobs, cursor ?? nowSecs())
+      store.release = release
+      return store
+    } catch (err) {
+      await release()
+      throw err
+    }
+  }
+
+  /** Saves the journal and lets another agent of this name take over. */
+  async close(): Promise<void> {
+    await this.persist().catch(() => {})
+    await this.release()
   }
 
   /** The `since` of a (re)opened subscription. */
