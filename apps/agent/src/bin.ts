@@ -71,7 +71,12 @@ const spec: CommandSpec = {
     },
     free: {
       type: 'boolean',
-      description: 'serve sessions and jobs without payment (explicit: there is no other way to run unpaid)'
+      description:
+        'serve without payment (explicit: there is no other way to run unpaid); jobs too only when asked for (--jobs)'
+    },
+    jobs: {
+      type: 'boolean',
+      description: 'sell jobs on the relays (implied by --job-price, an exec: or ollama processor, or --no-sessions)'
     },
     'no-sessions': { type: 'boolean', description: 'do not rent sessions on the DHT (jobs only)' },
     'no-jobs': { type: 'boolean', description: 'do not sell jobs on the relays (sessions only)' },
@@ -79,7 +84,7 @@ const spec: CommandSpec = {
       type: 'string',
       multiple: true,
       description:
-        'price of one job in sats: SATS for every job kind, KIND:SATS for one; jobs are sold when it is set (or --free) and there are relays',
+        'price of one job in sats: SATS for every job kind, KIND:SATS for one (or --jobs --free: unpaid); jobs need relays',
       env: 'AGENT_JOB_PRICE',
       placeholder: '[KIND:]SATS'
     },

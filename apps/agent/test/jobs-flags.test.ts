@@ -60,6 +60,20 @@ test('flag errors name the flag and the fix', async () => {
   )
 })
 
+test('--free alone keeps to sessions (free sessions do not become free jobs); --jobs --free sells free jobs', async () => {
+  const sessionsOnly = spawnBin('agent', [net.flag, '--json', '--free'])
+  expect(await sessionsOnly.json((v) => v.event === 'ready')).toMatchObject({ sessions: true, jobs: false })
+  sessionsOnly.kill()
+  const both = spawnBin('agent', [net.flag, '--json', '--free', '--jobs', '--kind=5050'])
+  expect(await both.json((v) => v.event === 'ready')).toMatchObject({
+    sessions: true,
+    jobs: true,
+    job_prices: { '5050': 0 }
+  })
+  both.kill()
+  expect(await refused(['--sats-per-minute=5', '--job-price=2'])).toMatch(/MISSING_FLAG.*--relays/)
+})
+
 test('with relays and a session price only, the agent rents sessions and sells no jobs (as before job mode)', async () => {
   const agent = spawnBin('agent', [net.flag, '--json', '--sats-per-minute=5'])
   expect(await agent.json((v) => v.event === 'ready')).toMatchObject({ sessions: true, jobs: false })

@@ -27,10 +27,11 @@ export function halvesOf(start: Pick<Startup, 'values' | 'explicit'>, relays: st
       BIN
     )
   const sessions = v['no-sessions'] !== true && !exec && (free || sessionPrice)
-  const jobPrice = v['job-price'] !== undefined || free
-  const jobs = v['no-jobs'] !== true && relays.length > 0 && jobPrice
-  if (jobs || sessions) return { sessions, jobs }
-  if (v['no-sessions'] === true || exec) {
+  // Jobs are asked for by a job price, --jobs, a processor that serves only jobs, or --no-sessions;
+  // --free alone keeps to sessions, as before job mode, so that free sessions do not become free jobs.
+  const wanted = v.jobs === true || v['job-price'] !== undefined || exec || v['no-sessions'] === true
+  const jobs = v['no-jobs'] !== true && wanted && relays.length > 0 && (v['job-price'] !== undefined || free)
+  if (v['no-jobs'] !== true && wanted && !jobs && (v.jobs === true || v['job-price'] !== undefined || !sessions)) {
     if (relays.length === 0)
       throw CliError.MISSING_FLAG('relays', 'jobs are sold on Nostr relays: give --relays=URL or --devnet')
     throw CliError.MISSING_FLAG(
@@ -38,6 +39,7 @@ export function halvesOf(start: Pick<Startup, 'values' | 'explicit'>, relays: st
       'set your price per job in sats (--job-price=SATS or KIND:SATS), or serve explicitly unpaid with --free'
     )
   }
+  if (jobs || sessions) return { sessions, jobs }
   throw CliError.MISSING_FLAG(
     'sats-per-minute',
     'set your price in sats per minute (or serve explicitly unpaid with --free)'
