@@ -135,3 +135,21 @@ test('a second agent of the same name does not sell jobs beside the first (it wo
   await third.json((v) => v.event === 'ready') // the first let go when it stopped
   third.kill()
 })
+
+test('--job-timeout stops a processor that runs too long: PROCESSOR_TIMEOUT after the payment, no result', async () => {
+  const agent = spawnBin('agent', [
+    net.flag,
+    '--json',
+    '--kind=5050',
+    '--processor=exec:/bin/sleep 30',
+    '--job-price=1',
+    '--job-timeout=1',
+    '--no-sessions'
+  ])
+  const key = (await agent.json((v) => v.event === 'ready')).pubkey
+  const posted = await customer.post({ kind: 5050, inputs: [{ data: 'slow', type: 'text' }], provider: key })
+  await customer.pay(await customer.status(posted, 'payment-required'))
+  expect((await customer.status(posted, 'error')).text).toMatch(/^PROCESSOR_TIMEOUT: /)
+  expect(posted.results).toEqual([])
+  agent.kill()
+})
