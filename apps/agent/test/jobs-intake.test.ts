@@ -36,11 +36,13 @@ afterAll(() => customer?.close())
 // When a test fails, what the agent said is the one place to see why it did not answer.
 beforeEach(() => onTestFailed(() => console.log(agent.stderr().slice(-8000), agent.stdout().slice(-4000))))
 
+let sentinels = 0
+
 /** A request of ours the agent answers: once it has, everything published before it was seen. */
 async function sentinel(c = customer): Promise<Posted> {
   const posted = await c.post({
     kind: 5302,
-    inputs: [{ data: 'yes', type: 'text' }],
+    inputs: [{ data: `yes ${++sentinels}`, type: 'text' }],
     params: { lang: 'es' },
     provider: agentKey
   })

@@ -11,9 +11,9 @@
 //   refusals are each rate-bounded: a flood costs a bounded number of wallet calls and events.
 // - Only a deletion signed by the request's author cancels it (cancelledIds + author check).
 // - Nothing a peer sends throws out of a listener: a failure ends that job, not the agent.
-// - A relay may drop a live event (public relays do, and so did the local one under load): every
-//   SWEEP_MS the service asks its relays again for requests since the cursor and for deletions of
-//   its jobs in flight, so a missed request is taken late rather than never.
+// - A relay may drop a live event (public relays do; a connection can also be dead for the ~50 s
+//   a ping takes to notice): every SWEEP_MS the service asks its relays again for requests since
+//   the cursor and for deletions of its jobs in flight, so a missed request is taken late, not never.
 
 import { cancelledIds, type JobRequest, parseRequest } from '@2020117/jobs'
 import { buildFeedback } from '@2020117/jobs'

@@ -50,6 +50,9 @@ export class JobCustomer {
 
   /** Publishes any signed request (a hostile one too) and follows its answers. */
   async publish(event: Event): Promise<Posted> {
+    // The same request signed twice in one second is the same event (same id): the relay would
+    // call it a duplicate and the agent would rightly not answer it again. A test must vary it.
+    if (this.posted.has(event.id)) throw new Error(`request ${event.id.slice(0, 12)} was already posted`)
     const posted: Posted = { event, feedback: [], results: [], refused: [] }
     this.posted.set(event.id, posted)
     await this.sub.ready
@@ -83,17 +86,12 @@ export class JobCustomer {
     if (test()) return Promise.resolve()
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        clearInterval(resync)
         this.waiters.delete(check)
         reject(new Error(`timed out waiting for ${what}`))
       }, ms)
-      // A relay may drop a live event (the local one did, under load): ask it again now and then,
-      // and say so when that found what the subscription missed.
-      const resync = setInterval(() => void this.resync(), 2000)
       const check = () => {
         if (!test()) return
         clearTimeout(timer)
-        clearInterval(resync)
         this.waiters.delete(check)
         resolve()
       }
@@ -120,19 +118,6 @@ export class JobCustomer {
   close(): void {
     this.sub.close()
     this.pool.close()
-  }
-
-  private async resync(): Promise<void> {
-    const known = new Set(
-      [...this.posted.values()].flatMap((p) => [...p.feedback, ...p.results].map((a) => a.event.id))
-    )
-    const events = await this.pool.query({ '#p': [this.pubkey], since: Math.floor(Date.now() / 1000) - 120 }, 2000)
-    const missed = events.filter(
-      (e) => !known.has(e.id) && this.posted.has(e.tags.find((t) => t[0] === 'e')?.[1] ?? '')
-    )
-    if (missed.length)
-      console.warn(`job-customer: the live subscription missed ${missed.length} answer(s); found them by asking again`)
-    for (const event of missed) this.route(event)
   }
 
   private route(event: Event): void {
