@@ -532,17 +532,20 @@ async function listProviders(
   const pool = new RelayPool(relays)
   let providers: ProviderInfo[]
   try {
-    providers = (await findProviders(pool, { kind, maxAgeS: 600 })).filter((p) => p.status === 'online')
+    providers = (await findProviders(pool, { kind, maxAgeS: 600, jobsOnly: true })).filter((p) => p.status === 'online')
   } finally {
     pool.close()
   }
   const swarm = new PeerSwarm({ network: { bootstrap } })
+  // A provider that sells jobs only has no swarm key: nothing to dial, so it is not `reachable`.
   const reachable = await Promise.all(
     providers.map((p) =>
-      swarm.connectTo(Buffer.from(p.swarmKey, 'hex'), 5000).then(
-        () => true,
-        () => false
-      )
+      p.swarmKey === ''
+        ? false
+        : swarm.connectTo(Buffer.from(p.swarmKey, 'hex'), 5000).then(
+            () => true,
+            () => false
+          )
     )
   )
   await swarm.destroy(500)
@@ -552,18 +555,19 @@ async function listProviders(
     name: peerText(p.name, 64),
     kinds: p.kinds,
     sats_per_minute: p.prices[String(kind)] ?? null,
+    sats_per_job: p.jobPrices[String(kind)] ?? null,
     capacity: p.capacity,
     max_sessions: p.maxSessions,
     last_seen: new Date(p.lastSeen * 1000).toISOString(),
     reachable: reachable[i] as boolean,
-    swarm_key: p.swarmKey
+    swarm_key: p.swarmKey || null
   }))
   if (json) process.stdout.write(JSON.stringify({ providers: rows }) + '\n')
   else if (rows.length === 0) log.info(`no providers of kind ${kind} online on ${relays.join(', ')}`)
   else {
     for (const r of rows) {
       process.stdout.write(
-        `${r.npub}  ${(r.name || '-').padEnd(20)} kinds ${r.kinds.join(',').padEnd(10)} ${r.sats_per_minute ?? '?'} sats/min  capacity ${r.capacity ?? '?'}/${r.max_sessions ?? '?'}  seen ${r.last_seen}  ${r.reachable ? 'reachable' : 'unreachable'}\n`
+        `${r.npub}  ${(r.name || '-').padEnd(20)} kinds ${r.kinds.join(',').padEnd(10)} ${r.sats_per_minute ?? '-'} sats/min  ${r.sats_per_job ?? '-'} sats/job  capacity ${r.capacity ?? '?'}/${r.max_sessions ?? '?'}  seen ${r.last_seen}  ${r.swarm_key === null ? 'jobs only' : r.reachable ? 'reachable' : 'unreachable'}\n`
       )
     }
   }

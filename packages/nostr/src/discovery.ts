@@ -22,14 +22,17 @@ export interface ProviderInfo {
   sessions: number | null
   /** Unix seconds of the newest event seen. */
   lastSeen: number
+  /** '' for a provider that sells jobs only (listed only with `jobsOnly`: it has nothing to dial). */
   swarmKey: string
+  /** NIP-90 job prices in sats per job, by kind; empty when it sells no jobs. */
+  jobPrices: Record<string, number>
 }
 
 const MAX_CONTENT = 64 * 1024
 
 export async function findProviders(
   pool: RelayPool,
-  opts: { kind?: number; maxAgeS?: number; authors?: string[] } = {}
+  opts: { kind?: number; maxAgeS?: number; authors?: string[]; jobsOnly?: boolean } = {}
 ): Promise<ProviderInfo[]> {
   if (pool.relays.length === 0) throw NostrError.NO_RELAYS()
   const since = Math.floor(Date.now() / 1000) - (opts.maxAgeS ?? 600)
@@ -55,7 +58,8 @@ export async function findProviders(
       known ? { ...known, ...pick(beat), lastSeen: Math.max(known.lastSeen, beat.lastSeen) } : beat
     )
   }
-  return [...byAuthor.values()]
+  const all = [...byAuthor.values()]
+  return opts.jobsOnly ? all : all.filter((p) => p.swarmKey !== '')
 }
 
 /** The swarm key of one provider, from its newest heartbeat or handler. */
@@ -84,6 +88,7 @@ function pick(p: ProviderInfo): Partial<ProviderInfo> {
     sessions: p.sessions,
     swarmKey: p.swarmKey,
     prices: p.prices,
+    jobPrices: p.jobPrices,
     kinds: p.kinds
   }
 }
@@ -97,17 +102,15 @@ function parse(e: Event): ProviderInfo | null {
     return null
   }
   if (c === null || typeof c !== 'object') return null
+  const jobPrices = priceTable(c.job_prices)
   const swarmKey = typeof c.hyperswarm === 'string' ? c.hyperswarm : e.tags.find((t) => t[0] === 'hyperswarm')?.[1]
-  if (!swarmKey || !/^[0-9a-f]{64}$/.test(swarmKey)) return null
+  const dialable = swarmKey !== undefined && /^[0-9a-f]{64}$/.test(swarmKey)
+  if (!dialable && (swarmKey !== undefined || Object.keys(jobPrices).length === 0)) return null
   const kinds = e.tags
     .filter((t) => t[0] === 'k' && /^\d{1,5}$/.test(t[1] ?? ''))
     .map((t) => Number(t[1]))
     .slice(0, 32)
-  const prices: Record<string, number> = {}
-  if (c.prices && typeof c.prices === 'object') {
-    for (const [k, v] of Object.entries(c.prices as Record<string, unknown>).slice(0, 32))
-      if (Number.isSafeInteger(v) && (v as number) >= 0) prices[k] = v as number
-  }
+  const prices = priceTable(c.prices)
   const num = (v: unknown) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : null)
   const beat = e.kind === KIND.Heartbeat
   return {
@@ -122,6 +125,16 @@ function parse(e: Event): ProviderInfo | null {
     maxSessions: beat ? num(c.max_sessions) : null,
     sessions: beat ? num(c.sessions) : null,
     lastSeen: e.created_at,
-    swarmKey
+    swarmKey: dialable ? swarmKey : '',
+    jobPrices
   }
+}
+
+/** `{ "kind": whole sats }`, at most 32 entries; anything else is dropped. */
+function priceTable(value: unknown): Record<string, number> {
+  const prices: Record<string, number> = {}
+  if (!value || typeof value !== 'object') return prices
+  for (const [k, v] of Object.entries(value as Record<string, unknown>).slice(0, 32))
+    if (/^\d{1,5}$/.test(k) && Number.isSafeInteger(v) && (v as number) >= 0) prices[k] = v as number
+  return prices
 }

@@ -1,6 +1,8 @@
 // A provider's presence on Nostr: its profile (kind 0), its NIP-89 handler (kind 31990) naming the
 // kinds it serves, its prices and its Hyperswarm key, and a heartbeat (kind 30333, a 2020117 kind)
-// every minute with its capacity, then a last one saying offline. When a relay comes back after
+// every minute with its capacity, then a last one saying offline. Session prices are sats per
+// minute (`prices`), job prices sats per job (`job_prices`); a kind may have both, and a provider
+// that rents no sessions has no swarm key. When a relay comes back after
 // dropping (a persistent pool says so), all three go to it again: a relay restarted with empty
 // storage would otherwise hold only the next heartbeat, and a heartbeat alone names no prices.
 
@@ -16,11 +18,25 @@ export interface PresenceInfo {
   name: string
   about: string
   lud16: string | null
+  /** The session kinds (rented by the minute over Hyperswarm). */
   kinds: number[]
   satsPerMinute: number
   tickSeconds: number
   manifest: Record<string, unknown>
-  swarmKey: string
+  /** null: this provider rents no sessions. */
+  swarmKey: string | null
+  /** NIP-90 job kinds and their price in sats per job; empty when it sells no jobs. */
+  jobPrices?: Record<string, number>
+}
+
+/** Every kind served, sessions' and jobs', once each, as `k` tags. */
+function kindTags(info: PresenceInfo): string[][] {
+  const kinds = new Set([...info.kinds.map(String), ...Object.keys(info.jobPrices ?? {})])
+  return [...kinds].map((k) => ['k', k])
+}
+
+function swarmTags(info: PresenceInfo): string[][] {
+  return info.swarmKey ? [['hyperswarm', info.swarmKey]] : []
 }
 
 export interface Load {
@@ -96,17 +112,19 @@ export class Presence {
           max_sessions: load.maxSessions,
           sessions: load.sessions,
           prices,
+          job_prices: info.jobPrices ?? {},
           tick_seconds: info.tickSeconds,
-          hyperswarm: info.swarmKey
+          ...(info.swarmKey ? { hyperswarm: info.swarmKey } : {})
         }),
         [
           ['d', PRESENCE_D_TAG],
           ['status', status],
           ['capacity', String(load.capacity)],
           ['sessions', String(load.sessions)],
-          ['hyperswarm', info.swarmKey],
-          ...info.kinds.map((k) => ['k', String(k)]),
-          ...info.kinds.map((k) => ['price', String(k), String(info.satsPerMinute)])
+          ...swarmTags(info),
+          ...kindTags(info),
+          ...info.kinds.map((k) => ['price', String(k), String(info.satsPerMinute)]),
+          ...Object.entries(info.jobPrices ?? {}).map(([k, sats]) => ['job_price', k, String(sats)])
         ]
       ),
       `heartbeat ${status}`,
@@ -122,13 +140,14 @@ export class Presence {
       ...(info.lud16 ? { lud16: info.lud16 } : {}),
       manifest: info.manifest,
       prices: Object.fromEntries(info.kinds.map((k) => [String(k), info.satsPerMinute])),
+      job_prices: info.jobPrices ?? {},
       tick_seconds: info.tickSeconds,
-      hyperswarm: info.swarmKey
+      ...(info.swarmKey ? { hyperswarm: info.swarmKey } : {})
     }
     return this.sign(KIND.Handlerinformation, JSON.stringify(content), [
       ['d', PRESENCE_D_TAG],
-      ['hyperswarm', info.swarmKey],
-      ...info.kinds.map((k) => ['k', String(k)])
+      ...swarmTags(info),
+      ...kindTags(info)
     ])
   }
 

@@ -68,9 +68,21 @@ describe('findProviders', () => {
       maxSessions: 5,
       sessions: 3,
       lastSeen: expect.any(Number),
-      swarmKey: swarmOf(1)
+      swarmKey: swarmOf(1),
+      jobPrices: {}
     })
     expect(Math.abs(p.lastSeen - now())).toBeLessThan(600)
+  })
+
+  test('job prices are listed beside session prices; a jobs-only provider (no swarm key) only with jobsOnly', async () => {
+    const r = await relay()
+    const both = await announce(pool([r.url]), { jobPrices: { '5200': 3 } })
+    const jobsOnly = await announce(pool([r.url]), { kinds: [], swarmKey: null, jobPrices: { '5200': 4 } })
+    const found = await findProviders(pool([r.url]), { kind: 5200 })
+    expect(found.map((p) => p.pubkey)).toEqual([both])
+    expect(found[0]).toMatchObject({ prices: { '5200': 21 }, jobPrices: { '5200': 3 } })
+    const all = await findProviders(pool([r.url]), { kind: 5200, jobsOnly: true })
+    expect(all.find((p) => p.pubkey === jobsOnly)).toMatchObject({ swarmKey: '', prices: {}, jobPrices: { '5200': 4 } })
   })
 
   test('filtering by kind: another kind excludes the provider; no kind includes every provider', async () => {

@@ -110,6 +110,7 @@ describe('Presence.start', () => {
       lud16: 'box@example.com',
       manifest: { model: 'sdxl', gpu: 'rtx4090' },
       prices: { '5200': 10, '5100': 10 },
+      job_prices: {},
       tick_seconds: 60,
       hyperswarm: SWARM
     })
@@ -141,6 +142,7 @@ describe('Presence.start', () => {
       max_sessions: 4,
       sessions: 1,
       prices: { '5200': 10, '5100': 10 },
+      job_prices: {},
       tick_seconds: 60,
       hyperswarm: SWARM
     })

@@ -1,0 +1,67 @@
+// An NDK customer in a process of its own (plain node, so that NDK resolves its own dependencies
+// as an application would; vitest's `source` condition would send its nostr-tools import to
+// sources that are not shipped). JSON lines on stdout; it waits for "paid" on stdin.
+//   node ndk-customer.mjs RELAY AGENT_PUBKEY plain|directed|encrypted|cancel TEXT LANG
+// Prints {"id"}, then {"offer":{msat,bolt11,pubkey}}, then {"result":{content,encrypted,pubkey}}
+// (after "paid"), or, for cancel, {"deleted":id} after the offer.
+
+import { createInterface } from 'node:readline'
+import { WebSocket } from 'ws'
+
+globalThis.WebSocket ??= WebSocket
+const { default: NDK, NDKDVMRequest, NDKPrivateKeySigner, NDKUser } = await import('@nostr-dev-kit/ndk')
+
+const [relay, agentKey, mode, text, lang] = process.argv.slice(2)
+const say = (value) => process.stdout.write(JSON.stringify(value) + '\n')
+const lines = createInterface({ input: process.stdin })
+const nextLine = () => new Promise((resolve) => lines.once('line', resolve))
+
+const ndk = new NDK({
+  explicitRelayUrls: [relay],
+  enableOutboxModel: false,
+  autoConnectUserRelays: false,
+  initialValidationRatio: 1,
+  lowestValidationRatio: 1,
+  signer: NDKPrivateKeySigner.generate()
+})
+await ndk.connect(5000)
+const agent = new NDKUser({ pubkey: agentKey })
+
+const request = new NDKDVMRequest(ndk)
+request.kind = 5302
+request.addInput(text, 'text')
+request.addParam('lang', lang)
+request.bid = 10_000
+if (mode === 'directed' || mode === 'cancel') request.dvm = agent
+if (mode === 'encrypted') await request.encryption(agent)
+await request.sign()
+
+let offered = false
+const sub = ndk.subscribe({ kinds: [7000, 6302], '#e': [request.id] }, { closeOnEose: false })
+sub.on('event', async (e) => {
+  if (e.kind === 7000) {
+    // NDK spells the status payment_required; our agent payment-required: read both.
+    const status = e.tagValue('status')
+    if (offered || (status !== 'payment-required' && status !== 'payment_required')) return
+    offered = true
+    const [, msat, bolt11] = e.getMatchingTags('amount')[0]
+    say({ offer: { msat, bolt11, pubkey: e.pubkey } })
+    if (mode === 'cancel') {
+      await request.delete('changed my mind')
+      say({ deleted: request.id })
+    }
+    return
+  }
+  const encrypted = e.tags.some((t) => t[0] === 'encrypted')
+  if (encrypted) await e.decrypt(agent)
+  say({ result: { content: e.content, encrypted, pubkey: e.pubkey } })
+  process.exit(0)
+})
+say({ id: request.id })
+await request.publish()
+if (mode !== 'cancel') {
+  if ((await nextLine()) !== 'paid') process.exit(2)
+} else {
+  await nextLine()
+  process.exit(0)
+}
