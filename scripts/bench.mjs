@@ -31,6 +31,17 @@
 //   provider_rss_mb       VmRSS of a second agent (60 s ticks, --max-sessions=20) with 1 session,
 //                         then with 20 concurrent sessions (each after its "tunnel open" and one
 //                         request through it).
+//   job_ms                NIP-90 jobs: request published -> result received, for a trivial job
+//                         (kind 5050, `exec:/bin/cat`, 1 sat, paid first: the customer process
+//                         scripts/bench/job-customer.mjs decodes, checks and pays each invoice
+//                         through the devnet wallet), 20 jobs one after another: p50 and p90.
+//   jobs_per_second       80 such jobs, 8 at a time, against one agent (--max-jobs=8): paid, and
+//                         the same agent free (--jobs --free), so that the cost of paying shows.
+//                         The paid rate is also bounded by the agent's own flood guard (40
+//                         invoices per 10 s, apps/agent/src/jobs/service.ts).
+//   job_agent_rss_mb      VmRSS of that agent idle (after ready) and after the paid run.
+//
+// BENCH_ONLY=jobs runs the job figures alone.
 //
 // Why a second agent with 60 s ticks for RSS: the number is about what a session costs the
 // provider in memory, not about billing. With 20 sessions on 1 s ticks the devnet wallet (in this
@@ -49,7 +60,8 @@ const DIST = requireBuilt('bench', {
 })
 const HELPERS = {
   raw: fromRoot('scripts/bench/raw-stream.mjs'),
-  get: fromRoot('scripts/bench/http-get.mjs')
+  get: fromRoot('scripts/bench/http-get.mjs'),
+  jobs: fromRoot('scripts/bench/job-customer.mjs')
 }
 
 const MiB = 1024 * 1024
@@ -67,7 +79,10 @@ const MAX_LOADED_DOWNLOADS = 4
 const SESSIONS = 20
 /** Tick length of the RSS agent; BENCH_RSS_TICK_SECONDS overrides it (e.g. 1, as a billing stress). */
 const RSS_TICK_SECONDS = Number(process.env.BENCH_RSS_TICK_SECONDS ?? 60)
-const TOTAL_DEADLINE_MS = 270_000
+const SEQUENTIAL_JOBS = 20
+const CONCURRENT_JOBS = 80
+const JOB_CONCURRENCY = 8
+const TOTAL_DEADLINE_MS = 420_000
 
 // Child processes: see scripts/lib/harness.mjs. The tick round trips come from the agent's log
 // lines stamped by scripts/bench/stamp.mjs (spawnNode's `stamped`).
@@ -220,6 +235,53 @@ function untilAgentLine(agent, check, ms, what) {
 
 let agentForDiagnostics = null
 
+/** Job figures (see the top): one jobs-only agent, paid then free, and a customer process. */
+async function jobFigures(flag, state) {
+  const run = async (label, extra) => {
+    progress(
+      `jobs, ${label}: ${SEQUENTIAL_JOBS} one after another, then ${CONCURRENT_JOBS}, ${JOB_CONCURRENCY} at a time…`
+    )
+    const agent = spawnNode(`agent-jobs-${label}`, DIST.agent, [
+      flag,
+      '--no-sessions',
+      '--kind=5050',
+      '--processor=exec:/bin/cat',
+      `--max-jobs=${JOB_CONCURRENCY}`,
+      ...extra,
+      '--json'
+    ])
+    agentForDiagnostics = agent
+    const ready = await waitJson(agent, (v) => v.event === 'ready', { ms: 60_000 })
+    const idle = await rssMiB(agent.pid)
+    const customer = spawnNode(`job-customer-${label}`, HELPERS.jobs, [
+      JSON.stringify({
+        relays: state.relays,
+        nwc_uri: state.accounts.customer.nwc_uri,
+        provider: ready.pubkey,
+        kind: 5050,
+        bid_msat: 1000,
+        sequential: SEQUENTIAL_JOBS,
+        concurrent: CONCURRENT_JOBS,
+        concurrency: JOB_CONCURRENCY
+      })
+    ])
+    const out = await waitJson(customer, (v) => Array.isArray(v.sequential_ms), { ms: 240_000 })
+    const loaded = await rssMiB(agent.pid)
+    await stop(customer)
+    await stop(agent)
+    const perSecond = round(out.concurrent.jobs / (out.concurrent.ms / 1000), 1)
+    progress(`  p50 ${percentile(out.sequential_ms, 50)} ms, ${perSecond} jobs/s, RSS ${idle} → ${loaded} MiB`)
+    return { ms: out.sequential_ms, perSecond, idle, loaded }
+  }
+  const paid = await run('paid', ['--job-price=1'])
+  const free = await run('free', ['--jobs', '--free'])
+  return {
+    job_ms: { p50: percentile(paid.ms, 50), p90: percentile(paid.ms, 90), n: paid.ms.length },
+    jobs_per_second: { paid: paid.perSecond, free: free.perSecond, concurrency: JOB_CONCURRENCY },
+    job_agent_rss_mb: { idle: paid.idle, after_jobs: paid.loaded }
+  }
+}
+
 async function main() {
   const { startDevnet } = await import(DIST.devnet)
   const dir = tempDir()
@@ -231,6 +293,8 @@ async function main() {
     const bootstrap = devnet.state.bootstrap.map((b) => `${b.host}:${b.port}`).join(',')
     const webui = devnet.state.webui
     if (!webui) throw new Error('the devnet started without its WebUI')
+    // BENCH_ONLY=jobs measures the job figures alone (a minute instead of five).
+    if (process.env.BENCH_ONLY === 'jobs') return await jobFigures(flag, devnet.state)
 
     progress(`raw Hyperswarm stream: ${RAW_BYTES / MiB} MiB in ${RAW_CHUNK / 1024} KiB writes between two processes…`)
     const rawRuns = []
@@ -360,6 +424,8 @@ async function main() {
     await Promise.all(sessions.map((s) => stop(s)))
     await stop(rssAgent)
 
+    const jobs = await jobFigures(flag, devnet.state)
+
     const tunnelRatio = dl.mb_s / raw
     const loadedP99 = percentile(loaded, 99)
     return {
@@ -373,6 +439,7 @@ async function main() {
         loaded: { p50: round(percentile(loaded, 50)), p99: round(loadedP99), n: loaded.length }
       },
       provider_rss_mb: { one_session: rssOne, twenty_sessions: rssTwenty, tick_seconds: RSS_TICK_SECONDS },
+      ...jobs,
       runs: { raw_stream_mb_s: rawRuns.map((v) => round(v)), tunnel_download_mb_s: dlRuns.map((v) => round(v)) },
       goals: {
         tunnel_ratio_ge_0_85: tunnelRatio >= 0.85,
