@@ -27,7 +27,14 @@ import { uploadBlob } from '@2020117/blossom'
 import { lightningAddressInvoicer, nwcInvoicer, type Invoicer } from './session.js'
 import { creditedPath } from './credited.js'
 import { Provider, SOFTWARE } from './provider.js'
-import { createProcessor, OLLAMA_ORIGIN, ProcessorError, type ApiName, type Processor } from './processors/index.js'
+import {
+  createProcessor,
+  IMAGE_KINDS,
+  OLLAMA_ORIGIN,
+  ProcessorError,
+  type ApiName,
+  type Processor
+} from './processors/index.js'
 import { halvesOf, jobKindsOf, jobPricesOf, type Halves } from './jobs/terms.js'
 import { JobService } from './jobs/service.js'
 import { JobStore, jobStorePaths } from './jobs/store.js'
@@ -459,7 +466,12 @@ async function startJobService(
   const upload = setup.blossom ? blossomUploader(setup.blossom, secretKey) : null
   const service = new JobService({
     kinds,
-    terms: { pubkey: identity.entry.pubkey, secretKey, priceMsat: (k) => prices.get(k) ?? 0 },
+    terms: {
+      pubkey: identity.entry.pubkey,
+      secretKey,
+      priceMsat: (k) => prices.get(k) ?? 0,
+      imageOutput: (k) => IMAGE_KINDS.includes(k) || processor.imageOutput?.(k) === true
+    },
     payAfter: v['pay-after'] === true,
     maxJobs: v['max-jobs'] as number,
     secretKey,
