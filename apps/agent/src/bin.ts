@@ -275,10 +275,8 @@ await runMain(
     const signal = await untilSignal()
     log.info(`${signal}: ending ${provider?.sessions.size ?? 0} session(s), stopping ${jobs?.inFlight ?? 0} job(s)…`)
     await teardown()
-    emit({ event: 'summary', ...provider?.status(), sessions: provider?.finished ?? [] })
-    if (provider)
-      log.info(`stopped: ${provider.finished.length} session(s), ${provider.status().msatEarned} msat earned`)
-    else log.info('stopped')
+    emit({ event: 'summary', ...provider?.status(), sessions: provider?.finished ?? [], ...jobSummaryOf(jobs) })
+    log.info(`stopped: ${stoppedLine(provider, jobs)}`)
   },
   { secrets: () => secrets }
 )
@@ -574,6 +572,30 @@ async function announce(a: {
   a.goodbye(() => presence.stop())
   await presence.start()
   log.info(`announced on ${a.pool.relays.length} relay(s): profile, handler and heartbeat every minute`)
+}
+
+/** The jobs' figures of the summary, beside the sessions' (`msat_earned` is the sessions'). */
+function jobSummaryOf(jobs: JobService | null): Record<string, number> {
+  const t = jobs?.tally ?? { delivered: 0, refused: 0, failed: 0, cancelled: 0, msatEarned: 0 }
+  return {
+    jobsDelivered: t.delivered,
+    jobsRefused: t.refused,
+    jobsFailed: t.failed,
+    jobsCancelled: t.cancelled,
+    jobMsatEarned: t.msatEarned
+  }
+}
+
+function stoppedLine(provider: Provider | null, jobs: JobService | null): string {
+  const parts: string[] = []
+  if (provider) parts.push(`${provider.finished.length} session(s), ${provider.status().msatEarned} msat earned`)
+  if (jobs) {
+    const t = jobs.tally
+    parts.push(
+      `jobs: ${t.delivered} delivered, ${t.refused} refused, ${t.failed} failed, ${t.cancelled} cancelled, ${t.msatEarned} msat earned`
+    )
+  }
+  return parts.join('; ') || 'nothing ran'
 }
 
 /** The agent runs until SIGINT or SIGTERM. */
