@@ -9,7 +9,12 @@ import { finalizeEvent } from 'nostr-tools/pure'
 import { decide } from '../src/jobs/intake.js'
 
 const providerKey = generateSecretKey()
-const terms = { pubkey: getPublicKey(providerKey), secretKey: providerKey, priceMsat: () => 2000 }
+const terms = {
+  pubkey: getPublicKey(providerKey),
+  secretKey: providerKey,
+  priceMsat: () => 2000,
+  imageOutput: (kind: number) => kind === 5100
+}
 const customerKey = generateSecretKey()
 const now = Math.floor(Date.now() / 1000)
 const inputs = [{ data: 'hi', type: 'text' as const }]
@@ -89,4 +94,16 @@ test('a forged request (bad signature) is never answered, even addressed to us',
   const event = buildRequest({ kind: 5302, inputs, provider: terms.pubkey }, customerKey)
   const forged = { ...event, tags: [...event.tags, ['i', 'x'.repeat(70_000), 'text']] }
   expect(decide(forged, terms, now).act).toBe('ignore')
+})
+
+test('an encrypted request whose output would be an image is refused before any invoice; in clear it is taken', () => {
+  const sealed = buildRequest({ kind: 5100, inputs, provider: terms.pubkey, encrypt: 'nip44' }, customerKey)
+  const d = decide(sealed, terms, now)
+  expect(d.act === 'refuse' && d.failure.reason).toBe('OUTPUT_TOO_LARGE')
+  if (d.act === 'refuse') expect(d.failure.text).toMatch(/image.*public|public.*image/)
+  expect(decide(buildRequest({ kind: 5100, inputs, provider: terms.pubkey }, customerKey), terms, now).act).toBe(
+    'accept'
+  )
+  const text = buildRequest({ kind: 5302, inputs, provider: terms.pubkey, encrypt: 'nip04' }, customerKey)
+  expect(decide(text, terms, now).act).toBe('accept')
 })

@@ -9,6 +9,7 @@ import { schemeOf } from '@2020117/jobs'
 import { JobCustomer } from './helpers/job-customer.js'
 
 const TRANSLATE = fileURLToPath(new URL('../examples/translate.sh', import.meta.url))
+const GROW = fileURLToPath(new URL('./jobs/fixtures/grow.sh', import.meta.url))
 
 let net: TestNetwork
 let agent: Proc
@@ -50,3 +51,24 @@ for (const scheme of ['nip44', 'nip04'] as const) {
     expect(net.balanceMsat('customer')).toBe(before - 4000)
   })
 }
+
+test('an encrypted output that outgrows the event after payment: the error says it was paid and is not refunded', async () => {
+  const grower = spawnBin('agent', [net.flag, '--json', '--kind=5303', `--processor=exec:${GROW}`, '--job-price=3'])
+  const growerKey = (await grower.json((v) => v.event === 'ready')).pubkey
+  const before = net.balanceMsat('customer')
+  const posted = await customer.post({
+    kind: 5303,
+    inputs: [{ data: 'secret words', type: 'text' }],
+    provider: growerKey,
+    encrypt: 'nip44'
+  })
+  await customer.pay(await customer.status(posted, 'payment-required'))
+  const error = await customer.status(posted, 'error')
+  expect(error.text).toMatch(/^OUTPUT_TOO_LARGE: /)
+  expect(error.text).toMatch(/paid 3000 msat.*not refunded/)
+  expect(posted.results).toEqual([])
+  // What SPEC §10.3 says happens: the sats are the provider's; the customer was told so.
+  expect(net.balanceMsat('customer')).toBe(before - 3000)
+  const onRelay = await customer.pool.query({ '#e': [posted.event.id] })
+  for (const event of onRelay) expect(JSON.stringify(event)).not.toMatch(/secret|words/)
+})

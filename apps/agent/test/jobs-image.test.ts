@@ -48,6 +48,27 @@ test('a txt2img job is answered with a Blossom link and its sha256; the blob fet
   expect(net.balanceMsat('customer')).toBe(before - 7000)
 })
 
+test('an encrypted image job is refused before any invoice: it costs the customer nothing', async () => {
+  const before = net.balanceMsat('customer')
+  const providerBefore = net.balanceMsat('provider')
+  const posted = await customer.post({
+    kind: 5100,
+    inputs: [{ data: 'a secret lighthouse', type: 'text' }],
+    params: { steps: '2', width: '64', height: '64' },
+    provider: agentKey,
+    encrypt: 'nip44'
+  })
+  const error = await customer.status(posted, 'error')
+  expect(error.text).toMatch(/^OUTPUT_TOO_LARGE: /)
+  const refused = await agent.json((v) => v.event === 'job_refused' && v.request_id === posted.event.id)
+  expect(refused.reason).toBe('OUTPUT_TOO_LARGE')
+  expect(posted.feedback.map((f) => f.status)).toEqual(['error'])
+  const onRelay = await customer.pool.query({ '#e': [posted.event.id] })
+  expect(onRelay.filter((e) => e.tags.some((t) => t[0] === 'amount'))).toEqual([])
+  expect(net.balanceMsat('customer')).toBe(before)
+  expect(net.balanceMsat('provider')).toBe(providerBefore)
+})
+
 test('--list shows the session price and the job price of one provider, and a jobs-only provider', async () => {
   const jobsOnly = spawnBin('agent', [
     net.flag,

@@ -70,7 +70,11 @@ function ndkCustomer(mode: string, text: string, lang: string): NdkCustomer {
   }
 }
 
-async function buy(mode: string, text: string, lang: string): Promise<{ content: string; encrypted: boolean }> {
+async function buy(
+  mode: string,
+  text: string,
+  lang: string
+): Promise<{ content: string; encrypted: boolean; customer: NdkCustomer }> {
   const before = net.balanceMsat('customer')
   const customer = ndkCustomer(mode, text, lang)
   const offer = await customer.next<{ msat: string; bolt11: string; pubkey: string }>('offer')
@@ -81,7 +85,7 @@ async function buy(mode: string, text: string, lang: string): Promise<{ content:
   const result = await customer.next<{ content: string; encrypted: boolean; pubkey: string }>('result')
   expect(result.pubkey).toBe(agentKey)
   expect(net.balanceMsat('customer')).toBe(before - 3000)
-  return result
+  return { ...result, customer }
 }
 
 test('an NDK customer buys a broadcast job: offer, payment, result; the ledger moves by the price', async () => {
@@ -96,6 +100,13 @@ test('an NDK customer buys an encrypted job (encryption() = NIP-44): the result 
   const result = await buy('encrypted', 'thanks cat', 'de')
   expect(result.encrypted).toBe(true)
   expect(result.content.trim()).toBe('danke Katze')
+})
+
+test("NDK's NDKDVMJobFeedback.from() reads our encrypted feedback: the status, and the status tag it decrypted", async () => {
+  const { customer } = await buy('encrypted', 'yes dog', 'fr')
+  const feedback = await customer.next<{ status: string; hidden: string[][] }>('feedback')
+  expect(feedback.status).toBe('payment-required')
+  expect(feedback.hidden).toEqual([['status', 'payment-required']])
 })
 
 test('an NDK kind 5 cancellation (event.delete()) stops the agent before payment: nothing charged', async () => {

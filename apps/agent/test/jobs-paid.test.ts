@@ -16,9 +16,11 @@ let net: TestNetwork
 let agent: Proc
 let agentKey: string
 let customer: JobCustomer
+let providerAtStart: number
 
 beforeAll(async () => {
   net = await startTestNetwork({ teardown: afterAll })
+  providerAtStart = net.balanceMsat('provider')
   agent = spawnBin('agent', [
     net.flag,
     '--json',
@@ -117,4 +119,32 @@ test('the answers also go to the relays the request names (its `relays` tag), no
     elsewhere.close()
     await theirs.close()
   }
+})
+
+// Last in this file: it stops the agent.
+test("on SIGTERM the summary and the last log line count the jobs, and the jobs' msat are the provider's ledger credit", async () => {
+  const refused = await customer.post({
+    kind: 5302,
+    inputs: [{ data: 'hi', type: 'text' }],
+    bidMsat: 1000,
+    provider: agentKey
+  })
+  expect((await customer.status(refused, 'error')).text).toMatch(/^BID_TOO_LOW: /)
+  const summary = agent.json((v) => v.event === 'summary')
+  agent.kill('SIGTERM')
+  const s = await summary
+  const credit = net.balanceMsat('provider') - providerAtStart
+  expect(credit).toBeGreaterThan(0)
+  expect(s.job_msat_earned).toBe(credit)
+  // Every job above was paid: the delivered ones and the one whose processor failed after payment.
+  expect((s.jobs_delivered + s.jobs_failed) * PRICE_SATS * 1000).toBe(credit)
+  expect(s.jobs_failed).toBeGreaterThanOrEqual(1)
+  expect(s.jobs_refused).toBeGreaterThanOrEqual(1)
+  expect(s.jobs_cancelled).toBe(0)
+  expect(await agent.exited).toBe(0)
+  expect(agent.stderr()).toMatch(
+    new RegExp(
+      `stopped: jobs: ${s.jobs_delivered} delivered, ${s.jobs_refused} refused, ${s.jobs_failed} failed, 0 cancelled, ${credit} msat earned`
+    )
+  )
 })

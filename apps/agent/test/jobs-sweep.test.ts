@@ -32,7 +32,7 @@ test('a request the live subscription dropped is taken from the next sweep, once
   const delivered = new Promise<void>((resolve) => (onDelivered = resolve))
   const service = new JobService({
     kinds: [5050],
-    terms: { pubkey: getPublicKey(providerKey), secretKey: providerKey, priceMsat: () => 0 },
+    terms: { pubkey: getPublicKey(providerKey), secretKey: providerKey, priceMsat: () => 0, imageOutput: () => false },
     payAfter: false,
     maxJobs: 2,
     sweepMs: 50,

@@ -15,6 +15,7 @@ import {
   kinds as KIND,
   MAX_JOB_BOLT11_CHARS,
   MAX_JOB_STATUS_TEXT_BYTES,
+  MAX_JOB_TAGS,
   type JobStatus
 } from '@2020117/protocol'
 import { finalizeEvent, type Event } from 'nostr-tools/pure'
@@ -84,9 +85,12 @@ export function buildFeedback(request: JobRequest, f: FeedbackOptions, secretKey
   ]
   let content = f.content ?? ''
   if (hidden) {
-    // The status text may quote the input (a processor's stderr): it travels encrypted, alone.
+    // The status text may quote the input (a processor's stderr): it travels encrypted, as a JSON
+    // list of tags, which is what NDK's NDKDVMJobFeedback decrypts and appends to the event's
+    // tags. Never empty: NDK decrypts every feedback marked encrypted.
     tags.push(['encrypted'])
-    content = text ? encryptFor(request.encryption!, secretKey, request.customer, text) : ''
+    const hiddenTags = [text ? ['status', f.status, text] : ['status', f.status]]
+    content = encryptFor(request.encryption!, secretKey, request.customer, JSON.stringify(hiddenTags))
   }
   return finalizeEvent({ kind: KIND.JobFeedback, created_at: now(), tags, content }, secretKey)
 }
@@ -121,16 +125,35 @@ export function parseFeedback(event: Event, ref: RequestRef, secretKey: Uint8Arr
   let text = bounded(statusTag[2] ?? '', MAX_JOB_STATUS_TEXT_BYTES)
   let content = event.content
   if (ref.encryption !== null && event.content && event.tags.some((t) => t[0] === 'encrypted')) {
-    // An encrypted feedback's content is its status text. One that does not decrypt counts as
-    // none: the status stands, and it is only ever a reason to wait or to pay, never a result.
+    // One that does not decrypt counts as none: the status stands, and it is only ever a reason
+    // to wait or to pay, never a result.
     try {
-      text = bounded(decryptFrom(secretKey, event.pubkey, event.content).plaintext, MAX_JOB_STATUS_TEXT_BYTES)
+      text = hiddenText(decryptFrom(secretKey, event.pubkey, event.content).plaintext, rawStatus)
     } catch {
       text = ''
     }
     content = ''
   }
   return { provider: event.pubkey, status, rawStatus, text, ...readAmount(event.tags), content, event }
+}
+
+/**
+ * The status text of an encrypted feedback: the text of its hidden `status` tag (a JSON list of
+ * tags, SPEC §10.1), or, from providers before that form, the bare text. The clear status tag
+ * stands: a hidden tag of another status lends it no text.
+ */
+function hiddenText(plaintext: string, rawStatus: string): string {
+  let tags: unknown
+  try {
+    tags = JSON.parse(plaintext)
+  } catch {
+    return bounded(plaintext, MAX_JOB_STATUS_TEXT_BYTES)
+  }
+  if (!Array.isArray(tags)) return bounded(plaintext, MAX_JOB_STATUS_TEXT_BYTES)
+  const status = tags
+    .slice(0, MAX_JOB_TAGS)
+    .find((t): t is string[] => Array.isArray(t) && t[0] === 'status' && t[1] === rawStatus)
+  return typeof status?.[2] === 'string' ? bounded(status[2], MAX_JOB_STATUS_TEXT_BYTES) : ''
 }
 
 /** Reads a result of request `ref` for its customer. An encrypted result that does not decrypt is refused. */

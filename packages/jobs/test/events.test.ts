@@ -139,6 +139,53 @@ describe('encrypted requests', () => {
     })
   }
 
+  test(`an encrypted feedback's content is a JSON list of tags holding the status (as NDK reads it)`, () => {
+    for (const scheme of ['nip44', 'nip04'] as const) {
+      const r = parseRequest(request({ provider, encrypt: scheme }), { secretKey: providerKey })
+      const fb = buildFeedback(r, { status: 'error', text: `PROCESSOR_FAILED: ${SECRET}` }, providerKey)
+      expect(fb.tags.filter((t) => t[0] === 'status')).toEqual([['status', 'error']])
+      expect(schemeOf(fb.content)).toBe(scheme)
+      const plaintext = (content: string) =>
+        scheme === 'nip44'
+          ? nip44.decrypt(content, nip44.getConversationKey(customerKey, provider))
+          : nip04.decrypt(customerKey, provider, content)
+      expect(JSON.parse(plaintext(fb.content))).toEqual([['status', 'error', `PROCESSOR_FAILED: ${SECRET}`]])
+      // Without a text too: NDK decrypts every feedback marked encrypted, so its content is never empty.
+      const offer = buildFeedback(
+        r,
+        { status: 'payment-required', amountMsat: 5000, bolt11: 'lnbcrt50n1x' },
+        providerKey
+      )
+      expect(offer.tags).toContainEqual(['status', 'payment-required'])
+      expect(offer.tags).toContainEqual(['amount', '5000', 'lnbcrt50n1x'])
+      expect(JSON.parse(plaintext(offer.content))).toEqual([['status', 'payment-required']])
+    }
+  })
+
+  test('parseFeedback reads both forms of an encrypted feedback: the JSON tag list and the old bare text', () => {
+    const r = parseRequest(request({ provider, encrypt: 'nip44' }), { secretKey: providerKey })
+    const ref = { id: r.id, kind: r.kind, customer, encryption: 'nip44' as const }
+    const key = nip44.getConversationKey(providerKey, customer)
+    const tags = [['e', r.id], ['p', customer], ['status', 'error'], ['encrypted']]
+    const listed = signed(
+      kinds.JobFeedback,
+      tags,
+      nip44.encrypt(JSON.stringify([['status', 'error', 'PROCESSOR_FAILED: new']]), key),
+      providerKey
+    )
+    expect(parseFeedback(listed, ref, customerKey)).toMatchObject({ status: 'error', text: 'PROCESSOR_FAILED: new' })
+    const bare = signed(kinds.JobFeedback, tags, nip44.encrypt('PROCESSOR_FAILED: old', key), providerKey)
+    expect(parseFeedback(bare, ref, customerKey)).toMatchObject({ status: 'error', text: 'PROCESSOR_FAILED: old' })
+    // The clear status stands: a hidden status tag of another status lends it no text.
+    const other = signed(
+      kinds.JobFeedback,
+      tags,
+      nip44.encrypt(JSON.stringify([['status', 'success', 'all good']]), key),
+      providerKey
+    )
+    expect(parseFeedback(other, ref, customerKey)).toMatchObject({ status: 'error', text: '' })
+  })
+
   test('a plaintext result for an encrypted request is refused', () => {
     const r = parseRequest(request({ provider, encrypt: 'nip44' }), { secretKey: providerKey })
     const plain = buildResult({ ...r, encryption: null }, { content: 'leaked' }, providerKey)

@@ -21,6 +21,15 @@ export class JobFailure extends Error {
     return bounded(`${this.reason}: ${stripControls(this.message)}`)
   }
 
+  /**
+   * The same failure of a job the customer already paid: NIP-90 has no refund (the provider holds no
+   * invoice of the customer's to pay back), so the customer is told plainly that the sats are spent.
+   */
+  afterPayment(msat: number): JobFailure {
+    // First, so that the status text's bound never cuts it off.
+    return new JobFailure(this.reason, `paid ${msat} msat, not refunded (NIP-90 has no refund); ${this.message}`)
+  }
+
   static BID_TOO_LOW(bidMsat: number, priceMsat: number): JobFailure {
     return new JobFailure('BID_TOO_LOW', `the bid of ${bidMsat} msat is below the price of ${priceMsat} msat`)
   }
@@ -44,6 +53,12 @@ export class JobFailure extends Error {
   }
   static OUTPUT_TOO_LARGE(why: string): JobFailure {
     return new JobFailure('OUTPUT_TOO_LARGE', why)
+  }
+  static ENCRYPTED_IMAGE(kind: number): JobFailure {
+    return new JobFailure(
+      'OUTPUT_TOO_LARGE',
+      `kind ${kind}'s output is an image, which goes to a public blob; an encrypted answer must fit in the event: send the request unencrypted`
+    )
   }
   static CANCELLED(): JobFailure {
     return new JobFailure('CANCELLED', 'the customer cancelled the request before paying')

@@ -1,6 +1,7 @@
 // Which requests the provider takes (SPEC §10.3), in the order the issue fixes: addressed to us
-// or broadcast, then verified and decrypted, then not expired, then the bid. The capacity comes
-// after (service.ts), since only the service knows what is in flight.
+// or broadcast, then verified and decrypted, then not expired, then an output an encrypted answer
+// can carry, then the bid. The capacity comes after (service.ts), since only the service knows what
+// is in flight.
 //
 // Invariant: only a request addressed to this provider is ever answered with a refusal; a broadcast
 // request we do not take is left alone, so that no one can make us spam a relay.
@@ -15,6 +16,8 @@ export interface IntakeTerms {
   secretKey: Uint8Array
   /** Price per kind, in msat (0 under --free). */
   priceMsat(kind: number): number
+  /** Whether this kind's output is an image: a blob, which an encrypted answer cannot be. */
+  imageOutput(kind: number): boolean
 }
 
 export type Decision =
@@ -34,6 +37,10 @@ export function decide(event: Event, terms: IntakeTerms, nowSecs = Math.floor(Da
     return { act: 'refuse', failure: refusalOf(err.code), request: stubOf(event) }
   }
   if (isExpired(request, nowSecs)) return { act: 'ignore', why: 'expired' }
+  // Known before the invoice, so refused before it: paid and then undeliverable would cost the
+  // customer its sats (an encrypted request has one `p`: it is addressed to us).
+  if (request.encryption !== null && terms.imageOutput(request.kind))
+    return { act: 'refuse', failure: JobFailure.ENCRYPTED_IMAGE(request.kind), request }
   const priceMsat = terms.priceMsat(request.kind)
   if (request.bidMsat !== null && request.bidMsat < priceMsat) {
     if (!addressed) return { act: 'ignore', why: 'bid below the price' }

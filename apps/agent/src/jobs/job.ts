@@ -100,7 +100,8 @@ export class Job {
       await this.deliver()
     } catch (err) {
       if (this.stopping.aborted) return // resumed at the next start
-      await this.fail(JobFailure.of(err), err)
+      const failure = JobFailure.of(err)
+      await this.fail(this.paid ? failure.afterPayment(this.entry.priceMsat) : failure, err)
     }
   }
 
@@ -181,7 +182,7 @@ export class Job {
 
   private async fail(failure: JobFailure, cause: unknown): Promise<void> {
     this.ctx.release(this.id)
-    const fields = { requestId: this.id, reason: failure.reason }
+    const fields = { requestId: this.id, reason: failure.reason, paidMsat: this.paid ? this.entry.priceMsat : 0 }
     if (failure.reason === 'INTERNAL_ERROR')
       this.ctx.log.warn(`job ${this.id.slice(0, 12)} failed: ${String((cause as Error)?.message ?? cause)}`, fields)
     else this.ctx.log.info(`job ${this.id.slice(0, 12)} ended: ${failure.text}`, fields)

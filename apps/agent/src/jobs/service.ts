@@ -37,6 +37,21 @@ export interface JobServiceOptions extends Omit<JobContext, 'hashInUse' | 'publi
   sweepMs?: number
 }
 
+/** What the jobs did since the start, for the agent's summary. */
+export interface JobTally {
+  delivered: number
+  refused: number
+  /** Ended with an error feedback (a cancellation is not a failure). */
+  failed: number
+  cancelled: number
+  /**
+   * Payments verified (pay first) since the start: a job that failed after its payment counts, a
+   * job resumed already paid does not (its payment was counted by the run that took it), and a
+   * pay-after invoice does not (the agent does not watch it).
+   */
+  msatEarned: number
+}
+
 export class JobService {
   private readonly opts: JobServiceOptions
   private readonly ctx: JobContext
@@ -51,11 +66,13 @@ export class JobService {
   private readonly foreign = new RelayPool([])
   private subs: Array<ReturnType<RelayPool['subscribe']>> = []
   private timer: NodeJS.Timeout | null = null
+  private readonly counts: JobTally = { delivered: 0, refused: 0, failed: 0, cancelled: 0, msatEarned: 0 }
 
   constructor(opts: JobServiceOptions) {
-    this.opts = opts
+    // Every job event passes here on its way out: the tally is what was said, not a second account.
+    this.opts = { ...opts, emit: (event) => (this.count(event), opts.emit(event)) }
     this.ctx = {
-      ...opts,
+      ...this.opts,
       publish: (event, relays) => this.publish(event, relays),
       release: (id) => void this.jobs.delete(id),
       hashInUse: (hash, except) =>
@@ -65,6 +82,18 @@ export class JobService {
 
   get inFlight(): number {
     return this.jobs.size
+  }
+
+  get tally(): JobTally {
+    return { ...this.counts }
+  }
+
+  private count(event: Record<string, unknown>): void {
+    const c = this.counts
+    if (event.event === 'job_delivered') c.delivered++
+    else if (event.event === 'job_refused') c.refused++
+    else if (event.event === 'job_failed') event.reason === 'CANCELLED' ? c.cancelled++ : c.failed++
+    else if (event.event === 'job_paid') c.msatEarned += Number(event.amountMsat) || 0
   }
 
   /** Resumes the journal's jobs, then subscribes; resolves once every relay was dialled and sent what it holds. */

@@ -26,6 +26,7 @@ export class HttpProcessor implements Processor {
   readonly describe: string
   private readonly origin: URL
   private detection: Promise<ApiName | null> | null = null
+  private detected: ApiName | null = null
 
   constructor(
     spec: string,
@@ -35,6 +36,12 @@ export class HttpProcessor implements Processor {
     if (opts.api === 'ollama' && !opts.model)
       throw ProcessorError.INVALID_PROCESSOR(spec, 'is Ollama: pass --model=NAME')
     this.describe = `${this.origin.origin} (${opts.api ?? 'API detected on the first job'})`
+  }
+
+  /** A1111 answers with images only; before detection, an image kind is taken to go to it. */
+  imageOutput(kind: number): boolean {
+    const api = this.opts.api ?? this.detected
+    return api === 'a1111' || (api === null && IMAGE_KINDS.includes(kind))
   }
 
   async run(work: JobWork, limits: RunLimits): Promise<JobOutput> {
@@ -74,7 +81,7 @@ export class HttpProcessor implements Processor {
       throw err
     })
     const detected = await untilAborted(this.detection, signal)
-    if (detected !== null) return detected
+    if (detected !== null) return (this.detected = detected)
     if (IMAGE_KINDS.includes(kind)) return 'a1111'
     throw ProcessorError.UPSTREAM_UNSUPPORTED(
       this.origin.origin,

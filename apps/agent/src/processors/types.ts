@@ -34,6 +34,8 @@ export interface Processor {
   /** One line for the agent's log and --help: what runs, never a secret. */
   readonly describe: string
   run(work: JobWork, limits: RunLimits): Promise<JobOutput>
+  /** True when this kind's output will be an image (an encrypted request of it is refused up front). */
+  imageOutput?(kind: number): boolean
 }
 
 /** `--api`: the HTTP adapters. */

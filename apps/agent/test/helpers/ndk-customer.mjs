@@ -3,13 +3,21 @@
 // sources that are not shipped). JSON lines on stdout; it waits for "paid" on stdin.
 //   node ndk-customer.mjs RELAY AGENT_PUBKEY plain|directed|encrypted|cancel TEXT LANG
 // Prints {"id"}, then {"offer":{msat,bolt11,pubkey}}, then {"result":{content,encrypted,pubkey}}
-// (after "paid"), or, for cancel, {"deleted":id} after the offer.
+// (after "paid"), or, for cancel, {"deleted":id} after the offer. In encrypted mode every feedback
+// also goes through NDKDVMJobFeedback.from(), which decrypts it: {"feedback":{status,hidden}} (the
+// tags it decrypted), or {"feedback_error":message} when NDK cannot read it.
 
 import { createInterface } from 'node:readline'
 import { WebSocket } from 'ws'
 
 globalThis.WebSocket ??= WebSocket
-const { default: NDK, NDKDVMRequest, NDKPrivateKeySigner, NDKUser } = await import('@nostr-dev-kit/ndk')
+const {
+  default: NDK,
+  NDKDVMJobFeedback,
+  NDKDVMRequest,
+  NDKPrivateKeySigner,
+  NDKUser
+} = await import('@nostr-dev-kit/ndk')
 
 const [relay, agentKey, mode, text, lang] = process.argv.slice(2)
 const say = (value) => process.stdout.write(JSON.stringify(value) + '\n')
@@ -40,6 +48,7 @@ let offered = false
 const sub = ndk.subscribe({ kinds: [7000, 6302], '#e': [request.id] }, { closeOnEose: false })
 sub.on('event', async (e) => {
   if (e.kind === 7000) {
+    if (mode === 'encrypted') await readFeedback(e)
     // NDK spells the status payment_required; our agent payment-required: read both.
     const status = e.tagValue('status')
     if (offered || (status !== 'payment-required' && status !== 'payment_required')) return
@@ -57,6 +66,17 @@ sub.on('event', async (e) => {
   say({ result: { content: e.content, encrypted, pubkey: e.pubkey } })
   process.exit(0)
 })
+
+async function readFeedback(e) {
+  const clear = e.tags.length // NDK pushes the decrypted tags onto the same array
+  try {
+    const feedback = await NDKDVMJobFeedback.from(e)
+    say({ feedback: { status: feedback.status, hidden: feedback.tags.slice(clear) } })
+  } catch (err) {
+    say({ feedback_error: String(err?.message ?? err) })
+  }
+}
+
 say({ id: request.id })
 await request.publish()
 if (mode !== 'cancel') {
