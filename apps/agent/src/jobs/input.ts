@@ -32,8 +32,14 @@ export async function resolveInput(
 ): Promise<{ input: string; inputType: InputType }> {
   const [first] = request.inputs
   if (!first) throw JobFailure.INPUT_INVALID('the request has no input (an ["i", data, type] tag)')
+  // One deadline for all of them: eight inputs of one request do not get eight timeouts.
+  const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.timeoutMs)])
+  const shared = { ...ctx, signal }
   const texts: string[] = []
-  for (const input of request.inputs) texts.push(await resolveOne(input, ctx))
+  for (const input of request.inputs) {
+    if (signal.aborted) throw JobFailure.INPUT_INVALID('the inputs could not all be read within the job timeout')
+    texts.push(await resolveOne(input, shared))
+  }
   return { input: texts.join('\n'), inputType: first.type }
 }
 
