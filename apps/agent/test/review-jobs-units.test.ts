@@ -10,7 +10,7 @@ import { buildRequest, parseRequest } from '@2020117/jobs'
 import type { RelayPool } from '@2020117/nostr'
 import { decide } from '../src/jobs/intake.js'
 import { isPublicHost, reachable } from '../src/jobs/reach.js'
-import { resolveInput } from '../src/jobs/input.js'
+import { MAX_FETCHED_INPUT_BYTES, resolveInput } from '../src/jobs/input.js'
 import { JobStore, jobStorePaths } from '../src/jobs/store.js'
 
 const providerKey = generateSecretKey()
@@ -84,5 +84,22 @@ test('hole: a journal entry of the wrong shape (phase, price) is taken as it is,
     expect(store.inFlight().map(([id]) => id)).toEqual([event.id])
   } finally {
     await store.close()
+  }
+})
+
+test("hole: an event or chained job input's content had no bound (a url input's is MAX_FETCHED_INPUT_BYTES)", async () => {
+  const big = 'x'.repeat(MAX_FETCHED_INPUT_BYTES + 1)
+  const id = 'b'.repeat(64)
+  const pool = {
+    query: async () => [{ id, kind: 5050, tags: [], content: big }],
+    subscribe: (_filter: unknown, onevent: (e: unknown) => void) => {
+      queueMicrotask(() => onevent({ tags: [['e', id]], content: big }))
+      return { ready: Promise.resolve(), close() {} }
+    }
+  } as unknown as RelayPool
+  const ctx = { pool, reach: { own: [], local: false }, signal: new AbortController().signal, timeoutMs: 5000 }
+  for (const type of ['event', 'job'] as const) {
+    const request = parseRequest(buildRequest({ kind: 5050, inputs: [{ data: id, type }] }, customerKey))
+    await expect(resolveInput(request, ctx), type).rejects.toMatchObject({ reason: 'INPUT_TOO_LARGE' })
   }
 })

@@ -86,7 +86,7 @@ async function fetchText(url: string, ctx: InputContext): Promise<string> {
 async function eventContent(id: string, ctx: InputContext): Promise<string> {
   const [event] = await ctx.pool.query({ ids: [id], limit: 1 }, Math.min(ctx.timeoutMs, 5000))
   if (!event || event.id !== id) throw JobFailure.INPUT_INVALID('the event input is not on our relays')
-  return event.content
+  return boundedInput(event.content, 'event')
 }
 
 /** Chaining: the named job's request tells its kind; its result is awaited until the timeout. */
@@ -97,7 +97,14 @@ async function jobOutput(id: string, ctx: InputContext): Promise<string> {
   const result = await firstEvent(ctx, { kinds: [jobResultKind(request.kind)], '#e': [id], limit: 1 })
   if (!result) throw JobFailure.INPUT_INVALID('the job input had no result within the job timeout')
   if (result.tags.some((t) => t[0] === 'encrypted')) throw JobFailure.INPUT_INVALID('the job input is encrypted')
-  return result.content
+  return boundedInput(result.content, 'job')
+}
+
+/** An event's content is anyone's (a relay's own limit is its only bound): bounded as a url input is. */
+function boundedInput(content: string, type: 'event' | 'job'): string {
+  if (Buffer.byteLength(content) > MAX_FETCHED_INPUT_BYTES)
+    throw JobFailure.INPUT_TOO_LARGE(`the ${type} input is over ${MAX_FETCHED_INPUT_BYTES} bytes`)
+  return content
 }
 
 function firstEvent(ctx: InputContext, filter: Filter): Promise<Event | null> {
