@@ -52,10 +52,18 @@ test('hole: each of 8 inputs had its own job timeout, so one request held a slot
   const jobId = 'a'.repeat(64)
   const timeoutMs = 400
   const pool = {
-    query: async () => [{ id: jobId, kind: 5050, tags: [], content: '' }],
+    query: async () => [{ id: jobId, pubkey: 'c'.repeat(64), kind: 5050, tags: [], content: '' }],
     // each chained result comes at 3/4 of the timeout: 8 of them take 6 timeouts in all
     subscribe: (_filter: unknown, onevent: (e: unknown) => void) => {
-      const timer = setTimeout(() => onevent({ tags: [['e', jobId]], content: 'late' }), (timeoutMs * 3) / 4)
+      const late = {
+        pubkey: 'd'.repeat(64),
+        tags: [
+          ['e', jobId],
+          ['p', 'c'.repeat(64)]
+        ],
+        content: 'late'
+      }
+      const timer = setTimeout(() => onevent(late), (timeoutMs * 3) / 4)
       return { ready: Promise.resolve(), close: () => clearTimeout(timer) }
     }
   } as unknown as RelayPool
@@ -91,9 +99,18 @@ test("hole: an event or chained job input's content had no bound (a url input's 
   const big = 'x'.repeat(MAX_FETCHED_INPUT_BYTES + 1)
   const id = 'b'.repeat(64)
   const pool = {
-    query: async () => [{ id, kind: 5050, tags: [], content: big }],
+    query: async () => [{ id, pubkey: 'c'.repeat(64), kind: 5050, tags: [], content: big }],
     subscribe: (_filter: unknown, onevent: (e: unknown) => void) => {
-      queueMicrotask(() => onevent({ tags: [['e', id]], content: big }))
+      queueMicrotask(() =>
+        onevent({
+          pubkey: 'd'.repeat(64),
+          tags: [
+            ['e', id],
+            ['p', 'c'.repeat(64)]
+          ],
+          content: big
+        })
+      )
       return { ready: Promise.resolve(), close() {} }
     }
   } as unknown as RelayPool
@@ -102,4 +119,34 @@ test("hole: an event or chained job input's content had no bound (a url input's 
     const request = parseRequest(buildRequest({ kind: 5050, inputs: [{ data: id, type }] }, customerKey))
     await expect(resolveInput(request, ctx), type).rejects.toMatchObject({ reason: 'INPUT_TOO_LARGE' })
   }
+})
+
+test("hole: a chained job's input was the first result anyone signed, so a stranger could answer first and feed the job", async () => {
+  const provider = getPublicKey(generateSecretKey())
+  const named = buildRequest(
+    { kind: 5050, inputs: [{ data: 'first step', type: 'text' }], provider },
+    generateSecretKey()
+  )
+  const result = (pubkey: string, content: string, p = named.pubkey) => ({
+    pubkey,
+    tags: [
+      ['e', named.id],
+      ['p', p]
+    ],
+    content
+  })
+  const pool = {
+    query: async () => [named],
+    subscribe: (_filter: unknown, onevent: (e: unknown) => void) => {
+      queueMicrotask(() => {
+        onevent(result(getPublicKey(generateSecretKey()), 'a stranger'))
+        onevent(result(provider, 'to someone else', getPublicKey(generateSecretKey())))
+        onevent(result(provider, 'the provider'))
+      })
+      return { ready: Promise.resolve(), close() {} }
+    }
+  } as unknown as RelayPool
+  const ctx = { pool, reach: { own: [], local: false }, signal: new AbortController().signal, timeoutMs: 5000 }
+  const request = parseRequest(buildRequest({ kind: 5051, inputs: [{ data: named.id, type: 'job' }] }, customerKey))
+  expect((await resolveInput(request, ctx)).input).toBe('the provider')
 })

@@ -94,7 +94,14 @@ async function jobOutput(id: string, ctx: InputContext): Promise<string> {
   const [request] = await ctx.pool.query({ ids: [id], limit: 1 }, Math.min(ctx.timeoutMs, 5000))
   if (!request || request.id !== id || !isJobRequestKind(request.kind))
     throw JobFailure.INPUT_INVALID('the job input names no job request on our relays')
-  const result = await firstEvent(ctx, { kinds: [jobResultKind(request.kind)], '#e': [id], limit: 1 })
+  // A result counts when it answers that request's author and, if it named providers, is one of
+  // theirs: anyone can sign a result, and the first one a stranger signs must not become our input.
+  const providers = request.tags.filter((t) => t[0] === 'p').map((t) => t[1])
+  const answers = (e: Event) =>
+    e.tags.some((t) => t[0] === 'e' && t[1] === id) &&
+    e.tags.some((t) => t[0] === 'p' && t[1] === request.pubkey) &&
+    (providers.length === 0 || providers.includes(e.pubkey))
+  const result = await firstEvent(ctx, { kinds: [jobResultKind(request.kind)], '#e': [id] }, answers)
   if (!result) throw JobFailure.INPUT_INVALID('the job input had no result within the job timeout')
   if (result.tags.some((t) => t[0] === 'encrypted')) throw JobFailure.INPUT_INVALID('the job input is encrypted')
   return boundedInput(result.content, 'job')
@@ -107,7 +114,7 @@ function boundedInput(content: string, type: 'event' | 'job'): string {
   return content
 }
 
-function firstEvent(ctx: InputContext, filter: Filter): Promise<Event | null> {
+function firstEvent(ctx: InputContext, filter: Filter, accept: (e: Event) => boolean): Promise<Event | null> {
   return new Promise((resolve) => {
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.timeoutMs)])
     let settled = false
@@ -120,7 +127,7 @@ function firstEvent(ctx: InputContext, filter: Filter): Promise<Event | null> {
     }
     const onabort = () => done(null)
     const sub = ctx.pool.subscribe(filter, (event) => {
-      if (event.tags.some((t) => t[0] === 'e' && t[1] === (filter['#e'] as string[])[0])) done(event)
+      if (accept(event)) done(event)
     })
     signal.addEventListener('abort', onabort, { once: true })
     if (signal.aborted) onabort()
