@@ -32,8 +32,14 @@ export async function resolveInput(
 ): Promise<{ input: string; inputType: InputType }> {
   const [first] = request.inputs
   if (!first) throw JobFailure.INPUT_INVALID('the request has no input (an ["i", data, type] tag)')
+  // One deadline for all of them: eight inputs of one request do not get eight timeouts.
+  const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.timeoutMs)])
+  const shared = { ...ctx, signal }
   const texts: string[] = []
-  for (const input of request.inputs) texts.push(await resolveOne(input, ctx))
+  for (const input of request.inputs) {
+    if (signal.aborted) throw JobFailure.INPUT_INVALID('the inputs could not all be read within the job timeout')
+    texts.push(await resolveOne(input, shared))
+  }
   return { input: texts.join('\n'), inputType: first.type }
 }
 
@@ -80,7 +86,7 @@ async function fetchText(url: string, ctx: InputContext): Promise<string> {
 async function eventContent(id: string, ctx: InputContext): Promise<string> {
   const [event] = await ctx.pool.query({ ids: [id], limit: 1 }, Math.min(ctx.timeoutMs, 5000))
   if (!event || event.id !== id) throw JobFailure.INPUT_INVALID('the event input is not on our relays')
-  return event.content
+  return boundedInput(event.content, 'event')
 }
 
 /** Chaining: the named job's request tells its kind; its result is awaited until the timeout. */
@@ -88,13 +94,27 @@ async function jobOutput(id: string, ctx: InputContext): Promise<string> {
   const [request] = await ctx.pool.query({ ids: [id], limit: 1 }, Math.min(ctx.timeoutMs, 5000))
   if (!request || request.id !== id || !isJobRequestKind(request.kind))
     throw JobFailure.INPUT_INVALID('the job input names no job request on our relays')
-  const result = await firstEvent(ctx, { kinds: [jobResultKind(request.kind)], '#e': [id], limit: 1 })
+  // A result counts when it answers that request's author and, if it named providers, is one of
+  // theirs: anyone can sign a result, and the first one a stranger signs must not become our input.
+  const providers = request.tags.filter((t) => t[0] === 'p').map((t) => t[1])
+  const answers = (e: Event) =>
+    e.tags.some((t) => t[0] === 'e' && t[1] === id) &&
+    e.tags.some((t) => t[0] === 'p' && t[1] === request.pubkey) &&
+    (providers.length === 0 || providers.includes(e.pubkey))
+  const result = await firstEvent(ctx, { kinds: [jobResultKind(request.kind)], '#e': [id] }, answers)
   if (!result) throw JobFailure.INPUT_INVALID('the job input had no result within the job timeout')
   if (result.tags.some((t) => t[0] === 'encrypted')) throw JobFailure.INPUT_INVALID('the job input is encrypted')
-  return result.content
+  return boundedInput(result.content, 'job')
 }
 
-function firstEvent(ctx: InputContext, filter: Filter): Promise<Event | null> {
+/** An event's content is anyone's (a relay's own limit is its only bound): bounded as a url input is. */
+function boundedInput(content: string, type: 'event' | 'job'): string {
+  if (Buffer.byteLength(content) > MAX_FETCHED_INPUT_BYTES)
+    throw JobFailure.INPUT_TOO_LARGE(`the ${type} input is over ${MAX_FETCHED_INPUT_BYTES} bytes`)
+  return content
+}
+
+function firstEvent(ctx: InputContext, filter: Filter, accept: (e: Event) => boolean): Promise<Event | null> {
   return new Promise((resolve) => {
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.timeoutMs)])
     let settled = false
@@ -107,7 +127,7 @@ function firstEvent(ctx: InputContext, filter: Filter): Promise<Event | null> {
     }
     const onabort = () => done(null)
     const sub = ctx.pool.subscribe(filter, (event) => {
-      if (event.tags.some((t) => t[0] === 'e' && t[1] === (filter['#e'] as string[])[0])) done(event)
+      if (accept(event)) done(event)
     })
     signal.addEventListener('abort', onabort, { once: true })
     if (signal.aborted) onabort()

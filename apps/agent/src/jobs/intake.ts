@@ -20,6 +20,12 @@ export interface IntakeTerms {
   imageOutput(kind: number): boolean
 }
 
+/**
+ * A request dated further ahead than this is left alone: its handled record is kept two days from
+ * when it was handled, and a relay would hand a request from the future out again after that.
+ */
+export const MAX_FUTURE_SECS = 15 * 60
+
 export type Decision =
   | { act: 'ignore'; why: string }
   | { act: 'refuse'; failure: JobFailure; request: JobRequest }
@@ -29,6 +35,7 @@ export function decide(event: Event, terms: IntakeTerms, nowSecs = Math.floor(Da
   const providers = event.tags.filter((t) => t[0] === 'p').map((t) => t[1])
   const addressed = providers.includes(terms.pubkey)
   if (providers.length > 0 && !addressed) return { act: 'ignore', why: 'addressed to other providers' }
+  if (event.created_at > nowSecs + MAX_FUTURE_SECS) return { act: 'ignore', why: 'dated in the future' }
   let request: JobRequest
   try {
     request = parseRequest(event, { secretKey: terms.secretKey })

@@ -40,7 +40,11 @@ export function reachable(url: string, policy: ReachPolicy, protocols: string[])
 
 /** False for loopback, private, link-local, unspecified and multicast addresses, and local names. */
 export function isPublicHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  // A name's trailing dots are the DNS root: `localhost.` is `localhost` to a resolver.
+  const host = hostname
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase()
+    .replace(/\.+$/, '')
   if (host === '' || host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local')) return false
   const family = isIP(host)
   if (family === 4) return isPublicV4(host)
@@ -63,11 +67,19 @@ function isPublicV6(ip: string): boolean {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip)
   if (mapped) return isPublicV4(mapped[1]!)
   if (/^::ffff:[0-9a-f]{1,4}:[0-9a-f]{1,4}$/.test(ip)) return false // a mapped v4 in hex: refuse, do not guess
+  // IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) carry a v4 address: judge that one.
+  const embedded = /^(?:64:ff9b:|:):([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ip)
+  if (embedded) return isPublicV4(v4Of(embedded[1]!, embedded[2]!))
   const first = Number.parseInt(ip.split(':')[0] || '0', 16)
   if ((first & 0xfe00) === 0xfc00) return false // unique local fc00::/7
   if ((first & 0xffc0) === 0xfe80) return false // link-local fe80::/10
   if ((first & 0xff00) === 0xff00) return false // multicast
   return true
+}
+
+function v4Of(high: string, low: string): string {
+  const [h, l] = [Number.parseInt(high, 16), Number.parseInt(low, 16)]
+  return [h >> 8, h & 0xff, l >> 8, l & 0xff].join('.')
 }
 
 function normal(url: string): string {

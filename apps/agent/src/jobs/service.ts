@@ -58,8 +58,11 @@ export class JobService {
   private readonly jobs = new Map<string, Job>()
   private readonly running = new Set<Promise<void>>()
   private readonly seen = new Recent<string>(4096)
-  /** Deletions that came before (or without) their request: request id → the deletion's author. */
-  private readonly deleted = new Recent<string>(4096)
+  /**
+   * Deletions that came before (or without) their request, as `request id:author`: a stranger's
+   * deletion of the same id is kept beside the author's, never over it.
+   */
+  private readonly deleted = new Recent(4096)
   private readonly refusals = new RateWindow(20, 10_000)
   private readonly invoices = new RateWindow(40, 10_000)
   private readonly stopping = new AbortController()
@@ -177,7 +180,7 @@ export class JobService {
     store.saw(event.created_at)
     if (decision.act === 'refuse') return this.refuse(decision.request, decision.failure)
     const { request, priceMsat, addressed } = decision
-    if (this.deleted.get(request.id) === request.customer)
+    if (this.deleted.has(`${request.id}:${request.customer}`))
       return log.debug(`request ${request.id.slice(0, 12)} was cancelled`)
     const charged = priceMsat > 0 && !this.opts.payAfter
     if (this.jobs.size >= this.opts.maxJobs || (charged && !this.invoices.take())) {
@@ -243,7 +246,7 @@ export class JobService {
     }
     for (const id of ids.slice(0, 64)) {
       const job = this.jobs.get(id)
-      if (!job) this.deleted.set(id, event.pubkey)
+      if (!job) this.deleted.add(`${id}:${event.pubkey}`)
       else if (job.request.customer !== event.pubkey) continue
       else if (job.cancel()) this.opts.log.info(`job ${id.slice(0, 12)} cancelled by its customer`)
       else this.opts.log.info(`job ${id.slice(0, 12)} was cancelled after it was paid: delivering it`)

@@ -159,10 +159,29 @@ async function readJournal(path: string): Promise<{ jobs: Map<string, JournalEnt
     throw FilesError.STATE_FILE_INVALID(path, `not a version ${VERSION} job journal`)
   const jobs = new Map<string, JournalEntry>()
   for (const [id, entry] of Object.entries(value.jobs as Record<string, JournalEntry>)) {
-    // Each entry's request is checked again (signature, bounds) when the job resumes.
-    if (/^[0-9a-f]{64}$/.test(id) && entry && typeof entry === 'object' && entry.event) jobs.set(id, entry)
+    // Each entry's request is checked again (signature, bounds) when the job resumes; an entry of
+    // another shape is dropped, never resumed: its phase and price decide what is charged and worked.
+    if (/^[0-9a-f]{64}$/.test(id) && isEntry(entry) && entry.event.id === id) jobs.set(id, entry)
   }
   return { jobs, cursor: Math.min(value.cursor as number, nowSecs()) }
+}
+
+const PHASES: readonly string[] = ['awaiting_payment', 'paid', 'working', 'delivering']
+
+function isEntry(value: unknown): value is JournalEntry {
+  const e = value as JournalEntry
+  if (!e || typeof e !== 'object' || !e.event || typeof e.event !== 'object') return false
+  if (!PHASES.includes(e.phase) || !Number.isSafeInteger(e.priceMsat) || e.priceMsat < 0) return false
+  if (typeof e.payAfter !== 'boolean' || (e.answers !== undefined && !Array.isArray(e.answers))) return false
+  if (e.phase === 'delivering' && !Array.isArray(e.answers)) return false
+  const i = e.invoice
+  return (
+    i === null ||
+    (typeof i === 'object' &&
+      typeof i.bolt11 === 'string' &&
+      /^[0-9a-f]{64}$/.test(i.paymentHash) &&
+      Number.isSafeInteger(i.expiresAt))
+  )
 }
 
 function nowSecs(): number {
