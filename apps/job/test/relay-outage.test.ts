@@ -2,23 +2,12 @@
 // it, and the offer published after the restart is heard and paid, once.
 
 import { once } from 'node:events'
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
-import { startProvider, type TestProvider } from './helpers/provider.js'
+import { afterAll, expect, test } from 'vitest'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
+import { startProvider } from './helpers/provider.js'
 
-let net: TestNetwork
-let provider: TestProvider
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-  provider = await startProvider(net, 5050)
-})
-
-afterAll(async () => {
-  await killAll()
-  await provider?.close()
-  await net?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
+const provider = await startProvider(net, 5050, { teardown: afterAll })
 
 test('a relay restart while waiting: the offer after it is heard, paid once, the result delivered', async () => {
   const before = net.balanceMsat('customer')
