@@ -2,25 +2,17 @@
 // shipped example processor, an image job from the demo WebUI through the local Blossom server, and
 // a cancellation the agent hears. The ledger judges every one: customer debit = provider credit =
 // the summary's msat_paid = the agent's own record.
-//
-// Runs once the agent sells jobs (its --help has --job-price and the example script is shipped);
-// until then, on a branch without it, it is skipped rather than failing for a feature not there yet.
 
-import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { BINS, killAll, spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
+import { afterAll, describe, expect, test } from 'vitest'
+import { spawnBin, startTestNetwork, type Proc } from '@2020117/testkit'
 import { tempDir } from './helpers/temp.js'
 
 const translate = fileURLToPath(new URL('../../agent/examples/translate.sh', import.meta.url))
-const agentHelp = spawnSync(process.execPath, [BINS.agent, '--help'], { encoding: 'utf8' }).stdout ?? ''
-const agentSellsJobs = agentHelp.includes('--job-price') && existsSync(translate)
-
-let net: TestNetwork
+const net = await startTestNetwork({ teardown: afterAll })
 
 /** An agent selling one kind of job; resolves with it and its npub once it is ready. */
 async function startAgent(args: string[]): Promise<{ agent: Proc; npub: string }> {
@@ -29,16 +21,7 @@ async function startAgent(args: string[]): Promise<{ agent: Proc; npub: string }
   return { agent, npub: ready.npub }
 }
 
-describe.skipIf(!agentSellsJobs)('2020117-job buys from 2020117-agent', () => {
-  beforeAll(async () => {
-    net = await startTestNetwork()
-  })
-
-  afterAll(async () => {
-    await killAll()
-    await net?.close()
-  })
-
+describe('2020117-job buys from 2020117-agent', () => {
   test('a translation from the exec: example processor, paid once, equal in the ledger and both records', async () => {
     const { agent, npub } = await startAgent(['--kind=5302', `--processor=exec:${translate}`, '--job-price=3'])
     const before = { customer: net.balanceMsat('customer'), provider: net.balanceMsat('provider') }

@@ -5,25 +5,14 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { uploadBlob } from '@2020117/blossom'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { tempDir } from './helpers/temp.js'
-import { startProvider, type TestProvider } from './helpers/provider.js'
+import { startProvider } from './helpers/provider.js'
 
-let net: TestNetwork
-let provider: TestProvider
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-  provider = await startProvider(net, 5100)
-})
-
-afterAll(async () => {
-  await killAll()
-  await provider?.close()
-  await net?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
+const provider = await startProvider(net, 5100, { teardown: afterAll })
 
 function buy(cwd: string) {
   return spawnBin(

@@ -1,26 +1,13 @@
 // Several providers answer a broadcast request: 2020117-job collects offers for --offer-wait after
 // the first acceptable one, pays the cheapest, once, and from then on hears only that provider.
 
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
-import { startProvider, type TestProvider } from './helpers/provider.js'
+import { afterAll, expect, test } from 'vitest'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
+import { startProvider } from './helpers/provider.js'
 
-let net: TestNetwork
-let dear: TestProvider
-let cheap: TestProvider
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-  dear = await startProvider(net, 5050)
-  cheap = await startProvider(net, 5050)
-})
-
-afterAll(async () => {
-  await killAll()
-  await dear?.close()
-  await cheap?.close()
-  await net?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
+const dear = await startProvider(net, 5050, { teardown: afterAll })
+const cheap = await startProvider(net, 5050, { teardown: afterAll })
 
 test('the cheapest offer within the bid is paid; the dearer provider is never paid and its result ignored', async () => {
   const before = net.balanceMsat('customer')

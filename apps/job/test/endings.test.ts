@@ -4,25 +4,14 @@
 
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { buildFeedback } from '@2020117/jobs'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { tempDir } from './helpers/temp.js'
-import { startProvider, type TestProvider } from './helpers/provider.js'
+import { startProvider } from './helpers/provider.js'
 
-let net: TestNetwork
-let provider: TestProvider
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-  provider = await startProvider(net, 5050)
-})
-
-afterAll(async () => {
-  await killAll()
-  await provider?.close()
-  await net?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
+const provider = await startProvider(net, 5050, { teardown: afterAll })
 
 function buy(extra: string[], opts: { cwd?: string } = {}) {
   return spawnBin('job', [net.flag, '--kind=5050', '--bid=10', `--provider=${provider.npub}`, '--json', ...extra], opts)

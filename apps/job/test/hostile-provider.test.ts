@@ -4,26 +4,15 @@
 
 import { createHash, randomBytes } from 'node:crypto'
 import bolt11 from 'bolt11'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { jobResultKind } from '@2020117/protocol'
 import { buildFeedback, buildResult } from '@2020117/jobs'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { generateSecretKey } from 'nostr-tools/pure'
-import { signed, startProvider, type TestProvider } from './helpers/provider.js'
+import { signed, startProvider } from './helpers/provider.js'
 
-let net: TestNetwork
-let provider: TestProvider
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-  provider = await startProvider(net, 5050)
-})
-
-afterAll(async () => {
-  await killAll()
-  await provider?.close()
-  await net?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
+const provider = await startProvider(net, 5050, { teardown: afterAll })
 
 /** The customer, asking only our provider: its refusals end the run at once. */
 function buy(extra: string[] = []) {

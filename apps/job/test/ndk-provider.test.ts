@@ -4,21 +4,19 @@
 // `p` tag, its result helper. The invoice comes from the devnet wallet's provider account; the
 // ledger judges the payment.
 
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { RelayPool } from '@2020117/nostr'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 
 interface Line {
   event: string
   [key: string]: unknown
 }
 
-let net: TestNetwork
-let ndkProvider: ChildProcess
-let npub: string
 const lines: Line[] = []
 const waiting: Array<{ pred: (l: Line) => boolean; resolve: (l: Line) => void }> = []
 
@@ -29,37 +27,33 @@ function next(pred: (l: Line) => boolean): Promise<Line> {
   return new Promise((resolve) => waiting.push({ pred, resolve }))
 }
 
-beforeAll(async () => {
-  net = await startTestNetwork()
-  // Plain node, without vitest's --conditions=source, and no secret of ours in its environment.
-  ndkProvider = spawn(process.execPath, [fileURLToPath(new URL('./helpers/ndk-provider.mjs', import.meta.url))], {
-    env: {
-      PATH: process.env.PATH,
-      RELAY: net.devnet.relay.url,
-      NWC_URI: net.devnet.state.accounts.provider!.nwc_uri,
-      KIND: '5050',
-      PRICE_MSAT: '6000'
-    },
-    stdio: ['pipe', 'pipe', 'inherit']
-  })
-  createInterface({ input: ndkProvider.stdout! }).on('line', (text) => {
-    const line = JSON.parse(text) as Line
-    const w = waiting.find((x) => x.pred(line))
-    if (w) {
-      waiting.splice(waiting.indexOf(w), 1)
-      w.resolve(line)
-    } else lines.push(line)
-  })
-  // Payments reach the NDK process as a line once the ledger has them: no polling on either side.
-  net.devnet.wallet.on('payment', (p) => ndkProvider.stdin!.write(`paid ${p.paymentHash}\n`))
-  npub = (await next((l) => l.event === 'ready')).npub as string
+const net = await startTestNetwork({ teardown: afterAll })
+// Plain node, without vitest's --conditions=source, and no secret of ours in its environment.
+const ndkProvider = spawn(process.execPath, [fileURLToPath(new URL('./helpers/ndk-provider.mjs', import.meta.url))], {
+  env: {
+    PATH: process.env.PATH,
+    RELAY: net.devnet.relay.url,
+    NWC_URI: net.devnet.state.accounts.provider!.nwc_uri,
+    KIND: '5050',
+    PRICE_MSAT: '6000'
+  },
+  stdio: ['pipe', 'pipe', 'inherit']
 })
-
-afterAll(async () => {
-  await killAll()
-  ndkProvider?.kill('SIGKILL')
-  await net?.close()
+afterAll(() => {
+  ndkProvider.kill('SIGKILL')
 })
+createInterface({ input: ndkProvider.stdout! }).on('line', (text) => {
+  const line = JSON.parse(text) as Line
+  const w = waiting.find((x) => x.pred(line))
+  if (w) {
+    waiting.splice(waiting.indexOf(w), 1)
+    w.resolve(line)
+  } else lines.push(line)
+})
+// Payments reach the NDK process as a line once the ledger has them: no polling on either side.
+net.devnet.wallet.on('payment', (p) => ndkProvider.stdin!.write(`paid ${p.paymentHash}\n`))
+const exited = once(ndkProvider, 'exit').then(() => Promise.reject(new Error('the NDK provider exited before ready')))
+const npub = (await Promise.race([next((l) => l.event === 'ready'), exited])).npub as string
 
 test('2020117-job buys from an NDK provider: payment_required read, paid once, the result delivered', async () => {
   const before = { customer: net.balanceMsat('customer'), provider: net.balanceMsat('provider') }

@@ -1,23 +1,12 @@
 // 2020117-job buys a job from an honest provider on the local network: the request it publishes,
 // the one payment, the result on stdout and in the --json summary, and the ledger that agrees.
 
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
-import { startProvider, type TestProvider } from './helpers/provider.js'
+import { afterAll, expect, test } from 'vitest'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
+import { startProvider } from './helpers/provider.js'
 
-let net: TestNetwork
-let provider: TestProvider
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-  provider = await startProvider(net, 5050)
-})
-
-afterAll(async () => {
-  await killAll()
-  await provider?.close()
-  await net?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
+const provider = await startProvider(net, 5050, { teardown: afterAll })
 
 test('a paid job: one payment of the offered price, the result in the summary, the ledger equal to it', async () => {
   const before = { customer: net.balanceMsat('customer'), provider: net.balanceMsat('provider') }

@@ -2,23 +2,12 @@
 // it, and the offer published after the restart is heard and paid, once.
 
 import { once } from 'node:events'
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
-import { startProvider, type TestProvider } from './helpers/provider.js'
+import { afterAll, expect, test } from 'vitest'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
+import { startProvider } from './helpers/provider.js'
 
-let net: TestNetwork
-let provider: TestProvider
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-  provider = await startProvider(net, 5050)
-})
-
-afterAll(async () => {
-  await killAll()
-  await provider?.close()
-  await net?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
+const provider = await startProvider(net, 5050, { teardown: afterAll })
 
 test('a relay restart while waiting: the offer after it is heard, paid once, the result delivered', async () => {
   const before = net.balanceMsat('customer')
@@ -32,7 +21,7 @@ test('a relay restart while waiting: the offer after it is heard, paid once, the
     '--json'
   ])
   const request = await provider.nextRequest()
-  const walletBack = walletServicesBack()
+  const walletBack = await walletServicesBack()
   const providerBack = once(provider.pool, 'reconnect')
   await net.stop('relay')
   await net.start('relay')
@@ -41,7 +30,7 @@ test('a relay restart while waiting: the offer after it is heard, paid once, the
   // NIP-47 requests are ephemeral: one sent before the wallet listens again would be lost (and, as
   // it may have arrived, never sent again). Each wallet account republishes its info event over the
   // socket it subscribed on once it is back: seen on the relay, its requests reach it.
-  await walletBack
+  await walletBack.back
   const invoice = await provider.offer(request, 3000)
   await provider.paid(invoice)
   await provider.deliver(request, 'still here')
@@ -51,26 +40,32 @@ test('a relay restart while waiting: the offer after it is heard, paid once, the
   expect(before - net.balanceMsat('customer')).toBe(3000)
 })
 
-/** Resolves once both wallet accounts (customer, provider) published a newer NIP-47 info event. */
-function walletServicesBack(): Promise<void> {
+/**
+ * `back` resolves once both wallet accounts (customer, provider) published an info event other
+ * than the one the relay held before the outage. Told apart by id, not by time: `created_at` is in
+ * seconds, and the network may have come up in the very second this is called, when the old events
+ * would pass for new ones and the offer would go out before the wallets listen again (the run then
+ * waits out a lost NIP-47 request: the test timed out). A republished event has another id: the
+ * wallets redial at least 1 s after the drop (their SDK's first reconnect delay), so a later
+ * `created_at`.
+ */
+async function walletServicesBack(): Promise<{ back: Promise<void> }> {
   const accounts = net.devnet.state.accounts
   const services = [accounts.customer!.nwc_uri, accounts.provider!.nwc_uri].map(
     (uri) => /^nostr\+walletconnect:\/\/([0-9a-f]{64})/.exec(uri)![1]!
   )
-  const since = Math.floor(Date.now() / 1000)
+  const old = new Set((await provider.pool.query({ kinds: [13194], authors: services })).map((e) => e.id))
+  expect(old.size).toBe(services.length)
   const seen = new Set<string>()
-  return new Promise((resolve) => {
-    const sub = provider.pool.subscribe(
-      { kinds: [13194], authors: services },
-      (event) => {
-        if (event.created_at < since) return
-        seen.add(event.pubkey)
-        if (seen.size === services.length) {
-          sub.close()
-          resolve()
-        }
-      },
-      { since: () => since }
-    )
+  const back = new Promise<void>((resolve) => {
+    const sub = provider.pool.subscribe({ kinds: [13194], authors: services }, (event) => {
+      if (old.has(event.id)) return
+      seen.add(event.pubkey)
+      if (seen.size === services.length) {
+        sub.close()
+        resolve()
+      }
+    })
   })
+  return { back }
 }

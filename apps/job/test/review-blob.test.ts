@@ -7,23 +7,14 @@ import { readdir, readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { afterAll, beforeAll, expect, onTestFinished, test } from 'vitest'
+import { afterAll, expect, onTestFinished, test } from 'vitest'
 import { uploadBlob } from '@2020117/blossom'
-import { spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { tempDir } from './helpers/temp.js'
-import { startProvider, type TestProvider } from './helpers/provider.js'
+import { startProvider } from './helpers/provider.js'
 
-let net: TestNetwork
-let provider: TestProvider
-
-beforeAll(async () => {
-  net = await startTestNetwork({ teardown: afterAll })
-  provider = await startProvider(net, 5100)
-})
-
-afterAll(async () => {
-  await provider?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
+const provider = await startProvider(net, 5100, { teardown: afterAll })
 
 function buy(cwd: string) {
   const args = [net.flag, '--kind=5100', '--input=a lighthouse', '--bid=20', `--provider=${provider.npub}`]

@@ -4,24 +4,15 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { buildFeedback } from '@2020117/jobs'
-import { rawInvoice, spawnBin, startTestNetwork, words, type TestNetwork } from '@2020117/testkit'
+import { rawInvoice, spawnBin, startTestNetwork, words } from '@2020117/testkit'
 import { generateSecretKey } from 'nostr-tools/pure'
 import { tempDir } from './helpers/temp.js'
-import { startProvider, type TestProvider } from './helpers/provider.js'
+import { startProvider } from './helpers/provider.js'
 
-let net: TestNetwork
-let provider: TestProvider
-
-beforeAll(async () => {
-  net = await startTestNetwork({ teardown: afterAll })
-  provider = await startProvider(net, 5050)
-})
-
-afterAll(async () => {
-  await provider?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
+const provider = await startProvider(net, 5050, { teardown: afterAll })
 
 /** A broadcast run: any stranger may offer. */
 function broadcast(input: string) {

@@ -2,24 +2,15 @@
 // gets no answer until --timeout): what the person at the keyboard and strangers on the relay can
 // do to the run then. Judged by the wallet ledger and the summary; synchronised on printed lines.
 
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { buildResult } from '@2020117/jobs'
 import { npubOf } from '@2020117/nostr'
-import { spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
-import { startProvider, type TestProvider } from './helpers/provider.js'
+import { startProvider } from './helpers/provider.js'
 
-let net: TestNetwork
-let provider: TestProvider
-
-beforeAll(async () => {
-  net = await startTestNetwork({ teardown: afterAll })
-  provider = await startProvider(net, 5050)
-})
-
-afterAll(async () => {
-  await provider?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
+const provider = await startProvider(net, 5050, { teardown: afterAll })
 
 /** A run whose payment hangs: the offer's invoice is made, then the wallet stops before it is paid. */
 async function hangingPayment(extra: string[] = []) {

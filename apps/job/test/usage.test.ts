@@ -3,22 +3,13 @@
 
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
+import { afterAll, expect, test } from 'vitest'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
 import { nip19 } from 'nostr-tools'
 import { tempDir } from './helpers/temp.js'
 
-let net: TestNetwork
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-})
-
-afterAll(async () => {
-  await killAll()
-  await net?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
 
 test('--help shows the flags, the exit statuses and examples, and exits 0', async () => {
   const help = spawnBin('job', ['--help'])

@@ -2,23 +2,12 @@
 // looked up (never sent again) until --timeout, and the run ends as unconfirmed (exit 8) with the
 // amount as msat_pending and msat_paid equal to what the ledger moved: nothing.
 
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import { killAll, spawnBin, startTestNetwork, type TestNetwork } from '@2020117/testkit'
-import { startProvider, type TestProvider } from './helpers/provider.js'
+import { afterAll, expect, test } from 'vitest'
+import { spawnBin, startTestNetwork } from '@2020117/testkit'
+import { startProvider } from './helpers/provider.js'
 
-let net: TestNetwork
-let provider: TestProvider
-
-beforeAll(async () => {
-  net = await startTestNetwork()
-  provider = await startProvider(net, 5050)
-})
-
-afterAll(async () => {
-  await killAll()
-  await provider?.close()
-  await net?.close()
-})
+const net = await startTestNetwork({ teardown: afterAll })
+const provider = await startProvider(net, 5050, { teardown: afterAll })
 
 test('a payment the wallet never answers is not sent again: exit 8, pending in the summary, nothing in the ledger', async () => {
   const before = net.balanceMsat('customer')

@@ -43,7 +43,12 @@ export interface TestProvider {
   close(): Promise<void>
 }
 
-export async function startProvider(net: TestNetwork, kind: number): Promise<TestProvider> {
+/** A provider of `kind` jobs on `net`. With `teardown` (e.g. vitest's afterAll), closed there, as the network is. */
+export async function startProvider(
+  net: TestNetwork,
+  kind: number,
+  opts: { teardown?: (close: () => Promise<void>) => void } = {}
+): Promise<TestProvider> {
   const secretKey = generateSecretKey()
   const pubkey = getPublicKey(secretKey)
   const pool = new RelayPool([net.devnet.relay.url], { persistent: true })
@@ -114,6 +119,7 @@ export async function startProvider(net: TestNetwork, kind: number): Promise<Tes
       wallet.close()
     }
   }
+  opts.teardown?.(() => provider.close())
   return provider
 }
 
