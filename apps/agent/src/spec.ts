@@ -1,7 +1,7 @@
 // 2020117-agent's command line: its flags, their defaults and environment, and its --help text.
 // The flag rules that span several flags are plan.ts's.
 
-import { LOG_FLAGS, NETWORK_FLAGS, type CommandSpec } from '@2020117/cli'
+import { identityFlags, LOG_FLAGS, NETWORK_FLAGS, type CommandSpec } from '@2020117/cli'
 import { DEFAULT_DEVNET_DIR } from '@2020117/cli/devnet-state'
 import { kinds as KIND, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
 
@@ -167,19 +167,7 @@ export const spec: CommandSpec = {
       description: 'refuse requests under this path with 403',
       placeholder: 'PATH'
     },
-    agent: {
-      type: 'string',
-      description: 'which entry of the keys file is this agent (created on first run)',
-      default: 'default',
-      env: 'KEYS_AGENT',
-      placeholder: 'NAME'
-    },
-    'keys-file': {
-      type: 'string',
-      description: 'the keys file (default: ./.2020117_keys, else ~/.2020117_keys)',
-      env: 'KEYS_FILE',
-      placeholder: 'PATH'
-    },
+    ...identityFlags('this agent'),
     devnet: {
       type: 'string',
       description:

@@ -5,6 +5,7 @@ import net from 'node:net'
 import readline from 'node:readline'
 import {
   CliError,
+  identityFlags,
   LOG_FLAGS,
   NETWORK_FLAGS,
   peerText,
@@ -160,19 +161,7 @@ const spec: CommandSpec = {
       default: './output',
       placeholder: 'DIR'
     },
-    agent: {
-      type: 'string',
-      description: 'which entry of the keys file is you (created on first run)',
-      default: 'default',
-      env: 'KEYS_AGENT',
-      placeholder: 'NAME'
-    },
-    'keys-file': {
-      type: 'string',
-      description: 'the keys file (default: ./.2020117_keys, else ~/.2020117_keys)',
-      env: 'KEYS_FILE',
-      placeholder: 'PATH'
-    },
+    ...identityFlags('you'),
     devnet: {
       type: 'string',
       description: 'use the local network started by 2020117-devnet (its DHT, relay and customer wallet, regtest)',

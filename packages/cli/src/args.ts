@@ -264,6 +264,25 @@ export const NETWORK_FLAGS = {
   relays: { type: 'string', multiple: true, description: 'Nostr relays', env: 'NOSTR_RELAYS', placeholder: 'URL' }
 } as const satisfies Record<string, FlagSpec>
 
+/** The keys-file flags every bin that has an identity reads (startUp needs them); `whose` names it in --help. */
+export function identityFlags(whose: string) {
+  return {
+    agent: {
+      type: 'string',
+      description: `which entry of the keys file is ${whose} (created on first run)`,
+      default: 'default',
+      env: 'KEYS_AGENT',
+      placeholder: 'NAME'
+    },
+    'keys-file': {
+      type: 'string',
+      description: 'the keys file (default: ./.2020117_keys, else ~/.2020117_keys)',
+      env: 'KEYS_FILE',
+      placeholder: 'PATH'
+    }
+  } as const satisfies Record<string, FlagSpec>
+}
+
 export function logLevelOf(values: Record<string, FlagValue>): 'error' | 'warn' | 'info' | 'debug' | 'trace' {
   return (
     (values['log-level'] as 'error' | 'warn' | 'info' | 'debug' | 'trace' | undefined) ??

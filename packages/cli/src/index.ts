@@ -1,4 +1,4 @@
-export { parseFlags, helpText, logLevelOf, LOG_FLAGS, NETWORK_FLAGS } from './args.js'
+export { parseFlags, helpText, logLevelOf, identityFlags, LOG_FLAGS, NETWORK_FLAGS } from './args.js'
 export type { FlagType, FlagSpec, CommandSpec, FlagValue, Parsed, ParseOptions } from './args.js'
 export { CliError } from './errors.js'
 export { redactText, createLogger } from './log.js'
