@@ -2,7 +2,7 @@
 // `npx -p 2020117-agent 2020117-session …`. This packs every published package with pnpm (which
 // rewrites `workspace:` versions), installs the tarballs with plain `npm install` into an empty
 // prefix (no pnpm, no workspace, a fresh HOME), and runs the installed bins: both --help texts, and a
-// full paid session on the local network, judged by the wallet ledger. The bins read the devnet's
+// full paid session and a paid job on the local network, judged by the wallet ledger. The bins read the devnet's
 // state file through their own reader; the devnet itself runs from the workspace (testkit, in this
 // process, so that the ledger is read directly), and the installed 2020117-devnet bin shows its help.
 // Third-party dependencies come from the npm registry through npm's own cache (--prefer-offline).
@@ -143,6 +143,39 @@ describe('installed from the tarballs with plain npm', () => {
     const paid = 3 * tickAmountMsat(60, 1)
     expect(customerBefore - network.balanceMsat('customer')).toBe(paid)
     expect(network.balanceMsat('provider') - providerBefore).toBe(paid)
+    agent.child.kill('SIGINT')
+    expect(await agent.exited).toBe(0)
+  })
+
+  test('a paid job between the installed bins, with the example processor the package ships, moves the price once', async () => {
+    const network = net
+    const customerBefore = network.balanceMsat('customer')
+    const providerBefore = network.balanceMsat('provider')
+    const script = join(prefix, 'node_modules', '@2020117', 'agent', 'examples', 'translate.sh')
+    const agent = installed('2020117-agent', [
+      network.flag,
+      '--kind=5302',
+      `--processor=exec:${script}`,
+      '--job-price=3',
+      '--no-sessions',
+      '--json'
+    ])
+    const ready = await agent.json((e) => e.event === 'ready')
+    const job = installed('2020117-job', [
+      network.flag,
+      '--agent=buyer',
+      '--kind=5302',
+      '--input=hello world',
+      '--param=lang=fr',
+      '--bid=10',
+      `--provider=${ready.npub as string}`,
+      '--json'
+    ])
+    const summary = await job.json((s) => 'status' in s)
+    expect(await job.exited, job.stderr()).toBe(0)
+    expect(summary).toMatchObject({ status: 'delivered', msat_paid: 3000, result: 'bonjour monde\n' })
+    expect(customerBefore - network.balanceMsat('customer')).toBe(3000)
+    expect(network.balanceMsat('provider') - providerBefore).toBe(3000)
     agent.child.kill('SIGINT')
     expect(await agent.exited).toBe(0)
   })
