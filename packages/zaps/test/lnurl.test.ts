@@ -108,6 +108,13 @@ describe('LnurlPubkeyCache', () => {
     expect(hits.alice).toBe(before + 2)
   })
 
+  test('two asks at once share one request', async () => {
+    const cache = new LnurlPubkeyCache({ ttlMs: 60_000 })
+    const before = hits.alice ?? 0
+    expect(await Promise.all([cache.get(`alice@${host}`, OPTS), cache.get(`alice@${host}`, OPTS)])).toEqual([KEY, KEY])
+    expect(hits.alice).toBe(before + 1)
+  })
+
   test('does not keep a failure', async () => {
     const cache = new LnurlPubkeyCache({ ttlMs: 60_000 })
     const before = hits.nozaps ?? 0
