@@ -19,6 +19,11 @@ export type StableDiffusionSession = typeof StableDiffusionSession
 /** NIP-90 job feedback: payment-required (with a bolt11), processing, error, success. */
 export const JobFeedback = 7000
 export type JobFeedback = typeof JobFeedback
+/** NIP-57 zap request (signed by the payer, carried in the invoice's description) and zap receipt. */
+export const ZapRequest = 9734
+export type ZapRequest = typeof ZapRequest
+export const Zap = 9735
+export type Zap = typeof Zap
 /** NIP-47 wallet service info, published by a wallet (the local network's play-money wallet). */
 export const NWCWalletInfo = 13194
 export type NWCWalletInfo = typeof NWCWalletInfo
@@ -47,6 +52,8 @@ export const KINDS = [
   ImageGeneration,
   StableDiffusionSession,
   JobFeedback,
+  ZapRequest,
+  Zap,
   NWCWalletInfo,
   SwarmBinding,
   NWCWalletRequest,

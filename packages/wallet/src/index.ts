@@ -12,6 +12,6 @@ export {
   MAX_MIN_FINAL_CLTV_DELTA
 } from './invoice.js'
 export type { NetworkName, DecodedInvoice, DecodeOptions } from './invoice.js'
-export { lightningAddressUrl, invoiceFromLightningAddress } from './lnurl.js'
+export { lightningAddressUrl, invoiceFromLightningAddress, readCappedText } from './lnurl.js'
 export { loadNwcSdk, setWalletLogSink, NwcWallet } from './nwc.js'
 export type { WalletLogSink, NwcWalletOptions, WalletInfo, PaidInvoice, MadeInvoice, NwcClientLike } from './nwc.js'

@@ -71,7 +71,8 @@ async function getJson(address: string, target: URL): Promise<Record<string, unk
   const timer = setTimeout(() => abort.abort(new Error(`no answer in ${TIMEOUT_MS / 1000} s`)), TIMEOUT_MS)
   try {
     const res = await fetch(url, { redirect: 'error', signal: abort.signal })
-    const text = await readCapped(address, res)
+    const text = await readCappedText(res, MAX_BODY)
+    if (text === null) throw WalletError.LNURL_FAILED(address, `its answer is larger than ${MAX_BODY / 1024} KiB`)
     try {
       const json = JSON.parse(text) as unknown
       if (json !== null && typeof json === 'object' && !Array.isArray(json)) return json as Record<string, unknown>
@@ -92,11 +93,12 @@ async function getJson(address: string, target: URL): Promise<Record<string, unk
   }
 }
 
-/** The body as UTF-8, read chunk by chunk and refused at the first byte past MAX_BODY. */
-async function readCapped(address: string, res: Response): Promise<string> {
-  const tooLarge = (): WalletError =>
-    WalletError.LNURL_FAILED(address, `its answer is larger than ${MAX_BODY / 1024} KiB`)
-  if (Number(res.headers.get('content-length') ?? 0) > MAX_BODY) throw tooLarge()
+/**
+ * A response body as UTF-8, read chunk by chunk; null at the first byte past `maxBytes` (the rest is
+ * never read). The one capped reader of the LNURL and zap code: an answer from a stranger's server.
+ */
+export async function readCappedText(res: Response, maxBytes: number): Promise<string | null> {
+  if (Number(res.headers.get('content-length') ?? 0) > maxBytes) return null
   if (!res.body) return ''
   const reader = res.body.getReader()
   const chunks: Uint8Array[] = []
@@ -105,9 +107,9 @@ async function readCapped(address: string, res: Response): Promise<string> {
     const { done, value } = await reader.read()
     if (done) break
     size += value.byteLength
-    if (size > MAX_BODY) {
+    if (size > maxBytes) {
       await reader.cancel().catch(() => {})
-      throw tooLarge()
+      return null
     }
     chunks.push(value)
   }

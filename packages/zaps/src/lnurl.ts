@@ -5,7 +5,7 @@
 // The URL is @2020117/wallet's lightningAddressUrl; its body reader is not exported, so a small
 // one lives here.
 
-import { lightningAddressUrl } from '@2020117/wallet'
+import { lightningAddressUrl, readCappedText } from '@2020117/wallet'
 import { ZapError } from './errors.js'
 
 const MAX_BODY = 64 * 1024
@@ -79,7 +79,8 @@ async function getJson(shown: string, url: URL, opts: LnurlOptions): Promise<Rec
   try {
     const res = await (opts.fetch ?? fetch)(url, { redirect: 'error', signal: abort.signal })
     if (!res.ok) throw ZapError.LNURL_FAILED(shown, `HTTP ${res.status}`)
-    const text = await readCapped(shown, res)
+    const text = await readCappedText(res, MAX_BODY)
+    if (text === null) throw ZapError.LNURL_FAILED(shown, `its answer is larger than ${MAX_BODY / 1024} KiB`)
     let json: unknown
     try {
       json = JSON.parse(text)
@@ -98,25 +99,4 @@ async function getJson(shown: string, url: URL, opts: LnurlOptions): Promise<Rec
     // Whatever was left unread (an endless body) is dropped with the connection.
     abort.abort()
   }
-}
-
-/** The body as UTF-8, refused at the first byte past MAX_BODY. */
-async function readCapped(shown: string, res: Response): Promise<string> {
-  const tooLarge = (): ZapError => ZapError.LNURL_FAILED(shown, `its answer is larger than ${MAX_BODY / 1024} KiB`)
-  if (Number(res.headers.get('content-length') ?? 0) > MAX_BODY) throw tooLarge()
-  if (!res.body) return ''
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > MAX_BODY) {
-      await reader.cancel().catch(() => {})
-      throw tooLarge()
-    }
-    chunks.push(value)
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks))
 }

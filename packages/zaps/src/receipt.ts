@@ -6,7 +6,7 @@
 
 import { createHash } from 'node:crypto'
 import { decodeInvoice, isWalletError, type DecodedInvoice, type NetworkName } from '@2020117/wallet'
-import { Zap, ZapRequest } from 'nostr-tools/kinds'
+import { kinds } from '@2020117/protocol'
 import { verifyEvent, type Event } from 'nostr-tools/pure'
 import { ZapError } from './errors.js'
 
@@ -43,7 +43,7 @@ export interface ValidZap {
 
 export function validateZapReceipt(receipt: Event, expect: ZapExpectation): ValidZap {
   checkEvent(receipt, ZapError.INVALID_RECEIPT)
-  if (receipt.kind !== Zap) throw ZapError.NOT_A_RECEIPT(receipt.kind)
+  if (receipt.kind !== kinds.Zap) throw ZapError.NOT_A_RECEIPT(receipt.kind)
   if (receipt.pubkey !== expect.lnurlNostrPubkey) throw ZapError.WRONG_SIGNER()
   const description = single(receipt, 'description', ZapError.DESCRIPTION_MISSING)
   const request = readZapRequest(description)
@@ -111,7 +111,7 @@ function readZapRequest(description: string): Event {
     throw ZapError.INVALID_ZAP_REQUEST('its description is not JSON')
   }
   checkEvent(parsed, ZapError.INVALID_ZAP_REQUEST)
-  if (parsed.kind !== ZapRequest) throw ZapError.INVALID_ZAP_REQUEST(`it is of kind ${parsed.kind}, not 9734`)
+  if (parsed.kind !== kinds.ZapRequest) throw ZapError.INVALID_ZAP_REQUEST(`it is of kind ${parsed.kind}, not 9734`)
   return parsed
 }
 
