@@ -55,7 +55,12 @@ export async function startProvider(
   const wallet = await NwcWallet.connect(net.devnet.state.accounts.provider!.nwc_uri)
   const queue: JobRequest[] = []
   const waiting: Array<(r: JobRequest) => void> = []
+  // A relay connection that drops (a missed ping under load) is dialled again and the subscription
+  // reopened from its start: the same requests come again, and must not queue twice.
+  const seen = new Set<string>()
   const sub = pool.subscribe({ kinds: [kind], since: Math.floor(Date.now() / 1000) - 5 }, (event) => {
+    if (seen.has(event.id)) return
+    seen.add(event.id)
     let request: JobRequest
     try {
       request = parseRequest(event, { secretKey })
