@@ -87,3 +87,20 @@ export {
   MAX_JOB_BOLT11_CHARS
 } from './jobs.js'
 export type { JobStatus, JobInputType, JobErrorReason } from './jobs.js'
+export {
+  REPORT_TYPES,
+  TRUST_ASSERTION,
+  TRUST_LABEL_NAMESPACE,
+  TRUST_LABEL,
+  RATING_MIN,
+  RATING_MAX,
+  FLAG_REPORTERS,
+  MAX_REVIEW_TEXT_BYTES,
+  MAX_REPORT_REASON_BYTES,
+  MAX_FOLLOWS,
+  MAX_GRAPH,
+  MAX_SIGNAL_EVENTS,
+  MAX_SIGNAL_TAGS,
+  MIN_ZAP_SATS_PARAM
+} from './reputation.js'
+export type { ReportType } from './reputation.js'

@@ -4,9 +4,18 @@
 /** NIP-01 profile: a provider's name and picture, published unless it keeps one elsewhere. */
 export const Metadata = 0
 export type Metadata = typeof Metadata
-/** NIP-09 deletion: how a NIP-90 customer cancels its request. */
+/** NIP-02 follow list: the viewer's graph that weighs every reputation signal. */
+export const Contacts = 3
+export type Contacts = typeof Contacts
+/** NIP-09 deletion: how a NIP-90 customer cancels its request, and a voucher revokes its vouch. */
 export const Deletion = 5
 export type Deletion = typeof Deletion
+/** NIP-56 report: the type is the third element of its `p` tag (REPORT_TYPES). */
+export const Report = 1984
+export type Report = typeof Report
+/** NIP-32 label: read as a peer vouch when it carries the 2020117 trust label (SPEC §11.2). */
+export const Label = 1985
+export type Label = typeof Label
 /** NIP-90 job kind of a text-generation (LLM) service. */
 export const TextGeneration = 5050
 export type TextGeneration = typeof TextGeneration
@@ -24,6 +33,9 @@ export const ZapRequest = 9734
 export type ZapRequest = typeof ZapRequest
 export const Zap = 9735
 export type Zap = typeof Zap
+/** NIP-85 list of the assertion services a viewer trusts to compute ranks. */
+export const TrustedServiceList = 10040
+export type TrustedServiceList = typeof TrustedServiceList
 /** NIP-47 wallet service info, published by a wallet (the local network's play-money wallet). */
 export const NWCWalletInfo = 13194
 export type NWCWalletInfo = typeof NWCWalletInfo
@@ -41,25 +53,37 @@ export type BlossomAuth = typeof BlossomAuth
 /** A provider's heartbeat (addressable, a 2020117 kind): load, prices, liveness. */
 export const Heartbeat = 30333
 export type Heartbeat = typeof Heartbeat
+/** A trust declaration (addressable, `d` = the subject): a 2020117 peer vouch, or a NIP-85 assertion. */
+export const TrustAssertion = 30382
+export type TrustAssertion = typeof TrustAssertion
+/** A review of a job or a session (addressable, `d` = its id), with its proof of payment (SPEC §11.3). */
+export const Review = 31117
+export type Review = typeof Review
 /** NIP-89 handler information: the kinds a provider serves, its prices and its swarm key. */
 export const Handlerinformation = 31990
 export type Handlerinformation = typeof Handlerinformation
 
 export const KINDS = [
   Metadata,
+  Contacts,
   Deletion,
+  Report,
+  Label,
   TextGeneration,
   ImageGeneration,
   StableDiffusionSession,
   JobFeedback,
   ZapRequest,
   Zap,
+  TrustedServiceList,
   NWCWalletInfo,
   SwarmBinding,
   NWCWalletRequest,
   NWCWalletResponse,
   BlossomAuth,
   Heartbeat,
+  TrustAssertion,
+  Review,
   Handlerinformation
 ] as const
 export type Kind = (typeof KINDS)[number]

@@ -10,6 +10,7 @@ import {
   JOB_STATUSES,
   kinds,
   PAYMENT_METHODS,
+  REPORT_TYPES,
   SESSION_END_REASONS,
   SESSION_REJECT_CODES,
   STREAM_RESET_CODES
@@ -79,4 +80,9 @@ test('SPEC §10.6 and §10.7 list exactly JOB_STATUSES, JOB_INPUT_TYPES and JOB_
   expect(after('Statuses (`JOB_STATUSES`):')).toEqual([...JOB_STATUSES].sort())
   expect(after('Input types (`JOB_INPUT_TYPES`):')).toEqual([...JOB_INPUT_TYPES].sort())
   expect(codes(section('### 10.7 Error reasons'), true)).toEqual([...JOB_ERROR_REASONS].sort())
+})
+
+test('SPEC §11.4 lists exactly REPORT_TYPES', () => {
+  const line = section('### 11.4 Reports').split('Report types (`REPORT_TYPES`):')[1]!.split('\n')[0]!
+  expect([...line.matchAll(/`([a-z]+)`/g)].map((m) => m[1]).sort()).toEqual([...REPORT_TYPES].sort())
 })

@@ -1,0 +1,28 @@
+// The reputation vocabulary (SPEC §11): what a report may say, what a vouch and a review carry, and
+// the bounds a reader holds strangers' signals to. Closed lists for senders, as §8's are.
+
+/** NIP-56 report types: the third element of a report's `p` tag. */
+export const REPORT_TYPES = ['nudity', 'malware', 'profanity', 'illegal', 'spam', 'impersonation', 'other'] as const
+export type ReportType = (typeof REPORT_TYPES)[number]
+
+/** `["assertion", TRUST_ASSERTION]` on a kind 30382 is a 2020117 peer vouch. */
+export const TRUST_ASSERTION = 'trusted'
+/** The NIP-32 namespace and label that make a kind 1985 a vouch. */
+export const TRUST_LABEL_NAMESPACE = '2020117.trust'
+export const TRUST_LABEL = 'trusted'
+
+export const RATING_MIN = 1
+export const RATING_MAX = 5
+
+/** Reporters in the viewer's graph, counted once each, that flag a subject. */
+export const FLAG_REPORTERS = 3
+
+export const MAX_REVIEW_TEXT_BYTES = 2000
+export const MAX_REPORT_REASON_BYTES = 2000
+export const MAX_FOLLOWS = 1000
+export const MAX_GRAPH = 20_000
+export const MAX_SIGNAL_EVENTS = 2000
+export const MAX_SIGNAL_TAGS = 100
+
+/** The job request param that asks for a provider's validated zap total (SPEC §11.6). */
+export const MIN_ZAP_SATS_PARAM = 'min_zap_sats'
