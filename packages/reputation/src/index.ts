@@ -1,3 +1,16 @@
 // @2020117/reputation: reputation computed by the viewer from signed events (SPEC §11).
 
-export type { SubjectEvents, ViewerEvents, Graph, ComputeOptions, Evidence, Reputation } from './types.js'
+export { ReputationError, isReputationError } from './errors.js'
+export type { ReputationErrorCode } from './errors.js'
+export { checkReviewProof, subjectKind, MAX_PROOF_BOLT11_CHARS } from './proof.js'
+export type { ReviewProof, ProvenPayment } from './proof.js'
+export { buildVouch, buildRevocation, buildReport, buildReview, vouchAddress } from './events.js'
+export type { ReviewInput } from './events.js'
+export { rankProviders, valueFactor } from './choice.js'
+export type { Priced, ChoiceOptions, SkipReason, Ranked, Ranking } from './choice.js'
+export { buildGraph, computeReputation, lud16Of } from './compute.js'
+export { collectViewer, collectSubjects } from './collect.js'
+export type { CollectOptions } from './collect.js'
+export { ReputationReader } from './reader.js'
+export type { ReaderOptions } from './reader.js'
+export type { SubjectEvents, ViewerEvents, Graph, ComputeOptions, Evidence, Reputation, Rater } from './types.js'

@@ -2,6 +2,7 @@
 // and are strangers' words: computeReputation checks each one; these types only name them.
 
 import type { Event } from 'nostr-tools/pure'
+import type { NetworkName } from '@2020117/wallet'
 
 /** What the collector read for one subject (a provider), as received; nothing here is checked yet. */
 export interface SubjectEvents {
@@ -45,6 +46,8 @@ export interface ComputeOptions {
   graph: Graph
   /** The `nostrPubkey` of the subject's LNURL server, or null when none is known: no zap counts then. */
   lnurlNostrPubkey: string | null
+  /** The viewer's Lightning network: a zap or a proof of payment on another one (play money) counts as nothing. */
+  network: NetworkName
   /** Unix seconds, for tests. */
   now?: number
 }
@@ -74,4 +77,9 @@ export interface Reputation {
   /** The points each term adds to the score: score = trust + zaps + jobs + rating. */
   terms: { trust: number; zaps: number; jobs: number; rating: number }
   evidence: Evidence
+}
+
+/** What chooses providers: reputations for a set of pubkeys, computed by one viewer. */
+export interface Rater {
+  rate(pubkeys: string[]): Promise<Map<string, Reputation>>
 }

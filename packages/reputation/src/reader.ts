@@ -1,0 +1,83 @@
+// Reputations as one viewer sees them: its graph read once, then each subject's signals read from
+// the relays and computed (SPEC §11). A subject whose signals cannot be read scores as a stranger
+// (0, unflagged): an outage never invents a reputation.
+
+import type { RelayPool } from '@2020117/nostr'
+import type { NetworkName } from '@2020117/wallet'
+import { LnurlPubkeyCache } from '@2020117/zaps'
+import { collectSubjects, collectViewer } from './collect.js'
+import { buildGraph, computeReputation, lud16Of } from './compute.js'
+import type { Graph, Rater, Reputation } from './types.js'
+
+export interface ReaderOptions {
+  pool: RelayPool
+  /** The viewer's hex pubkey; null reads as an anonymous viewer with an empty graph. */
+  viewer: string | null
+  network: NetworkName
+  lnurl?: LnurlPubkeyCache
+  /** How long each relay query and each LNURL read may wait. */
+  maxWaitMs?: number
+  onWarning?: (message: string) => void
+}
+
+const LNURL_TTL_MS = 10 * 60_000
+
+export class ReputationReader implements Rater {
+  private graph: Promise<Graph> | null = null
+  private readonly lnurl: LnurlPubkeyCache
+  /**
+   * A profile's lud16 is a stranger's string: plain http to a loopback LNURL server is read only
+   * when every relay is on loopback too (the local network), so that a profile on a public relay
+   * can never make this machine call its own local services.
+   */
+  private readonly allowHttpLoopback: boolean
+
+  constructor(private readonly o: ReaderOptions) {
+    this.lnurl = o.lnurl ?? new LnurlPubkeyCache({ ttlMs: LNURL_TTL_MS })
+    this.allowHttpLoopback = o.pool.relays.length > 0 && o.pool.relays.every(isLoopbackUrl)
+  }
+
+  viewerGraph(): Promise<Graph> {
+    this.graph ??= collectViewer(this.o.pool, this.o.viewer, { maxWaitMs: this.o.maxWaitMs }).then((events) =>
+      buildGraph(this.o.viewer, events)
+    )
+    return this.graph
+  }
+
+  async rate(pubkeys: string[]): Promise<Map<string, Reputation>> {
+    const subjects = [...new Set(pubkeys)]
+    const graph = await this.viewerGraph()
+    const events = await collectSubjects(this.o.pool, subjects, graph, { maxWaitMs: this.o.maxWaitMs })
+    const rated = await Promise.all(
+      subjects.map(async (subject) => {
+        const e = events.get(subject)
+        if (!e) return null
+        const lnurlNostrPubkey = await this.lnurlKey(subject, lud16Of(subject, e.profiles))
+        return computeReputation(e, { subject, graph, lnurlNostrPubkey, network: this.o.network })
+      })
+    )
+    return new Map(rated.filter((r): r is Reputation => r !== null).map((r) => [r.pubkey, r]))
+  }
+
+  private async lnurlKey(subject: string, lud16: string | null): Promise<string | null> {
+    if (lud16 === null) return null
+    try {
+      return await this.lnurl.get(lud16, {
+        timeoutMs: this.o.maxWaitMs ?? 5000,
+        allowHttpLoopback: this.allowHttpLoopback
+      })
+    } catch (err) {
+      this.o.onWarning?.(`no zap counts for ${subject.slice(0, 12)}…: ${(err as Error).message}`)
+      return null
+    }
+  }
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname
+    return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  } catch {
+    return false
+  }
+}
