@@ -101,6 +101,8 @@ export {
   MAX_GRAPH,
   MAX_SIGNAL_EVENTS,
   MAX_SIGNAL_TAGS,
-  MIN_ZAP_SATS_PARAM
+  MIN_ZAP_SATS_PARAM,
+  jobInvoiceDescription,
+  tickInvoiceDescription
 } from './reputation.js'
 export type { ReportType } from './reputation.js'

@@ -26,3 +26,16 @@ export const MAX_SIGNAL_TAGS = 100
 
 /** The job request param that asks for a provider's validated zap total (SPEC §11.6). */
 export const MIN_ZAP_SATS_PARAM = 'min_zap_sats'
+
+/**
+ * The description of a job's invoice (SPEC §11.3): it names the request and the provider, so that
+ * the invoice and its preimage prove, in a review, who was paid for what.
+ */
+export function jobInvoiceDescription(requestId: string, providerNpub: string): string {
+  return `2020117 job ${requestId} ${providerNpub}`
+}
+
+/** The description of a session tick's invoice: the session id (hex), the tick and the provider. */
+export function tickInvoiceDescription(sessionIdHex: string, seq: number, providerNpub: string): string {
+  return `2020117 session ${sessionIdHex} tick ${seq} ${providerNpub}`
+}

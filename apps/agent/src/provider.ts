@@ -22,7 +22,8 @@ import {
   type SessionStart
 } from '@2020117/protocol'
 import { PeerSwarm, type Connection, type NetworkConfig } from '@2020117/swarm'
-import { makeBinding } from '@2020117/nostr'
+import { makeBinding, npubOf } from '@2020117/nostr'
+import { getPublicKey } from 'nostr-tools/pure'
 import type { KeyPair } from 'hyperdht'
 import type { Logger } from '@2020117/cli'
 import { Admission } from './admission.js'
@@ -219,7 +220,8 @@ export class Provider extends EventEmitter {
         satsPerMinute: price,
         tickSeconds: this.opts.tickSeconds,
         graceSeconds: this.opts.graceSeconds,
-        paymentMethod: method
+        paymentMethod: method,
+        payee: npubOf(getPublicKey(this.opts.nostrSecretKey))
       },
       invoicer: this.opts.invoicer,
       log: this.log,

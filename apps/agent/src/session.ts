@@ -15,6 +15,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import {
   MAX_OUTSTANDING_TICKS,
+  tickInvoiceDescription,
   PAYMENT_FREE,
   tickAmountMsat,
   tickDueMs,
@@ -95,6 +96,8 @@ export interface SessionTerms {
   tickSeconds: number
   graceSeconds: number
   paymentMethod: string
+  /** The provider's npub: every invoice names it beside the session, as a review's proof needs (SPEC §11.3). */
+  payee: string
 }
 
 export interface SessionSummary {
@@ -443,7 +446,7 @@ export class ProviderSession {
       try {
         const invoice = await (this.invoicer as Invoicer).make(
           this.amountMsat,
-          `2020117 session ${this.tag} tick ${seq}`
+          tickInvoiceDescription(this.idHex, seq, this.terms.payee)
         )
         why = this.unusable(invoice) ?? ''
         if (!why) return invoice

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, expect, onTestFailed, test } from 'vite
 import {
   SessionChannel,
   tickAmountMsat,
+  tickInvoiceDescription,
   type Message,
   type MessageOf,
   type MessageType,
@@ -20,8 +21,11 @@ import {
 import { pipePair } from '@2020117/protocol/testing'
 import { Tunnel } from '@2020117/tunnel'
 import { createLogger } from '@2020117/cli'
+import { npubOf } from '@2020117/nostr'
 import { ProviderSession, type Invoicer, type SessionSummary } from '../src/session.js'
 
+/** The provider's npub every invoice must name (any valid npub: the session does not check it). */
+const PAYEE = npubOf('f'.repeat(63) + 'e')
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
 /** Exceptions that escaped to the process: in the agent, each of these is a crash. */
@@ -41,6 +45,7 @@ class FakeInvoicer implements Invoicer {
   readonly paid = new Set<string>()
   readonly claimed = new Set<string>()
   makes = 0
+  readonly descriptions: string[] = []
   readonly lookups = new Map<string, number>()
   /** Runs before each make (n counts from 0): throw to fail it, return a promise to hold it. */
   onMake: (n: number) => Promise<void> | void = () => {}
@@ -51,7 +56,8 @@ class FakeInvoicer implements Invoicer {
   replay = false
   private first: { bolt11: string; paymentHash: string; expiresAt: number } | null = null
 
-  async make(_amountMsat: number, _description: string) {
+  async make(_amountMsat: number, description: string) {
+    this.descriptions.push(description)
     await this.onMake(this.makes++)
     if (this.replay && this.first) return this.first
     const preimage = randomBytes(32)
@@ -161,7 +167,8 @@ async function startSession(
       satsPerMinute: 60,
       tickSeconds: opts.tickSeconds ?? 1,
       graceSeconds: opts.graceSeconds ?? 10,
-      paymentMethod: 'bolt11'
+      paymentMethod: 'bolt11',
+      payee: PAYEE
     },
     invoicer,
     log: createLogger({ level: 'debug', write: (line) => log.push(line) }),
@@ -232,6 +239,18 @@ async function served(channel: SessionChannel, tunnel: Tunnel): Promise<boolean>
 }
 
 const amount = tickAmountMsat(60, 1)
+
+test("every tick's invoice names the session and the provider, as a review's proof of payment needs (SPEC §11.3)", async () => {
+  const inv = new FakeInvoicer()
+  const s = await startSession(inv)
+  autopay(s.link.customer, inv, s.ack)
+  await next(s.link.customer, 'tick_receipt', (r) => r.seq === 1)
+  expect(inv.descriptions.slice(0, 2)).toEqual([
+    `2020117 session ${s.session.idHex} tick 0 ${PAYEE}`,
+    `2020117 session ${s.session.idHex} tick 1 ${PAYEE}`
+  ])
+  expect(inv.descriptions[0]).toBe(tickInvoiceDescription(s.session.idHex, 0, PAYEE))
+})
 
 test('a resume that arrives while an invoice is being made: the tick goes out on the new channel and the session carries on', async () => {
   // Item 13. The next seq used to be taken before the invoice was made, so session_resumed named

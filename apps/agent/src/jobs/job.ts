@@ -13,9 +13,10 @@
 
 import { buildFeedback, buildResult, type FeedbackOptions, type JobRequest } from '@2020117/jobs'
 import type { ClaimRecord } from '@2020117/files'
-import type { RelayPool } from '@2020117/nostr'
+import { npubOf, type RelayPool } from '@2020117/nostr'
 import type { Logger } from '@2020117/cli'
-import type { Event } from 'nostr-tools/pure'
+import { getPublicKey, type Event } from 'nostr-tools/pure'
+import { jobInvoiceDescription } from '@2020117/protocol'
 import { JobFailure } from './errors.js'
 import { resolveInput, type InputContext } from './input.js'
 import { deliverable, type BlobUploader } from './output.js'
@@ -176,7 +177,8 @@ export class Job {
   /** The job's invoice, its description naming the request (pay-after: the one the result carries). */
   private invoice(signal: AbortSignal): Promise<JobInvoice> {
     const { ctx } = this
-    const make: [number, string, number] = [this.entry.priceMsat, `2020117 job ${this.id}`, ctx.paymentSeconds]
+    const description = jobInvoiceDescription(this.id, npubOf(getPublicKey(ctx.secretKey)))
+    const make: [number, string, number] = [this.entry.priceMsat, description, ctx.paymentSeconds]
     return freshInvoice(ctx.wallet!, ctx.credited, (h) => ctx.hashInUse(h, this.id), make, signal)
   }
 
