@@ -33,6 +33,8 @@ const AUTHOR_CHUNK = 200
 const QUERY_CONCURRENCY = 6
 /** A merged answer this long may have been cut by a relay's own cap: it is asked again per key. */
 const FULL_PAGE = 100
+/** What each query waits for when the caller names no maxWaitMs (the pool's own default). */
+const DEFAULT_WAIT_MS = 4000
 
 const HEX64 = /^[0-9a-f]{64}$/
 
@@ -220,14 +222,40 @@ function startRun(pool: RelayPool, opts: CollectOptions): Run {
   return { pool, opts, slot: limiter(QUERY_CONCURRENCY) }
 }
 
-/** One query: waits at most maxWaitMs for the relays, and a failure is an empty answer, never a throw. */
-async function query(run: Run, filter: Filter): Promise<Event[]> {
-  try {
-    return await run.slot(() => run.pool.query(filter, run.opts.maxWaitMs))
-  } catch (err) {
-    run.opts.onWarning?.(`a relay query failed, read as empty: ${(err as Error).message}`)
-    return []
-  }
+/**
+ * One query, as a subscription closed at the relays' EOSE or after maxWaitMs, whichever is first,
+ * with what arrived by then: a relay that never answers costs its own events only (the pool's
+ * query would wait for its connection timeout, then hand over nothing from anyone). A relay that
+ * ignores `limit` is cut off at limit × relays events; a failure is an empty answer, never a throw.
+ */
+function query(run: Run, filter: Filter): Promise<Event[]> {
+  const cap = (filter.limit ?? MAX_SIGNAL_EVENTS) * Math.max(1, run.pool.relays.length)
+  return run.slot(
+    () =>
+      new Promise<Event[]>((resolve) => {
+        const events: Event[] = []
+        let sub: { close(): void } | null = null
+        let done = false
+        const finish = () => {
+          if (done) return
+          done = true
+          clearTimeout(timer)
+          sub?.close()
+          resolve(events)
+        }
+        const timer = setTimeout(finish, run.opts.maxWaitMs ?? DEFAULT_WAIT_MS)
+        try {
+          const s = run.pool.subscribe(filter, (event) => {
+            if (!done && events.length < cap) events.push(event)
+          })
+          sub = s
+          s.ready.then(finish, finish)
+        } catch (err) {
+          run.opts.onWarning?.(`a relay query failed, read as empty: ${(err as Error).message}`)
+          finish()
+        }
+      })
+  )
 }
 
 function limiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
