@@ -292,9 +292,23 @@ describe('collectSubjects when relays fail', () => {
     expect(ids(got.get(a.pk)?.zaps ?? [])).toEqual(ids([ev.zapA, ev.duplicatedZap] as Event[]))
   })
 
-  test('a relay that never answers is given up after maxWaitMs, with the others read', async () => {
+  test("a relay that never answers keeps nobody else's answer from being read", async () => {
     const got = await collectSubjects(poolOf([silentUrl, relay.url]), [b.pk], graph(), { maxWaitMs: 1000 })
     expect(ids(got.get(b.pk)?.reports ?? [])).toEqual([ev.reportB?.id])
+  })
+
+  test('a query whose relays never all finish ends at maxWaitMs with what arrived', async () => {
+    let closed = 0
+    const hanging = {
+      relays: ['ws://127.0.0.1:1'],
+      subscribe: (f: { kinds?: number[] }, onevent: (e: Event) => void) => {
+        if (f.kinds?.includes(kinds.Zap)) onevent(ev.zapA as Event)
+        return { ready: new Promise(() => undefined), close: () => closed++ }
+      }
+    } as unknown as RelayPool
+    const got = await collectSubjects(hanging, [a.pk], graph(), { maxWaitMs: 200 })
+    expect(got.get(a.pk)?.zaps.map((e) => e.id)).toEqual([ev.zapA?.id])
+    expect(closed).toBeGreaterThan(0)
   })
 
   test('a pool whose queries throw reads as nothing, with a warning, and does not throw', async () => {
