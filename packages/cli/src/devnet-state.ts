@@ -30,10 +30,18 @@ export interface DevnetState {
   webui: string | null
   /** The Blossom blob server's origin (BUD-01/02), or null when it was not started. */
   blossom: string | null
+  /**
+   * The Lightning-address server (LUD-16, NIP-57 zaps) and the key its zap receipts are signed by,
+   * or null when it was not started. Absent from files written before it existed: read as null.
+   */
+  lnurl?: { url: string; nostr_pubkey: string } | null
   /** The devnet's control endpoint (account creation), or null. */
   control: { url: string; token: string } | null
-  /** NWC connection URIs of the play-money wallet, by account name. */
-  accounts: Record<string, { nwc_uri: string }>
+  /**
+   * By account name: the NWC connection URI of the play-money wallet, and the account's Lightning
+   * address (`NAME@127.0.0.1:PORT`) when the Lightning-address server runs.
+   */
+  accounts: Record<string, { nwc_uri: string; lud16?: string }>
 }
 
 export function statePath(dir: string): string {
@@ -60,7 +68,14 @@ export async function readState(dir: string = DEFAULT_DEVNET_DIR): Promise<Devne
   // wrote it must be restarted, which rewrites the file.
   if (state?.version !== 2 || !Array.isArray(state.bootstrap) || !Array.isArray(state.relays))
     throw CliError.STATE_CORRUPT(path)
-  return state
+  if (!validLnurl(state.lnurl)) throw CliError.STATE_CORRUPT(path)
+  return { ...state, lnurl: state.lnurl ?? null }
+}
+
+function validLnurl(lnurl: unknown): boolean {
+  if (lnurl === undefined || lnurl === null) return true
+  const { url, nostr_pubkey } = lnurl as Record<string, unknown>
+  return typeof url === 'string' && typeof nostr_pubkey === 'string' && /^[0-9a-f]{64}$/.test(nostr_pubkey)
 }
 
 /** Whether the devnet that wrote the state is still running. */

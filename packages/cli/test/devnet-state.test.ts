@@ -40,6 +40,22 @@ describe('readState', () => {
     expect(state.blossom).toBe('http://127.0.0.1:20119')
   })
 
+  test('reads the Lightning-address server and each account lud16, and an older file without them as null', async () => {
+    const lnurl = { url: 'http://127.0.0.1:20120', nostr_pubkey: 'ab'.repeat(32) }
+    const lud16 = 'customer@127.0.0.1:20120'
+    await write({ ...v2, lnurl, accounts: { customer: { ...v2.accounts.customer, lud16 } } })
+    const state = await readState(dir)
+    expect(state.lnurl).toEqual(lnurl)
+    expect(state.accounts.customer?.lud16).toBe(lud16)
+    await write(v2)
+    expect((await readState(dir)).lnurl).toBeNull()
+  })
+
+  test('refuses an lnurl entry whose nostr_pubkey is not a key', async () => {
+    await write({ ...v2, lnurl: { url: 'http://127.0.0.1:20120', nostr_pubkey: 'npub1x' } })
+    await expect(readState(dir)).rejects.toMatchObject({ code: 'STATE_CORRUPT' })
+  })
+
   test('refuses a version-1 (camelCase) file and says to restart 2020117-devnet', async () => {
     const v1 = { ...v2, version: 1, startedAt: v2.started_at, accounts: { customer: { nwcUri: 'nostr+x' } } }
     await write(v1)

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // 2020117-devnet: the local network for the demo and the tests.
-//   2020117-devnet [start]            starts DHT, relay, wallet, demo WebUI and Blossom in the foreground
+//   2020117-devnet [start]            starts DHT, relay, wallet, demo WebUI, Blossom and LNURL in the foreground
 //   2020117-devnet balance            prints every wallet account's balance
 //   2020117-devnet account create N   makes another funded account on the running devnet
 
@@ -10,6 +10,7 @@ import { CliError, runMain, snakeKeys, type CommandSpec } from '@2020117/cli'
 import {
   DEFAULT_BLOSSOM_PORT,
   DEFAULT_DHT_PORT,
+  DEFAULT_LNURL_PORT,
   DEFAULT_RELAY_PORT,
   DEFAULT_WEBUI_PORT,
   startDevnet
@@ -29,7 +30,7 @@ const jsonFlag = { type: 'boolean', description: 'machine-readable output on std
 const startSpec: CommandSpec = {
   bin: '2020117-devnet',
   summary:
-    'run the 2020117 local network: HyperDHT bootstrap, Nostr relay, NWC wallet, a demo WebUI and a Blossom blob server, all on 127.0.0.1',
+    'run the 2020117 local network: HyperDHT bootstrap, Nostr relay, NWC wallet, a demo WebUI, a Blossom blob server and a Lightning-address server for zaps, all on 127.0.0.1',
   usage: [
     '2020117-devnet [start] [flags]',
     '2020117-devnet balance [--dir=PATH] [--json]',
@@ -69,8 +70,17 @@ const startSpec: CommandSpec = {
       max: 65535,
       env: 'DEVNET_BLOSSOM_PORT'
     },
+    'lnurl-port': {
+      type: 'integer',
+      description: 'TCP port of the Lightning-address server that takes NIP-57 zaps for every account (0 = any)',
+      default: DEFAULT_LNURL_PORT,
+      min: 0,
+      max: 65535,
+      env: 'DEVNET_LNURL_PORT'
+    },
     'no-webui': { type: 'boolean', description: 'do not start the demo WebUI (you rent out your own service)' },
     'no-blossom': { type: 'boolean', description: 'do not start the Blossom blob server' },
+    'no-lnurl': { type: 'boolean', description: 'do not start the Lightning-address (zap) server' },
     'step-delay': {
       type: 'integer',
       description: 'ms between demo WebUI progress steps',
@@ -86,7 +96,7 @@ const startSpec: CommandSpec = {
   ],
   examples: [
     '2020117-devnet',
-    '2020117-devnet --dir=/tmp/dn --dht-port=0 --relay-port=0 --webui-port=0 --blossom-port=0 --json',
+    '2020117-devnet --dir=/tmp/dn --dht-port=0 --relay-port=0 --webui-port=0 --blossom-port=0 --lnurl-port=0 --json',
     '2020117-devnet balance --json',
     '2020117-devnet account create alice --fund=5000'
   ]
@@ -205,6 +215,8 @@ if (first === 'balance') {
       webui: !v['no-webui'],
       blossomPort: v['blossom-port'] as number,
       blossom: !v['no-blossom'],
+      lnurlPort: v['lnurl-port'] as number,
+      lnurl: !v['no-lnurl'],
       webuiStepDelayMs: v['step-delay'] as number,
       log: say
     })

@@ -1,5 +1,5 @@
 // The whole local network in one process: HyperDHT bootstrap nodes, a Nostr relay, a NIP-47
-// wallet, the demo WebUI and a Blossom blob server, all on 127.0.0.1. The same agent and session code runs against it
+// wallet, the demo WebUI, a Blossom blob server and a Lightning-address server that takes zaps, all on 127.0.0.1. The same agent and session code runs against it
 // and against the public DHT, public relays and a real wallet; only the addresses differ. The
 // DHT, the relay and the wallet can be stopped and started again on the same ports with the same
 // state, so that tests can put a network outage under running bins.
@@ -13,6 +13,7 @@ import { startRelay, type RunningRelay } from '@2020117/relay'
 import { readBalances, startWallet, type DevWallet } from '@2020117/devwallet'
 import { startWebUI, type RunningWebUI } from '@2020117/webui'
 import { startBlossomServer, type RunningBlossomServer } from '@2020117/blossom-server'
+import { startLnurlServer, type RunningLnurlServer } from '@2020117/lnurl-server'
 import { DevnetError } from './errors.js'
 import { writeState, type DevnetState } from './state.js'
 
@@ -21,6 +22,8 @@ export const DEFAULT_RELAY_PORT = 20118
 export const DEFAULT_WEBUI_PORT = 7860
 /** The bin's default; startDevnet itself defaults to 0 (see DevnetOptions.blossomPort). */
 export const DEFAULT_BLOSSOM_PORT = 20119
+/** The bin's default; startDevnet itself defaults to 0 (see DevnetOptions.lnurlPort). */
+export const DEFAULT_LNURL_PORT = 20120
 const HOST = '127.0.0.1'
 const ACCOUNT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/
 
@@ -41,10 +44,17 @@ export interface DevnetOptions {
   blossomPort?: number
   /** Set false to run without the Blossom server. */
   blossom?: boolean
+  /** The Lightning-address (LNURL-pay, NIP-57 zaps) server's port. Default 0, as for Blossom; the bin passes 20120. */
+  lnurlPort?: number
+  /** Set false to run without the Lightning-address server. */
+  lnurl?: boolean
   log?: (line: string) => void
 }
 
-/** The parts of the network an outage can take down; the demo WebUI, Blossom and the control endpoint stay. */
+/**
+ * The parts of the network an outage can take down; the demo WebUI, Blossom, the Lightning-address
+ * server and the control endpoint stay.
+ */
 export type NetworkPart = 'dht' | 'relay' | 'wallet'
 export const NETWORK_PARTS: readonly NetworkPart[] = Object.freeze(['dht', 'relay', 'wallet'])
 
@@ -57,6 +67,7 @@ export interface Devnet {
   readonly wallet: DevWallet
   webui: RunningWebUI | null
   blossom: RunningBlossomServer | null
+  lnurl: RunningLnurlServer | null
   /**
    * Stops parts of the network, as an outage would (all three when none is named). Their state
    * stays on disk (relay events, ledger) and their ports stay reserved for start().
@@ -75,6 +86,8 @@ class Parts {
   testnet!: Testnet
   relay!: RunningRelay
   wallet!: DevWallet
+  /** Told of every wallet started, the first and each one after an outage. */
+  onWallet: (wallet: DevWallet) => void = () => {}
   private readonly running = new Set<NetworkPart>()
 
   constructor(
@@ -129,6 +142,7 @@ class Parts {
   private async startWallet(): Promise<void> {
     this.wallet = await startWallet({ relayUrl: this.relay.url, dir: join(this.dir, 'wallet') })
     this.wallet.on('payment', () => {}) // keep the emitter quiet when nobody listens
+    this.onWallet(this.wallet)
     this.log(`wallet   regtest node ${this.wallet.nodePubkey}`)
   }
 }
@@ -149,6 +163,8 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     if (webui) stack.push(() => webui.close())
     const blossom = opts.blossom === false ? null : await startBlossom(dir, opts.blossomPort ?? 0, log)
     if (blossom) stack.push(() => blossom.close())
+    const lnurl = opts.lnurl === false ? null : await startLnurl(dir, net, opts.lnurlPort ?? 0, log)
+    if (lnurl) stack.push(() => lnurl.close())
     const token = randomBytes(24).toString('hex')
     const control = await startControl(() => net.wallet, dir, token)
     stack.push(() => new Promise<void>((r) => control.close(() => r())))
@@ -162,11 +178,16 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
       relays: [net.relay.url],
       webui: webui?.url ?? null,
       blossom: blossom?.url ?? null,
+      lnurl: lnurl ? { url: lnurl.url, nostr_pubkey: lnurl.nostrPubkey } : null,
       control: { url: `http://${HOST}:${(control.address() as { port: number }).port}`, token },
-      accounts: Object.fromEntries(net.wallet.accounts().map((a) => [a.name, { nwc_uri: a.nwcUri }]))
+      accounts: Object.fromEntries(
+        net.wallet
+          .accounts()
+          .map((a) => [a.name, { nwc_uri: a.nwcUri, ...(lnurl ? { lud16: lnurl.lud16(a.name) } : {}) }])
+      )
     }
     await writeState(dir, state)
-    return handle(dir, state, net, { webui, blossom }, unwind)
+    return handle(dir, state, net, { webui, blossom, lnurl }, unwind)
   } catch (err) {
     await unwind()
     throw err
@@ -177,7 +198,7 @@ function handle(
   dir: string,
   state: DevnetState,
   net: Parts,
-  servers: { webui: RunningWebUI | null; blossom: RunningBlossomServer | null },
+  servers: { webui: RunningWebUI | null; blossom: RunningBlossomServer | null; lnurl: RunningLnurlServer | null },
   unwind: () => Promise<void>
 ): Devnet {
   let closing: Promise<void> | null = null
@@ -220,6 +241,21 @@ async function startBlossom(dir: string, port: number, log: (line: string) => vo
   )
   log(`blossom  ${blossom.url}`)
   return blossom
+}
+
+/** Zap receipts are signed by a key kept in `dir/lnurl`, so a restarted devnet advertises the same one. */
+async function startLnurl(
+  dir: string,
+  net: Parts,
+  port: number,
+  log: (line: string) => void
+): Promise<RunningLnurlServer> {
+  const lnurl = await guardPort('Lightning-address', port, '--lnurl-port', () =>
+    startLnurlServer({ host: HOST, port, dir: join(dir, 'lnurl'), relayUrl: net.relay.url, wallet: net.wallet, log })
+  )
+  net.onWallet = (wallet) => lnurl.attach(wallet)
+  log(`lnurl    ${lnurl.url}/.well-known/lnurlp/<account> (zap receipts by ${lnurl.nostrPubkey})`)
+  return lnurl
 }
 
 /** A UDP port the OS has just handed out on loopback, so no one else is likely to ask for it next. */

@@ -1,4 +1,12 @@
-export { startDevnet, DEFAULT_DHT_PORT, DEFAULT_RELAY_PORT, DEFAULT_WEBUI_PORT, NETWORK_PARTS } from './devnet.js'
+export {
+  startDevnet,
+  DEFAULT_DHT_PORT,
+  DEFAULT_RELAY_PORT,
+  DEFAULT_WEBUI_PORT,
+  DEFAULT_BLOSSOM_PORT,
+  DEFAULT_LNURL_PORT,
+  NETWORK_PARTS
+} from './devnet.js'
 export type { DevnetOptions, NetworkPart, Devnet } from './devnet.js'
 export { DevnetError } from './errors.js'
 export type { DevnetErrorCode } from './errors.js'

@@ -36,6 +36,7 @@ beforeAll(async () => {
     '--relay-port=0',
     '--webui-port=0',
     '--blossom-port=0',
+    '--lnurl-port=0',
     '--step-delay=1',
     '--json'
   ])
@@ -91,10 +92,13 @@ describe('2020117-devnet --json', () => {
     expect(state.relays[0]).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/)
     expect(state.webui).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     expect(state.blossom).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(state.lnurl?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(state.lnurl?.nostr_pubkey).toMatch(/^[0-9a-f]{64}$/)
     expect(Object.keys(state.accounts).sort()).toEqual(['customer', 'provider'])
     for (const account of Object.values(state.accounts)) {
       expect(account.nwc_uri.startsWith('nostr+walletconnect://')).toBe(true)
       expect(account.nwc_uri).toContain(`relay=${encodeURIComponent(state.relays[0]!)}`)
+      expect(account.lud16).toMatch(new RegExp(`^[a-z]+@127\\.0\\.0\\.1:${port(state.lnurl!.url)}$`))
     }
     expect(state.version).toBe(2)
     expect(Date.parse(state.started_at)).not.toBeNaN()
@@ -191,8 +195,10 @@ describe('2020117-devnet subcommands', () => {
           '--relay-port',
           '--webui-port',
           '--blossom-port',
+          '--lnurl-port',
           '--no-webui',
           '--no-blossom',
+          '--no-lnurl',
           '--step-delay',
           '--json',
           '--help'
@@ -206,8 +212,10 @@ describe('2020117-devnet subcommands', () => {
           '--relay-port',
           '--webui-port',
           '--blossom-port',
+          '--lnurl-port',
           '--no-webui',
           '--no-blossom',
+          '--no-lnurl',
           '--step-delay',
           '--json'
         ]
@@ -240,6 +248,7 @@ describe('2020117-devnet subcommands', () => {
         '--relay-port=0',
         '--webui-port=0',
         '--blossom-port=0',
+        '--lnurl-port=0',
         '--no-such-flag'
       ])
       const outcome = await Promise.race([
@@ -274,12 +283,14 @@ describe('other processes', () => {
       '--webui-port=0',
       '--no-webui',
       '--no-blossom',
+      '--no-lnurl',
       '--json'
     ])
     try {
       const state = (JSON.parse(await term.firstStdoutLine()) as { state: DevnetState }).state
       expect(state.webui).toBeNull()
       expect(state.blossom).toBeNull()
+      expect(state.lnurl).toBeNull()
       await term.stderrMatching(/ready:/)
       await settled(state)
       term.child.kill('SIGTERM')
@@ -312,7 +323,14 @@ describe('other processes', () => {
       release = () => new Promise((resolve) => socket.close(() => resolve()))
     }
     const other = await tempDir('devnet-bin-busy-')
-    const ports = { '--dht-port': 0, '--relay-port': 0, '--webui-port': 0, '--blossom-port': 0, [flag]: port }
+    const ports = {
+      '--dht-port': 0,
+      '--relay-port': 0,
+      '--webui-port': 0,
+      '--blossom-port': 0,
+      '--lnurl-port': 0,
+      [flag]: port
+    }
     const run = startBin([`--dir=${other}`, ...Object.entries(ports).map(([f, p]) => `${f}=${p}`), '--json'])
     try {
       // Either it refuses (exits) or it comes up anyway; in the second case stop it and report.
@@ -346,6 +364,13 @@ describe('other processes', () => {
     expect(result.code).toBe(1)
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, error: { code: 'PORT_IN_USE' } })
     expect(result.stderr).toContain('--blossom-port')
+  })
+
+  it('refuses a busy Lightning-address port with PORT_IN_USE naming --lnurl-port', async () => {
+    const result = await withBusyPort('tcp', '--lnurl-port')
+    expect(result.code).toBe(1)
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, error: { code: 'PORT_IN_USE' } })
+    expect(result.stderr).toContain('--lnurl-port')
   })
 
   // Known bugs (see the report): the relay's EADDRINUSE arrives wrapped as RelayError

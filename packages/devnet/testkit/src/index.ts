@@ -4,6 +4,8 @@ export { testHome, spawnBin, killAll, BINS } from './bins.js'
 export type { BinName } from './bins.js'
 export { startTestNetwork } from './network.js'
 export type { TestNetwork } from './network.js'
+export { zap } from './zaps.js'
+export type { ZapOptions } from './zaps.js'
 export {
   socketInodes,
   procNetSockets,

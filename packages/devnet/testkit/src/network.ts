@@ -11,8 +11,10 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Event } from 'nostr-tools/pure'
 import { startDevnet, type Devnet, type NetworkPart } from '@2020117/devnet'
 import { killAll } from './bins.js'
+import { zap, type ZapOptions } from './zaps.js'
 
 export interface TestNetwork {
   devnet: Devnet
@@ -20,6 +22,11 @@ export interface TestNetwork {
   /** `--devnet=<dir>`, for the bins. */
   flag: string
   balanceMsat(account: string): number
+  /**
+   * A NIP-57 zap through the devnet's Lightning-address server, paid from `payer`'s wallet account;
+   * resolves with the zap receipt (kind 9735) once the relay has it.
+   */
+  zap(opts: ZapOptions): Promise<Event>
   /** Stops parts of the network (all of DHT, relay and wallet when none is named). */
   stop(...parts: NetworkPart[]): Promise<void>
   /** Starts them again, on the same ports with the same state. */
@@ -43,6 +50,7 @@ export async function startTestNetwork(
     dir,
     flag: `--devnet=${dir}`,
     balanceMsat: (account) => devnet.wallet.balance(account),
+    zap: (zapOpts) => zap(devnet, zapOpts),
     stop: (...parts) => devnet.stop(...parts),
     start: (...parts) => devnet.start(...parts),
     async close() {
