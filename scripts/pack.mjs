@@ -24,6 +24,8 @@ export const PUBLISHED = [
   'packages/nostr',
   'packages/jobs',
   'packages/blossom',
+  'packages/zaps',
+  'packages/reputation',
   'apps/agent',
   'apps/session',
   'apps/job',
@@ -32,6 +34,7 @@ export const PUBLISHED = [
   'packages/devnet/devwallet',
   'packages/devnet/webui',
   'packages/devnet/blossom',
+  'packages/devnet/lnurl',
   'packages/devnet/network',
   'packages/devnet/2020117-devnet'
 ]

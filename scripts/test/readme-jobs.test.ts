@@ -16,7 +16,7 @@ const BIN_PATHS: Record<string, string> = {
   '2020117-agent': 'apps/agent/dist/bin.js',
   '2020117-job': 'apps/job/dist/bin.js'
 }
-const FREE_PORTS = ['--dht-port=0', '--relay-port=0', '--webui-port=0', '--blossom-port=0']
+const FREE_PORTS = ['--dht-port=0', '--relay-port=0', '--webui-port=0', '--blossom-port=0', '--lnurl-port=0']
 
 const running: Proc[] = []
 afterAll(async () => {
