@@ -247,7 +247,7 @@ async function reputationGates(
   const zapTotal = new ZapTotal({ pool, recipient: identity.entry.pubkey, zapAddress: plan.zapAddress, network, log })
   if (v['ignore-reported'] !== true) return { zapTotal, reported: null }
   const reported = new ReportedCustomers(identity.entry.pubkey)
-  const sub = reported.follow(pool)
+  const sub = reported.follow(pool, log)
   await sub.ready
   log.info(
     `--ignore-reported: ${reported.size} report(s) of ours on ${setup.relays.length} relay(s); the customers they name get no answer`
