@@ -9,7 +9,7 @@ import HyperDHT from 'hyperdht'
 import { CliError, runMain, snakeKeys, startUp, type Logger, type MainContext, type Startup } from '@2020117/cli'
 import { ClaimRecord } from '@2020117/files'
 import { npubOf, Presence, RelayPool } from '@2020117/nostr'
-import { NwcWallet, WalletError } from '@2020117/wallet'
+import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
 import { uploadBlob } from '@2020117/blossom'
 import { lightningAddressInvoicer, nwcInvoicer, type Invoicer } from './session.js'
 import { creditedPath } from './credited.js'
@@ -19,6 +19,8 @@ import { JobService } from './jobs/service.js'
 import { JobStore, jobStorePaths } from './jobs/store.js'
 import { nwcJobWallet, type JobWallet } from './jobs/payment.js'
 import type { BlobUploader } from './jobs/output.js'
+import { ReportedCustomers } from './jobs/reported.js'
+import { ZapTotal } from './jobs/zap-total.js'
 import { spec } from './spec.js'
 import { networkOf, parseUpstream, planOf, processorOf, readManifest, type Plan, type Setup } from './plan.js'
 
@@ -89,6 +91,8 @@ interface Money {
   jobWallet: JobWallet | null
   /** The one record of credited payment hashes, shared by sessions and jobs (one writer per file). */
   credited: ClaimRecord
+  /** The network the NWC wallet says it is on; null when there is none or it does not say. */
+  network: NetworkName | null
 }
 
 /** How this provider gets paid: an NWC wallet that makes invoices, else (sessions only) a Lightning address. */
@@ -97,7 +101,7 @@ async function openMoney(start: Startup, setup: Setup, plan: Plan, goodbye: Good
   const credited = await ClaimRecord.open(creditedPath(identity.path, identity.name))
   const paidJobs = plan.jobs !== null && !plan.terms.free
   const paidSessions = plan.halves.sessions && !plan.terms.free
-  if (!paidJobs && !paidSessions) return { invoicer: null, jobWallet: null, credited }
+  if (!paidJobs && !paidSessions) return { invoicer: null, jobWallet: null, credited, network: null }
   if (setup.nwcUri) {
     const wallet = await NwcWallet.connect(setup.nwcUri)
     goodbye(() => wallet.close())
@@ -108,14 +112,16 @@ async function openMoney(start: Startup, setup: Setup, plan: Plan, goodbye: Good
     return {
       invoicer: paidSessions ? nwcInvoicer(wallet, v['invoice-expiry'] as number, credited) : null,
       jobWallet: paidJobs ? nwcJobWallet(wallet) : null,
-      credited
+      credited,
+      network: networkName(info.network)
     }
   }
   if (paidJobs)
     throw CliError.MISSING_FLAG('nwc', 'jobs are paid first and checked with lookup_invoice: give --nwc=URI')
   if (v['lightning-address']) {
     log.warn('receiving through a Lightning address: payments are checked by preimage only (no lookup_invoice)')
-    return { invoicer: lightningAddressInvoicer(v['lightning-address'] as string, credited), jobWallet: null, credited }
+    const invoicer = lightningAddressInvoicer(v['lightning-address'] as string, credited)
+    return { invoicer, jobWallet: null, credited, network: null }
   }
   throw WalletError.NO_WALLET('receive')
 }
@@ -212,7 +218,8 @@ async function startJobService(
     paymentSeconds: v['job-payment-seconds'] as number,
     upload,
     log,
-    emit
+    emit,
+    ...(await reputationGates(start, plan, setup, money, pool))
   })
   goodbye(() => service.stop())
   await service.start()
@@ -221,6 +228,37 @@ async function startJobService(
     `jobs: ${processor.describe} for kind ${priced}${v['pay-after'] ? ' (paid after the work)' : ''}, on ${setup.relays.length} relay(s)${upload ? `, blobs to ${setup.blossom}` : ''}`
   )
   return service
+}
+
+/**
+ * What a job request may ask of our reputation (min_zap_sats) and whom we do not serve
+ * (--ignore-reported). Our reports are followed before the first request is read.
+ */
+async function reputationGates(
+  start: Startup,
+  plan: Plan,
+  setup: Setup,
+  money: Money,
+  pool: RelayPool
+): Promise<{ zapTotal: ZapTotal; reported: ReportedCustomers | null }> {
+  const { values: v, identity, log } = start
+  // Receipts are counted on our wallet's network; a free agent has no wallet and takes the network's.
+  const network = money.network ?? (v.devnet !== undefined ? 'regtest' : 'bitcoin')
+  const zapTotal = new ZapTotal({ pool, recipient: identity.entry.pubkey, zapAddress: plan.zapAddress, network, log })
+  if (v['ignore-reported'] !== true) return { zapTotal, reported: null }
+  const reported = new ReportedCustomers(identity.entry.pubkey)
+  const sub = reported.follow(pool, log)
+  await sub.ready
+  log.info(
+    `--ignore-reported: ${reported.size} report(s) of ours on ${setup.relays.length} relay(s); the customers they name get no answer`
+  )
+  return { zapTotal, reported }
+}
+
+/** NIP-47 get_info says `mainnet` where invoices say `bitcoin`; a network we do not know is none. */
+function networkName(said: string | null): NetworkName | null {
+  const name = said === 'mainnet' ? 'bitcoin' : said
+  return NETWORK_NAMES.find((n) => n === name) ?? null
 }
 
 function blossomUploader(server: string, secretKey: Uint8Array): BlobUploader {
@@ -271,7 +309,7 @@ async function announce(a: {
     info: {
       name: v.name as string,
       about: String(a.plan.manifest.description ?? ''),
-      lud16: (v['lightning-address'] as string | undefined) ?? null,
+      lud16: a.plan.zapAddress,
       kinds: status ? a.plan.terms.kinds : [],
       satsPerMinute: status?.satsPerMinute ?? 0,
       tickSeconds: v['tick-seconds'] as number,

@@ -9,6 +9,7 @@ import { CliError, type Startup } from '@2020117/cli'
 import { readRunningState } from '@2020117/cli/devnet-state'
 import { isJobRequestKind, kinds as KIND, MAX_MANIFEST_BYTES } from '@2020117/protocol'
 import { parseBootstrap, type NetworkConfig } from '@2020117/swarm'
+import { lightningAddressUrl } from '@2020117/wallet'
 import { createProcessor, ProcessorError, type ApiName, type Processor } from './processors/index.js'
 import { spec } from './spec.js'
 
@@ -25,6 +26,8 @@ export interface Plan {
   /** Job mode's kinds and prices (msat), when jobs run. */
   jobs: { kinds: number[]; prices: Map<number, number> } | null
   manifest: Record<string, unknown>
+  /** The profile's lud16, where zaps to us go: --zap-address, else --lightning-address. */
+  zapAddress: string | null
 }
 
 export interface Setup {
@@ -72,7 +75,23 @@ export function planOf(start: Startup, setup: Setup): Plan {
   if (!halves.jobs && v['no-jobs'] !== true && setup.relays.length > 0)
     start.log.info('not selling jobs: set --job-price=SATS to sell them on the relays')
   const manifest = defaultManifest(v.name as string, terms.kinds)
-  return { terms, halves, jobs, manifest }
+  return { terms, halves, jobs, manifest, zapAddress: zapAddressOf(v) }
+}
+
+/** --zap-address, else --lightning-address: a name@domain address, or none. */
+export function zapAddressOf(v: Values): string | null {
+  const address = (v['zap-address'] as string | undefined) ?? (v['lightning-address'] as string | undefined) ?? null
+  if (address === null || v['zap-address'] === undefined) return address
+  try {
+    lightningAddressUrl(address)
+  } catch {
+    throw CliError.INVALID_FLAG(
+      'zap-address',
+      `must be a Lightning address name@domain, got "${address.slice(0, 80)}"`,
+      spec.bin
+    )
+  }
+  return address
 }
 
 function termsOf(v: Values): Terms {

@@ -147,6 +147,18 @@ export const spec: CommandSpec = {
       env: 'LIGHTNING_ADDRESS',
       placeholder: 'ADDR'
     },
+    'zap-address': {
+      type: 'string',
+      description:
+        'the Lightning address published in the profile (lud16) for zaps to this agent, whose receipts count for min_zap_sats requests (default: --lightning-address; billing is unchanged)',
+      env: 'AGENT_ZAP_ADDRESS',
+      placeholder: 'ADDR'
+    },
+    'ignore-reported': {
+      type: 'boolean',
+      description:
+        'do not answer job requests from customers this agent reported (kind 1984 by its key on its relays; a deleted report no longer counts)'
+    },
     'invoice-expiry': {
       type: 'integer',
       description: 'seconds each invoice stays payable',

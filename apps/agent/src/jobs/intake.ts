@@ -1,14 +1,16 @@
 // Which requests the provider takes (SPEC §10.3), in the order the issue fixes: addressed to us
-// or broadcast, then verified and decrypted, then not expired, then an output an encrypted answer
-// can carry, then the bid. The capacity comes after (service.ts), since only the service knows what
+// or broadcast, then verified and decrypted, then not expired, then a min_zap_sats that is a number,
+// then an output an encrypted answer can carry, then the bid. The capacity comes after (service.ts), since only the service knows what
 // is in flight.
 //
 // Invariant: only a request addressed to this provider is ever answered with a refusal; a broadcast
 // request we do not take is left alone, so that no one can make us spam a relay.
 
 import { isExpired, isJobError, parseRequest, type JobRequest } from '@2020117/jobs'
+import { MIN_ZAP_SATS_PARAM } from '@2020117/protocol'
 import { verifyEvent, type Event } from 'nostr-tools/pure'
 import { JobFailure } from './errors.js'
+import { minZapSatsOf } from './zap-total.js'
 
 export interface IntakeTerms {
   /** Our hex pubkey, and the key that decrypts requests encrypted to us. */
@@ -44,6 +46,12 @@ export function decide(event: Event, terms: IntakeTerms, nowSecs = Math.floor(Da
     return { act: 'refuse', failure: refusalOf(err.code), request: stubOf(event) }
   }
   if (isExpired(request, nowSecs)) return { act: 'ignore', why: 'expired' }
+  // A threshold that is no number is a malformed request, refused as one that does not parse.
+  if (minZapSatsOf(request) === 'invalid') {
+    if (!addressed) return { act: 'ignore', why: 'not a valid request' }
+    const failure = JobFailure.INPUT_INVALID(`${MIN_ZAP_SATS_PARAM} must be a whole number of sats`)
+    return { act: 'refuse', failure, request }
+  }
   // Known before the invoice, so refused before it: paid and then undeliverable would cost the
   // customer its sats (an encrypted request has one `p`: it is addressed to us).
   if (request.encryption !== null && terms.imageOutput(request.kind))

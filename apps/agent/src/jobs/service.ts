@@ -10,6 +10,8 @@
 //   pay holds at most that many slots for at most --job-payment-seconds each), and invoices and
 //   refusals are each rate-bounded: a flood costs a bounded number of wallet calls and events.
 // - Only a deletion signed by the request's author cancels it (cancelledIds + author check).
+// - A request that asks for more validated zaps than ours (min_zap_sats, SPEC §11.6) or comes from
+//   a customer we reported (--ignore-reported) gets no answer at all, not even a refusal.
 // - Nothing a peer sends throws out of a listener: a failure ends that job, not the agent.
 // - A relay may drop a live event (public relays do; a connection can also be dead for the ~50 s
 //   a ping takes to notice): every SWEEP_MS the service asks its relays again for requests since
@@ -24,6 +26,8 @@ import { decide, type IntakeTerms } from './intake.js'
 import { JobFailure } from './errors.js'
 import { Job, type JobContext } from './job.js'
 import { Recent, RateWindow } from './bounded.js'
+import type { ReportedCustomers } from './reported.js'
+import { minZapSatsOf, type ZapTotal } from './zap-total.js'
 
 /** How often the relays are asked again for what a live subscription may have missed. */
 export const SWEEP_MS = 15_000
@@ -35,6 +39,10 @@ export interface JobServiceOptions extends Omit<JobContext, 'hashInUse' | 'publi
   maxJobs: number
   /** SWEEP_MS unless a test says otherwise. */
   sweepMs?: number
+  /** Our validated zap total, for requests with min_zap_sats (SPEC §11.6). */
+  zapTotal: Pick<ZapTotal, 'sats'>
+  /** --ignore-reported: the customers we reported, whose requests get no answer; null: serve everyone. */
+  reported: Pick<ReportedCustomers, 'has'> | null
 }
 
 /** What the jobs did since the start, for the agent's summary. */
@@ -175,8 +183,14 @@ export class JobService {
   private async intake(event: Event): Promise<void> {
     const { store, log } = this.opts
     if (store.known(event.id)) return
+    const short = event.id.slice(0, 12)
+    if (this.opts.reported?.has(event.pubkey))
+      return log.debug(`ignoring request ${short}: its author is a customer we reported (--ignore-reported)`)
     const decision = decide(event, this.opts.terms)
-    if (decision.act === 'ignore') return log.debug(`ignoring request ${event.id.slice(0, 12)}: ${decision.why}`)
+    if (decision.act === 'ignore') return log.debug(`ignoring request ${short}: ${decision.why}`)
+    const below = await this.belowMinZap(decision.request)
+    if (below) return log.debug(`ignoring request ${short}: ${below}`)
+    if (this.stopping.signal.aborted) return
     store.saw(event.created_at)
     if (decision.act === 'refuse') return this.refuse(decision.request, decision.failure)
     const { request, priceMsat, addressed } = decision
@@ -188,6 +202,14 @@ export class JobService {
       return
     }
     await this.accept(request, priceMsat, charged)
+  }
+
+  /** Why a request's min_zap_sats is above our validated zap total; null when it is not (or has none). */
+  private async belowMinZap(request: JobRequest): Promise<string | null> {
+    const min = minZapSatsOf(request)
+    if (typeof min !== 'number' || min === 0) return null
+    const total = await this.opts.zapTotal.sats()
+    return min > total ? `it asks for ${min} sats of zaps (min_zap_sats), we have ${total}` : null
   }
 
   private async accept(request: JobRequest, priceMsat: number, charged: boolean): Promise<void> {
