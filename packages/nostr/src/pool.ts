@@ -17,7 +17,20 @@ import type { AbstractRelay, Subscription } from 'nostr-tools/abstract-relay'
 import type { Event, Filter } from 'nostr-tools'
 import { WebSocket } from 'ws'
 
-useWebSocketImplementation(WebSocket)
+/**
+ * nostr-tools closes a socket that is still connecting when its connection timeout fires, after
+ * dropping the socket's error listener, and ws then emits 'error' with no listener: a relay that
+ * takes the TCP connection and never answers the handshake would kill the process. Every socket
+ * keeps a listener of its own; nostr-tools still learns of the failure through its timeout.
+ */
+class GuardedWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args)
+    this.on('error', () => {})
+  }
+}
+
+useWebSocketImplementation(GuardedWebSocket)
 
 export interface RelayPoolOptions {
   /** Hold a connection to every relay and redial it when it drops; emits 'reconnect'. */

@@ -126,3 +126,28 @@ describe('RelayPool', () => {
     expect(got).toEqual(['after the restart'])
   })
 })
+
+test('a relay that takes the connection but never finishes the WebSocket handshake costs a timeout, not the process', async () => {
+  // nostr-tools closes a socket still connecting when its connection timeout fires and drops the
+  // socket's error listener first; ws then emits 'error' with no listener, which killed the bin.
+  const sockets: import('node:net').Socket[] = []
+  const silent = (await import('node:net')).createServer((s) => void sockets.push(s))
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  const uncaught: unknown[] = []
+  const onUncaught = (err: unknown) => void uncaught.push(err)
+  process.on('uncaughtException', onUncaught)
+  try {
+    const { port } = silent.address() as import('node:net').AddressInfo
+    const p = new RelayPool([`ws://127.0.0.1:${port}`])
+    expect(await p.query({ kinds: [1] }, 1000)).toEqual([])
+    expect(await p.publish(note(generateSecretKey()), 1000)).toBe(0)
+    p.close()
+    // The error comes a tick after the timeout: give the loop a turn for it to surface.
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    expect(uncaught).toEqual([])
+  } finally {
+    process.off('uncaughtException', onUncaught)
+    for (const s of sockets) s.destroy()
+    silent.close()
+  }
+})
