@@ -121,3 +121,22 @@ test('--bolt11 with a preimage that is not its own: INVALID_PROOF, exit 4, nothi
   expect(await good.exited, good.stderr()).toBe(0)
   expect(await reviewsBy(customer.pubkey, job)).toHaveLength(1)
 })
+
+// NEEDS the real compute and collect (helpers "core" and "collect"): with today's placeholders
+// nothing is read and every term is 0, so this test fails until they land. What it covers: a review
+// published by `review` is read back by `show` as verified, a completed job, with its event as evidence.
+test('show counts a published review as verified: a completed job, with the review as evidence', async () => {
+  const provider = stranger()
+  const job = randomBytes(32).toString('hex')
+  await paid(jobInvoiceDescription(job, provider.npub))
+  const run = customer.trust(['review', provider.npub, '--rating=5', `--job=${job}`, '--kind=5050', '--json'])
+  expect(await run.exited, run.stderr()).toBe(0)
+  const { event_id } = JSON.parse(run.stdout())
+  const show = customer.trust(['show', provider.npub, '--json'])
+  expect(await show.exited, show.stderr()).toBe(0)
+  const seen = JSON.parse(show.stdout())
+  expect(seen.jobs_completed).toBe(1)
+  expect(seen.reviews).toMatchObject({ verified: 1, unverified: 0 })
+  expect(seen.terms.jobs).toBe(5)
+  expect(seen.evidence.reviews_verified).toEqual([event_id])
+})
