@@ -122,6 +122,18 @@ test('--bolt11 with a preimage that is not its own: INVALID_PROOF, exit 4, nothi
   expect(await reviewsBy(customer.pubkey, job)).toHaveLength(1)
 })
 
+test('--job without --kind, and no relay has the request: REQUEST_NOT_FOUND, exit 1, nothing published', async () => {
+  const provider = stranger()
+  const job = randomBytes(32).toString('hex')
+  await paid(jobInvoiceDescription(job, provider.npub))
+  const run = customer.trust(['review', provider.npub, '--rating=4', `--job=${job}`, '--timeout=3', '--json'])
+  expect(await run.exited, run.stderr()).toBe(1)
+  const { error } = JSON.parse(run.stdout())
+  expect(error.code).toBe('REQUEST_NOT_FOUND')
+  expect(error.message).toMatch(/so its kind is unknown: pass --kind$/)
+  expect(await reviewsBy(customer.pubkey, job)).toEqual([])
+})
+
 // NEEDS the real compute and collect (helpers "core" and "collect"): with today's placeholders
 // nothing is read and every term is 0, so this test fails until they land. What it covers: a review
 // published by `review` is read back by `show` as verified, a completed job, with its event as evidence.
