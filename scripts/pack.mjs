@@ -29,6 +29,7 @@ export const PUBLISHED = [
   'apps/agent',
   'apps/session',
   'apps/job',
+  'apps/trust',
   'packages/2020117-agent',
   'packages/devnet/relay',
   'packages/devnet/devwallet',

@@ -100,14 +100,16 @@ describe('installed from the tarballs with plain npm', () => {
     const names = [...seen].map((m) => (JSON.parse(readFileSync(m, 'utf8')) as { name: string }).name)
     expect(names).toContain('@2020117/session')
     expect(names).toContain('@2020117/job')
+    expect(names).toContain('@2020117/trust')
     expect(names.filter((n) => LOCAL_NETWORK.includes(n))).toEqual([])
   })
 
-  test('2020117-agent, 2020117-session, 2020117-job and 2020117-devnet --help exit 0', async () => {
+  test('2020117-agent, 2020117-session, 2020117-job, 2020117-trust and 2020117-devnet --help exit 0', async () => {
     for (const [bin, usage] of [
       ['2020117-agent', /^2020117-agent: /],
       ['2020117-session', /^2020117-session: /],
       ['2020117-job', /^2020117-job: /],
+      ['2020117-trust', /^2020117-trust: /],
       ['2020117-devnet', /^2020117-devnet: /]
     ] as const) {
       const run = installed(bin, ['--help'])

@@ -28,6 +28,7 @@ const BINS: Array<{ heading: string; bin: string; args: string[] }> = [
   { heading: '2020117-agent flags', bin: 'apps/agent/dist/bin.js', args: ['--help'] },
   { heading: '2020117-session flags', bin: 'apps/session/dist/bin.js', args: ['--help'] },
   { heading: '2020117-job flags', bin: 'apps/job/dist/bin.js', args: ['--help'] },
+  { heading: '2020117-trust flags', bin: 'apps/trust/dist/bin.js', args: ['--help'] },
   { heading: '2020117-devnet flags', bin: 'packages/devnet/network/dist/bin.js', args: ['--help'] },
   { heading: '2020117-devnet balance flags', bin: 'packages/devnet/network/dist/bin.js', args: ['balance', '--help'] },
   {

@@ -14,4 +14,12 @@ export {
 export type { NetworkName, DecodedInvoice, DecodeOptions } from './invoice.js'
 export { lightningAddressUrl, invoiceFromLightningAddress, readCappedText } from './lnurl.js'
 export { loadNwcSdk, setWalletLogSink, NwcWallet } from './nwc.js'
-export type { WalletLogSink, NwcWalletOptions, WalletInfo, PaidInvoice, MadeInvoice, NwcClientLike } from './nwc.js'
+export type {
+  WalletLogSink,
+  NwcWalletOptions,
+  WalletInfo,
+  PaidInvoice,
+  MadeInvoice,
+  NwcClientLike,
+  SettledPayment
+} from './nwc.js'

@@ -53,6 +53,25 @@ export interface MadeInvoice {
   paymentHash: string
 }
 
+/** An outgoing payment the wallet says settled (NIP-47 list_transactions), with the preimage it revealed. */
+export interface SettledPayment {
+  invoice: string
+  /** The description the wallet reports (it may be empty: the invoice's own is the one to trust). */
+  description: string
+  paymentHash: string
+  preimage: string
+  amountMsat: number
+  /** Unix seconds. */
+  settledAt: number
+}
+
+/** How many transactions one list_transactions page asks for, and the most `settledPayments` reads. */
+const LIST_PAGE = 50
+const MAX_LISTED = 1000
+/** Longer than any BOLT #11 invoice or NIP-47 description a wallet has reason to send. */
+const MAX_LISTED_INVOICE_CHARS = 8192
+const MAX_LISTED_DESCRIPTION_CHARS = 1024
+
 /** The part of NWCClient this wallet uses. */
 export type NwcClientLike = Pick<NWCClient, 'payInvoice' | 'lookupInvoice' | 'getInfo' | 'close'> & {
   walletPubkey: string
@@ -150,6 +169,32 @@ export class NwcWallet {
     const tx = await this.request('lookup_invoice', () => this.client.lookupInvoice({ payment_hash: paymentHash }))
     const settled = tx.state === 'settled' || (tx.settled_at ?? 0) > 0
     return { settled, preimage: settled && tx.preimage ? tx.preimage : null }
+  }
+
+  /**
+   * Outgoing payments that settled with a preimage, newest first, read page by page until `accept`
+   * returns true for one (that one is returned) or `max` transactions were read (null then). The
+   * wallet's word, bounded: entries without a 64 hex hash and preimage or with oversized fields are
+   * skipped. A wallet without list_transactions answers NOT_IMPLEMENTED (a typed PAYMENT_FAILED).
+   */
+  async findSettledPayment(
+    accept: (payment: SettledPayment) => boolean,
+    opts: { max?: number; from?: number } = {}
+  ): Promise<SettledPayment | null> {
+    const max = Math.min(opts.max ?? MAX_LISTED, MAX_LISTED)
+    for (let offset = 0; offset < max; offset += LIST_PAGE) {
+      const limit = Math.min(LIST_PAGE, max - offset)
+      const page = await this.request('list_transactions', () =>
+        this.client.listTransactions({ type: 'outgoing', limit, offset, ...(opts.from ? { from: opts.from } : {}) })
+      )
+      const transactions = Array.isArray(page?.transactions) ? page.transactions.slice(0, limit) : []
+      for (const tx of transactions) {
+        const payment = settledPaymentOf(tx)
+        if (payment && accept(payment)) return payment
+      }
+      if (transactions.length < limit) return null
+    }
+    return null
   }
 
   /**
@@ -303,6 +348,22 @@ export class NwcWallet {
     }
     return Object.assign(out, { nip47Code: code || null })
   }
+}
+
+/** A list_transactions entry as a settled outgoing payment, or null when it is not one or not well formed. */
+function settledPaymentOf(tx: unknown): SettledPayment | null {
+  const t = tx as Record<string, unknown>
+  if (!t || t.type !== 'outgoing' || !(t.state === 'settled' || Number(t.settled_at ?? 0) > 0)) return null
+  const hex = (v: unknown) => (typeof v === 'string' && /^[0-9a-f]{64}$/i.test(v) ? v.toLowerCase() : null)
+  const paymentHash = hex(t.payment_hash)
+  const preimage = hex(t.preimage)
+  if (!paymentHash || !preimage) return null
+  if (typeof t.invoice !== 'string' || t.invoice.length === 0 || t.invoice.length > MAX_LISTED_INVOICE_CHARS)
+    return null
+  const description = typeof t.description === 'string' ? t.description.slice(0, MAX_LISTED_DESCRIPTION_CHARS) : ''
+  const amountMsat = typeof t.amount === 'number' && Number.isSafeInteger(t.amount) && t.amount > 0 ? t.amount : 0
+  const settledAt = typeof t.settled_at === 'number' && Number.isSafeInteger(t.settled_at) ? t.settled_at : 0
+  return { invoice: t.invoice, description, paymentHash, preimage, amountMsat, settledAt }
 }
 
 /** The longest one lookup waits while a pending payment is settled, so that its progress is heard. */

@@ -13,6 +13,7 @@ export const BINS = {
   agent: `${ROOT}apps/agent/dist/bin.js`,
   session: `${ROOT}apps/session/dist/bin.js`,
   job: `${ROOT}apps/job/dist/bin.js`,
+  trust: `${ROOT}apps/trust/dist/bin.js`,
   devnet: `${ROOT}packages/devnet/network/dist/bin.js`
 } as const
 

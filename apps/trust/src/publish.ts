@@ -1,0 +1,77 @@
+// vouch, revoke and report: one event built by @2020117/reputation's builders (which check our own
+// input, so that what goes out is what every reader counts), published, and how many relays took it.
+
+import { CliError } from '@2020117/cli'
+import { npubOf } from '@2020117/nostr'
+import { buildReport, buildRevocation, buildVouch, isReputationError } from '@2020117/reputation'
+import type { Event } from 'nostr-tools/pure'
+import type { Context } from './context.js'
+import { TrustError } from './errors.js'
+
+/** What a subcommand prints: the --json object (camelCase here, snake_case out) and the human lines. */
+export interface Output {
+  json: Record<string, unknown>
+  lines: string[]
+}
+
+export interface Published {
+  eventId: string
+  kind: number
+  /** How many relays took it, of how many asked. */
+  relaysTook: number
+  relaysAsked: number
+}
+
+/** Publishes to every relay; none taking it is NOT_PUBLISHED (exit 3). */
+export async function publish(ctx: Context, event: Event, what: string): Promise<Published> {
+  const took = await ctx.pool.publish(event, ctx.waitMs)
+  if (took === 0) throw TrustError.NOT_PUBLISHED(what, ctx.pool.relays)
+  return { eventId: event.id, kind: event.kind, relaysTook: took, relaysAsked: ctx.pool.relays.length }
+}
+
+/** A builder's refusal of our own input: a usage error with the builder's code (INVALID_PROOF: exit 4). */
+export function built<T>(build: () => T): T {
+  try {
+    return build()
+  } catch (err) {
+    if (!isReputationError(err)) throw err
+    if (err.code === 'INVALID_PROOF') throw TrustError.INVALID_PROOF(err.message)
+    throw new CliError(err.code, err.message, 2)
+  }
+}
+
+export function publishedLine(verb: string, subject: string, p: Published): string {
+  return `${verb} ${npubOf(subject)}: event ${p.eventId} (kind ${p.kind}), taken by ${p.relaysTook} of ${p.relaysAsked} relay(s)`
+}
+
+export async function vouch(ctx: Context): Promise<Output> {
+  const event = buildVouch(ctx.target, ctx.start.identity.secretKey)
+  const p = await publish(ctx, event, 'vouch')
+  return {
+    json: { command: 'vouch', subject: npubOf(ctx.target), ...p },
+    lines: [publishedLine('vouched for', ctx.target, p)]
+  }
+}
+
+export async function revoke(ctx: Context): Promise<Output> {
+  const event = buildRevocation(ctx.target, ctx.start.identity.secretKey)
+  const p = await publish(ctx, event, 'revocation')
+  return {
+    json: { command: 'revoke', subject: npubOf(ctx.target), ...p },
+    lines: [publishedLine('revoked your vouch for', ctx.target, p)]
+  }
+}
+
+export async function report(ctx: Context): Promise<Output> {
+  const { values: v } = ctx.start
+  if (v.type === undefined)
+    throw CliError.MISSING_FLAG('type', 'say what the report is for, e.g. --type=spam (NIP-56 report types)')
+  const type = v.type as string
+  const reason = (v.reason as string | undefined) ?? ''
+  const event = built(() => buildReport(ctx.target, type, reason, ctx.start.identity.secretKey))
+  const p = await publish(ctx, event, 'report')
+  return {
+    json: { command: 'report', subject: npubOf(ctx.target), type, ...p },
+    lines: [publishedLine(`reported (${type})`, ctx.target, p)]
+  }
+}
