@@ -49,8 +49,9 @@ export function startRepl(opts: ReplOptions): readline.Interface {
         await run(line.trim(), opts, print)
       } catch (err) {
         // Typed errors keep their code, so that a script can tell a refused review from a typo.
-        const code = (err as { code?: unknown }).code
-        print(`error${typeof code === 'string' ? ` ${code}` : ''}: ${(err as Error).message}`)
+        const { code, message } = err as { code?: unknown; message: string }
+        const named = typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code) && !message.startsWith(code)
+        print(`error: ${named ? `${code}: ` : ''}${message}`)
       }
       if (opts.session.state !== 'ended') prompt()
     })

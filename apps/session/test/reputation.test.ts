@@ -148,72 +148,81 @@ async function list(c: Customer, extra: string[] = []): Promise<Row[]> {
   return providers
 }
 
-test('--list --json ranks providers by price against score, each with its rank, score, flag and every term; --min-score sets them aside', async () => {
-  const c = await customer()
-  const cheap = await startAgent('cheap', ['--sats-per-minute=2'])
-  const dear = await startAgent('dear', ['--sats-per-minute=9'])
-  const rows = await list(c)
-  const ours = rows.filter((r) => r.pubkey === cheap.pubkey || r.pubkey === dear.pubkey)
-  expect(ours).toHaveLength(2)
-  for (const r of ours) {
-    expect(Object.keys(r.reputation ?? {}).sort()).toEqual(REPUTATION_KEYS)
-    expect(r.reputation).toMatchObject({
-      pubkey: r.pubkey,
-      score: r.score,
-      flagged: r.flagged,
-      wot: { trusted_by: 0, trusted_by_your_follows: 0, trusted_by_your_graph: 0 },
-      zaps: { total_sats: 0, count: 0, in_graph_sats: 0 },
-      reviews: { verified: 0, unverified: 0, avg: null },
-      reports: { in_graph: 0, total: 0, flagged: false },
-      jobs_completed: 0,
-      terms: { trust: 0, zaps: 0, jobs: 0, rating: 0 }
-    })
-    expect(r).toMatchObject({ score: 0, flagged: false, skip_reason: null })
-    expect(r.effective_price_msat).toBe((r.sats_per_minute as number) * 1000)
+test(
+  '--list --json ranks providers by price against score, each with its rank, score, flag and every term; --min-score sets them aside',
+  { timeout: 90_000 },
+  async () => {
+    const c = await customer()
+    const cheap = await startAgent('cheap', ['--sats-per-minute=2'])
+    const dear = await startAgent('dear', ['--sats-per-minute=9'])
+    const rows = await list(c)
+    const ours = rows.filter((r) => r.pubkey === cheap.pubkey || r.pubkey === dear.pubkey)
+    expect(ours).toHaveLength(2)
+    for (const r of ours) {
+      expect(Object.keys(r.reputation ?? {}).sort()).toEqual(REPUTATION_KEYS)
+      expect(r.reputation).toMatchObject({
+        pubkey: r.pubkey,
+        score: r.score,
+        flagged: r.flagged,
+        wot: { trusted_by: 0, trusted_by_your_follows: 0, trusted_by_your_graph: 0 },
+        zaps: { total_sats: 0, count: 0, in_graph_sats: 0 },
+        reviews: { verified: 0, unverified: 0, avg: null },
+        reports: { in_graph: 0, total: 0, flagged: false },
+        jobs_completed: 0,
+        terms: { trust: 0, zaps: 0, jobs: 0, rating: 0 }
+      })
+      expect(r).toMatchObject({ score: 0, flagged: false, skip_reason: null })
+      expect(r.effective_price_msat).toBe((r.sats_per_minute as number) * 1000)
+    }
+    // Ranks are 1, 2, … over the eligible rows, best (lowest price weighed by score) first.
+    const ranked = rows.filter((r) => r.rank !== null)
+    expect(ranked.map((r) => r.rank)).toEqual(ranked.map((_, i) => i + 1))
+    const prices = ranked.map((r) => r.effective_price_msat as number)
+    expect(prices).toEqual([...prices].sort((a, b) => a - b))
+    const rankOf = (pubkey: string) => ours.find((r) => r.pubkey === pubkey)?.rank as number
+    expect(rankOf(cheap.pubkey)).toBeLessThan(rankOf(dear.pubkey))
+
+    const strict = await list(c, ['--min-score=1'])
+    for (const pubkey of [cheap.pubkey, dear.pubkey])
+      expect(strict.find((r) => r.pubkey === pubkey)).toMatchObject({ rank: null, skip_reason: 'LOW_SCORE', score: 0 })
+
+    const human = spawnBin('session', [network.flag, '--list', ...c.flags])
+    expect(await human.exited).toBe(0)
+    expect(human.stdout()).toMatch(new RegExp(`^#${rankOf(cheap.pubkey)}\\s+score 0\\s+${cheap.npub}\\s+cheap`, 'm'))
   }
-  // Ranks are 1, 2, … over the eligible rows, best (lowest price weighed by score) first.
-  const ranked = rows.filter((r) => r.rank !== null)
-  expect(ranked.map((r) => r.rank)).toEqual(ranked.map((_, i) => i + 1))
-  const prices = ranked.map((r) => r.effective_price_msat as number)
-  expect(prices).toEqual([...prices].sort((a, b) => a - b))
-  const rankOf = (pubkey: string) => ours.find((r) => r.pubkey === pubkey)?.rank as number
-  expect(rankOf(cheap.pubkey)).toBeLessThan(rankOf(dear.pubkey))
+)
 
-  const strict = await list(c, ['--min-score=1'])
-  for (const pubkey of [cheap.pubkey, dear.pubkey])
-    expect(strict.find((r) => r.pubkey === pubkey)).toMatchObject({ rank: null, skip_reason: 'LOW_SCORE', score: 0 })
-
-  const human = spawnBin('session', [network.flag, '--list', ...c.flags])
-  expect(await human.exited).toBe(0)
-  expect(human.stdout()).toMatch(new RegExp(`^#${rankOf(cheap.pubkey)}\\s+score 0\\s+${cheap.npub}\\s+cheap`, 'm'))
-})
-
-test('--min-score above every score: ALL_BELOW_MIN_SCORE, saying which flag to change, and nothing is paid', async () => {
-  const c = await customer()
-  const ready = await startAgent('modest', ['--sats-per-minute=3'])
-  const before = network.balanceMsat('customer')
-  const session = spawnBin('session', [
-    network.flag,
-    ...c.flags,
-    '--budget=100',
-    '--port=0',
-    '--yes',
-    '--no-repl',
-    '--json',
-    '--min-score=1000',
-    `--swarm-key=${ready.swarm_key}`
-  ])
-  const out = await session.json<{ ok: boolean; error: { code: string; message: string } }>((v) => 'error' in v)
-  expect(out.error.code).toBe('ALL_BELOW_MIN_SCORE')
-  expect(out.error.message).toContain('--min-score')
-  expect(await session.exited).toBe(1)
-  expect(session.stderr()).toMatch(/3 sats\/min\s+score 0\s/)
-  expect(network.balanceMsat('customer')).toBe(before)
-})
+test(
+  '--min-score above every score: ALL_BELOW_MIN_SCORE, saying which flag to change, and nothing is paid',
+  { timeout: 60_000 },
+  async () => {
+    const c = await customer()
+    const ready = await startAgent('modest', ['--sats-per-minute=3'])
+    const before = network.balanceMsat('customer')
+    const session = spawnBin('session', [
+      network.flag,
+      ...c.flags,
+      '--budget=100',
+      '--port=0',
+      '--yes',
+      '--no-repl',
+      '--json',
+      '--min-score=1000',
+      `--swarm-key=${ready.swarm_key}`
+    ])
+    const out = await session.json<{ ok: boolean; error: { code: string; message: string } }>((v) => 'error' in v)
+    expect(out.error.code).toBe('ALL_BELOW_MIN_SCORE')
+    expect(out.error.message).toContain('--min-score')
+    expect(await session.exited).toBe(1)
+    expect(session.stderr()).toMatch(/3 sats\/min\s+score 0\s/)
+    expect(network.balanceMsat('customer')).toBe(before)
+  }
+)
 
 // Needs @2020117/reputation's real reading side (helpers "core" and "collect"): skipped until then.
 test.runIf(READS)(
   'a provider flagged by 3 reporters the customer follows is skipped for a dearer one, shown FLAGGED, listed last, and rented with --allow-flagged',
+  { timeout: 120_000 },
   async () => {
     const c = await customer()
     const flagged = await startAgent('flagged', ['--sats-per-minute=1'])
@@ -289,92 +298,12 @@ async function provenReview(id: string, c: Customer, provider: Ready): Promise<E
   return event
 }
 
-test('--review=5:TEXT publishes a 31117 when the session ends, its proof the last paid tick (accepted by checkReviewProof, paid in the ledger)', async () => {
-  const c = await customer()
-  const provider = await startAgent('reviewed', ['--sats-per-minute=6'])
-  const session = spawnBin('session', [
-    network.flag,
-    ...c.flags,
-    '--budget=100',
-    '--port=0',
-    '--yes',
-    '--no-repl',
-    '--json',
-    '--review=5:fast and fair',
-    `--swarm-key=${provider.swarm_key}`
-  ])
-  await session.line(/paid tick \d+/)
-  session.kill('SIGINT')
-  const summary = await session.json<{ ticks_paid: number; review: { event_id: string; relays: number } }>(
-    (s) => 'reason' in s
-  )
-  expect(await session.exited).toBe(0)
-  expect(summary.ticks_paid).toBeGreaterThanOrEqual(1)
-  expect(summary.review).toEqual({ event_id: expect.stringMatching(/^[0-9a-f]{64}$/), relays: 1 })
-  expect(session.stderr()).toMatch(/review of 5\/5 \(tick \d+ as proof\) published on 1 relay/)
-  const event = await provenReview(summary.review.event_id, c, provider)
-  expect(event.tags).toContainEqual(['rating', '5'])
-  expect(event.content).toBe('fast and fair')
-})
-
-test('the prompt\'s review 4 "fast and fine" publishes the same review during the session', async () => {
-  const c = await customer()
-  const provider = await startAgent('prompted', ['--sats-per-minute=6'])
-  const session = spawnBin(
-    'session',
-    [network.flag, ...c.flags, '--budget=100', '--port=0', '--yes', '--repl', `--swarm-key=${provider.swarm_key}`],
-    { cwd: dir, stdin: 'pipe' }
-  )
-  await session.line(/type help for commands/)
-  session.write('review 9\nreview 4 "fast and fine"\n')
-  await session.line(/error: give a rating from 1 to 5/)
-  const line = await session.line(/review published: event [0-9a-f]{64} on 1 relay/)
-  session.write('quit\n')
-  await session.line(/session ended: CUSTOMER_QUIT/)
-  expect(await session.exited).toBe(0)
-  const event = await provenReview(/event ([0-9a-f]{64})/.exec(line)![1] as string, c, provider)
-  expect(event.tags).toContainEqual(['rating', '4'])
-  expect(event.content).toBe('fast and fine')
-})
-
-test('a free session cannot be reviewed: --review is refused before it starts, the prompt says REVIEW_NOT_PAID, nothing is published', async () => {
-  const c = await customer()
-  const provider = await startAgent('gratis', ['--free'])
-  const flags = [network.flag, ...c.flags, '--budget=100', '--port=0', '--yes', `--swarm-key=${provider.swarm_key}`]
-  const refused = spawnBin('session', [...flags, '--no-repl', '--json', '--review=5'])
-  const out = await refused.json<{ error: { code: string; message: string } }>((v) => 'error' in v)
-  expect(out.error).toMatchObject({ code: 'REVIEW_NOT_PAID', message: expect.stringContaining('free') })
-  expect(await refused.exited).toBe(1)
-
-  const prompt = spawnBin('session', [...flags, '--repl'], { cwd: dir, stdin: 'pipe' })
-  await prompt.line(/type help for commands/)
-  prompt.write('review 5 "free and fast"\n')
-  await prompt.line(/error REVIEW_NOT_PAID: this session is free/)
-  prompt.write('quit\n')
-  expect(await prompt.exited).toBe(0)
-  expect(await relayEvents({ kinds: [31117], authors: [c.pubkey] })).toEqual([])
-})
-
-test('a paid session that ended before any tick was paid is not reviewed: the summary says REVIEW_NOT_PAID', async () => {
-  const c = await customer()
-  const fake = await startFakeProvider(network, {
-    kind: 5200,
-    satsPerMinute: 1,
-    scenario: (s) => {
-      s.send({
-        type: 'session_end',
-        sessionId: s.sessionId,
-        by: 'provider',
-        reason: 'PROVIDER_SHUTDOWN',
-        message: '',
-        ticksPaid: 0,
-        msatPaid: 0,
-        durationMs: 0
-      })
-      s.close()
-    }
-  })
-  try {
+test(
+  '--review=5:TEXT publishes a 31117 when the session ends, its proof the last paid tick (accepted by checkReviewProof, paid in the ledger)',
+  { timeout: 60_000 },
+  async () => {
+    const c = await customer()
+    const provider = await startAgent('reviewed', ['--sats-per-minute=6'])
     const session = spawnBin('session', [
       network.flag,
       ...c.flags,
@@ -383,17 +312,113 @@ test('a paid session that ended before any tick was paid is not reviewed: the su
       '--yes',
       '--no-repl',
       '--json',
-      '--review=2:never served',
-      `--swarm-key=${fake.swarmKey}`
+      '--review=5:fast and fair',
+      `--swarm-key=${provider.swarm_key}`
     ])
-    const summary = await session.json<{ ticks_paid: number; review: { error: { code: string } } }>(
+    await session.line(/paid tick \d+/)
+    session.kill('SIGINT')
+    const summary = await session.json<{ ticks_paid: number; review: { event_id: string; relays: number } }>(
       (s) => 'reason' in s
     )
-    expect(summary.ticks_paid).toBe(0)
-    expect(summary.review.error.code).toBe('REVIEW_NOT_PAID')
-    expect(session.stderr()).toMatch(/review not published \(REVIEW_NOT_PAID\): this session has paid no tick/)
-    expect(await relayEvents({ kinds: [31117], authors: [c.pubkey] })).toEqual([])
-  } finally {
-    await fake.close()
+    expect(await session.exited).toBe(0)
+    expect(summary.ticks_paid).toBeGreaterThanOrEqual(1)
+    expect(summary.review).toEqual({ event_id: expect.stringMatching(/^[0-9a-f]{64}$/), relays: 1 })
+    expect(session.stderr()).toMatch(/review of 5\/5 \(tick \d+ as proof\) published on 1 relay/)
+    const event = await provenReview(summary.review.event_id, c, provider)
+    expect(event.tags).toContainEqual(['rating', '5'])
+    expect(event.content).toBe('fast and fair')
   }
-})
+)
+
+test(
+  'the prompt\'s review 4 "fast and fine" publishes the same review during the session',
+  { timeout: 60_000 },
+  async () => {
+    const c = await customer()
+    const provider = await startAgent('prompted', ['--sats-per-minute=6'])
+    const session = spawnBin(
+      'session',
+      [network.flag, ...c.flags, '--budget=100', '--port=0', '--yes', '--repl', `--swarm-key=${provider.swarm_key}`],
+      { cwd: dir, stdin: 'pipe' }
+    )
+    await session.line(/type help for commands/)
+    session.write('review 9\nreview 4 "fast and fine"\n')
+    await session.line(/error: give a rating from 1 to 5/)
+    const line = await session.line(/review published: event [0-9a-f]{64} on 1 relay/)
+    session.write('quit\n')
+    await session.line(/session ended: CUSTOMER_QUIT/)
+    expect(await session.exited).toBe(0)
+    const event = await provenReview(/event ([0-9a-f]{64})/.exec(line)![1] as string, c, provider)
+    expect(event.tags).toContainEqual(['rating', '4'])
+    expect(event.content).toBe('fast and fine')
+  }
+)
+
+test(
+  'a free session cannot be reviewed: --review is refused before it starts, the prompt says REVIEW_NOT_PAID, nothing is published',
+  { timeout: 60_000 },
+  async () => {
+    const c = await customer()
+    const provider = await startAgent('gratis', ['--free'])
+    const flags = [network.flag, ...c.flags, '--budget=100', '--port=0', '--yes', `--swarm-key=${provider.swarm_key}`]
+    const refused = spawnBin('session', [...flags, '--no-repl', '--json', '--review=5'])
+    const out = await refused.json<{ error: { code: string; message: string } }>((v) => 'error' in v)
+    expect(out.error).toMatchObject({ code: 'REVIEW_NOT_PAID', message: expect.stringContaining('free') })
+    expect(await refused.exited).toBe(1)
+
+    const prompt = spawnBin('session', [...flags, '--repl'], { cwd: dir, stdin: 'pipe' })
+    await prompt.line(/type help for commands/)
+    prompt.write('review 5 "free and fast"\n')
+    await prompt.line(/error: REVIEW_NOT_PAID: this session is free/)
+    prompt.write('quit\n')
+    expect(await prompt.exited).toBe(0)
+    expect(await relayEvents({ kinds: [31117], authors: [c.pubkey] })).toEqual([])
+  }
+)
+
+test(
+  'a paid session that ended before any tick was paid is not reviewed: the summary says REVIEW_NOT_PAID',
+  { timeout: 60_000 },
+  async () => {
+    const c = await customer()
+    const fake = await startFakeProvider(network, {
+      kind: 5200,
+      satsPerMinute: 1,
+      scenario: (s) => {
+        s.send({
+          type: 'session_end',
+          sessionId: s.sessionId,
+          by: 'provider',
+          reason: 'PROVIDER_SHUTDOWN',
+          message: '',
+          ticksPaid: 0,
+          msatPaid: 0,
+          durationMs: 0
+        })
+        s.close()
+      }
+    })
+    try {
+      const session = spawnBin('session', [
+        network.flag,
+        ...c.flags,
+        '--budget=100',
+        '--port=0',
+        '--yes',
+        '--no-repl',
+        '--json',
+        '--review=2:never served',
+        `--swarm-key=${fake.swarmKey}`
+      ])
+      const summary = await session.json<{ ticks_paid: number; review: { error: { code: string } } }>(
+        (s) => 'reason' in s
+      )
+      expect(summary.ticks_paid).toBe(0)
+      expect(summary.review.error.code).toBe('REVIEW_NOT_PAID')
+      expect(session.stderr()).toMatch(/review not published \(REVIEW_NOT_PAID\): this session has paid no tick/)
+      expect(await relayEvents({ kinds: [31117], authors: [c.pubkey] })).toEqual([])
+    } finally {
+      await fake.close()
+    }
+  }
+)
