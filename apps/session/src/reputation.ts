@@ -6,6 +6,7 @@ import { peerText, type Logger } from '@2020117/cli'
 import { RelayPool } from '@2020117/nostr'
 import { ReputationReader, type Ranking, type Reputation } from '@2020117/reputation'
 import { NETWORK_NAMES, NwcWallet, type NetworkName } from '@2020117/wallet'
+import { WebSocket } from 'ws'
 import { SessionCliError } from './errors.js'
 
 /** How long one relay query (or LNURL read) of the reader may wait. */
@@ -44,31 +45,66 @@ export async function rateProviders(pubkeys: string[], ctx: RatingContext): Prom
     maxWaitMs: QUERY_WAIT_MS,
     onWarning: (m) => ctx.log.warn(peerText(m, 300))
   })
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), RATING_DEADLINE_MS)))
-  const rating = reader.rate(wanted)
-  rating.catch(() => {}) // past the deadline nobody waits for it
+  // A relay that cannot be reached answers a query with nothing, which reads like a stranger: the
+  // customer is told, rather than shown scores of 0 that look read.
+  const reached = anyRelayOpens(ctx.relays, QUERY_WAIT_MS)
   try {
-    const rated = await Promise.race([rating, late])
-    if (rated === null)
+    const rated = await within(reader.rate(wanted), RATING_DEADLINE_MS)
+    if (!(await reached)) {
+      ctx.log.warn(
+        `none of the ${ctx.relays.length} relay(s) could be reached to read reputations: every provider scores 0`
+      )
+      return new Map()
+    }
+    if (rated === null) {
       ctx.log.warn(`reputations not read within ${RATING_DEADLINE_MS / 1000} s: every provider scores 0`)
-    else ctx.log.debug('reputations read', { providers: rated.size })
-    return rated ?? new Map()
+      return new Map()
+    }
+    ctx.log.debug('reputations read', { providers: rated.size })
+    return rated
   } catch (err) {
     ctx.log.warn(`reputations could not be read (${peerText((err as Error).message, 200)}): every provider scores 0`)
     return new Map()
   } finally {
-    clearTimeout(timer)
     pool.close()
   }
+}
+
+/** `p`, or null once `ms` have passed (what `p` does later is dropped). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  p.catch(() => {}) // past the deadline nobody waits for it
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+}
+
+/** Whether any of `relays` accepts a WebSocket within `ms`; every socket is closed again. */
+function anyRelayOpens(relays: string[], ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let left = relays.length
+    const sockets: WebSocket[] = []
+    const done = (answer: boolean) => {
+      clearTimeout(timer)
+      for (const ws of sockets) ws.terminate()
+      resolve(answer)
+    }
+    const timer = setTimeout(() => done(false), ms)
+    for (const url of relays) {
+      const ws = new WebSocket(url, { handshakeTimeout: ms })
+      sockets.push(ws)
+      ws.on('error', () => {})
+      ws.on('open', () => done(true))
+      ws.on('close', () => --left === 0 && done(false))
+    }
+  })
 }
 
 /** The network proofs must be on: the wallet's when it says one, else the bin's (--network, --devnet). */
 export async function walletNetwork(wallet: NwcWallet | null, fallback: NetworkName): Promise<NetworkName> {
   if (!wallet) return fallback
   try {
-    const info = await wallet.info()
-    const said = info.network === 'mainnet' ? 'bitcoin' : info.network
+    const info = await within(wallet.info(), QUERY_WAIT_MS)
+    const said = info?.network === 'mainnet' ? 'bitcoin' : info?.network
     return said && (NETWORK_NAMES as string[]).includes(said) ? (said as NetworkName) : fallback
   } catch {
     return fallback
@@ -79,15 +115,12 @@ export async function walletNetwork(wallet: NwcWallet | null, fallback: NetworkN
 export async function networkOfUri(uri: string | undefined, fallback: NetworkName): Promise<NetworkName> {
   if (!uri) return fallback
   let wallet: NwcWallet | null = null
-  let timer: NodeJS.Timeout | undefined
   try {
     wallet = await NwcWallet.connect(uri)
-    const late = new Promise<NetworkName>((resolve) => (timer = setTimeout(() => resolve(fallback), QUERY_WAIT_MS)))
-    return await Promise.race([walletNetwork(wallet, fallback), late])
+    return await walletNetwork(wallet, fallback)
   } catch {
     return fallback
   } finally {
-    clearTimeout(timer)
     wallet?.close()
   }
 }

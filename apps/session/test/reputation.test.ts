@@ -4,6 +4,7 @@
 // a reader accepts, for a tick the wallet ledger shows paid; a free or unpaid session is not reviewed.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeEach, expect, test } from 'vitest'
@@ -216,6 +217,40 @@ test(
     expect(await session.exited).toBe(1)
     expect(session.stderr()).toMatch(/3 sats\/min\s+score 0\s/)
     expect(network.balanceMsat('customer')).toBe(before)
+  }
+)
+
+/** A loopback port nothing listens on: a relay there cannot be reached. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+test(
+  'a relay that cannot be reached leaves every provider at score 0 with a warning, and the session goes on',
+  { timeout: 60_000 },
+  async () => {
+    const c = await customer()
+    const provider = await startAgent('alone', ['--sats-per-minute=4'])
+    const session = spawnBin('session', [
+      network.flag,
+      ...c.flags,
+      `--relays=ws://127.0.0.1:${await closedPort()}`,
+      '--budget=100',
+      '--port=0',
+      '--yes',
+      '--no-repl',
+      '--json',
+      `--swarm-key=${provider.swarm_key}`
+    ])
+    await session.line(/none of the 1 relay\(s\) could be reached to read reputations: every provider scores 0/)
+    await session.line(/tunnel open/)
+    expect(session.stderr()).toMatch(/4 sats\/min\s+score 0\s/)
+    session.kill('SIGINT')
+    expect(await session.json<{ reason: string }>((s) => 'reason' in s)).toMatchObject({ reason: 'CUSTOMER_QUIT' })
   }
 )
 
