@@ -53,7 +53,14 @@ import {
   walletNetwork,
   type RatingRules
 } from './reputation.js'
-import { parseReviewFlag, publishReview, type Published, type ReviewContext, type ReviewWish } from './review.js'
+import {
+  parseReviewFlag,
+  publishReview,
+  refuseSecrets,
+  type Published,
+  type ReviewContext,
+  type ReviewWish
+} from './review.js'
 
 const spec: CommandSpec = {
   bin: '2020117-session',
@@ -250,6 +257,7 @@ await runMain(
         }
       })
     const opts = sessionOptions(v, json)
+    if (opts.review) refuseSecrets(opts.review.text, secrets)
     const target = await findOnRelays(network.relays, opts, log)
     const wallet = await connectWallet(nwcUri, start, goodbye)
     const local = await openLocal(v, log, goodbye)
@@ -260,7 +268,8 @@ await runMain(
       relays: network.relays,
       secretKey: Buffer.from(start.identity.entry.privkey, 'hex'),
       network: network.lightning,
-      log
+      log,
+      secrets
     }
     return runSession(session, { v, json, log, tunnelUrl: local.tunnelUrl, opts, teardown, reviews })
   },

@@ -14,6 +14,8 @@ export type SessionCliErrorCode =
   | 'REVIEW_NOT_PAID'
   /** The provider proved no Nostr key: there is nobody to name in a review. */
   | 'REVIEW_NO_PROVIDER_KEY'
+  /** The review text holds one of the customer's secrets: it would be published for anyone to read. */
+  | 'REVIEW_HOLDS_SECRET'
 
 export class SessionCliError extends Error {
   readonly code: SessionCliErrorCode
@@ -56,6 +58,13 @@ export class SessionCliError extends Error {
     return new SessionCliError(
       'REVIEW_NO_PROVIDER_KEY',
       'the provider proved no Nostr key, so a review cannot name it: nothing was published'
+    )
+  }
+
+  static REVIEW_HOLDS_SECRET(): SessionCliError {
+    return new SessionCliError(
+      'REVIEW_HOLDS_SECRET',
+      'the review text holds one of your secrets (your Nostr private key or your wallet connection secret): nothing was published; write it without the secret'
     )
   }
 }

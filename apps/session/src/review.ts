@@ -28,6 +28,8 @@ export interface ReviewContext {
   secretKey: Uint8Array
   network: NetworkName
   log: Logger
+  /** Every form of the customer's secrets: a text that holds one is never published. */
+  secrets: readonly string[]
 }
 
 /** `RATING[:TEXT]`, as --review takes it. */
@@ -37,6 +39,13 @@ export function parseReviewFlag(value: string, bin: string): ReviewWish {
   if (!m || rating < RATING_MIN || rating > RATING_MAX)
     throw CliError.INVALID_FLAG('review', `must be RATING[:TEXT], the rating ${RATING_MIN} to ${RATING_MAX}`, bin)
   return { rating, text: (m[2] ?? '').trim() }
+}
+
+/** A review text is published for anyone to read: one that holds a secret is refused. */
+export function refuseSecrets(text: string, secrets: readonly string[]): void {
+  const lower = text.toLowerCase()
+  if (secrets.some((s) => s.length >= 16 && lower.includes(s.toLowerCase())))
+    throw SessionCliError.REVIEW_HOLDS_SECRET()
 }
 
 /** Publishes the review of `session`'s provider, or throws why it cannot (nothing is published then). */
@@ -50,6 +59,7 @@ export async function publishReview(
   if (!paid) throw SessionCliError.REVIEW_NOT_PAID(offer.paymentMethod === PAYMENT_FREE)
   if (!offer.pubkey) throw SessionCliError.REVIEW_NO_PROVIDER_KEY()
   if (ctx.relays.length === 0) throw NostrError.NO_RELAYS('publishing a review (--review)')
+  refuseSecrets(wish.text, ctx.secrets)
   const event = buildReview(
     {
       provider: offer.pubkey,

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeEach, expect, test } from 'vitest'
 import { SimplePool, useWebSocketImplementation } from 'nostr-tools/pool'
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent, type Event } from 'nostr-tools/pure'
+import { nsecEncode } from 'nostr-tools/nip19'
 import { WebSocket } from 'ws'
 import { RelayPool } from '@2020117/nostr'
 import { buildReport, checkReviewProof, ReputationReader } from '@2020117/reputation'
@@ -377,8 +378,9 @@ test(
       { cwd: dir, stdin: 'pipe' }
     )
     await session.line(/type help for commands/)
-    session.write('review 9\nreview 4 "fast and fine"\n')
+    session.write(`review 9\nreview 5 "my key ${nsecEncode(c.secretKey)}"\nreview 4 "fast and fine"\n`)
     await session.line(/error: give a rating from 1 to 5/)
+    await session.line(/error: REVIEW_HOLDS_SECRET: /)
     const line = await session.line(/review published: event [0-9a-f]{64} on 1 relay/)
     session.write('quit\n')
     await session.line(/session ended: CUSTOMER_QUIT/)
@@ -386,8 +388,30 @@ test(
     const event = await provenReview(/event ([0-9a-f]{64})/.exec(line)![1] as string, c, provider)
     expect(event.tags).toContainEqual(['rating', '4'])
     expect(event.content).toBe('fast and fine')
+    expect(session.stdout() + session.stderr()).not.toContain(nsecEncode(c.secretKey))
+    for (const e of await relayEvents({ kinds: [31117], authors: [c.pubkey] }))
+      expect(e.content).not.toContain(nsecEncode(c.secretKey))
   }
 )
+
+test('--review whose text holds your private key is refused before anything starts, and not echoed', async () => {
+  const c = await customer()
+  const hex = Buffer.from(c.secretKey).toString('hex')
+  const session = spawnBin('session', [
+    network.flag,
+    ...c.flags,
+    '--budget=100',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    '--json',
+    `--review=5:great, here is my key ${hex}`
+  ])
+  const out = await session.json<{ error: { code: string } }>((v) => 'error' in v)
+  expect(out.error.code).toBe('REVIEW_HOLDS_SECRET')
+  expect(await session.exited).toBe(1)
+  expect(session.stdout() + session.stderr()).not.toContain(hex)
+})
 
 test(
   'a free session cannot be reviewed: --review is refused before it starts, the prompt says REVIEW_NOT_PAID, nothing is published',
