@@ -27,6 +27,7 @@ import {
   secretForms,
   type ProviderInfo
 } from '@2020117/nostr'
+import { rankProviders, type Reputation } from '@2020117/reputation'
 import { readRunningState, DEFAULT_DEVNET_DIR, type DevnetState as RunningState } from '@2020117/cli/devnet-state'
 import {
   kinds as KIND,
@@ -41,14 +42,32 @@ import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
 import { CustomerSession, type Offer, type SessionSummary } from './customer.js'
 import { discover, SOFTWARE, type Candidate } from './discover.js'
+import { listProviders } from './list.js'
+import { SessionCliError } from './errors.js'
 import { startRepl } from './repl.js'
+import {
+  networkOfUri,
+  nobodyQualifies,
+  rateProviders,
+  scoreText,
+  walletNetwork,
+  type RatingRules
+} from './reputation.js'
+import {
+  parseReviewFlag,
+  publishReview,
+  refuseSecrets,
+  type Published,
+  type ReviewContext,
+  type ReviewWish
+} from './review.js'
 
 const spec: CommandSpec = {
   bin: '2020117-session',
   summary:
     "rent a provider's service by the minute, pay each period through Nostr Wallet Connect, and use it at http://localhost:PORT",
   usage: [
-    '2020117-session --budget=SATS [--port=8080] [--kind=5200] [--provider=KEY] [--max-price=N] [--nwc=URI] [--yes] [--no-repl] [--json]'
+    '2020117-session --budget=SATS [--port=8080] [--kind=5200] [--provider=KEY] [--max-price=N] [--min-score=N] [--review=RATING[:TEXT]] [--nwc=URI] [--yes] [--no-repl] [--json]'
   ],
   flags: {
     budget: {
@@ -99,7 +118,27 @@ const spec: CommandSpec = {
       env: 'SESSION_SWARM_KEY',
       placeholder: 'HEX'
     },
-    list: { type: 'boolean', description: 'list the providers online on the relays (with --kind, --json) and exit' },
+    list: {
+      type: 'boolean',
+      description:
+        'list the providers online on the relays (with --kind, --json), best first by price against reputation, and exit'
+    },
+    'min-score': {
+      type: 'integer',
+      description: 'skip providers whose reputation scores under N (as you see it: your follows weigh)',
+      env: 'SESSION_MIN_SCORE',
+      placeholder: 'N'
+    },
+    'allow-flagged': {
+      type: 'boolean',
+      description: 'do not skip flagged providers (reported by 3 or more keys in your graph)'
+    },
+    review: {
+      type: 'string',
+      description:
+        'when the session ends, publish your review of the provider (RATING 1-5, optional TEXT), the last paid tick as proof of payment',
+      placeholder: 'RATING[:TEXT]'
+    },
     'max-price': {
       type: 'integer',
       description: 'accept providers up to this many sats/min without asking',
@@ -202,15 +241,37 @@ await runMain(
     const devnet = v.devnet !== undefined ? await readRunningState(v.devnet as string) : null
     const nwcUri = walletSecrets(start, devnet)
     const network = networkOf(start, devnet)
-    if (v.list) return listProviders(network.relays, v.kind as number, json, network.swarm.bootstrap, log)
+    const rules = ratingRules(v)
+    if (v.list)
+      return listProviders({
+        kind: v.kind as number,
+        json,
+        bootstrap: network.swarm.bootstrap,
+        log,
+        rules,
+        rating: {
+          relays: network.relays,
+          viewer: start.identity.entry.pubkey,
+          network: await networkOfUri(nwcUri, network.lightning),
+          log
+        }
+      })
     const opts = sessionOptions(v, json)
+    if (opts.review) refuseSecrets(opts.review.text, secrets)
     const target = await findOnRelays(network.relays, opts, log)
     const wallet = await connectWallet(nwcUri, start, goodbye)
     const local = await openLocal(v, log, goodbye)
     const swarm = new PeerSwarm({ network: network.swarm })
     goodbye(() => swarm.destroy().catch(() => {}))
     const session = await rent({ start, opts, target, network, wallet, local, swarm })
-    return runSession(session, { v, json, log, tunnelUrl: local.tunnelUrl, opts, teardown })
+    const reviews: ReviewContext = {
+      relays: network.relays,
+      secretKey: Buffer.from(start.identity.entry.privkey, 'hex'),
+      network: network.lightning,
+      log,
+      secrets
+    }
+    return runSession(session, { v, json, log, tunnelUrl: local.tunnelUrl, opts, teardown, reviews })
   },
   { secrets: () => secrets }
 )
@@ -257,6 +318,16 @@ interface SessionOptions {
   providerKey: Uint8Array | undefined
   tty: boolean
   withRepl: boolean
+  rules: RatingRules
+  /** --review: published when the session ends. */
+  review: ReviewWish | null
+}
+
+function ratingRules(v: Values): RatingRules {
+  return {
+    ...(v['min-score'] !== undefined ? { minScore: v['min-score'] as number } : {}),
+    allowFlagged: v['allow-flagged'] === true
+  }
 }
 
 function sessionOptions(v: Values, json: boolean): SessionOptions {
@@ -273,7 +344,9 @@ function sessionOptions(v: Values, json: boolean): SessionOptions {
     providerPubkey: v.provider ? parsePubkey(v.provider as string) : undefined,
     providerKey: v['swarm-key'] ? parseKey(v['swarm-key'] as string) : undefined,
     tty,
-    withRepl: !v['no-repl'] && !json && (tty || v.repl === true)
+    withRepl: !v['no-repl'] && !json && (tty || v.repl === true),
+    rules: ratingRules(v),
+    review: v.review !== undefined ? parseReviewFlag(v.review as string, spec.bin) : null
   }
 }
 
@@ -368,10 +441,10 @@ async function rent(r: {
     settleMs: 750,
     log
   })
-  const maxPrice = v['max-price'] as number | undefined
-  const chosen = await choose(candidates, { kind, wallet: r.wallet, maxPrice, yes: v.yes === true, log })
-  for (const c of candidates) if (c !== chosen) c.channel.close()
+  const chosen = await pick(candidates, r)
   const offer = offerOf(chosen, kind)
+  // A free session pays nothing, so nothing could prove a review: say so before it starts.
+  if (r.opts.review && offer.paymentMethod === PAYMENT_FREE) throw SessionCliError.REVIEW_NOT_PAID(true)
   if (offer.paymentMethod === PAYMENT_BOLT11) await checkWallet(r.wallet, offer, budget, r.network.lightning, log)
   const session = new CustomerSession({
     channel: chosen.channel,
@@ -390,6 +463,33 @@ async function rent(r: {
   r.local.early.release()
   dropOnSigusr2(r.swarm, chosen, log)
   return session
+}
+
+/** The candidates rated as the customer's key sees them, and the best of them chosen; the others let go. */
+async function pick(
+  candidates: Candidate[],
+  r: { start: Startup; opts: SessionOptions; network: Networks; wallet: NwcWallet | null }
+): Promise<Candidate> {
+  const { values: v, log, identity } = r.start
+  const reputations = await rateProviders(
+    candidates.map((c) => c.pubkey),
+    {
+      relays: r.network.relays,
+      viewer: identity.entry.pubkey,
+      network: await walletNetwork(r.wallet, r.network.lightning),
+      log
+    }
+  )
+  const chosen = await choose(candidates, {
+    kind: r.opts.kind,
+    maxPrice: v['max-price'] as number | undefined,
+    yes: v.yes === true,
+    log,
+    reputations,
+    rules: r.opts.rules
+  })
+  for (const c of candidates) if (c !== chosen) c.channel.close()
+  return chosen
 }
 
 /** A resume dials the same swarm key: the Noise handshake proves it is the same provider. */
@@ -415,7 +515,15 @@ function dropOnSigusr2(swarm: PeerSwarm, chosen: Candidate, log: Logger): void {
 /** The running session: its log lines, the status file, the prompt, and the ending. */
 async function runSession(
   session: CustomerSession,
-  o: { v: Values; json: boolean; log: Logger; tunnelUrl: string; opts: SessionOptions; teardown: () => Promise<void> }
+  o: {
+    v: Values
+    json: boolean
+    log: Logger
+    tunnelUrl: string
+    opts: SessionOptions
+    teardown: () => Promise<void>
+    reviews: ReviewContext
+  }
 ): Promise<number> {
   const { v, log, tunnelUrl } = o
   const budget = v.budget as number
@@ -439,16 +547,32 @@ async function runSession(
       output,
       terminal: o.opts.tty,
       outputDir: v['output-dir'] as string,
-      onquit: stop
+      onquit: stop,
+      review: (wish) => publishReview(session, wish, o.reviews)
     })
     rl.on('SIGINT', stop)
   })
-  const summary = await session.ended()
-  await statusFile?.final(summary)
+  const ended = await session.ended()
+  await statusFile?.final(ended)
   ;(rl as readline.Interface | null)?.close()
+  const summary = o.opts.review ? { ...ended, review: await reviewAtEnd(session, o.opts.review, o.reviews) } : ended
   await o.teardown()
   printSummary(summary, o.json, log)
   return summary.reason === 'CUSTOMER_QUIT' || summary.reason === 'BUDGET_EXHAUSTED' ? 0 : 3
+}
+
+type ReviewOutcome = Published | { error: { code: string; message: string } }
+
+/** --review, once the session is over: published, or the reason it was not (in the summary, and logged). */
+async function reviewAtEnd(session: CustomerSession, wish: ReviewWish, ctx: ReviewContext): Promise<ReviewOutcome> {
+  try {
+    return await publishReview(session, wish, ctx)
+  } catch (err) {
+    const e = err as Error & { code?: string }
+    const code = typeof e.code === 'string' ? e.code : 'REVIEW_FAILED'
+    ctx.log.error(`review not published (${code}): ${e.message}`)
+    return { error: { code, message: e.message } }
+  }
 }
 
 /** Scripts read the running session here instead of going through the prompt. */
@@ -509,60 +633,6 @@ function parseKey(value: string): Uint8Array {
   return Buffer.from(value, 'hex')
 }
 
-/** --list: the providers online on the relays, and whether each answers on the DHT. */
-async function listProviders(
-  relays: string[],
-  kind: number,
-  json: boolean,
-  bootstrap: Array<{ host: string; port: number }> | null,
-  log: Logger
-): Promise<number> {
-  if (relays.length === 0) throw NostrError.NO_RELAYS('listing providers (--list)')
-  const pool = new RelayPool(relays)
-  let providers: ProviderInfo[]
-  try {
-    providers = (await findProviders(pool, { kind, maxAgeS: 600, jobsOnly: true })).filter((p) => p.status === 'online')
-  } finally {
-    pool.close()
-  }
-  const swarm = new PeerSwarm({ network: { bootstrap } })
-  // A provider that sells jobs only has no swarm key: nothing to dial, so it is not `reachable`.
-  const reachable = await Promise.all(
-    providers.map((p) =>
-      p.swarmKey === ''
-        ? false
-        : swarm.connectTo(Buffer.from(p.swarmKey, 'hex'), 5000).then(
-            () => true,
-            () => false
-          )
-    )
-  )
-  await swarm.destroy(500)
-  const rows = providers.map((p, i) => ({
-    npub: p.npub,
-    pubkey: p.pubkey,
-    name: peerText(p.name, 64),
-    kinds: p.kinds,
-    sats_per_minute: p.prices[String(kind)] ?? null,
-    sats_per_job: p.jobPrices[String(kind)] ?? null,
-    capacity: p.capacity,
-    max_sessions: p.maxSessions,
-    last_seen: new Date(p.lastSeen * 1000).toISOString(),
-    reachable: reachable[i] as boolean,
-    swarm_key: p.swarmKey || null
-  }))
-  if (json) process.stdout.write(JSON.stringify({ providers: rows }) + '\n')
-  else if (rows.length === 0) log.info(`no providers of kind ${kind} online on ${relays.join(', ')}`)
-  else {
-    for (const r of rows) {
-      process.stdout.write(
-        `${r.npub}  ${(r.name || '-').padEnd(20)} kinds ${r.kinds.join(',').padEnd(10)} ${r.sats_per_minute ?? '-'} sats/min  ${r.sats_per_job ?? '-'} sats/job  capacity ${r.capacity ?? '?'}/${r.max_sessions ?? '?'}  seen ${r.last_seen}  ${r.swarm_key === null ? 'jobs only' : r.reachable ? 'reachable' : 'unreachable'}\n`
-      )
-    }
-  }
-  return 0
-}
-
 function listen(host: string, port: number): Promise<net.Server> {
   const server = net.createServer({ allowHalfOpen: true })
   return new Promise((resolve, reject) => {
@@ -606,6 +676,7 @@ function offerOf(c: Candidate, kind: number): Offer {
   const price = c.skill.offers.find((o) => o.kind === kind)?.satsPerMinute ?? 0
   return {
     swarmKey: c.swarmKey,
+    pubkey: c.pubkey,
     name: c.name,
     kind,
     satsPerMinute: price,
@@ -615,38 +686,73 @@ function offerOf(c: Candidate, kind: number): Offer {
   }
 }
 
-async function choose(
-  candidates: Candidate[],
-  opts: { kind: number; wallet: NwcWallet | null; maxPrice: number | undefined; yes: boolean; log: Logger }
-): Promise<Candidate> {
-  opts.log.info(`found ${candidates.length} provider(s):`)
-  // The numbers come first, from the decoded offer; the provider's name (stripped, quoted) last, so
-  // that no name can pass itself off as a price.
-  for (const c of candidates) {
-    const price = c.skill.offers.find((o) => o.kind === opts.kind)?.satsPerMinute
-    const terms = price === undefined ? 'does not serve this kind' : price === 0 ? 'free' : `${price} sats/min`
-    opts.log.info(
-      `  ${terms.padEnd(16)} capacity ${c.skill.capacity}/${c.skill.maxSessions}  ${c.swarmKey.slice(0, 16)}…  ${JSON.stringify(peerText(c.name, 64))}`
-    )
-  }
-  const usable = candidates
-    .filter((c) => c.skill.capacity > 0)
-    .filter((c) => c.skill.offers.some((o) => o.kind === opts.kind))
-    .filter((c) => c.skill.paymentMethods.includes(PAYMENT_BOLT11) || c.skill.paymentMethods.includes(PAYMENT_FREE))
-    .sort((a, b) => priceOf(a, opts.kind) - priceOf(b, opts.kind))
-  const best = usable[0]
-  if (!best) throw CliError.NO_USABLE_PROVIDER(opts.kind)
+interface ChoiceOptions {
+  kind: number
+  maxPrice: number | undefined
+  yes: boolean
+  log: Logger
+  reputations: Map<string, Reputation>
+  rules: RatingRules
+}
+
+async function choose(candidates: Candidate[], opts: ChoiceOptions): Promise<Candidate> {
+  showCandidates(candidates, opts)
+  const best = bestOf(candidates, opts)
   const price = priceOf(best, opts.kind)
   if (opts.yes || (opts.maxPrice !== undefined && price <= opts.maxPrice) || price === 0) return best
   // The question carries the offer's numbers and the provider's key, never provider text: a name
   // could say "1 sats/min" beside the real price.
   const who = `provider ${best.swarmKey.slice(0, 16)}…`
   if (!process.stdin.isTTY) throw CliError.CONFIRMATION_REQUIRED(who, price)
+  const rep = opts.reputations.get(best.pubkey)
   const answer = await ask(
-    `rent ${who} at ${price} sats/min (${price * 60} sats/hour), billed every ${best.skill.tickSeconds} s? [y/N] `
+    `rent ${who} (${scoreText(rep?.score ?? 0, rep?.flagged ?? false)}) at ${price} sats/min (${price * 60} sats/hour), billed every ${best.skill.tickSeconds} s? [y/N] `
   )
   if (!/^y(es)?$/i.test(answer.trim())) throw CliError.DECLINED()
   return best
+}
+
+/** The numbers come first, from the decoded offer and the reputation; the provider's name (stripped, quoted) last, so that no name can pass itself off as a price or a score. */
+function showCandidates(candidates: Candidate[], opts: ChoiceOptions): void {
+  opts.log.info(`found ${candidates.length} provider(s):`)
+  for (const c of candidates) {
+    const price = c.skill.offers.find((o) => o.kind === opts.kind)?.satsPerMinute
+    const terms = price === undefined ? 'does not serve this kind' : price === 0 ? 'free' : `${price} sats/min`
+    const rep = opts.reputations.get(c.pubkey)
+    const score = scoreText(rep?.score ?? 0, rep?.flagged ?? false)
+    opts.log.info(
+      `  ${terms.padEnd(16)} ${score.padEnd(20)} capacity ${c.skill.capacity}/${c.skill.maxSessions}  ${c.swarmKey.slice(0, 16)}…  ${JSON.stringify(peerText(c.name, 64))}`
+    )
+  }
+}
+
+/**
+ * Among the providers that can serve, the one rankProviders puts first: the price divided by
+ * 1 + score/100, so a provider scoring 100 is worth twice the price of one scoring 0. Flagged ones
+ * (unless --allow-flagged) and those under --min-score are set aside, and said so.
+ */
+function bestOf(candidates: Candidate[], opts: ChoiceOptions): Candidate {
+  const usable = candidates
+    .filter((c) => c.skill.capacity > 0)
+    .filter((c) => c.skill.offers.some((o) => o.kind === opts.kind))
+    .filter((c) => c.skill.paymentMethods.includes(PAYMENT_BOLT11) || c.skill.paymentMethods.includes(PAYMENT_FREE))
+  if (usable.length === 0) throw CliError.NO_USABLE_PROVIDER(opts.kind)
+  const ranking = rankProviders(
+    usable.map((c) => ({ pubkey: c.pubkey, priceMsat: priceOf(c, opts.kind) * 1000, candidate: c })),
+    opts.reputations,
+    opts.rules
+  )
+  for (const s of ranking.skipped)
+    opts.log.info(
+      `  skipped ${s.item.candidate.swarmKey.slice(0, 16)}…: ${s.reason === 'FLAGGED' ? 'flagged (--allow-flagged rents from it anyway)' : `${scoreText(s.score, false)}, under --min-score=${opts.rules.minScore}`}`
+    )
+  const best = ranking.eligible[0]
+  if (!best) throw nobodyQualifies(ranking, opts.rules)
+  if (ranking.eligible.length > 1)
+    opts.log.info(
+      `chose ${best.item.candidate.swarmKey.slice(0, 16)}…: ${priceOf(best.item.candidate, opts.kind)} sats/min at ${scoreText(best.score, false)} (${Math.round(best.effectivePriceMsat)} msat/min weighed by score, the lowest)`
+    )
+  return best.item.candidate
 }
 
 function priceOf(c: Candidate, kind: number): number {
@@ -684,7 +790,7 @@ async function checkWallet(
   )
 }
 
-function printSummary(summary: SessionSummary, json: boolean, log: Logger): void {
+function printSummary(summary: SessionSummary & { review?: ReviewOutcome }, json: boolean, log: Logger): void {
   // The message may be the provider's (session_end, session_reject, error).
   const s = { ...summary, message: peerText(summary.message, 1000) }
   if (json) {
@@ -700,10 +806,16 @@ function printSummary(summary: SessionSummary, json: boolean, log: Logger): void
       ? [`  pending      ${s.msat_pending} msat the wallet may have paid without confirming it: check your wallet`]
       : []),
     `  traffic      ${s.bytes_up} bytes up, ${s.bytes_down} bytes down`,
-    `  resumed      ${s.resumes === 0 ? 'no' : `${s.resumes} time(s) after a dropped connection`}`
+    `  resumed      ${s.resumes === 0 ? 'no' : `${s.resumes} time(s) after a dropped connection`}`,
+    ...(s.review ? [`  review       ${reviewLine(s.review)}`] : [])
   ]
   // On a terminal the prompt may still be on the current line.
   process.stdout.write((process.stdout.isTTY ? '\n' : '') + lines.join('\n') + '\n')
   if (s.by !== 'customer' && s.reason !== 'BUDGET_EXHAUSTED')
     log.warn(`the session was ended by the ${s.by}: ${s.reason}`)
+}
+
+function reviewLine(r: ReviewOutcome): string {
+  if ('error' in r) return `not published: ${r.error.code}`
+  return `event ${r.event_id} published on ${r.relays} relay(s)`
 }

@@ -43,6 +43,8 @@ export const SETTLE_PENDING_MS = 30_000
 
 export interface Offer {
   swarmKey: string
+  /** The provider's Nostr pubkey (hex), proven by its binding; '' if it proved none. */
+  pubkey: string
   name: string
   kind: number
   satsPerMinute: number
@@ -94,6 +96,15 @@ export interface SessionSummary {
   resumes: number
 }
 
+/** What proves this session paid its provider (SPEC §11.3): the last paid tick's invoice and preimage. */
+export interface PaidTick {
+  /** The session id, 32 hex: the agent's tick invoices name it. */
+  sessionId: string
+  seq: number
+  bolt11: string
+  preimage: string
+}
+
 export interface Status {
   state: 'starting' | 'awaiting_payment' | 'active' | 'reconnecting' | 'ended'
   provider: string
@@ -143,6 +154,7 @@ export class CustomerSession extends EventEmitter {
   private readonly held: net.Socket[] = []
   private gateway: LocalGateway | null = null
   private open = false
+  private lastPaid: PaidTick | null = null
 
   constructor(opts: CustomerOptions) {
     super()
@@ -332,6 +344,11 @@ export class CustomerSession extends EventEmitter {
     this.finish(reason, 'customer', message)
   }
 
+  /** The last tick the wallet paid, or null (a free session, or none paid yet): what a review proves. */
+  paidTick(): PaidTick | null {
+    return this.lastPaid
+  }
+
   status(): Status {
     const g = this.guard
     const spent = g?.spentMsat ?? 0
@@ -463,6 +480,12 @@ export class CustomerSession extends EventEmitter {
           this.paying = null
           if (paid instanceof Error) return paid
           g.paid(approved, paid.preimage, paid.feesMsat)
+          this.lastPaid = {
+            sessionId: Buffer.from((this.ack as SessionAck).sessionId).toString('hex'),
+            seq: approved.seq,
+            bolt11: approved.bolt11,
+            preimage: paid.preimage
+          }
           return paid.preimage
         },
         (err: WalletError) => {

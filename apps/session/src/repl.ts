@@ -1,4 +1,4 @@
-// The interactive prompt while a session runs: status, skill, generate, help, quit. Tab completes
+// The interactive prompt while a session runs: status, skill, generate, review, help, quit. Tab completes
 // commands and flags; history is kept for the session. What the provider sends is shown only
 // through peerText/peerJson (no terminal escapes), and `generate` names its files itself: nothing
 // the provider returns ever becomes part of a path, and no existing file is overwritten.
@@ -7,9 +7,11 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import readline from 'node:readline'
 import { peerJson, peerText } from '@2020117/cli'
+import { RATING_MAX, RATING_MIN } from '@2020117/protocol'
 import type { CustomerSession, Status } from './customer.js'
+import type { Published, ReviewWish } from './review.js'
 
-const COMMANDS = ['status', 'skill', 'generate', 'help', 'quit'] as const
+const COMMANDS = ['status', 'skill', 'generate', 'review', 'help', 'quit'] as const
 const GENERATE_FLAGS = ['--steps=', '--width=', '--height=', '--seed=', '--negative=']
 
 export interface ReplOptions {
@@ -20,6 +22,8 @@ export interface ReplOptions {
   terminal: boolean
   outputDir: string
   onquit: () => void
+  /** Publishes a review of the provider, with the last paid tick as its proof. */
+  review: (wish: ReviewWish) => Promise<Published>
 }
 
 export function startRepl(opts: ReplOptions): readline.Interface {
@@ -44,7 +48,10 @@ export function startRepl(opts: ReplOptions): readline.Interface {
       try {
         await run(line.trim(), opts, print)
       } catch (err) {
-        print(`error: ${(err as Error).message}`)
+        // Typed errors keep their code, so that a script can tell a refused review from a typo.
+        const { code, message } = err as { code?: unknown; message: string }
+        const named = typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code) && !message.startsWith(code)
+        print(`error: ${named ? `${code}: ` : ''}${message}`)
       }
       if (opts.session.state !== 'ended') prompt()
     })
@@ -89,6 +96,7 @@ async function run(line: string, opts: ReplOptions, print: (s: string) => void):
           "skill                        the provider's skill manifest",
           'generate "<prompt>" [--steps=N --width=N --height=N --seed=N --negative="…"]',
           '                             txt2img through the tunnel; PNGs are saved to ./output/',
+          'review RATING ["text"]       publish your review (1-5) of this provider, the last paid tick as proof',
           'quit                         end the session (Ctrl-C works too)'
         ].join('\n')
       )
@@ -101,6 +109,9 @@ async function run(line: string, opts: ReplOptions, print: (s: string) => void):
       return
     case 'generate':
       await generate(args, opts, print)
+      return
+    case 'review':
+      await review(args, opts, print)
       return
     case 'quit':
     case 'exit':
@@ -123,6 +134,16 @@ export function formatStatus(s: Status): string {
     ['bytes', `${s.bytes_up} up, ${s.bytes_down} down, ${s.open_streams} open streams`]
   ]
   return rows.map(([k, v]) => `  ${k.padEnd(13)} ${v}`).join('\n')
+}
+
+async function review(args: string[], opts: ReplOptions, print: (s: string) => void): Promise<void> {
+  const [rating, ...words] = args
+  if (rating === undefined || !/^[0-9]$/.test(rating) || Number(rating) < RATING_MIN || Number(rating) > RATING_MAX)
+    throw new Error(`give a rating from ${RATING_MIN} to ${RATING_MAX}: review 5 "fast"`)
+  const published = await opts.review({ rating: Number(rating), text: words.join(' ') })
+  print(
+    `review published: event ${published.event_id} on ${published.relays} relay(s)${published.relays === 0 ? ' (none accepted it: try again later)' : ''}`
+  )
 }
 
 async function generate(args: string[], opts: ReplOptions, print: (s: string) => void): Promise<void> {
