@@ -25,7 +25,7 @@ export function verified(event: unknown, kind: number, maxTags: number = MAX_SIG
     id,
     pubkey,
     created_at: created_at as number,
-    kind,
+    kind: k as number,
     tags: (tags as string[][]).map((t) => [...t]),
     content,
     sig

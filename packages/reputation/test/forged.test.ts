@@ -140,6 +140,8 @@ describe('reports flag only from the graph', () => {
     const reports = [report(follow), report(follows[1] as Key), report(follows[2] as Key)]
     expect(rate({ reports }).flagged).toBe(true)
     const deletion = sign(follow, 5, [['e', (reports[0] as { id: string }).id]])
+    const forged = sign(other, 5, [['e', (reports[0] as { id: string }).id]])
+    expect(rate({ reports, deletions: [forged] }).reports.inGraph).toBe(3)
     expect(rate({ reports, deletions: [deletion] }).reports.inGraph).toBe(2)
     const self = rate({ reports: [report(follow), report(follows[1] as Key), report(provider)] })
     expect(self.reports).toEqual({ inGraph: 2, total: 2, flagged: false })

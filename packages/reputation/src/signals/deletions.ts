@@ -15,19 +15,23 @@ export function readDeletions(events: readonly unknown[]): Deletions {
   const addresses = new Map<string, number>()
   for (const d of verifiedAll(events, kinds.Deletion)) {
     for (const t of d.tags) {
-      if (t[0] === 'e' && t[1] !== undefined) ids.add(`${d.pubkey} ${t[1]}`)
-      // An address names its author: only that author's deletion of it counts.
-      if (t[0] === 'a' && t[1] !== undefined && t[1].split(':')[1] === d.pubkey) {
-        const key = `${d.pubkey} ${t[1]}`
+      if (t[0] === 'e' && t[1] !== undefined) ids.add(byAuthor(d.pubkey, t[1]))
+      if (t[0] === 'a' && t[1] !== undefined) {
+        const key = byAuthor(d.pubkey, t[1])
         addresses.set(key, Math.max(addresses.get(key) ?? -Infinity, d.created_at))
       }
     }
   }
   return {
     deleted(event, address) {
-      if (ids.has(`${event.pubkey} ${event.id}`)) return true
+      if (ids.has(byAuthor(event.pubkey, event.id))) return true
       if (address === undefined) return false
-      return (addresses.get(`${event.pubkey} ${address}`) ?? -Infinity) >= event.created_at
+      return (addresses.get(byAuthor(event.pubkey, address)) ?? -Infinity) >= event.created_at
     }
   }
+}
+
+/** A deletion is looked up under its own author: another key's deletion of an event finds nothing. */
+function byAuthor(author: string, target: string): string {
+  return `${author} ${target}`
 }
