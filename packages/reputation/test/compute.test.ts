@@ -63,6 +63,7 @@ describe('lud16Of', () => {
       'old@127.0.0.1'
     )
     expect(lud16Of(provider.pk, [sign(provider, 0, [], 'not json')])).toBe(null)
+    expect(lud16Of(provider.pk, [sign(provider, 0, [], JSON.stringify({ lud16: 'a\u001b[2Jb@x' }))])).toBe(null)
   })
 })
 

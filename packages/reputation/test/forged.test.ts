@@ -39,6 +39,7 @@ describe('forged zaps count as nothing', () => {
   })
 
   test('no zap counts when the LNURL server is not known', () => {
+    expect(rate({ zaps: [zap(follow)] }).zaps.count).toBe(1)
     expect(rate({ zaps: [zap(follow)] }, { lnurlNostrPubkey: null }).zaps.count).toBe(0)
   })
 
@@ -80,6 +81,7 @@ describe('forged reviews are not verified', () => {
 
   test('a review with proof for another provider', () => {
     const id = jobId()
+    expect(rate({ reviews: [review(follow, { id, proof: jobInvoice(id) })] }).reviews.verified).toBe(1)
     const forged = rate({ reviews: [review(follow, { id, proof: jobInvoice(id, { payee: other }) })] })
     expect(forged.reviews.verified).toBe(0)
     expect(forged.jobsCompleted).toBe(0)
@@ -112,6 +114,7 @@ describe('forged reviews are not verified', () => {
   })
 
   test('a review by the provider itself, and one that names two providers', () => {
+    expect(rate({ reviews: [review(follow)] }).reviews.verified).toBe(1)
     const self = rate({ reviews: [review(provider)] })
     expect(self.reviews).toEqual({ verified: 0, unverified: 0, avg: null })
     const two = rate({ reviews: [review(follow, { p: [provider.pk, other.pk] })] })
@@ -195,6 +198,7 @@ describe('events that do not verify count as nothing', () => {
   })
 
   test('an event verified once and changed after is checked again', () => {
+    expect(rate({ declarations: [vouch(follow)] }).wot.trustedBy).toBe(1)
     const v = vouch(follow, { target: other.pk })
     expect(verifyEvent(v)).toBe(true) // nostr-tools caches this verdict on the object
     v.tags = [
@@ -212,6 +216,7 @@ describe('events that do not verify count as nothing', () => {
 
   test('an event of another kind', () => {
     const v = vouch(follow)
+    expect(rate({ declarations: [sign(follow, 30382, v.tags)] }).wot.trustedBy).toBe(1)
     const asLabel = sign(follow, 30383, v.tags)
     expect(rate({ declarations: [asLabel] }).wot.trustedBy).toBe(0)
   })

@@ -9,6 +9,8 @@ import { newestValid } from '../check.js'
 const MAX_PROFILE_BYTES = 64 * 1024
 /** An address is a name and a domain name: at most 64 + 1 + 253 characters. */
 const MAX_LUD16_CHARS = 320
+/** Printable ASCII around one @: nothing a terminal or a URL would read two ways. */
+const ADDRESS = /^[\x21-\x3f\x41-\x7e]+@[\x21-\x3f\x41-\x7e]+$/
 
 /** The lud16 of the subject's newest valid kind 0, or null. */
 export function lud16Of(subject: string, profiles: readonly Event[]): string | null {
@@ -22,6 +24,6 @@ export function lud16Of(subject: string, profiles: readonly Event[]): string | n
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null
   const lud16 = (parsed as Record<string, unknown>).lud16
-  if (typeof lud16 !== 'string' || lud16.length > MAX_LUD16_CHARS || !/^[^\s@]+@[^\s@]+$/.test(lud16)) return null
+  if (typeof lud16 !== 'string' || lud16.length > MAX_LUD16_CHARS || !ADDRESS.test(lud16)) return null
   return lud16
 }
