@@ -1,28 +1,66 @@
-// PLACEHOLDER until the reading side lands (issue 13, helper "core"): every subject scores 0.
-import type { Event } from 'nostr-tools/pure'
-import type { ComputeOptions, Graph, Reputation, SubjectEvents, ViewerEvents } from './types.js'
+// One subject's reputation as one viewer sees it (SPEC §11): every signal read from the events the
+// collector found, each event checked (signature on a fresh copy, kind, tags, bounds), and the
+// counts weighed by score(). Pure, and it never throws on a stranger's event: one that fails a check
+// counts as nothing. At most MAX_SIGNAL_EVENTS events of each category are considered.
 
-export function buildGraph(viewer: string | null, _events: ViewerEvents): Graph {
-  return { viewer, follows: new Set(), members: new Set(viewer ? [viewer] : []), services: new Set() }
-}
+import { MAX_SIGNAL_EVENTS } from '@2020117/protocol'
+import { classOf } from './graph.js'
+import { score } from './score.js'
+import { readDeclarations } from './signals/declarations.js'
+import { readDeletions } from './signals/deletions.js'
+import { readReports } from './signals/reports.js'
+import { readReviews } from './signals/reviews.js'
+import { readZaps } from './signals/zaps.js'
+import type { ComputeOptions, Graph, Reputation, SubjectEvents } from './types.js'
 
-/** The lud16 of the subject's newest valid kind 0, or null. */
-export function lud16Of(_subject: string, _profiles: Event[]): string | null {
-  return null
-}
+export { buildGraph } from './graph.js'
+export { lud16Of } from './signals/profile.js'
 
-export function computeReputation(_events: SubjectEvents, opts: ComputeOptions): Reputation {
+export function computeReputation(events: SubjectEvents, opts: ComputeOptions): Reputation {
+  const { subject, graph } = opts
+  const bounded = (list: readonly unknown[] | undefined): unknown[] => (list ?? []).slice(0, MAX_SIGNAL_EVENTS)
+  const deletions = readDeletions(bounded(events.deletions))
+  const trust = readDeclarations(bounded(events.declarations), subject, graph, deletions)
+  const zaps = readZaps(bounded(events.zaps), opts)
+  const reviews = readReviews(bounded(events.reviews), { subject, graph, network: opts.network })
+  const reports = readReports(bounded(events.reports), subject, graph, deletions)
+  const vouchers = vouchersByClass(graph, [...trust.vouchers.keys()])
+  const result = score({
+    vouchers,
+    zapSats: { inGraph: zaps.inGraphSats, outside: zaps.outsideSats },
+    reviews: reviews.reviews,
+    jobsCompleted: reviews.jobsCompleted
+  })
+  const verified = reviews.reviews.filter((r) => r.verified)
+  const unverified = reviews.reviews.filter((r) => !r.verified)
   return {
-    pubkey: opts.subject,
-    score: 0,
-    flagged: false,
-    wot: { trustedBy: 0, trustedByYourFollows: 0, trustedByYourGraph: 0 },
-    zaps: { totalSats: 0, count: 0, inGraphSats: 0 },
-    reviews: { verified: 0, unverified: 0, avg: null },
-    reports: { inGraph: 0, total: 0, flagged: false },
-    jobsCompleted: 0,
-    assertions: [],
-    terms: { trust: 0, zaps: 0, jobs: 0, rating: 0 },
-    evidence: { vouches: [], zaps: [], reviewsVerified: [], reviewsUnverified: [], reports: [], assertions: [] }
+    pubkey: subject,
+    score: result.score,
+    flagged: reports.flagged,
+    wot: {
+      trustedBy: trust.vouchers.size,
+      trustedByYourFollows: vouchers.follows,
+      trustedByYourGraph: vouchers.follows + vouchers.graph
+    },
+    zaps: { totalSats: zaps.totalSats, count: zaps.count, inGraphSats: zaps.inGraphSats },
+    reviews: { verified: verified.length, unverified: unverified.length, avg: result.avg },
+    reports: { inGraph: reports.inGraph, total: reports.total, flagged: reports.flagged },
+    jobsCompleted: reviews.jobsCompleted,
+    assertions: trust.assertions.map(({ service, rank }) => ({ service, rank })),
+    terms: result.terms,
+    evidence: {
+      vouches: [...trust.vouchers.values()],
+      zaps: zaps.evidence,
+      reviewsVerified: verified.map((r) => r.id),
+      reviewsUnverified: unverified.map((r) => r.id),
+      reports: reports.reports.map((r) => r.id),
+      assertions: trust.assertions.map((a) => a.id)
+    }
   }
+}
+
+function vouchersByClass(graph: Graph, vouchers: string[]): { follows: number; graph: number; outside: number } {
+  const counts = { follows: 0, graph: 0, outside: 0 }
+  for (const v of vouchers) counts[classOf(graph, v)]++
+  return counts
 }
