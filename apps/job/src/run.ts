@@ -41,7 +41,7 @@ export interface JobRunOptions {
   pool: RelayPool
   wallet: NwcWallet
   terms: Omit<InvoiceTerms, 'payees'>
-  /** Only this provider's offers and results count (hex), or null for the cheapest of any. */
+  /** Only this provider's offers and results count (hex), or null for the best of any. */
   provider: string | null
   /** How long to collect offers after the first acceptable one before choosing. */
   offerWaitMs: number
@@ -140,6 +140,10 @@ export class JobRun {
   private paying = false
   /** Ends the fetch of a pay-after blob at once: nothing is paid yet, so an interrupt need not wait. */
   private stopFetch: (() => void) | null = null
+  /** Ctrl-C came: nothing more is paid; a wait for ratings ends at once (the queued interrupt cancels). */
+  private interrupted = false
+  private markInterrupted!: () => void
+  private readonly interruption = new Promise<void>((resolve) => (this.markInterrupted = resolve))
   private overBid = 0
   private outcome: Outcome | null = null
   private resolveEnded!: (outcome: Outcome) => void
@@ -190,6 +194,8 @@ export class JobRun {
     if (this.paying)
       this.o.log.warn('interrupted while a payment is under way: the run ends once the wallet settles it or --timeout')
     this.stopFetch?.()
+    this.interrupted = true
+    this.markInterrupted()
     this.enqueue(async () => {
       if (this.paid) return this.finish('no_result', JobRunError.NO_RESULT('the run was interrupted'))
       // A deletion must not overtake the request it deletes: some relays would then keep the request.
@@ -309,6 +315,7 @@ export class JobRun {
     }
     this.offers.set(f.provider, offer)
     this.accounts.firstOfferMs ??= this.since()
+    this.o.log.debug(`offer from ${who}: ${offer.amountMsat} msat; rating its provider`)
     // Logged once the rating is in (within the bound); the choice waits for the same rating.
     void this.rate(f.provider).then((r) =>
       this.o.log.info(`offer from ${who}: ${offer.amountMsat} msat, ${describeReputation(r)}`)
@@ -370,12 +377,20 @@ export class JobRun {
     this.windowTimer = null
     const offers = [...this.offers.values()]
     this.offers.clear()
-    const rated = await Promise.all(offers.map(async (o) => [o.provider, await this.rate(o.provider)] as const))
-    const order = this.weigh(offers, new Map(rated))
+    const rated = await this.ratingsOf(offers.map((o) => o.provider))
+    if (rated === null) return
+    const order = this.weigh(offers, rated)
     for (const offer of order) {
       if (this.outcome || this.chosen !== null) return
       await this.pay(offer)
     }
+  }
+
+  /** The providers' ratings (each within its bound), or null when Ctrl-C came meanwhile: then nothing is paid. */
+  private async ratingsOf(providers: string[]): Promise<Map<string, Reputation | null> | null> {
+    const rated = Promise.all(providers.map(async (p) => [p, await this.rate(p)] as const))
+    const settled = await Promise.race([rated, this.interruption.then(() => null)])
+    return settled === null ? null : new Map(settled)
   }
 
   /** The offers reputation lets through, best first; the others are refused (and their providers not heard again). */
@@ -393,6 +408,7 @@ export class JobRun {
   /** Pays once: the hash claimed on disk first; a payment whose answer is lost is settled by lookup, never sent again. */
   private async pay(offer: ApprovedInvoice): Promise<void> {
     const { wallet, log, deadline } = this.o
+    if (this.interrupted) return // the queued interrupt cancels the request
     // Time has passed since the invoice was checked (the offer window, a rating): it must still be good.
     if (offer.invoice.expiresAt - EXPIRY_MARGIN_S <= Math.floor(Date.now() / 1000))
       return this.refuse(offer.provider, WalletError.INVOICE_EXPIRED(offer.invoice.expiresAt))
@@ -452,8 +468,8 @@ export class JobRun {
       } catch (err) {
         return this.refuse(r.provider, err)
       }
-      const rated = new Map([[r.provider, await this.rate(r.provider)]])
-      if (this.weigh([offer], rated).length === 0) return
+      const rated = await this.ratingsOf([r.provider])
+      if (rated === null || this.weigh([offer], rated).length === 0) return
       const checked = await this.checkBlob(r, offer)
       if (!checked) return
       blob = checked.bytes

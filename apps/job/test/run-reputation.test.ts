@@ -34,7 +34,7 @@ const NONE: ChoiceTerms = { minScore: null, allowFlagged: false, minZapSats: nul
 async function startRun(
   rater: Rater,
   o: { provider?: string; choice?: ChoiceTerms; offerWaitMs?: number; ratingWaitMs?: number } = {}
-): Promise<{ run: JobRun; lines: string[] }> {
+): Promise<{ run: JobRun; lines: string[]; line: (match: RegExp) => Promise<void> }> {
   const secretKey = generateSecretKey()
   const relays = [net.devnet.relay.url]
   const request = buildRequest(
@@ -49,6 +49,15 @@ async function startRun(
   )
   const paid = await PaidHashes.open(join(await tempDir('job-run-'), 'keys'), 'me')
   const lines: string[] = []
+  const waiting: Array<{ match: RegExp; resolve: () => void }> = []
+  const write = (line: string) => {
+    lines.push(line)
+    for (const w of waiting.filter((w) => w.match.test(line))) w.resolve()
+  }
+  const line = (match: RegExp) =>
+    lines.some((l) => match.test(l))
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => waiting.push({ match, resolve }))
   const run = new JobRun({
     request,
     ref: { id: request.id, kind: 5050, customer: getPublicKey(secretKey), encryption: null },
@@ -63,10 +72,10 @@ async function startRun(
     choice: o.choice ?? NONE,
     deadline: Date.now() + 30_000,
     fetchBlob: () => Promise.reject(new Error('no blobs here')),
-    log: createLogger({ level: 'debug', write: (line) => lines.push(line) })
+    log: createLogger({ level: 'debug', write })
   })
   await run.start()
-  return { run, lines }
+  return { run, lines, line }
 }
 
 test('a pricier provider with a higher score is paid, not the cheaper stranger; the summary has both scores', async () => {
@@ -125,4 +134,15 @@ test('a rating that never comes holds the payment only to its bound: paid at sco
   expect(lines.join('\n')).toMatch(/no reputation for .* within 300 ms: it scores 0/)
   expect(lines.join('\n')).toMatch(/offer from npub1\S+: 2000 msat, score 0 \(unrated\)/)
   expect(before - net.balanceMsat('customer')).toBe(2000)
+})
+
+test('Ctrl-C while a rating is awaited: the request is cancelled at once and the offer never paid', async () => {
+  const before = net.balanceMsat('customer')
+  const { run, line } = await startRun(fakeRater({ [a.pubkey]: 'hang' }), { provider: a.pubkey, ratingWaitMs: 600_000 })
+  const invoice = await a.offer(await a.nextRequest(), 2000)
+  await line(/offer from npub1\S+: 2000 msat; rating its provider/)
+  run.interrupt()
+  expect((await run.ended()).status).toBe('cancelled')
+  expect(net.balanceMsat('customer')).toBe(before)
+  expect(net.devnet.wallet.lookupInvoice('provider', { paymentHash: invoice.paymentHash }).state).not.toBe('settled')
 })
