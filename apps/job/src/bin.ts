@@ -21,12 +21,21 @@ import {
 import { DEFAULT_DEVNET_DIR, readRunningState, type DevnetState } from '@2020117/cli/devnet-state'
 import { buildRequest, isJobError, type JobInput } from '@2020117/jobs'
 import { NostrError, npubOf, parsePubkey, RelayPool } from '@2020117/nostr'
-import { JOB_INPUT_TYPES, JOB_REQUEST_KIND_MAX, JOB_REQUEST_KIND_MIN, MAX_BUDGET_SATS } from '@2020117/protocol'
+import {
+  JOB_INPUT_TYPES,
+  JOB_REQUEST_KIND_MAX,
+  JOB_REQUEST_KIND_MIN,
+  MAX_BUDGET_SATS,
+  MIN_ZAP_SATS_PARAM
+} from '@2020117/protocol'
+import { ReputationReader } from '@2020117/reputation'
 import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
 import { generateSecretKey } from 'nostr-tools/pure'
-import { JobRunError } from './errors.js'
+import type { ChoiceTerms } from './choose.js'
+import { JobRunError, ReviewSkipped } from './errors.js'
 import { fetchResultBlob, outputExists, saveResult, type Saved } from './output.js'
 import { PaidHashes } from './paid.js'
+import { parseReviewFlag, publishReview, type Published, type ReviewWish } from './review.js'
 import { JobRun, type Outcome } from './run.js'
 
 const spec: CommandSpec = {
@@ -34,7 +43,7 @@ const spec: CommandSpec = {
   summary:
     'buy one NIP-90 job on Nostr relays: publish the request, pay one provider once (every invoice checked), save the result',
   usage: [
-    '2020117-job --kind=5050 --input="…" --bid=SATS [--input-type=text|url|event|job] [--param=key=value]… [--provider=NPUB] [--encrypt] [--timeout=S] [--output=FILE] [--json]'
+    '2020117-job --kind=5050 --input="…" --bid=SATS [--input-type=text|url|event|job] [--param=key=value]… [--provider=NPUB] [--encrypt] [--min-score=N] [--allow-flagged] [--min-zap-sats=N] [--review=RATING[:TEXT]] [--timeout=S] [--output=FILE] [--json]'
   ],
   flags: {
     kind: {
@@ -79,10 +88,34 @@ const spec: CommandSpec = {
     'offer-wait': {
       type: 'integer',
       description:
-        'seconds to collect offers after the first acceptable one before paying the cheapest (0 with --provider)',
+        'seconds to collect offers after the first acceptable one before paying the best (price against score; 0 with --provider)',
       default: 3,
       min: 0,
       max: 3600
+    },
+    'min-score': {
+      type: 'integer',
+      description: 'refuse offers from providers whose reputation score (as you see it) is below N',
+      min: -100_000,
+      max: 100_000,
+      placeholder: 'N'
+    },
+    'allow-flagged': {
+      type: 'boolean',
+      description: 'deal with flagged providers (reported by 3 or more of your graph) too; refused by default'
+    },
+    'min-zap-sats': {
+      type: 'integer',
+      description: `ask for providers with at least N sats of validated zaps (["param","${MIN_ZAP_SATS_PARAM}",N]) and refuse offers from any below it`,
+      min: 1,
+      max: 2_100_000_000_000_000,
+      placeholder: 'N'
+    },
+    review: {
+      type: 'string',
+      description:
+        'after a paid, delivered job, publish a review (kind 31117, rating 1-5) with the invoice and preimage as its proof of payment',
+      placeholder: 'RATING[:TEXT]'
     },
     output: {
       type: 'string',
@@ -141,9 +174,14 @@ const spec: CommandSpec = {
     'One provider is paid once; a payment whose answer is lost is looked up, never sent again. Ctrl-C before paying',
     'cancels the request (a NIP-09 kind 5 deletion).',
     '',
+    "Offers are weighed by their providers' reputation as you see it (each rated within 5 s; one that cannot be read",
+    'scores 0): the price divided by 1 + score/100 is compared, the lowest paid. Flagged providers, and those under',
+    '--min-score or --min-zap-sats, are refused (the reason code is in the summary) and never paid. A --review of a',
+    "free job publishes nothing (a warning; the exit status is the job's).",
+    '',
     'Exit status: 0 paid (or free) and delivered; 1 an error before the job (or no relay took the request); 2 a usage',
-    'error; 3 no offer within the bid before --timeout; 4 paid, but no result before --timeout; 5 refused an invoice (the',
-    'reason code is in the summary); 6 interrupted before paying (request cancelled); 7 the provider reported an error;',
+    'error; 3 no offer within the bid before --timeout; 4 paid, but no result before --timeout; 5 refused an invoice or',
+    'its provider (the reason code is in the summary); 6 interrupted before paying (request cancelled); 7 the provider reported an error;',
     '8 the payment failed or is unconfirmed; 9 the result came but could not be saved.'
   ],
   examples: [
@@ -160,6 +198,10 @@ const spec: CommandSpec = {
  * (`--input-type=job`): relays drop an expired event, and with it the chain's first link.
  */
 const REQUEST_KEPT_S = 24 * 3600
+
+/** The most a provider's rating may hold the choice (and so the payment); each relay read within it waits less. */
+const RATING_WAIT_MS = 5000
+const RATING_QUERY_MS = 2500
 
 /** An ending that is not a JobRunError (a bug, an unexpected failure): runMain's own status for it. */
 const EXIT_INTERNAL = 1
@@ -181,6 +223,8 @@ interface Job {
   offerWaitMs: number
   output: string | null
   maxBlobBytes: number
+  choice: ChoiceTerms
+  review: ReviewWish | null
 }
 
 await runMain(
@@ -197,7 +241,9 @@ await runMain(
     goodbye(() => run.close())
     const outcome = await follow(run, start.log)
     const saved = outcome.result ? await save(outcome, run, job) : null
-    return summarise(run, outcome, saved, json, start.log)
+    const delivered = outcome.status === 'delivered' && !(saved instanceof JobRunError)
+    const review = delivered ? await reviewJob(start, job, run, { pool, network }) : null
+    return summarise(run, outcome, { saved, review }, json, start.log)
   },
   { secrets: () => secrets }
 )
@@ -237,8 +283,11 @@ async function jobOf(start: Startup): Promise<Job> {
     timeoutMs: (v.timeout as number) * 1000,
     offerWaitMs: (v['offer-wait'] as number) * 1000,
     output,
-    maxBlobBytes: (v['max-download'] as number) * 1024 * 1024
+    maxBlobBytes: (v['max-download'] as number) * 1024 * 1024,
+    choice: choiceOf(v),
+    review: v.review !== undefined ? parseReviewFlag(v.review as string, spec.bin) : null
   }
+  if (job.choice.minZapSats !== null) job.params[MIN_ZAP_SATS_PARAM] = String(job.choice.minZapSats)
   refuseUnbuildable(job)
   return job
 }
@@ -262,11 +311,26 @@ function refuseUnbuildable(job: Job): void {
   }
 }
 
+function choiceOf(v: Startup['values']): ChoiceTerms {
+  return {
+    minScore: (v['min-score'] as number | undefined) ?? null,
+    allowFlagged: v['allow-flagged'] === true,
+    minZapSats: (v['min-zap-sats'] as number | undefined) ?? null
+  }
+}
+
 function paramsOf(list: string[]): Record<string, string> {
   const params: Record<string, string> = Object.create(null) // `--param=__proto__=…` is a name like any other
   for (const p of list) {
     const at = p.indexOf('=')
     if (at <= 0) throw CliError.INVALID_FLAG('param', `must be name=value, got "${p.slice(0, 40)}"`, spec.bin)
+    // Asked for without being checked, a threshold would only be the provider's word: the flag does both.
+    if (p.slice(0, at) === MIN_ZAP_SATS_PARAM)
+      throw CliError.INVALID_FLAG(
+        'param',
+        `${MIN_ZAP_SATS_PARAM} is set with --min-zap-sats, which also enforces it`,
+        spec.bin
+      )
     params[p.slice(0, at)] = p.slice(at + 1)
   }
   return params
@@ -320,6 +384,14 @@ function prepare(
   r: { pool: RelayPool; wallet: NwcWallet; network: NetworkName; paid: PaidHashes }
 ): JobRun {
   const { identity, log } = start
+  // One reader for the run: the customer's graph is read once, each provider's signals once.
+  const rater = new ReputationReader({
+    pool: r.pool,
+    viewer: identity.entry.pubkey,
+    network: r.network,
+    maxWaitMs: RATING_QUERY_MS,
+    onWarning: (message) => log.warn(peerText(message, 300))
+  })
   const maxAmountMsat = (job.bidSats - job.maxFeeSats) * 1000
   const request = buildRequest(
     {
@@ -343,6 +415,9 @@ function prepare(
     terms: { maxAmountMsat, maxFeeMsat: job.maxFeeSats * 1000, network: r.network, paid: r.paid },
     provider: job.provider,
     offerWaitMs: job.offerWaitMs,
+    rater,
+    ratingWaitMs: RATING_WAIT_MS,
+    choice: job.choice,
     deadline: Date.now() + job.timeoutMs,
     fetchBlob: (result, timeoutMs) => fetchResultBlob(result, job.maxBlobBytes, timeoutMs),
     log
@@ -393,14 +468,40 @@ async function save(outcome: Outcome, run: JobRun, job: Job): Promise<Saved | Jo
   }
 }
 
-/** Step 7: one summary, whose msat are the wallet's; the exit status of the ending. */
+/** Step 7 (--review): the delivered job reviewed with its proof of payment; what went wrong is a warning only. */
+async function reviewJob(
+  start: Startup,
+  job: Job,
+  run: JobRun,
+  r: { pool: RelayPool; network: NetworkName }
+): Promise<Published | ReviewSkipped | null> {
+  if (job.review === null || run.accounts.provider === null) return null
+  const { identity, log } = start
+  const reviewed = { provider: run.accounts.provider, requestId: run.requestId, kind: job.kind, proof: run.proof }
+  try {
+    const published = await publishReview(
+      job.review,
+      { ...reviewed, network: r.network },
+      { pool: r.pool, secretKey: identity.secretKey }
+    )
+    log.info(`review ${published.eventId} published (${published.relays} relay(s) took it)`)
+    return published
+  } catch (err) {
+    if (!(err instanceof ReviewSkipped)) throw err
+    log.warn(`${err.code}: ${peerText(err.message, 500)}`)
+    return err
+  }
+}
+
+/** Step 8: one summary, whose msat are the wallet's; the exit status of the ending. */
 function summarise(
   run: JobRun,
   outcome: Outcome,
-  saved: Saved | JobRunError | null,
+  after: { saved: Saved | JobRunError | null; review: Published | ReviewSkipped | null },
   json: boolean,
   log: Logger
 ): number {
+  const { saved, review } = after
   const a = run.accounts
   const failure = saved instanceof JobRunError ? saved : outcome.error
   const status = saved instanceof JobRunError ? 'output_failed' : outcome.status
@@ -418,7 +519,11 @@ function summarise(
     ...(kept?.text !== null && kept?.text !== undefined ? { result: kept.text } : {}),
     ...(kept?.file ? { file: kept.file, bytes: kept.bytes } : {}),
     ...(kept?.sha256 ? { sha256: kept.sha256 } : {}),
-    timings: { firstOfferMs: a.firstOfferMs, paymentMs: a.paymentMs, resultMs: a.resultMs }
+    timings: { firstOfferMs: a.firstOfferMs, paymentMs: a.paymentMs, resultMs: a.resultMs },
+    providerReputation: a.reputation,
+    offers: a.considered.map((c) => ({ ...c, provider: npubOf(c.provider) })),
+    review: review && !(review instanceof ReviewSkipped) ? review : null,
+    ...(review instanceof ReviewSkipped ? { reviewSkipped: review.code } : {})
   })
   if (json) process.stdout.write(escapeControls(JSON.stringify(summary)) + '\n')
   else printSummary(summary as Record<string, unknown>, log)

@@ -23,7 +23,17 @@ export type JobRunErrorCode =
   | 'NOT_PUBLISHED'
 
 /** The reason codes of a refused offer that are not the wallet's. */
-export type JobRefusalCode = 'JOB_NO_INVOICE' | 'JOB_AMOUNT_TAG_MISMATCH' | 'JOB_OVER_BID' | 'JOB_BLOB_UNVERIFIED'
+export type JobRefusalCode =
+  | 'JOB_NO_INVOICE'
+  | 'JOB_AMOUNT_TAG_MISMATCH'
+  | 'JOB_OVER_BID'
+  | 'JOB_BLOB_UNVERIFIED'
+  /** The provider is flagged (reported by 3 or more of your graph) and --allow-flagged was not given. */
+  | 'JOB_PROVIDER_FLAGGED'
+  /** The provider scores below --min-score. */
+  | 'JOB_LOW_SCORE'
+  /** The provider's validated zap total is below --min-zap-sats (it answered a request that asked for more). */
+  | 'JOB_LOW_ZAPS'
 
 /** Exit statuses: 0 delivered; 1 an error before the job; 2 a usage error; 3-9 the endings. */
 export const EXIT: Record<JobRunErrorCode, number> = {
@@ -67,6 +77,23 @@ export class JobRunError extends Error {
 
   static JOB_BLOB_UNVERIFIED(why: string): JobRunError {
     return refusal('JOB_BLOB_UNVERIFIED', `the pay-after result's blob was not paid for: ${why}`)
+  }
+
+  // Refusals by reputation (SPEC §11): the offer may be sound, its provider is not one to pay.
+  static JOB_PROVIDER_FLAGGED(reporters: number): JobRunError {
+    return refusal(
+      'JOB_PROVIDER_FLAGGED',
+      `the provider is flagged: reported by ${reporters} of your graph. Give --allow-flagged to deal with it anyway`
+    )
+  }
+  static JOB_LOW_SCORE(score: number, minScore: number): JobRunError {
+    return refusal('JOB_LOW_SCORE', `the provider scores ${score}, below --min-score=${minScore}`)
+  }
+  static JOB_LOW_ZAPS(totalSats: number, minSats: number): JobRunError {
+    return refusal(
+      'JOB_LOW_ZAPS',
+      `the provider's validated zaps total ${totalSats} sats, below the ${minSats} sats --min-zap-sats asked for`
+    )
   }
 
   // Endings of the run.
@@ -120,4 +147,39 @@ export class JobRunError extends Error {
 
 function refusal(code: JobRefusalCode, message: string): JobRunError {
   return new JobRunError(code, message, EXIT.OFFER_REFUSED)
+}
+
+/** Why --review published nothing. The job's own ending (and exit status) stays what it was. */
+export type ReviewSkipCode =
+  /** Nothing was paid: a review has no proof of payment to carry. */
+  | 'REVIEW_FREE_JOB'
+  /** The invoice paid and the preimage do not make a proof (e.g. the invoice does not name the job). */
+  | 'REVIEW_INVALID_PROOF'
+  /** No relay took the review. */
+  | 'REVIEW_NOT_PUBLISHED'
+
+export class ReviewSkipped extends Error {
+  readonly code: ReviewSkipCode
+
+  constructor(code: ReviewSkipCode, message: string) {
+    super(message)
+    this.name = 'ReviewSkipped'
+    this.code = code
+  }
+
+  static REVIEW_FREE_JOB(): ReviewSkipped {
+    return new ReviewSkipped(
+      'REVIEW_FREE_JOB',
+      'not reviewed: the job was free, so there is no proof of payment to carry (an unproven review weighs almost nothing)'
+    )
+  }
+  static REVIEW_INVALID_PROOF(why: string): ReviewSkipped {
+    return new ReviewSkipped('REVIEW_INVALID_PROOF', `not reviewed: ${why}`)
+  }
+  static REVIEW_NOT_PUBLISHED(relays: string[]): ReviewSkipped {
+    return new ReviewSkipped(
+      'REVIEW_NOT_PUBLISHED',
+      `not reviewed: no relay took the review (${relays.join(', ')}); the job itself is done`
+    )
+  }
 }

@@ -11,6 +11,9 @@
 //   ignored. A hash that was claimed is never paid again, whatever the wallet answered.
 // - What the summary says was paid is what the wallet confirmed: the invoice amount plus the fee
 //   it reported. A payment the wallet neither confirmed nor denied is `msatPending`, never paid twice.
+// - Reputation only narrows (choose.ts): each provider is rated once, from its first offer, within
+//   a bound; an offer it refuses is never paid, and an invoice is checked for expiry just before
+//   it is paid, after any wait for a rating.
 
 import { peerText, type Logger } from '@2020117/cli'
 import {
@@ -24,8 +27,10 @@ import {
 } from '@2020117/jobs'
 import { npubOf, type RelayPool } from '@2020117/nostr'
 import { jobResultKind, kinds as KIND } from '@2020117/protocol'
+import type { Rater, Reputation } from '@2020117/reputation'
 import { WalletError, type NwcWallet, type PaidInvoice } from '@2020117/wallet'
 import type { Event } from 'nostr-tools/pure'
+import { decide, describeReputation, rateWithin, type ChoiceTerms, type Considered } from './choose.js'
 import { JobRunError } from './errors.js'
 import { checkInvoice, EXPIRY_MARGIN_S, refusalCode, type ApprovedInvoice, type InvoiceTerms } from './offers.js'
 
@@ -36,10 +41,14 @@ export interface JobRunOptions {
   pool: RelayPool
   wallet: NwcWallet
   terms: Omit<InvoiceTerms, 'payees'>
-  /** Only this provider's offers and results count (hex), or null for the cheapest of any. */
+  /** Only this provider's offers and results count (hex), or null for the best of any. */
   provider: string | null
-  /** How long to collect offers after the first acceptable one before choosing the cheapest. */
+  /** How long to collect offers after the first acceptable one before choosing. */
   offerWaitMs: number
+  /** Rates providers (one reader, the customer's view); each rating is cut off after `ratingWaitMs`. */
+  rater: Rater
+  ratingWaitMs: number
+  choice: ChoiceTerms
   /** When the whole run gives up (ms since the epoch). */
   deadline: number
   /** Fetches and hash-checks a result's blob (throws if it does not check out): pay-after pays only for a checked one. */
@@ -77,11 +86,23 @@ export interface Accounts {
   resultMs: number | null
   /** The last refused offer: its reason code and why. */
   refused: { provider: string; reason: string; message: string } | null
+  /** Every offer the choice weighed, with its provider's score. */
+  considered: Considered[]
+  /** The reputation of the provider dealt with (null: none read, or none dealt with). */
+  reputation: Reputation | null
+}
+
+/** What a review's proof of payment is made of (SPEC §11.3): the invoice paid and the preimage the wallet returned. */
+export interface PaymentProof {
+  bolt11: string
+  preimage: string
 }
 
 const SEEN_MAX = 4096
 /** Events waiting in the queue (behind a payment, say): past this, more are dropped as they come. */
 const PENDING_MAX = 256
+/** Providers rated in one run: offers from more are ignored (each rating is a relay read). */
+const RATED_MAX = 32
 
 export class JobRun {
   readonly accounts: Accounts = {
@@ -92,8 +113,12 @@ export class JobRun {
     firstOfferMs: null,
     paymentMs: null,
     resultMs: null,
-    refused: null
+    refused: null,
+    considered: [],
+    reputation: null
   }
+  /** Set once a payment is confirmed. */
+  proof: PaymentProof | null = null
   private readonly o: JobRunOptions
   private readonly terms: InvoiceTerms
   private readonly startedAt = Date.now()
@@ -102,6 +127,11 @@ export class JobRun {
   private pending = 0
   /** The first acceptable offer of each provider, until the offer window closes. */
   private readonly offers = new Map<string, ApprovedInvoice>()
+  /** Each provider's rating, started by its first offer; settled values in `reputations`. */
+  private readonly ratings = new Map<string, Promise<Reputation | null>>()
+  private readonly reputations = new Map<string, Reputation | null>()
+  /** Providers whose offer reputation refused: their later offers are ignored. */
+  private readonly shunned = new Set<string>()
   private windowTimer: NodeJS.Timeout | null = null
   private deadlineTimer: NodeJS.Timeout | null = null
   private chosen: string | null = null
@@ -110,6 +140,10 @@ export class JobRun {
   private paying = false
   /** Ends the fetch of a pay-after blob at once: nothing is paid yet, so an interrupt need not wait. */
   private stopFetch: (() => void) | null = null
+  /** Ctrl-C came: nothing more is paid; a wait for ratings ends at once (the queued interrupt cancels). */
+  private interrupted = false
+  private markInterrupted!: () => void
+  private readonly interruption = new Promise<void>((resolve) => (this.markInterrupted = resolve))
   private overBid = 0
   private outcome: Outcome | null = null
   private resolveEnded!: (outcome: Outcome) => void
@@ -130,6 +164,8 @@ export class JobRun {
       this.admit(event)
     )
     this.subscription = sub
+    // --provider is known before it offers: its rating can be under way before its offer comes.
+    if (this.o.provider !== null) void this.rate(this.o.provider)
     await sub.ready
     const published = await pool.publish(this.o.request)
     this.markPublished()
@@ -158,6 +194,8 @@ export class JobRun {
     if (this.paying)
       this.o.log.warn('interrupted while a payment is under way: the run ends once the wallet settles it or --timeout')
     this.stopFetch?.()
+    this.interrupted = true
+    this.markInterrupted()
     this.enqueue(async () => {
       if (this.paid) return this.finish('no_result', JobRunError.NO_RESULT('the run was interrupted'))
       // A deletion must not overtake the request it deletes: some relays would then keep the request.
@@ -268,15 +306,20 @@ export class JobRun {
     const who = npubOf(f.provider)
     if (this.chosen !== null) return this.o.log.info(`ignored another invoice from ${who}: already paid once`)
     if (this.offers.has(f.provider)) return this.o.log.info(`ignored a second invoice from ${who}`)
+    if (!this.mayWeigh(f.provider)) return
     let offer: ApprovedInvoice
     try {
       offer = checkInvoice(f.provider, f.amountMsat, f.bolt11, this.terms)
     } catch (err) {
       return this.refuse(f.provider, err)
     }
-    this.o.log.info(`offer from ${who}: ${offer.amountMsat} msat`)
     this.offers.set(f.provider, offer)
     this.accounts.firstOfferMs ??= this.since()
+    this.o.log.debug(`offer from ${who}: ${offer.amountMsat} msat; rating its provider`)
+    // Logged once the rating is in (within the bound); the choice waits for the same rating.
+    void this.rate(f.provider).then((r) =>
+      this.o.log.info(`offer from ${who}: ${offer.amountMsat} msat, ${describeReputation(r)}`)
+    )
     if (this.windowTimer !== null) return
     const wait = this.o.provider !== null ? 0 : this.o.offerWaitMs
     if (wait === 0) return this.choose()
@@ -298,30 +341,83 @@ export class JobRun {
     if (this.o.provider !== null) this.finish('offer_refused', JobRunError.OFFER_REFUSED(reason, message))
   }
 
-  /** The offer window closed (or --provider's offer came): pay the cheapest offer still good. */
+  /** Whether an invoice of `provider` may be weighed: not one reputation refused, not past the rating bound. */
+  private mayWeigh(provider: string): boolean {
+    const who = npubOf(provider)
+    if (this.shunned.has(provider)) {
+      this.o.log.info(`ignored an invoice from ${who}: refused already`)
+      return false
+    }
+    if (!this.ratings.has(provider) && this.ratings.size >= RATED_MAX) {
+      this.o.log.warn(`ignored an invoice from ${who}: ${RATED_MAX} providers offered already`)
+      return false
+    }
+    return true
+  }
+
+  /** The provider's rating, started once (bounded by `ratingWaitMs`). */
+  private rate(provider: string): Promise<Reputation | null> {
+    let rating = this.ratings.get(provider)
+    if (rating === undefined) {
+      const warn = (message: string) => this.o.log.warn(peerText(message, 300))
+      rating = rateWithin(this.o.rater, provider, this.o.ratingWaitMs, warn).then((r) => {
+        this.reputations.set(provider, r)
+        return r
+      })
+      this.ratings.set(provider, rating)
+    }
+    return rating
+  }
+
+  /**
+   * The offer window closed (or --provider's offer came): once the offers' ratings are in, those
+   * reputation refuses are refused, and the rest are tried best first (price against score).
+   */
   private async choose(): Promise<void> {
     this.windowTimer = null
-    const now = Math.floor(Date.now() / 1000)
-    const offers = [...this.offers.values()].sort((a, b) => a.amountMsat - b.amountMsat)
+    const offers = [...this.offers.values()]
     this.offers.clear()
-    for (const offer of offers) {
+    const rated = await this.ratingsOf(offers.map((o) => o.provider))
+    if (rated === null) return
+    const order = this.weigh(offers, rated)
+    for (const offer of order) {
       if (this.outcome || this.chosen !== null) return
-      if (offer.invoice.expiresAt - EXPIRY_MARGIN_S <= now) {
-        this.refuse(offer.provider, WalletError.INVOICE_EXPIRED(offer.invoice.expiresAt))
-        continue
-      }
       await this.pay(offer)
     }
+  }
+
+  /** The providers' ratings (each within its bound), or null when Ctrl-C came meanwhile: then nothing is paid. */
+  private async ratingsOf(providers: string[]): Promise<Map<string, Reputation | null> | null> {
+    const rated = Promise.all(providers.map(async (p) => [p, await this.rate(p)] as const))
+    const settled = await Promise.race([rated, this.interruption.then(() => null)])
+    return settled === null ? null : new Map(settled)
+  }
+
+  /** The offers reputation lets through, best first; the others are refused (and their providers not heard again). */
+  private weigh(offers: ApprovedInvoice[], rated: Map<string, Reputation | null>): ApprovedInvoice[] {
+    const decision = decide(offers, rated, this.o.choice)
+    this.accounts.considered.push(...decision.considered)
+    for (const { offer, error } of decision.refusals) {
+      if (this.outcome) return []
+      this.shunned.add(offer.provider)
+      this.refuse(offer.provider, error)
+    }
+    return decision.order
   }
 
   /** Pays once: the hash claimed on disk first; a payment whose answer is lost is settled by lookup, never sent again. */
   private async pay(offer: ApprovedInvoice): Promise<void> {
     const { wallet, log, deadline } = this.o
+    if (this.interrupted) return // the queued interrupt cancels the request
+    // Time has passed since the invoice was checked (the offer window, a rating): it must still be good.
+    if (offer.invoice.expiresAt - EXPIRY_MARGIN_S <= Math.floor(Date.now() / 1000))
+      return this.refuse(offer.provider, WalletError.INVOICE_EXPIRED(offer.invoice.expiresAt))
     const hash = offer.invoice.paymentHash
     if (!(await this.o.terms.paid.claim(hash, offer.invoice.expiresAt)))
       return this.refuse(offer.provider, WalletError.INVOICE_HASH_REUSED(hash))
     this.chosen = offer.provider
     this.accounts.provider = offer.provider
+    this.accounts.reputation = this.reputations.get(offer.provider) ?? null
     log.info(`paying ${offer.amountMsat} msat to ${npubOf(offer.provider)}…`)
     let paid: PaidInvoice | null
     this.paying = true
@@ -339,6 +435,7 @@ export class JobRun {
       this.paying = false
     }
     this.paid = true
+    this.proof = { bolt11: offer.bolt11, preimage: paid.preimage }
     this.accounts.msatPaid = offer.amountMsat + paid.feesMsat
     this.accounts.feesMsat = paid.feesMsat
     this.accounts.paymentMs = this.since()
@@ -364,12 +461,15 @@ export class JobRun {
     let blob: Uint8Array | null = null
     if (this.chosen === null && r.bolt11) {
       // Pay after: the result names its price. It is paid (once, with every check) before it counts.
+      if (!this.mayWeigh(r.provider)) return
       let offer: ApprovedInvoice
       try {
         offer = checkInvoice(r.provider, r.amountMsat, r.bolt11, this.terms)
       } catch (err) {
         return this.refuse(r.provider, err)
       }
+      const rated = await this.ratingsOf([r.provider])
+      if (rated === null || this.weigh([offer], rated).length === 0) return
       const checked = await this.checkBlob(r, offer)
       if (!checked) return
       blob = checked.bytes
@@ -379,6 +479,8 @@ export class JobRun {
       if (r.amountMsat) this.o.log.warn(`${who} asks ${r.amountMsat} msat without an invoice: not paid`)
       this.chosen = r.provider
       this.accounts.provider = r.provider
+      // Nothing is paid, so nothing is refused; the summary still says who this was.
+      this.accounts.reputation = await this.rate(r.provider)
     } else if (!this.paid) return // a payment that did not go through: this result does not count
     this.accounts.resultMs = this.since()
     this.finish('delivered', null, r, blob)

@@ -18,6 +18,9 @@ test('--help shows the flags, the exit statuses and examples, and exits 0', asyn
     expect(help.stdout()).toContain(flag)
   for (const flag of ['--output', '--offer-wait', '--max-fee', '--nwc', '--relays', '--devnet', '--json'])
     expect(help.stdout()).toContain(flag)
+  for (const flag of ['--min-score', '--allow-flagged', '--min-zap-sats', '--review'])
+    expect(help.stdout()).toContain(flag)
+  expect(help.stdout()).toMatch(/the price divided by 1 \+ score\/100 is compared/)
   expect(help.stdout()).toMatch(/Exit status: 0 paid \(or free\) and delivered; 1 an error before the job/)
   expect(help.stdout()).toMatch(/Examples:\n {2}2020117-job --devnet/)
 })
@@ -46,6 +49,26 @@ const refusals: Array<{ why: string; args: string[]; message: RegExp }> = [
     why: 'an input over the 64 KiB bound',
     args: ['--kind=5050', `--input=${'x'.repeat(70_000)}`, '--bid=10'],
     message: /the request cannot be sent: the input, in bytes is over/
+  },
+  {
+    why: 'min_zap_sats as a bare --param (asked, never checked)',
+    args: ['--kind=5050', '--input=x', '--bid=10', '--param=min_zap_sats=5'],
+    message: /--param min_zap_sats is set with --min-zap-sats, which also enforces it/
+  },
+  {
+    why: 'a review rating outside 1-5',
+    args: ['--kind=5050', '--input=x', '--bid=10', '--review=6:great'],
+    message: /--review must be RATING\[:TEXT\] with a rating of 1 to 5/
+  },
+  {
+    why: 'a review that is no rating',
+    args: ['--kind=5050', '--input=x', '--bid=10', '--review=great'],
+    message: /--review must be RATING\[:TEXT\]/
+  },
+  {
+    why: 'a review text over its bound',
+    args: ['--kind=5050', '--input=x', '--bid=10', `--review=3:${'y'.repeat(2001)}`],
+    message: /--review text is 2001 bytes, over the 2000 byte bound/
   },
   {
     why: 'a job input that is no event id',

@@ -1,0 +1,113 @@
+// Which offers are worth paying, by their providers' reputation as the customer sees it (SPEC §11,
+// @2020117/reputation). A rating is a relay read that may hang or fail: it is bounded in time, and
+// one that does not come scores 0, unflagged, with a warning, so that an outage never invents a
+// reputation and never holds the payment longer than the bound. The price is weighed against the
+// score by rankProviders (the price divided by 1 + score/100); an offer set aside by reputation is
+// a refusal with its own code, never paid.
+
+import { rankProviders, type Rater, type Reputation } from '@2020117/reputation'
+import { JobRunError } from './errors.js'
+import type { ApprovedInvoice } from './offers.js'
+
+export interface ChoiceTerms {
+  /** --min-score: providers scoring below it are refused. */
+  minScore: number | null
+  /** --allow-flagged: flagged providers are refused unless this is set. */
+  allowFlagged: boolean
+  /** --min-zap-sats: providers whose validated zap total is below it are refused. */
+  minZapSats: number | null
+}
+
+/** One offer as the choice saw it, for the summary. */
+export interface Considered {
+  provider: string
+  amountMsat: number
+  score: number
+  flagged: boolean
+  /** False when the provider's reputation could not be read in time (it scored 0). */
+  rated: boolean
+  effectivePriceMsat: number
+  /** The refusal code when reputation set it aside, else null. */
+  refused: string | null
+}
+
+export interface Decision {
+  /** The offers to try, best first. */
+  order: ApprovedInvoice[]
+  refusals: Array<{ offer: ApprovedInvoice; error: JobRunError }>
+  considered: Considered[]
+}
+
+/** The provider's reputation, or null when none came within `ms` or the read failed (said through `warn`). */
+export async function rateWithin(
+  rater: Rater,
+  pubkey: string,
+  ms: number,
+  warn: (message: string) => void
+): Promise<Reputation | null> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms)
+    timer.unref()
+  })
+  try {
+    const rated = await Promise.race([rater.rate([pubkey]).then((m) => m.get(pubkey) ?? null), late])
+    if (rated !== 'late') return rated
+    warn(`no reputation for ${pubkey.slice(0, 12)}… within ${ms} ms: it scores 0`)
+  } catch (err) {
+    warn(`no reputation for ${pubkey.slice(0, 12)}… (${(err as Error).message.slice(0, 200)}): it scores 0`)
+  } finally {
+    clearTimeout(timer)
+  }
+  return null
+}
+
+/** The offers ranked by price against score, and those reputation refuses (flagged, low score, low zaps). */
+export function decide(
+  offers: readonly ApprovedInvoice[],
+  reputations: ReadonlyMap<string, Reputation | null>,
+  terms: ChoiceTerms
+): Decision {
+  const known = new Map<string, Reputation>()
+  for (const [pubkey, r] of reputations) if (r) known.set(pubkey, r)
+  const items = offers.map((offer) => ({ pubkey: offer.provider, priceMsat: offer.amountMsat, offer }))
+  const ranking = rankProviders(items, known, {
+    ...(terms.minScore !== null ? { minScore: terms.minScore } : {}),
+    allowFlagged: terms.allowFlagged
+  })
+  const decision: Decision = { order: [], refusals: [], considered: [] }
+  const note = (r: (typeof ranking.eligible)[number], error: JobRunError | null): void => {
+    decision.considered.push({
+      provider: r.item.pubkey,
+      amountMsat: r.item.priceMsat,
+      score: r.score,
+      flagged: r.reputation?.flagged ?? false,
+      rated: r.reputation !== null,
+      effectivePriceMsat: Math.round(r.effectivePriceMsat),
+      refused: error?.code ?? null
+    })
+    if (error) decision.refusals.push({ offer: r.item.offer, error })
+    else decision.order.push(r.item.offer)
+  }
+  for (const r of ranking.skipped)
+    note(
+      r,
+      r.reason === 'FLAGGED'
+        ? JobRunError.JOB_PROVIDER_FLAGGED(r.reputation?.reports.inGraph ?? 0)
+        : JobRunError.JOB_LOW_SCORE(r.score, terms.minScore ?? 0)
+    )
+  for (const r of ranking.eligible) {
+    const sats = r.reputation?.zaps.totalSats ?? 0
+    note(
+      r,
+      terms.minZapSats !== null && sats < terms.minZapSats ? JobRunError.JOB_LOW_ZAPS(sats, terms.minZapSats) : null
+    )
+  }
+  return decision
+}
+
+/** How a provider's reputation reads in a log line: its score and, when it is, FLAGGED. */
+export function describeReputation(r: Reputation | null): string {
+  if (r === null) return 'score 0 (unrated)'
+  return `score ${r.score}${r.flagged ? `, FLAGGED (reported by ${r.reports.inGraph} of your graph)` : ''}`
+}
