@@ -1,11 +1,6 @@
 // 2020117-job chooses by reputation on the local network (issue 13): --min-score and --min-zap-sats
 // refuse offers (each with its code, logged, never paid), and --review publishes a review whose
 // proof of payment holds after a paid job, and nothing after a free one. The ledger judges.
-//
-// AFTER-MERGE (helpers "core", "collect" and "zapper"): the last two tests (a pricier provider the
-// customer and its follow vouch for wins; a provider with enough validated zaps passes
-// --min-zap-sats) run only once @2020117/reputation reads and scores signals and the testkit zaps;
-// until then they skip themselves. Checked on a trial merge of main and rep-core: both pass.
 
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -169,7 +164,6 @@ describe('--review', () => {
   })
 })
 
-// AFTER-MERGE: skips itself until @2020117/reputation scores signals (helpers "core" and "collect").
 test('a pricier provider the customer and its follow vouch for is paid over a cheaper stranger, with no flag given', async (ctx) => {
   const dir = await tempDir('job-rep-')
   const me = generateSecretKey()
@@ -192,8 +186,7 @@ test('a pricier provider the customer and its follow vouch for is paid over a ch
   for (const e of [follows, buildVouch(trusted.pubkey, me), buildVouch(trusted.pubkey, friend)])
     expect(await pool.publish(e)).toBe(1)
   const reader = new ReputationReader({ pool, viewer: getPublicKey(me), network: 'regtest' })
-  const seen = (await reader.rate([trusted.pubkey])).get(trusted.pubkey)
-  if (!seen || seen.score <= 0) return ctx.skip('@2020117/reputation does not score vouches yet (placeholder)')
+  expect((await reader.rate([trusted.pubkey])).get(trusted.pubkey)?.score).toBe(200)
   const before = net.balanceMsat('customer')
   const job = spawnBin('job', [
     net.flag,
@@ -222,11 +215,8 @@ test('a pricier provider the customer and its follow vouch for is paid over a ch
   expect(net.devnet.wallet.lookupInvoice('provider', { paymentHash: cheap.paymentHash }).state).not.toBe('settled')
 })
 
-// AFTER-MERGE: skips itself until the testkit zaps (helper "zapper") and the reputation counts them.
 test('--min-zap-sats lets a provider with enough validated zaps through: its offer is paid', async (ctx) => {
-  const zapNet = net as typeof net & { zap?: (o: Record<string, unknown>) => Promise<unknown> }
-  const lnurl = (net.devnet as { lnurl?: { url: string } }).lnurl
-  if (!zapNet.zap || !lnurl) return ctx.skip('the local network has no Lightning-address server yet')
+  const lnurl = net.devnet.lnurl!
   const zapped = await startProvider(net, 5050)
   ctx.onTestFinished(() => zapped.close())
   // The devnet's `provider` account is the Lightning address its profile names (the invoices' account, too).
@@ -236,7 +226,7 @@ test('--min-zap-sats lets a provider with enough validated zaps through: its off
     zapped.secretKey
   )
   expect(await pool.publish(profile)).toBe(1)
-  await zapNet.zap({
+  await net.zap({
     senderSecretKey: generateSecretKey(),
     payer: 'customer',
     recipient: 'provider',
@@ -246,7 +236,7 @@ test('--min-zap-sats lets a provider with enough validated zaps through: its off
   const seen = (await new ReputationReader({ pool, viewer: null, network: 'regtest' }).rate([zapped.pubkey])).get(
     zapped.pubkey
   )
-  if (!seen || seen.zaps.totalSats < 21) return ctx.skip('@2020117/reputation does not count zaps yet (placeholder)')
+  expect(seen?.zaps.totalSats).toBe(21)
   const before = net.balanceMsat('customer')
   const job = spawnBin('job', [
     net.flag,

@@ -12,8 +12,7 @@ import { SimplePool, useWebSocketImplementation } from 'nostr-tools/pool'
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent, type Event } from 'nostr-tools/pure'
 import { nsecEncode } from 'nostr-tools/nip19'
 import { WebSocket } from 'ws'
-import { RelayPool } from '@2020117/nostr'
-import { buildReport, checkReviewProof, ReputationReader } from '@2020117/reputation'
+import { buildReport, checkReviewProof } from '@2020117/reputation'
 import { killAll, spawnBin, startTestNetwork } from '@2020117/testkit'
 import { startFakeProvider } from './helpers/fake-provider.js'
 
@@ -97,25 +96,6 @@ async function flag(subject: string, viewerKey: Uint8Array): Promise<void> {
   await publish(finalizeEvent({ kind: 3, created_at: now, tags: follows, content: '' }, viewerKey))
   for (const sk of reporters) await publish(buildReport(subject, 'spam', 'took the money, served nothing', sk))
 }
-
-/**
- * Whether @2020117/reputation reads and flags yet: its compute.ts and collect.ts are placeholders
- * (everyone scores 0, nothing is read) until helpers "core" and "collect" land. The tests that need
- * a real flag run only once they have; until then they are skipped, said by this probe.
- */
-async function reputationReads(): Promise<boolean> {
-  const viewer = generateSecretKey()
-  const subject = getPublicKey(generateSecretKey())
-  await flag(subject, viewer)
-  const pool = new RelayPool(relays)
-  try {
-    const reader = new ReputationReader({ pool, viewer: getPublicKey(viewer), network: 'regtest' })
-    return (await reader.rate([subject])).get(subject)?.flagged === true
-  } finally {
-    pool.close()
-  }
-}
-const READS = await reputationReads()
 
 const REPUTATION_KEYS = [
   'assertions',
@@ -255,8 +235,7 @@ test(
   }
 )
 
-// Needs @2020117/reputation's real reading side (helpers "core" and "collect"): skipped until then.
-test.runIf(READS)(
+test(
   'a provider flagged by 3 reporters the customer follows is skipped for a dearer one, shown FLAGGED, listed last, and rented with --allow-flagged',
   { timeout: 120_000 },
   async () => {
