@@ -28,14 +28,20 @@ export const MAX_SIGNAL_TAGS = 100
 export const MIN_ZAP_SATS_PARAM = 'min_zap_sats'
 
 /**
- * The description of a job's invoice (SPEC §11.3): it names the request and the provider, so that
- * the invoice and its preimage prove, in a review, who was paid for what.
+ * The description of a job's invoice (SPEC §11.3): it names the request, the provider and the
+ * customer who asked, so that the invoice and its preimage prove, in a review, who paid whom for
+ * what, and a review by anyone else who copied them proves nothing.
  */
-export function jobInvoiceDescription(requestId: string, providerNpub: string): string {
-  return `2020117 job ${requestId} ${providerNpub}`
+export function jobInvoiceDescription(requestId: string, providerNpub: string, customerNpub: string): string {
+  return `2020117 job ${requestId} ${providerNpub} ${customerNpub}`
 }
 
-/** The description of a session tick's invoice: the session id (hex), the tick and the provider. */
-export function tickInvoiceDescription(sessionIdHex: string, seq: number, providerNpub: string): string {
-  return `2020117 session ${sessionIdHex} tick ${seq} ${providerNpub}`
+/** A session tick's invoice: the session id (hex), the tick, the provider, and the customer when it said who it is. */
+export function tickInvoiceDescription(
+  sessionIdHex: string,
+  seq: number,
+  providerNpub: string,
+  customerNpub: string | null
+): string {
+  return `2020117 session ${sessionIdHex} tick ${seq} ${providerNpub}${customerNpub ? ` ${customerNpub}` : ''}`
 }

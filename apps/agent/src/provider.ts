@@ -221,7 +221,8 @@ export class Provider extends EventEmitter {
         tickSeconds: this.opts.tickSeconds,
         graceSeconds: this.opts.graceSeconds,
         paymentMethod: method,
-        payee: npubOf(getPublicKey(this.opts.nostrSecretKey))
+        payee: npubOf(getPublicKey(this.opts.nostrSecretKey)),
+        payer: start.customerPubkey ? npubOf(Buffer.from(start.customerPubkey).toString('hex')) : null
       },
       invoicer: this.opts.invoicer,
       log: this.log,

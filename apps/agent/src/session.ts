@@ -96,8 +96,9 @@ export interface SessionTerms {
   tickSeconds: number
   graceSeconds: number
   paymentMethod: string
-  /** The provider's npub: every invoice names it beside the session, as a review's proof needs (SPEC §11.3). */
+  /** The provider's npub, and the customer's if it said who it is: every invoice names them (SPEC §11.3). */
   payee: string
+  payer: string | null
 }
 
 export interface SessionSummary {
@@ -446,7 +447,7 @@ export class ProviderSession {
       try {
         const invoice = await (this.invoicer as Invoicer).make(
           this.amountMsat,
-          tickInvoiceDescription(this.idHex, seq, this.terms.payee)
+          tickInvoiceDescription(this.idHex, seq, this.terms.payee, this.terms.payer)
         )
         why = this.unusable(invoice) ?? ''
         if (!why) return invoice

@@ -26,6 +26,7 @@ import { ProviderSession, type Invoicer, type SessionSummary } from '../src/sess
 
 /** The provider's npub every invoice must name (any valid npub: the session does not check it). */
 const PAYEE = npubOf('f'.repeat(63) + 'e')
+const PAYER = npubOf('e'.repeat(64))
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
 /** Exceptions that escaped to the process: in the agent, each of these is a crash. */
@@ -168,7 +169,8 @@ async function startSession(
       tickSeconds: opts.tickSeconds ?? 1,
       graceSeconds: opts.graceSeconds ?? 10,
       paymentMethod: 'bolt11',
-      payee: PAYEE
+      payee: PAYEE,
+      payer: PAYER
     },
     invoicer,
     log: createLogger({ level: 'debug', write: (line) => log.push(line) }),
@@ -240,16 +242,16 @@ async function served(channel: SessionChannel, tunnel: Tunnel): Promise<boolean>
 
 const amount = tickAmountMsat(60, 1)
 
-test("every tick's invoice names the session and the provider, as a review's proof of payment needs (SPEC §11.3)", async () => {
+test("every tick's invoice names the session, the provider and the customer, as a review's proof of payment needs (SPEC §11.3)", async () => {
   const inv = new FakeInvoicer()
   const s = await startSession(inv)
   autopay(s.link.customer, inv, s.ack)
   await next(s.link.customer, 'tick_receipt', (r) => r.seq === 1)
   expect(inv.descriptions.slice(0, 2)).toEqual([
-    `2020117 session ${s.session.idHex} tick 0 ${PAYEE}`,
-    `2020117 session ${s.session.idHex} tick 1 ${PAYEE}`
+    `2020117 session ${s.session.idHex} tick 0 ${PAYEE} ${PAYER}`,
+    `2020117 session ${s.session.idHex} tick 1 ${PAYEE} ${PAYER}`
   ])
-  expect(inv.descriptions[0]).toBe(tickInvoiceDescription(s.session.idHex, 0, PAYEE))
+  expect(inv.descriptions[0]).toBe(tickInvoiceDescription(s.session.idHex, 0, PAYEE, PAYER))
 })
 
 test('a resume that arrives while an invoice is being made: the tick goes out on the new channel and the session carries on', async () => {

@@ -152,10 +152,12 @@ test('with --ignore-reported, a customer the agent reported gets no answer while
   expect(theirs.feedback).toEqual([])
 })
 
-test("a paid job's invoice names the request and the agent's npub, and the agent publishes no review of its customer", async () => {
+test("a paid job's invoice names the request, the agent's npub and the customer's, and the agent publishes no review of its customer", async () => {
   const posted = await post(customer)
   const offer = await customer.status(posted, 'payment-required')
-  expect(decodeInvoice(offer.bolt11!).description).toBe(jobInvoiceDescription(posted.event.id, npubOf(agentPubkey)))
+  expect(decodeInvoice(offer.bolt11!).description).toBe(
+    jobInvoiceDescription(posted.event.id, npubOf(agentPubkey), npubOf(posted.event.pubkey))
+  )
   await customer.pay(offer)
   await customer.status(posted, 'success')
   // One more job answered after it: whatever the agent published after the first was sent by then.

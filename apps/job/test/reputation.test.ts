@@ -125,6 +125,7 @@ describe('--review', () => {
     const proof = checkReviewProof({
       id: summary.request_id,
       provider: pubkey,
+      author: review!.pubkey,
       bolt11: tag('bolt11')!,
       preimage: tag('preimage')!,
       network: 'regtest'

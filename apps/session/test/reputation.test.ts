@@ -300,6 +300,7 @@ async function provenReview(id: string, c: Customer, provider: Ready): Promise<E
   const proof = checkReviewProof({
     id: tag('d'),
     provider: provider.pubkey,
+    author: c.pubkey,
     bolt11: tag('bolt11'),
     preimage: tag('preimage'),
     network: 'regtest'

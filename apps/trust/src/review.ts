@@ -38,7 +38,7 @@ export async function review(ctx: Context): Promise<Output> {
   const kind = await serviceKind(ctx, r)
   const input = { provider: ctx.target, id: r.id, kind, rating: r.rating, text: r.text, ...proof }
   const event = built(() => buildReview(input, ctx.start.identity.secretKey))
-  const paid = checkReviewProof({ id: r.id, provider: ctx.target, ...proof })
+  const paid = checkReviewProof({ id: r.id, provider: ctx.target, author: ctx.start.identity.entry.pubkey, ...proof })
   const p = await publish(ctx, event, 'review')
   const json = {
     command: 'review',
@@ -93,21 +93,22 @@ async function proofFromWallet(ctx: Context, r: ReviewArgs): Promise<Proof> {
   if (!info.methods.includes('list_transactions')) throw TrustError.WALLET_CANNOT_LIST()
   const network = networkOf(ctx, info.network)
   const npub = npubOf(ctx.target)
+  const mine = npubOf(ctx.start.identity.entry.pubkey)
   let read = 0
   const found = await wallet.findSettledPayment((payment) => {
     read++
-    return namesBoth(payment.invoice, r.id, npub)
+    return namesAll(payment.invoice, [r.id, npub, mine])
   })
   if (!found) throw TrustError.NO_PAYMENT_FOUND(`${r.about} ${r.id} and ${npub}`, read)
   ctx.start.log.info(`found the payment ${found.paymentHash} in the wallet`)
   return { bolt11: found.invoice, preimage: found.preimage, network }
 }
 
-/** Whether the invoice's own (signed) description names both as whole words, as the proof check reads it. */
-function namesBoth(invoice: string, id: string, npub: string): boolean {
+/** Whether the invoice's own (signed) description names the id, the provider and us as whole words, as the proof check reads it. */
+function namesAll(invoice: string, names: string[]): boolean {
   try {
     const words = (decodeInvoice(invoice).description ?? '').split(/\s+/)
-    return words.includes(id) && words.includes(npub)
+    return names.every((n) => words.includes(n))
   } catch {
     return false
   }

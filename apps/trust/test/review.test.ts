@@ -8,11 +8,13 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, expect, test } from 'vitest'
 import { startTestNetwork } from '@2020117/testkit'
 import { jobInvoiceDescription, kinds, tickInvoiceDescription } from '@2020117/protocol'
+import { npubOf } from '@2020117/nostr'
 import { checkReviewProof } from '@2020117/reputation'
 import { people, stranger } from './helpers/people.js'
 
 const net = await startTestNetwork({ teardown: afterAll })
 const { customer, pool } = await people(net, ['customer'])
+const customerNpub = npubOf(customer.pubkey)
 
 /** The provider's devnet account issues `description`'s invoice; the customer's pays it. Judged by the ledger. */
 async function paid(description: string, amountMsat = 5000) {
@@ -30,7 +32,7 @@ async function reviewsBy(pubkey: string, d: string) {
 test('a paid job: review finds the payment in the wallet and publishes a 31117 whose proof holds', async () => {
   const provider = stranger()
   const request = await customer.publish({ kind: 5050, tags: [['i', 'a haiku', 'text']], content: '' })
-  const payment = await paid(jobInvoiceDescription(request.id, provider.npub))
+  const payment = await paid(jobInvoiceDescription(request.id, provider.npub, customerNpub))
   const run = customer.trust(['review', provider.npub, '--rating=5', `--job=${request.id}`, '--text=fast', '--json'])
   expect(await run.exited, run.stderr()).toBe(0)
   const out = JSON.parse(run.stdout())
@@ -62,14 +64,21 @@ test('a paid job: review finds the payment in the wallet and publishes a 31117 w
   ])
   const bolt11 = review!.tags.find((t) => t[0] === 'bolt11')![1]!
   const preimage = review!.tags.find((t) => t[0] === 'preimage')![1]!
-  const proven = checkReviewProof({ id: request.id, provider: provider.pubkey, bolt11, preimage, network: 'regtest' })
+  const proven = checkReviewProof({
+    id: request.id,
+    provider: provider.pubkey,
+    author: customer.pubkey,
+    bolt11,
+    preimage,
+    network: 'regtest'
+  })
   expect(proven).toEqual({ paymentHash: payment.paymentHash, amountMsat: 5000 })
 })
 
 test('a paid session tick: review --session finds it, names the session kind (5200 unless --kind), and logs no wallet secret', async () => {
   const provider = stranger()
   const session = randomBytes(16).toString('hex')
-  const payment = await paid(tickInvoiceDescription(session, 3, provider.npub), 1000)
+  const payment = await paid(tickInvoiceDescription(session, 3, provider.npub, customerNpub), 1000)
   const run = customer.trust(['review', provider.npub, '--rating=2', `--session=${session}`, '--verbose', '--json'])
   expect(await run.exited, run.stderr()).toBe(0)
   const secret = new URL(net.devnet.wallet.account('customer').nwcUri).searchParams.get('secret')!
@@ -95,7 +104,7 @@ test('no payment for that job: NO_PAYMENT_FOUND, exit 4, nothing published', asy
 test('a payment for the same job to another provider proves nothing about this one', async () => {
   const provider = stranger()
   const job = randomBytes(32).toString('hex')
-  await paid(jobInvoiceDescription(job, stranger().npub))
+  await paid(jobInvoiceDescription(job, stranger().npub, customerNpub))
   const run = customer.trust(['review', provider.npub, '--rating=1', `--job=${job}`, '--kind=5050', '--json'])
   expect(await run.exited, run.stderr()).toBe(4)
   expect(JSON.parse(run.stdout()).error.code).toBe('NO_PAYMENT_FOUND')
@@ -105,7 +114,7 @@ test('a payment for the same job to another provider proves nothing about this o
 test('--bolt11 with a preimage that is not its own: INVALID_PROOF, exit 4, nothing published', async () => {
   const provider = stranger()
   const job = randomBytes(32).toString('hex')
-  const payment = await paid(jobInvoiceDescription(job, provider.npub))
+  const payment = await paid(jobInvoiceDescription(job, provider.npub, customerNpub))
   const args = ['review', provider.npub, '--rating=5', `--job=${job}`, '--kind=5050']
   const run = customer.trust([...args, `--bolt11=${payment.invoice}`, `--preimage=${'0'.repeat(64)}`, '--json'])
   expect(await run.exited, run.stderr()).toBe(4)
@@ -125,7 +134,7 @@ test('--bolt11 with a preimage that is not its own: INVALID_PROOF, exit 4, nothi
 test('--job without --kind, and no relay has the request: REQUEST_NOT_FOUND, exit 1, nothing published', async () => {
   const provider = stranger()
   const job = randomBytes(32).toString('hex')
-  await paid(jobInvoiceDescription(job, provider.npub))
+  await paid(jobInvoiceDescription(job, provider.npub, customerNpub))
   const run = customer.trust(['review', provider.npub, '--rating=4', `--job=${job}`, '--timeout=3', '--json'])
   expect(await run.exited, run.stderr()).toBe(1)
   const { error } = JSON.parse(run.stdout())
@@ -140,7 +149,7 @@ test('--job without --kind, and no relay has the request: REQUEST_NOT_FOUND, exi
 test('show counts a published review as verified: a completed job, with the review as evidence', async () => {
   const provider = stranger()
   const job = randomBytes(32).toString('hex')
-  await paid(jobInvoiceDescription(job, provider.npub))
+  await paid(jobInvoiceDescription(job, provider.npub, customerNpub))
   const run = customer.trust(['review', provider.npub, '--rating=5', `--job=${job}`, '--kind=5050', '--json'])
   expect(await run.exited, run.stderr()).toBe(0)
   const { event_id } = JSON.parse(run.stdout())

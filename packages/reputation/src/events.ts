@@ -91,7 +91,14 @@ export function buildReview(r: ReviewInput, secretKey: Uint8Array, createdAt = n
   if (!Number.isInteger(r.rating) || r.rating < RATING_MIN || r.rating > RATING_MAX)
     throw ReputationError.INVALID_RATING(r.rating)
   if (getPublicKey(secretKey) === provider) throw ReputationError.INVALID_PROOF('a provider cannot review itself')
-  checkReviewProof({ id: r.id, provider, bolt11: r.bolt11, preimage: r.preimage, network: r.network })
+  checkReviewProof({
+    id: r.id,
+    provider,
+    author: getPublicKey(secretKey),
+    bolt11: r.bolt11,
+    preimage: r.preimage,
+    network: r.network
+  })
   const tags = [
     ['d', r.id],
     ...(subjectKind(r.id) === 'job' ? [['e', r.id]] : []),

@@ -1,5 +1,5 @@
-// A review's proof of payment (SPEC §11.3): the invoice the provider issued for that job or session
-// and the preimage only a payment reveals. Checked the same way before publishing a review (so
+// A review's proof of payment (SPEC §11.3): the invoice the provider issued for that job or session,
+// naming the customer, and the preimage only a payment reveals. Checked the same way before publishing a review (so
 // nobody publishes one that will not count) and when reading one (so nobody's forged one counts).
 
 import { createHash } from 'node:crypto'
@@ -17,6 +17,8 @@ export interface ReviewProof {
   id: string
   /** The provider's hex pubkey. */
   provider: string
+  /** The review's author (hex): the invoice must name it as the customer who paid. */
+  author: string
   bolt11: string
   /** 64 hex. */
   preimage: string
@@ -37,6 +39,7 @@ export function subjectKind(id: string): 'job' | 'session' | null {
 export function checkReviewProof(p: ReviewProof): ProvenPayment {
   if (subjectKind(p.id) === null) throw ReputationError.INVALID_SUBJECT_ID(p.id)
   if (!HEX64.test(p.provider)) throw ReputationError.INVALID_PUBKEY('the provider')
+  if (!HEX64.test(p.author)) throw ReputationError.INVALID_PUBKEY('the author')
   if (typeof p.bolt11 !== 'string' || p.bolt11.length > MAX_PROOF_BOLT11_CHARS)
     throw ReputationError.INVALID_PROOF('no invoice of a possible length')
   let invoice
@@ -51,6 +54,10 @@ export function checkReviewProof(p: ReviewProof): ProvenPayment {
   if (!words.includes(p.id)) throw ReputationError.INVALID_PROOF('the invoice does not name this job or session')
   if (!words.includes(npubOf(p.provider)))
     throw ReputationError.INVALID_PROOF('the invoice does not name this provider')
+  // Only the customer the invoice names can turn it into a review: a copy of someone else's proof
+  // (published with their review) proves nothing for its copier, however it is dated.
+  if (!words.includes(npubOf(p.author)))
+    throw ReputationError.INVALID_PROOF("the invoice does not name the review's author as the customer who paid")
   if (!HEX64.test(p.preimage)) throw ReputationError.INVALID_PROOF('the preimage is not 64 hex characters')
   if (createHash('sha256').update(Buffer.from(p.preimage, 'hex')).digest('hex') !== invoice.paymentHash)
     throw ReputationError.INVALID_PROOF('the preimage is not the one of this invoice')

@@ -91,15 +91,17 @@ export function invoice(o: {
   return { bolt11, preimage: preimage.toString('hex'), paymentHash }
 }
 
-/** The invoice a provider issues for a job (SPEC §11.3): it names the request and the provider. */
+/** The invoice a provider issues for a job (SPEC §11.3): it names the request, the provider and the customer. */
 export function jobInvoice(
   jobId: string,
-  o: { payee?: Key; amountMsat?: number; network?: 'regtest' | 'bitcoin' } = {}
+  o: { payee?: Key; payer?: Key; amountMsat?: number; network?: 'regtest' | 'bitcoin' } = {}
 ): Invoice {
   const npub = npubEncode((o.payee ?? provider).pk)
+  // The customer who paid: the usual reviewer in these tests, unless said otherwise.
+  const payer = ` ${npubEncode((o.payer ?? follows[0]!).pk)}`
   return invoice({
     amountMsat: o.amountMsat ?? 50_000,
-    description: `2020117 job ${jobId} ${npub}`,
+    description: `2020117 job ${jobId} ${npub}${payer}`,
     network: o.network
   })
 }
@@ -113,7 +115,7 @@ export function review(
   o: { id?: string; rating?: number; proof?: Invoice | null; preimage?: string; p?: string[]; createdAt?: number } = {}
 ): Event {
   const id = o.id ?? jobId()
-  const proof = o.proof === undefined ? jobInvoice(id) : o.proof
+  const proof = o.proof === undefined ? jobInvoice(id, { payer: author }) : o.proof
   const tags = [
     ['d', id],
     ['e', id],

@@ -113,6 +113,16 @@ describe('forged reviews are not verified', () => {
     expect(counted.evidence.reviewsUnverified).toEqual([copy.id])
   })
 
+  test("a proof copied into another author's review, even one dated earlier, does not verify it: the invoice names its payer", () => {
+    const id = jobId()
+    const proof = jobInvoice(id, { payer: follow })
+    const payers = review(follow, { id, proof, createdAt: NOW })
+    const thief = review(follows[1] as Key, { id, proof, rating: 1, createdAt: NOW - 3600 })
+    const counted = rate({ reviews: [thief, payers] })
+    expect(counted.evidence.reviewsVerified).toEqual([payers.id])
+    expect(counted.evidence.reviewsUnverified).toEqual([thief.id])
+  })
+
   test('a review by the provider itself, and one that names two providers', () => {
     expect(rate({ reviews: [review(follow)] }).reviews.verified).toBe(1)
     const self = rate({ reviews: [review(provider)] })

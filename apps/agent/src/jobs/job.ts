@@ -177,7 +177,11 @@ export class Job {
   /** The job's invoice, its description naming the request (pay-after: the one the result carries). */
   private invoice(signal: AbortSignal): Promise<JobInvoice> {
     const { ctx } = this
-    const description = jobInvoiceDescription(this.id, npubOf(getPublicKey(ctx.secretKey)))
+    const description = jobInvoiceDescription(
+      this.id,
+      npubOf(getPublicKey(ctx.secretKey)),
+      npubOf(this.request.customer)
+    )
     const make: [number, string, number] = [this.entry.priceMsat, description, ctx.paymentSeconds]
     return freshInvoice(ctx.wallet!, ctx.credited, (h) => ctx.hashInUse(h, this.id), make, signal)
   }

@@ -65,7 +65,8 @@ function provenPayment(e: Event, d: string, c: ReviewContext): string | null {
   const preimage = single(e, 'preimage')
   if (bolt11 === null || preimage === null) return null
   try {
-    return checkReviewProof({ id: d, provider: c.subject, bolt11, preimage, network: c.network }).paymentHash
+    return checkReviewProof({ id: d, provider: c.subject, author: e.pubkey, bolt11, preimage, network: c.network })
+      .paymentHash
   } catch {
     return null // a proof that does not hold: the review is shown as unverified
   }
