@@ -123,6 +123,20 @@ interface Row {
   reputation: Record<string, any> | null
 }
 
+/** A session as the customer `c`: a budget, any port, no prompt, --json, and `extra`. */
+function rent(c: Customer, extra: string[]) {
+  return spawnBin('session', [
+    network.flag,
+    ...c.flags,
+    '--budget=100',
+    '--port=0',
+    '--yes',
+    '--no-repl',
+    '--json',
+    ...extra
+  ])
+}
+
 async function list(c: Customer, extra: string[] = []): Promise<Row[]> {
   const proc = spawnBin('session', [network.flag, '--list', '--json', ...c.flags, ...extra])
   const { providers } = await proc.json<{ providers: Row[] }>((v) => 'providers' in v)
@@ -181,17 +195,7 @@ test(
     const c = await customer()
     const ready = await startAgent('modest', ['--sats-per-minute=3'])
     const before = network.balanceMsat('customer')
-    const session = spawnBin('session', [
-      network.flag,
-      ...c.flags,
-      '--budget=100',
-      '--port=0',
-      '--yes',
-      '--no-repl',
-      '--json',
-      '--min-score=1000',
-      `--swarm-key=${ready.swarm_key}`
-    ])
+    const session = rent(c, ['--min-score=1000', `--swarm-key=${ready.swarm_key}`])
     const out = await session.json<{ ok: boolean; error: { code: string; message: string } }>((v) => 'error' in v)
     expect(out.error.code).toBe('ALL_BELOW_MIN_SCORE')
     expect(out.error.message).toContain('--min-score')
@@ -216,17 +220,7 @@ test(
   async () => {
     const c = await customer()
     const provider = await startAgent('alone', ['--sats-per-minute=4'])
-    const session = spawnBin('session', [
-      network.flag,
-      ...c.flags,
-      `--relays=ws://127.0.0.1:${await closedPort()}`,
-      '--budget=100',
-      '--port=0',
-      '--yes',
-      '--no-repl',
-      '--json',
-      `--swarm-key=${provider.swarm_key}`
-    ])
+    const session = rent(c, [`--relays=ws://127.0.0.1:${await closedPort()}`, `--swarm-key=${provider.swarm_key}`])
     await session.line(/none of the 1 relay\(s\) could be reached to read reputations: every provider scores 0/)
     await session.line(/tunnel open/)
     expect(session.stderr()).toMatch(/4 sats\/min\s+score 0\s/)
@@ -243,19 +237,8 @@ test(
     const flagged = await startAgent('flagged', ['--sats-per-minute=1'])
     const honest = await startAgent('honest', ['--sats-per-minute=5'])
     await flag(flagged.pubkey, c.secretKey)
-    const rent = (extra: string[]) =>
-      spawnBin('session', [
-        network.flag,
-        ...c.flags,
-        '--budget=100',
-        '--port=0',
-        '--yes',
-        '--no-repl',
-        '--json',
-        ...extra
-      ])
 
-    const session = rent([])
+    const session = rent(c, [])
     await session.line(/tunnel open/)
     expect(session.stderr()).toMatch(
       new RegExp(`1 sats/min\\s+score -?[\\d.]+ FLAGGED\\s.*${flagged.swarm_key.slice(0, 16)}`)
@@ -273,11 +256,11 @@ test(
       rows.findIndex((r) => r.pubkey === honest.pubkey)
     )
 
-    const only = rent([`--swarm-key=${flagged.swarm_key}`])
+    const only = rent(c, [`--swarm-key=${flagged.swarm_key}`])
     const refused = await only.json<{ error: { code: string; message: string } }>((v) => 'error' in v)
     expect(refused.error).toMatchObject({ code: 'ALL_FLAGGED', message: expect.stringContaining('--allow-flagged') })
 
-    const allowed = rent(['--allow-flagged'])
+    const allowed = rent(c, ['--allow-flagged'])
     await allowed.line(/tunnel open/)
     allowed.kill('SIGINT')
     expect(await allowed.json<{ provider: string }>((s) => 'reason' in s)).toMatchObject({
@@ -320,17 +303,7 @@ test(
   async () => {
     const c = await customer()
     const provider = await startAgent('reviewed', ['--sats-per-minute=6'])
-    const session = spawnBin('session', [
-      network.flag,
-      ...c.flags,
-      '--budget=100',
-      '--port=0',
-      '--yes',
-      '--no-repl',
-      '--json',
-      '--review=5:fast and fair',
-      `--swarm-key=${provider.swarm_key}`
-    ])
+    const session = rent(c, ['--review=5:fast and fair', `--swarm-key=${provider.swarm_key}`])
     await session.line(/paid tick \d+/)
     session.kill('SIGINT')
     const summary = await session.json<{ ticks_paid: number; review: { event_id: string; relays: number } }>(
@@ -377,16 +350,7 @@ test(
 test('--review whose text holds your private key is refused before anything starts, and not echoed', async () => {
   const c = await customer()
   const hex = Buffer.from(c.secretKey).toString('hex')
-  const session = spawnBin('session', [
-    network.flag,
-    ...c.flags,
-    '--budget=100',
-    '--port=0',
-    '--yes',
-    '--no-repl',
-    '--json',
-    `--review=5:great, here is my key ${hex}`
-  ])
+  const session = rent(c, [`--review=5:great, here is my key ${hex}`])
   const out = await session.json<{ error: { code: string } }>((v) => 'error' in v)
   expect(out.error.code).toBe('REVIEW_HOLDS_SECRET')
   expect(await session.exited).toBe(1)
@@ -438,17 +402,7 @@ test(
       }
     })
     try {
-      const session = spawnBin('session', [
-        network.flag,
-        ...c.flags,
-        '--budget=100',
-        '--port=0',
-        '--yes',
-        '--no-repl',
-        '--json',
-        '--review=2:never served',
-        `--swarm-key=${fake.swarmKey}`
-      ])
+      const session = rent(c, ['--review=2:never served', `--swarm-key=${fake.swarmKey}`])
       const summary = await session.json<{ ticks_paid: number; review: { error: { code: string } } }>(
         (s) => 'reason' in s
       )
