@@ -69,7 +69,8 @@ function holdMakeInvoice(seq: number): { held: Promise<void>; release: () => voi
   const gate = new Promise<void>((resolve) => (release = resolve))
   const held = new Promise<void>((resolve) => (entered = resolve))
   ledger.makeInvoice = (name, r) => {
-    if (!r.description?.endsWith(`tick ${seq}`)) return original(name, r)
+    // SPEC §5.3: `2020117 session <id> tick <seq> <provider npub> <customer npub>`.
+    if (!r.description?.includes(` tick ${seq} `)) return original(name, r)
     ledger.makeInvoice = original
     entered()
     return gate.then(() => original(name, r))
