@@ -93,12 +93,15 @@ export async function collectSubjects(
   const run = startRun(pool, opts)
   const asked = [...new Set(subjects)].filter((s) => HEX64.test(s))
   const buckets = partition(asked, await gather(run, signalAsks(asked, graph)))
-  for (const bucket of buckets.values()) trim(bucket)
+  for (const bucket of buckets.values()) trim(bucket, graph)
   const authors = new Set([...buckets.values()].flatMap((b) => [...b.declarations, ...b.reports].map((e) => e.pubkey)))
   const deletions = await gather(run, deletionAsks([...authors]))
   for (const bucket of buckets.values()) {
     const theirs = new Set([...bucket.declarations, ...bucket.reports].map((e) => e.pubkey))
-    bucket.deletions = newest(deletions.filter((e) => theirs.has(e.pubkey)))
+    bucket.deletions = newest(
+      deletions.filter((e) => theirs.has(e.pubkey)),
+      graph
+    )
   }
   return new Map(subjects.map((s) => [s, buckets.get(s) ?? emptyEvents()]))
 }
@@ -191,13 +194,21 @@ function tagValues(event: Event, name: string): string[] {
   return event.tags.flatMap((tag) => (tag[0] === name && typeof tag[1] === 'string' ? [tag[1]] : []))
 }
 
-function trim(bucket: SubjectEvents): void {
-  for (const category of Object.keys(bucket) as Category[]) bucket[category] = newest(bucket[category])
+function trim(bucket: SubjectEvents, graph: Graph): void {
+  for (const category of Object.keys(bucket) as Category[]) bucket[category] = newest(bucket[category], graph)
 }
 
-/** The newest MAX_SIGNAL_EVENTS, newest first (created_at, then the lower id, as NIP-01 replaces). */
-function newest(events: Event[]): Event[] {
-  return [...events].sort(newestFirst).slice(0, MAX_SIGNAL_EVENTS)
+/**
+ * At most MAX_SIGNAL_EVENTS, newest first (created_at, then the lower id, as NIP-01 replaces). The
+ * graph's own events are kept before anyone else's: sybils that publish more, all newer, must not
+ * push out what the graph says (its reports, vouches, reviews, revocations) after it was asked apart.
+ */
+function newest(events: Event[], graph: Graph): Event[] {
+  const sorted = [...events].sort(newestFirst)
+  if (sorted.length <= MAX_SIGNAL_EVENTS) return sorted
+  const ours = sorted.filter((e) => graph.members.has(e.pubkey)).slice(0, MAX_SIGNAL_EVENTS)
+  const kept = new Set([...ours, ...sorted.filter((e) => !graph.members.has(e.pubkey))].slice(0, MAX_SIGNAL_EVENTS))
+  return sorted.filter((e) => kept.has(e))
 }
 
 function newestFirst(a: Event, b: Event): number {
