@@ -106,6 +106,28 @@ export async function collectSubjects(
   return new Map(subjects.map((s) => [s, buckets.get(s) ?? emptyEvents()]))
 }
 
+/**
+ * The receipts `server` (the subject's LNURL server) signed for `subject`: the only ones that can
+ * count, asked by author, because receipts anyone else signs cost nothing and would fill the
+ * relays' answer to the open `#p` query, newest first, in place of the real ones.
+ */
+export async function collectZaps(
+  pool: RelayPool,
+  subject: string,
+  server: string,
+  opts: CollectOptions = {}
+): Promise<Event[]> {
+  if (!HEX64.test(subject) || !HEX64.test(server)) return []
+  const run = startRun(pool, opts)
+  const receipts = await query(run, {
+    kinds: [kinds.Zap],
+    authors: [server],
+    '#p': [subject],
+    limit: MAX_SIGNAL_EVENTS
+  })
+  return receipts.filter((e) => e.pubkey === server).slice(0, MAX_SIGNAL_EVENTS)
+}
+
 function signalAsks(subjects: string[], graph: Graph): Ask[] {
   const asks: Ask[] = []
   for (const keys of chunks(subjects, SUBJECT_CHUNK)) {
