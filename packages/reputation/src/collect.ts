@@ -42,6 +42,8 @@ const HEX64 = /^[0-9a-f]{64}$/
 interface Ask {
   keys: string[]
   filter: (keys: string[]) => Filter
+  /** Not asked again per key when cut: strangers' keys, which could make one read thousands of queries. */
+  once?: boolean
 }
 
 interface Run {
@@ -95,7 +97,7 @@ export async function collectSubjects(
   const buckets = partition(asked, await gather(run, signalAsks(asked, graph)))
   for (const bucket of buckets.values()) trim(bucket, graph)
   const authors = new Set([...buckets.values()].flatMap((b) => [...b.declarations, ...b.reports].map((e) => e.pubkey)))
-  const deletions = await gather(run, deletionAsks([...authors]))
+  const deletions = await gather(run, deletionAsks([...authors], graph))
   for (const bucket of buckets.values()) {
     const theirs = new Set([...bucket.declarations, ...bucket.reports].map((e) => e.pubkey))
     bucket.deletions = newest(
@@ -150,11 +152,20 @@ function signalAsks(subjects: string[], graph: Graph): Ask[] {
   return asks
 }
 
-function deletionAsks(authors: string[]): Ask[] {
-  return chunks(authors, AUTHOR_CHUNK).map((keys) => ({
-    keys,
-    filter: (k) => ({ kinds: [kinds.Deletion], authors: k })
-  }))
+/**
+ * A deletion revokes only its own author's events, and only the graph's weigh: the graph's authors
+ * are asked again one by one when an answer may be cut, strangers' are asked once per chunk.
+ */
+function deletionAsks(authors: string[], graph: Graph): Ask[] {
+  const ours = authors.filter((a) => graph.members.has(a))
+  const theirs = authors.filter((a) => !graph.members.has(a))
+  const asks = (keys: string[], once: boolean): Ask[] =>
+    chunks(keys, AUTHOR_CHUNK).map((chunk) => ({
+      keys: chunk,
+      once,
+      filter: (k) => ({ kinds: [kinds.Deletion], authors: k })
+    }))
+  return [...asks(ours, false), ...asks(theirs, true)]
 }
 
 /** Every ask's answer, deduplicated by id, without events above MAX_SIGNAL_TAGS tags. */
@@ -169,7 +180,7 @@ async function gather(run: Run, asks: Ask[]): Promise<Event[]> {
 
 async function askFairly(run: Run, ask: Ask): Promise<Event[]> {
   const events = await query(run, { ...ask.filter(ask.keys), limit: MAX_SIGNAL_EVENTS })
-  if (events.length < FULL_PAGE || ask.keys.length === 1) return events
+  if (events.length < FULL_PAGE || ask.keys.length === 1 || ask.once) return events
   const each = await Promise.all(ask.keys.map((key) => query(run, { ...ask.filter([key]), limit: MAX_SIGNAL_EVENTS })))
   return [...events, ...each.flat()]
 }
