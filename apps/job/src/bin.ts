@@ -248,6 +248,14 @@ await runMain(
   { secrets: () => secrets }
 )
 
+/** Whether `text` holds a form of our key (registered by startUp) or of the --nwc URI and its secret. */
+function holdsSecret(text: string, nwc: unknown): boolean {
+  const lower = text.toLowerCase()
+  const uri = typeof nwc === 'string' ? nwc : ''
+  const forms = [...secrets, uri, /[?&]secret=([^&]+)/.exec(uri)?.[1] ?? '']
+  return forms.some((s) => s.length >= 16 && lower.includes(s.toLowerCase()))
+}
+
 /** Step 1: what to ask for, checked before anything goes out. */
 async function jobOf(start: Startup): Promise<Job> {
   const { values: v, identity } = start
@@ -288,6 +296,8 @@ async function jobOf(start: Startup): Promise<Job> {
     review: v.review !== undefined ? parseReviewFlag(v.review as string, spec.bin) : null
   }
   if (job.choice.minZapSats !== null) job.params[MIN_ZAP_SATS_PARAM] = String(job.choice.minZapSats)
+  if (job.review && holdsSecret(job.review.text, v.nwc))
+    throw CliError.INVALID_FLAG('review', 'text holds your secret key or wallet secret: a review is public', spec.bin)
   refuseUnbuildable(job)
   return job
 }

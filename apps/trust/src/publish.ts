@@ -2,10 +2,10 @@
 // input, so that what goes out is what every reader counts), published, and how many relays took it.
 
 import { CliError } from '@2020117/cli'
-import { npubOf } from '@2020117/nostr'
+import { npubOf, secretForms } from '@2020117/nostr'
 import { buildReport, buildRevocation, buildVouch, isReputationError } from '@2020117/reputation'
 import type { Event } from 'nostr-tools/pure'
-import type { Context } from './context.js'
+import { walletUri, type Context } from './context.js'
 import { TrustError } from './errors.js'
 
 /** What a subcommand prints: the --json object (camelCase here, snake_case out) and the human lines. */
@@ -40,6 +40,15 @@ export function built<T>(build: () => T): T {
   }
 }
 
+/** A text published for anyone to read (a reason, a review): one holding our key or wallet secret is refused. */
+export function refuseSecrets(ctx: Context, flag: string, text: string): void {
+  const uri = walletUri(ctx) ?? ''
+  const forms = [...secretForms(ctx.start.identity.entry.privkey), uri, /[?&]secret=([^&]+)/.exec(uri)?.[1] ?? '']
+  const lower = text.toLowerCase()
+  if (forms.some((f) => f.length >= 16 && lower.includes(f.toLowerCase())))
+    throw CliError.INVALID_FLAG(flag, 'holds your secret key or wallet secret: it would be public', '2020117-trust')
+}
+
 export function publishedLine(verb: string, subject: string, p: Published): string {
   return `${verb} ${npubOf(subject)}: event ${p.eventId} (kind ${p.kind}), taken by ${p.relaysTook} of ${p.relaysAsked} relay(s)`
 }
@@ -68,6 +77,7 @@ export async function report(ctx: Context): Promise<Output> {
     throw CliError.MISSING_FLAG('type', 'say what the report is for, e.g. --type=spam (NIP-56 report types)')
   const type = v.type as string
   const reason = (v.reason as string | undefined) ?? ''
+  refuseSecrets(ctx, 'reason', reason)
   const event = built(() => buildReport(ctx.target, type, reason, ctx.start.identity.secretKey))
   const p = await publish(ctx, event, 'report')
   return {

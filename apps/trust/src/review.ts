@@ -11,7 +11,7 @@ import { buildReview, checkReviewProof } from '@2020117/reputation'
 import { decodeInvoice, type NetworkName } from '@2020117/wallet'
 import { networkOf, openWallet, viewerNetwork, walletUri, type Context } from './context.js'
 import { TrustError } from './errors.js'
-import { built, publish, publishedLine, type Output } from './publish.js'
+import { built, publish, publishedLine, refuseSecrets, type Output } from './publish.js'
 import { DEFAULT_SESSION_KIND } from './specs.js'
 
 const JOB_ID = /^[0-9a-f]{64}$/
@@ -34,6 +34,7 @@ interface Proof {
 
 export async function review(ctx: Context): Promise<Output> {
   const r = reviewArgs(ctx)
+  refuseSecrets(ctx, 'text', r.text)
   const proof = r.given ? { ...r.given, network: await viewerNetwork(ctx) } : await proofFromWallet(ctx, r)
   const kind = await serviceKind(ctx, r)
   const input = { provider: ctx.target, id: r.id, kind, rating: r.rating, text: r.text, ...proof }

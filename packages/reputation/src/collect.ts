@@ -42,6 +42,8 @@ const HEX64 = /^[0-9a-f]{64}$/
 interface Ask {
   keys: string[]
   filter: (keys: string[]) => Filter
+  /** Not asked again per key when cut: strangers' keys, which could make one read thousands of queries. */
+  once?: boolean
 }
 
 interface Run {
@@ -93,14 +95,39 @@ export async function collectSubjects(
   const run = startRun(pool, opts)
   const asked = [...new Set(subjects)].filter((s) => HEX64.test(s))
   const buckets = partition(asked, await gather(run, signalAsks(asked, graph)))
-  for (const bucket of buckets.values()) trim(bucket)
+  for (const bucket of buckets.values()) trim(bucket, graph)
   const authors = new Set([...buckets.values()].flatMap((b) => [...b.declarations, ...b.reports].map((e) => e.pubkey)))
-  const deletions = await gather(run, deletionAsks([...authors]))
+  const deletions = await gather(run, deletionAsks([...authors], graph))
   for (const bucket of buckets.values()) {
     const theirs = new Set([...bucket.declarations, ...bucket.reports].map((e) => e.pubkey))
-    bucket.deletions = newest(deletions.filter((e) => theirs.has(e.pubkey)))
+    bucket.deletions = newest(
+      deletions.filter((e) => theirs.has(e.pubkey)),
+      graph
+    )
   }
   return new Map(subjects.map((s) => [s, buckets.get(s) ?? emptyEvents()]))
+}
+
+/**
+ * The receipts `server` (the subject's LNURL server) signed for `subject`: the only ones that can
+ * count, asked by author, because receipts anyone else signs cost nothing and would fill the
+ * relays' answer to the open `#p` query, newest first, in place of the real ones.
+ */
+export async function collectZaps(
+  pool: RelayPool,
+  subject: string,
+  server: string,
+  opts: CollectOptions = {}
+): Promise<Event[]> {
+  if (!HEX64.test(subject) || !HEX64.test(server)) return []
+  const run = startRun(pool, opts)
+  const receipts = await query(run, {
+    kinds: [kinds.Zap],
+    authors: [server],
+    '#p': [subject],
+    limit: MAX_SIGNAL_EVENTS
+  })
+  return receipts.filter((e) => e.pubkey === server).slice(0, MAX_SIGNAL_EVENTS)
 }
 
 function signalAsks(subjects: string[], graph: Graph): Ask[] {
@@ -125,11 +152,20 @@ function signalAsks(subjects: string[], graph: Graph): Ask[] {
   return asks
 }
 
-function deletionAsks(authors: string[]): Ask[] {
-  return chunks(authors, AUTHOR_CHUNK).map((keys) => ({
-    keys,
-    filter: (k) => ({ kinds: [kinds.Deletion], authors: k })
-  }))
+/**
+ * A deletion revokes only its own author's events, and only the graph's weigh: the graph's authors
+ * are asked again one by one when an answer may be cut, strangers' are asked once per chunk.
+ */
+function deletionAsks(authors: string[], graph: Graph): Ask[] {
+  const ours = authors.filter((a) => graph.members.has(a))
+  const theirs = authors.filter((a) => !graph.members.has(a))
+  const asks = (keys: string[], once: boolean): Ask[] =>
+    chunks(keys, AUTHOR_CHUNK).map((chunk) => ({
+      keys: chunk,
+      once,
+      filter: (k) => ({ kinds: [kinds.Deletion], authors: k })
+    }))
+  return [...asks(ours, false), ...asks(theirs, true)]
 }
 
 /** Every ask's answer, deduplicated by id, without events above MAX_SIGNAL_TAGS tags. */
@@ -144,7 +180,7 @@ async function gather(run: Run, asks: Ask[]): Promise<Event[]> {
 
 async function askFairly(run: Run, ask: Ask): Promise<Event[]> {
   const events = await query(run, { ...ask.filter(ask.keys), limit: MAX_SIGNAL_EVENTS })
-  if (events.length < FULL_PAGE || ask.keys.length === 1) return events
+  if (events.length < FULL_PAGE || ask.keys.length === 1 || ask.once) return events
   const each = await Promise.all(ask.keys.map((key) => query(run, { ...ask.filter([key]), limit: MAX_SIGNAL_EVENTS })))
   return [...events, ...each.flat()]
 }
@@ -191,13 +227,21 @@ function tagValues(event: Event, name: string): string[] {
   return event.tags.flatMap((tag) => (tag[0] === name && typeof tag[1] === 'string' ? [tag[1]] : []))
 }
 
-function trim(bucket: SubjectEvents): void {
-  for (const category of Object.keys(bucket) as Category[]) bucket[category] = newest(bucket[category])
+function trim(bucket: SubjectEvents, graph: Graph): void {
+  for (const category of Object.keys(bucket) as Category[]) bucket[category] = newest(bucket[category], graph)
 }
 
-/** The newest MAX_SIGNAL_EVENTS, newest first (created_at, then the lower id, as NIP-01 replaces). */
-function newest(events: Event[]): Event[] {
-  return [...events].sort(newestFirst).slice(0, MAX_SIGNAL_EVENTS)
+/**
+ * At most MAX_SIGNAL_EVENTS, newest first (created_at, then the lower id, as NIP-01 replaces). The
+ * graph's own events are kept before anyone else's: sybils that publish more, all newer, must not
+ * push out what the graph says (its reports, vouches, reviews, revocations) after it was asked apart.
+ */
+function newest(events: Event[], graph: Graph): Event[] {
+  const sorted = [...events].sort(newestFirst)
+  if (sorted.length <= MAX_SIGNAL_EVENTS) return sorted
+  const ours = sorted.filter((e) => graph.members.has(e.pubkey)).slice(0, MAX_SIGNAL_EVENTS)
+  const kept = new Set([...ours, ...sorted.filter((e) => !graph.members.has(e.pubkey))].slice(0, MAX_SIGNAL_EVENTS))
+  return sorted.filter((e) => kept.has(e))
 }
 
 function newestFirst(a: Event, b: Event): number {

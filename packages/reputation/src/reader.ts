@@ -3,9 +3,10 @@
 // (0, unflagged): an outage never invents a reputation.
 
 import type { RelayPool } from '@2020117/nostr'
+import type { Event } from 'nostr-tools'
 import type { NetworkName } from '@2020117/wallet'
 import { LnurlPubkeyCache } from '@2020117/zaps'
-import { collectSubjects, collectViewer } from './collect.js'
+import { collectSubjects, collectViewer, collectZaps } from './collect.js'
 import { buildGraph, computeReputation, lud16Of } from './compute.js'
 import type { Graph, Rater, Reputation } from './types.js'
 
@@ -53,10 +54,18 @@ export class ReputationReader implements Rater {
         const e = events.get(subject)
         if (!e) return null
         const lnurlNostrPubkey = await this.lnurlKey(subject, lud16Of(subject, e.profiles))
-        return computeReputation(e, { subject, graph, lnurlNostrPubkey, network: this.o.network })
+        const zaps = lnurlNostrPubkey === null ? [] : await this.serverReceipts(subject, lnurlNostrPubkey, e.zaps)
+        return computeReputation({ ...e, zaps }, { subject, graph, lnurlNostrPubkey, network: this.o.network })
       })
     )
     return new Map(rated.filter((r): r is Reputation => r !== null).map((r) => [r.pubkey, r]))
+  }
+
+  /** The receipts signed by the subject's LNURL server: asked apart, with those the open query found. */
+  private async serverReceipts(subject: string, server: string, found: Event[]): Promise<Event[]> {
+    const asked = await collectZaps(this.o.pool, subject, server, { maxWaitMs: this.o.maxWaitMs })
+    const byId = new Map([...asked, ...found.filter((e) => e.pubkey === server)].map((e) => [e.id, e]))
+    return [...byId.values()]
   }
 
   private async lnurlKey(subject: string, lud16: string | null): Promise<string | null> {

@@ -75,7 +75,12 @@ export class ZapTotal {
       allowHttpLoopback: true,
       ...(this.opts.fetch ? { fetch: this.opts.fetch } : {})
     })
-    const receipts = await pool.query({ kinds: [KIND.Zap], '#p': [recipient], limit: MAX_SIGNAL_EVENTS }, 4000)
+    // Only the server's receipts can count: asked by author, so that receipts anyone else signs
+    // (free to publish, in any number, all newer) cannot push the real ones out of the answer.
+    const receipts = await pool.query(
+      { kinds: [KIND.Zap], authors: [lnurlNostrPubkey], '#p': [recipient], limit: MAX_SIGNAL_EVENTS },
+      4000
+    )
     const valid: ValidZap[] = []
     for (const receipt of receipts.slice(0, MAX_SIGNAL_EVENTS)) {
       try {
