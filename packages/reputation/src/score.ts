@@ -1,8 +1,10 @@
 // The score (issue 13's weights, the README's "The score"): one pure function of counts that have
 // already been checked, so that its table of vectors and the README's explanation can be held equal
-// by test. Every weight is what a signal costs a stranger to fake: a vouch or an unverified review
-// costs nothing, a zap from outside the graph costs only the recipient's own server's word, a
-// verified review costs a real payment to this provider.
+// by test. Every weight is what a signal costs a stranger to fake. Whatever a provider can make
+// alone weighs nothing: keys are free (vouches, unverified reviews), its own LNURL server signs any
+// receipt (zaps from strangers), and its own node signs any invoice and picks its preimage, so it can
+// hand a fresh key a "proof of payment" nobody paid (verified reviews from strangers). What counts is
+// what a key in the viewer's graph signed.
 
 import { FLAG_REPORTERS } from '@2020117/protocol'
 
@@ -20,10 +22,10 @@ export const WEIGHTS = {
   /** Sats zapped by a sender in the graph count whole. */
   ZAP_IN_GRAPH: 1,
   /** Sats zapped by a sender outside: the receipt is only the recipient's own server's word. */
-  ZAP_OUTSIDE: 0.1,
+  ZAP_OUTSIDE: 0,
   /** Below this many effective sats the zap term is 0 (the log would be negative). */
   ZAP_MIN_SATS: 1,
-  /** Points per distinct job or session backed by a verified review. */
+  /** Points per distinct job or session backed by a verified review from the graph. */
   JOB_POINTS: 5,
   /** Points per star of the weighted average away from the centre. */
   RATING_POINTS: 20,
@@ -33,7 +35,7 @@ export const WEIGHTS = {
   PRIOR_WEIGHT: 1,
   /** Review weights: verified (a proof of payment) or not, by an author in the graph or outside. */
   REVIEW_VERIFIED_IN_GRAPH: 1,
-  REVIEW_VERIFIED_OUTSIDE: 0.5,
+  REVIEW_VERIFIED_OUTSIDE: 0,
   REVIEW_UNVERIFIED_IN_GRAPH: 0.2,
   REVIEW_UNVERIFIED_OUTSIDE: 0,
   /** Each term is rounded to this step; the score is the sum of the rounded terms. */
@@ -51,7 +53,7 @@ export interface ScoreInputs {
   zapSats: { inGraph: number; outside: number }
   /** Each counted review: its rating (1..5), whether its proof holds, whether its author is in the graph. */
   reviews: Array<{ rating: number; verified: boolean; inGraph: boolean }>
-  /** Distinct job or session ids with a verified review. */
+  /** Distinct job or session ids with a verified review by an author in the graph. */
   jobsCompleted: number
 }
 

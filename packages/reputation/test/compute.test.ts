@@ -76,9 +76,10 @@ describe('computeReputation', () => {
     const r = rate({ declarations: vouches, zaps, reviews, reports })
     expect(r.wot).toEqual({ trustedBy: 3, trustedByYourFollows: 1, trustedByYourGraph: 2 })
     expect(r.zaps).toEqual({ totalSats: 200_000, count: 2, inGraphSats: 100_000 })
-    expect(r.reviews).toEqual({ verified: 2, unverified: 1, avg: 4.71 })
+    // The stranger's verified review is shown and weighs nothing: it neither moves avg nor counts a job.
+    expect(r.reviews).toEqual({ verified: 2, unverified: 1, avg: 5 })
     expect(r.reports).toEqual({ inGraph: 0, total: 1, flagged: false })
-    expect(r.jobsCompleted).toBe(2)
+    expect(r.jobsCompleted).toBe(1)
     const expected = score({
       vouchers: { follows: 1, graph: 1, outside: 1 },
       zapSats: { inGraph: 100_000, outside: 100_000 },
@@ -87,7 +88,7 @@ describe('computeReputation', () => {
         { rating: 4, verified: true, inGraph: false },
         { rating: 5, verified: false, inGraph: true }
       ],
-      jobsCompleted: 2
+      jobsCompleted: 1
     })
     expect(r.terms).toEqual(expected.terms)
     expect(r.score).toBe(expected.score)

@@ -135,15 +135,23 @@ export function review(
 /** A zap of `amountMsat` from `sender` to the provider, its receipt signed by `signer`. */
 export function zap(
   sender: Key,
-  o: { amountMsat?: number; invoiceMsat?: number; signer?: Key; network?: 'regtest' | 'bitcoin'; to?: string } = {}
+  o: {
+    amountMsat?: number
+    invoiceMsat?: number
+    signer?: Key
+    network?: 'regtest' | 'bitcoin'
+    to?: string
+    /** The zap request to carry (another receipt's, say) instead of a new one. */
+    request?: Event
+    /** A zap request without an `amount` tag: the server then chooses the invoice's amount. */
+    noAmount?: boolean
+  } = {}
 ): Event {
   const amount = o.amountMsat ?? 21_000
   const to = o.to ?? provider.pk
-  const request = sign(sender, 9734, [
-    ['relays', 'ws://127.0.0.1:1'],
-    ['p', to],
-    ['amount', String(amount)]
-  ])
+  const request =
+    o.request ??
+    sign(sender, 9734, [['relays', 'ws://127.0.0.1:1'], ['p', to], ...(o.noAmount ? [] : [['amount', String(amount)]])])
   const description = JSON.stringify(request)
   const pr = invoice({ amountMsat: o.invoiceMsat ?? amount, hashOf: description, network: o.network })
   return sign(o.signer ?? server, 9735, [
@@ -176,4 +184,9 @@ export function revocation(author: Key, o: { target?: string; createdAt?: number
 
 export function report(author: Key, type = 'spam', target = provider.pk): Event {
   return sign(author, 1984, [['p', target, type]], 'took the money')
+}
+
+/** The zap request a receipt carries. */
+export function zapRequestOf(receipt: Event): Event {
+  return JSON.parse(receipt.tags.find((t) => t[0] === 'description')![1]!) as Event
 }

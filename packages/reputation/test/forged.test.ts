@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest'
 import { verifyEvent } from 'nostr-tools/pure'
 import { computeReputation, type Reputation, type SubjectEvents } from '@2020117/reputation'
 import {
+  zapRequestOf,
   events,
   follows,
   fofs,
@@ -65,6 +66,20 @@ describe('forged zaps count as nothing', () => {
   test('a zap on another network than the viewer’s', () => {
     expect(rate({ zaps: [zap(follow, { network: 'bitcoin' })] }, { network: 'bitcoin' }).zaps.count).toBe(1)
     expect(rate({ zaps: [zap(follow, { network: 'regtest' })] }, { network: 'bitcoin' }).zaps.count).toBe(0)
+  })
+  test("a graph member's one zap request, carried again in a receipt for another invoice, counts once", () => {
+    const one = zap(follow, { amountMsat: 10_000_000 })
+    const again = zap(follow, { amountMsat: 10_000_000, request: zapRequestOf(one) })
+    expect(rate({ zaps: [again] }).zaps.count).toBe(1)
+    expect(rate({ zaps: [one, again] }).zaps).toEqual({ totalSats: 10_000, count: 1, inGraphSats: 10_000 })
+  })
+
+  test("a graph member's zap request without an amount weighs as a stranger's: the server chose the invoice's", () => {
+    const committed = rate({ zaps: [zap(follow, { amountMsat: 1_000_000 })] })
+    expect(committed.zaps.inGraphSats).toBe(1000)
+    const open = rate({ zaps: [zap(follow, { amountMsat: 1_000_000, noAmount: true })] })
+    expect(open.zaps).toEqual({ totalSats: 1000, count: 1, inGraphSats: 0 })
+    expect(open.terms.zaps).toBe(0)
   })
 })
 

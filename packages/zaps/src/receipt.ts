@@ -37,6 +37,11 @@ export interface ValidZap {
   zapRequestId: string
   /** The zapped event (`e`), or null for a zap of the profile. */
   eventId: string | null
+  /**
+   * Whether the sender's signed zap request named the amount (`amount`, equal to the invoice's).
+   * Without it the recipient's server chose the amount alone, so the sender vouches for none.
+   */
+  amountCommitted: boolean
   /** The receipt's created_at, Unix seconds. */
   createdAt: number
 }
@@ -67,14 +72,25 @@ export function validateZapReceipt(receipt: Event, expect: ZapExpectation): Vali
     sender: request.pubkey,
     zapRequestId: request.id,
     eventId,
+    amountCommitted: asked !== undefined,
     createdAt: receipt.created_at
   }
 }
 
-/** Keeps the first zap of each payment hash: one payment, however many receipts report it. */
+/**
+ * Keeps the first zap of each payment hash and of each zap request: one payment, however many
+ * receipts report it, and one zap per request its sender signed (a server could otherwise wrap one
+ * signed request in receipts for any number of invoices).
+ */
 export function dedupeZaps(zaps: ValidZap[]): ValidZap[] {
-  const seen = new Set<string>()
-  return zaps.filter((z) => !seen.has(z.paymentHash) && seen.add(z.paymentHash) !== undefined)
+  const hashes = new Set<string>()
+  const requests = new Set<string>()
+  return zaps.filter((z) => {
+    if (hashes.has(z.paymentHash) || requests.has(z.zapRequestId)) return false
+    hashes.add(z.paymentHash)
+    requests.add(z.zapRequestId)
+    return true
+  })
 }
 
 /** Shape, bounds, id and signature. A fresh object of the seven fields carries no cached verdict. */

@@ -116,6 +116,7 @@ describe('validateZapReceipt', () => {
       sender,
       zapRequestId: request.id,
       eventId: ZAPPED,
+      amountCommitted: true,
       createdAt: 1_700_000_100
     })
   })
@@ -123,6 +124,7 @@ describe('validateZapReceipt', () => {
   test('a profile zap without `e` and a zap request without `amount` count too', () => {
     const valid = validateZapReceipt(zap({ requestE: null, receiptE: null, amountTag: null }).receipt, expect_)
     expect(valid.eventId).toBeNull()
+    expect(valid.amountCommitted).toBe(false)
     expect(valid.amountMsat).toBe(21000)
     // A receipt may leave the zapped event out; the zap request's signed `e` is what counts.
     expect(validateZapReceipt(zap({ receiptE: null }).receipt, expect_).eventId).toBe(ZAPPED)
@@ -234,9 +236,18 @@ describe('dedupeZaps', () => {
       },
       serverKey
     )
-    const other = zap()
+    const other = zap({ content: 'another zap' })
     const zaps = [first.receipt, again, other.receipt].map((r) => validateZapReceipt(r, expect_))
     expect(zaps[0]?.paymentHash).toBe(zaps[1]?.paymentHash)
     expect(dedupeZaps(zaps).map((z) => z.receiptId)).toEqual([first.receipt.id, other.receipt.id])
+  })
+
+  test('one signed zap request wrapped in receipts for two invoices counts once', () => {
+    const first = zap()
+    const wrappedAgain = zap() // the same request (same key, time and content), a new invoice
+    const zaps = [first.receipt, wrappedAgain.receipt].map((r) => validateZapReceipt(r, expect_))
+    expect(zaps[0]?.zapRequestId).toBe(zaps[1]?.zapRequestId)
+    expect(zaps[0]?.paymentHash).not.toBe(zaps[1]?.paymentHash)
+    expect(dedupeZaps(zaps).map((z) => z.receiptId)).toEqual([first.receipt.id])
   })
 })

@@ -24,7 +24,7 @@ export interface CountedReview {
 
 export interface ReviewSignal {
   reviews: CountedReview[]
-  /** Distinct job or session ids with a verified review. */
+  /** Distinct job or session ids with a verified review by an author in the graph. */
   jobsCompleted: number
 }
 
@@ -47,7 +47,8 @@ export function readReviews(events: readonly unknown[], c: ReviewContext): Revie
     const rating = Number(single(e, 'rating'))
     return { id: e.id, d, rating, verified, inGraph: classOf(c.graph, e.pubkey) !== 'outside' }
   })
-  const jobsCompleted = new Set(reviews.filter((r) => r.verified).map((r) => r.d)).size
+  // A provider can mint a proof for a fresh key of its own: only the graph's verified reviews show work done.
+  const jobsCompleted = new Set(reviews.filter((r) => r.verified && r.inGraph).map((r) => r.d)).size
   return { reviews, jobsCompleted }
 }
 

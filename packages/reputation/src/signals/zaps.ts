@@ -1,6 +1,6 @@
 // Zaps (NIP-57, SPEC §11): receipts checked by @2020117/zaps (Appendix F, the self-zap dropped), on
-// the viewer's network, one per payment hash, split by whether the zap request's author is in the
-// viewer's graph. Without the key of the subject's LNURL server no receipt can be checked: none counts.
+// the viewer's network, one per payment hash and per zap request, split by whether the zap
+// request's author is in the viewer's graph and signed the amount. Without the key of the subject's LNURL server no receipt can be checked: none counts.
 
 import { MAX_SIGNAL_TAGS } from '@2020117/protocol'
 import type { NetworkName } from '@2020117/wallet'
@@ -38,7 +38,8 @@ export function readZaps(receipts: readonly unknown[], c: ZapContext): ZapSignal
   let inGraphMsat = 0
   let outsideMsat = 0
   for (const z of counted) {
-    if (classOf(c.graph, z.sender) === 'outside') outsideMsat += z.amountMsat
+    // A graph member stands behind a zap only for an amount it signed: without one, the server chose it.
+    if (classOf(c.graph, z.sender) === 'outside' || !z.amountCommitted) outsideMsat += z.amountMsat
     else inGraphMsat += z.amountMsat
   }
   return {
