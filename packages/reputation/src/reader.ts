@@ -70,6 +70,10 @@ export class ReputationReader implements Rater {
 
   private async lnurlKey(subject: string, lud16: string | null): Promise<string | null> {
     if (lud16 === null) return null
+    if (!this.allowHttpLoopback && !strangerLnurlAllowed(lud16)) {
+      this.o.onWarning?.(`no zap counts for ${subject.slice(0, 12)}…: its lud16 names a private or local host`)
+      return null
+    }
     try {
       return await this.lnurl.get(lud16, {
         timeoutMs: this.o.maxWaitMs ?? 5000,
@@ -80,6 +84,37 @@ export class ReputationReader implements Rater {
       return null
     }
   }
+}
+
+const PRIVATE_V4 = [
+  /^127\./,
+  /^10\./,
+  /^172\.(1[6-9]|2\d|3[01])\./,
+  /^192\.168\./,
+  /^169\.254\./,
+  /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./,
+  /^0\./
+]
+
+/**
+ * Whether a stranger's lud16 may be read on a public network: not a loopback, private, link-local
+ * or carrier-grade address, not a bare or hex number (which resolvers read as an address), not
+ * localhost, .local or .internal. A public name that resolves to a private address still passes:
+ * the read is https only, follows no redirect and stops at 64 KiB, so it learns little.
+ */
+export function strangerLnurlAllowed(lud16: string): boolean {
+  const m = /^[^@\s]+@(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/i.exec(lud16)
+  if (!m) return false
+  const host = (m[1] as string).toLowerCase()
+  if (host.startsWith('[')) {
+    const v6 = host.slice(1, -1)
+    return !(v6 === '::' || v6 === '::1' || /^f[cd]/.test(v6) || /^fe[89ab]/.test(v6) || v6.startsWith('::ffff:'))
+  }
+  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal'))
+    return false
+  if (/^(0x[0-9a-f]+|\d+)$/.test(host)) return false
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return !PRIVATE_V4.some((r) => r.test(host))
+  return host.includes('.')
 }
 
 function isLoopbackUrl(url: string): boolean {
