@@ -343,13 +343,15 @@ export class TunnelStream extends Duplex {
 
   /**
    * Doubles the window, up to STREAM_AUTO_WINDOW and within the tunnel's budget, each time the
-   * consumer has taken two windows' worth without ever leaving data unread: then the window, not
-   * the consumer, is what holds the transfer back. A consumer that falls behind starts over, and
-   * what it may ever have buffered stays bounded by the window it reached.
+   * consumer has taken two windows' worth while keeping what it left unread under a quarter of the
+   * window: then the window, not the consumer, is what holds the transfer back. (Not "nothing
+   * unread": a consumer that writes to a local socket pauses and resumes with it all the time.) A
+   * consumer that falls further behind starts over, and what it may ever have buffered stays
+   * bounded by the window it reached.
    */
   private grow(buffered: number): void {
     const consumed = this.pushedTotal - buffered
-    if (buffered > 0) this.keptUpFrom = consumed
+    if (buffered > this.window / 4) this.keptUpFrom = consumed
     else if (consumed - this.keptUpFrom >= 2 * this.window && this.window < STREAM_AUTO_WINDOW) {
       const more = Math.min(this.window, STREAM_AUTO_WINDOW - this.window)
       if (this.tunnel.reserveWindow(more)) this.window += more
