@@ -634,7 +634,7 @@ function parseKey(value: string): Uint8Array {
 }
 
 function listen(host: string, port: number): Promise<net.Server> {
-  const server = net.createServer({ allowHalfOpen: true })
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true })
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') reject(CliError.PORT_IN_USE(host, port))
