@@ -38,24 +38,30 @@ export interface Decision {
   considered: Considered[]
 }
 
-/** The provider's reputation, or null when none came within `ms` or the read failed (said through `warn`). */
+/**
+ * The providers' reputations, read in one `rate` call (the reader asks the relays for many subjects
+ * per filter, so that a hundred offers cost about what one does): each provider maps to its
+ * reputation, or to null when the rater knows nothing of it (a stranger). Null as a whole when no
+ * answer came within `ms` or the read failed (said through `warn`): then none of them is rated.
+ */
 export async function rateWithin(
   rater: Rater,
-  pubkey: string,
+  pubkeys: readonly string[],
   ms: number,
   warn: (message: string) => void
-): Promise<Reputation | null> {
+): Promise<Map<string, Reputation | null> | null> {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<'late'>((resolve) => {
     timer = setTimeout(() => resolve('late'), ms)
     timer.unref()
   })
+  const who = `${pubkeys.length === 1 ? '' : `${pubkeys.length} providers (`}${pubkeys[0]?.slice(0, 12)}…${pubkeys.length === 1 ? '' : ', …)'}`
   try {
-    const rated = await Promise.race([rater.rate([pubkey]).then((m) => m.get(pubkey) ?? null), late])
-    if (rated !== 'late') return rated
-    warn(`no reputation for ${pubkey.slice(0, 12)}… within ${ms} ms: it scores 0`)
+    const rated = await Promise.race([rater.rate([...pubkeys]), late])
+    if (rated !== 'late') return new Map(pubkeys.map((p) => [p, rated.get(p) ?? null]))
+    warn(`no reputation for ${who} within ${ms} ms: it scores 0`)
   } catch (err) {
-    warn(`no reputation for ${pubkey.slice(0, 12)}… (${(err as Error).message.slice(0, 200)}): it scores 0`)
+    warn(`no reputation for ${who} (${(err as Error).message.slice(0, 200)}): it scores 0`)
   } finally {
     clearTimeout(timer)
   }

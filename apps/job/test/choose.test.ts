@@ -73,22 +73,31 @@ describe('decide', () => {
 })
 
 describe('rateWithin', () => {
-  test('a reputation that comes is returned', async () => {
+  test('the reputations come in one read; a provider the rater knows nothing of maps to null', async () => {
     const warnings: string[] = []
     const r = reputationOf(A, { score: 7 })
-    expect(await rateWithin(fakeRater({ [A]: r }), A, 5000, (w) => warnings.push(w))).toBe(r)
+    const rater = fakeRater({ [A]: r })
+    expect(await rateWithin(rater, [A, B], 5000, (w) => warnings.push(w))).toEqual(
+      new Map([
+        [A, r],
+        [B, null]
+      ])
+    )
+    expect(rater.asked).toEqual([[A, B]])
     expect(warnings).toEqual([])
   })
 
-  test('a rating that never comes scores 0 (null) once the bound passes, with a warning', async () => {
+  test('a rating that never comes leaves them all unrated (null) once the bound passes, with a warning', async () => {
     const warnings: string[] = []
-    expect(await rateWithin(fakeRater({ [A]: 'hang' }), A, 50, (w) => warnings.push(w))).toBeNull()
+    expect(await rateWithin(fakeRater({ [A]: 'hang' }), [A], 50, (w) => warnings.push(w))).toBeNull()
     expect(warnings).toEqual([expect.stringMatching(/no reputation for aaaaaaaaaaaa… within 50 ms: it scores 0/)])
   })
 
-  test('a rating that fails (a relay refused) scores 0 (null), with a warning that says why', async () => {
+  test('a rating that fails (a relay refused) leaves them unrated (null), with a warning that says why', async () => {
     const warnings: string[] = []
-    expect(await rateWithin(fakeRater({ [A]: 'fail' }), A, 5000, (w) => warnings.push(w))).toBeNull()
-    expect(warnings).toEqual([expect.stringMatching(/relay refused the query.*it scores 0/)])
+    expect(await rateWithin(fakeRater({ [A]: 'fail' }), [A, B], 5000, (w) => warnings.push(w))).toBeNull()
+    expect(warnings).toEqual([
+      expect.stringMatching(/2 providers \(aaaaaaaaaaaa…, …\).*relay refused the query.*it scores 0/)
+    ])
   })
 })
