@@ -34,6 +34,8 @@ export type JobRefusalCode =
   | 'JOB_LOW_SCORE'
   /** The provider's validated zap total is below --min-zap-sats (it answered a request that asked for more). */
   | 'JOB_LOW_ZAPS'
+  /** The provider's reputation could not be read in time, and --min-score above 0 or --min-zap-sats asks for one. */
+  | 'JOB_UNRATED'
 
 /** Exit statuses: 0 delivered; 1 an error before the job; 2 a usage error; 3-9 the endings. */
 export const EXIT: Record<JobRunErrorCode, number> = {
@@ -93,6 +95,13 @@ export class JobRunError extends Error {
     return refusal(
       'JOB_LOW_ZAPS',
       `the provider's validated zaps total ${totalSats} sats, below the ${minSats} sats --min-zap-sats asked for`
+    )
+  }
+
+  static JOB_UNRATED(threshold: string): JobRunError {
+    return refusal(
+      'JOB_UNRATED',
+      `the provider's reputation could not be read in time (or the read failed), so it cannot be shown to meet ${threshold}. Try again later, or drop ${threshold.split('=')[0]} to deal with unrated providers`
     )
   }
 

@@ -129,7 +129,7 @@ export class JobRun {
   private pending = 0
   /** The first acceptable offer of each provider, until the offer window closes. */
   private readonly offers = new Map<string, ApprovedInvoice>()
-  /** Each provider's rating, started once (in a batch); settled values in `reputations`. */
+  /** Each provider's rating, started once (in a batch); settled values in `reputations` (rated ones only). */
   private readonly ratings = new Map<string, Promise<Reputation | null>>()
   /** The providers whose offer was kept this run, at most OFFERS_MAX. */
   private readonly weighed = new Set<string>()
@@ -370,9 +370,9 @@ export class JobRun {
     const batch = rateWithin(this.o.rater, fresh, this.o.ratingWaitMs, warn)
     for (const p of fresh) {
       const rating = batch.then((rated) => {
-        const r = rated?.get(p) ?? null
-        this.reputations.set(p, r)
-        return r
+        // Unrated (no answer in time): absent from `reputations`, which ranks it after every rated one.
+        if (rated) this.reputations.set(p, rated.get(p) ?? null)
+        return this.reputations.get(p) ?? null
       })
       this.ratings.set(p, rating)
     }
@@ -397,7 +397,7 @@ export class JobRun {
     if (rated === null) return
     for (const o of offers)
       this.o.log.info(
-        `offer from ${npubOf(o.provider)}: ${o.amountMsat} msat, ${describeReputation(rated.get(o.provider) ?? null)}`
+        `offer from ${npubOf(o.provider)}: ${o.amountMsat} msat, ${describeReputation(rated.get(o.provider))}`
       )
     const order = this.weigh(offers, rated)
     for (const offer of order) {
@@ -406,11 +406,14 @@ export class JobRun {
     }
   }
 
-  /** The providers' ratings (each within its bound), or null when Ctrl-C came meanwhile: then nothing is paid. */
+  /**
+   * The rated ones of `providers` (each rating within its bound; an unrated one is absent), or null
+   * when Ctrl-C came meanwhile: then nothing is paid.
+   */
   private async ratingsOf(providers: string[]): Promise<Map<string, Reputation | null> | null> {
-    const rated = Promise.all(providers.map(async (p) => [p, await this.rate(p)] as const))
-    const settled = await Promise.race([rated, this.interruption.then(() => null)])
-    return settled === null ? null : new Map(settled)
+    const rated = Promise.all(providers.map((p) => this.rate(p)))
+    if ((await Promise.race([rated, this.interruption.then(() => null)])) === null) return null
+    return new Map(providers.filter((p) => this.reputations.has(p)).map((p) => [p, this.reputations.get(p)!]))
   }
 
   /** The offers reputation lets through, best first; the others are refused (and their providers not heard again). */
@@ -438,6 +441,8 @@ export class JobRun {
     this.chosen = offer.provider
     this.accounts.provider = offer.provider
     this.accounts.reputation = this.reputations.get(offer.provider) ?? null
+    if (!this.reputations.has(offer.provider))
+      log.warn(`paying ${npubOf(offer.provider)}, unrated: no rated provider's offer qualified`)
     log.info(`paying ${offer.amountMsat} msat to ${npubOf(offer.provider)}…`)
     let paid: PaidInvoice | null
     this.paying = true
@@ -492,7 +497,7 @@ export class JobRun {
       const rated = await this.ratingsOf([r.provider])
       if (rated === null) return
       this.o.log.info(
-        `pay-after result from ${who}: ${offer.amountMsat} msat, ${describeReputation(rated.get(r.provider) ?? null)}`
+        `pay-after result from ${who}: ${offer.amountMsat} msat, ${describeReputation(rated.get(r.provider))}`
       )
       if (this.weigh([offer], rated).length === 0) return
       const checked = await this.checkBlob(r, offer)
