@@ -95,7 +95,8 @@ const spec: CommandSpec = {
     },
     'min-score': {
       type: 'integer',
-      description: 'refuse offers from providers whose reputation score (as you see it) is below N',
+      description:
+        'refuse offers from providers whose reputation score (as you see it) is below N; above 0, also unrated ones',
       min: -100_000,
       max: 100_000,
       placeholder: 'N'
@@ -114,7 +115,7 @@ const spec: CommandSpec = {
     review: {
       type: 'string',
       description:
-        'after a paid, delivered job, publish a review (kind 31117, rating 1-5) with the invoice and preimage as its proof of payment',
+        'after a paid, delivered job, publish a review (kind 31117, rating 1-5) with the invoice and preimage as its proof of payment; an invoice that could not prove it (its description does not name the request, the provider and you) is refused unpaid',
       placeholder: 'RATING[:TEXT]'
     },
     output: {
@@ -423,7 +424,14 @@ function prepare(
     secretKey: identity.secretKey,
     pool: r.pool,
     wallet: r.wallet,
-    terms: { maxAmountMsat, maxFeeMsat: job.maxFeeSats * 1000, network: r.network, paid: r.paid },
+    terms: {
+      maxAmountMsat,
+      maxFeeMsat: job.maxFeeSats * 1000,
+      network: r.network,
+      paid: r.paid,
+      // --review needs an invoice that can prove it: one that cannot is refused before it is paid.
+      provable: job.review ? { requestId: request.id, customer: identity.entry.pubkey } : null
+    },
     provider: job.provider,
     offerWaitMs: job.offerWaitMs,
     rater,

@@ -28,6 +28,8 @@ export type JobRefusalCode =
   | 'JOB_AMOUNT_TAG_MISMATCH'
   | 'JOB_OVER_BID'
   | 'JOB_BLOB_UNVERIFIED'
+  /** With --review: the invoice's description does not name the request, the provider and the customer. */
+  | 'JOB_INVOICE_NOT_PROVABLE'
   /** The provider is flagged (reported by 3 or more of your graph) and --allow-flagged was not given. */
   | 'JOB_PROVIDER_FLAGGED'
   /** The provider scores below --min-score. */
@@ -74,6 +76,13 @@ export class JobRunError extends Error {
     return refusal(
       'JOB_OVER_BID',
       `the offer asks ${amountMsat} msat, above the ${maxMsat} msat the bid allows (--bid less the --max-fee reserve)`
+    )
+  }
+
+  static JOB_INVOICE_NOT_PROVABLE(missing: string): JobRunError {
+    return refusal(
+      'JOB_INVOICE_NOT_PROVABLE',
+      `the invoice's description does not name ${missing}, so the review could not be verified (its proof of payment would not hold). Drop --review to buy anyway`
     )
   }
 
