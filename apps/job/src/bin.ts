@@ -95,7 +95,8 @@ const spec: CommandSpec = {
     },
     'min-score': {
       type: 'integer',
-      description: 'refuse offers from providers whose reputation score (as you see it) is below N',
+      description:
+        'refuse offers from providers whose reputation score (as you see it) is below N; above 0, also unrated ones',
       min: -100_000,
       max: 100_000,
       placeholder: 'N'
@@ -114,7 +115,7 @@ const spec: CommandSpec = {
     review: {
       type: 'string',
       description:
-        'after a paid, delivered job, publish a review (kind 31117, rating 1-5) with the invoice and preimage as its proof of payment',
+        'after a paid, delivered job, publish a review (kind 31117, rating 1-5) with the invoice and preimage as its proof of payment; an invoice that could not prove it (its description does not name the request, the provider and you) is refused unpaid',
       placeholder: 'RATING[:TEXT]'
     },
     output: {
@@ -174,10 +175,11 @@ const spec: CommandSpec = {
     'One provider is paid once; a payment whose answer is lost is looked up, never sent again. Ctrl-C before paying',
     'cancels the request (a NIP-09 kind 5 deletion).',
     '',
-    "Offers are weighed by their providers' reputation as you see it (each rated within 5 s; one that cannot be read",
-    'scores 0): the price divided by 1 + score/100 is compared, the lowest paid. Flagged providers, and those under',
-    '--min-score or --min-zap-sats, are refused (the reason code is in the summary) and never paid. A --review of a',
-    "free job publishes nothing (a warning; the exit status is the job's).",
+    "Offers are weighed by their providers' reputation as you see it (rated together, within 5 s):",
+    'the price divided by 1 + score/100 is compared, the lowest paid. A provider whose reputation cannot be read in',
+    'time is unrated: ranked after every rated one, refused with --min-score above 0 or --min-zap-sats (JOB_UNRATED).',
+    'Flagged providers, and those under --min-score or --min-zap-sats, are refused (the reason code is in the summary)',
+    "and never paid. A --review of a free job publishes nothing (a warning; the exit status is the job's).",
     '',
     'Exit status: 0 paid (or free) and delivered; 1 an error before the job (or no relay took the request); 2 a usage',
     'error; 3 no offer within the bid before --timeout; 4 paid, but no result before --timeout; 5 refused an invoice or',
@@ -422,7 +424,14 @@ function prepare(
     secretKey: identity.secretKey,
     pool: r.pool,
     wallet: r.wallet,
-    terms: { maxAmountMsat, maxFeeMsat: job.maxFeeSats * 1000, network: r.network, paid: r.paid },
+    terms: {
+      maxAmountMsat,
+      maxFeeMsat: job.maxFeeSats * 1000,
+      network: r.network,
+      paid: r.paid,
+      // --review needs an invoice that can prove it: one that cannot is refused before it is paid.
+      provable: job.review ? { requestId: request.id, customer: identity.entry.pubkey } : null
+    },
     provider: job.provider,
     offerWaitMs: job.offerWaitMs,
     rater,

@@ -1,11 +1,14 @@
 // Which offers are worth paying, by their providers' reputation as the customer sees it (SPEC §11,
 // @2020117/reputation). A rating is a relay read that may hang or fail: it is bounded in time, and
-// one that does not come scores 0, unflagged, with a warning, so that an outage never invents a
-// reputation and never holds the payment longer than the bound. The price is weighed against the
-// score by rankProviders (the price divided by 1 + score/100); an offer set aside by reputation is
-// a refusal with its own code, never paid.
+// one that does not come leaves its providers unrated, with a warning, so that an outage never
+// invents a reputation and never holds the payment longer than the bound. An unrated provider is
+// ranked after every rated one, since a flagged provider could make its own rating hang (a slow
+// LNURL server, a flood) to pass as a stranger; it is refused outright when the customer asked
+// for a score or zaps it cannot be shown to have. The price is weighed against the score by
+// rankProviders (the price divided by 1 + score/100); an offer set aside by reputation is a
+// refusal with its own code, never paid.
 
-import { rankProviders, type Rater, type Reputation } from '@2020117/reputation'
+import { rankProviders, type Ranked, type Rater, type Reputation } from '@2020117/reputation'
 import { JobRunError } from './errors.js'
 import type { ApprovedInvoice } from './offers.js'
 
@@ -24,7 +27,7 @@ export interface Considered {
   amountMsat: number
   score: number
   flagged: boolean
-  /** False when the provider's reputation could not be read in time (it scored 0). */
+  /** False when the provider's reputation could not be read in time: ranked after every rated one. */
   rated: boolean
   effectivePriceMsat: number
   /** The refusal code when reputation set it aside, else null. */
@@ -38,31 +41,41 @@ export interface Decision {
   considered: Considered[]
 }
 
-/** The provider's reputation, or null when none came within `ms` or the read failed (said through `warn`). */
+/**
+ * The providers' reputations, read in one `rate` call (the reader asks the relays for many subjects
+ * per filter, so that a hundred offers cost about what one does): each provider maps to its
+ * reputation, or to null when the rater knows nothing of it (a stranger). Null as a whole when no
+ * answer came within `ms` or the read failed (said through `warn`): then none of them is rated.
+ */
 export async function rateWithin(
   rater: Rater,
-  pubkey: string,
+  pubkeys: readonly string[],
   ms: number,
   warn: (message: string) => void
-): Promise<Reputation | null> {
+): Promise<Map<string, Reputation | null> | null> {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<'late'>((resolve) => {
     timer = setTimeout(() => resolve('late'), ms)
     timer.unref()
   })
+  const who = `${pubkeys.length === 1 ? '' : `${pubkeys.length} providers (`}${pubkeys[0]?.slice(0, 12)}…${pubkeys.length === 1 ? '' : ', …)'}`
   try {
-    const rated = await Promise.race([rater.rate([pubkey]).then((m) => m.get(pubkey) ?? null), late])
-    if (rated !== 'late') return rated
-    warn(`no reputation for ${pubkey.slice(0, 12)}… within ${ms} ms: it scores 0`)
+    const rated = await Promise.race([rater.rate([...pubkeys]), late])
+    if (rated !== 'late') return new Map(pubkeys.map((p) => [p, rated.get(p) ?? null]))
+    warn(`no reputation for ${who} within ${ms} ms: unrated`)
   } catch (err) {
-    warn(`no reputation for ${pubkey.slice(0, 12)}… (${(err as Error).message.slice(0, 200)}): it scores 0`)
+    warn(`no reputation for ${who} (${(err as Error).message.slice(0, 200)}): unrated`)
   } finally {
     clearTimeout(timer)
   }
   return null
 }
 
-/** The offers ranked by price against score, and those reputation refuses (flagged, low score, low zaps). */
+/**
+ * The offers ranked by price against score, every rated provider first, and those reputation
+ * refuses (flagged, low score, low zaps, unrated against a threshold). `reputations` holds each
+ * rated provider: its reputation, or null for a stranger; a provider absent from it is unrated.
+ */
 export function decide(
   offers: readonly ApprovedInvoice[],
   reputations: ReadonlyMap<string, Reputation | null>,
@@ -75,14 +88,15 @@ export function decide(
     ...(terms.minScore !== null ? { minScore: terms.minScore } : {}),
     allowFlagged: terms.allowFlagged
   })
+  const rated = (r: Ranked<(typeof items)[number]>) => reputations.has(r.item.pubkey)
   const decision: Decision = { order: [], refusals: [], considered: [] }
-  const note = (r: (typeof ranking.eligible)[number], error: JobRunError | null): void => {
+  const note = (r: Ranked<(typeof items)[number]>, error: JobRunError | null): void => {
     decision.considered.push({
       provider: r.item.pubkey,
       amountMsat: r.item.priceMsat,
       score: r.score,
       flagged: r.reputation?.flagged ?? false,
-      rated: r.reputation !== null,
+      rated: rated(r),
       effectivePriceMsat: Math.round(r.effectivePriceMsat),
       refused: error?.code ?? null
     })
@@ -94,20 +108,30 @@ export function decide(
       r,
       r.reason === 'FLAGGED'
         ? JobRunError.JOB_PROVIDER_FLAGGED(r.reputation?.reports.inGraph ?? 0)
-        : JobRunError.JOB_LOW_SCORE(r.score, terms.minScore ?? 0)
+        : rated(r)
+          ? JobRunError.JOB_LOW_SCORE(r.score, terms.minScore ?? 0)
+          : JobRunError.JOB_UNRATED(`--min-score=${terms.minScore}`)
     )
-  for (const r of ranking.eligible) {
-    const sats = r.reputation?.zaps.totalSats ?? 0
-    note(
-      r,
-      terms.minZapSats !== null && sats < terms.minZapSats ? JobRunError.JOB_LOW_ZAPS(sats, terms.minZapSats) : null
-    )
-  }
+  // A stable partition: the ranking's order within the rated, then within the unrated.
+  const eligible = [...ranking.eligible.filter(rated), ...ranking.eligible.filter((r) => !rated(r))]
+  for (const r of eligible) note(r, zapRefusal(r.reputation, rated(r), terms))
   return decision
 }
 
-/** How a provider's reputation reads in a log line: its score and, when it is, FLAGGED. */
-export function describeReputation(r: Reputation | null): string {
-  if (r === null) return 'score 0 (unrated)'
+/** Why --min-zap-sats refuses a provider, or null. An unrated one cannot be shown to have any. */
+function zapRefusal(r: Reputation | null, rated: boolean, terms: ChoiceTerms): JobRunError | null {
+  if (terms.minZapSats === null) return null
+  if (!rated) return JobRunError.JOB_UNRATED(`--min-zap-sats=${terms.minZapSats}`)
+  const sats = r?.zaps.totalSats ?? 0
+  return sats < terms.minZapSats ? JobRunError.JOB_LOW_ZAPS(sats, terms.minZapSats) : null
+}
+
+/**
+ * How a provider's reputation reads in a log line: its score and, when it is, FLAGGED; `unrated`
+ * when no rating came (`undefined`, as a map of the rated gives it).
+ */
+export function describeReputation(r: Reputation | null | undefined): string {
+  if (r === undefined) return 'unrated (no reputation came in time: ranked after every rated provider)'
+  if (r === null) return 'score 0'
   return `score ${r.score}${r.flagged ? `, FLAGGED (reported by ${r.reports.inGraph} of your graph)` : ''}`
 }

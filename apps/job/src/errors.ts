@@ -28,12 +28,16 @@ export type JobRefusalCode =
   | 'JOB_AMOUNT_TAG_MISMATCH'
   | 'JOB_OVER_BID'
   | 'JOB_BLOB_UNVERIFIED'
+  /** With --review: the invoice's description does not name the request, the provider and the customer. */
+  | 'JOB_INVOICE_NOT_PROVABLE'
   /** The provider is flagged (reported by 3 or more of your graph) and --allow-flagged was not given. */
   | 'JOB_PROVIDER_FLAGGED'
   /** The provider scores below --min-score. */
   | 'JOB_LOW_SCORE'
   /** The provider's validated zap total is below --min-zap-sats (it answered a request that asked for more). */
   | 'JOB_LOW_ZAPS'
+  /** The provider's reputation could not be read in time, and --min-score above 0 or --min-zap-sats asks for one. */
+  | 'JOB_UNRATED'
 
 /** Exit statuses: 0 delivered; 1 an error before the job; 2 a usage error; 3-9 the endings. */
 export const EXIT: Record<JobRunErrorCode, number> = {
@@ -75,6 +79,13 @@ export class JobRunError extends Error {
     )
   }
 
+  static JOB_INVOICE_NOT_PROVABLE(missing: string): JobRunError {
+    return refusal(
+      'JOB_INVOICE_NOT_PROVABLE',
+      `the invoice's description does not name ${missing}, so the review could not be verified (its proof of payment would not hold). Drop --review to buy anyway`
+    )
+  }
+
   static JOB_BLOB_UNVERIFIED(why: string): JobRunError {
     return refusal('JOB_BLOB_UNVERIFIED', `the pay-after result's blob was not paid for: ${why}`)
   }
@@ -93,6 +104,13 @@ export class JobRunError extends Error {
     return refusal(
       'JOB_LOW_ZAPS',
       `the provider's validated zaps total ${totalSats} sats, below the ${minSats} sats --min-zap-sats asked for`
+    )
+  }
+
+  static JOB_UNRATED(threshold: string): JobRunError {
+    return refusal(
+      'JOB_UNRATED',
+      `the provider's reputation could not be read in time (or the read failed), so it cannot be shown to meet ${threshold}. Try again later, or drop ${threshold.split('=')[0]} to deal with unrated providers`
     )
   }
 

@@ -7,6 +7,7 @@
 // the wallet is asked to pay, so that a crash in between can never lead to a second payment.
 
 import { decodeInvoice, routeHintFeeMsat, WalletError, type DecodedInvoice, type NetworkName } from '@2020117/wallet'
+import { npubOf } from '@2020117/nostr'
 import { JobRunError } from './errors.js'
 import type { PaidHashes } from './paid.js'
 
@@ -24,6 +25,11 @@ export interface InvoiceTerms {
   paid: Pick<PaidHashes, 'has' | 'claim'>
   /** The payee node key each provider's first invoice named, this run. */
   payees: Map<string, string>
+  /**
+   * With --review: the job the invoice must name, with the customer (hex), so that it can prove the
+   * review (SPEC §11.3). Null or absent: any description will do (NIP-90 does not say what it holds).
+   */
+  provable?: { requestId: string; customer: string } | null
   now?: () => number
 }
 
@@ -53,12 +59,28 @@ export function checkInvoice(
   const now = Math.floor((terms.now ?? Date.now)() / 1000)
   if (invoice.expiresAt - EXPIRY_MARGIN_S <= now) throw WalletError.INVOICE_EXPIRED(invoice.expiresAt)
   if (terms.paid.has(invoice.paymentHash)) throw WalletError.INVOICE_HASH_REUSED(invoice.paymentHash)
+  if (terms.provable) checkProvable(provider, invoice, terms.provable)
   const payee = terms.payees.get(provider)
   if (payee === undefined) terms.payees.set(provider, invoice.payeeNodeKey)
   else if (payee !== invoice.payeeNodeKey) throw WalletError.INVOICE_PAYEE_CHANGED(invoice.payeeNodeKey, payee)
   const fee = routeHintFeeMsat(invoice, amountTag)
   if (fee > terms.maxFeeMsat) throw WalletError.FEE_TOO_HIGH(fee, terms.maxFeeMsat, false)
   return { provider, amountMsat: amountTag, bolt11, invoice }
+}
+
+/**
+ * The words checkReviewProof of @2020117/reputation looks for in the description (the request id,
+ * the provider's npub, the customer's npub, each a whole word): an invoice without them would be
+ * paid for a review that could never be published with its proof.
+ */
+function checkProvable(provider: string, invoice: DecodedInvoice, job: { requestId: string; customer: string }): void {
+  const words = (invoice.description ?? '').split(/\s+/)
+  const missing = [
+    words.includes(job.requestId) ? null : 'the request id',
+    words.includes(npubOf(provider)) ? null : "the provider's npub",
+    words.includes(npubOf(job.customer)) ? null : 'your npub'
+  ].filter((m): m is string => m !== null)
+  if (missing.length > 0) throw JobRunError.JOB_INVOICE_NOT_PROVABLE(missing.join(', '))
 }
 
 /** The code a refusal is reported with (the wallet's or the job's), or null for an unexpected failure. */

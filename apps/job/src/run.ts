@@ -11,9 +11,11 @@
 //   ignored. A hash that was claimed is never paid again, whatever the wallet answered.
 // - What the summary says was paid is what the wallet confirmed: the invoice amount plus the fee
 //   it reported. A payment the wallet neither confirmed nor denied is `msatPending`, never paid twice.
-// - Reputation only narrows (choose.ts): each provider is rated once, from its first offer, within
-//   a bound; an offer it refuses is never paid, and an invoice is checked for expiry just before
-//   it is paid, after any wait for a rating.
+// - Reputation only narrows (choose.ts): each provider is rated once, within a bound, the offering
+//   ones together in one read when the window closes (the first from its offer, --provider from the
+//   start), so that a flood of keys costs one read, not one each, and cannot crowd out an honest
+//   offer; an offer it refuses is never paid, and an invoice is checked for expiry just before it
+//   is paid, after any wait for a rating.
 
 import { peerText, type Logger } from '@2020117/cli'
 import {
@@ -101,8 +103,8 @@ export interface PaymentProof {
 const SEEN_MAX = 4096
 /** Events waiting in the queue (behind a payment, say): past this, more are dropped as they come. */
 const PENDING_MAX = 256
-/** Providers rated in one run: offers from more are ignored (each rating is a relay read). */
-const RATED_MAX = 32
+/** Providers whose offers are weighed in one run: offers from more are dropped (they are rated in batches). */
+const OFFERS_MAX = PENDING_MAX
 
 export class JobRun {
   readonly accounts: Accounts = {
@@ -127,8 +129,10 @@ export class JobRun {
   private pending = 0
   /** The first acceptable offer of each provider, until the offer window closes. */
   private readonly offers = new Map<string, ApprovedInvoice>()
-  /** Each provider's rating, started by its first offer; settled values in `reputations`. */
+  /** Each provider's rating, started once (in a batch); settled values in `reputations` (rated ones only). */
   private readonly ratings = new Map<string, Promise<Reputation | null>>()
+  /** The providers whose offer was kept this run, at most OFFERS_MAX. */
+  private readonly weighed = new Set<string>()
   private readonly reputations = new Map<string, Reputation | null>()
   /** Providers whose offer reputation refused: their later offers are ignored. */
   private readonly shunned = new Set<string>()
@@ -145,6 +149,7 @@ export class JobRun {
   private markInterrupted!: () => void
   private readonly interruption = new Promise<void>((resolve) => (this.markInterrupted = resolve))
   private overBid = 0
+  private droppedOffers = 0
   private outcome: Outcome | null = null
   private resolveEnded!: (outcome: Outcome) => void
   private readonly endedPromise = new Promise<Outcome>((resolve) => (this.resolveEnded = resolve))
@@ -165,7 +170,7 @@ export class JobRun {
     )
     this.subscription = sub
     // --provider is known before it offers: its rating can be under way before its offer comes.
-    if (this.o.provider !== null) void this.rate(this.o.provider)
+    if (this.o.provider !== null) this.rateBatch([this.o.provider])
     await sub.ready
     const published = await pool.publish(this.o.request)
     this.markPublished()
@@ -314,13 +319,12 @@ export class JobRun {
       return this.refuse(f.provider, err)
     }
     this.offers.set(f.provider, offer)
+    this.weighed.add(f.provider)
     this.accounts.firstOfferMs ??= this.since()
     this.o.log.debug(`offer from ${who}: ${offer.amountMsat} msat; rating its provider`)
-    // Logged once the rating is in (within the bound); the choice waits for the same rating.
-    void this.rate(f.provider).then((r) =>
-      this.o.log.info(`offer from ${who}: ${offer.amountMsat} msat, ${describeReputation(r)}`)
-    )
     if (this.windowTimer !== null) return
+    // The window opens: its first provider is rated at once, the others together when it closes.
+    this.rateBatch([f.provider])
     const wait = this.o.provider !== null ? 0 : this.o.offerWaitMs
     if (wait === 0) return this.choose()
     this.windowTimer = setTimeout(() => this.enqueue(() => this.choose()), wait)
@@ -341,32 +345,43 @@ export class JobRun {
     if (this.o.provider !== null) this.finish('offer_refused', JobRunError.OFFER_REFUSED(reason, message))
   }
 
-  /** Whether an invoice of `provider` may be weighed: not one reputation refused, not past the rating bound. */
+  /** Whether an invoice of `provider` may be weighed: not one reputation refused, not past the bound of providers. */
   private mayWeigh(provider: string): boolean {
     const who = npubOf(provider)
     if (this.shunned.has(provider)) {
       this.o.log.info(`ignored an invoice from ${who}: refused already`)
       return false
     }
-    if (!this.ratings.has(provider) && this.ratings.size >= RATED_MAX) {
-      this.o.log.warn(`ignored an invoice from ${who}: ${RATED_MAX} providers offered already`)
+    if (!this.weighed.has(provider) && this.weighed.size >= OFFERS_MAX) {
+      // Said once: a flood past the bound must not flood the log as well.
+      const line = `dropped an invoice from ${who}: ${OFFERS_MAX} providers offered already`
+      if (this.droppedOffers++ === 0) this.o.log.warn(line)
+      else this.o.log.debug(line)
       return false
     }
     return true
   }
 
-  /** The provider's rating, started once (bounded by `ratingWaitMs`). */
-  private rate(provider: string): Promise<Reputation | null> {
-    let rating = this.ratings.get(provider)
-    if (rating === undefined) {
-      const warn = (message: string) => this.o.log.warn(peerText(message, 300))
-      rating = rateWithin(this.o.rater, provider, this.o.ratingWaitMs, warn).then((r) => {
-        this.reputations.set(provider, r)
-        return r
+  /** Rates, in one read bounded by `ratingWaitMs`, each of `providers` that is not rated or being rated yet. */
+  private rateBatch(providers: readonly string[]): void {
+    const fresh = [...new Set(providers)].filter((p) => !this.ratings.has(p))
+    if (fresh.length === 0) return
+    const warn = (message: string) => this.o.log.warn(peerText(message, 300))
+    const batch = rateWithin(this.o.rater, fresh, this.o.ratingWaitMs, warn)
+    for (const p of fresh) {
+      const rating = batch.then((rated) => {
+        // Unrated (no answer in time): absent from `reputations`, which ranks it after every rated one.
+        if (rated) this.reputations.set(p, rated.get(p) ?? null)
+        return this.reputations.get(p) ?? null
       })
-      this.ratings.set(provider, rating)
+      this.ratings.set(p, rating)
     }
-    return rating
+  }
+
+  /** The provider's rating, started alone when no batch has it yet. */
+  private rate(provider: string): Promise<Reputation | null> {
+    this.rateBatch([provider])
+    return this.ratings.get(provider)!
   }
 
   /**
@@ -377,8 +392,13 @@ export class JobRun {
     this.windowTimer = null
     const offers = [...this.offers.values()]
     this.offers.clear()
+    this.rateBatch(offers.map((o) => o.provider))
     const rated = await this.ratingsOf(offers.map((o) => o.provider))
     if (rated === null) return
+    for (const o of offers)
+      this.o.log.info(
+        `offer from ${npubOf(o.provider)}: ${o.amountMsat} msat, ${describeReputation(rated.get(o.provider))}`
+      )
     const order = this.weigh(offers, rated)
     for (const offer of order) {
       if (this.outcome || this.chosen !== null) return
@@ -386,11 +406,14 @@ export class JobRun {
     }
   }
 
-  /** The providers' ratings (each within its bound), or null when Ctrl-C came meanwhile: then nothing is paid. */
+  /**
+   * The rated ones of `providers` (each rating within its bound; an unrated one is absent), or null
+   * when Ctrl-C came meanwhile: then nothing is paid.
+   */
   private async ratingsOf(providers: string[]): Promise<Map<string, Reputation | null> | null> {
-    const rated = Promise.all(providers.map(async (p) => [p, await this.rate(p)] as const))
-    const settled = await Promise.race([rated, this.interruption.then(() => null)])
-    return settled === null ? null : new Map(settled)
+    const rated = Promise.all(providers.map((p) => this.rate(p)))
+    if ((await Promise.race([rated, this.interruption.then(() => null)])) === null) return null
+    return new Map(providers.filter((p) => this.reputations.has(p)).map((p) => [p, this.reputations.get(p)!]))
   }
 
   /** The offers reputation lets through, best first; the others are refused (and their providers not heard again). */
@@ -418,6 +441,8 @@ export class JobRun {
     this.chosen = offer.provider
     this.accounts.provider = offer.provider
     this.accounts.reputation = this.reputations.get(offer.provider) ?? null
+    if (!this.reputations.has(offer.provider))
+      log.warn(`paying ${npubOf(offer.provider)}, unrated: no rated provider's offer qualified`)
     log.info(`paying ${offer.amountMsat} msat to ${npubOf(offer.provider)}…`)
     let paid: PaidInvoice | null
     this.paying = true
@@ -468,8 +493,13 @@ export class JobRun {
       } catch (err) {
         return this.refuse(r.provider, err)
       }
+      this.weighed.add(r.provider)
       const rated = await this.ratingsOf([r.provider])
-      if (rated === null || this.weigh([offer], rated).length === 0) return
+      if (rated === null) return
+      this.o.log.info(
+        `pay-after result from ${who}: ${offer.amountMsat} msat, ${describeReputation(rated.get(r.provider))}`
+      )
+      if (this.weigh([offer], rated).length === 0) return
       const checked = await this.checkBlob(r, offer)
       if (!checked) return
       blob = checked.bytes

@@ -5,10 +5,11 @@
 import { createHash, randomBytes } from 'node:crypto'
 import bolt11 from 'bolt11'
 import { afterAll, expect, test } from 'vitest'
-import { jobResultKind } from '@2020117/protocol'
+import { jobInvoiceDescription, jobResultKind } from '@2020117/protocol'
 import { buildFeedback, buildResult } from '@2020117/jobs'
 import { spawnBin, startTestNetwork } from '@2020117/testkit'
-import { generateSecretKey } from 'nostr-tools/pure'
+import { npubOf } from '@2020117/nostr'
+import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
 import { signed, startProvider } from './helpers/provider.js'
 
 const net = await startTestNetwork({ teardown: afterAll })
@@ -203,3 +204,49 @@ function testnetInvoice(amountMsat: number): { bolt11: string; paymentHash: stri
   })
   return { bolt11: bolt11.sign(encoded, randomBytes(32).toString('hex')).paymentRequest as string, paymentHash }
 }
+
+test('with --review, an invoice that could not prove the review is refused unpaid (JOB_INVOICE_NOT_PROVABLE)', async () => {
+  const stranger = npubOf(getPublicKey(generateSecretKey()))
+  const descriptions = [
+    (_id: string) => 'test job', // names nothing: an NDK provider's, say
+    (id: string) => jobInvoiceDescription(id, provider.npub, stranger), // another customer's
+    (id: string) => jobInvoiceDescription(`${id}x`, provider.npub, stranger) // not as whole words
+  ]
+  for (const describe of descriptions) {
+    const moved = ledger()
+    const job = buy(['--review=5:fast'])
+    const request = await provider.nextRequest()
+    await provider.offer(request, 4000, { invoice: await provider.invoice(4000, 600, describe(request.id)) })
+    const summary = await job.json()
+    expect(await job.exited, job.stderr()).toBe(5)
+    expect(summary).toMatchObject({ status: 'offer_refused', msat_paid: 0, refused_reason: 'JOB_INVOICE_NOT_PROVABLE' })
+    expect(summary.message).toMatch(/the review could not be verified.*Drop --review to buy anyway/)
+    expect(moved()).toEqual({ customer: 0, provider: 0 })
+  }
+})
+
+test('with --review, an invoice naming the request, the provider and the customer is paid and reviewed', async () => {
+  const moved = ledger()
+  const job = buy(['--review=5:fast'])
+  const request = await provider.nextRequest()
+  const description = jobInvoiceDescription(request.id, provider.npub, npubOf(request.customer))
+  const invoice = await provider.invoice(4000, 600, description)
+  await provider.offer(request, 4000, { invoice })
+  await provider.paid(invoice)
+  await provider.deliver(request, 'provable')
+  const summary = await job.json()
+  expect(await job.exited, job.stderr()).toBe(0)
+  expect(summary).toMatchObject({ status: 'delivered', msat_paid: 4000, review: { relays: 1 } })
+  expect(moved()).toEqual({ customer: 4000, provider: 4000 })
+})
+
+test('without --review, an invoice that names nothing is paid as before (other NIP-90 providers)', async () => {
+  const moved = ledger()
+  const job = buy()
+  const request = await provider.nextRequest()
+  const invoice = await provider.offer(request, 4000) // described `test job`
+  await provider.paid(invoice)
+  await provider.deliver(request, 'no review, no proof needed')
+  expect(await job.exited, job.stderr()).toBe(0)
+  expect(moved()).toEqual({ customer: 4000, provider: 4000 })
+})

@@ -1,7 +1,8 @@
 // The choice wiring inside a real JobRun (relay, wallet and providers of the local network), with an
 // injected Rater: the run pays whom the reputations say (price against score), refuses a flagged
-// --provider unless flagged ones are allowed, and a rating that never comes holds the payment only
-// up to its bound (score 0, a warning). The ledger judges each one.
+// --provider unless flagged ones are allowed, a rating that never comes holds the payment only up
+// to its bound (unrated, a warning), and an unrated provider comes after every rated one (refused
+// with --min-score above 0). The ledger judges each one.
 
 import { join } from 'node:path'
 import { afterAll, expect, test } from 'vitest'
@@ -122,7 +123,7 @@ test('a flagged --provider is refused (JOB_PROVIDER_FLAGGED) and never paid; wit
   expect(before - net.balanceMsat('customer')).toBe(3000)
 })
 
-test('a rating that never comes holds the payment only to its bound: paid at score 0, with a warning', async () => {
+test('a rating that never comes holds the payment only to its bound: paid unrated (none rated), with a warning', async () => {
   const before = net.balanceMsat('customer')
   const { run, lines } = await startRun(fakeRater({ [a.pubkey]: 'hang' }), { provider: a.pubkey, ratingWaitMs: 300 })
   const request = await a.nextRequest()
@@ -131,9 +132,47 @@ test('a rating that never comes holds the payment only to its bound: paid at sco
   await a.deliver(request, 'paid without a rating')
   expect((await run.ended()).status).toBe('delivered')
   expect(run.accounts.reputation).toBeNull()
-  expect(lines.join('\n')).toMatch(/no reputation for .* within 300 ms: it scores 0/)
-  expect(lines.join('\n')).toMatch(/offer from npub1\S+: 2000 msat, score 0 \(unrated\)/)
+  expect(lines.join('\n')).toMatch(/no reputation for .* within 300 ms: unrated/)
+  expect(lines.join('\n')).toMatch(/offer from npub1\S+: 2000 msat, unrated/)
+  expect(lines.join('\n')).toMatch(/paying npub1\S+, unrated: no rated provider's offer qualified/)
   expect(before - net.balanceMsat('customer')).toBe(2000)
+})
+
+test('a flagged provider whose rating hangs is not paid at score 0: the rated provider is, though dearer', async () => {
+  const before = net.balanceMsat('customer')
+  const rater = fakeRater({ [b.pubkey]: 'hang', [a.pubkey]: reputationOf(a.pubkey, { score: 0 }) })
+  const { run, lines, line } = await startRun(rater, { ratingWaitMs: 300 })
+  const [forA, forB] = await Promise.all([a.nextRequest(), b.nextRequest()])
+  // B's offer opens the window (B rated at once, alone); A's is rated when the window closes.
+  const cheap = await b.offer(forB, 1000)
+  await line(new RegExp(`offer from ${b.npub}: 1000 msat; rating its provider`))
+  const dear = await a.offer(forA, 6000)
+  await a.paid(dear)
+  await a.deliver(forA, 'rated, so paid')
+  expect((await run.ended()).status).toBe('delivered')
+  expect(run.accounts.provider).toBe(a.pubkey)
+  expect(run.accounts.considered.map((c) => [c.provider, c.rated])).toEqual([
+    [a.pubkey, true],
+    [b.pubkey, false]
+  ])
+  expect(lines.join('\n')).toMatch(new RegExp(`offer from ${b.npub}: 1000 msat, unrated`))
+  expect(before - net.balanceMsat('customer')).toBe(6000)
+  expect(net.devnet.wallet.lookupInvoice('provider', { paymentHash: cheap.paymentHash }).state).not.toBe('settled')
+})
+
+test('with --min-score above 0, an unrated provider is refused (JOB_UNRATED) and never paid', async () => {
+  const before = net.balanceMsat('customer')
+  const { run } = await startRun(fakeRater({ [a.pubkey]: 'hang' }), {
+    provider: a.pubkey,
+    ratingWaitMs: 300,
+    choice: { ...NONE, minScore: 1 }
+  })
+  const invoice = await a.offer(await a.nextRequest(), 2000)
+  const outcome = await run.ended()
+  expect(outcome.status).toBe('offer_refused')
+  expect(run.accounts.refused?.reason).toBe('JOB_UNRATED')
+  expect(net.balanceMsat('customer')).toBe(before)
+  expect(net.devnet.wallet.lookupInvoice('provider', { paymentHash: invoice.paymentHash }).state).not.toBe('settled')
 })
 
 test('Ctrl-C while a rating is awaited: the request is cancelled at once and the offer never paid', async () => {

@@ -21,6 +21,7 @@ test('--help shows the flags, the exit statuses and examples, and exits 0', asyn
   for (const flag of ['--min-score', '--allow-flagged', '--min-zap-sats', '--review'])
     expect(help.stdout()).toContain(flag)
   expect(help.stdout()).toMatch(/the price divided by 1 \+ score\/100 is compared/)
+  expect(help.stdout()).toMatch(/unrated: ranked after every rated one, refused with --min-score above 0/)
   expect(help.stdout()).toMatch(/Exit status: 0 paid \(or free\) and delivered; 1 an error before the job/)
   expect(help.stdout()).toMatch(/Examples:\n {2}2020117-job --devnet/)
 })

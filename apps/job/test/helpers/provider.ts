@@ -23,8 +23,8 @@ export interface TestProvider {
   wallet: NwcWallet
   /** The next request of the kind (already received ones first). */
   nextRequest(): Promise<JobRequest>
-  /** An invoice of the provider account, for `amountMsat`. */
-  invoice(amountMsat: number, expirySecs?: number): Promise<Invoice>
+  /** An invoice of the provider account, for `amountMsat` (its description `test job` unless given). */
+  invoice(amountMsat: number, expirySecs?: number, description?: string): Promise<Invoice>
   /** Publishes a payment-required feedback (the amount tag says `tagMsat`, by default the invoice's). */
   offer(
     request: JobRequest,
@@ -86,8 +86,8 @@ export async function startProvider(
       const r = queue.shift()
       return r ? Promise.resolve(r) : new Promise((resolve) => waiting.push(resolve))
     },
-    async invoice(amountMsat, expirySecs = 600) {
-      const made = await wallet.makeInvoice(amountMsat, 'test job', expirySecs)
+    async invoice(amountMsat, expirySecs = 600, description = 'test job') {
+      const made = await wallet.makeInvoice(amountMsat, description, expirySecs)
       return { bolt11: made.invoice, paymentHash: made.paymentHash }
     },
     async offer(request, amountMsat, opts = {}) {
