@@ -8,7 +8,7 @@ import type { NetworkName } from '@2020117/wallet'
 import { LnurlPubkeyCache } from '@2020117/zaps'
 import { collectSubjects, collectViewer, collectZaps } from './collect.js'
 import { buildGraph, computeReputation, lud16Of } from './compute.js'
-import type { Graph, Rater, Reputation } from './types.js'
+import type { Graph, Rater, Reputation, SubjectEvents } from './types.js'
 
 export interface ReaderOptions {
   pool: RelayPool
@@ -16,12 +16,19 @@ export interface ReaderOptions {
   viewer: string | null
   network: NetworkName
   lnurl?: LnurlPubkeyCache
-  /** How long each relay query and each LNURL read may wait. */
+  /** How long each relay query may wait. */
   maxWaitMs?: number
+  /**
+   * How long one subject's own LNURL read and its server's receipts may take (default 2000 ms).
+   * The subject controls that server: past the bound its zaps count nothing, and it holds up no
+   * other subject of the batch.
+   */
+  subjectWaitMs?: number
   onWarning?: (message: string) => void
 }
 
 const LNURL_TTL_MS = 10 * 60_000
+const SUBJECT_WAIT_MS = 2000
 
 export class ReputationReader implements Rater {
   private graph: Promise<Graph> | null = null
@@ -53,12 +60,34 @@ export class ReputationReader implements Rater {
       subjects.map(async (subject) => {
         const e = events.get(subject)
         if (!e) return null
-        const lnurlNostrPubkey = await this.lnurlKey(subject, lud16Of(subject, e.profiles))
-        const zaps = lnurlNostrPubkey === null ? [] : await this.serverReceipts(subject, lnurlNostrPubkey, e.zaps)
+        const { lnurlNostrPubkey, zaps } = await this.zapsOf(subject, e)
         return computeReputation({ ...e, zaps }, { subject, graph, lnurlNostrPubkey, network: this.o.network })
       })
     )
     return new Map(rated.filter((r): r is Reputation => r !== null).map((r) => [r.pubkey, r]))
+  }
+
+  /** The subject's LNURL key and the receipts to check against it, within the subject's own bound. */
+  private async zapsOf(subject: string, e: SubjectEvents): Promise<{ lnurlNostrPubkey: string | null; zaps: Event[] }> {
+    const waitMs = this.o.subjectWaitMs ?? SUBJECT_WAIT_MS
+    const none = { lnurlNostrPubkey: null, zaps: [] }
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), waitMs)))
+    const read = (async () => {
+      // The read's own timeout is later than the subject's bound: the bound decides, and says so.
+      const key = await this.lnurlKey(subject, lud16Of(subject, e.profiles), waitMs + 1000)
+      return key === null ? none : { lnurlNostrPubkey: key, zaps: await this.serverReceipts(subject, key, e.zaps) }
+    })()
+    try {
+      const got = await Promise.race([read, late])
+      if (got !== null) return got
+      this.o.onWarning?.(
+        `no zap counts for ${subject.slice(0, 12)}…: its LNURL server did not answer within ${waitMs / 1000} s`
+      )
+      return none
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   /** The receipts signed by the subject's LNURL server: asked apart, with those the open query found. */
@@ -68,7 +97,7 @@ export class ReputationReader implements Rater {
     return [...byId.values()]
   }
 
-  private async lnurlKey(subject: string, lud16: string | null): Promise<string | null> {
+  private async lnurlKey(subject: string, lud16: string | null, timeoutMs: number): Promise<string | null> {
     if (lud16 === null) return null
     if (!this.allowHttpLoopback && !strangerLnurlAllowed(lud16)) {
       this.o.onWarning?.(`no zap counts for ${subject.slice(0, 12)}…: its lud16 names a private or local host`)
@@ -76,7 +105,7 @@ export class ReputationReader implements Rater {
     }
     try {
       return await this.lnurl.get(lud16, {
-        timeoutMs: this.o.maxWaitMs ?? 5000,
+        timeoutMs,
         allowHttpLoopback: this.allowHttpLoopback
       })
     } catch (err) {

@@ -376,4 +376,40 @@ describe('ReputationReader', () => {
       expect(typeof reputation.score).toBe('number')
     }
   })
+
+  test('one subject whose LNURL server never answers is rated without zaps, and does not hold the others', async () => {
+    // A provider controls its own LNURL server: hanging it must cost only its own zaps, within the
+    // subject's bound, so that one slow subject never leaves the others of its batch unrated.
+    const hanging = createServer(() => {})
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve))
+    const { port } = hanging.address() as AddressInfo
+    const slow = key()
+    const trusted = key()
+    await publish([
+      sign(slow, 0, [], JSON.stringify({ lud16: `slow@127.0.0.1:${port}` })),
+      sign(viewer, 30382, [
+        ['d', trusted.pk],
+        ['p', trusted.pk],
+        ['assertion', 'trusted']
+      ])
+    ])
+    const warnings: string[] = []
+    const reader = new ReputationReader({
+      pool,
+      viewer: viewer.pk,
+      network: 'regtest',
+      maxWaitMs: 60_000,
+      subjectWaitMs: 300,
+      onWarning: (m) => warnings.push(m)
+    })
+    try {
+      const got = await reader.rate([slow.pk, trusted.pk])
+      expect(got.get(slow.pk)?.zaps.count).toBe(0)
+      expect(got.get(trusted.pk)?.wot.trustedByYourFollows).toBe(1)
+      expect(warnings.join('\n')).toMatch(/no zap counts for .*: its LNURL server did not answer within 0\.3 s/)
+    } finally {
+      hanging.closeAllConnections()
+      hanging.close()
+    }
+  }, 30_000)
 })
