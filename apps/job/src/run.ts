@@ -321,7 +321,7 @@ export class JobRun {
     this.offers.set(f.provider, offer)
     this.weighed.add(f.provider)
     this.accounts.firstOfferMs ??= this.since()
-    this.o.log.debug(`offer from ${who}: ${offer.amountMsat} msat; rating its provider`)
+    this.o.log.info(`offer from ${who}: ${offer.amountMsat} msat; rating its provider…`)
     if (this.windowTimer !== null) return
     // The window opens: its first provider is rated at once, the others together when it closes.
     this.rateBatch([f.provider])
