@@ -49,7 +49,7 @@ const product = [
 describe('the product apart from the local network', () => {
   test('the local network is the packages under packages/devnet/, its own workspace glob', () => {
     expect(localNetwork.map((m) => m.dir).sort()).toEqual(
-      ['2020117-devnet', 'blossom', 'devwallet', 'network', 'relay', 'testkit', 'webui'].map(
+      ['2020117-devnet', 'blossom', 'devwallet', 'lnurl', 'network', 'relay', 'testkit', 'webui'].map(
         (d) => `${LOCAL_NETWORK_DIR}/${d}`
       )
     )
