@@ -13,6 +13,8 @@ import {
   snakeKeys,
   startUp,
   escapeControls,
+  holdsSecret,
+  walletSecretForms,
   type CommandSpec,
   type Logger,
   type MainContext,
@@ -251,11 +253,8 @@ await runMain(
 )
 
 /** Whether `text` holds a form of our key (registered by startUp) or of the --nwc URI and its secret. */
-function holdsSecret(text: string, nwc: unknown): boolean {
-  const lower = text.toLowerCase()
-  const uri = typeof nwc === 'string' ? nwc : ''
-  const forms = [...secrets, uri, /[?&]secret=([^&]+)/.exec(uri)?.[1] ?? '']
-  return forms.some((s) => s.length >= 16 && lower.includes(s.toLowerCase()))
+function textHoldsSecret(text: string, nwc: unknown): boolean {
+  return holdsSecret(text, [...secrets, ...walletSecretForms(typeof nwc === 'string' ? nwc : null)])
 }
 
 /** Step 1: what to ask for, checked before anything goes out. */
@@ -298,7 +297,7 @@ async function jobOf(start: Startup): Promise<Job> {
     review: v.review !== undefined ? parseReviewFlag(v.review as string, spec.bin) : null
   }
   if (job.choice.minZapSats !== null) job.params[MIN_ZAP_SATS_PARAM] = String(job.choice.minZapSats)
-  if (job.review && holdsSecret(job.review.text, v.nwc))
+  if (job.review && textHoldsSecret(job.review.text, v.nwc))
     throw CliError.INVALID_FLAG('review', 'text holds your secret key or wallet secret: a review is public', spec.bin)
   refuseUnbuildable(job)
   return job

@@ -3,7 +3,7 @@
 // the proof before anything is signed, so nothing is published that a reader would not count. The
 // event carries the invoice, the preimage (public once paid) and the rating, never a secret.
 
-import { CliError, type Logger } from '@2020117/cli'
+import { CliError, holdsSecret, type Logger } from '@2020117/cli'
 import { NostrError, RelayPool } from '@2020117/nostr'
 import { PAYMENT_FREE, RATING_MAX, RATING_MIN } from '@2020117/protocol'
 import { buildReview } from '@2020117/reputation'
@@ -43,9 +43,7 @@ export function parseReviewFlag(value: string, bin: string): ReviewWish {
 
 /** A review text is published for anyone to read: one that holds a secret is refused. */
 export function refuseSecrets(text: string, secrets: readonly string[]): void {
-  const lower = text.toLowerCase()
-  if (secrets.some((s) => s.length >= 16 && lower.includes(s.toLowerCase())))
-    throw SessionCliError.REVIEW_HOLDS_SECRET()
+  if (holdsSecret(text, secrets)) throw SessionCliError.REVIEW_HOLDS_SECRET()
 }
 
 /** Publishes the review of `session`'s provider, or throws why it cannot (nothing is published then). */

@@ -1,7 +1,7 @@
 // vouch, revoke and report: one event built by @2020117/reputation's builders (which check our own
 // input, so that what goes out is what every reader counts), published, and how many relays took it.
 
-import { CliError } from '@2020117/cli'
+import { CliError, holdsSecret, walletSecretForms } from '@2020117/cli'
 import { npubOf, secretForms } from '@2020117/nostr'
 import { buildReport, buildRevocation, buildVouch, isReputationError } from '@2020117/reputation'
 import type { Event } from 'nostr-tools/pure'
@@ -42,10 +42,8 @@ export function built<T>(build: () => T): T {
 
 /** A text published for anyone to read (a reason, a review): one holding our key or wallet secret is refused. */
 export function refuseSecrets(ctx: Context, flag: string, text: string): void {
-  const uri = walletUri(ctx) ?? ''
-  const forms = [...secretForms(ctx.start.identity.entry.privkey), uri, /[?&]secret=([^&]+)/.exec(uri)?.[1] ?? '']
-  const lower = text.toLowerCase()
-  if (forms.some((f) => f.length >= 16 && lower.includes(f.toLowerCase())))
+  const forms = [...secretForms(ctx.start.identity.entry.privkey), ...walletSecretForms(walletUri(ctx))]
+  if (holdsSecret(text, forms))
     throw CliError.INVALID_FLAG(flag, 'holds your secret key or wallet secret: it would be public', '2020117-trust')
 }
 

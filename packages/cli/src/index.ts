@@ -1,7 +1,7 @@
 export { parseFlags, helpText, logLevelOf, identityFlags, LOG_FLAGS, NETWORK_FLAGS } from './args.js'
 export type { FlagType, FlagSpec, CommandSpec, FlagValue, Parsed, ParseOptions } from './args.js'
 export { CliError } from './errors.js'
-export { redactText, createLogger } from './log.js'
+export { redactText, createLogger, holdsSecret, walletSecretForms } from './log.js'
 export type { Level, Logger, LoggerOptions } from './log.js'
 export { runMain, reportError, createGoodbye } from './run.js'
 export type { MainContext } from './run.js'

@@ -42,6 +42,23 @@ export function redactText(text: string, secrets: Iterable<string> = []): string
   return out
 }
 
+/**
+ * Whether `text`, about to be published for anyone to read (a review, a report), holds one of
+ * `secrets` in any case. Forms shorter than 16 characters are too common to mean anything.
+ */
+export function holdsSecret(text: string, secrets: Iterable<string>): boolean {
+  const lower = text.toLowerCase()
+  for (const s of secrets) if (s.length >= 16 && lower.includes(s.toLowerCase())) return true
+  return false
+}
+
+/** A wallet connection URI and its `secret=` parameter: the forms of an NWC secret a text could carry. */
+export function walletSecretForms(uri: string | null | undefined): string[] {
+  if (!uri) return []
+  const secret = /[?&]secret=([^&]+)/.exec(uri)?.[1]
+  return secret ? [uri, secret] : [uri]
+}
+
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const secrets = new Set<string>()
   const write = opts.write ?? ((line: string) => void process.stderr.write(line + '\n'))

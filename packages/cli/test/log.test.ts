@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { createLogger, redactText } from '../src/index.js'
+import { createLogger, holdsSecret, redactText, walletSecretForms } from '../src/index.js'
 
 const nwc = 'nostr+walletconnect://' + 'a'.repeat(64) + '?relay=ws%3A%2F%2F127.0.0.1%3A1&secret=' + 'b'.repeat(64)
 const nsec = 'nsec1' + 'q'.repeat(58)
@@ -31,4 +31,14 @@ test('levels filter and JSON lines parse', () => {
   log.info('shown', { n: 1, bytes: new Uint8Array([1, 2]) })
   expect(lines).toHaveLength(1)
   expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 'info', msg: 'shown', n: 1, bytes: '0102' })
+})
+
+test('holdsSecret finds a secret in any case, ignores forms too short to mean anything; walletSecretForms gives the URI and its secret', () => {
+  const secret = 'ab'.repeat(32)
+  const uri = `nostr+walletconnect://${'cd'.repeat(32)}?relay=ws%3A%2F%2F127.0.0.1&secret=${secret}`
+  expect(walletSecretForms(uri)).toEqual([uri, secret])
+  expect(walletSecretForms(null)).toEqual([])
+  expect(holdsSecret(`great service, here: ${secret.toUpperCase()}`, walletSecretForms(uri))).toBe(true)
+  expect(holdsSecret('great service', walletSecretForms(uri))).toBe(false)
+  expect(holdsSecret('a short one: abc', ['abc'])).toBe(false)
 })
