@@ -104,6 +104,7 @@ export {
   MAX_SIGNAL_EVENTS,
   MAX_SIGNAL_TAGS,
   MIN_ZAP_SATS_PARAM,
+  MAX_MIN_ZAP_SATS,
   jobInvoiceDescription,
   tickInvoiceDescription
 } from './reputation.js'

@@ -26,6 +26,8 @@ export const MAX_SIGNAL_TAGS = 100
 
 /** The job request param that asks for a provider's validated zap total (SPEC §11.6). */
 export const MIN_ZAP_SATS_PARAM = 'min_zap_sats'
+/** Its largest value: all the bitcoin there will ever be, in sats (a safe integer). */
+export const MAX_MIN_ZAP_SATS = 2_100_000_000_000_000
 
 /**
  * The description of a job's invoice (SPEC §11.3): it names the request, the provider and the

@@ -39,7 +39,9 @@ test('min_zap_sats: a whole decimal number of sats, else invalid', () => {
   expect(minZapSatsOf({ params: {} })).toBeNull()
   expect(minZapSatsOf({ params: { min_zap_sats: '0' } })).toBe(0)
   expect(minZapSatsOf({ params: { min_zap_sats: '2100' } })).toBe(2100)
-  for (const bad of ['', '-1', '1.5', '1e3', '01', ' 1', '0x10', '9'.repeat(16)])
+  // Up to all the bitcoin there will be, the most 2020117-job asks (MAX_MIN_ZAP_SATS).
+  expect(minZapSatsOf({ params: { min_zap_sats: '2100000000000000' } })).toBe(2_100_000_000_000_000)
+  for (const bad of ['', '-1', '1.5', '1e3', '01', ' 1', '0x10', '2100000000000001', '9'.repeat(16)])
     expect(minZapSatsOf({ params: { min_zap_sats: bad } })).toBe('invalid')
 })
 

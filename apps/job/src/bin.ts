@@ -28,6 +28,7 @@ import {
   JOB_REQUEST_KIND_MAX,
   JOB_REQUEST_KIND_MIN,
   MAX_BUDGET_SATS,
+  MAX_MIN_ZAP_SATS,
   MIN_ZAP_SATS_PARAM
 } from '@2020117/protocol'
 import { ReputationReader } from '@2020117/reputation'
@@ -111,7 +112,7 @@ const spec: CommandSpec = {
       type: 'integer',
       description: `ask for providers with at least N sats of validated zaps (["param","${MIN_ZAP_SATS_PARAM}",N]) and refuse offers from any below it`,
       min: 1,
-      max: 2_100_000_000_000_000,
+      max: MAX_MIN_ZAP_SATS,
       placeholder: 'N'
     },
     review: {

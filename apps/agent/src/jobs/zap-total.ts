@@ -8,7 +8,7 @@
 // a receipt that fails any check adds nothing (validateZapReceipt verifies every signature itself).
 
 import type { JobRequest } from '@2020117/jobs'
-import { kinds as KIND, MAX_SIGNAL_EVENTS, MIN_ZAP_SATS_PARAM } from '@2020117/protocol'
+import { kinds as KIND, MAX_MIN_ZAP_SATS, MAX_SIGNAL_EVENTS, MIN_ZAP_SATS_PARAM } from '@2020117/protocol'
 import type { RelayPool } from '@2020117/nostr'
 import type { Logger } from '@2020117/cli'
 import { dedupeZaps, isZapError, LnurlPubkeyCache, validateZapReceipt, type ValidZap } from '@2020117/zaps'
@@ -17,17 +17,17 @@ import type { NetworkName } from '@2020117/wallet'
 /** How long a computed total (and the LNURL server's key) is kept. */
 export const ZAP_TOTAL_TTL_MS = 60_000
 
-/** At most 10^15 sats: above all bitcoin that will ever exist, and a safe integer. */
-const MIN_ZAP = /^(0|[1-9][0-9]{0,14})$/
+const MIN_ZAP = /^(0|[1-9][0-9]{0,15})$/
 
 /**
  * The request's min_zap_sats: null when it has none, 'invalid' when it is not a non-negative
- * integer in decimal (the request is then malformed, as one with a bad amount is).
+ * integer in decimal of at most MAX_MIN_ZAP_SATS (the request is then malformed, as one with a bad
+ * amount is).
  */
 export function minZapSatsOf(request: Pick<JobRequest, 'params'>): number | null | 'invalid' {
   const value = request.params[MIN_ZAP_SATS_PARAM]
   if (value === undefined) return null
-  return MIN_ZAP.test(value) ? Number(value) : 'invalid'
+  return MIN_ZAP.test(value) && Number(value) <= MAX_MIN_ZAP_SATS ? Number(value) : 'invalid'
 }
 
 export interface ZapTotalOptions {
