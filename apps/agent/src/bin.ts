@@ -9,7 +9,7 @@ import HyperDHT from 'hyperdht'
 import { CliError, runMain, snakeKeys, startUp, type Logger, type MainContext, type Startup } from '@2020117/cli'
 import { ClaimRecord } from '@2020117/files'
 import { npubOf, Presence, RelayPool } from '@2020117/nostr'
-import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
+import { knownNetwork, NwcWallet, walletNetworkName, WalletError, type NetworkName } from '@2020117/wallet'
 import { uploadBlob } from '@2020117/blossom'
 import { lightningAddressInvoicer, nwcInvoicer, type Invoicer } from './session.js'
 import { creditedPath } from './credited.js'
@@ -113,7 +113,7 @@ async function openMoney(start: Startup, setup: Setup, plan: Plan, goodbye: Good
       invoicer: paidSessions ? nwcInvoicer(wallet, v['invoice-expiry'] as number, credited) : null,
       jobWallet: paidJobs ? nwcJobWallet(wallet) : null,
       credited,
-      network: networkName(info.network)
+      network: knownNetwork(walletNetworkName(info.network))
     }
   }
   if (paidJobs)
@@ -253,12 +253,6 @@ async function reputationGates(
     `--ignore-reported: ${reported.size} report(s) of ours on ${setup.relays.length} relay(s); the customers they name get no answer`
   )
   return { zapTotal, reported }
-}
-
-/** NIP-47 get_info says `mainnet` where invoices say `bitcoin`; a network we do not know is none. */
-function networkName(said: string | null): NetworkName | null {
-  const name = said === 'mainnet' ? 'bitcoin' : said
-  return NETWORK_NAMES.find((n) => n === name) ?? null
 }
 
 function blossomUploader(server: string, secretKey: Uint8Array): BlobUploader {

@@ -32,7 +32,14 @@ import {
   MIN_ZAP_SATS_PARAM
 } from '@2020117/protocol'
 import { ReputationReader } from '@2020117/reputation'
-import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
+import {
+  knownNetwork,
+  NETWORK_NAMES,
+  NwcWallet,
+  walletNetworkName,
+  WalletError,
+  type NetworkName
+} from '@2020117/wallet'
 import { generateSecretKey } from 'nostr-tools/pure'
 import type { ChoiceTerms } from './choose.js'
 import { JobRunError, ReviewSkipped } from './errors.js'
@@ -364,12 +371,10 @@ async function openWallet(
   start.redact(...wallet.secrets())
   const info = await wallet.info()
   if (!info.methods.includes('pay_invoice')) throw CliError.WALLET_CANNOT_PAY()
-  const said = info.network === 'mainnet' ? 'bitcoin' : info.network
+  const said = walletNetworkName(info.network)
   const flag = (v.network as NetworkName | undefined) ?? (devnet ? 'regtest' : undefined)
   if (said && flag && said !== flag && explicit('network')) throw CliError.WALLET_NETWORK_MISMATCH(said, flag, said)
-  const network = ((said && (NETWORK_NAMES as string[]).includes(said) ? said : null) ??
-    flag ??
-    'bitcoin') as NetworkName
+  const network = knownNetwork(said) ?? flag ?? 'bitcoin'
   const balance = await wallet.balanceMsat()
   if (balance !== null && balance < job.bidSats * 1000)
     log.warn(`the wallet holds ${Math.floor(balance / 1000)} sats, less than the ${job.bidSats} sat bid`)

@@ -39,7 +39,7 @@ import {
 } from '@2020117/protocol'
 import { writeFileAtomic } from '@2020117/files'
 import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
-import { NETWORK_NAMES, NwcWallet, WalletError, type NetworkName } from '@2020117/wallet'
+import { NETWORK_NAMES, NwcWallet, walletNetworkName, WalletError, type NetworkName } from '@2020117/wallet'
 import { CustomerSession, type Offer, type SessionSummary } from './customer.js'
 import { discover, SOFTWARE, type Candidate } from './discover.js'
 import { listProviders } from './list.js'
@@ -775,7 +775,7 @@ async function checkWallet(
   if (!wallet) throw WalletError.NO_WALLET('pay')
   const info = await wallet.info()
   if (!info.methods.includes('pay_invoice')) throw CliError.WALLET_CANNOT_PAY()
-  const walletNetwork = info.network === 'mainnet' ? 'bitcoin' : info.network
+  const walletNetwork = walletNetworkName(info.network)
   if (walletNetwork && walletNetwork !== network)
     throw CliError.WALLET_NETWORK_MISMATCH(String(info.network), network, walletNetwork)
   const balance = await wallet.balanceMsat()

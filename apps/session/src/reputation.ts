@@ -5,7 +5,7 @@
 import { peerText, type Logger } from '@2020117/cli'
 import { RelayPool } from '@2020117/nostr'
 import { ReputationReader, type Ranking, type Reputation } from '@2020117/reputation'
-import { NETWORK_NAMES, NwcWallet, type NetworkName } from '@2020117/wallet'
+import { knownNetwork, NwcWallet, walletNetworkName, type NetworkName } from '@2020117/wallet'
 import { WebSocket } from 'ws'
 import { SessionCliError } from './errors.js'
 
@@ -104,8 +104,7 @@ export async function walletNetwork(wallet: NwcWallet | null, fallback: NetworkN
   if (!wallet) return fallback
   try {
     const info = await within(wallet.info(), QUERY_WAIT_MS)
-    const said = info?.network === 'mainnet' ? 'bitcoin' : info?.network
-    return said && (NETWORK_NAMES as string[]).includes(said) ? (said as NetworkName) : fallback
+    return knownNetwork(walletNetworkName(info?.network)) ?? fallback
   } catch {
     return fallback
   }

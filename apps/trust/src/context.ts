@@ -8,7 +8,7 @@
 import { CliError, type MainContext, type Startup } from '@2020117/cli'
 import { readRunningState, type DevnetState } from '@2020117/cli/devnet-state'
 import { NostrError, parsePubkey, RelayPool } from '@2020117/nostr'
-import { NETWORK_NAMES, NwcWallet, type NetworkName } from '@2020117/wallet'
+import { knownNetwork, NwcWallet, walletNetworkName, type NetworkName } from '@2020117/wallet'
 
 type Goodbye = MainContext['goodbye']
 
@@ -70,8 +70,7 @@ export async function openWallet(ctx: Context, uri: string): Promise<NwcWallet> 
 /** The network of the header comment; `said` is what the wallet's get_info said, if one was asked. */
 export function networkOf(ctx: Context, said: string | null): NetworkName {
   const { values: v, explicit } = ctx.start
-  const wallet = said === 'mainnet' ? 'bitcoin' : said
-  const known = wallet && (NETWORK_NAMES as string[]).includes(wallet) ? (wallet as NetworkName) : null
+  const known = knownNetwork(walletNetworkName(said))
   const flag = (v.network as NetworkName | undefined) ?? null
   if (known && flag && known !== flag && explicit('network')) throw CliError.WALLET_NETWORK_MISMATCH(known, flag, known)
   return known ?? flag ?? (ctx.devnet ? 'regtest' : 'bitcoin')

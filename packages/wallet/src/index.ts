@@ -7,6 +7,8 @@ export {
   decodeInvoice,
   preimageMatches,
   NETWORK_NAMES,
+  walletNetworkName,
+  knownNetwork,
   DEFAULT_EXPIRY_SECS,
   DEFAULT_MIN_FINAL_CLTV_DELTA,
   MAX_MIN_FINAL_CLTV_DELTA

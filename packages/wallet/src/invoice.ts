@@ -24,6 +24,17 @@ const NETWORKS: Record<
 
 export const NETWORK_NAMES = Object.keys(NETWORKS) as NetworkName[]
 
+/** NIP-47 get_info says `mainnet` where invoices say `bitcoin`: the wallet's network in invoice terms, as said. */
+export function walletNetworkName(said: string | null | undefined): string | null {
+  if (!said) return null
+  return said === 'mainnet' ? 'bitcoin' : said
+}
+
+/** The network `name` is, if it is one an invoice can be on; null for none or one we do not know. */
+export function knownNetwork(name: string | null | undefined): NetworkName | null {
+  return NETWORK_NAMES.find((n) => n === name) ?? null
+}
+
 /** BOLT #11 defaults when the `x` and `c` fields are absent. */
 export const DEFAULT_EXPIRY_SECS = 3600
 export const DEFAULT_MIN_FINAL_CLTV_DELTA = 18

@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
-import { decodeInvoice, WalletError, type InvoiceInvalidReason } from '../src/index.js'
+import { decodeInvoice, knownNetwork, walletNetworkName, WalletError, type InvoiceInvalidReason } from '../src/index.js'
 import { featureWords, signInvoice, NODE_B, rawInvoice, words, type RawField } from '@2020117/testkit'
 
 interface Vectors {
@@ -150,4 +150,15 @@ describe('reader rules the examples do not cover, on invoices built field by fie
       /FEATURE_REQUIRED_UNKNOWN.*feature bit 100/
     )
   })
+})
+
+test("a wallet's get_info network in invoice terms: mainnet is bitcoin, and only networks an invoice can be on are known", () => {
+  expect(walletNetworkName('mainnet')).toBe('bitcoin')
+  expect(walletNetworkName('regtest')).toBe('regtest')
+  expect(walletNetworkName('liquid')).toBe('liquid')
+  expect(walletNetworkName(null)).toBeNull()
+  expect(walletNetworkName('')).toBeNull()
+  expect(knownNetwork(walletNetworkName('mainnet'))).toBe('bitcoin')
+  expect(knownNetwork('liquid')).toBeNull()
+  expect(knownNetwork(null)).toBeNull()
 })
