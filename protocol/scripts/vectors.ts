@@ -8,6 +8,9 @@ import * as K from '../src/constants.js'
 import { encodeHandshake, encodeMessage, type Handshake, type Message } from '../src/messages.js'
 import { tickAmountMsat } from '../src/billing.js'
 import { toJSON } from '../test/helpers/vector-json.js'
+import { getEventHash } from 'nostr-tools/pure'
+import { getPow } from 'nostr-tools/nip13'
+import { RELAY_POW_DEFAULTS, committedPowBits, powBitsFor } from '../src/relay.js'
 
 const dir = fileURLToPath(new URL('../vectors/', import.meta.url))
 const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill)
@@ -294,6 +297,36 @@ const amounts = [
   amountMsat: tickAmountMsat(satsPerMinute as number, tickSeconds as number)
 }))
 
+// §12.2: events with a real id (no signature: the rule reads the id and the tags), each mined by
+// counting up from 0 until the id has `zeros` leading zero bits, with the nonce tag `tag` makes.
+const powPubkey = '79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798'
+function mined(zeros: number, tag: (counter: string) => string[] | null, content = 'vector') {
+  for (let n = 0; ; n++) {
+    const nonce = tag(String(n))
+    const template = {
+      kind: 5100,
+      pubkey: powPubkey,
+      created_at: 1764547200,
+      content: nonce ? content : `${content} ${n}`,
+      tags: nonce ? [nonce] : []
+    }
+    const id = getEventHash(template)
+    if (getPow(id) >= zeros) return { id, tags: template.tags }
+  }
+}
+const powEvents = [
+  { name: 'mined to 10 bits, commits to 10', event: mined(10, (n) => ['nonce', n, '10']) },
+  { name: 'mined to 10 bits, commits to only 8', event: mined(10, (n) => ['nonce', n, '8']) },
+  { name: 'commits to 20, mined to 10: the id is what it is', event: mined(10, (n) => ['nonce', n, '20']) },
+  { name: 'zero by luck, no nonce tag', event: mined(10, () => null) },
+  { name: 'nonce tag without a target', event: mined(10, (n) => ['nonce', n]) },
+  { name: 'target that is not a decimal number', event: mined(10, (n) => ['nonce', n, 'ten']) }
+].map((v) => ({ ...v, committed_bits: committedPowBits(v.event) }))
+const powPrices = [0, 1, 3, 5, 1984, 5000, 5100, 5999, 6000, 7000, 9735, 30078, 30333, 31990].map((kind) => ({
+  kind,
+  bits: powBitsFor(RELAY_POW_DEFAULTS, kind)
+}))
+
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 const write = (name: string, data: unknown) => writeFileSync(dir + name, JSON.stringify(data, null, 2) + '\n')
 
@@ -307,6 +340,7 @@ write(
   handshakes.map(({ name, handshake }) => ({ name, handshake, hex: hex(encodeHandshake(handshake)) }))
 )
 write('tick-amounts.json', amounts)
+write('relay-pow.json', { events: powEvents, default_prices: powPrices })
 console.log(
   `wrote ${messages.length} message, ${invalid.length} invalid, ${handshakes.length} handshake and ${amounts.length} amount vectors`
 )

@@ -107,3 +107,23 @@ export {
   tickInvoiceDescription
 } from './reputation.js'
 export type { ReportType } from './reputation.js'
+export {
+  RELAY_ACCEPTED_KINDS,
+  RELAY_POW_DEFAULTS,
+  SOCIAL_POW_BITS,
+  JOB_REQUEST_POW_BITS,
+  MAX_POW_BITS,
+  MAX_POW_RULES,
+  MAX_KIND_ENTRIES,
+  OPEN_RELAY_POLICY,
+  kindInRanges,
+  powBitsFor,
+  requiredPowBits,
+  committedPowBits,
+  relayPolicyInfo,
+  relayPolicyFromInfo,
+  relayInfoUrl,
+  parseKindRanges,
+  formatKindRanges
+} from './relay.js'
+export type { KindRange, PowRule, RelayPolicy } from './relay.js'

@@ -4,6 +4,9 @@
 /** NIP-01 profile: a provider's name and picture, published unless it keeps one elsewhere. */
 export const Metadata = 0
 export type Metadata = typeof Metadata
+/** NIP-01 text note: not used by the bins, accepted by the network's relay at the social price (SPEC §12). */
+export const TextNote = 1
+export type TextNote = typeof TextNote
 /** NIP-02 follow list: the viewer's graph that weighs every reputation signal. */
 export const Contacts = 3
 export type Contacts = typeof Contacts
@@ -42,6 +45,9 @@ export type NWCWalletInfo = typeof NWCWalletInfo
 /** The Nostr-key-to-swarm-key binding (SPEC §7); ephemeral-range, it never goes to a relay. */
 export const SwarmBinding = 20117
 export type SwarmBinding = typeof SwarmBinding
+/** NIP-42 client authentication: sent to a relay in an AUTH message, never stored (SPEC §12.5). */
+export const ClientAuth = 22242
+export type ClientAuth = typeof ClientAuth
 /** NIP-47 request and response between a bin and its wallet. */
 export const NWCWalletRequest = 23194
 export type NWCWalletRequest = typeof NWCWalletRequest
@@ -50,6 +56,9 @@ export type NWCWalletResponse = typeof NWCWalletResponse
 /** Blossom (BUD-01/02) authorization: a signed `t`=upload event that lets a server accept one blob. */
 export const BlossomAuth = 24242
 export type BlossomAuth = typeof BlossomAuth
+/** NIP-78 application data: not used by the bins, accepted by the network's relay at the social price. */
+export const AppData = 30078
+export type AppData = typeof AppData
 /** A provider's heartbeat (addressable, a 2020117 kind): load, prices, liveness. */
 export const Heartbeat = 30333
 export type Heartbeat = typeof Heartbeat
@@ -65,6 +74,7 @@ export type Handlerinformation = typeof Handlerinformation
 
 export const KINDS = [
   Metadata,
+  TextNote,
   Contacts,
   Deletion,
   Report,
@@ -78,9 +88,11 @@ export const KINDS = [
   TrustedServiceList,
   NWCWalletInfo,
   SwarmBinding,
+  ClientAuth,
   NWCWalletRequest,
   NWCWalletResponse,
   BlossomAuth,
+  AppData,
   Heartbeat,
   TrustAssertion,
   Review,
