@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { dirname, join } from 'node:path'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const [task, ...rest] = process.argv.slice(2)
@@ -38,6 +39,19 @@ function ensureChromium() {
   run('apt-get', ['update', '-qq'])
   run('apt-get', ['install', '-y', '-qq', 'chromium'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
 }
+
+/**
+ * The relay's storage (better-sqlite3) is a native addon with no prebuilt binary offline, so its
+ * install builds it with node-gyp, which downloads Node's headers unless told where they are. A
+ * Node install carries them beside its binary (<prefix>/include/node); npm passes that on by its
+ * own config, pnpm does not, so point node-gyp at them here.
+ */
+function nodeHeaders() {
+  const prefix = dirname(dirname(process.execPath))
+  if (process.env.npm_config_nodedir || !existsSync(join(prefix, 'include', 'node', 'node.h'))) return {}
+  return { npm_config_nodedir: prefix }
+}
+process.env = { ...process.env, ...nodeHeaders() }
 
 const [pnpm, ...pnpmArgs] = pnpmCommand()
 const p = (...args) => run(pnpm, [...pnpmArgs, ...args])

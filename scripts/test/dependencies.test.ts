@@ -1,9 +1,10 @@
-// The product does not depend on the local network. The local network (relay, devwallet, webui,
+// The product does not depend on the local network. The local network (devwallet, webui, lnurl,
 // devnet, testkit) lives in packages/devnet/*, its own workspace glob; everything else (protocol/,
 // packages/*, apps/*) is the product that users install. A product package may use the local network
 // in its tests (devDependencies), never at run time: `dependencies`, `optionalDependencies` and
 // `peerDependencies` must not name a local-network package, or installing 2020117-agent would
-// install the play-money wallet, the demo relay and the demo WebUI too.
+// install the play-money wallet, the Lightning-address server and the demo WebUI too. (The relay is
+// product: the network runs 2020117-relay, and the local network starts the same one.)
 //
 // And code reaches another package by its name, never by a relative path into its folder: a test
 // that imports `../../wallet/test/invoices.js` depends on a file its package never declared, which
@@ -49,7 +50,7 @@ const product = [
 describe('the product apart from the local network', () => {
   test('the local network is the packages under packages/devnet/, its own workspace glob', () => {
     expect(localNetwork.map((m) => m.dir).sort()).toEqual(
-      ['2020117-devnet', 'blossom', 'devwallet', 'lnurl', 'network', 'relay', 'testkit', 'webui'].map(
+      ['2020117-devnet', 'blossom', 'devwallet', 'lnurl', 'network', 'testkit', 'webui'].map(
         (d) => `${LOCAL_NETWORK_DIR}/${d}`
       )
     )
