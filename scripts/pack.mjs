@@ -42,8 +42,8 @@ export const PUBLISHED = [
   'packages/devnet/2020117-devnet'
 ]
 
-/** What DIR asks for, as a user would: 2020117-agent (both bins), and the local network for developers. */
-export const TOP = ['2020117-agent', '2020117-devnet']
+/** What DIR asks for, as a user would: 2020117-agent (its four bins), 2020117-relay, and the local network for developers. */
+export const TOP = ['2020117-agent', '2020117-relay', '2020117-devnet']
 
 /** The pnpm running us (npm_execpath), the pinned one on PATH, or the pinned one through npx. */
 function pnpmCommand() {

@@ -22,7 +22,7 @@ const home = join(work, 'home')
 let tarballs = new Map<string, string>() // package name -> tarball path, from scripts/pack.mjs
 const net = await startTestNetwork({ teardown: afterAll })
 const children = new Set<Proc>()
-const LOCAL_NETWORK = ['@2020117/devnet', '@2020117/relay', '@2020117/devwallet', '@2020117/webui', '2020117-devnet']
+const LOCAL_NETWORK = ['@2020117/devnet', '@2020117/devwallet', '@2020117/webui', '2020117-devnet']
 
 /** A clean environment for npm: no pnpm or npm settings inherited from the workspace run, a fresh HOME. */
 function cleanEnv(): NodeJS.ProcessEnv {
@@ -102,14 +102,30 @@ describe('installed from the tarballs with plain npm', () => {
     expect(names).toContain('@2020117/job')
     expect(names).toContain('@2020117/trust')
     expect(names.filter((n) => LOCAL_NETWORK.includes(n))).toEqual([])
+    // Nor the relay: its SQLite is a native build that an agent's user never needs.
+    expect(names.filter((n) => n === 'better-sqlite3' || n.startsWith('@2020117/relay'))).toEqual([])
   })
 
-  test('2020117-agent, 2020117-session, 2020117-job, 2020117-trust and 2020117-devnet --help exit 0', async () => {
+  test('the installed 2020117-relay starts on its SQLite file, says what it enforces, and stops on SIGTERM', async () => {
+    const relay = installed('2020117-relay', [`--db=${join(work, 'relay.sqlite')}`, '--port=0', '--json'])
+    const ready = await relay.json((e) => e.event === 'ready')
+    expect(ready.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+/)
+    const info = await fetch(String(ready.url).replace(/^ws/, 'http'), {
+      headers: { accept: 'application/nostr+json' }
+    })
+    const doc = (await info.json()) as { pow_by_kind: Array<{ kinds: unknown[]; bits: number }> }
+    expect(doc.pow_by_kind).toContainEqual({ kinds: [[5000, 5999]], bits: 10 })
+    relay.child.kill('SIGTERM')
+    expect(await relay.exited).toBe(0)
+  })
+
+  test('2020117-agent, 2020117-session, 2020117-job, 2020117-trust, 2020117-relay and 2020117-devnet --help exit 0', async () => {
     for (const [bin, usage] of [
       ['2020117-agent', /^2020117-agent: /],
       ['2020117-session', /^2020117-session: /],
       ['2020117-job', /^2020117-job: /],
       ['2020117-trust', /^2020117-trust: /],
+      ['2020117-relay', /^2020117-relay: /],
       ['2020117-devnet', /^2020117-devnet: /]
     ] as const) {
       const run = installed(bin, ['--help'])

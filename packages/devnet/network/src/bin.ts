@@ -16,6 +16,8 @@ import {
   startDevnet
 } from './devnet.js'
 import { DevnetError } from './errors.js'
+import type { RelayPolicyFlags } from './relay.js'
+import { MAX_POW_BITS, parseKindRanges, type PowRule } from '@2020117/protocol'
 import { DEFAULT_DEVNET_DIR, readRunningState, statePath } from './state.js'
 
 const dirFlag = {
@@ -77,6 +79,19 @@ const startSpec: CommandSpec = {
       min: 0,
       max: 65535,
       env: 'DEVNET_LNURL_PORT'
+    },
+    'relay-auth': {
+      type: 'string',
+      description:
+        'NIP-42 on the relay: writes (every event from a connection authenticated as its author) or all (NIP-47 reads too); off by default',
+      placeholder: 'writes|all'
+    },
+    'relay-pow': {
+      type: 'string',
+      multiple: true,
+      description:
+        "the relay's proof-of-work price per kind, KINDS:BITS, repeatable, or off; default the network's (0,1,3,5,30078:20 and 5000-5999:10)",
+      placeholder: 'KINDS:BITS'
     },
     'no-webui': { type: 'boolean', description: 'do not start the demo WebUI (you rent out your own service)' },
     'no-blossom': { type: 'boolean', description: 'do not start the Blossom blob server' },
@@ -217,6 +232,7 @@ if (first === 'balance') {
       blossom: !v['no-blossom'],
       lnurlPort: v['lnurl-port'] as number,
       lnurl: !v['no-lnurl'],
+      relayPolicy: relayPolicy(v['relay-auth'] as string | undefined, v['relay-pow'] as string[] | undefined),
       webuiStepDelayMs: v['step-delay'] as number,
       log: say
     })
@@ -242,6 +258,28 @@ if (first === 'balance') {
       else say('ready: the local network is up. Ctrl-C stops it.')
     })
   })
+}
+
+function relayPolicy(auth: string | undefined, pow: string[] | undefined): RelayPolicyFlags {
+  if (auth !== undefined && auth !== 'writes' && auth !== 'all' && auth !== 'off') {
+    throw CliError.INVALID_FLAG('relay-auth', `is writes, all or off, not "${auth.slice(0, 16)}"`, startSpec.bin)
+  }
+  const policy: RelayPolicyFlags = auth ? { auth } : {}
+  if (pow === undefined || pow.length === 0) return policy
+  if (pow.length === 1 && pow[0] === 'off') return { ...policy, pow: [] }
+  return { ...policy, pow: pow.map(powRule) }
+}
+
+function powRule(text: string): PowRule {
+  const at = text.lastIndexOf(':')
+  const bits = Number(text.slice(at + 1))
+  try {
+    if (at < 1 || !Number.isInteger(bits) || bits < 0 || bits > MAX_POW_BITS) throw new TypeError('bad bits')
+    return { kinds: parseKindRanges(text.slice(0, at)), bits }
+  } catch {
+    const why = `takes KINDS:BITS such as 5000-5999:10 (bits 0-${MAX_POW_BITS}), or off, not "${text.slice(0, 32)}"`
+    throw CliError.INVALID_FLAG('relay-pow', why, startSpec.bin)
+  }
 }
 
 function formatMsat(msat: number): string {

@@ -7,14 +7,15 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import createTestnet, { type Testnet } from 'hyperdht/testnet.js'
-import { startRelay, type RunningRelay } from '@2020117/relay'
 import { readBalances, startWallet, type DevWallet } from '@2020117/devwallet'
 import { startWebUI, type RunningWebUI } from '@2020117/webui'
 import { startBlossomServer, type RunningBlossomServer } from '@2020117/blossom-server'
 import { startLnurlServer, type RunningLnurlServer } from '@2020117/lnurl-server'
 import { DevnetError } from './errors.js'
+import { spawnRelay, type RelayPolicyFlags, type SpawnedRelay } from './relay.js'
 import { writeState, type DevnetState } from './state.js'
 
 export const DEFAULT_DHT_PORT = 20117
@@ -48,6 +49,8 @@ export interface DevnetOptions {
   lnurlPort?: number
   /** Set false to run without the Lightning-address server. */
   lnurl?: boolean
+  /** What the relay enforces beyond its defaults (AIP-0005: the kind whitelist and per-kind proof of work). */
+  relayPolicy?: RelayPolicyFlags
   log?: (line: string) => void
 }
 
@@ -63,7 +66,7 @@ export interface Devnet {
   state: DevnetState
   /** The current instances: a part stopped and started again is a new object. */
   readonly testnet: Testnet
-  readonly relay: RunningRelay
+  readonly relay: SpawnedRelay
   readonly wallet: DevWallet
   webui: RunningWebUI | null
   blossom: RunningBlossomServer | null
@@ -84,7 +87,7 @@ export interface Devnet {
  */
 class Parts {
   testnet!: Testnet
-  relay!: RunningRelay
+  relay!: SpawnedRelay
   wallet!: DevWallet
   /** Told of every wallet started, the first and each one after an outage. */
   onWallet: (wallet: DevWallet) => void = () => {}
@@ -94,6 +97,7 @@ class Parts {
     private readonly dir: string,
     private dhtPort: number,
     private relayPort: number,
+    private readonly relayPolicy: RelayPolicyFlags,
     private readonly log: (line: string) => void
   ) {}
 
@@ -134,7 +138,9 @@ class Parts {
   private async startRelay(): Promise<void> {
     const port = this.relayPort
     const dir = join(this.dir, 'relay')
-    this.relay = await guardPort('relay', port, '--relay-port', () => startRelay({ host: HOST, port, dir }))
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    const db = join(dir, 'events.sqlite')
+    this.relay = await spawnRelay({ host: HOST, port, db, policy: this.relayPolicy, log: this.log })
     this.relayPort = this.relay.port
     this.log(`relay    ${this.relay.url}`)
   }
@@ -156,7 +162,13 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
   }
 
   try {
-    const net = new Parts(dir, opts.dhtPort ?? DEFAULT_DHT_PORT, opts.relayPort ?? DEFAULT_RELAY_PORT, log)
+    const net = new Parts(
+      dir,
+      opts.dhtPort ?? DEFAULT_DHT_PORT,
+      opts.relayPort ?? DEFAULT_RELAY_PORT,
+      opts.relayPolicy ?? {},
+      log
+    )
     stack.push(() => net.stop(NETWORK_PARTS))
     await net.start(NETWORK_PARTS)
     const webui = opts.webui === false ? null : await startDemoWebUI(opts, log)

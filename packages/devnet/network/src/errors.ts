@@ -1,4 +1,4 @@
-export type DevnetErrorCode = 'PORT_IN_USE' | 'ACCOUNT_EXISTS' | 'CONTROL_FAILED' | 'INVALID_ACCOUNT'
+export type DevnetErrorCode = 'PORT_IN_USE' | 'ACCOUNT_EXISTS' | 'CONTROL_FAILED' | 'INVALID_ACCOUNT' | 'RELAY_FAILED'
 
 export class DevnetError extends Error {
   readonly code: DevnetErrorCode
@@ -27,6 +27,14 @@ export class DevnetError extends Error {
     return new DevnetError(
       'INVALID_ACCOUNT',
       `"${name}" is not a valid account name: use lower-case letters, digits, - and _ (at most 64)`
+    )
+  }
+
+  static RELAY_FAILED(why: string, printed: string): DevnetError {
+    const tail = printed.trim().split('\n').slice(-3).join(' | ')
+    return new DevnetError(
+      'RELAY_FAILED',
+      `2020117-relay did not start: ${why}${tail ? ` (it printed: ${tail})` : ''}; run it alone with the same flags to see why`
     )
   }
 

@@ -8,6 +8,7 @@ export {
   NETWORK_PARTS
 } from './devnet.js'
 export type { DevnetOptions, NetworkPart, Devnet } from './devnet.js'
+export type { RelayPolicyFlags, SpawnedRelay } from './relay.js'
 export { DevnetError } from './errors.js'
 export type { DevnetErrorCode } from './errors.js'
 export {

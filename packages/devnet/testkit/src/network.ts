@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Event } from 'nostr-tools/pure'
-import { startDevnet, type Devnet, type NetworkPart } from '@2020117/devnet'
+import { startDevnet, type Devnet, type NetworkPart, type RelayPolicyFlags } from '@2020117/devnet'
 import { killAll } from './bins.js'
 import { zap, type ZapOptions } from './zaps.js'
 
@@ -34,8 +34,21 @@ export interface TestNetwork {
   close(): Promise<void>
 }
 
+/**
+ * The relay's policy in tests: the network's kind whitelist, but no proof of work and rate limits far
+ * above what any test sends, unless a test asks (the relay's own tests, and the --auth/PoW job and
+ * session of scripts/test/relay-network.test.ts). Tests publish raw events of every kind (a
+ * stranger's forged request, a graph of follow lists) that no miner stands behind.
+ */
+export const TEST_RELAY_POLICY: Readonly<RelayPolicyFlags> = Object.freeze({ pow: [], eventsPerSecond: 10_000 })
+
 export async function startTestNetwork(
-  opts: { webuiStepDelayMs?: number; teardown?: (close: () => Promise<void>) => void } = {}
+  opts: {
+    webuiStepDelayMs?: number
+    teardown?: (close: () => Promise<void>) => void
+    /** Replaces TEST_RELAY_POLICY; `{}` runs the relay with the network's own defaults. */
+    relayPolicy?: RelayPolicyFlags
+  } = {}
 ): Promise<TestNetwork> {
   const dir = await mkdtemp(join(tmpdir(), '2020117-test-'))
   const devnet = await startDevnet({
@@ -43,7 +56,8 @@ export async function startTestNetwork(
     dhtPort: 0,
     relayPort: 0,
     webuiPort: 0,
-    webuiStepDelayMs: opts.webuiStepDelayMs ?? 5
+    webuiStepDelayMs: opts.webuiStepDelayMs ?? 5,
+    relayPolicy: opts.relayPolicy ?? TEST_RELAY_POLICY
   })
   const network: TestNetwork = {
     devnet,
