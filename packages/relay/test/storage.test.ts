@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { generateSecretKey, getPublicKey, type Event } from 'nostr-tools/pure'
+import type { Filter } from 'nostr-tools/filter'
 import { MAX_QUERY_LIMIT, OPEN_POLICY, SqliteEventRepository, type RelayOptions } from '../src/index.js'
 import { connect, now, query, relay, sign, storedIds, tempDir } from './helpers.js'
 
@@ -39,7 +40,7 @@ describe('queries', () => {
     const heartbeat = sign(bob, { kind: 30333, created_at: t, tags: [['d', 'hb']] })
     for (const event of [request, feedback, cancel, heartbeat]) await client.publish(event)
 
-    const ask = (filter: object) => query(client, [filter]).then((events) => events.map((e) => e.id))
+    const ask = (filter: Filter) => query(client, [filter]).then((events) => events.map((e) => e.id))
     expect(await ask({ '#e': [e1] })).toEqual([feedback.id])
     expect(await ask({ '#p': [p1] })).toEqual([feedback.id, request.id])
     expect(await ask({ '#p': [p1], kinds: [5100] })).toEqual([request.id])
