@@ -61,11 +61,14 @@ async function openRelay(settings: Settings, goodbye: MainContext['goodbye']): P
   return relay
 }
 
+/** The system's reason, whether the library wrapped it (RelayError LISTEN_FAILED, its `cause`) or not. */
 function startError(err: unknown, { host, port, db }: Settings): unknown {
-  const code = (err as { code?: unknown })?.code
+  const e = err as { code?: unknown; cause?: { code?: unknown; message?: unknown } } | null
+  const code = e?.code === 'LISTEN_FAILED' || typeof e?.cause?.code === 'string' ? e?.cause?.code : e?.code
   if (code === 'EADDRINUSE') return RelaydError.PORT_IN_USE(host, port)
-  if (code === 'EACCES') return RelaydError.PORT_FORBIDDEN(host, port)
+  if (code === 'EACCES' && e?.code !== 'STORAGE_FAILED') return RelaydError.PORT_FORBIDDEN(host, port)
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return RelaydError.HOST_UNAVAILABLE(host)
-  if (typeof code === 'string' && code.startsWith('SQLITE_')) return RelaydError.DB_UNUSABLE(db, (err as Error).message)
+  if (typeof code === 'string' && code.startsWith('SQLITE_'))
+    return RelaydError.DB_UNUSABLE(db, String(e?.cause?.message ?? (err as Error).message))
   return err
 }
