@@ -58,7 +58,11 @@ function authLine(auth: Settings['policy']['auth']): string {
 }
 
 function duration(seconds: number): string {
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60]] as const)
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60]
+  ] as const)
     if (seconds % size === 0) return `${seconds / size}${unit}`
   return `${seconds}s`
 }

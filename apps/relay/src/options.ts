@@ -120,7 +120,10 @@ function powOf(rules: string[]): readonly PowRule[] {
     const colon = rule.lastIndexOf(':')
     const bits = Number(rule.slice(colon + 1))
     if (colon < 0 || !/^\d{1,2}$/.test(rule.slice(colon + 1)) || bits > MAX_POW_BITS)
-      throw RelaydError.INVALID_POLICY('pow', `takes KINDS:BITS with BITS from 0 to ${MAX_POW_BITS} (or off), got "${rule.slice(0, 80)}"`)
+      throw RelaydError.INVALID_POLICY(
+        'pow',
+        `takes KINDS:BITS with BITS from 0 to ${MAX_POW_BITS} (or off), got "${rule.slice(0, 80)}"`
+      )
     return { kinds: parsed('pow', () => parseKindRanges(rule.slice(0, colon))), bits }
   })
 }
@@ -144,7 +147,10 @@ function hexKey(flag: string, key: string): string {
     }
   }
   if (key.startsWith('nsec1'))
-    throw RelaydError.INVALID_POLICY(flag, 'was given a private key (nsec1…): keep it secret, and list public keys (npub1… or hex)')
+    throw RelaydError.INVALID_POLICY(
+      flag,
+      'was given a private key (nsec1…): keep it secret, and list public keys (npub1… or hex)'
+    )
   throw RelaydError.INVALID_POLICY(flag, `takes public keys (64 hex or npub1…), got "${key.slice(0, 70)}"`)
 }
 
@@ -153,7 +159,10 @@ function retentionOf(text: string | undefined): number | null {
   const m = /^(\d{1,10})([smhd]?)$/.exec(text.trim())
   const seconds = m ? Number(m[1]) * (UNIT_SECONDS[m[2] || 'd'] as number) : NaN
   if (!m || seconds < 1 || seconds > MAX_RETENTION_SECONDS)
-    throw RelaydError.INVALID_POLICY('retention', `takes a duration such as 30d, 12h, 90m or 3600s (at most 100 years), got "${text.slice(0, 40)}"`)
+    throw RelaydError.INVALID_POLICY(
+      'retention',
+      `takes a duration such as 30d, 12h, 90m or 3600s (at most 100 years), got "${text.slice(0, 40)}"`
+    )
   return seconds
 }
 
@@ -163,7 +172,10 @@ function rateOf(flag: string, text: string): [number, number] {
   const rate = Number(m?.[1])
   const burst = Number(m?.[2])
   if (!m || rate <= 0 || rate > MAX_RATE || burst < 1 || burst > MAX_RATE)
-    throw RelaydError.INVALID_POLICY(flag, `takes RATE:BURST, e.g. 10:100 (10 a second, up to 100 at once), got "${text.slice(0, 40)}"`)
+    throw RelaydError.INVALID_POLICY(
+      flag,
+      `takes RATE:BURST, e.g. 10:100 (10 a second, up to 100 at once), got "${text.slice(0, 40)}"`
+    )
   return [rate, burst]
 }
 

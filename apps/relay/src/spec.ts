@@ -45,7 +45,8 @@ export const spec: CommandSpec = {
     },
     'public-url': {
       type: 'string',
-      description: "the ws(s):// URL clients dial, for NIP-42's relay tag behind a proxy (default: the bound ws:// URL)",
+      description:
+        "the ws(s):// URL clients dial, for NIP-42's relay tag behind a proxy (default: the bound ws:// URL)",
       env: 'RELAY_PUBLIC_URL',
       placeholder: 'URL'
     },
@@ -61,7 +62,7 @@ export const spec: CommandSpec = {
     kinds: {
       type: 'string',
       description:
-        "kinds accepted, e.g. 0,1,5000-5999; '+LIST' adds to the default; 'any' takes every kind (default: the market's, SPEC §12.1)",
+        "kinds accepted, e.g. 0,1,5000-5999; '+LIST' adds to the default, the market's kinds of SPEC §12.1; 'any' takes every kind",
       placeholder: 'LIST'
     },
     pow: {
@@ -92,7 +93,7 @@ export const spec: CommandSpec = {
     retention: {
       type: 'string',
       description:
-        "regular events older than this are deleted: 30d, 12h, 90m, 3600s (a bare number is days); replaceable events stay (default: kept)",
+        'regular events older than this are deleted: 30d, 12h, 90m, 3600s (a bare number is days); replaceable events stay (default: kept)',
       placeholder: 'DURATION'
     },
     'rate-pubkey': {

@@ -79,7 +79,13 @@ describe('proof of work under the default policy (5000-5999: 10 bits)', () => {
 
 describe('flags change the policy, and NIP-11 says so', () => {
   test('--pow, --min-pow, --kinds and --auth are what NIP-11 states', async () => {
-    const { url } = await startBin(['--pow=5000-5999:12', '--pow=1,7000:3', '--min-pow=2', '--kinds=1,5000-5999,7000', '--auth'])
+    const { url } = await startBin([
+      '--pow=5000-5999:12',
+      '--pow=1,7000:3',
+      '--min-pow=2',
+      '--kinds=1,5000-5999,7000',
+      '--auth'
+    ])
     const doc = await info(url)
     expect(doc.limitation).toMatchObject({ min_pow_difficulty: 2, auth_required: true })
     expect(doc.pow_by_kind).toEqual([
