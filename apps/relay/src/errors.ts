@@ -1,6 +1,7 @@
 // How 2020117-relay fails to start. A CliError, so runMain prints the code (as JSON with --json) and
 // exits with it: 2 for a flag that cannot be read or an address that cannot be listened on (as
-// CliError.PORT_IN_USE), 1 for a database it cannot use. Each message says what to change. Refusals of events are the library's (RelayError).
+// CliError.PORT_IN_USE), 1 for a database it cannot use. Each message says what to change. The
+// refusals of events are the library's (RelayError).
 
 import { CliError } from '@2020117/cli'
 

@@ -3,13 +3,19 @@
 
 import type { CommandSpec } from '@2020117/cli'
 import { JOB_REQUEST_POW_BITS, MAX_POW_BITS, SOCIAL_POW_BITS } from '@2020117/protocol'
+import { DEFAULT_LIMITS } from '@2020117/relay'
 
 /** 7447: unassigned, clear of the devnet's 20118 and of the usual relay ports 7777 and 8080. */
 export const DEFAULT_PORT = 7447
 export const DEFAULT_HOST = '127.0.0.1'
 
-/** The token buckets' defaults as the flags write them (RATE:BURST), equal to @2020117/relay's. */
-export const DEFAULT_RATES = { pubkey: '10:100', connection: '20:200', req: '10:100' } as const
+const L = DEFAULT_LIMITS
+/** The token buckets' defaults as the flags write them (RATE:BURST): @2020117/relay's own. */
+export const DEFAULT_RATES = {
+  pubkey: `${L.eventsPerSecondPerPubkey}:${L.eventBurstPerPubkey}`,
+  connection: `${L.eventsPerSecondPerConnection}:${L.eventBurstPerConnection}`,
+  req: `${L.reqsPerSecondPerConnection}:${L.reqBurstPerConnection}`
+} as const
 
 export const spec: CommandSpec = {
   bin: '2020117-relay',

@@ -17,7 +17,8 @@ describe('proof of work under the default policy (5000-5999: 10 bits)', () => {
     const event = author().sign(JOB_REQUEST, { pow: 9 })
     const res = await c.publish(event)
     expect(res.ok).toBe(false)
-    expect(res.message).toMatch(/^pow: /)
+    // It names the kind, the bits needed and the bits found.
+    expect(res.message).toMatch(/^pow: .*5050.*\b10\b.*\b9\b/)
     expect(await c.query({ ids: [event.id] })).toEqual([])
   })
 
@@ -134,8 +135,8 @@ describe('deletion (NIP-09) and expiry (NIP-40), with --pow=5:8 --pow=5000-5999:
     const address = who.sign(30078, { tags: [['d', 'settings']], content: '{}' })
     expect(await c.publish(address)).toMatchObject({ ok: true })
     expect(await c.query({ kinds: [30078], authors: [who.pubkey] })).toHaveLength(1)
-    const deletion = who.sign(5, { tags: [['a', `30078:${who.pubkey}:settings`]], pow: 8, createdAt: now() + 1 })
-    expect(await c.publish(deletion)).toMatchObject({ ok: true })
+    const deletion = who.sign(5, { tags: [['a', `30078:${who.pubkey}:settings`]], pow: 8 })
+    expect(await c.publish(deletion)).toEqual({ ok: true, message: '' })
     expect(await c.query({ kinds: [30078], authors: [who.pubkey] })).toEqual([])
   })
 
@@ -158,7 +159,8 @@ describe('deletion (NIP-09) and expiry (NIP-40), with --pow=5:8 --pow=5000-5999:
   })
 
   test('an event that expires while the relay holds it stops being served', async () => {
-    const { url } = await startBin(cheapDeletion)
+    // The poll below asks more often than the default REQ bucket (10/s) allows.
+    const { url } = await startBin([...cheapDeletion, '--rate-req=100:1000'])
     const c = await Client.open(url)
     // A few seconds of life: long enough to be served once right after its OK.
     const event = author().sign(FEEDBACK, { tags: [['expiration', String(now() + 4)]] })
@@ -166,12 +168,12 @@ describe('deletion (NIP-09) and expiry (NIP-40), with --pow=5:8 --pow=5000-5999:
     expect(await c.query({ ids: [event.id] })).toHaveLength(1)
     // Polled until gone, a bounded number of times: the relay is asked again after each answer.
     let served = 1
-    for (let round = 0; round < 1000 && served > 0; round++) {
-      await new Promise((resolve) => setTimeout(resolve, 20))
+    for (let round = 0; round < 500 && served > 0; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
       served = (await c.query({ ids: [event.id] })).length
     }
     expect(served).toBe(0)
-  })
+  }, 60_000)
 })
 
 describe('NIP-42 with --auth', () => {

@@ -109,7 +109,7 @@ export class Client {
 export interface Author {
   sk: Uint8Array
   pubkey: string
-  /** Signs an event; `pow` mines it first with nostr-tools' minePow (a committed target). */
+  /** Signs an event; `pow` mines it first with nostr-tools' minePow (a committed target; created_at then is now). */
   sign(kind: number, opts?: { tags?: string[][]; content?: string; pow?: number; createdAt?: number }): Event
 }
 
@@ -120,9 +120,11 @@ export function author(): Author {
     sk,
     pubkey,
     sign(kind, { tags = [], content = '', pow = 0, createdAt = now() } = {}) {
-      const template = { kind, tags, content, created_at: createdAt }
-      const mined = pow > 0 ? minePow({ ...template, pubkey }, pow) : template
-      return finalizeEvent({ ...template, tags: mined.tags }, sk)
+      const template = { kind, tags: [...tags], content, created_at: createdAt }
+      if (pow === 0) return finalizeEvent(template, sk)
+      // minePow stamps its own created_at (now) into what it hashes: sign exactly what it mined.
+      const mined = minePow({ ...template, pubkey }, pow)
+      return finalizeEvent({ kind, tags: mined.tags, content, created_at: mined.created_at }, sk)
     }
   }
 }
