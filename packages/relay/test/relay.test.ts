@@ -1,103 +1,25 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { Relay, useWebSocketImplementation } from 'nostr-tools/relay'
-import { finalizeEvent, generateSecretKey, getPublicKey, type Event, type EventTemplate } from 'nostr-tools/pure'
-import type { Filter } from 'nostr-tools/filter'
-import WebSocket from 'ws'
-import Database from 'better-sqlite3'
+import { describe, expect, it } from 'vitest'
+import { Relay } from 'nostr-tools/relay'
+import { generateSecretKey, getPublicKey, type Event } from 'nostr-tools/pure'
 import { OPEN_POLICY, startRelay, type RelayOptions, type RunningRelay } from '../src/index.js'
-
-useWebSocketImplementation(WebSocket)
-
-const cleanups: Array<() => Promise<unknown> | unknown> = []
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.()
-})
+import {
+  cleanups,
+  connect,
+  now,
+  plain,
+  query,
+  rawClient,
+  relay as startCleaned,
+  sign,
+  storedIds,
+  tempDir
+} from './helpers.js'
 
 // These tests are about storage and bounds, not the network's policy (policy.test.ts): accept
 // every kind without proof of work.
-async function relay(opts: RelayOptions = {}): Promise<RunningRelay> {
-  const running = await startRelay({ policy: OPEN_POLICY, ...opts })
-  cleanups.push(() => running.close())
-  return running
-}
-
-async function connect(url: string): Promise<Relay> {
-  const client = await Relay.connect(url)
-  cleanups.push(() => client.close())
-  return client
-}
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'relay-test-'))
-  cleanups.push(() => rm(dir, { recursive: true, force: true }))
-  return dir
-}
-
-const now = (): number => Math.floor(Date.now() / 1000)
-
-/** The ids in a relay's database file, read directly (as an operator's sqlite3 would). */
-function storedIds(path: string): string[] {
-  const db = new Database(path, { readonly: true })
-  try {
-    return db
-      .prepare<[], { id: string }>('SELECT id FROM events')
-      .all()
-      .map((row) => row.id)
-  } finally {
-    db.close()
-  }
-}
-
-// nostr-tools marks events it signed or verified with a symbol property; compare plain JSON values.
-const plain = (event: Event): Event => JSON.parse(JSON.stringify(event)) as Event
-
-function sign(sk: Uint8Array, template: Partial<EventTemplate> & { kind: number }): Event {
-  return plain(finalizeEvent({ created_at: now(), tags: [], content: '', ...template }, sk))
-}
-
-/** Stored events matching `filters`, collected until EOSE. */
-function query(client: Relay, filters: Filter[]): Promise<Event[]> {
-  return new Promise((resolve, reject) => {
-    const events: Event[] = []
-    const sub = client.subscribe(filters, {
-      onevent: (event) => events.push(plain(event)),
-      oneose: () => {
-        resolve(events)
-        sub.close()
-      },
-      onclose: (reason) => reject(new Error(`subscription closed: ${reason}`))
-    })
-  })
-}
-
-/** A raw ws client, for what nostr-tools hides: NOTICEs, close codes, unfiltered deliveries. */
-async function rawClient(url: string): Promise<{ ws: WebSocket; next(): Promise<unknown[]>; closed: Promise<number> }> {
-  const ws = new WebSocket(url)
-  cleanups.push(() => ws.terminate())
-  const queue: unknown[][] = []
-  const waiters: Array<(message: unknown[]) => void> = []
-  ws.on('message', (data) => {
-    const message = JSON.parse(data.toString()) as unknown[]
-    const waiter = waiters.shift()
-    if (waiter) waiter(message)
-    else queue.push(message)
-  })
-  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)))
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve())
-    ws.once('error', reject)
-  })
-  return {
-    ws,
-    closed,
-    next: () => {
-      const queued = queue.shift()
-      return queued ? Promise.resolve(queued) : new Promise((resolve) => waiters.push(resolve))
-    }
-  }
+function relay(opts: RelayOptions = {}): Promise<RunningRelay> {
+  return startCleaned({ policy: OPEN_POLICY, ...opts })
 }
 
 describe('@2020117/relay', () => {
