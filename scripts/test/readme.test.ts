@@ -1,6 +1,6 @@
-// Keeps README.md honest: every flag table in its "Flag reference" must list exactly the flags the
-// bin's real --help shows (no more, no fewer), with the same environment variables and defaults,
-// and the README must carry the exact test command CI runs and the demo command.
+// Keeps README.md honest (and a bin's own README that holds its flag table, as apps/relay's does):
+// every flag table in its "Flag reference" must list exactly the flags the bin's real --help shows
+// (no more, no fewer), with the same environment variables and defaults, and the README must carry the exact test command CI runs and the demo command.
 // The global setup builds dist/, so the bins run here are the current sources.
 
 import { spawnSync } from 'node:child_process'
@@ -24,7 +24,7 @@ interface HelpFlag {
   default: string | null
 }
 
-const BINS: Array<{ heading: string; bin: string; args: string[] }> = [
+const BINS: Array<{ heading: string; bin: string; args: string[]; readme?: string }> = [
   { heading: '2020117-agent flags', bin: 'apps/agent/dist/bin.js', args: ['--help'] },
   { heading: '2020117-session flags', bin: 'apps/session/dist/bin.js', args: ['--help'] },
   { heading: '2020117-job flags', bin: 'apps/job/dist/bin.js', args: ['--help'] },
@@ -35,17 +35,18 @@ const BINS: Array<{ heading: string; bin: string; args: string[] }> = [
     heading: '2020117-devnet account create flags',
     bin: 'packages/devnet/network/dist/bin.js',
     args: ['account', 'create', '--help']
-  }
+  },
+  { heading: '2020117-relay flags', bin: 'apps/relay/dist/bin.js', args: ['--help'], readme: 'apps/relay/README.md' }
 ]
 
 const HELP_FLAGS = new Set(['-h', '--help'])
 const FLAG_NAME = /(?<![\w-])(--?[a-z][a-z0-9-]*)/g
 
-/** The rows of the first table after the heading `### <heading>`. */
-function readmeTable(heading: string): FlagRow[] {
-  const lines = readme.split('\n')
+/** The rows of the first table after the heading `### <heading>` of a README (the top one by default). */
+function readmeTable(heading: string, file?: string): FlagRow[] {
+  const lines = (file ? readFileSync(`${root}${file}`, 'utf8') : readme).split('\n')
   const start = lines.findIndex((l) => l.trim() === `### ${heading}`)
-  if (start < 0) throw new Error(`README.md has no "### ${heading}" heading`)
+  if (start < 0) throw new Error(`${file ?? 'README.md'} has no "### ${heading}" heading`)
   let i = start + 1
   while (i < lines.length && !lines[i]!.startsWith('|')) {
     if (/^#{1,3} /.test(lines[i]!)) throw new Error(`no table under "### ${heading}"`)
@@ -110,12 +111,12 @@ function runHelp(bin: string, args: string[]): { status: number | null; stdout: 
 }
 
 describe('README flag tables match --help', () => {
-  for (const { heading, bin, args } of BINS) {
+  for (const { heading, bin, args, readme: file } of BINS) {
     test(`${heading} = ${bin.split('/').slice(0, 2).join('/')} ${args.join(' ')}`, () => {
       const r = runHelp(bin, args)
       expect(r.status, r.stderr).toBe(0)
       const help = helpFlags(r.stdout).filter((f) => !f.names.every((n) => HELP_FLAGS.has(n)))
-      const rows = readmeTable(heading)
+      const rows = readmeTable(heading, file)
 
       const helpNames = help.flatMap((f) => f.names).filter((n) => !HELP_FLAGS.has(n))
       const readmeNames = rows.flatMap((r) => r.names)

@@ -14,6 +14,7 @@ export const BINS = {
   session: `${ROOT}apps/session/dist/bin.js`,
   job: `${ROOT}apps/job/dist/bin.js`,
   trust: `${ROOT}apps/trust/dist/bin.js`,
+  relay: `${ROOT}apps/relay/dist/bin.js`,
   devnet: `${ROOT}packages/devnet/network/dist/bin.js`
 } as const
 
