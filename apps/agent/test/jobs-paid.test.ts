@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { spawnBin, startTestNetwork, type Proc, type TestNetwork } from '@2020117/testkit'
-import { startRelay } from '@2020117/relay'
+import { OPEN_POLICY, startRelay } from '@2020117/relay'
 import { RelayPool } from '@2020117/nostr'
 import { JobCustomer } from './helpers/job-customer.js'
 
@@ -99,7 +99,7 @@ test("chaining: a job whose input is another job waits for that job's result, th
 })
 
 test('the answers also go to the relays the request names (its `relays` tag), not only to ours', async () => {
-  const theirs = await startRelay()
+  const theirs = await startRelay({ policy: OPEN_POLICY })
   const elsewhere = new RelayPool([theirs.url])
   try {
     const posted = await customer.post({

@@ -8,7 +8,17 @@ import type { AddressInfo, Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { finalizeEvent, generateSecretKey, getPublicKey, type Event } from 'nostr-tools/pure'
 import { RelayPool } from '@2020117/nostr'
-import { startRelay, type RunningRelay } from '@2020117/relay'
+import { OPEN_POLICY, startRelay, type RunningRelay } from '@2020117/relay'
+
+// The floods below are the reader's test, not the relay's: its rate limits stay out of the way.
+const UNLIMITED_RATES = {
+  eventsPerSecondPerPubkey: 1e6,
+  eventBurstPerPubkey: 1e6,
+  eventsPerSecondPerConnection: 1e6,
+  eventBurstPerConnection: 1e6,
+  reqsPerSecondPerConnection: 1e6,
+  reqBurstPerConnection: 1e6
+}
 import { kinds, MAX_FOLLOWS, MAX_SIGNAL_EVENTS, TRUST_LABEL_NAMESPACE } from '@2020117/protocol'
 import {
   buildReport,
@@ -95,8 +105,11 @@ const ev: Record<string, Event> = {}
 
 beforeAll(async () => {
   // A contact list with more than MAX_FOLLOWS keys is larger than the default 64 KiB event.
-  relay = await startRelay({ dir: null, limits: { maxEventBytes: 256 * 1024, maxMessageBytes: 512 * 1024 } })
-  second = await startRelay({ dir: null })
+  relay = await startRelay({
+    policy: OPEN_POLICY,
+    limits: { ...UNLIMITED_RATES, maxEventBytes: 256 * 1024, maxMessageBytes: 512 * 1024 }
+  })
+  second = await startRelay({ policy: OPEN_POLICY, limits: UNLIMITED_RATES })
   pool = poolOf([relay.url])
   Object.assign(ev, scenario())
   // The revoked vouch goes first: the relay refuses a vouch whose revocation it already holds.
@@ -286,7 +299,7 @@ describe('collectSubjects when relays fail', () => {
   })
 
   test('a dead relay in the pool does not keep the others from answering', async () => {
-    const dead = await startRelay({ dir: null })
+    const dead = await startRelay({ policy: OPEN_POLICY, limits: UNLIMITED_RATES })
     await dead.close()
     const got = await collectSubjects(poolOf([dead.url, relay.url]), [a.pk], graph())
     expect(ids(got.get(a.pk)?.zaps ?? [])).toEqual(ids([ev.zapA, ev.duplicatedZap] as Event[]))

@@ -78,7 +78,7 @@ function policyArgs(policy: RelayPolicyFlags): string[] {
   }
   if (policy.eventsPerSecond !== undefined) {
     const n = policy.eventsPerSecond
-    args.push(`--rate-pubkey=${n}/s:${n * 10}`, `--rate-connection=${n * 2}/s:${n * 20}`)
+    args.push(`--rate-pubkey=${n}:${n * 10}`, `--rate-connection=${n * 2}:${n * 20}`, `--rate-req=${n}:${n * 10}`)
   }
   return args
 }

@@ -130,8 +130,10 @@ describe('Blossom', () => {
 })
 
 describe('addresses', () => {
-  it('listens on 127.0.0.1 only: every listening TCP socket and every UDP socket of the process', async () => {
-    const sockets = await processSockets(bin.pid)
+  it('listens on 127.0.0.1 only: every listening TCP socket and every UDP socket of the process and its relay', async () => {
+    // The relay is 2020117-relay in a child process: its sockets count as the devnet's.
+    const pids = [bin.pid, ...(await childPids(bin.pid))]
+    const sockets = (await Promise.all(pids.map(processSockets))).flat()
     const listening = sockets.filter((s) => s.listening)
     const udp = sockets.filter((s) => s.protocol.startsWith('udp'))
     const describe = (s: ProcSocket): string => `${s.protocol} ${s.localAddress}:${s.localPort}`

@@ -1,5 +1,5 @@
-// Acceptance: the devnet's Nostr relay stores and serves events, refuses forged ones, and keeps
-// only the newest replaceable event.
+// Acceptance: the devnet's Nostr relay (2020117-relay) stores and serves events, refuses forged
+// ones, keeps only the newest replaceable event, and by default prices kinds as the network does.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Relay, useWebSocketImplementation } from 'nostr-tools/relay'
@@ -28,7 +28,9 @@ const pools: SimplePool[] = []
 
 beforeAll(async () => {
   dir = await tempDir()
-  devnet = await startTestDevnet(dir, [], { webui: false })
+  // Storage and queries, without the network's proof of work: that policy is 2020117-relay's
+  // (apps/relay/test) and the last test here checks that the devnet applies it by default.
+  devnet = await startTestDevnet(dir, [], { webui: false, relayPolicy: { pow: [] } })
   relayUrl = devnet.state.relays[0]!
 })
 
@@ -131,5 +133,23 @@ describe('devnet relay', () => {
     const theirs = sign(sk2, { kind: 0, content: '{}' })
     await client.publish(theirs)
     expect(await query(client, [{ kinds: [0], authors: [author, getPublicKey(sk2)] }])).toHaveLength(2)
+  })
+
+  it('by default prices kinds as the network does: an unmined job request and a kind outside the list are refused', async () => {
+    const own = await tempDir()
+    const priced = await startTestDevnet(own, [], { webui: false, blossom: false, lnurl: false })
+    try {
+      const client = await Relay.connect(priced.state.relays[0]!)
+      clients.push(client)
+      const sk = generateSecretKey()
+      await expect(client.publish(sign(sk, { kind: 5100, content: 'x' }))).rejects.toThrow(
+        /^pow: kind 5100 needs 10 bits/
+      )
+      await expect(client.publish(sign(sk, { kind: 4, content: 'x' }))).rejects.toThrow(/^blocked:/)
+      await client.publish(sign(sk, { kind: 7000, content: 'free' }))
+    } finally {
+      await priced.close()
+      await removeDir(own)
+    }
   })
 })
