@@ -41,7 +41,16 @@
 //                         invoices per 10 s, apps/agent/src/jobs/service.ts).
 //   job_agent_rss_mb      VmRSS of that agent idle (after ready) and after the paid run.
 //
-// BENCH_ONLY=jobs runs the job figures alone.
+//   relay                 2020117-relay: events per second at 0 and 10 bits of proof of work, REQ
+//                         latency with 2k and 100k stored events, mining 10 and 20 bits in the
+//                         client's worker (scripts/bench/relay.mjs says how, and its goals).
+//
+// BENCH_ONLY=jobs runs the job figures alone, BENCH_ONLY=relay the relay's.
+//
+// The devnet's relay runs here without proof of work and with its rate limits raised: the session
+// and job figures are about the tunnel and the jobs, and the job customer (scripts/bench/
+// job-customer.mjs) sends requests no miner stands behind. The relay's own figures come from a
+// 2020117-relay of their own with the network's policy.
 //
 // Why a second agent with 60 s ticks for RSS: the number is about what a session costs the
 // provider in memory, not about billing. With 20 sessions on 1 s ticks the devnet wallet (in this
@@ -51,12 +60,14 @@
 
 import http from 'node:http'
 import { createHarness, fromRoot, requireBuilt, round, rssMiB, stop, TUNNEL_OPEN } from './lib/harness.mjs'
+import { relayFigures } from './bench/relay.mjs'
 
 const DIST = requireBuilt('bench', {
   devnet: 'packages/devnet/network/dist/index.js',
   swarm: 'packages/swarm/dist/index.js',
   agent: 'apps/agent/dist/bin.js',
-  session: 'apps/session/dist/bin.js'
+  session: 'apps/session/dist/bin.js',
+  relay: 'apps/relay/dist/bin.js'
 })
 const HELPERS = {
   raw: fromRoot('scripts/bench/raw-stream.mjs'),
@@ -82,14 +93,15 @@ const RSS_TICK_SECONDS = Number(process.env.BENCH_RSS_TICK_SECONDS ?? 60)
 const SEQUENTIAL_JOBS = 20
 const CONCURRENT_JOBS = 80
 const JOB_CONCURRENCY = 8
-const TOTAL_DEADLINE_MS = 420_000
+const TOTAL_DEADLINE_MS = 600_000
 
 // Child processes: see scripts/lib/harness.mjs. The tick round trips come from the agent's log
 // lines stamped by scripts/bench/stamp.mjs (spawnNode's `stamped`).
-const { progress, tempDir, spawnNode, waitLine, waitJson, cleanUp, run } = createHarness({
+const harness = createHarness({
   name: 'bench',
   waitMs: 30_000
 })
+const { progress, tempDir, spawnNode, waitLine, waitJson, cleanUp, run } = harness
 
 // -- measurements -----------------------------------------------------------------------------------
 
@@ -283,12 +295,25 @@ async function jobFigures(flag, state) {
 }
 
 async function main() {
+  if (process.env.BENCH_ONLY === 'relay') {
+    try {
+      return await relayFigures(harness)
+    } finally {
+      await cleanUp()
+    }
+  }
   const { startDevnet } = await import(DIST.devnet)
   const dir = tempDir()
   let devnet = null
   try {
     progress('starting the devnet (in this process, loopback, free ports)…')
-    devnet = await startDevnet({ dir, dhtPort: 0, relayPort: 0, webuiPort: 0 })
+    devnet = await startDevnet({
+      dir,
+      dhtPort: 0,
+      relayPort: 0,
+      webuiPort: 0,
+      relayPolicy: { pow: [], eventsPerSecond: 10_000 }
+    })
     const flag = `--devnet=${dir}`
     const bootstrap = devnet.state.bootstrap.map((b) => `${b.host}:${b.port}`).join(',')
     const webui = devnet.state.webui
@@ -425,6 +450,7 @@ async function main() {
     await stop(rssAgent)
 
     const jobs = await jobFigures(flag, devnet.state)
+    const relay = await relayFigures(harness)
 
     const tunnelRatio = dl.mb_s / raw
     const loadedP99 = percentile(loaded, 99)
@@ -440,11 +466,13 @@ async function main() {
       },
       provider_rss_mb: { one_session: rssOne, twenty_sessions: rssTwenty, tick_seconds: RSS_TICK_SECONDS },
       ...jobs,
+      relay: relay.relay,
       runs: { raw_stream_mb_s: rawRuns.map((v) => round(v)), tunnel_download_mb_s: dlRuns.map((v) => round(v)) },
       goals: {
         tunnel_ratio_ge_0_85: tunnelRatio >= 0.85,
         tick_rtt_loaded_p99_lt_250ms: loadedP99 < 250,
-        setup_lt_1s: setupMs < 1000
+        setup_lt_1s: setupMs < 1000,
+        ...relay.relay_goals
       }
     }
   } finally {

@@ -76,6 +76,22 @@ describe('queries', () => {
     expect(top).toEqual([fake(0, t).id, fake(3, t).id, fake(6, t).id])
     await repo.destroy()
   })
+
+  it('take a bulk load in one go with the same rules: duplicates, replaceables and deletions', async () => {
+    const repo = new SqliteEventRepository(':memory:', MAX_QUERY_LIMIT)
+    const sk = generateSecretKey()
+    const t = now()
+    const notes = [1, 2, 3].map((i) => sign(sk, { kind: 1, content: `n${i}`, created_at: t - i }))
+    const older = sign(sk, { kind: 0, content: 'old', created_at: t - 10 })
+    const newer = sign(sk, { kind: 0, content: 'new', created_at: t })
+    // A kind 5 is the relay's to apply (it checks the author): a bulk load leaves it out.
+    const deletion = sign(sk, { kind: 5, tags: [['e', notes[0]!.id]] })
+    expect(repo.upsertMany([...notes, notes[1]!, older, newer, deletion])).toBe(5)
+    expect(repo.find({ kinds: [1] }).map((e) => e.id)).toEqual(notes.map((e) => e.id))
+    expect(repo.find({ kinds: [0] }).map((e) => e.content)).toEqual(['new'])
+    expect(repo.find({ kinds: [5] })).toEqual([])
+    await repo.destroy()
+  })
 })
 
 describe('NIP-40 expiration and retention', () => {
