@@ -43,7 +43,10 @@ export interface RelayPolicy {
   readonly pow: readonly PowRule[]
   /** `accepted_kinds`, or null when the relay accepts any kind. */
   readonly acceptedKinds: readonly KindRange[] | null
+  /** `limitation.auth_required`, as NIP-11 means it: NIP-42 before any other message. */
   readonly authRequired: boolean
+  /** `auth_writes`: an event is taken only from a connection authenticated as its author (§12.5). */
+  readonly authWrites: boolean
 }
 
 const JOB_REQUESTS: KindRange = [JOB_REQUEST_KIND_MIN, JOB_REQUEST_KIND_MAX]
@@ -123,18 +126,21 @@ export const OPEN_RELAY_POLICY: RelayPolicy = Object.freeze({
   minPow: 0,
   pow: Object.freeze([]),
   acceptedKinds: null,
-  authRequired: false
+  authRequired: false,
+  authWrites: false
 })
 
 /** The NIP-11 fields that state a policy, for the relay's document. */
 export function relayPolicyInfo(policy: RelayPolicy): {
   limitation: { min_pow_difficulty: number; auth_required: boolean }
   pow_by_kind: PowRule[]
+  auth_writes: boolean
   accepted_kinds?: KindRange[]
 } {
   return {
     limitation: { min_pow_difficulty: policy.minPow, auth_required: policy.authRequired },
     pow_by_kind: policy.pow.map((rule) => ({ kinds: [...rule.kinds], bits: rule.bits })),
+    auth_writes: policy.authWrites,
     ...(policy.acceptedKinds ? { accepted_kinds: [...policy.acceptedKinds] } : {})
   }
 }
@@ -160,7 +166,8 @@ export function relayPolicyFromInfo(document: unknown): RelayPolicy {
     minPow,
     pow,
     acceptedKinds: readKindRanges(doc.accepted_kinds),
-    authRequired: limitation.auth_required === true
+    authRequired: limitation.auth_required === true,
+    authWrites: doc.auth_writes === true
   }
 }
 

@@ -69,7 +69,8 @@ test('a policy survives its own NIP-11 document', () => {
     minPow: 2,
     pow: RELAY_POW_DEFAULTS,
     acceptedKinds: RELAY_ACCEPTED_KINDS,
-    authRequired: true
+    authRequired: false,
+    authWrites: true
   }
   const read = relayPolicyFromInfo(JSON.parse(JSON.stringify(relayPolicyInfo(policy))))
   expect(read).toEqual({ ...policy, pow: RELAY_POW_DEFAULTS.map((r) => ({ kinds: [...r.kinds], bits: r.bits })) })
@@ -79,10 +80,17 @@ test('a policy survives its own NIP-11 document', () => {
 
 test("a stranger's NIP-11 document is read within bounds and never throws", () => {
   for (const doc of [null, 7, 'x', [], { limitation: [] }, { pow_by_kind: 'x' }, { pow_by_kind: [null, 1] }]) {
-    expect(relayPolicyFromInfo(doc)).toEqual({ minPow: 0, pow: [], acceptedKinds: null, authRequired: false })
+    expect(relayPolicyFromInfo(doc)).toEqual({
+      minPow: 0,
+      pow: [],
+      acceptedKinds: null,
+      authRequired: false,
+      authWrites: false
+    })
   }
   const hostile = relayPolicyFromInfo({
     limitation: { min_pow_difficulty: 1e9, auth_required: 'yes' },
+    auth_writes: 1,
     pow_by_kind: [
       { kinds: [5100], bits: 300 },
       { kinds: [[6000, 5000], -1, 1.5, 70000], bits: 5 },
@@ -92,6 +100,7 @@ test("a stranger's NIP-11 document is read within bounds and never throws", () =
   })
   expect(hostile.minPow).toBe(0)
   expect(hostile.authRequired).toBe(false)
+  expect(hostile.authWrites).toBe(false)
   expect(hostile.pow.length).toBeLessThanOrEqual(MAX_POW_RULES)
   expect(hostile.pow.every((r) => r.bits === 1)).toBe(true)
   expect(hostile.acceptedKinds).toHaveLength(MAX_KIND_ENTRIES)

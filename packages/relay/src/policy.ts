@@ -96,7 +96,9 @@ export function statedPolicy(policy: ResolvedPolicy): RelayPolicy {
     minPow: policy.minPow,
     pow: policy.pow,
     acceptedKinds: policy.acceptedKinds,
-    authRequired: policy.auth !== 'off'
+    // NIP-11's auth_required means auth before anything; here a REQ is served without it.
+    authRequired: false,
+    authWrites: policy.auth !== 'off'
   }
 }
 
