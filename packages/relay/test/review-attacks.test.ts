@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { generateSecretKey } from 'nostr-tools/pure'
+import WebSocket from 'ws'
 import { OPEN_POLICY, startRelay } from '../src/index.js'
 import { cleanups, connect, now, query, rawClient, relay, sign, tempDir } from './helpers.js'
 
@@ -113,5 +114,41 @@ describe('review: NIP-11 says what is enforced', () => {
     // NIP-11: auth_required means authentication before *any* other action.
     const servedWithoutAuth = reply[0] === 'EOSE'
     expect(servedWithoutAuth && limitation.auth_required === true).toBe(false)
+  })
+})
+
+describe('review: a client that never reads', () => {
+  it('is cut off before the relay buffers more than 32 MiB of replies for it', async () => {
+    const running = await relay({ policy: OPEN_POLICY })
+    const writer = await connect(running.url)
+    const sk = generateSecretKey()
+    for (let i = 0; i < 40; i++) await writer.publish(sign(sk, { kind: 1, content: `${i}`.padEnd(60_000, 'x') }))
+
+    // Watch the relay's own sockets (same process, same ws module): what each has queued.
+    let maxBuffered = 0
+    let eoses = 0
+    const watched = new WeakSet<WebSocket>()
+    let lastEose: () => void = () => undefined
+    const done = new Promise<void>((resolve) => (lastEose = resolve))
+    const original = WebSocket.prototype.send
+    cleanups.push(() => (WebSocket.prototype.send = original))
+    WebSocket.prototype.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
+      const self = this as WebSocket & { _isServer?: boolean }
+      if (self._isServer) {
+        maxBuffered = Math.max(maxBuffered, this.bufferedAmount)
+        if (typeof data === 'string' && data.startsWith('["EOSE"') && ++eoses === 40) lastEose()
+        if (!watched.has(this)) this.once('close', () => lastEose())
+        watched.add(this)
+      }
+      return (original as (...args: unknown[]) => void).call(this, data, ...rest)
+    } as typeof WebSocket.prototype.send
+
+    const reader = await rawClient(running.url)
+    // Stop reading: the kernel buffers fill, then everything queues in the relay's memory.
+    ;(reader.ws as unknown as { _socket: { pause(): void } })._socket.pause()
+    for (let i = 0; i < 40; i++) reader.ws.send(JSON.stringify(['REQ', `r${i % 10}`, { kinds: [1] }]))
+    await done
+    // 40 REQs x 40 events x 60 KB = 96 MB; 100 REQs (the default burst) on 256 connections is 60 GB.
+    expect(maxBuffered).toBeLessThan(32 * 1024 * 1024)
   })
 })
