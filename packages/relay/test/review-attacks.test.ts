@@ -152,3 +152,23 @@ describe('review: a client that never reads', () => {
     expect(maxBuffered).toBeLessThan(32 * 1024 * 1024)
   })
 })
+
+describe('review: messages that are not events or REQs', () => {
+  it('rate-limits a flood of malformed messages like any other message', async () => {
+    const running = await relay({
+      policy: OPEN_POLICY,
+      limits: { eventsPerSecondPerConnection: NO_REFILL, eventBurstPerConnection: 5, reqBurstPerConnection: 5 }
+    })
+    const raw = await rawClient(running.url)
+    // Each costs the relay a JSON.parse of up to 128 KiB and a NOTICE; none takes a token.
+    for (let i = 0; i < 300; i++) raw.ws.send('["NOPE"]')
+    raw.ws.send(JSON.stringify(['REQ', 'end', { limit: 0 }]))
+    let notices = 0
+    for (;;) {
+      const message = await raw.next()
+      if (message[1] === 'end') break
+      if (message[0] === 'NOTICE') notices++
+    }
+    expect(notices).toBeLessThanOrEqual(10)
+  })
+})
