@@ -172,3 +172,14 @@ describe('review: messages that are not events or REQs', () => {
     expect(notices).toBeLessThanOrEqual(10)
   })
 })
+
+describe('review: cheapest check first', () => {
+  it('refuses an unmined job request by its id (pow:) before paying for a Schnorr verification', async () => {
+    const running = await relay()
+    const raw = await rawClient(running.url)
+    const event = sign(generateSecretKey(), { kind: 5100, content: 'no work done' })
+    // The id still matches the content (a hash is cheap); only the signature is garbage.
+    raw.ws.send(JSON.stringify(['EVENT', { ...event, sig: '0'.repeat(128) }]))
+    expect(await raw.next()).toEqual(['OK', event.id, false, expect.stringMatching(/^pow: /)])
+  })
+})
