@@ -23,6 +23,11 @@ const HEX64 = /^[0-9a-f]{64}$/
 const HEX128 = /^[0-9a-f]{128}$/
 const TAG_FILTER = /^#[a-zA-Z]$/
 export const MAX_SUBSCRIPTION_ID = 64
+/** Values one filter field (`ids`, `authors`, `kinds`, each `#x`) may list: a held subscription is
+ *  matched against every broadcast event, and each value is an SQL variable. */
+export const MAX_FILTER_FIELD_VALUES = 1000
+/** Values all the fields of one filter may list together. */
+export const MAX_FILTER_VALUES = 2000
 
 function refuse(error: RelayError): ParseResult {
   return { ok: false, refusal: { reply: 'NOTICE', error } }
@@ -58,11 +63,18 @@ export function parseClientMessage(text: string): ParseResult {
 function parseEventMessage(type: 'EVENT' | 'AUTH', rest: unknown[]): ParseResult {
   const event = rest[0]
   const why = rest.length !== 1 ? `${type} takes exactly one event` : eventProblem(event)
-  if (why === null) return { ok: true, message: { type, event: event as Event } }
+  if (why === null) return { ok: true, message: { type, event: nip01Fields(event as Event) } }
   const id = (event as { id?: unknown } | null)?.id
   const error = RelayError.MALFORMED_MESSAGE(why)
   if (typeof id === 'string' && HEX64.test(id)) return { ok: false, refusal: { reply: 'OK', eventId: id, error } }
   return refuse(error)
+}
+
+// Only the seven NIP-01 fields travel on: a stranger's extra fields are neither stored nor
+// broadcast (nor counted in the event's size).
+function nip01Fields(event: Event): Event {
+  const { id, pubkey, created_at, kind, tags, content, sig } = event
+  return { id, pubkey, created_at, kind, tags, content, sig }
 }
 
 function eventProblem(event: unknown): string | null {
@@ -84,14 +96,16 @@ function parseReq(rest: unknown[]): ParseResult {
   if (!isSubscriptionId(subscriptionId)) {
     return refuse(RelayError.MALFORMED_MESSAGE(`REQ needs a subscription id of 1 to ${MAX_SUBSCRIPTION_ID} characters`))
   }
-  const closed = (why: string): ParseResult => ({
+  const closed = (error: RelayError): ParseResult => ({
     ok: false,
-    refusal: { reply: 'CLOSED', subscriptionId, error: RelayError.MALFORMED_MESSAGE(why) }
+    refusal: { reply: 'CLOSED', subscriptionId, error }
   })
-  if (filters.length === 0) return closed('REQ needs at least one filter')
+  if (filters.length === 0) return closed(RelayError.MALFORMED_MESSAGE('REQ needs at least one filter'))
   for (const filter of filters) {
     const why = filterProblem(filter)
-    if (why !== null) return closed(why)
+    if (why !== null) return closed(RelayError.MALFORMED_MESSAGE(why))
+    const tooMany = filterValuesProblem(filter as Record<string, unknown>)
+    if (tooMany !== null) return closed(tooMany)
   }
   return { ok: true, message: { type: 'REQ', subscriptionId, filters: filters as Filter[] } }
 }
@@ -122,4 +136,17 @@ function filterProblem(filter: unknown): string | null {
     }
   }
   return null
+}
+
+// Runs after filterProblem: every list field is an array by then.
+function filterValuesProblem(filter: Record<string, unknown>): RelayError | null {
+  let total = 0
+  for (const [key, value] of Object.entries(filter)) {
+    if (!Array.isArray(value)) continue
+    if (value.length > MAX_FILTER_FIELD_VALUES) {
+      return RelayError.TOO_MANY_VALUES(`filter field ${key}`, value.length, MAX_FILTER_FIELD_VALUES)
+    }
+    total += value.length
+  }
+  return total > MAX_FILTER_VALUES ? RelayError.TOO_MANY_VALUES('a filter', total, MAX_FILTER_VALUES) : null
 }
