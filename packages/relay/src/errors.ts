@@ -23,6 +23,8 @@ export type RelayErrorCode =
   | 'AUTH_RESTRICTED'
   | 'AUTH_INVALID'
   | 'EXPIRED'
+  | 'CREATED_IN_FUTURE'
+  | 'TOO_MANY_VALUES'
 
 // NIP-01 standardises these prefixes for OK/CLOSED reasons; clients branch on them.
 const NIP01_PREFIX: Record<RelayErrorCode, string> = {
@@ -45,7 +47,9 @@ const NIP01_PREFIX: Record<RelayErrorCode, string> = {
   AUTH_REQUIRED: 'auth-required',
   AUTH_RESTRICTED: 'restricted',
   AUTH_INVALID: 'invalid',
-  EXPIRED: 'invalid'
+  EXPIRED: 'invalid',
+  CREATED_IN_FUTURE: 'invalid',
+  TOO_MANY_VALUES: 'invalid'
 }
 
 export class RelayError extends Error {
@@ -86,6 +90,11 @@ export class RelayError extends Error {
     )
   }
 
+  /** What a peer is told when a write fails: the path and SQLite's words go to the relay's log only. */
+  static STORAGE_UNAVAILABLE(what: 'write' | 'query'): RelayError {
+    return new RelayError('STORAGE_FAILED', `storage failed during a ${what}, retry later`)
+  }
+
   static MALFORMED_MESSAGE(why: string): RelayError {
     return new RelayError('MALFORMED_MESSAGE', `${why}; see NIP-01 for the message format`)
   }
@@ -120,6 +129,13 @@ export class RelayError extends Error {
     return new RelayError(
       'TOO_MANY_CONNECTIONS',
       `relay already serves ${max} connections: close an idle connection or try again later`
+    )
+  }
+
+  static TOO_MANY_CONNECTIONS_FROM(max: number): RelayError {
+    return new RelayError(
+      'TOO_MANY_CONNECTIONS',
+      `your address already has ${max} connections to this relay: close one before opening another`
     )
   }
 
@@ -196,6 +212,21 @@ export class RelayError extends Error {
     return new RelayError(
       'EXPIRED',
       `event expired at ${expiration} (NIP-40 expiration tag): it is never stored; sign it again with a later expiration`
+    )
+  }
+
+  static CREATED_IN_FUTURE(createdAt: number, maxAheadSeconds: number): RelayError {
+    return new RelayError(
+      'CREATED_IN_FUTURE',
+      `event created_at ${createdAt} is more than ${maxAheadSeconds} seconds ahead of the relay clock: ` +
+        'fix your clock and sign the event again'
+    )
+  }
+
+  static TOO_MANY_VALUES(what: string, count: number, max: number): RelayError {
+    return new RelayError(
+      'TOO_MANY_VALUES',
+      `${what} lists ${count} values, above this relay's limit of ${max}: split it into several filters or REQs`
     )
   }
 }

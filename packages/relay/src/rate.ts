@@ -75,3 +75,20 @@ export class BucketMap {
     for (const [key, bucket] of this.buckets) if (bucket.isFull(now)) this.buckets.delete(key)
   }
 }
+
+/** The last `max` keys added, oldest forgotten first: ephemeral events the relay has already seen. */
+export class RecentSet {
+  private readonly keys = new Set<string>()
+
+  constructor(private readonly max: number) {}
+
+  has(key: string): boolean {
+    return this.keys.has(key)
+  }
+
+  add(key: string): void {
+    this.keys.delete(key)
+    this.keys.add(key)
+    if (this.keys.size > this.max) this.keys.delete(this.keys.values().next().value as string)
+  }
+}

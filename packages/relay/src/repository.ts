@@ -77,6 +77,7 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS events_created ON events (created_at DESC, id);
   CREATE INDEX IF NOT EXISTS events_kind ON events (kind, created_at DESC);
   CREATE INDEX IF NOT EXISTS events_pubkey ON events (pubkey, kind, created_at DESC);
+  CREATE INDEX IF NOT EXISTS events_pubkey_created ON events (pubkey, created_at DESC, id);
   CREATE INDEX IF NOT EXISTS events_expiration ON events (expiration) WHERE expiration IS NOT NULL;
   CREATE TABLE IF NOT EXISTS tags (
     event INTEGER NOT NULL,
@@ -201,8 +202,16 @@ export class SqliteEventRepository extends EventRepository {
     try {
       return Promise.resolve({ isDuplicate: !this.upsertTx(event) })
     } catch (err) {
-      return Promise.reject(RelayError.STORAGE_FAILED(this.path, err))
+      return Promise.reject(this.failed('write', err))
     }
+  }
+
+  /** Whether storing the event would change nothing: it is stored, or a newer version of it is. */
+  isKnown(event: Event): boolean {
+    if (this.sql.byId.get(event.id)) return true
+    const coordinate = coordinateOf(event)
+    const current = coordinate === null ? undefined : this.sql.byCoordinate.get(coordinate)
+    return current !== undefined && !supersedes(event, current)
   }
 
   /**
@@ -228,7 +237,7 @@ export class SqliteEventRepository extends EventRepository {
       this.deleteTx(event)
       return Promise.resolve()
     } catch (err) {
-      return Promise.reject(RelayError.STORAGE_FAILED(this.path, err))
+      return Promise.reject(this.failed('write', err))
     }
   }
 
@@ -245,9 +254,15 @@ export class SqliteEventRepository extends EventRepository {
   find(filter: Filter): Event[] {
     const query = filterQuery(filter, Math.floor(Date.now() / 1000), this.maxLimit)
     if (query === null) return []
-    return this.statement(query.sql)
-      .all(...query.params)
-      .map(toEvent)
+    let rows: Row[]
+    try {
+      rows = this.statement(query.sql).all(...query.params)
+    } catch (err) {
+      // The core sends this message as the CLOSED reason as it is: give it its prefix.
+      const error = this.failed('query', err)
+      throw new Error(error.nip01Reason(), { cause: error })
+    }
+    return rows.map(toEvent)
   }
 
   /** Removes expired events and, with `retentionSeconds`, regular events older than that. */
@@ -263,6 +278,13 @@ export class SqliteEventRepository extends EventRepository {
   destroy(): Promise<void> {
     if (this.db.open) this.db.close()
     return Promise.resolve()
+  }
+
+  // A peer learns that storage failed, never where or how: the path and SQLite's text go to stderr.
+  private failed(what: 'write' | 'query', err: unknown): RelayError {
+    const cause = RelayError.STORAGE_FAILED(this.path, err)
+    console.error(`relay: ${what} failed: ${cause.message}`)
+    return RelayError.STORAGE_UNAVAILABLE(what)
   }
 
   // A filter's SQL depends only on its shape, so a few statements serve every query.
