@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import {
   LogLevel,
   type BroadcastPlugin,
+  type Client,
   type ClientContext,
   type Event,
   type Filter,
@@ -20,13 +21,21 @@ import { NostrRelay } from '@nostr-relay/core'
 import { matchFilter, type Filter as NostrToolsFilter } from 'nostr-tools/filter'
 import { EventDeletion } from 'nostr-tools/kinds'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
-import { admitEvent, admitReq, authenticate, type Gate, type Peer, type RelayLimits } from './admission.js'
+import {
+  admitEvent,
+  admitReq,
+  authenticate,
+  type EventVerdict,
+  type Gate,
+  type Peer,
+  type RelayLimits
+} from './admission.js'
 import { mayRead, newChallenge } from './auth.js'
 import { RelayError } from './errors.js'
 import { relayInfoDocument } from './info.js'
 import { parseClientMessage, type ClientMessage, type Refusal } from './messages.js'
 import { resolvePolicy, type RelayPolicyOptions, type ResolvedPolicy } from './policy.js'
-import { BucketMap, TokenBucket } from './rate.js'
+import { BucketMap, RecentSet, TokenBucket } from './rate.js'
 import { SqliteEventRepository } from './repository.js'
 
 export type { RelayLimits } from './admission.js'
@@ -72,7 +81,9 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   eventsPerSecondPerConnection: 20,
   eventBurstPerConnection: 200,
   reqsPerSecondPerConnection: 10,
-  reqBurstPerConnection: 100
+  reqBurstPerConnection: 100,
+  maxConnectionsPerAddress: 32,
+  maxBufferedBytes: 8 * 1024 * 1024
 })
 
 /** The most events one filter returns, whatever `limit` it asks for. */
@@ -80,6 +91,8 @@ export const MAX_QUERY_LIMIT = 500
 
 /** Per-pubkey buckets kept at most; fresh keys beyond it evict the least recently used. */
 export const MAX_PUBKEY_BUCKETS = 10_000
+/** Ephemeral event ids remembered, so that a replay neither drains its author's bucket nor is broadcast again. */
+export const MAX_RECENT_EPHEMERAL = 10_000
 // How often expired and retired events are pruned and idle rate buckets forgotten.
 const SWEEP_INTERVAL_MS = 60_000
 // A client that floods messages is paused (TCP backpressure) instead of buffered without bound.
@@ -89,15 +102,25 @@ const CLOSE_HANDSHAKE_MS = 2000
 
 interface Session extends Peer {
   readonly ws: WebSocket
+  /** What the core writes to: the socket behind the buffered-bytes guard (`guardedClient`). */
+  readonly client: CoreClient
+  readonly address: string
   ctx: ClientContext | null
   pending: number
   chain: Promise<void>
+  /** A rate-limited NOTICE was sent: say nothing more until a message is taken again. */
+  muted: boolean
 }
+
+/** The part of a WebSocket the core uses (ClientContext: readyState and send). */
+type CoreClient = Client
 
 /** What every connection of one relay shares. */
 interface Hub extends Gate {
   readonly core: NostrRelay
-  readonly sessions: Map<WebSocket, Session>
+  readonly sessions: Map<CoreClient, Session>
+  /** Open connections per remote address (loopback not counted). */
+  readonly perAddress: Map<string, number>
   readonly inFlight: Set<Promise<void>>
   closing: boolean
 }
@@ -153,7 +176,7 @@ function createHub(
   policy: ResolvedPolicy,
   publicUrl: string
 ): Hub {
-  const sessions = new Map<WebSocket, Session>()
+  const sessions = new Map<CoreClient, Session>()
   const pubkeyRate = { perSecond: limits.eventsPerSecondPerPubkey, burst: limits.eventBurstPerPubkey }
   return {
     core: createCore(repository, sessions, limits, policy),
@@ -161,8 +184,10 @@ function createHub(
     policy,
     repository,
     pubkeyBuckets: new BucketMap(pubkeyRate, MAX_PUBKEY_BUCKETS),
+    recentEphemeral: new RecentSet(MAX_RECENT_EPHEMERAL),
     publicUrl,
     sessions,
+    perAddress: new Map(),
     inFlight: new Set(),
     closing: false
   }
@@ -195,7 +220,7 @@ function startSweeper(hub: Hub): NodeJS.Timeout {
 
 function createCore(
   repository: SqliteEventRepository,
-  sessions: Map<WebSocket, Session>,
+  sessions: Map<CoreClient, Session>,
   limits: RelayLimits,
   policy: ResolvedPolicy
 ): NostrRelay {
@@ -223,30 +248,63 @@ function accept(hub: Hub, ws: WebSocket, req: IncomingMessage): void {
     ws.close(1001, 'relay shutting down')
     return
   }
-  if (hub.sessions.size >= hub.limits.maxConnections) {
-    send(ws, ['NOTICE', RelayError.TOO_MANY_CONNECTIONS(hub.limits.maxConnections).nip01Reason()])
-    ws.close(1013, 'too many connections')
+  const address = req.socket.remoteAddress ?? ''
+  const refusal = connectionRefusal(hub, address)
+  if (refusal) {
+    send(ws, ['NOTICE', refusal.nip01Reason()])
+    ws.close(1013, refusal.code === 'TOO_MANY_CONNECTIONS' ? 'too many connections' : 'too many connections from here')
     return
   }
+  const session = newSession(hub, ws, address)
+  hub.sessions.set(session.client, session)
+  countAddress(hub, address, +1)
+  hub.core.handleConnection(session.client, address)
+  if (session.challenge !== null) send(session.client, ['AUTH', session.challenge])
+  ws.on('close', () => {
+    hub.sessions.delete(session.client)
+    countAddress(hub, address, -1)
+    hub.core.handleDisconnect(session.client)
+  })
+  ws.on('message', (data, isBinary) => enqueue(hub, session, data, isBinary))
+}
+
+function newSession(hub: Hub, ws: WebSocket, address: string): Session {
   const { limits } = hub
-  const session: Session = {
+  return {
     ws,
+    client: guardedClient(ws, limits.maxBufferedBytes),
+    address,
     ctx: null,
     pending: 0,
     chain: Promise.resolve(),
+    muted: false,
     challenge: hub.policy.auth === 'off' ? null : newChallenge(),
     authed: new Set(),
     events: new TokenBucket({ perSecond: limits.eventsPerSecondPerConnection, burst: limits.eventBurstPerConnection }),
     reqs: new TokenBucket({ perSecond: limits.reqsPerSecondPerConnection, burst: limits.reqBurstPerConnection })
   }
-  hub.sessions.set(ws, session)
-  hub.core.handleConnection(ws, req.socket.remoteAddress)
-  if (session.challenge !== null) send(ws, ['AUTH', session.challenge])
-  ws.on('close', () => {
-    hub.sessions.delete(ws)
-    hub.core.handleDisconnect(ws)
-  })
-  ws.on('message', (data, isBinary) => enqueue(hub, session, data, isBinary))
+}
+
+// Loopback is exempt from the per-address cap: the local network (devnet, tests) runs every
+// agent, wallet and client from 127.0.0.1, easily more than 32 connections, and a process on
+// this machine can exhaust it by other means anyway. `maxConnections` still bounds it.
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/
+
+function connectionRefusal(hub: Hub, address: string): RelayError | null {
+  const { limits } = hub
+  if (hub.sessions.size >= limits.maxConnections) return RelayError.TOO_MANY_CONNECTIONS(limits.maxConnections)
+  if (LOOPBACK.test(address)) return null
+  const open = hub.perAddress.get(address) ?? 0
+  return open >= limits.maxConnectionsPerAddress
+    ? RelayError.TOO_MANY_CONNECTIONS_FROM(limits.maxConnectionsPerAddress)
+    : null
+}
+
+function countAddress(hub: Hub, address: string, delta: number): void {
+  if (LOOPBACK.test(address)) return
+  const open = (hub.perAddress.get(address) ?? 0) + delta
+  if (open > 0) hub.perAddress.set(address, open)
+  else hub.perAddress.delete(address)
 }
 
 // One message at a time per connection: a CLOSE must not overtake the REQ it closes, and OKs come
@@ -257,7 +315,7 @@ function enqueue(hub: Hub, session: Session, data: RawData, isBinary: boolean): 
   if (session.pending === PAUSE_AFTER_PENDING_MESSAGES) ws.pause()
   const done = session.chain
     .then(() => handleRaw(hub, session, data, isBinary))
-    .catch(() => send(ws, ['NOTICE', 'error: internal relay error while handling the message']))
+    .catch(() => send(session.client, ['NOTICE', 'error: internal relay error while handling the message']))
     .finally(() => {
       hub.inFlight.delete(done)
       session.pending--
@@ -271,30 +329,56 @@ async function handleRaw(hub: Hub, session: Session, data: RawData, isBinary: bo
   // The core recreates the context of a client it does not know, so a message queued behind the
   // socket's close would leave a context behind that nothing ever removes.
   if (session.ws.readyState !== WebSocket.OPEN) return
-  if (isBinary) {
-    send(session.ws, ['NOTICE', RelayError.MALFORMED_MESSAGE('binary messages are not Nostr messages').nip01Reason()])
-    return
+  const parsed = isBinary ? ({ ok: false, refusal: binaryRefusal() } as const) : parseClientMessage(rawToString(data))
+  // EVENT, AUTH and REQ take their tokens in admission; every other message takes one here.
+  if (!parsed.ok || parsed.message.type === 'CLOSE') {
+    if (!takeMessageToken(hub, session)) return
+  } else {
+    session.muted = false
   }
-  const parsed = parseClientMessage(rawToString(data))
   if (!parsed.ok) {
-    sendRefusal(session.ws, parsed.refusal)
+    sendRefusal(session, parsed.refusal)
     return
   }
   const { message } = parsed
   if (message.type === 'AUTH') {
     const result = authenticate(hub, session, message.event)
-    send(session.ws, ['OK', message.event.id, result.ok, result.ok ? '' : result.error.nip01Reason()])
+    send(session.client, ['OK', message.event.id, result.ok, result.ok ? '' : result.error.nip01Reason()])
     return
   }
-  const refusal = admit(hub, session, message)
-  if (refusal) {
-    sendRefusal(session.ws, refusal)
+  const verdict = admit(hub, session, message)
+  if (verdict) {
+    sendRefusal(session, verdict)
     return
   }
-  await hub.core.handleMessage(session.ws, toCoreMessage(message))
+  await hub.core.handleMessage(session.client, toCoreMessage(message))
 }
 
-function admit(hub: Hub, session: Session, message: ClientMessage): Refusal | null {
+function binaryRefusal(): Refusal {
+  return { reply: 'NOTICE', error: RelayError.MALFORMED_MESSAGE('binary messages are not Nostr messages') }
+}
+
+// A peer over its rate hears so once, then nothing: a NOTICE per dropped message would make the
+// flood cost the relay as much as before.
+function takeMessageToken(hub: Hub, session: Session): boolean {
+  if (session.events.take()) {
+    session.muted = false
+    return true
+  }
+  if (!session.muted) {
+    const { limits } = hub
+    const error = RelayError.RATE_LIMITED(
+      'messages on this connection',
+      limits.eventsPerSecondPerConnection,
+      limits.eventBurstPerConnection
+    )
+    send(session.client, ['NOTICE', error.nip01Reason()])
+    session.muted = true
+  }
+  return false
+}
+
+function admit(hub: Hub, session: Session, message: ClientMessage): EventVerdict {
   if (message.type === 'EVENT') return admitEvent(hub, session, message.event)
   if (message.type === 'REQ') return admitReq(hub, session, message.subscriptionId, message.filters)
   return null
@@ -343,10 +427,10 @@ function toCoreMessage(message: ClientMessage): NostrIncomingMessage {
 
 // The core's own limit is an LRU that silently evicts the oldest subscription; refuse instead.
 // This plugin also records each connection's context, which the broadcaster needs.
-function subscriptionGuard(sessions: Map<WebSocket, Session>, limits: RelayLimits): HandleMessagePlugin {
+function subscriptionGuard(sessions: Map<CoreClient, Session>, limits: RelayLimits): HandleMessagePlugin {
   return {
     async handleMessage(ctx, message, next): Promise<HandleMessageResult> {
-      const session = sessions.get(ctx.client as WebSocket)
+      const session = sessions.get(ctx.client as CoreClient)
       if (session) session.ctx = ctx
       if (message[0] === 'REQ') {
         const subscriptionId = message[1]
@@ -366,11 +450,11 @@ function subscriptionGuard(sessions: Map<WebSocket, Session>, limits: RelayLimit
 // wallet. Match with nostr-tools' complete NIP-01 matcher instead. This is also where auth 'all'
 // withholds NIP-47 events from connections that are neither their author nor their `p`; those
 // kinds are ephemeral, so live delivery is the only delivery.
-function tagAwareBroadcast(sessions: Map<WebSocket, Session>, policy: ResolvedPolicy): BroadcastPlugin {
+function tagAwareBroadcast(sessions: Map<CoreClient, Session>, policy: ResolvedPolicy): BroadcastPlugin {
   return { broadcast: async (event: Event) => broadcast(sessions, policy, event) }
 }
 
-function broadcast(sessions: Map<WebSocket, Session>, policy: ResolvedPolicy, event: Event): void {
+function broadcast(sessions: Map<CoreClient, Session>, policy: ResolvedPolicy, event: Event): void {
   for (const { ctx, authed } of sessions.values()) {
     if (!ctx?.isOpen) continue
     if (policy.auth === 'all' && !mayRead(event, authed)) continue
@@ -389,7 +473,7 @@ function matchesFilter(filter: Filter, event: Event): boolean {
 // The core stores a kind 5 through deleteByDeletionRequest but never broadcasts it, and NIP-90
 // providers subscribe to kind 5 to learn of cancellations: send a new one (OK without a
 // "duplicate:" message) to live subscribers here.
-function deletionBroadcast(sessions: Map<WebSocket, Session>, policy: ResolvedPolicy): HandleMessagePlugin {
+function deletionBroadcast(sessions: Map<CoreClient, Session>, policy: ResolvedPolicy): HandleMessagePlugin {
   return {
     async handleMessage(_ctx, message, next): Promise<HandleMessageResult> {
       const result = await next()
@@ -400,15 +484,38 @@ function deletionBroadcast(sessions: Map<WebSocket, Session>, policy: ResolvedPo
   }
 }
 
-function sendRefusal(ws: WebSocket, refusal: Refusal): void {
-  const reason = refusal.error.nip01Reason()
-  if (refusal.reply === 'OK') send(ws, ['OK', refusal.eventId, false, reason])
-  else if (refusal.reply === 'CLOSED') send(ws, ['CLOSED', refusal.subscriptionId, reason])
-  else send(ws, ['NOTICE', reason])
+function sendRefusal(session: Session, verdict: NonNullable<EventVerdict>): void {
+  const { client } = session
+  if (verdict.reply === 'DUPLICATE') {
+    send(client, ['OK', verdict.eventId, true, 'duplicate: this relay has already seen this event'])
+    return
+  }
+  const reason = verdict.error.nip01Reason()
+  if (verdict.reply === 'OK') send(client, ['OK', verdict.eventId, false, reason])
+  else if (verdict.reply === 'CLOSED') send(client, ['CLOSED', verdict.subscriptionId, reason])
+  else send(client, ['NOTICE', reason])
 }
 
-function send(ws: WebSocket, message: OutgoingMessage): void {
-  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message))
+function send(client: CoreClient, message: OutgoingMessage): void {
+  if (client.readyState === WebSocket.OPEN) client.send(JSON.stringify(message))
+}
+
+// ws queues in memory whatever the peer does not read. A connection with more than `maxBytes`
+// queued is cut off, and what the core is still streaming to it (a REQ's stored events) is dropped.
+function guardedClient(ws: WebSocket, maxBytes: number): CoreClient {
+  return {
+    get readyState() {
+      return ws.readyState
+    },
+    send(data: string) {
+      if (ws.readyState !== WebSocket.OPEN) return
+      if (ws.bufferedAmount > maxBytes) {
+        ws.terminate()
+        return
+      }
+      ws.send(data)
+    }
+  }
 }
 
 function rawToString(data: RawData): string {
