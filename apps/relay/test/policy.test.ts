@@ -63,18 +63,20 @@ describe('proof of work under the default policy (5000-5999: 10 bits)', () => {
     expect(await c.query({ ids: [event.id] })).toEqual([])
   })
 
-  test('NIP-11 states the default policy: min_pow_difficulty, pow_by_kind, accepted_kinds, auth_required', async () => {
+  test('NIP-11 states the default policy: min_pow_difficulty, pow_by_kind, accepted_kinds, auth_writes', async () => {
     const { url } = await startBin()
     const doc = await info(url)
     const expected = relayPolicyInfo({
       minPow: 0,
       pow: RELAY_POW_DEFAULTS,
       acceptedKinds: RELAY_ACCEPTED_KINDS,
-      authRequired: false
+      authRequired: false,
+      authWrites: false
     })
     expect(doc.limitation).toMatchObject(expected.limitation)
     expect(doc.pow_by_kind).toEqual(expected.pow_by_kind)
     expect(doc.accepted_kinds).toEqual(expected.accepted_kinds)
+    expect(doc.auth_writes).toBe(expected.auth_writes)
   })
 })
 
@@ -88,7 +90,9 @@ describe('flags change the policy, and NIP-11 says so', () => {
       '--auth'
     ])
     const doc = await info(url)
-    expect(doc.limitation).toMatchObject({ min_pow_difficulty: 2, auth_required: true })
+    // auth_required (NIP-11: auth before anything) stays false: --auth guards writes, not REQs.
+    expect(doc.limitation).toMatchObject({ min_pow_difficulty: 2, auth_required: false })
+    expect(doc.auth_writes).toBe(true)
     expect(doc.pow_by_kind).toEqual([
       { kinds: [[5000, 5999]], bits: 12 },
       { kinds: [1, 7000], bits: 3 }

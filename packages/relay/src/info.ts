@@ -3,13 +3,16 @@
 
 import { relayPolicyInfo, type KindRange } from '@2020117/protocol'
 import { statedPolicy, type ResolvedPolicy } from './policy.js'
-import { MAX_SUBSCRIPTION_ID } from './messages.js'
+import { MAX_FILTER_FIELD_VALUES, MAX_FILTER_VALUES, MAX_SUBSCRIPTION_ID } from './messages.js'
+import { MAX_FUTURE_SECONDS } from './admission.js'
 
 export interface InfoLimits {
   maxMessageBytes: number
   maxSubscriptionsPerConnection: number
   maxFiltersPerSubscription: number
   maxQueryLimit: number
+  maxEventBytes: number
+  maxDeletionTags: number
 }
 
 /** The kinds `retentionSeconds` prunes: regular ones, except deletions (replaceables are state). */
@@ -29,10 +32,17 @@ export function relayInfoDocument(limits: InfoLimits, policy: ResolvedPolicy): R
       max_filters: limits.maxFiltersPerSubscription,
       max_limit: limits.maxQueryLimit,
       max_subid_length: MAX_SUBSCRIPTION_ID,
+      created_at_upper_limit: MAX_FUTURE_SECONDS,
+      // Extensions: NIP-11 has no field for these, and each is refused above it.
+      max_event_bytes: limits.maxEventBytes,
+      max_deletion_tags: limits.maxDeletionTags,
+      max_filter_field_values: MAX_FILTER_FIELD_VALUES,
+      max_filter_values: MAX_FILTER_VALUES,
       ...stated.limitation,
       restricted_writes: policy.writers !== null || authOn,
       payment_required: false
     },
+    auth_writes: stated.auth_writes,
     pow_by_kind: stated.pow_by_kind,
     ...(stated.accepted_kinds ? { accepted_kinds: stated.accepted_kinds } : {}),
     ...(policy.retentionSeconds !== null

@@ -22,11 +22,17 @@ describe('NIP-11', () => {
       max_filters: 3,
       max_limit: MAX_QUERY_LIMIT,
       max_subid_length: 64,
+      created_at_upper_limit: 15 * 60,
+      max_event_bytes: 64 * 1024,
+      max_deletion_tags: 200,
+      max_filter_field_values: 1000,
+      max_filter_values: 2000,
       min_pow_difficulty: 0,
       auth_required: false,
       restricted_writes: false,
       payment_required: false
     })
+    expect(info.auth_writes).toBe(false)
     expect(info.retention).toBeUndefined()
 
     // Each claim, where cheap to check, against what the relay does.
@@ -53,7 +59,8 @@ describe('NIP-11', () => {
       minPow: 1,
       pow: [{ kinds: [1], bits: 2 }],
       acceptedKinds: [1, [7000, 7000]],
-      authRequired: false
+      authRequired: false,
+      authWrites: false
     })
     const client = await connect(running.url)
     const sk = generateSecretKey()
@@ -64,16 +71,19 @@ describe('NIP-11', () => {
     )
   })
 
-  it('claims NIP-42, auth_required and restricted_writes only when it enforces them', async () => {
+  it('claims NIP-42, auth_writes and restricted_writes only when it enforces them', async () => {
     const writer = getPublicKey(generateSecretKey())
     const authed = await relay({ policy: { auth: 'writes' } })
     const restricted = await relay({ policy: { writers: [writer] } })
     const authInfo = await fetchInfo(authed.url)
     expect(authInfo.supported_nips).toContain(42)
-    expect(authInfo.limitation).toMatchObject({ auth_required: true, restricted_writes: true })
+    // auth_required (NIP-11: auth before anything) stays false: a REQ is served without it.
+    expect(authInfo.limitation).toMatchObject({ auth_required: false, restricted_writes: true })
+    expect(authInfo.auth_writes).toBe(true)
     const writersInfo = await fetchInfo(restricted.url)
     expect(writersInfo.supported_nips).not.toContain(42)
     expect(writersInfo.limitation).toMatchObject({ auth_required: false, restricted_writes: true })
+    expect(writersInfo.auth_writes).toBe(false)
 
     const client = await connect(authed.url)
     await expect(client.publish(sign(generateSecretKey(), { kind: 7000 }))).rejects.toThrow(/^auth-required: /)
