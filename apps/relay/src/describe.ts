@@ -33,6 +33,7 @@ export function readyLines(relay: RunningRelay, s: Settings): string[] {
     `${pad('writers')}${p.writers ? `only ${p.writers.length} author(s); anyone else is refused (blocked:)` : 'anyone'}`,
     `${pad('retention')}${p.retentionSeconds === null ? 'events are kept' : `regular events older than ${duration(p.retentionSeconds)} are deleted`}`,
     `${pad('rates')}events ${l.eventsPerSecondPerPubkey}/s (burst ${l.eventBurstPerPubkey}) per author, ${l.eventsPerSecondPerConnection}/s (burst ${l.eventBurstPerConnection}) per connection; REQ ${l.reqsPerSecondPerConnection}/s (burst ${l.reqBurstPerConnection}) per connection; past them: rate-limited:`,
+    `${pad('')}at most ${l.maxConnectionsPerAddress} connections per address (loopback exempt)`,
     'Ctrl-C (or SIGTERM) stops it.'
   ]
 }

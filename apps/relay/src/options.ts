@@ -32,6 +32,7 @@ export interface Settings {
     | 'eventBurstPerConnection'
     | 'reqsPerSecondPerConnection'
     | 'reqBurstPerConnection'
+    | 'maxConnectionsPerAddress'
   >
 }
 
@@ -65,7 +66,8 @@ export function settingsOf(values: Record<string, FlagValue>, env: NodeJS.Proces
       eventsPerSecondPerConnection: connRate,
       eventBurstPerConnection: connBurst,
       reqsPerSecondPerConnection: reqRate,
-      reqBurstPerConnection: reqBurst
+      reqBurstPerConnection: reqBurst,
+      maxConnectionsPerAddress: values['connections-per-address'] as number
     }
   }
 }

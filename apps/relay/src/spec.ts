@@ -120,6 +120,13 @@ export const spec: CommandSpec = {
       default: DEFAULT_RATES.req,
       placeholder: 'RATE:BURST'
     },
+    'connections-per-address': {
+      type: 'integer',
+      description: 'open connections one IP address may hold; loopback (127.0.0.1, ::1) is exempt',
+      default: L.maxConnectionsPerAddress,
+      min: 1,
+      max: 1_000_000
+    },
     json: { type: 'boolean', description: 'print one JSON line when ready and one when stopped, on stdout' }
   },
   notes: [

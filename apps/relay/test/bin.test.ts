@@ -86,12 +86,13 @@ describe('start and stop', () => {
 
   test('the ready line names the database, the URL and the policy, snake_case', async () => {
     const db = tempDb()
-    const { ready } = await startBin(['--min-pow=1', '--retention=30d'], db)
+    const { ready } = await startBin(['--min-pow=1', '--retention=30d', '--connections-per-address=5'], db)
     expect(ready).toMatchObject({
       event: 'ready',
       url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+$/),
       db,
-      policy: { min_pow: 1, retention_seconds: 30 * 86_400, auth: 'off', writers: null }
+      policy: { min_pow: 1, retention_seconds: 30 * 86_400, auth: 'off', writers: null },
+      limits: { max_connections_per_address: 5 }
     })
   })
 })

@@ -1,4 +1,6 @@
-export { startRelay, DEFAULT_LIMITS, MAX_QUERY_LIMIT, MAX_PUBKEY_BUCKETS } from './server.js'
+export { startRelay, DEFAULT_LIMITS, MAX_QUERY_LIMIT, MAX_PUBKEY_BUCKETS, MAX_RECENT_EPHEMERAL } from './server.js'
+export { MAX_FUTURE_SECONDS } from './admission.js'
+export { MAX_FILTER_FIELD_VALUES, MAX_FILTER_VALUES } from './messages.js'
 export type { RelayOptions, RelayLimits, RunningRelay } from './server.js'
 export { DEFAULT_POLICY, OPEN_POLICY } from './policy.js'
 export type { RelayPolicyOptions, AuthMode } from './policy.js'
