@@ -5,7 +5,6 @@
 export type RelayErrorCode =
   | 'INVALID_OPTION'
   | 'LISTEN_FAILED'
-  | 'JOURNAL_CORRUPT'
   | 'STORAGE_FAILED'
   | 'MALFORMED_MESSAGE'
   | 'EVENT_TOO_LARGE'
@@ -16,12 +15,19 @@ export type RelayErrorCode =
   | 'TOO_MANY_CONNECTIONS'
   | 'TOO_MANY_TAGS'
   | 'DELETED'
+  | 'KIND_BLOCKED'
+  | 'WRITER_NOT_ALLOWED'
+  | 'POW_REQUIRED'
+  | 'RATE_LIMITED'
+  | 'AUTH_REQUIRED'
+  | 'AUTH_RESTRICTED'
+  | 'AUTH_INVALID'
+  | 'EXPIRED'
 
 // NIP-01 standardises these prefixes for OK/CLOSED reasons; clients branch on them.
 const NIP01_PREFIX: Record<RelayErrorCode, string> = {
   INVALID_OPTION: 'error',
   LISTEN_FAILED: 'error',
-  JOURNAL_CORRUPT: 'error',
   STORAGE_FAILED: 'error',
   MALFORMED_MESSAGE: 'invalid',
   EVENT_TOO_LARGE: 'invalid',
@@ -31,7 +37,15 @@ const NIP01_PREFIX: Record<RelayErrorCode, string> = {
   TOO_MANY_FILTERS: 'invalid',
   TOO_MANY_CONNECTIONS: 'rate-limited',
   TOO_MANY_TAGS: 'invalid',
-  DELETED: 'blocked'
+  DELETED: 'blocked',
+  KIND_BLOCKED: 'blocked',
+  WRITER_NOT_ALLOWED: 'blocked',
+  POW_REQUIRED: 'pow',
+  RATE_LIMITED: 'rate-limited',
+  AUTH_REQUIRED: 'auth-required',
+  AUTH_RESTRICTED: 'restricted',
+  AUTH_INVALID: 'invalid',
+  EXPIRED: 'invalid'
 }
 
 export class RelayError extends Error {
@@ -61,18 +75,15 @@ export class RelayError extends Error {
     )
   }
 
-  static JOURNAL_CORRUPT(path: string, line: number, why: string): RelayError {
-    return new RelayError(
-      'JOURNAL_CORRUPT',
-      `event journal ${path} line ${line} is unreadable (${why}): move the file away to start empty, or repair that line`
-    )
-  }
-
   static STORAGE_FAILED(path: string, cause: unknown): RelayError {
     const code = (cause as { code?: string } | null)?.code ?? String(cause)
-    return new RelayError('STORAGE_FAILED', `could not write ${path} (${code}): check free space and permissions`, {
-      cause
-    })
+    return new RelayError(
+      'STORAGE_FAILED',
+      `could not open or write the database ${path} (${code}): check free space and permissions`,
+      {
+        cause
+      }
+    )
   }
 
   static MALFORMED_MESSAGE(why: string): RelayError {
@@ -123,6 +134,61 @@ export class RelayError extends Error {
     return new RelayError(
       'DELETED',
       `event ${id} was deleted by its author (NIP-09 kind 5) and cannot be published again: sign a new event`
+    )
+  }
+
+  static KIND_BLOCKED(kind: number): RelayError {
+    return new RelayError(
+      'KIND_BLOCKED',
+      `kind ${kind} is not accepted by this relay: its NIP-11 document lists accepted_kinds; publish it elsewhere`
+    )
+  }
+
+  static WRITER_NOT_ALLOWED(pubkey: string): RelayError {
+    return new RelayError(
+      'WRITER_NOT_ALLOWED',
+      `pubkey ${pubkey.slice(0, 16)}… may not write to this relay (restricted_writes): ask its operator to add it`
+    )
+  }
+
+  static POW_REQUIRED(kind: number, required: number, found: number): RelayError {
+    return new RelayError(
+      'POW_REQUIRED',
+      `kind ${kind} needs ${required} bits of proof of work, this event commits ${found}: mine it (NIP-13) with a ` +
+        `["nonce", <counter>, "${required}"] tag whose 3rd element commits to the target`
+    )
+  }
+
+  static RATE_LIMITED(what: string, perSecond: number, burst: number): RelayError {
+    return new RelayError(
+      'RATE_LIMITED',
+      `too many ${what} (limit ${perSecond}/s, burst ${burst}): slow down and retry later`
+    )
+  }
+
+  static AUTH_REQUIRED(what: string): RelayError {
+    return new RelayError(
+      'AUTH_REQUIRED',
+      `${what} needs NIP-42 authentication: answer the relay's AUTH challenge with a kind 22242 event signed by that key`
+    )
+  }
+
+  static AUTH_RESTRICTED(pubkey: string): RelayError {
+    return new RelayError(
+      'AUTH_RESTRICTED',
+      `this connection is not authenticated as ${pubkey.slice(0, 16)}…, the event's author: authenticate (NIP-42) ` +
+        'as the author too, or publish from a connection that is'
+    )
+  }
+
+  static AUTH_INVALID(why: string): RelayError {
+    return new RelayError('AUTH_INVALID', `authentication refused: ${why}; sign a fresh kind 22242 event (NIP-42)`)
+  }
+
+  static EXPIRED(expiration: number): RelayError {
+    return new RelayError(
+      'EXPIRED',
+      `event expired at ${expiration} (NIP-40 expiration tag): it is never stored; sign it again with a later expiration`
     )
   }
 }

@@ -22,7 +22,7 @@ export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; re
 const HEX64 = /^[0-9a-f]{64}$/
 const HEX128 = /^[0-9a-f]{128}$/
 const TAG_FILTER = /^#[a-zA-Z]$/
-const MAX_SUBSCRIPTION_ID = 64
+export const MAX_SUBSCRIPTION_ID = 64
 
 function refuse(error: RelayError): ParseResult {
   return { ok: false, refusal: { reply: 'NOTICE', error } }

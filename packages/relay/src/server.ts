@@ -1,51 +1,49 @@
-// An embedded Nostr relay: @nostr-relay/core for the protocol, EventStore for storage, a `ws`
-// server for transport. This file owns what the core leaves to its host: input validation, the
-// per-connection bounds, and clean start-up and shutdown.
+// An embedded Nostr relay: @nostr-relay/core for the protocol, SQLite for storage, a `ws` server
+// for transport. This file owns what the core leaves to its host: admission (bounds, policy,
+// NIP-42, rate limits; admission.ts), broadcasting, and clean start-up and shutdown.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import {
   LogLevel,
-  type BeforeHandleEventPlugin,
   type BroadcastPlugin,
   type ClientContext,
   type Event,
+  type Filter,
   type HandleMessagePlugin,
   type HandleMessageResult,
   type IncomingMessage as NostrIncomingMessage,
   type OutgoingMessage
 } from '@nostr-relay/common'
 import { NostrRelay } from '@nostr-relay/core'
+import { matchFilter, type Filter as NostrToolsFilter } from 'nostr-tools/filter'
 import { EventDeletion } from 'nostr-tools/kinds'
-import { verifyEvent } from 'nostr-tools/pure'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
+import { admitEvent, admitReq, authenticate, type Gate, type Peer, type RelayLimits } from './admission.js'
+import { mayRead, newChallenge } from './auth.js'
 import { RelayError } from './errors.js'
+import { relayInfoDocument } from './info.js'
 import { parseClientMessage, type ClientMessage, type Refusal } from './messages.js'
-import { EventStore, matchesFilter } from './store.js'
+import { resolvePolicy, type RelayPolicyOptions, type ResolvedPolicy } from './policy.js'
+import { BucketMap, TokenBucket } from './rate.js'
+import { SqliteEventRepository } from './repository.js'
 
-export interface RelayLimits {
-  /** Serialized size of one event. Default 64 KiB. */
-  maxEventBytes: number
-  /** Open subscriptions on one connection. Default 20. */
-  maxSubscriptionsPerConnection: number
-  /** Filters in one REQ. Default 10. */
-  maxFiltersPerSubscription: number
-  /** Concurrent WebSocket connections. Default 256. */
-  maxConnections: number
-  /** Size of one WebSocket message (ws maxPayload); a larger one closes the connection with 1009. Default 128 KiB. */
-  maxMessageBytes: number
-  /** Tags of one NIP-09 deletion (kind 5): each is a lookup and a tombstone. Default 200. */
-  maxDeletionTags: number
-}
+export type { RelayLimits } from './admission.js'
 
 export interface RelayOptions {
   /** Interface to bind. Default 127.0.0.1: the relay is for the local network only. */
   host?: string
   /** Default 0: an ephemeral port, read it back from `RunningRelay.port`. */
   port?: number
-  /** Persistence directory; null or absent keeps events in memory only. */
+  /** The SQLite file; null or absent keeps events in memory only. */
+  db?: string | null
+  /** @deprecated Use `db`: `dir` means `<dir>/relay.sqlite`. */
   dir?: string | null
+  /** The URL clients dial, which NIP-42's `relay` tag must name. Default the bound ws:// URL. */
+  publicUrl?: string
   limits?: Partial<RelayLimits>
+  policy?: Partial<RelayPolicyOptions>
 }
 
 export interface RunningRelay {
@@ -54,7 +52,11 @@ export interface RunningRelay {
   /** The address the server is actually bound to. */
   host: string
   port: number
-  /** Closes every connection, finishes in-flight writes, and releases the port and the journal. */
+  /** The URL NIP-42 AUTH events must name. */
+  publicUrl: string
+  /** The NIP-11 document served over HTTP. */
+  info: Record<string, unknown>
+  /** Closes every connection, finishes in-flight writes, and releases the port and the database. */
   close(): Promise<void>
 }
 
@@ -64,18 +66,28 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   maxFiltersPerSubscription: 10,
   maxConnections: 256,
   maxMessageBytes: 128 * 1024,
-  maxDeletionTags: 200
+  maxDeletionTags: 200,
+  eventsPerSecondPerPubkey: 10,
+  eventBurstPerPubkey: 100,
+  eventsPerSecondPerConnection: 20,
+  eventBurstPerConnection: 200,
+  reqsPerSecondPerConnection: 10,
+  reqBurstPerConnection: 100
 })
 
 /** The most events one filter returns, whatever `limit` it asks for. */
 export const MAX_QUERY_LIMIT = 500
 
+/** Per-pubkey buckets kept at most; fresh keys beyond it evict the least recently used. */
+export const MAX_PUBKEY_BUCKETS = 10_000
+// How often expired and retired events are pruned and idle rate buckets forgotten.
+const SWEEP_INTERVAL_MS = 60_000
 // A client that floods messages is paused (TCP backpressure) instead of buffered without bound.
 const PAUSE_AFTER_PENDING_MESSAGES = 64
 // A peer that never answers our close frame is cut off after this long.
 const CLOSE_HANDSHAKE_MS = 2000
 
-interface Session {
+interface Session extends Peer {
   readonly ws: WebSocket
   ctx: ClientContext | null
   pending: number
@@ -83,9 +95,8 @@ interface Session {
 }
 
 /** What every connection of one relay shares. */
-interface Hub {
+interface Hub extends Gate {
   readonly core: NostrRelay
-  readonly limits: RelayLimits
   readonly sessions: Map<WebSocket, Session>
   readonly inFlight: Set<Promise<void>>
   closing: boolean
@@ -99,52 +110,103 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
     throw RelayError.INVALID_OPTION('port', 'must be an integer from 0 to 65535')
   }
   const limits = resolveLimits(opts.limits)
+  const policy = resolvePolicy(opts.policy)
+  const info = relayInfoDocument({ ...limits, maxQueryLimit: MAX_QUERY_LIMIT }, policy)
+  const repository = new SqliteEventRepository(databasePath(opts), MAX_QUERY_LIMIT)
 
-  const store = new EventStore(MAX_QUERY_LIMIT)
-  if (opts.dir) await store.persistTo(opts.dir)
-  const sessions = new Map<WebSocket, Session>()
-  const hub: Hub = { core: createCore(store, sessions, limits), limits, sessions, inFlight: new Set(), closing: false }
-
-  const http = createServer(relayInformation(limits))
+  const http = createServer(serveInfo(JSON.stringify(info)))
   try {
     await listen(http, host, port)
   } catch (err) {
-    await store.destroy()
+    await repository.destroy()
     throw RelayError.LISTEN_FAILED(host, port, err)
   }
+  const bound = http.address() as AddressInfo
+  const url = `ws://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`
+  const publicUrl = opts.publicUrl ?? url
+  const sessions = new Map<WebSocket, Session>()
+  const pubkeyBuckets = new BucketMap(
+    { perSecond: limits.eventsPerSecondPerPubkey, burst: limits.eventBurstPerPubkey },
+    MAX_PUBKEY_BUCKETS
+  )
+  const core = createCore(repository, sessions, limits, policy)
+  const hub: Hub = {
+    core,
+    limits,
+    policy,
+    repository,
+    pubkeyBuckets,
+    publicUrl,
+    sessions,
+    inFlight: new Set(),
+    closing: false
+  }
+  const sweeper = startSweeper(hub)
+
   const wss = new WebSocketServer({ server: http, maxPayload: limits.maxMessageBytes })
   // ws re-emits server errors on wss; without a listener that would throw.
   wss.on('error', () => undefined)
   wss.on('connection', (ws, req) => accept(hub, ws, req))
 
-  const bound = http.address() as AddressInfo
-  const url = `ws://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`
   let closed: Promise<void> | null = null
   return {
     url,
     host: bound.address,
     port: bound.port,
+    publicUrl,
+    info,
     close() {
-      closed ??= shutdown(hub, wss, http, store)
+      clearInterval(sweeper)
+      closed ??= shutdown(hub, wss, http)
       return closed
     }
   }
 }
 
-function createCore(store: EventStore, sessions: Map<WebSocket, Session>, limits: RelayLimits): NostrRelay {
-  const core = new NostrRelay(store, {
+function databasePath(opts: RelayOptions): string {
+  if (opts.db && opts.dir) throw RelayError.INVALID_OPTION('dir', 'is the deprecated spelling of db: give one of them')
+  if (opts.db) return opts.db
+  if (opts.dir) return join(opts.dir, 'relay.sqlite')
+  return ':memory:'
+}
+
+// Expired events are never served (the query skips them); the sweep reclaims their space, and
+// retires regular events past `retentionSeconds`. Once at start, then every minute.
+function startSweeper(hub: Hub): NodeJS.Timeout {
+  const sweep = (): void => {
+    if (hub.closing) return
+    try {
+      hub.repository.prune(Math.floor(Date.now() / 1000), hub.policy.retentionSeconds)
+    } catch (err) {
+      console.error(`relay: pruning ${hub.repository.path} failed: ${String(err)}`)
+    }
+    hub.pubkeyBuckets.sweep()
+  }
+  sweep()
+  const timer = setInterval(sweep, SWEEP_INTERVAL_MS)
+  timer.unref()
+  return timer
+}
+
+function createCore(
+  repository: SqliteEventRepository,
+  sessions: Map<WebSocket, Session>,
+  limits: RelayLimits,
+  policy: ResolvedPolicy
+): NostrRelay {
+  const core = new NostrRelay(repository, {
     // The core's 1 s filter cache answers REQs with stale results; its 10 min per-id result cache
-    // would replay a refusal (say, a failed journal write) for an event that is fine on retry.
+    // would replay a refusal (say, a failed write) for an event that is fine on retry.
     filterResultCacheTtl: 0,
     eventHandlingResultCacheTtl: 0,
     maxSubscriptionsPerClient: limits.maxSubscriptionsPerConnection,
-    // Errors only: a failed journal write is worth a line on stderr, chatter is not.
+    // Errors only: a failed write is worth a line on stderr, chatter is not. No `domain`: NIP-42
+    // is done in admission.ts (auth.ts says why).
     logLevel: LogLevel.ERROR
   })
   core.register(subscriptionGuard(sessions, limits))
-  core.register(tagAwareBroadcast(sessions))
-  core.register(deletionGuard(store))
-  core.register(deletionBroadcast(sessions))
+  core.register(tagAwareBroadcast(sessions, policy))
+  core.register(deletionBroadcast(sessions, policy))
   return core
 }
 
@@ -161,9 +223,20 @@ function accept(hub: Hub, ws: WebSocket, req: IncomingMessage): void {
     ws.close(1013, 'too many connections')
     return
   }
-  const session: Session = { ws, ctx: null, pending: 0, chain: Promise.resolve() }
+  const { limits } = hub
+  const session: Session = {
+    ws,
+    ctx: null,
+    pending: 0,
+    chain: Promise.resolve(),
+    challenge: hub.policy.auth === 'off' ? null : newChallenge(),
+    authed: new Set(),
+    events: new TokenBucket({ perSecond: limits.eventsPerSecondPerConnection, burst: limits.eventBurstPerConnection }),
+    reqs: new TokenBucket({ perSecond: limits.reqsPerSecondPerConnection, burst: limits.reqBurstPerConnection })
+  }
   hub.sessions.set(ws, session)
   hub.core.handleConnection(ws, req.socket.remoteAddress)
+  if (session.challenge !== null) send(ws, ['AUTH', session.challenge])
   ws.on('close', () => {
     hub.sessions.delete(ws)
     hub.core.handleDisconnect(ws)
@@ -202,15 +275,27 @@ async function handleRaw(hub: Hub, session: Session, data: RawData, isBinary: bo
     sendRefusal(session.ws, parsed.refusal)
     return
   }
-  const refusal = admit(parsed.message, hub.limits)
+  const { message } = parsed
+  if (message.type === 'AUTH') {
+    const result = authenticate(hub, session, message.event)
+    send(session.ws, ['OK', message.event.id, result.ok, result.ok ? '' : result.error.nip01Reason()])
+    return
+  }
+  const refusal = admit(hub, session, message)
   if (refusal) {
     sendRefusal(session.ws, refusal)
     return
   }
-  await hub.core.handleMessage(session.ws, toCoreMessage(parsed.message))
+  await hub.core.handleMessage(session.ws, toCoreMessage(message))
 }
 
-async function shutdown(hub: Hub, wss: WebSocketServer, http: Server, store: EventStore): Promise<void> {
+function admit(hub: Hub, session: Session, message: ClientMessage): Refusal | null {
+  if (message.type === 'EVENT') return admitEvent(hub, session, message.event)
+  if (message.type === 'REQ') return admitReq(hub, session, message.subscriptionId, message.filters)
+  return null
+}
+
+async function shutdown(hub: Hub, wss: WebSocketServer, http: Server): Promise<void> {
   hub.closing = true
   await Promise.all([...wss.clients].map(closeSocket))
   await Promise.all([...hub.inFlight])
@@ -220,42 +305,22 @@ async function shutdown(hub: Hub, wss: WebSocketServer, http: Server, store: Eve
     http.closeAllConnections()
   })
   await hub.core.destroy()
-  await store.destroy()
+  await hub.repository.destroy()
 }
 
+// Counts and sizes are positive integers; rates are positive numbers (0.5/s is a fine rate).
 function resolveLimits(given: Partial<RelayLimits> | undefined): RelayLimits {
   const limits = { ...DEFAULT_LIMITS, ...given }
   for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value < 1)
+    if (name.includes('PerSecond')) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+        throw RelayError.INVALID_OPTION(`limits.${name}`, 'must be a positive number')
+      }
+    } else if (!Number.isSafeInteger(value) || value < 1) {
       throw RelayError.INVALID_OPTION(`limits.${name}`, 'must be a positive integer')
+    }
   }
   return limits
-}
-
-/** Checks the bounds that need only the message itself; the subscription count needs the core's context. */
-function admit(message: ClientMessage, limits: RelayLimits): Refusal | null {
-  if (message.type === 'EVENT') {
-    const { event } = message
-    const size = Buffer.byteLength(JSON.stringify(event))
-    if (size > limits.maxEventBytes) {
-      return { reply: 'OK', eventId: event.id, error: RelayError.EVENT_TOO_LARGE(size, limits.maxEventBytes) }
-    }
-    // The core checks signatures only after its duplicate lookup, so a forged copy of a stored
-    // event would get "OK true, duplicate". Verify first, so a bad signature is always refused.
-    if (!verifyEvent(event)) return { reply: 'OK', eventId: event.id, error: RelayError.BAD_SIGNATURE() }
-    if (event.kind === EventDeletion && event.tags.length > limits.maxDeletionTags) {
-      const error = RelayError.TOO_MANY_TAGS('deletion', event.tags.length, limits.maxDeletionTags)
-      return { reply: 'OK', eventId: event.id, error }
-    }
-  }
-  if (message.type === 'REQ' && message.filters.length > limits.maxFiltersPerSubscription) {
-    return {
-      reply: 'CLOSED',
-      subscriptionId: message.subscriptionId,
-      error: RelayError.TOO_MANY_FILTERS(message.filters.length, limits.maxFiltersPerSubscription)
-    }
-  }
-  return null
 }
 
 function toCoreMessage(message: ClientMessage): NostrIncomingMessage {
@@ -293,40 +358,38 @@ function subscriptionGuard(sessions: Map<WebSocket, Session>, limits: RelayLimit
 
 // The core matches live events on ids, authors, kinds, since and until only: it ignores #tag
 // filters, so a NIP-47 client subscribed to its own reply (`#e`) would be sent every reply of the
-// wallet. Match with nostr-tools' complete NIP-01 matcher instead.
-function tagAwareBroadcast(sessions: Map<WebSocket, Session>): BroadcastPlugin {
-  return { broadcast: async (event: Event) => broadcast(sessions, event) }
+// wallet. Match with nostr-tools' complete NIP-01 matcher instead. This is also where auth 'all'
+// withholds NIP-47 events from connections that are neither their author nor their `p`; those
+// kinds are ephemeral, so live delivery is the only delivery.
+function tagAwareBroadcast(sessions: Map<WebSocket, Session>, policy: ResolvedPolicy): BroadcastPlugin {
+  return { broadcast: async (event: Event) => broadcast(sessions, policy, event) }
 }
 
-function broadcast(sessions: Map<WebSocket, Session>, event: Event): void {
-  for (const { ctx } of sessions.values()) {
+function broadcast(sessions: Map<WebSocket, Session>, policy: ResolvedPolicy, event: Event): void {
+  for (const { ctx, authed } of sessions.values()) {
     if (!ctx?.isOpen) continue
+    if (policy.auth === 'all' && !mayRead(event, authed)) continue
     for (const [subscriptionId, filters] of ctx.subscriptions.entries()) {
       if (filters.some((filter) => matchesFilter(filter, event))) ctx.sendMessage(['EVENT', subscriptionId, event])
     }
   }
 }
 
-// An event its author deleted is refused with a reason; the core would otherwise find it neither
-// stored nor a duplicate, and the store would drop it behind an "OK true".
-function deletionGuard(store: EventStore): BeforeHandleEventPlugin {
-  return {
-    beforeHandleEvent(event) {
-      if (!store.isDeleted(event)) return { canHandle: true }
-      return { canHandle: false, message: RelayError.DELETED(event.id).nip01Reason() }
-    }
-  }
+// Both libraries describe the NIP-01 filter: @nostr-relay/common lists the single-letter tag keys,
+// nostr-tools uses an index signature. Filters are shape-checked on arrival (messages.ts).
+function matchesFilter(filter: Filter, event: Event): boolean {
+  return matchFilter(filter as NostrToolsFilter, event)
 }
 
 // The core stores a kind 5 through deleteByDeletionRequest but never broadcasts it, and NIP-90
 // providers subscribe to kind 5 to learn of cancellations: send a new one (OK without a
 // "duplicate:" message) to live subscribers here.
-function deletionBroadcast(sessions: Map<WebSocket, Session>): HandleMessagePlugin {
+function deletionBroadcast(sessions: Map<WebSocket, Session>, policy: ResolvedPolicy): HandleMessagePlugin {
   return {
     async handleMessage(_ctx, message, next): Promise<HandleMessageResult> {
       const result = await next()
       if (message[0] !== 'EVENT' || message[1].kind !== EventDeletion) return result
-      if (result?.messageType === 'EVENT' && result.success && !result.message) broadcast(sessions, message[1])
+      if (result?.messageType === 'EVENT' && result.success && !result.message) broadcast(sessions, policy, message[1])
       return result
     }
   }
@@ -371,26 +434,16 @@ function listen(server: Server, host: string, port: number): Promise<void> {
   })
 }
 
-// NIP-11: a plain HTTP GET with `Accept: application/nostr+json` describes the relay and its limits.
-function relayInformation(limits: RelayLimits): (req: IncomingMessage, res: ServerResponse) => void {
-  const document = JSON.stringify({
-    name: '2020117 devnet relay',
-    description: 'Embedded Nostr relay for the 2020117 local network',
-    software: '@2020117/relay',
-    supported_nips: [1, 9, 11, 40],
-    limitation: {
-      max_message_length: limits.maxMessageBytes,
-      max_subscriptions: limits.maxSubscriptionsPerConnection,
-      max_filters: limits.maxFiltersPerSubscription,
-      max_limit: MAX_QUERY_LIMIT,
-      max_subid_length: 64,
-      auth_required: false,
-      payment_required: false
-    }
-  })
+// NIP-11: a plain HTTP GET with `Accept: application/nostr+json` describes the relay and its policy.
+function serveInfo(document: string): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if ((req.headers.accept ?? '').includes('application/nostr+json')) {
-      res.writeHead(200, { 'content-type': 'application/nostr+json', 'access-control-allow-origin': '*' })
+      res.writeHead(200, {
+        'content-type': 'application/nostr+json',
+        'access-control-allow-origin': '*',
+        'access-control-allow-headers': '*',
+        'access-control-allow-methods': 'GET'
+      })
       res.end(document)
       return
     }
