@@ -35,9 +35,12 @@ export async function tempDir(prefix = 'nostr-test-'): Promise<string> {
   return dir
 }
 
-/** A relay in memory; `port` restarts one on the port of a relay that was closed. */
+/**
+ * A relay in memory that takes every kind without proof of work (the policy tests choose theirs);
+ * `port` restarts one on the port of a relay that was closed.
+ */
 export async function relay(port = 0): Promise<{ url: string; port: number; close(): Promise<void> }> {
-  const running = await startRelay({ port, dir: null })
+  const running = await startRelay({ port, policy: { pow: [], acceptedKinds: null } })
   onCleanup(() => running.close())
   return running
 }

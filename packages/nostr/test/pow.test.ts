@@ -4,6 +4,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure'
 import { OPEN_RELAY_POLICY, committedPowBits, relayPolicyInfo, type RelayPolicy } from '@2020117/protocol'
 import { mineEvent, readRelayPolicy } from '@2020117/nostr'
+import { startRelay } from '@2020117/relay'
 import { frontRelay, nostrError, now, onCleanup, pool, runCleanups } from './helpers.js'
 
 afterEach(runCleanups)
@@ -196,5 +197,29 @@ describe('RelayPool NIP-42', () => {
     const p = pool([r.url], { secretKey: sk, log: (m) => logged.push(m) })
     expect(await p.publish(note(sk))).toBe(0)
     expect(logged).toContain(`relay ${r.url}/ refused our NIP-42 authentication: restricted: not this time`)
+  })
+})
+
+describe('against @2020117/relay with its default policy and auth on writes', () => {
+  test('a job request is mined to 10 bits and taken, feedback goes free, an unauthenticated write is refused', async () => {
+    const r = await startRelay({ port: 0, policy: { auth: 'writes' } })
+    onCleanup(() => r.close())
+    expect(await readRelayPolicy(r.url)).toMatchObject({ authRequired: true })
+    const sk = generateSecretKey()
+    const p = pool([r.url], { secretKey: sk })
+    const { event, accepted } = await p.publishWithPow(request())
+    expect(accepted).toEqual([r.url])
+    expect(committedPowBits(event)).toBeGreaterThanOrEqual(10)
+    const feedback = await p.publishWithPow({ kind: 7000, created_at: now(), tags: [['e', event.id]], content: '' })
+    expect(feedback.accepted).toEqual([r.url])
+    expect(feedback.event.tags.some((t) => t[0] === 'nonce')).toBe(false)
+    expect(await pool([r.url]).publish(finalizeEvent(request('anon'), generateSecretKey()))).toBe(0)
+    expect((await pool([r.url]).query({ ids: [event.id, feedback.event.id] })).length).toBe(2)
+  })
+
+  test('a pool that does not mine is refused pow: by the relay', async () => {
+    const r = await startRelay({ port: 0 })
+    onCleanup(() => r.close())
+    expect(await pool([r.url]).publish(finalizeEvent(request(), generateSecretKey()))).toBe(0)
   })
 })
