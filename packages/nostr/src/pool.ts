@@ -48,9 +48,18 @@ export interface RelayPoolOptions {
   secretKey?: Uint8Array
   /** How long `publishWithPow` may mine one event (default 60 s). */
   powTimeoutMs?: number
-  /** Told what is worth knowing but not an error: a relay without a policy, a refused AUTH, a mined retry. */
-  log?: (msg: string, fields?: Record<string, unknown>) => void
+  /** Told what is worth knowing but not an error: a relay without a policy (debug), a mined retry (info), a refused AUTH (warn). */
+  log?: PoolLog
 }
+
+/** The part of a logger the pool needs: @2020117/cli's Logger fits. */
+export interface PoolLog {
+  debug(msg: string, fields?: Record<string, unknown>): void
+  info(msg: string, fields?: Record<string, unknown>): void
+  warn(msg: string, fields?: Record<string, unknown>): void
+}
+
+const QUIET: PoolLog = { debug: () => {}, info: () => {}, warn: () => {} }
 
 export interface PublishOptions {
   /** Per relay, how long to wait for its OK (default 5 s). */
@@ -112,7 +121,8 @@ export class RelayPool extends EventEmitter {
   private readonly secretKey: Uint8Array | null
   private readonly signAuth: AuthSigner | null
   private readonly powTimeoutMs: number
-  private readonly log: NonNullable<RelayPoolOptions['log']>
+  private readonly log: PoolLog
+  private readonly debug: (msg: string, fields?: Record<string, unknown>) => void
   /** Aborted by close(): stops any mining in flight. */
   private readonly mining = new AbortController()
 
@@ -121,11 +131,12 @@ export class RelayPool extends EventEmitter {
     this.relays = [...new Set(relays)]
     this.secretKey = opts.secretKey ?? null
     this.powTimeoutMs = opts.powTimeoutMs ?? DEFAULT_POW_TIMEOUT_MS
-    this.log = opts.log ?? (() => {})
+    this.log = opts.log ?? QUIET
+    this.debug = (msg, fields) => this.log.debug(msg, fields)
     const sk = this.secretKey
     this.signAuth = sk ? async (template) => finalizeEvent(template, sk) : null
     this.pool = new AuthingPool({ enableReconnect: !opts.persistent, enablePing: true }, this.signAuth, (url, err) =>
-      this.log(`relay ${url} refused our NIP-42 authentication: ${printable(err.message)}`, { relay: url })
+      this.log.warn(`relay ${url} refused our NIP-42 authentication: ${printable(err.message)}`, { relay: url })
     )
     this.persistent = opts.persistent === true
     if (opts.persistent) {
@@ -153,6 +164,16 @@ export class RelayPool extends EventEmitter {
   }
 
   /**
+   * The event as `publishWithPow` would first send it: mined to the price the relays state for its
+   * kind, or as it is when that is 0. For a caller that must know the id before it publishes (to
+   * follow the answers); publishing it then costs no second mining unless a relay refuses it.
+   */
+  async minedFor(input: EventTemplate | Event, opts: PublishOptions = {}): Promise<Event> {
+    const relays = [...new Set(opts.only ?? this.relays)]
+    return this.priced(input, await this.priceOf(relays, input.kind), relays)
+  }
+
+  /**
    * Signs a template (or takes a signed event of the pool's key) with the proof of work the
    * relays' policies price its kind at, mined once for the dearest; an event that needs none goes
    * as it is. A relay that refuses `pow:` is read again (its document, and the bits its refusal
@@ -170,7 +191,7 @@ export class RelayPool extends EventEmitter {
       const bits = await this.retryPrice(refusedPow, event.kind)
       if (bits > committedPowBits(event)) {
         const asking = refusedPow.map((o) => o.relay)
-        this.log(`${asking.join(', ')} wanted more proof of work: mining ${bits} bits and publishing once more`, {
+        this.log.info(`${asking.join(', ')} wanted more proof of work: mining ${bits} bits and publishing once more`, {
           kind: event.kind,
           bits
         })
@@ -233,7 +254,7 @@ export class RelayPool extends EventEmitter {
         // Connected while close() ran: the pool no longer holds it, so nobody else would close it.
         if (this.closed) return relay.close()
         failures = 0
-        void readRelayPolicy(url, { log: this.log }) // so that the first publish finds it cached
+        void readRelayPolicy(url, { log: this.debug }) // so that the first publish finds it cached
         this.connected.set(url, relay)
         for (const entry of this.subscriptions) this.openOn(entry, url, relay)
         dialled()
@@ -292,7 +313,7 @@ export class RelayPool extends EventEmitter {
 
   /** The most bits any of these relays prices `kind` at. */
   private async priceOf(relays: string[], kind: number): Promise<number> {
-    const policies = await Promise.all(relays.map((url) => readRelayPolicy(url, { log: this.log })))
+    const policies = await Promise.all(relays.map((url) => readRelayPolicy(url, { log: this.debug })))
     return Math.max(0, ...policies.map((policy) => requiredPowBits(policy, kind)))
   }
 
@@ -300,7 +321,7 @@ export class RelayPool extends EventEmitter {
   private async retryPrice(refused: Outcome[], kind: number): Promise<number> {
     const prices = await Promise.all(
       refused.map(async (o) => {
-        const policy = await readRelayPolicy(o.relay, { refresh: true, log: this.log })
+        const policy = await readRelayPolicy(o.relay, { refresh: true, log: this.debug })
         return Math.max(requiredPowBits(policy, kind), bitsNamedIn(o.reason))
       })
     )

@@ -8,6 +8,22 @@ import { NostrError } from './errors.js'
 
 export const DEFAULT_POW_TIMEOUT_MS = 60_000
 
+/** The bins' `--pow-timeout=SECONDS` flag (a @2020117/cli FlagSpec): read it with `powTimeoutMs`. */
+export const POW_TIMEOUT_FLAG = {
+  type: 'integer',
+  description: 'seconds to mine the proof of work a relay asks for (NIP-13) before giving up',
+  default: DEFAULT_POW_TIMEOUT_MS / 1000,
+  min: 1,
+  max: 3600,
+  placeholder: 'SECONDS'
+} as const
+
+/** The flag's value in ms. */
+export function powTimeoutMs(values: Record<string, unknown>): number {
+  const seconds = values['pow-timeout']
+  return typeof seconds === 'number' ? seconds * 1000 : DEFAULT_POW_TIMEOUT_MS
+}
+
 export interface MineOptions {
   /** Give up after this long (default 60 s) with NostrError POW_TOO_SLOW. */
   timeoutMs?: number

@@ -9,6 +9,12 @@ import { frontRelay, nostrError, now, onCleanup, pool, runCleanups } from './hel
 
 afterEach(runCleanups)
 
+const logInto = (lines: string[]) => ({
+  debug: (m: string) => lines.push(m),
+  info: (m: string) => lines.push(m),
+  warn: (m: string) => lines.push(m)
+})
+
 const JOBS = [{ kinds: [[5000, 5999] as const], bits: 10 }]
 const policy = (over: Partial<RelayPolicy>): RelayPolicy => ({ ...OPEN_RELAY_POLICY, ...over })
 const request = (content = 'a job') => ({ kind: 5050, created_at: now(), tags: [['i', content, 'text']], content: '' })
@@ -123,7 +129,7 @@ describe('RelayPool.publishWithPow', () => {
   test('a relay whose document says 0 but enforces 10: refused, mined to 10, published once more, accepted', async () => {
     const r = await frontRelay({ doc: {}, enforce: JOBS })
     const logged: string[] = []
-    const p = pool([r.url], { secretKey: generateSecretKey(), log: (m) => logged.push(m) })
+    const p = pool([r.url], { secretKey: generateSecretKey(), log: logInto(logged) })
     const { event, accepted } = await p.publishWithPow(request())
     expect(accepted).toEqual([r.url])
     expect(r.events.map(committedPowBits)).toEqual([0, committedPowBits(event)])
@@ -194,7 +200,7 @@ describe('RelayPool NIP-42', () => {
     const r = await frontRelay({ auth: 'writes', refuseAuth: true })
     const sk = generateSecretKey()
     const logged: string[] = []
-    const p = pool([r.url], { secretKey: sk, log: (m) => logged.push(m) })
+    const p = pool([r.url], { secretKey: sk, log: logInto(logged) })
     expect(await p.publish(note(sk))).toBe(0)
     expect(logged).toContain(`relay ${r.url}/ refused our NIP-42 authentication: restricted: not this time`)
   })
