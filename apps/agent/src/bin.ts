@@ -329,6 +329,8 @@ async function announce(a: {
   a.goodbye(() => presence.stop())
   await presence.start()
   log.info(`announced on ${a.pool.relays.length} relay(s): profile, handler and heartbeat every minute`)
+  // The profile may cost proof of work (20 bits by default): it is mined beside the heartbeats.
+  void presence.profile.then((n) => n > 0 && log.info(`profile (kind 0) published on ${n} relay(s)`))
 }
 
 /** The jobs' figures of the summary, beside the sessions' (`msat_earned` is the sessions'). */

@@ -30,6 +30,8 @@ export class JobCustomer {
   readonly pool: RelayPool
   private readonly net: TestNetwork
   private readonly posted = new Map<string, Posted>()
+  /** The ids of the requests as signed, before mining gave them new ones. */
+  private readonly signed = new Set<string>()
   private readonly waiters = new Set<() => void>()
   /** One subscription to every answer addressed to us (a relay bounds subscriptions per connection). */
   private readonly sub: ReturnType<RelayPool['subscribe']>
@@ -38,7 +40,8 @@ export class JobCustomer {
     this.net = net
     this.secretKey = secretKey
     this.pubkey = getPublicKey(secretKey)
-    this.pool = new RelayPool(net.devnet.state.relays, { persistent: true })
+    // With our key: it authenticates (NIP-42) and mines what the relay prices (a request: 10 bits).
+    this.pool = new RelayPool(net.devnet.state.relays, { persistent: true, secretKey })
     const since = Math.floor(Date.now() / 1000) - 5
     this.sub = this.pool.subscribe({ '#p': [this.pubkey] }, (e) => this.route(e), { since: () => since })
   }
@@ -48,11 +51,16 @@ export class JobCustomer {
     return this.publish(buildRequest(opts, this.secretKey))
   }
 
-  /** Publishes any signed request (a hostile one too) and follows its answers. */
-  async publish(event: Event): Promise<Posted> {
+  /**
+   * Publishes any signed request (a hostile one too) and follows its answers. One of our key is
+   * mined first to the relay's price: `posted.event` is the request as published (its new id).
+   */
+  async publish(signed: Event): Promise<Posted> {
     // The same request signed twice in one second is the same event (same id): the relay would
     // call it a duplicate and the agent would rightly not answer it again. A test must vary it.
-    if (this.posted.has(event.id)) throw new Error(`request ${event.id.slice(0, 12)} was already posted`)
+    if (this.signed.has(signed.id)) throw new Error(`request ${signed.id.slice(0, 12)} was already posted`)
+    this.signed.add(signed.id)
+    const event = signed.pubkey === this.pubkey ? await this.pool.minedFor(signed) : signed
     const posted: Posted = { event, feedback: [], results: [], refused: [] }
     this.posted.set(event.id, posted)
     await this.sub.ready
@@ -77,8 +85,13 @@ export class JobCustomer {
             },
             secretKey
           )
-    await this.pool.publish(deletion)
-    return deletion
+    // A deletion (kind 5) costs 20 bits under the default policy: mined with the key that signs it.
+    const pool = new RelayPool(this.net.devnet.state.relays, { secretKey })
+    try {
+      return (await pool.publishWithPow(deletion)).event
+    } finally {
+      pool.close()
+    }
   }
 
   /** Resolves once `test` holds (checked on every answer); rejects after `ms`. */
