@@ -69,26 +69,50 @@ export class JobCustomer {
     return posted
   }
 
-  async cancel(posted: Posted, secretKey = this.secretKey): Promise<Event> {
+  /** A request signed and mined to the relay's price, not yet published (for `publish`). */
+  async mine(opts: RequestOptions): Promise<Event> {
+    return this.pool.minedFor(buildRequest(opts, this.secretKey))
+  }
+
+  /**
+   * A kind 5 of the request by `secretKey`'s author, mined (20 bits under the default policy: seconds),
+   * not yet published: a test that races a payment window mines it before the window opens.
+   */
+  async deletion(request: Event, secretKey = this.secretKey): Promise<Event> {
     const deletion =
       secretKey === this.secretKey
-        ? buildCancellation(posted.event, secretKey)
+        ? buildCancellation(request, secretKey)
         : finalizeEvent(
             {
               kind: 5,
               created_at: Math.floor(Date.now() / 1000),
               tags: [
-                ['e', posted.event.id],
-                ['k', String(posted.event.kind)]
+                ['e', request.id],
+                ['k', String(request.kind)]
               ],
               content: ''
             },
             secretKey
           )
-    // A deletion (kind 5) costs 20 bits under the default policy: mined with the key that signs it.
+    return this.withKey(secretKey, (pool) => pool.minedFor(deletion))
+  }
+
+  /** Publishes a signed (and mined) event as it is, through a pool of its author's key. */
+  async send(event: Event, secretKey = this.secretKey): Promise<void> {
+    const took = await this.withKey(secretKey, (pool) => pool.publish(event))
+    if (took === 0) throw new Error(`the relay refused the kind ${event.kind}`)
+  }
+
+  async cancel(posted: Posted, secretKey = this.secretKey): Promise<Event> {
+    const deletion = await this.deletion(posted.event, secretKey)
+    await this.send(deletion, secretKey)
+    return deletion
+  }
+
+  private async withKey<T>(secretKey: Uint8Array, use: (pool: RelayPool) => Promise<T>): Promise<T> {
     const pool = new RelayPool(this.net.devnet.state.relays, { secretKey })
     try {
-      return (await pool.publishWithPow(deletion)).event
+      return await use(pool)
     } finally {
       pool.close()
     }
