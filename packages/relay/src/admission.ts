@@ -76,8 +76,7 @@ function eventProblem(gate: Gate, peer: Peer, event: Event): RelayError | null {
   // The core checks signatures only after its duplicate lookup, so a forged copy of a stored
   // event would get "OK true, duplicate". Verify first, so a bad signature is always refused.
   if (!verifyEvent(event)) return RelayError.BAD_SIGNATURE()
-  if (event.kind === CLIENT_AUTH_KIND)
-    return RelayError.AUTH_INVALID('kind 22242 goes in an AUTH message, never an EVENT')
+  if (event.kind === CLIENT_AUTH_KIND) return RelayError.AUTH_AS_EVENT()
   if (event.kind === EventDeletion && event.tags.length > limits.maxDeletionTags) {
     return RelayError.TOO_MANY_TAGS('deletion', event.tags.length, limits.maxDeletionTags)
   }

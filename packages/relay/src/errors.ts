@@ -185,6 +185,13 @@ export class RelayError extends Error {
     return new RelayError('AUTH_INVALID', `authentication refused: ${why}; sign a fresh kind 22242 event (NIP-42)`)
   }
 
+  static AUTH_AS_EVENT(): RelayError {
+    return new RelayError(
+      'AUTH_INVALID',
+      'kind 22242 authenticates a connection (NIP-42) and is never stored: send it as ["AUTH", event], not as an EVENT'
+    )
+  }
+
   static EXPIRED(expiration: number): RelayError {
     return new RelayError(
       'EXPIRED',

@@ -124,23 +124,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
   const bound = http.address() as AddressInfo
   const url = `ws://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`
   const publicUrl = opts.publicUrl ?? url
-  const sessions = new Map<WebSocket, Session>()
-  const pubkeyBuckets = new BucketMap(
-    { perSecond: limits.eventsPerSecondPerPubkey, burst: limits.eventBurstPerPubkey },
-    MAX_PUBKEY_BUCKETS
-  )
-  const core = createCore(repository, sessions, limits, policy)
-  const hub: Hub = {
-    core,
-    limits,
-    policy,
-    repository,
-    pubkeyBuckets,
-    publicUrl,
-    sessions,
-    inFlight: new Set(),
-    closing: false
-  }
+  const hub = createHub(repository, limits, policy, publicUrl)
   const sweeper = startSweeper(hub)
 
   const wss = new WebSocketServer({ server: http, maxPayload: limits.maxMessageBytes })
@@ -160,6 +144,27 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RunningRelay>
       closed ??= shutdown(hub, wss, http)
       return closed
     }
+  }
+}
+
+function createHub(
+  repository: SqliteEventRepository,
+  limits: RelayLimits,
+  policy: ResolvedPolicy,
+  publicUrl: string
+): Hub {
+  const sessions = new Map<WebSocket, Session>()
+  const pubkeyRate = { perSecond: limits.eventsPerSecondPerPubkey, burst: limits.eventBurstPerPubkey }
+  return {
+    core: createCore(repository, sessions, limits, policy),
+    limits,
+    policy,
+    repository,
+    pubkeyBuckets: new BucketMap(pubkeyRate, MAX_PUBKEY_BUCKETS),
+    publicUrl,
+    sessions,
+    inFlight: new Set(),
+    closing: false
   }
 }
 

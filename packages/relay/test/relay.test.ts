@@ -1,4 +1,9 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { Relay } from 'nostr-tools/relay'
 import { generateSecretKey, getPublicKey, type Event } from 'nostr-tools/pure'
@@ -15,6 +20,9 @@ import {
   storedIds,
   tempDir
 } from './helpers.js'
+
+const CHILD = new URL('./fixtures/relay-child.ts', import.meta.url)
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
 
 // These tests are about storage and bounds, not the network's policy (policy.test.ts): accept
 // every kind without proof of work.
@@ -177,6 +185,27 @@ describe('@2020117/relay', () => {
     expect(storedIds(db)).toEqual([note.id])
     const second = await relay({ db })
     expect(await query(await connect(second.url), [{ ids: [note.id] }])).toEqual([note])
+  })
+
+  it('serves an event after the relay process is killed with SIGKILL right after its OK', async () => {
+    const db = join(await tempDir(), 'relay.sqlite')
+    const child = spawn(process.execPath, ['--import', tsxLoader, fileURLToPath(CHILD), db], {
+      stdio: ['ignore', 'pipe', 'inherit']
+    })
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal))
+    )
+    cleanups.push(() => child.kill('SIGKILL'))
+    const [url] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string]
+    const note = sign(generateSecretKey(), { kind: 1, content: 'acknowledged, then the power went' })
+    const client = await Relay.connect(url)
+    await client.publish(note)
+    child.kill('SIGKILL')
+    expect(await exited).toBe('SIGKILL')
+    client.close()
+
+    const again = await relay({ db })
+    expect(await query(await connect(again.url), [{ ids: [note.id] }])).toEqual([note])
   })
 
   it('accepts the deprecated dir option as <dir>/relay.sqlite', async () => {
