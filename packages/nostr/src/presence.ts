@@ -70,6 +70,8 @@ export class Presence {
   private profileRun: Promise<number> = Promise.resolve(0)
   private profileInFlight = false
   private profileDue = false
+  /** After stop(), a profile still being mined is dropped without a word (the pool's close ends it). */
+  private stopped = false
 
   constructor(opts: PresenceOptions) {
     this.opts = opts
@@ -104,7 +106,7 @@ export class Presence {
     this.profileRun = this.publishProfile(only).then(
       (accepted) => {
         this.profileInFlight = false
-        if (accepted === 0 && !only) {
+        if (accepted === 0 && !only && !this.stopped) {
           this.profileDue = true
           this.log('the profile is tried again at the next heartbeat')
         }
@@ -122,6 +124,7 @@ export class Presence {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true
     this.opts.pool.off('reconnect', this.onreconnect)
     if (this.timer) clearInterval(this.timer)
     this.timer = null
@@ -233,6 +236,7 @@ export class Presence {
     try {
       published = await pool.publishWithPow(event, only ? { only } : {})
     } catch (err) {
+      if (this.stopped && what === 'profile') return 0
       // POW_TOO_SLOW or POW_REFUSED: its message says which relay wants what, and what to do.
       this.log(`the ${what} was not published: ${(err as Error).message}`, { relays: pool.relays.length })
       return 0
