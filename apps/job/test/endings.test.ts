@@ -93,7 +93,7 @@ test('Ctrl-C before paying publishes a kind 5 deletion of the request (on the re
   // The relay applied it: the request itself is gone.
   expect(await provider.pool.query({ ids: [request.id] }, 2000)).toEqual([])
   expect(paid()).toBe(0)
-})
+}, 120_000) // the cancellation (kind 5) is mined to 20 bits: seconds to tens of seconds
 
 test('Ctrl-C after paying cancels nothing: exit 4, paid, no deletion', async () => {
   const paid = debit()
