@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import HyperDHT from 'hyperdht'
 import { CliError, runMain, snakeKeys, startUp, type Logger, type MainContext, type Startup } from '@2020117/cli'
 import { ClaimRecord } from '@2020117/files'
-import { npubOf, Presence, RelayPool } from '@2020117/nostr'
+import { npubOf, powTimeoutMs, Presence, RelayPool } from '@2020117/nostr'
 import { knownNetwork, NwcWallet, walletNetworkName, WalletError, type NetworkName } from '@2020117/wallet'
 import { uploadBlob } from '@2020117/blossom'
 import { lightningAddressInvoicer, nwcInvoicer, type Invoicer } from './session.js'
@@ -59,7 +59,7 @@ async function serve(start: Startup, emit: Emit, goodbye: Goodbye): Promise<Runn
   const setup = await networkOf(start)
   const plan = planOf(start, setup)
   const money = await openMoney(start, setup, plan, goodbye)
-  const pool = setup.relays.length > 0 ? openPool(setup.relays, goodbye) : null
+  const pool = setup.relays.length > 0 ? openPool(setup.relays, start, goodbye) : null
   const provider = plan.halves.sessions ? await startSessions(start, plan, setup, money, goodbye) : null
   const jobs = plan.jobs && pool ? await startJobService(start, plan, setup, money, pool, emit, goodbye) : null
   await announce({ start, provider, jobs, pool, plan, goodbye })
@@ -126,9 +126,18 @@ async function openMoney(start: Startup, setup: Setup, plan: Plan, goodbye: Good
   throw WalletError.NO_WALLET('receive')
 }
 
-/** Persistent: a relay that drops is redialled, subscriptions reopened and the presence published again. */
-function openPool(relays: string[], goodbye: Goodbye): RelayPool {
-  const pool = new RelayPool(relays, { persistent: true })
+/**
+ * Persistent: a relay that drops is redialled, subscriptions reopened and the presence published
+ * again. With our key: it authenticates (NIP-42) and mines what the relays price (the profile).
+ */
+function openPool(relays: string[], start: Startup, goodbye: Goodbye): RelayPool {
+  const { identity, log, values } = start
+  const pool = new RelayPool(relays, {
+    persistent: true,
+    secretKey: identity.secretKey,
+    powTimeoutMs: powTimeoutMs(values),
+    log
+  })
   goodbye(() => pool.close())
   return pool
 }
@@ -320,6 +329,8 @@ async function announce(a: {
   a.goodbye(() => presence.stop())
   await presence.start()
   log.info(`announced on ${a.pool.relays.length} relay(s): profile, handler and heartbeat every minute`)
+  // The profile may cost proof of work (20 bits by default): it is mined beside the heartbeats.
+  void presence.profile.then((n) => n > 0 && log.info(`profile (kind 0) published on ${n} relay(s)`))
 }
 
 /** The jobs' figures of the summary, beside the sessions' (`msat_earned` is the sessions'). */

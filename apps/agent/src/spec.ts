@@ -2,6 +2,7 @@
 // The flag rules that span several flags are plan.ts's.
 
 import { identityFlags, LOG_FLAGS, NETWORK_FLAGS, type CommandSpec } from '@2020117/cli'
+import { POW_TIMEOUT_FLAG } from '@2020117/nostr'
 import { DEFAULT_DEVNET_DIR } from '@2020117/cli/devnet-state'
 import { kinds as KIND, MAX_SATS_PER_MINUTE, MAX_TICK_SECONDS } from '@2020117/protocol'
 
@@ -188,6 +189,7 @@ export const spec: CommandSpec = {
       placeholder: 'DIR'
     },
     ...NETWORK_FLAGS,
+    'pow-timeout': POW_TIMEOUT_FLAG,
     json: {
       type: 'boolean',
       description: 'JSON lines on stdout (ready, session and job events, summary); logs stay on stderr'

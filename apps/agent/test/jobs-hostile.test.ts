@@ -93,19 +93,25 @@ test('an encrypted request the agent cannot decrypt is refused (UNDECRYPTABLE)',
 })
 
 test("a stranger's deletion of a request is ignored: the job goes on and is delivered once paid", async () => {
-  const posted = await customer.post(text('not yours to cancel'))
+  // Both mined before the request goes out: the payment window (5 s) is shorter than mining a kind 5.
+  const stranger = generateSecretKey()
+  const request = await customer.mine(text('not yours to cancel'))
+  const deletion = await customer.deletion(request, stranger)
+  const posted = await customer.publish(request)
   const offer = await customer.status(posted, 'payment-required')
-  await customer.cancel(posted, generateSecretKey())
+  await customer.send(deletion, stranger)
   await customer.pay(offer)
   expect((await customer.result(posted)).content).toBe('not yours to cancel')
 })
 
 test("the author's cancellation before payment stops the wait: no work, no error spam, nothing charged", async () => {
   const before = net.balanceMsat('customer')
-  const posted = await customer.post(text('cancel me'))
+  const request = await customer.mine(text('cancel me'))
+  const deletion = await customer.deletion(request)
+  const posted = await customer.publish(request)
   await customer.status(posted, 'payment-required')
   const ended = agent.json((v) => v.event === 'job_failed' && v.request_id === posted.event.id)
-  await customer.cancel(posted)
+  await customer.send(deletion)
   expect((await ended).reason).toBe('CANCELLED')
   expect(posted.feedback.map((f) => f.status)).toEqual(['payment-required'])
   expect(net.balanceMsat('customer')).toBe(before)

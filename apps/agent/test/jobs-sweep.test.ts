@@ -25,7 +25,12 @@ test('a request the live subscription dropped is taken from the next sweep, once
       onQuery()
       return filter.kinds?.includes(5050) ? [request] : []
     },
-    publish: async (event: Event) => (published.push(event), 1)
+    publish: async (event: Event) => (published.push(event), 1),
+    // The answers go through the pool's proof of work; this relay prices nothing.
+    publishWithPow: async (event: Event) => (
+      published.push(event),
+      { event, accepted: ['ws://relay.test'], refused: [] }
+    )
   } as unknown as RelayPool
   const events: Array<Record<string, unknown>> = []
   let onDelivered = () => {}

@@ -21,7 +21,8 @@ test("hole: a stranger's deletion after the author's, both before the request, u
       return { ready: Promise.resolve(), close() {} }
     },
     query: async () => [],
-    publish: async () => 1
+    publish: async () => 1,
+    publishWithPow: async (event: Event) => ({ event, accepted: ['ws://relay.test'], refused: [] })
   } as unknown as RelayPool
   const accepted: string[] = []
   let onAccepted = () => {}

@@ -22,7 +22,7 @@ import {
 } from '@2020117/cli'
 import { DEFAULT_DEVNET_DIR, readRunningState, type DevnetState } from '@2020117/cli/devnet-state'
 import { buildRequest, isJobError, type JobInput } from '@2020117/jobs'
-import { NostrError, npubOf, parsePubkey, RelayPool } from '@2020117/nostr'
+import { NostrError, npubOf, parsePubkey, POW_TIMEOUT_FLAG, powTimeoutMs, RelayPool } from '@2020117/nostr'
 import {
   JOB_INPUT_TYPES,
   JOB_REQUEST_KIND_MAX,
@@ -173,6 +173,7 @@ const spec: CommandSpec = {
       placeholder: 'DIR'
     },
     relays: NETWORK_FLAGS.relays,
+    'pow-timeout': POW_TIMEOUT_FLAG,
     json: {
       type: 'boolean',
       description: 'print the summary as one JSON line on stdout (the result text in it); logs go to stderr'
@@ -388,7 +389,13 @@ function openRelays(start: Startup, devnet: DevnetState | null, goodbye: Goodbye
   const relays = devnet && !explicit('relays') ? devnet.relays : ((v.relays as string[] | undefined) ?? [])
   if (relays.length === 0) throw NostrError.NO_RELAYS('publishing a job request')
   // Persistent: a relay that drops is redialled and the answers' subscription opened on it again.
-  const pool = new RelayPool(relays, { persistent: true })
+  // Our key answers NIP-42 challenges and signs the request mined to the relays' price.
+  const pool = new RelayPool(relays, {
+    persistent: true,
+    secretKey: start.identity.secretKey,
+    powTimeoutMs: powTimeoutMs(v),
+    log: start.log
+  })
   goodbye(() => pool.close())
   pool.on('reconnect', (url) => start.log.info(`relay ${url} is back: following the request there again`))
   return pool

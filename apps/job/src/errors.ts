@@ -151,10 +151,11 @@ export class JobRunError extends Error {
   static PAYMENT_FAILED(why: string): JobRunError {
     return new JobRunError('PAYMENT_FAILED', why, EXIT.PAYMENT_FAILED)
   }
-  static NOT_PUBLISHED(relays: string[]): JobRunError {
+  /** `why`: what stopped it before any relay could take it (the proof of work, say), else unknown. */
+  static NOT_PUBLISHED(relays: string[], why?: string): JobRunError {
     return new JobRunError(
       'NOT_PUBLISHED',
-      `no relay took the request (${relays.join(', ')}): check --relays, and that they are up. Nothing was paid`,
+      `no relay took the request (${relays.join(', ')}): ${why ?? 'check --relays, and that they are up'}. Nothing was paid`,
       EXIT.NOT_PUBLISHED
     )
   }

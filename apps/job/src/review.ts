@@ -5,7 +5,7 @@
 // ended: the work was delivered whatever the relays do with the review.
 
 import { CliError } from '@2020117/cli'
-import type { RelayPool } from '@2020117/nostr'
+import { NostrError, type RelayPool } from '@2020117/nostr'
 import { MAX_REVIEW_TEXT_BYTES, RATING_MAX, RATING_MIN } from '@2020117/protocol'
 import { buildReview, isReputationError } from '@2020117/reputation'
 import type { NetworkName } from '@2020117/wallet'
@@ -71,7 +71,15 @@ export async function publishReview(
     if (!isReputationError(err)) throw err
     throw ReviewSkipped.REVIEW_INVALID_PROOF(err.message)
   }
-  const relays = await r.pool.publish(review)
-  if (relays === 0) throw ReviewSkipped.REVIEW_NOT_PUBLISHED(r.pool.relays)
-  return { eventId: review.id, relays }
+  // Free under the network's policy; a relay that prices reviews gets one mined (a new id).
+  let published
+  try {
+    published = await r.pool.publishWithPow(review)
+  } catch (err) {
+    if (err instanceof NostrError) throw ReviewSkipped.REVIEW_NOT_PUBLISHED(r.pool.relays)
+    throw err
+  }
+  const { event, accepted } = published
+  if (accepted.length === 0) throw ReviewSkipped.REVIEW_NOT_PUBLISHED(r.pool.relays)
+  return { eventId: event.id, relays: accepted.length }
 }

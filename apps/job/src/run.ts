@@ -27,7 +27,7 @@ import {
   type RequestRef,
   type Result
 } from '@2020117/jobs'
-import { npubOf, type RelayPool } from '@2020117/nostr'
+import { npubOf, type Published, type RelayPool } from '@2020117/nostr'
 import { jobResultKind, kinds as KIND } from '@2020117/protocol'
 import type { Rater, Reputation } from '@2020117/reputation'
 import { WalletError, type NwcWallet, type PaidInvoice } from '@2020117/wallet'
@@ -162,19 +162,30 @@ export class JobRun {
     this.terms = { ...opts.terms, payees: new Map() }
   }
 
-  /** Subscribes to the answers (before the request is out, so none is missed), then publishes it. */
+  /**
+   * Mines the request to the relays' stated price (its id is then final), subscribes to the answers
+   * (before the request is out, so none is missed), then publishes it. A relay that wanted more
+   * work gets a request mined again, with a new id: the answers are followed on that one.
+   */
   async start(): Promise<number> {
-    const { ref, pool } = this.o
-    const sub = pool.subscribe({ kinds: [KIND.JobFeedback, jobResultKind(ref.kind)], '#e': [ref.id] }, (event) =>
-      this.admit(event)
-    )
-    this.subscription = sub
-    // --provider is known before it offers: its rating can be under way before its offer comes.
-    if (this.o.provider !== null) this.rateBatch([this.o.provider])
-    await sub.ready
-    const published = await pool.publish(this.o.request)
+    const { pool } = this.o
+    let published: Published
+    try {
+      this.adopt(await pool.minedFor(this.o.request))
+      await this.follow()
+      published = await pool.publishWithPow(this.o.request)
+    } catch (err) {
+      this.markPublished()
+      // Mining that took too long (POW_TOO_SLOW) or was refused again (POW_REFUSED): its message says what to do.
+      this.finish('not_published', JobRunError.NOT_PUBLISHED(pool.relays, (err as Error).message))
+      return 0
+    }
+    if (published.event.id !== this.o.ref.id) {
+      this.adopt(published.event)
+      await this.follow()
+    }
     this.markPublished()
-    if (published === 0) {
+    if (published.accepted.length === 0) {
       this.finish('not_published', JobRunError.NOT_PUBLISHED(pool.relays))
       return 0
     }
@@ -182,7 +193,27 @@ export class JobRun {
       () => this.enqueue(() => this.onDeadline()),
       Math.max(0, this.o.deadline - Date.now())
     )
-    return published
+    return published.accepted.length
+  }
+
+  /** The request as it goes out (mined: a new id) is the one every answer and payment must name. */
+  private adopt(request: Event): void {
+    this.o.request = request
+    this.o.ref = { ...this.o.ref, id: request.id }
+    if (this.terms.provable) this.terms.provable = { ...this.terms.provable, requestId: request.id }
+  }
+
+  /** (Re)subscribes to the answers to the request's current id, and waits for what relays hold. */
+  private async follow(): Promise<void> {
+    const { ref, pool } = this.o
+    this.subscription?.close()
+    const sub = pool.subscribe({ kinds: [KIND.JobFeedback, jobResultKind(ref.kind)], '#e': [ref.id] }, (event) =>
+      this.admit(event)
+    )
+    this.subscription = sub
+    // --provider is known before it offers: its rating can be under way before its offer comes.
+    if (this.o.provider !== null && this.ratings.size === 0) this.rateBatch([this.o.provider])
+    await sub.ready
   }
 
   get requestId(): string {
@@ -205,11 +236,21 @@ export class JobRun {
       if (this.paid) return this.finish('no_result', JobRunError.NO_RESULT('the run was interrupted'))
       // A deletion must not overtake the request it deletes: some relays would then keep the request.
       await this.published
-      const cancellation = buildCancellation(this.o.request, this.o.secretKey)
-      const taken = await this.o.pool.publish(cancellation)
+      const taken = await this.cancel()
       this.o.log.info(`cancelled request ${this.o.ref.id.slice(0, 12)}… (kind 5 taken by ${taken} relay(s))`)
       this.finish('cancelled', JobRunError.CANCELLED(taken))
     })
+  }
+
+  /** A kind 5 for the request, with the proof of work relays ask of deletions (20 bits by default). */
+  private async cancel(): Promise<number> {
+    const cancellation = buildCancellation(this.o.request, this.o.secretKey)
+    try {
+      return (await this.o.pool.publishWithPow(cancellation)).accepted.length
+    } catch (err) {
+      this.o.log.warn(`the cancellation was not published: ${(err as Error).message}`)
+      return 0
+    }
   }
 
   /** Stops timers and the subscription (the summary is made from `accounts`). */

@@ -93,5 +93,5 @@ describe('2020117-job buys from 2020117-agent', () => {
     expect(net.balanceMsat('provider')).toBe(before.provider)
     agent.kill('SIGINT')
     await agent.exited
-  })
+  }, 120_000) // the cancellation (kind 5) is mined to 20 bits: seconds to tens of seconds
 })

@@ -22,14 +22,15 @@ import { tempDir } from './helpers/temp.js'
 const net = await startTestNetwork({ teardown: afterAll })
 const honest = await startProvider(net, 5050, { teardown: afterAll })
 const wallet = await NwcWallet.connect(net.devnet.state.accounts.customer!.nwc_uri)
-const pool = new RelayPool([net.devnet.relay.url], { persistent: true })
+const secretKey = generateSecretKey()
+// Of the run's key: it mines the request (10 bits) and signs it again.
+const pool = new RelayPool([net.devnet.relay.url], { persistent: true, secretKey })
 afterAll(() => {
   pool.close()
   wallet.close()
 })
 
 test('32 sybil offers that come first do not keep the honest provider’s offer from being weighed', async () => {
-  const secretKey = generateSecretKey()
   const rater = fakeRater({ [honest.pubkey]: reputationOf(honest.pubkey, { score: 300 }) })
   const request = buildRequest(
     { kind: 5050, inputs: [{ data: 'sybils first', type: 'text' }], bidMsat: 9000, relays: [net.devnet.relay.url] },

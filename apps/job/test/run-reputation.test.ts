@@ -24,9 +24,10 @@ const net = await startTestNetwork({ teardown: afterAll })
 const a = await startProvider(net, 5050, { teardown: afterAll })
 const b = await startProvider(net, 5050, { teardown: afterAll })
 const wallet = await NwcWallet.connect(net.devnet.state.accounts.customer!.nwc_uri)
-const pool = new RelayPool([net.devnet.relay.url], { persistent: true })
+/** One pool per run, of the run's key: it mines the request (10 bits) and signs it again. */
+const pools: RelayPool[] = []
 afterAll(() => {
-  pool.close()
+  for (const pool of pools) pool.close()
   wallet.close()
 })
 
@@ -38,6 +39,8 @@ async function startRun(
 ): Promise<{ run: JobRun; lines: string[]; line: (match: RegExp) => Promise<void> }> {
   const secretKey = generateSecretKey()
   const relays = [net.devnet.relay.url]
+  const pool = new RelayPool(relays, { persistent: true, secretKey })
+  pools.push(pool)
   const request = buildRequest(
     {
       kind: 5050,

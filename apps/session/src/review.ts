@@ -71,15 +71,21 @@ export async function publishReview(
     },
     ctx.secretKey
   )
-  const pool = new RelayPool(ctx.relays)
+  // Our key answers NIP-42 challenges; a relay that prices reviews (free by default) gets one mined.
+  const pool = new RelayPool(ctx.relays, { secretKey: ctx.secretKey, log: ctx.log })
   try {
-    const relays = await pool.publish(event)
-    if (relays === 0) ctx.log.warn(`no relay accepted the review ${event.id}: try again later`)
+    const { event: published, accepted } = await pool.publishWithPow(event)
+    const relays = accepted.length
+    if (relays === 0) ctx.log.warn(`no relay accepted the review ${published.id}: try again later`)
     else
       ctx.log.info(
-        `review of ${wish.rating}/5 (tick ${paid.seq} as proof) published on ${relays} relay(s): ${event.id}`
+        `review of ${wish.rating}/5 (tick ${paid.seq} as proof) published on ${relays} relay(s): ${published.id}`
       )
-    return { event_id: event.id, relays }
+    return { event_id: published.id, relays }
+  } catch (err) {
+    if (!(err instanceof NostrError)) throw err
+    ctx.log.warn(`the review was not published: ${err.message}`)
+    return { event_id: event.id, relays: 0 }
   } finally {
     pool.close()
   }

@@ -51,7 +51,7 @@ async function agentIn(keysFile: string, name: string, extra: string[] = []) {
 test('a new agent creates its keys file 0600, announces kinds 0, 31990 and 30333, and says offline on shutdown', async () => {
   dir = await mkdtemp(join(tmpdir(), '2020117-id-'))
   const keysFile = join(dir, '.2020117_keys')
-  const { agent, ready } = await agentIn(keysFile, 'gpu-one')
+  const { agent, ready } = await agentIn(keysFile, 'gpu-one', ['--pow-timeout=140'])
   expect((await stat(keysFile)).mode & 0o777).toBe(0o600)
   const keys = JSON.parse(await readFile(keysFile, 'utf8'))
   expect(keys['gpu-one'].pubkey).toBe(ready.pubkey)
@@ -59,6 +59,8 @@ test('a new agent creates its keys file 0600, announces kinds 0, 31990 and 30333
   expect(agent.stderr()).not.toContain(keys['gpu-one'].privkey)
 
   await agent.line(/announced on 1 relay/)
+  // The profile is mined (20 bits under the relay's default policy) beside the heartbeats.
+  await agent.line(/profile \(kind 0\) published on 1 relay/)
   const [profile] = await relayEvents({ kinds: [0], authors: [ready.pubkey] })
   expect(JSON.parse(profile!.content)).toMatchObject({ name: 'gpu-one' })
   const [handler] = await relayEvents({ kinds: [31990], authors: [ready.pubkey] })
@@ -94,7 +96,7 @@ test('a new agent creates its keys file 0600, announces kinds 0, 31990 and 30333
     (a, b) => b.created_at - a.created_at
   )
   expect(beats[0]!.tags).toEqual(expect.arrayContaining([['status', 'offline']]))
-})
+}, 150_000) // mining the profile: 20 bits, seconds to a minute on a loaded machine
 
 test('--list --json shows a running provider, and --provider=<npub> reaches it among others on the same topic', async () => {
   dir = await mkdtemp(join(tmpdir(), '2020117-id-'))

@@ -12,6 +12,7 @@ import { SimplePool, useWebSocketImplementation } from 'nostr-tools/pool'
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent, type Event } from 'nostr-tools/pure'
 import { nsecEncode } from 'nostr-tools/nip19'
 import { WebSocket } from 'ws'
+import { RelayPool } from '@2020117/nostr'
 import { buildReport, checkReviewProof } from '@2020117/reputation'
 import { killAll, spawnBin, startTestNetwork } from '@2020117/testkit'
 import { startFakeProvider } from './helpers/fake-provider.js'
@@ -30,6 +31,18 @@ afterEach(async () => {
   await killAll()
   await rm(dir, { recursive: true, force: true })
 })
+
+/** Publishes as its author (whose key mines it): a kind 0, 3 or 5 costs 20 bits under the relay's default policy. */
+async function publishMined(secretKey: Uint8Array, event: Event): Promise<Event> {
+  const own = new RelayPool(relays, { secretKey })
+  try {
+    const published = await own.publishWithPow(event)
+    if (published.accepted.length === 0) throw new Error(`the relay refused a kind ${event.kind}`)
+    return published.event
+  } finally {
+    own.close()
+  }
+}
 
 async function publish(event: Event): Promise<void> {
   const pool = new SimplePool()
@@ -93,7 +106,7 @@ async function flag(subject: string, viewerKey: Uint8Array): Promise<void> {
   const reporters = [generateSecretKey(), generateSecretKey(), generateSecretKey()]
   const follows = reporters.map((sk) => ['p', getPublicKey(sk)])
   const now = Math.floor(Date.now() / 1000)
-  await publish(finalizeEvent({ kind: 3, created_at: now, tags: follows, content: '' }, viewerKey))
+  await publishMined(viewerKey, finalizeEvent({ kind: 3, created_at: now, tags: follows, content: '' }, viewerKey))
   for (const sk of reporters) await publish(buildReport(subject, 'spam', 'took the money, served nothing', sk))
 }
 

@@ -39,7 +39,8 @@ async function runCommand(command: Command, argv: string[]): Promise<void> {
     argv,
     async ({ flags, json, goodbye }) => {
       const start = await startUp(spec, argv, flags, { name: 'trust', secrets })
-      const ctx = await openContext(start, spec.bin, goodbye)
+      // `show` only reads: it does not tell the relays who is asking (no NIP-42 with our key).
+      const ctx = await openContext(start, spec.bin, goodbye, command !== 'show')
       const out = await RUN[command](ctx)
       if (json) process.stdout.write(escapeControls(JSON.stringify(snakeKeys(out.json))) + '\n')
       else process.stdout.write(out.lines.map(stripControls).join('\n') + '\n')

@@ -7,7 +7,7 @@
 
 import { CliError, type MainContext, type Startup } from '@2020117/cli'
 import { readRunningState, type DevnetState } from '@2020117/cli/devnet-state'
-import { NostrError, parsePubkey, RelayPool } from '@2020117/nostr'
+import { NostrError, parsePubkey, powTimeoutMs, RelayPool } from '@2020117/nostr'
 import { knownNetwork, NwcWallet, walletNetworkName, type NetworkName } from '@2020117/wallet'
 
 type Goodbye = MainContext['goodbye']
@@ -23,10 +23,11 @@ export interface Context {
   goodbye: Goodbye
 }
 
-export async function openContext(start: Startup, bin: string, goodbye: Goodbye): Promise<Context> {
+/** `publishes`: the command writes, so its pool authenticates with our key and mines. */
+export async function openContext(start: Startup, bin: string, goodbye: Goodbye, publishes = true): Promise<Context> {
   const target = targetOf(start, bin)
   const devnet = start.values.devnet !== undefined ? await readRunningState(start.values.devnet as string) : null
-  const pool = openRelays(start, devnet, goodbye)
+  const pool = openRelays(start, devnet, goodbye, publishes)
   return { start, target, devnet, pool, waitMs: (start.values.timeout as number) * 1000, goodbye }
 }
 
@@ -43,12 +44,19 @@ function targetOf(start: Startup, bin: string): string {
   }
 }
 
-/** The relays of --relays, else of the local network; one-shot reads and publishes, no redialling. */
-function openRelays(start: Startup, devnet: DevnetState | null, goodbye: Goodbye): RelayPool {
+/**
+ * The relays of --relays, else of the local network; one-shot reads and publishes, no redialling.
+ * Our key answers NIP-42 challenges and signs what is mined to the relays' price (a revocation).
+ */
+function openRelays(start: Startup, devnet: DevnetState | null, goodbye: Goodbye, publishes: boolean): RelayPool {
   const relays =
     devnet && !start.explicit('relays') ? devnet.relays : ((start.values.relays as string[] | undefined) ?? [])
   if (relays.length === 0) throw NostrError.NO_RELAYS('reading and publishing reputation')
-  const pool = new RelayPool(relays)
+  const pool = new RelayPool(relays, {
+    ...(publishes ? { secretKey: start.identity.secretKey } : {}),
+    powTimeoutMs: powTimeoutMs(start.values),
+    log: start.log
+  })
   goodbye(() => pool.close())
   return pool
 }

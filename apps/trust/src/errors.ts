@@ -31,10 +31,11 @@ export class TrustError extends CliError {
     this.name = 'TrustError'
   }
 
-  static NOT_PUBLISHED(what: string, relays: string[]): TrustError {
+  /** `why`: what stopped it before any relay could take it (the proof of work, say). */
+  static NOT_PUBLISHED(what: string, relays: string[], why?: string): TrustError {
     return new TrustError(
       'NOT_PUBLISHED',
-      `no relay took the ${what} (${relays.join(', ')}): nothing was published. Check --relays, and that they are up`
+      `no relay took the ${what} (${relays.join(', ')}): nothing was published. ${why ?? 'Check --relays, and that they are up'}`
     )
   }
   static NO_PAYMENT_FOUND(what: string, read: number): TrustError {

@@ -2,7 +2,7 @@
 // input, so that what goes out is what every reader counts), published, and how many relays took it.
 
 import { CliError, holdsSecret, walletSecretForms } from '@2020117/cli'
-import { npubOf, secretForms } from '@2020117/nostr'
+import { NostrError, npubOf, secretForms } from '@2020117/nostr'
 import { buildReport, buildRevocation, buildVouch, isReputationError } from '@2020117/reputation'
 import type { Event } from 'nostr-tools/pure'
 import { walletUri, type Context } from './context.js'
@@ -22,11 +22,23 @@ export interface Published {
   relaysAsked: number
 }
 
-/** Publishes to every relay; none taking it is NOT_PUBLISHED (exit 3). */
+/**
+ * Publishes to every relay, with the proof of work they price its kind at (a revocation, kind 5:
+ * 20 bits by default), so the id printed is the one published; none taking it is NOT_PUBLISHED (exit 3).
+ */
 export async function publish(ctx: Context, event: Event, what: string): Promise<Published> {
-  const took = await ctx.pool.publish(event, ctx.waitMs)
+  let published
+  try {
+    published = await ctx.pool.publishWithPow(event, { timeoutMs: ctx.waitMs })
+  } catch (err) {
+    // POW_TOO_SLOW or POW_REFUSED: nothing was published, and the message says what to do.
+    if (err instanceof NostrError) throw TrustError.NOT_PUBLISHED(what, ctx.pool.relays, err.message)
+    throw err
+  }
+  const took = published.accepted.length
   if (took === 0) throw TrustError.NOT_PUBLISHED(what, ctx.pool.relays)
-  return { eventId: event.id, kind: event.kind, relaysTook: took, relaysAsked: ctx.pool.relays.length }
+  const { id, kind } = published.event
+  return { eventId: id, kind, relaysTook: took, relaysAsked: ctx.pool.relays.length }
 }
 
 /** A builder's refusal of our own input: a usage error with the builder's code (INVALID_PROOF: exit 4). */

@@ -3,6 +3,7 @@
 // flag that only some subcommands take prefixed with their names.
 
 import { identityFlags, LOG_FLAGS, NETWORK_FLAGS, type CommandSpec, type FlagSpec } from '@2020117/cli'
+import { POW_TIMEOUT_FLAG } from '@2020117/nostr'
 import { DEFAULT_DEVNET_DIR } from '@2020117/cli/devnet-state'
 import { kinds, RATING_MAX, RATING_MIN, REPORT_TYPES } from '@2020117/protocol'
 import { NETWORK_NAMES } from '@2020117/wallet'
@@ -66,6 +67,7 @@ const SHARED: Record<string, FlagSpec> = {
     min: 1,
     max: 600
   },
+  'pow-timeout': POW_TIMEOUT_FLAG,
   json: { type: 'boolean', description: 'print the result as one JSON line on stdout; logs go to stderr' },
   ...LOG_FLAGS
 }

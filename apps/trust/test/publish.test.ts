@@ -123,4 +123,4 @@ test('a vouch by someone the viewer follows counts in show, with its event as ev
   expect(after.wot.trusted_by).toBe(0)
   expect(after.terms.trust).toBe(0)
   expect(after.evidence.vouches).toEqual([])
-})
+}, 120_000) // two kinds priced at 20 bits (the follow list, the revocation): each seconds to tens of seconds of mining

@@ -17,7 +17,17 @@ const OWN_FLAGS: Record<string, string[]> = {
   report: ['--type', '--reason'],
   review: ['--rating', '--job', '--session', '--kind', '--text', '--bolt11', '--preimage', '--nwc', '--network']
 }
-const SHARED = ['--agent', '--keys-file', '--devnet', '--relays', '--timeout', '--json', '--verbose', '--log-level']
+const SHARED = [
+  '--agent',
+  '--keys-file',
+  '--devnet',
+  '--relays',
+  '--timeout',
+  '--pow-timeout',
+  '--json',
+  '--verbose',
+  '--log-level'
+]
 
 test('2020117-trust --help lists every subcommand and every flag, with the exit statuses', async () => {
   const help = spawnBin('trust', ['--help'])

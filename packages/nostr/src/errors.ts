@@ -8,6 +8,9 @@ export type NostrErrorCode =
   | 'IDENTITY_WRONG_PROVIDER'
   | 'PROVIDER_NOT_FOUND'
   | 'NO_RELAYS'
+  | 'POW_TOO_SLOW'
+  | 'POW_REFUSED'
+  | 'POW_NEEDS_KEY'
 
 export class NostrError extends Error {
   readonly code: NostrErrorCode
@@ -69,4 +72,32 @@ export class NostrError extends Error {
       `${need} needs Nostr relays: pass --relays (or --devnet for the local relay)${otherwise ? `, or ${otherwise}` : ''}`
     )
   }
+  /** Mining `bits` for `kind` took longer than the bound: which relays asked, what to do instead. */
+  static POW_TOO_SLOW(relays: string[], kind: number, bits: number, triedMs: number): NostrError {
+    return new NostrError(
+      'POW_TOO_SLOW',
+      `${relays.join(', ') || 'the relays'} want ${bits} bits of proof of work for kind ${kind}; mining gave up after ` +
+        `${Math.round(triedMs / 1000)} s. Try again, allow more time (--pow-timeout=SECONDS), or use another relay`
+    )
+  }
+  /** The relays still refused for proof of work after one mined retry (SPEC §12.4: no second). */
+  static POW_REFUSED(relays: string[], kind: number, reason: string): NostrError {
+    return new NostrError(
+      'POW_REFUSED',
+      `${relays.join(', ')} refused the kind ${kind} event for its proof of work even after mining to the price ` +
+        `their NIP-11 document and refusal named ("${printable(reason, 200)}"); use another relay or ask its operator`
+    )
+  }
+  static POW_NEEDS_KEY(kind: number, bits: number): NostrError {
+    return new NostrError(
+      'POW_NEEDS_KEY',
+      `a kind ${kind} event needs ${bits} bits of proof of work, and only the pool's own key can sign it again after ` +
+        'mining: give the pool its secretKey, or publish the event as mined'
+    )
+  }
+}
+
+/** A relay's words, bounded and without control characters, before a person reads them. */
+function printable(text: string, max: number): string {
+  return text.slice(0, max).replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
 }

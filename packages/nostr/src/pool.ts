@@ -10,12 +10,21 @@
 // when one comes back, so that what the relay may have lost (a restart with empty storage) can be
 // published again. nostr-tools' own reconnect is off there: a relay object that redials by itself
 // and is then dropped from the pool by a failed publish would redial forever beside its successor.
+//
+// A pool given its owner's key answers relays' NIP-42 challenges with it (on connect, and again
+// when a publish or a subscription is refused `auth-required:`), and `publishWithPow` mines the
+// proof of work the relays' NIP-11 documents price the event's kind at (SPEC §12), in a worker.
 
 import { EventEmitter } from 'node:events'
 import { SimplePool, useWebSocketImplementation } from 'nostr-tools/pool'
 import type { AbstractRelay, Subscription } from 'nostr-tools/abstract-relay'
-import type { Event, Filter } from 'nostr-tools'
+import type { Event, EventTemplate, Filter, VerifiedEvent } from 'nostr-tools'
+import { finalizeEvent, getPublicKey } from 'nostr-tools/pure'
+import { MAX_POW_BITS, committedPowBits, requiredPowBits } from '@2020117/protocol'
 import { WebSocket } from 'ws'
+import { NostrError } from './errors.js'
+import { readRelayPolicy } from './policy.js'
+import { DEFAULT_POW_TIMEOUT_MS, mineEvent } from './pow.js'
 
 /**
  * nostr-tools closes a socket that is still connecting when its connection timeout fires, after
@@ -35,7 +44,40 @@ useWebSocketImplementation(GuardedWebSocket)
 export interface RelayPoolOptions {
   /** Hold a connection to every relay and redial it when it drops; emits 'reconnect'. */
   persistent?: boolean
+  /** The owner's key: answers NIP-42 challenges, and signs what `publishWithPow` mines. */
+  secretKey?: Uint8Array
+  /** How long `publishWithPow` may mine one event (default 60 s). */
+  powTimeoutMs?: number
+  /** Told what is worth knowing but not an error: a relay without a policy (debug), a mined retry (info), a refused AUTH (warn). */
+  log?: PoolLog
 }
+
+/** The part of a logger the pool needs: @2020117/cli's Logger fits. */
+export interface PoolLog {
+  debug(msg: string, fields?: Record<string, unknown>): void
+  info(msg: string, fields?: Record<string, unknown>): void
+  warn(msg: string, fields?: Record<string, unknown>): void
+}
+
+const QUIET: PoolLog = { debug: () => {}, info: () => {}, warn: () => {} }
+
+export interface PublishOptions {
+  /** Per relay, how long to wait for its OK (default 5 s). */
+  timeoutMs?: number
+  /** Publish to these relays instead of the pool's. */
+  only?: string[]
+}
+
+/** What `publishWithPow` published, and where. */
+export interface Published {
+  /** The event as the relays got it: a mined event's id is not the id of the template or event given. */
+  event: Event
+  accepted: string[]
+  refused: Array<{ relay: string; reason: string }>
+}
+
+type Outcome = { relay: string; ok: boolean; reason: string }
+type AuthSigner = (template: EventTemplate) => Promise<VerifiedEvent>
 
 /** Redial delays of a persistent pool, in ms; the last repeats. */
 export const REDIAL_BACKOFF_MS: readonly number[] = Object.freeze([500, 1000, 2000, 5000, 10_000, 30_000])
@@ -76,11 +118,26 @@ export class RelayPool extends EventEmitter {
   private readonly subscriptions = new Set<OpenSubscription>()
   /** Per relay, settled once its first dial has succeeded or failed: `ready` waits for it. */
   private readonly firstDials: Array<Promise<void>> = []
+  private readonly secretKey: Uint8Array | null
+  private readonly signAuth: AuthSigner | null
+  private readonly powTimeoutMs: number
+  private readonly log: PoolLog
+  private readonly debug: (msg: string, fields?: Record<string, unknown>) => void
+  /** Aborted by close(): stops any mining in flight. */
+  private readonly mining = new AbortController()
 
   constructor(relays: string[], opts: RelayPoolOptions = {}) {
     super()
     this.relays = [...new Set(relays)]
-    this.pool = new SimplePool({ enableReconnect: !opts.persistent, enablePing: true })
+    this.secretKey = opts.secretKey ?? null
+    this.powTimeoutMs = opts.powTimeoutMs ?? DEFAULT_POW_TIMEOUT_MS
+    this.log = opts.log ?? QUIET
+    this.debug = (msg, fields) => this.log.debug(msg, fields)
+    const sk = this.secretKey
+    this.signAuth = sk ? async (template) => finalizeEvent(template, sk) : null
+    this.pool = new AuthingPool({ enableReconnect: !opts.persistent, enablePing: true }, this.signAuth, (url, err) =>
+      this.log.warn(`relay ${url} refused our NIP-42 authentication: ${printable(err.message)}`, { relay: url })
+    )
     this.persistent = opts.persistent === true
     if (opts.persistent) {
       this.pool.idleTimeout = NEVER_IDLE_MS
@@ -93,20 +150,64 @@ export class RelayPool extends EventEmitter {
   }
 
   async query(filter: Filter, maxWaitMs = 4000): Promise<Event[]> {
-    return this.pool.querySync(this.relays, filter, { maxWait: maxWaitMs })
+    // nostr-tools passes onauth on to the subscription, though its type leaves it out.
+    const params = { maxWait: maxWaitMs, ...(this.signAuth ? { onauth: this.signAuth } : {}) }
+    return this.pool.querySync(this.relays, filter, params)
   }
 
-  /** Publishes to every relay (or to `only`); resolves with how many accepted it (0 is not an error: relays come and go). */
+  /**
+   * Publishes a signed event as it is to every relay (or to `only`); resolves with how many
+   * accepted it (0 is not an error: relays come and go). For events that need no proof of work.
+   */
   async publish(event: Event, timeoutMs = 5000, only?: string[]): Promise<number> {
-    const attempts = this.pool
-      .publish(only ?? this.relays, event)
-      .map((p) =>
-        Promise.race([
-          p.then(() => true),
-          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref())
-        ]).catch(() => false)
+    return (await this.attempt(event, only ?? this.relays, timeoutMs)).filter((o) => o.ok).length
+  }
+
+  /**
+   * The event as `publishWithPow` would first send it: mined to the price the relays state for its
+   * kind, or as it is when that is 0. For a caller that must know the id before it publishes (to
+   * follow the answers); publishing it then costs no second mining unless a relay refuses it.
+   */
+  async minedFor(input: EventTemplate | Event, opts: PublishOptions = {}): Promise<Event> {
+    const relays = [...new Set(opts.only ?? this.relays)]
+    return this.priced(input, await this.priceOf(relays, input.kind), relays)
+  }
+
+  /**
+   * Signs a template (or takes a signed event of the pool's key) with the proof of work the
+   * relays' policies price its kind at, mined once for the dearest; an event that needs none goes
+   * as it is. A relay that refuses `pow:` is read again (its document, and the bits its refusal
+   * names), the event mined to that price and published once more to every relay (SPEC §12.4):
+   * the event returned is the one to track. Throws POW_TOO_SLOW, or POW_REFUSED when no relay took it
+   * and a relay still wanted more work.
+   */
+  async publishWithPow(input: EventTemplate | Event, opts: PublishOptions = {}): Promise<Published> {
+    const relays = [...new Set(opts.only ?? this.relays)]
+    const timeoutMs = opts.timeoutMs ?? 5000
+    let event = await this.priced(input, await this.priceOf(relays, input.kind), relays)
+    let outcomes = await this.attempt(event, relays, timeoutMs)
+    const refusedPow = outcomes.filter((o) => !o.ok && o.reason.startsWith('pow:'))
+    if (refusedPow.length > 0) {
+      const bits = await this.retryPrice(refusedPow, event.kind)
+      if (bits > committedPowBits(event)) {
+        const asking = refusedPow.map((o) => o.relay)
+        this.log.info(`${asking.join(', ')} wanted more proof of work: mining ${bits} bits and publishing once more`, {
+          kind: event.kind,
+          bits
+        })
+        event = await this.priced(input, bits, asking)
+        outcomes = await this.attempt(event, relays, timeoutMs)
+      }
+    }
+    const result = publishedOf(event, outcomes)
+    const stillPow = result.refused.filter((r) => r.reason.startsWith('pow:'))
+    if (result.accepted.length === 0 && stillPow[0])
+      throw NostrError.POW_REFUSED(
+        stillPow.map((r) => r.relay),
+        event.kind,
+        stillPow[0].reason
       )
-    return (await Promise.all(attempts)).filter(Boolean).length
+    return result
   }
 
   /**
@@ -137,6 +238,7 @@ export class RelayPool extends EventEmitter {
 
   close(): void {
     this.closed = true
+    this.mining.abort(new Error('the relay pool was closed'))
     this.subscriptions.clear()
     for (const wake of this.wakeups) wake()
     this.pool.close(this.relays)
@@ -152,6 +254,7 @@ export class RelayPool extends EventEmitter {
         // Connected while close() ran: the pool no longer holds it, so nobody else would close it.
         if (this.closed) return relay.close()
         failures = 0
+        void readRelayPolicy(url, { log: this.debug }) // so that the first publish finds it cached
         this.connected.set(url, relay)
         for (const entry of this.subscriptions) this.openOn(entry, url, relay)
         dialled()
@@ -168,21 +271,80 @@ export class RelayPool extends EventEmitter {
     }
   }
 
-  private openOn(entry: OpenSubscription, url: string, relay: AbstractRelay): void {
+  /** `retry`: the EOSE of a subscription closed `auth-required:`, opened again once authenticated. */
+  private openOn(
+    entry: OpenSubscription,
+    url: string,
+    relay: AbstractRelay,
+    retry?: { eose: Promise<void>; eosed: () => void }
+  ): void {
     const since = entry.opts.since?.()
     const filter = since === undefined ? entry.filter : { ...entry.filter, since }
     let eosed!: () => void
-    const eose = new Promise<void>((resolve) => (eosed = resolve))
+    const eose = retry?.eose ?? new Promise<void>((resolve) => (eosed = resolve))
+    if (retry) eosed = retry.eosed
     const sub = relay.subscribe([filter], {
       onevent: (event) => entry.onevent(event, url),
       oneose: () => eosed(),
       // A subscription the relay closed (or a dropped connection) counts as done for `ready`.
-      onclose: () => {
+      onclose: (reason) => {
+        const mine = entry.open.get(url)?.sub === sub
+        if (mine && !retry && this.signAuth && reason.startsWith('auth-required:')) {
+          void relay.auth(this.signAuth).then(() => {
+            if (this.subscriptions.has(entry) && this.connected.get(url) === relay)
+              this.openOn(entry, url, relay, { eose, eosed })
+            else eosed()
+          })
+          return
+        }
         eosed()
-        if (entry.open.get(url)?.sub === sub) entry.open.delete(url)
+        if (mine) entry.open.delete(url)
       }
     })
     entry.open.set(url, { sub, eose })
+  }
+
+  /** Per relay, whether it took the event and, if not, its reason (or why it could not be asked). */
+  private async attempt(event: Event, relays: string[], timeoutMs: number): Promise<Outcome[]> {
+    const unique = [...new Set(relays)]
+    const tries = this.pool.publish(unique, event, this.signAuth ? { onauth: this.signAuth } : undefined)
+    return Promise.all(tries.map((p, i) => outcomeOf(unique[i] as string, p, timeoutMs)))
+  }
+
+  /** The most bits any of these relays prices `kind` at. */
+  private async priceOf(relays: string[], kind: number): Promise<number> {
+    const policies = await Promise.all(relays.map((url) => readRelayPolicy(url, { log: this.debug })))
+    return Math.max(0, ...policies.map((policy) => requiredPowBits(policy, kind)))
+  }
+
+  /** After `pow:` refusals: the relays' documents read again, and the bits their refusals name. */
+  private async retryPrice(refused: Outcome[], kind: number): Promise<number> {
+    const prices = await Promise.all(
+      refused.map(async (o) => {
+        const policy = await readRelayPolicy(o.relay, { refresh: true, log: this.debug })
+        return Math.max(requiredPowBits(policy, kind), bitsNamedIn(o.reason))
+      })
+    )
+    return Math.min(MAX_POW_BITS, Math.max(...prices))
+  }
+
+  /** The event with at least `bits` of committed work: as given when it has them, else mined and signed. */
+  private async priced(input: EventTemplate | Event, bits: number, relays: string[]): Promise<Event> {
+    const signed = isSigned(input)
+    if (signed && committedPowBits(input) >= bits) return input
+    const sk = this.secretKey
+    if (!sk || (signed && input.pubkey !== getPublicKey(sk))) throw NostrError.POW_NEEDS_KEY(input.kind, bits)
+    const template = { kind: input.kind, content: input.content, tags: input.tags, created_at: input.created_at }
+    if (bits === 0) return finalizeEvent(template, sk)
+    const mined = await mineEvent({ ...template, pubkey: getPublicKey(sk) }, bits, {
+      timeoutMs: this.powTimeoutMs,
+      relays,
+      signal: this.mining.signal
+    })
+    return finalizeEvent(
+      { kind: mined.kind, content: mined.content, tags: mined.tags, created_at: mined.created_at },
+      sk
+    )
   }
 
   /** A pool that is not persistent leaves reconnecting and resubscribing to nostr-tools. */
@@ -197,7 +359,8 @@ export class RelayPool extends EventEmitter {
     const closer = this.pool.subscribeMany(this.relays, since === undefined ? filter : { ...filter, since }, {
       onevent: (event) => onevent(event, ''),
       oneose: () => eosed(),
-      onclose: () => eosed()
+      onclose: () => eosed(),
+      ...(this.signAuth ? { onauth: this.signAuth } : {})
     })
     return { ready, close: () => closer.close() }
   }
@@ -225,4 +388,76 @@ function closedOf(relay: AbstractRelay): Promise<void> {
       resolve()
     }
   })
+}
+
+/**
+ * nostr-tools answers a relay's AUTH challenge without handling a refusal of it: a relay that says
+ * no (or never answers) would raise an unhandled rejection and end the process. Every relay's
+ * `auth` is wrapped so that a refusal is reported instead; the publish or subscription that needed
+ * it is then refused `auth-required:` again, and says so.
+ */
+class AuthingPool extends SimplePool {
+  constructor(
+    opts: ConstructorParameters<typeof SimplePool>[0],
+    sign: AuthSigner | null,
+    onAuthRefused: (url: string, err: Error) => void
+  ) {
+    super(opts)
+    if (!sign) return
+    // Called by ensureRelay for a new relay before it connects: a challenge may come in the same
+    // packet as the handshake, so the guard must be in place by then.
+    this.automaticallyAuth = (url) => {
+      const relay = this.relays.get(url)
+      if (relay && !guarded.has(relay)) guardAuth(relay, onAuthRefused)
+      return sign
+    }
+  }
+}
+
+const guarded = new WeakSet<AbstractRelay>()
+
+function guardAuth(relay: AbstractRelay, onAuthRefused: (url: string, err: Error) => void): void {
+  guarded.add(relay)
+  const auth = relay.auth.bind(relay)
+  relay.auth = (sign) =>
+    auth(sign).catch((err: unknown) => {
+      onAuthRefused(relay.url, err instanceof Error ? err : new Error(String(err)))
+      return ''
+    })
+}
+
+function outcomeOf(relay: string, attempt: Promise<string>, timeoutMs: number): Promise<Outcome> {
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(() => resolve({ relay, ok: false, reason: 'no answer in time' }), timeoutMs)
+    timer.unref()
+  })
+  const answered = attempt.then(
+    (): Outcome => ({ relay, ok: true, reason: '' }),
+    (err: unknown): Outcome => ({ relay, ok: false, reason: err instanceof Error ? err.message : String(err) })
+  )
+  return Promise.race([answered, timedOut]).finally(() => clearTimeout(timer))
+}
+
+function publishedOf(event: Event, outcomes: Outcome[]): Published {
+  return {
+    event,
+    accepted: outcomes.filter((o) => o.ok).map((o) => o.relay),
+    refused: outcomes.filter((o) => !o.ok).map(({ relay, reason }) => ({ relay, reason }))
+  }
+}
+
+/** The bits a `pow:` refusal names as needed: the largest "N bits" in it (the bits found are fewer). */
+function bitsNamedIn(reason: string): number {
+  let bits = 0
+  for (const m of reason.slice(0, 500).matchAll(/(\d{1,3})\s*bits?\b/gi)) bits = Math.max(bits, Number(m[1]))
+  return Math.min(bits, MAX_POW_BITS)
+}
+
+function isSigned(input: EventTemplate | Event): input is Event {
+  return typeof (input as Event).sig === 'string' && typeof (input as Event).id === 'string'
+}
+
+function printable(text: string): string {
+  return text.slice(0, 200).replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
 }

@@ -5,9 +5,14 @@
 // that rents no sessions has no swarm key. When a relay comes back after
 // dropping (a persistent pool says so), all three go to it again: a relay restarted with empty
 // storage would otherwise hold only the next heartbeat, and a heartbeat alone names no prices.
+//
+// Relays may price kinds in proof of work (SPEC §12: the profile costs 20 bits by default). The
+// pool mines in a worker; the profile is published in the background, so that neither start() nor
+// a heartbeat waits for it, and a profile that could not be mined in time is tried again at the
+// next heartbeat.
 
 import { finalizeEvent, getPublicKey, type Event } from 'nostr-tools/pure'
-import type { RelayPool } from './pool.js'
+import type { Published, RelayPool } from './pool.js'
 import { kinds as KIND } from '@2020117/protocol'
 
 export const PRESENCE_D_TAG = '2020117'
@@ -61,6 +66,12 @@ export class Presence {
   private readonly lastCreatedAt = new Map<number, number>()
   private readonly log: NonNullable<PresenceOptions['log']>
   private readonly onreconnect = (url: string) => void this.republish(url)
+  /** The profile's publication in flight (or the last one); due again after a failure. */
+  private profileRun: Promise<number> = Promise.resolve(0)
+  private profileInFlight = false
+  private profileDue = false
+  /** After stop(), a profile still being mined is dropped without a word (the pool's close ends it). */
+  private stopped = false
 
   constructor(opts: PresenceOptions) {
     this.opts = opts
@@ -70,14 +81,50 @@ export class Presence {
 
   async start(): Promise<void> {
     this.opts.pool.on('reconnect', this.onreconnect)
-    await this.publishProfile()
+    this.startProfile()
     await this.publish(this.handler(), 'handler')
     await this.heartbeat('online')
-    this.timer = setInterval(() => void this.heartbeat('online'), this.opts.intervalMs ?? 60_000)
+    this.timer = setInterval(() => this.beat(), this.opts.intervalMs ?? 60_000)
     this.timer.unref()
   }
 
+  /** Resolves when the profile publication started last has ended: with how many relays hold it. */
+  get profile(): Promise<number> {
+    return this.profileRun
+  }
+
+  private beat(): void {
+    void this.heartbeat('online')
+    if (this.profileDue) this.startProfile()
+  }
+
+  /** Publishes the profile in the background, once at a time; a failure makes it due again. */
+  private startProfile(only?: string[]): Promise<number> {
+    if (this.profileInFlight) return this.profileRun
+    this.profileInFlight = true
+    this.profileDue = false
+    this.profileRun = this.publishProfile(only).then(
+      (accepted) => {
+        this.profileInFlight = false
+        if (accepted === 0 && !only && !this.stopped) {
+          this.profileDue = true
+          this.log('the profile is tried again at the next heartbeat')
+        }
+        return accepted
+      },
+      (err: Error) => {
+        // Only the query can throw here (publish reports its failures): the profile is due again.
+        this.profileInFlight = false
+        this.profileDue = true
+        this.log(`the profile was not published (${err.message}); trying again at the next heartbeat`)
+        return 0
+      }
+    )
+    return this.profileRun
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true
     this.opts.pool.off('reconnect', this.onreconnect)
     if (this.timer) clearInterval(this.timer)
     this.timer = null
@@ -88,7 +135,7 @@ export class Presence {
   private async republish(url: string): Promise<void> {
     const only = [url]
     const accepted = [
-      await this.publishProfile(only),
+      await this.startProfile(only),
       await this.publish(this.handler(), 'handler', only),
       await this.heartbeat('online', only)
     ]
@@ -179,9 +226,27 @@ export class Presence {
     return finalizeEvent({ kind, created_at, tags: [...tags, CLIENT_TAG], content }, this.opts.secretKey)
   }
 
+  /**
+   * Through the pool's proof of work: the heartbeat and handler are free under the defaults and go
+   * as signed; the profile is mined (with a new created_at) when a relay prices it.
+   */
   private async publish(event: Event, what: string, only?: string[]): Promise<number> {
-    const accepted = await this.opts.pool.publish(event, undefined, only)
-    if (accepted === 0) this.log(`no relay accepted the ${what}`, { relays: this.opts.pool.relays.length })
-    return accepted
+    const pool = this.opts.pool
+    let published: Published
+    try {
+      published = await pool.publishWithPow(event, only ? { only } : {})
+    } catch (err) {
+      if (this.stopped && what === 'profile') return 0
+      // POW_TOO_SLOW or POW_REFUSED: its message says which relay wants what, and what to do.
+      this.log(`the ${what} was not published: ${(err as Error).message}`, { relays: pool.relays.length })
+      return 0
+    }
+    const { accepted, refused } = published
+    if (accepted.length === 0)
+      this.log(`no relay accepted the ${what}`, {
+        relays: pool.relays.length,
+        ...(refused[0] ? { reason: refused[0].reason.slice(0, 200).replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ') } : {})
+      })
+    return accepted.length
   }
 }

@@ -45,6 +45,7 @@ async function announce(
   const sk = generateSecretKey()
   const pr = new Presence({ pool: p, secretKey: sk, info: info(over), load: () => load })
   await pr.start()
+  await pr.profile
   onCleanup(() => pr.stop())
   return getPublicKey(sk)
 }

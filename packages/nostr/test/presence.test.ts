@@ -3,8 +3,8 @@ import { finalizeEvent, generateSecretKey, getPublicKey, type Event } from 'nost
 import { findProviders } from '../src/discovery.js'
 import type { RelayPool } from '../src/pool.js'
 import { Presence, PRESENCE_D_TAG, type Load, type PresenceInfo } from '../src/presence.js'
-import { now, onCleanup, pool, publishOk, relay, runCleanups, seededKey } from './helpers.js'
-import { kinds as KIND } from '@2020117/protocol'
+import { frontRelay, now, onCleanup, pool, publishOk, relay, runCleanups, seededKey } from './helpers.js'
+import { OPEN_RELAY_POLICY, committedPowBits, kinds as KIND, relayPolicyInfo } from '@2020117/protocol'
 
 afterEach(async () => {
   await runCleanups()
@@ -42,6 +42,7 @@ function presence(
 /** Starts a presence and registers its stop (before the pool and relay close). */
 async function started(pr: Presence): Promise<Presence> {
   await pr.start()
+  await pr.profile
   onCleanup(() => pr.stop())
   return pr
 }
@@ -205,10 +206,11 @@ describe('Presence.start', () => {
     const sk = generateSecretKey()
     const first = presence(pool([r.url]), sk)
     await first.start()
+    await first.profile
     await first.stop()
 
     const p = pool([r.url])
-    const publish = vi.spyOn(p, 'publish')
+    const publish = vi.spyOn(p, 'publishWithPow')
     await started(presence(p, sk))
     expect(publish.mock.calls.map(([e]) => e.kind)).toEqual([KIND.Handlerinformation, KIND.Heartbeat])
   })
@@ -219,6 +221,7 @@ describe('Presence.start', () => {
     const logged: string[] = []
     const pr = presence(pool([r.url]), generateSecretKey(), {}, (m) => logged.push(m))
     await pr.start()
+    await pr.profile
     await pr.stop()
     expect(logged).toEqual(
       expect.arrayContaining([
@@ -240,6 +243,7 @@ describe('Presence.stop', () => {
     const clock = clockAt(now())
     const pr = presence(pool([r.url]), sk)
     await pr.start()
+    await pr.profile
     expect((await findProviders(reader, { kind: 5200 })).find((p) => p.pubkey === pubkey)?.status).toBe('online')
 
     clock.set(Math.floor(Date.now() / 1000) + 1)
@@ -267,6 +271,7 @@ describe('Presence.stop', () => {
       const sk = seededKey(`presence-same-second-${i}`)
       const pr = presence(p, sk)
       await pr.start()
+      await pr.profile
       await pr.stop()
       const beat = await only(reader, KIND.Heartbeat, getPublicKey(sk))
       statuses.push(tag(beat, 'status')?.[1] ?? '')
@@ -301,5 +306,48 @@ describe('Presence after a relay restart', () => {
     expect(JSON.parse((await only(reader, 0, author)).content)).toMatchObject({ name: 'sd-box' })
     expect(tag(await only(reader, KIND.Handlerinformation, author), 'hyperswarm')).toEqual(['hyperswarm', SWARM])
     expect(tag(await only(reader, KIND.Heartbeat, author), 'status')).toEqual(['status', 'online'])
+  })
+})
+
+describe('Presence with a relay that prices the profile', () => {
+  const PROFILE_POW = [{ kinds: [KIND.Metadata], bits: 12 }]
+
+  test('the profile is mined to the price in the background; handler and heartbeat do not wait for it', async () => {
+    const r = await frontRelay({
+      doc: relayPolicyInfo({ ...OPEN_RELAY_POLICY, pow: PROFILE_POW }),
+      enforce: PROFILE_POW
+    })
+    const sk = generateSecretKey()
+    const pr = await started(presence(pool([r.url], { secretKey: sk }), sk))
+    expect(await pr.profile).toBe(1)
+    const profile = await only(pool([r.url]), KIND.Metadata, getPublicKey(sk))
+    expect(committedPowBits(profile)).toBeGreaterThanOrEqual(12)
+    expect(r.events.filter((e) => e.kind === KIND.Metadata)).toHaveLength(1)
+  })
+
+  test('a profile that cannot be mined in time is logged and tried again at the next heartbeat', async () => {
+    const hard = [{ kinds: [KIND.Metadata], bits: 30 }]
+    const r = await frontRelay({ doc: relayPolicyInfo({ ...OPEN_RELAY_POLICY, pow: hard }), enforce: hard })
+    const sk = generateSecretKey()
+    const failures: string[] = []
+    let twice = () => {}
+    const retried = new Promise<void>((resolve) => (twice = resolve))
+    const pr = new Presence({
+      pool: pool([r.url], { secretKey: sk, powTimeoutMs: 20 }),
+      secretKey: sk,
+      info: info(),
+      load: () => LOAD,
+      intervalMs: 50,
+      log: (msg) => {
+        if (msg.startsWith('the profile was not published:')) failures.push(msg)
+        if (failures.length === 2) twice()
+      }
+    })
+    await started(pr)
+    expect(await pr.profile).toBe(0)
+    await retried
+    expect(failures[0]).toContain('want 30 bits of proof of work for kind 0')
+    expect(r.events.filter((e) => e.kind === KIND.Heartbeat).length).toBeGreaterThanOrEqual(1)
+    expect(r.events.filter((e) => e.kind === KIND.Metadata)).toEqual([])
   })
 })

@@ -16,6 +16,7 @@ export {
 export type { NetworkName, DecodedInvoice, DecodeOptions } from './invoice.js'
 export { lightningAddressUrl, invoiceFromLightningAddress, readCappedText } from './lnurl.js'
 export { loadNwcSdk, setWalletLogSink, NwcWallet } from './nwc.js'
+export { answerRelayAuth } from './relay-auth.js'
 export type {
   WalletLogSink,
   NwcWalletOptions,

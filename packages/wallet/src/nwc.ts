@@ -7,7 +7,8 @@
 import type { NWCClient } from '@getalby/sdk/nwc'
 import { WebSocket as WsWebSocket } from 'ws'
 import { WalletError } from './errors.js'
-import { addWalletLogSecret, divertSdkConsole } from './sdk-log.js'
+import { answerRelayAuth } from './relay-auth.js'
+import { addWalletLogSecret, divertSdkConsole, walletWarn } from './sdk-log.js'
 
 export { setWalletLogSink, type WalletLogSink } from './sdk-log.js'
 
@@ -118,6 +119,7 @@ export class NwcWallet {
       throw WalletError.NWC_INVALID_URI('the secret is missing or not 64 hex digits')
     addWalletLogSecret(client.secret)
     if (client.relayUrls.length === 0) throw WalletError.NWC_INVALID_URI('it names no relay')
+    answerRelayAuth(client.pool, client.secret, walletWarn)
     return new NwcWallet(sdk, client, opts)
   }
 

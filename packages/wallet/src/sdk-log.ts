@@ -31,6 +31,11 @@ export function setWalletLogSink(next: WalletLogSink | null): void {
   sink = next
 }
 
+/** A warning of this package's own (not the SDK's), to the same sink. */
+export function walletWarn(msg: string): void {
+  sink?.warn(msg)
+}
+
 /** A value that must never reach the sink, whatever the SDK prints (the NWC secret). */
 export function addWalletLogSecret(secret: string): void {
   if (secret.length >= 8) secrets.add(secret)

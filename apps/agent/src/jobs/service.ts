@@ -74,12 +74,14 @@ export class JobService {
   private readonly refusals = new RateWindow(20, 10_000)
   private readonly invoices = new RateWindow(40, 10_000)
   private readonly stopping = new AbortController()
-  private readonly foreign = new RelayPool([])
+  /** The relays a request names that are not ours: authenticated with our key too (NIP-42). */
+  private readonly foreign: RelayPool
   private subs: Array<ReturnType<RelayPool['subscribe']>> = []
   private timer: NodeJS.Timeout | null = null
   private readonly counts: JobTally = { delivered: 0, refused: 0, failed: 0, cancelled: 0, msatEarned: 0 }
 
   constructor(opts: JobServiceOptions) {
+    this.foreign = new RelayPool([], { secretKey: opts.secretKey, log: opts.log })
     // Every job event passes here on its way out: the tally is what was said, not a second account.
     this.opts = { ...opts, emit: (event) => (this.count(event), opts.emit(event)) }
     this.ctx = {
@@ -275,15 +277,28 @@ export class JobService {
     }
   }
 
-  /** To our relays through our pool, to a request's own through a pool that does not keep them. */
+  /**
+   * To our relays through our pool, to a request's own through a pool that does not keep them.
+   * Feedback and results are free under the network's policy; a relay that prices them gets them
+   * mined (a new id, which nobody tracks: they point at the request).
+   */
   private async publish(event: Event, relays: string[]): Promise<number> {
     const ours = new Set(this.opts.pool.relays)
     const own = relays.filter((r) => ours.has(r))
     const theirs = relays.filter((r) => !ours.has(r))
     const counts = await Promise.all([
-      own.length ? this.opts.pool.publish(event, 5000, own) : 0,
-      theirs.length ? this.foreign.publish(event, 5000, theirs) : 0
+      own.length ? this.publishVia(this.opts.pool, event, own) : 0,
+      theirs.length ? this.publishVia(this.foreign, event, theirs) : 0
     ])
     return counts[0] + counts[1]
+  }
+
+  private async publishVia(pool: RelayPool, event: Event, only: string[]): Promise<number> {
+    try {
+      return (await pool.publishWithPow(event, { only })).accepted.length
+    } catch (err) {
+      this.opts.log.warn(`a kind ${event.kind} answer was not published: ${(err as Error).message}`)
+      return 0
+    }
   }
 }

@@ -30,6 +30,8 @@ export class JobCustomer {
   readonly pool: RelayPool
   private readonly net: TestNetwork
   private readonly posted = new Map<string, Posted>()
+  /** The ids of the requests as signed, before mining gave them new ones. */
+  private readonly signed = new Set<string>()
   private readonly waiters = new Set<() => void>()
   /** One subscription to every answer addressed to us (a relay bounds subscriptions per connection). */
   private readonly sub: ReturnType<RelayPool['subscribe']>
@@ -38,7 +40,8 @@ export class JobCustomer {
     this.net = net
     this.secretKey = secretKey
     this.pubkey = getPublicKey(secretKey)
-    this.pool = new RelayPool(net.devnet.state.relays, { persistent: true })
+    // With our key: it authenticates (NIP-42) and mines what the relay prices (a request: 10 bits).
+    this.pool = new RelayPool(net.devnet.state.relays, { persistent: true, secretKey })
     const since = Math.floor(Date.now() / 1000) - 5
     this.sub = this.pool.subscribe({ '#p': [this.pubkey] }, (e) => this.route(e), { since: () => since })
   }
@@ -48,11 +51,16 @@ export class JobCustomer {
     return this.publish(buildRequest(opts, this.secretKey))
   }
 
-  /** Publishes any signed request (a hostile one too) and follows its answers. */
-  async publish(event: Event): Promise<Posted> {
+  /**
+   * Publishes any signed request (a hostile one too) and follows its answers. One of our key is
+   * mined first to the relay's price: `posted.event` is the request as published (its new id).
+   */
+  async publish(signed: Event): Promise<Posted> {
     // The same request signed twice in one second is the same event (same id): the relay would
     // call it a duplicate and the agent would rightly not answer it again. A test must vary it.
-    if (this.posted.has(event.id)) throw new Error(`request ${event.id.slice(0, 12)} was already posted`)
+    if (this.signed.has(signed.id)) throw new Error(`request ${signed.id.slice(0, 12)} was already posted`)
+    this.signed.add(signed.id)
+    const event = signed.pubkey === this.pubkey ? await this.pool.minedFor(signed) : signed
     const posted: Posted = { event, feedback: [], results: [], refused: [] }
     this.posted.set(event.id, posted)
     await this.sub.ready
@@ -61,24 +69,53 @@ export class JobCustomer {
     return posted
   }
 
-  async cancel(posted: Posted, secretKey = this.secretKey): Promise<Event> {
+  /** A request signed and mined to the relay's price, not yet published (for `publish`). */
+  async mine(opts: RequestOptions): Promise<Event> {
+    return this.pool.minedFor(buildRequest(opts, this.secretKey))
+  }
+
+  /**
+   * A kind 5 of the request by `secretKey`'s author, mined (20 bits under the default policy: seconds),
+   * not yet published: a test that races a payment window mines it before the window opens.
+   */
+  async deletion(request: Event, secretKey = this.secretKey): Promise<Event> {
     const deletion =
       secretKey === this.secretKey
-        ? buildCancellation(posted.event, secretKey)
+        ? buildCancellation(request, secretKey)
         : finalizeEvent(
             {
               kind: 5,
               created_at: Math.floor(Date.now() / 1000),
               tags: [
-                ['e', posted.event.id],
-                ['k', String(posted.event.kind)]
+                ['e', request.id],
+                ['k', String(request.kind)]
               ],
               content: ''
             },
             secretKey
           )
-    await this.pool.publish(deletion)
+    return this.withKey(secretKey, (pool) => pool.minedFor(deletion))
+  }
+
+  /** Publishes a signed (and mined) event as it is, through a pool of its author's key. */
+  async send(event: Event, secretKey = this.secretKey): Promise<void> {
+    const took = await this.withKey(secretKey, (pool) => pool.publish(event))
+    if (took === 0) throw new Error(`the relay refused the kind ${event.kind}`)
+  }
+
+  async cancel(posted: Posted, secretKey = this.secretKey): Promise<Event> {
+    const deletion = await this.deletion(posted.event, secretKey)
+    await this.send(deletion, secretKey)
     return deletion
+  }
+
+  private async withKey<T>(secretKey: Uint8Array, use: (pool: RelayPool) => Promise<T>): Promise<T> {
+    const pool = new RelayPool(this.net.devnet.state.relays, { secretKey })
+    try {
+      return await use(pool)
+    } finally {
+      pool.close()
+    }
   }
 
   /** Resolves once `test` holds (checked on every answer); rejects after `ms`. */

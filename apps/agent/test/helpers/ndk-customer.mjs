@@ -8,6 +8,7 @@
 // tags it decrypted), or {"feedback_error":message} when NDK cannot read it.
 
 import { createInterface } from 'node:readline'
+import { minePow } from 'nostr-tools/nip13'
 import { WebSocket } from 'ws'
 
 globalThis.WebSocket ??= WebSocket
@@ -42,7 +43,20 @@ request.addParam('lang', lang)
 request.bid = 10_000
 if (mode === 'directed' || mode === 'cancel') request.dvm = agent
 if (mode === 'encrypted') await request.encryption(agent)
-await request.sign()
+await signMined(request, 10)
+
+/**
+ * The network's relay prices job requests (10 bits) and deletions (20) in NIP-13 work (SPEC §12),
+ * and NDK mines nothing: done here as any NDK app must, on the event as NDK would sign it.
+ */
+async function signMined(event, bits) {
+  const raw = await event.toNostrEvent()
+  const template = { ...raw, tags: raw.tags.filter((t) => t[0] !== 'nonce') }
+  const mined = minePow(template, bits)
+  event.tags = mined.tags
+  event.created_at = mined.created_at
+  await event.sign()
+}
 
 let offered = false
 const sub = ndk.subscribe({ kinds: [7000, 6302], '#e': [request.id] }, { closeOnEose: false })
@@ -56,7 +70,9 @@ sub.on('event', async (e) => {
     const [, msat, bolt11] = e.getMatchingTags('amount')[0]
     say({ offer: { msat, bolt11, pubkey: e.pubkey } })
     if (mode === 'cancel') {
-      await request.delete('changed my mind')
+      const deletion = await request.delete('changed my mind', false)
+      await signMined(deletion, 20)
+      await deletion.publish()
       say({ deleted: request.id })
     }
     return

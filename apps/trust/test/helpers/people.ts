@@ -54,10 +54,17 @@ export async function people<N extends string>(
       npub: npubOf(pubkey),
       trust: (args) =>
         spawnBin('trust', [args[0] as string, net.flag, `--keys-file=${file}`, `--agent=${name}`, ...args.slice(1)]),
+      // With the proof of work the relay's policy asks (a kind 3: 20 bits, a job request: 10).
       async publish(template) {
-        const event = finalizeEvent({ ...template, created_at: Math.floor(Date.now() / 1000) }, secretKey)
-        if ((await pool.publish(event)) !== 1) throw new Error(`the relay did not take ${name}'s kind ${event.kind}`)
-        return event
+        const own = new RelayPool([net.devnet.relay.url], { secretKey })
+        try {
+          const signed = finalizeEvent({ ...template, created_at: Math.floor(Date.now() / 1000) }, secretKey)
+          const { event, accepted } = await own.publishWithPow(signed)
+          if (accepted.length !== 1) throw new Error(`the relay did not take ${name}'s kind ${event.kind}`)
+          return event
+        } finally {
+          own.close()
+        }
       }
     }
   }

@@ -11,7 +11,7 @@
 
 import type { NWCWalletService, NWCWalletServiceRequestHandler, Nip47SingleMethod } from '@getalby/sdk/nwc'
 import { getPublicKey } from 'nostr-tools/pure'
-import { loadNwcSdk } from '@2020117/wallet'
+import { answerRelayAuth, loadNwcSdk } from '@2020117/wallet'
 import { DevWalletError } from './errors.js'
 
 export interface NwcConnectionOptions {
@@ -82,6 +82,8 @@ export class NwcConnection {
   static async open(opts: NwcConnectionOptions): Promise<NwcConnection> {
     const { NWCWalletService, NWCWalletServiceKeyPair } = await loadNwcSdk()
     const service = new NWCWalletService({ relayUrls: [opts.relayUrl] })
+    // A relay with NIP-42 on takes the replies (and the info event) only from the service key.
+    answerRelayAuth(service.pool, opts.serviceSecret, opts.log)
     const inFlight = new InFlight()
     const gate: Gate = { closed: false }
     const publishInfo = (): Promise<void> => service.publishWalletServiceInfoEvent(opts.serviceSecret, opts.methods, [])

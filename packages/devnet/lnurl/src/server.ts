@@ -156,7 +156,8 @@ class ZapDesk {
       expirySecs: opts.invoiceExpirySecs ?? 600
     }
     this.#log = opts.log ?? (() => {})
-    this.#pool = new RelayPool([opts.relayUrl], { persistent: true })
+    // The receipts' key answers the relay's NIP-42 challenge: a relay with auth on takes them then.
+    this.#pool = new RelayPool([opts.relayUrl], { persistent: true, secretKey: key })
     this.#pool.on('reconnect', () => void this.#flush())
     this.#wallet = opts.wallet
     this.#wallet.on('payment', this.#onPayment)
@@ -290,8 +291,10 @@ class ZapDesk {
   /** Publishes every receipt not yet taken by the relay; a relay that comes back gets the rest. */
   async #flush(): Promise<void> {
     for (const [id, receipt] of this.#outbox) {
-      if ((await this.#pool.publish(receipt, PUBLISH_TIMEOUT_MS)) === 0) continue
-      if (this.#outbox.delete(id)) this.#log(`lnurl    zap receipt ${id} published`)
+      // Free under the network's policy (kind 9735); a relay that prices it gets it mined.
+      const published = await this.#pool.publishWithPow(receipt, { timeoutMs: PUBLISH_TIMEOUT_MS }).catch(() => null)
+      if (!published || published.accepted.length === 0) continue
+      if (this.#outbox.delete(id)) this.#log(`lnurl    zap receipt ${published.event.id} published`)
     }
   }
 }
