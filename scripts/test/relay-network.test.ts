@@ -48,9 +48,18 @@ async function firstEvent(filter: Record<string, unknown>): Promise<Event> {
 /** What the relay answers a raw publish from a key of its own, with or without authenticating. */
 async function rawPublish(kind: number, authenticate: boolean): Promise<string> {
   const key = generateSecretKey()
-  const relay = await Relay.connect(relayUrl)
+  const relay = new Relay(relayUrl)
+  // The relay sends its challenge on connect; the AUTH goes out before the EVENT, so it is read first.
+  const challenged = new Promise<void>((resolve) => {
+    if (!authenticate) return resolve()
+    relay.onauth = async (template) => {
+      setImmediate(resolve)
+      return finalizeEvent(template, key)
+    }
+  })
+  await relay.connect()
   try {
-    if (authenticate) await relay.auth((template) => Promise.resolve(finalizeEvent(template, key)))
+    await challenged
     const event = finalizeEvent({ kind, created_at: Math.floor(Date.now() / 1000), tags: [], content: 'x' }, key)
     return await relay.publish(event).then(
       () => 'accepted',

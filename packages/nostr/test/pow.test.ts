@@ -210,7 +210,7 @@ describe('against @2020117/relay with its default policy and auth on writes', ()
   test('a job request is mined to 10 bits and taken, feedback goes free, an unauthenticated write is refused', async () => {
     const r = await startRelay({ port: 0, policy: { auth: 'writes' } })
     onCleanup(() => r.close())
-    expect(await readRelayPolicy(r.url)).toMatchObject({ authRequired: true })
+    expect(await readRelayPolicy(r.url)).toMatchObject({ authRequired: false, authWrites: true })
     const sk = generateSecretKey()
     const p = pool([r.url], { secretKey: sk })
     const { event, accepted } = await p.publishWithPow(request())
