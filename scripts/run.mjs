@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { dirname, join } from 'node:path'
+import { nodeHeadersEnv } from './lib/node-headers.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const [task, ...rest] = process.argv.slice(2)
@@ -40,18 +40,8 @@ function ensureChromium() {
   run('apt-get', ['install', '-y', '-qq', 'chromium'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
 }
 
-/**
- * The relay's storage (better-sqlite3) is a native addon with no prebuilt binary offline, so its
- * install builds it with node-gyp, which downloads Node's headers unless told where they are. A
- * Node install carries them beside its binary (<prefix>/include/node); npm passes that on by its
- * own config, pnpm does not, so point node-gyp at them here.
- */
-function nodeHeaders() {
-  const prefix = dirname(dirname(process.execPath))
-  if (process.env.npm_config_nodedir || !existsSync(join(prefix, 'include', 'node', 'node.h'))) return {}
-  return { npm_config_nodedir: prefix }
-}
-process.env = { ...process.env, ...nodeHeaders() }
+// better-sqlite3 (the relay's storage) builds from source here: point node-gyp at Node's headers.
+process.env = { ...process.env, ...nodeHeadersEnv() }
 
 const [pnpm, ...pnpmArgs] = pnpmCommand()
 const p = (...args) => run(pnpm, [...pnpmArgs, ...args])

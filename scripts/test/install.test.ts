@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { tickAmountMsat } from '@2020117/protocol'
 import { spawnProcess, startTestNetwork, type Proc } from '@2020117/testkit'
 import { packAll } from '../pack.mjs'
+import { nodeHeadersEnv } from '../lib/node-headers.mjs'
 
 const work = mkdtempSync(join(tmpdir(), '2020117-install-'))
 const prefix = join(work, 'prefix')
@@ -28,7 +29,8 @@ const LOCAL_NETWORK = ['@2020117/devnet', '@2020117/devwallet', '@2020117/webui'
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|pnpm_|PNPM_|NODE_OPTIONS|VITEST)/i.test(k)) env[k] = v
-  return { ...env, HOME: home }
+  // A fresh HOME has no npmrc: say where Node's headers are, for the relay's SQLite build.
+  return { ...env, HOME: home, ...nodeHeadersEnv(env) }
 }
 
 // scripts/pack.mjs packs and writes the prefix's package.json (the README's recipe); npm installs it.

@@ -11,7 +11,12 @@ import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { tempDir } from './helpers/temp.js'
 import { startProvider } from './helpers/provider.js'
 
-const net = await startTestNetwork({ teardown: afterAll })
+// Deletions cost 12 bits on this relay: the cancellation goes through the same mining as under the
+// network's 20, in a fraction of the time.
+const net = await startTestNetwork({
+  teardown: afterAll,
+  relayPolicy: { pow: [{ kinds: [5], bits: 12 }], eventsPerSecond: 10_000 }
+})
 const provider = await startProvider(net, 5050, { teardown: afterAll })
 
 function buy(extra: string[], opts: { cwd?: string } = {}) {
@@ -79,7 +84,7 @@ test('Ctrl-C before paying publishes a kind 5 deletion of the request (on the re
   expect(await job.exited).toBe(6)
   expect(summary).toMatchObject({ status: 'cancelled', msat_paid: 0 })
   const deletions = await provider.pool.query({ kinds: [5], '#e': [request.id] }, 2000)
-  // Mined to the relay's price for deletions (20 bits under the default policy): a nonce tag besides.
+  // Mined to the relay's price for deletions (12 bits here, 20 under the network's policy): a nonce tag besides.
   expect(deletions.map((d) => [d.pubkey, d.tags.filter((t) => t[0] !== 'nonce')])).toEqual([
     [
       request.customer,
@@ -89,11 +94,11 @@ test('Ctrl-C before paying publishes a kind 5 deletion of the request (on the re
       ]
     ]
   ])
-  expect(committedPowBits(deletions[0]!)).toBeGreaterThanOrEqual(20)
+  expect(committedPowBits(deletions[0]!)).toBeGreaterThanOrEqual(12)
   // The relay applied it: the request itself is gone.
   expect(await provider.pool.query({ ids: [request.id] }, 2000)).toEqual([])
   expect(paid()).toBe(0)
-}, 120_000) // the cancellation (kind 5) is mined to 20 bits: seconds to tens of seconds
+}, 60_000)
 
 test('Ctrl-C after paying cancels nothing: exit 4, paid, no deletion', async () => {
   const paid = debit()

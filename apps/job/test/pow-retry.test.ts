@@ -10,7 +10,11 @@ import { committedPowBits } from '@2020117/protocol'
 import { spawnBin, startTestNetwork } from '@2020117/testkit'
 import { startProvider } from './helpers/provider.js'
 
-const net = await startTestNetwork({ teardown: afterAll })
+// The network's price for job requests (10 bits), and nothing else: the test is about the retry.
+const net = await startTestNetwork({
+  teardown: afterAll,
+  relayPolicy: { pow: [{ kinds: [[5000, 5999]], bits: 10 }], eventsPerSecond: 10_000 }
+})
 const provider = await startProvider(net, 5050, { teardown: afterAll })
 
 /** The devnet relay behind a front that answers its NIP-11 request 404 and passes WebSockets through. */
