@@ -69,7 +69,9 @@ try {
     '--sats-per-minute=5',
     '--tick-seconds=10',
     '--name=demo GPU',
-    '--agent=demo-provider'
+    '--agent=demo-provider',
+    // Its ready line is the JSON one: the human log has no line that says so.
+    '--json'
   ])
   await agent.ready
 } catch (err) {

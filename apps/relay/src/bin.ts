@@ -27,15 +27,21 @@ await runMain(spec, process.argv.slice(2), async ({ flags, json, goodbye, teardo
   print(readyEvent(relay, settings), readyLines(relay, settings))
   const name = await signal
   await teardown()
-  print({ event: 'stopped', signal: name }, [`${name}: stopped; the database is closed.`])
+  // A supervisor that went away reads nothing more.
+  if (name !== 'disconnect') print({ event: 'stopped', signal: name }, [`${name}: stopped; the database is closed.`])
   return 0
 })
 
-/** The relay runs until SIGINT or SIGTERM; both are a clean stop (exit 0). */
+/**
+ * The relay runs until SIGINT or SIGTERM; both are a clean stop (exit 0). A relay a supervisor
+ * started with an IPC channel (2020117-devnet does) also stops when that channel closes: the
+ * supervisor is gone, killed or not, and a relay left behind would hold its port and file.
+ */
 function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'))
     process.once('SIGTERM', () => resolve('SIGTERM'))
+    if (process.send) process.once('disconnect', () => resolve('disconnect'))
   })
 }
 

@@ -3,7 +3,10 @@
 // sent survives a kill -9 of the relay.
 
 import { describe, expect, test } from 'vitest'
-import { spawnBin } from '@2020117/testkit'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { BINS, spawnBin } from '@2020117/testkit'
 import { author, Client, startBin, tempDb } from './helpers/relay.js'
 
 const FLAGS = [
@@ -82,6 +85,20 @@ describe('start and stop', () => {
     // Closed cleanly: another relay opens the same file at once.
     const again = await startBin([], db)
     expect(again.ready.db).toBe(db)
+  })
+
+  test('started by a supervisor over an IPC channel, it stops when the channel closes', async () => {
+    const db = tempDb()
+    // As 2020117-devnet starts it: if the supervisor dies, killed or not, the channel closes.
+    const child = spawn(process.execPath, [BINS.relay, `--db=${db}`, '--port=0', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc']
+    })
+    const exited = once(child, 'exit')
+    const lines = createInterface({ input: child.stdout! })
+    await new Promise<void>((resolve) => lines.on('line', (l) => l.includes('"ready"') && resolve()))
+    child.disconnect()
+    expect((await exited)[0]).toBe(0)
+    expect((await startBin([], db)).ready.db).toBe(db)
   })
 
   test('the ready line names the database, the URL and the policy, snake_case', async () => {

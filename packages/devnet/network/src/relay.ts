@@ -49,9 +49,10 @@ export async function spawnRelay(opts: {
     '--json',
     ...policyArgs(opts.policy)
   ]
-  // Its output comes here, not to the devnet's own stdout: a relay left behind by a devnet that
-  // died holds no pipe of a terminal or a test runner's.
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  // Its output comes here, not to the devnet's own stdout. The IPC channel is its leash: when this
+  // process dies, killed or not, the channel closes and the relay stops (apps/relay's bin).
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+  child.channel?.unref()
   const exited = new Promise<number | string>((resolve) =>
     child.once('close', (code, sig) => resolve(code ?? sig ?? 'killed'))
   )
