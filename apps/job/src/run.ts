@@ -170,10 +170,13 @@ export class JobRun {
   async start(): Promise<number> {
     const { pool } = this.o
     let published: Published
+    // Nothing is weighed before the request is out, and with the id it went out with: an answer to
+    // an id a relay then refused (and a retry replaced) must never be offered, let alone paid.
+    this.enqueue(() => this.published)
     try {
       this.adopt(await pool.minedFor(this.o.request))
       await this.follow()
-      published = await pool.publishWithPow(this.o.request)
+      published = await pool.publishWithPow(this.o.request, { stableId: true })
     } catch (err) {
       this.markPublished()
       // Mining that took too long (POW_TOO_SLOW) or was refused again (POW_REFUSED): its message says what to do.

@@ -13,7 +13,7 @@ export {
   KEYS_FILE
 } from './keys.js'
 export type { KeyEntry, Identity } from './keys.js'
-export { REDIAL_BACKOFF_MS, RelayPool } from './pool.js'
+export { REDIAL_BACKOFF_MS, DEFAULT_MAX_POW_BITS, RelayPool } from './pool.js'
 export type { RelayPoolOptions, PublishOptions, Published, PoolLog } from './pool.js'
 export { readRelayPolicy, POLICY_TIMEOUT_MS, MAX_POLICY_BYTES } from './policy.js'
 export type { ReadPolicyOptions } from './policy.js'

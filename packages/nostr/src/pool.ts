@@ -17,10 +17,10 @@
 
 import { EventEmitter } from 'node:events'
 import { SimplePool, useWebSocketImplementation } from 'nostr-tools/pool'
-import type { AbstractRelay, Subscription } from 'nostr-tools/abstract-relay'
+import { SendingOnClosedConnection, type AbstractRelay, type Subscription } from 'nostr-tools/abstract-relay'
 import type { Event, EventTemplate, Filter, VerifiedEvent } from 'nostr-tools'
 import { finalizeEvent, getPublicKey } from 'nostr-tools/pure'
-import { MAX_POW_BITS, committedPowBits, requiredPowBits } from '@2020117/protocol'
+import { MAX_POW_BITS, SOCIAL_POW_BITS, committedPowBits, requiredPowBits } from '@2020117/protocol'
 import { WebSocket } from 'ws'
 import { NostrError } from './errors.js'
 import { readRelayPolicy } from './policy.js'
@@ -48,6 +48,12 @@ export interface RelayPoolOptions {
   secretKey?: Uint8Array
   /** How long `publishWithPow` may mine one event (default 60 s). */
   powTimeoutMs?: number
+  /**
+   * The most proof of work this pool mines for any relay (default DEFAULT_MAX_POW_BITS, the
+   * network's dearest price): a relay that asks more for a kind is left out of that publish, and
+   * says so in `refused`, so that one stranger's price cannot hold every event hostage.
+   */
+  maxPowBits?: number
   /** Told what is worth knowing but not an error: a relay without a policy (debug), a mined retry (info), a refused AUTH (warn). */
   log?: PoolLog
 }
@@ -66,7 +72,15 @@ export interface PublishOptions {
   timeoutMs?: number
   /** Publish to these relays instead of the pool's. */
   only?: string[]
+  /**
+   * Keep the id once any relay took the event: a `pow:` refusal then gets no mined retry (whose id
+   * would differ). For a job request, whose answers name its id: two live ids would split them.
+   */
+  stableId?: boolean
 }
+
+/** The network's dearest price (SPEC §12.2): what a pool mines at most unless told otherwise. */
+export const DEFAULT_MAX_POW_BITS = SOCIAL_POW_BITS
 
 /** What `publishWithPow` published, and where. */
 export interface Published {
@@ -121,6 +135,7 @@ export class RelayPool extends EventEmitter {
   private readonly secretKey: Uint8Array | null
   private readonly signAuth: AuthSigner | null
   private readonly powTimeoutMs: number
+  private readonly maxPowBits: number
   private readonly log: PoolLog
   private readonly debug: (msg: string, fields?: Record<string, unknown>) => void
   /** Aborted by close(): stops any mining in flight. */
@@ -131,6 +146,7 @@ export class RelayPool extends EventEmitter {
     this.relays = [...new Set(relays)]
     this.secretKey = opts.secretKey ?? null
     this.powTimeoutMs = opts.powTimeoutMs ?? DEFAULT_POW_TIMEOUT_MS
+    this.maxPowBits = opts.maxPowBits ?? DEFAULT_MAX_POW_BITS
     this.log = opts.log ?? QUIET
     this.debug = (msg, fields) => this.log.debug(msg, fields)
     const sk = this.secretKey
@@ -169,34 +185,40 @@ export class RelayPool extends EventEmitter {
    * follow the answers); publishing it then costs no second mining unless a relay refuses it.
    */
   async minedFor(input: EventTemplate | Event, opts: PublishOptions = {}): Promise<Event> {
-    const relays = [...new Set(opts.only ?? this.relays)]
-    return this.priced(input, await this.priceOf(relays, input.kind), relays)
+    const price = await this.priceOf([...new Set(opts.only ?? this.relays)], input.kind)
+    return this.priced(input, price.bits, price.within)
   }
 
   /**
    * Signs a template (or takes a signed event of the pool's key) with the proof of work the
-   * relays' policies price its kind at, mined once for the dearest; an event that needs none goes
-   * as it is. A relay that refuses `pow:` is read again (its document, and the bits its refusal
-   * names), the event mined to that price and published once more to every relay (SPEC §12.4):
-   * the event returned is the one to track. Throws POW_TOO_SLOW, or POW_REFUSED when no relay took it
-   * and a relay still wanted more work.
+   * relays' policies price its kind at, mined once for the dearest relay within `maxPowBits` (a
+   * dearer one is left out); an event that needs none goes as it is. Relays that refuse `pow:` are
+   * read again (their documents, and the bits their refusals name), and get the event mined to
+   * that price once more (SPEC §12.4): to them alone when another relay took the first one, whose
+   * id is then the one returned; not at all with `stableId` then. Throws POW_TOO_SLOW, or
+   * POW_REFUSED when no relay took it and a relay still wanted more work.
    */
   async publishWithPow(input: EventTemplate | Event, opts: PublishOptions = {}): Promise<Published> {
-    const relays = [...new Set(opts.only ?? this.relays)]
     const timeoutMs = opts.timeoutMs ?? 5000
-    let event = await this.priced(input, await this.priceOf(relays, input.kind), relays)
-    let outcomes = await this.attempt(event, relays, timeoutMs)
-    const refusedPow = outcomes.filter((o) => !o.ok && o.reason.startsWith('pow:'))
-    if (refusedPow.length > 0) {
-      const bits = await this.retryPrice(refusedPow, event.kind)
-      if (bits > committedPowBits(event)) {
-        const asking = refusedPow.map((o) => o.relay)
-        this.log.info(`${asking.join(', ')} wanted more proof of work: mining ${bits} bits and publishing once more`, {
-          kind: event.kind,
-          bits
-        })
-        event = await this.priced(input, bits, asking)
-        outcomes = await this.attempt(event, relays, timeoutMs)
+    const price = await this.priceOf([...new Set(opts.only ?? this.relays)], input.kind)
+    let event = await this.priced(input, price.bits, price.within)
+    let outcomes = [...(await this.attempt(event, price.within, timeoutMs)), ...price.skipped]
+    const took = outcomes.some((o) => o.ok)
+    const refusedPow = outcomes.filter((o) => !o.ok && o.reason.startsWith('pow:') && price.within.includes(o.relay))
+    if (refusedPow.length > 0 && !(opts.stableId && took)) {
+      const retry = await this.retryPrice(refusedPow, event.kind)
+      if (retry.asking.length > 0 && retry.bits > committedPowBits(event)) {
+        this.log.info(
+          `${retry.asking.join(', ')} wanted more proof of work: mining ${retry.bits} bits and publishing once more`,
+          {
+            kind: event.kind,
+            bits: retry.bits
+          }
+        )
+        const again = await this.priced(input, retry.bits, retry.asking)
+        const second = await this.attempt(again, retry.asking, timeoutMs)
+        outcomes = [...outcomes.filter((o) => !retry.asking.includes(o.relay)), ...second]
+        if (!took) event = again
       }
     }
     const result = publishedOf(event, outcomes)
@@ -290,11 +312,14 @@ export class RelayPool extends EventEmitter {
       onclose: (reason) => {
         const mine = entry.open.get(url)?.sub === sub
         if (mine && !retry && this.signAuth && reason.startsWith('auth-required:')) {
-          void relay.auth(this.signAuth).then(() => {
-            if (this.subscriptions.has(entry) && this.connected.get(url) === relay)
-              this.openOn(entry, url, relay, { eose, eosed })
-            else eosed()
-          })
+          void relay.auth(this.signAuth).then(
+            () => {
+              if (this.subscriptions.has(entry) && this.connected.get(url) === relay)
+                this.openOn(entry, url, relay, { eose, eosed })
+              else eosed()
+            },
+            () => eosed() // the relay went away: supervise() opens the subscription again on its successor
+          )
           return
         }
         eosed()
@@ -311,21 +336,41 @@ export class RelayPool extends EventEmitter {
     return Promise.all(tries.map((p, i) => outcomeOf(unique[i] as string, p, timeoutMs)))
   }
 
-  /** The most bits any of these relays prices `kind` at. */
-  private async priceOf(relays: string[], kind: number): Promise<number> {
-    const policies = await Promise.all(relays.map((url) => readRelayPolicy(url, { log: this.debug })))
-    return Math.max(0, ...policies.map((policy) => requiredPowBits(policy, kind)))
+  /** The relays that price `kind` within `maxPowBits`, the most bits one of them asks, and the others, refused. */
+  private async priceOf(
+    relays: string[],
+    kind: number
+  ): Promise<{ bits: number; within: string[]; skipped: Outcome[] }> {
+    const prices = await Promise.all(
+      relays.map(async (url) => requiredPowBits(await readRelayPolicy(url, { log: this.debug }), kind))
+    )
+    const within = relays.filter((_, i) => (prices[i] as number) <= this.maxPowBits)
+    const skipped = relays.flatMap((relay, i) =>
+      (prices[i] as number) <= this.maxPowBits ? [] : [this.tooDear(relay, kind, prices[i] as number)]
+    )
+    return { bits: Math.max(0, ...prices.filter((b) => b <= this.maxPowBits)), within, skipped }
   }
 
-  /** After `pow:` refusals: the relays' documents read again, and the bits their refusals name. */
-  private async retryPrice(refused: Outcome[], kind: number): Promise<number> {
+  /** After `pow:` refusals: each relay's document read again and the bits its refusal names; the dearest left out. */
+  private async retryPrice(refused: Outcome[], kind: number): Promise<{ bits: number; asking: string[] }> {
     const prices = await Promise.all(
       refused.map(async (o) => {
         const policy = await readRelayPolicy(o.relay, { refresh: true, log: this.debug })
-        return Math.max(requiredPowBits(policy, kind), bitsNamedIn(o.reason))
+        return Math.min(MAX_POW_BITS, Math.max(requiredPowBits(policy, kind), bitsNamedIn(o.reason)))
       })
     )
-    return Math.min(MAX_POW_BITS, Math.max(...prices))
+    const asking = refused.filter((_, i) => (prices[i] as number) <= this.maxPowBits).map((o) => o.relay)
+    for (const [i, o] of refused.entries())
+      if ((prices[i] as number) > this.maxPowBits) this.tooDear(o.relay, kind, prices[i] as number)
+    return { bits: Math.max(0, ...prices.filter((b) => b <= this.maxPowBits)), asking }
+  }
+
+  private tooDear(relay: string, kind: number, bits: number): Outcome {
+    const reason = `pow: ${printable(relay)} asks ${bits} bits for kind ${kind}, above this client's limit of ${this.maxPowBits}`
+    this.log.warn(
+      `left out ${printable(relay)}: it asks ${bits} bits of proof of work for kind ${kind} (the most this client mines is ${this.maxPowBits})`
+    )
+    return { relay, ok: false, reason }
   }
 
   /** The event with at least `bits` of committed work: as given when it has them, else mined and signed. */
@@ -421,6 +466,10 @@ function guardAuth(relay: AbstractRelay, onAuthRefused: (url: string, err: Error
   const auth = relay.auth.bind(relay)
   relay.auth = (sign) =>
     auth(sign).catch((err: unknown) => {
+      // A relay that went away meanwhile: nostr-tools' own retry would subscribe on the closed
+      // socket (an unhandled rejection); this error type is the one it already expects there.
+      if (!relay.connected)
+        throw new SendingOnClosedConnection('the relay closed during NIP-42 authentication', relay.url)
       onAuthRefused(relay.url, err instanceof Error ? err : new Error(String(err)))
       return ''
     })

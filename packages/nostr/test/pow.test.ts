@@ -138,6 +138,38 @@ describe('RelayPool.publishWithPow', () => {
     expect(logged).toContain(`${r.url} wanted more proof of work: mining 10 bits and publishing once more`)
   })
 
+  test("one stranger's price holds nothing hostage: a relay asking more than maxPowBits is left out, the others get the event", async () => {
+    const honest = await frontRelay({ doc: relayPolicyInfo(policy({ pow: JOBS })), enforce: JOBS })
+    const greedy = await frontRelay({ doc: relayPolicyInfo(policy({ pow: [{ kinds: [[5000, 5999]], bits: 32 }] })) })
+    const logged: string[] = []
+    const p = pool([honest.url, greedy.url], { secretKey: generateSecretKey(), log: logInto(logged) })
+    const { event, accepted, refused } = await p.publishWithPow(request())
+    expect(accepted).toEqual([honest.url])
+    expect(refused).toEqual([
+      { relay: greedy.url, reason: `pow: ${greedy.url} asks 32 bits for kind 5050, above this client's limit of 20` }
+    ])
+    // Mined to the honest relay's 10 bits, not the 32 asked (which would take hours), and never sent there.
+    expect(committedPowBits(event)).toBeGreaterThanOrEqual(10)
+    expect(greedy.events).toEqual([])
+    expect(logged.some((l) => l.startsWith(`left out ${greedy.url}: it asks 32 bits`))).toBe(true)
+  })
+
+  test('with stableId, a relay that wants more work after another took the event gets no retry: the id stays', async () => {
+    const taker = await frontRelay({ doc: {} })
+    const refuser = await frontRelay({ doc: {}, enforce: JOBS })
+    const p = pool([taker.url, refuser.url], { secretKey: generateSecretKey() })
+    const { event, accepted, refused } = await p.publishWithPow(request(), { stableId: true })
+    expect(accepted).toEqual([taker.url])
+    expect(refused.map((r) => r.relay)).toEqual([refuser.url])
+    expect(refuser.events.map((e) => e.id)).toEqual([event.id])
+    // Without it, the refuser alone gets a mined copy, and the event returned is still the one taken first.
+    const again = await p.publishWithPow(request())
+    expect(again.accepted.sort()).toEqual([taker.url, refuser.url].sort())
+    expect(taker.events.at(-1)?.id).toBe(again.event.id)
+    expect(committedPowBits(refuser.events.at(-1)!)).toBeGreaterThanOrEqual(10)
+    expect(refuser.events.at(-1)?.id).not.toBe(again.event.id)
+  })
+
   test('a relay that still refuses after the one retry is a POW_REFUSED error, with no second retry', async () => {
     const r = await frontRelay({ doc: {}, enforce: [{ kinds: [[5000, 5999]], bits: 12 }], says: 10 })
     const err = await nostrError(
@@ -151,7 +183,7 @@ describe('RelayPool.publishWithPow', () => {
   test('mining slower than the pool allows is POW_TOO_SLOW, and nothing is published', async () => {
     const hard = [{ kinds: [[5000, 5999] as const], bits: 30 }]
     const r = await frontRelay({ doc: relayPolicyInfo(policy({ pow: hard })), enforce: hard })
-    const p = pool([r.url], { secretKey: generateSecretKey(), powTimeoutMs: 50 })
+    const p = pool([r.url], { secretKey: generateSecretKey(), powTimeoutMs: 50, maxPowBits: 32 })
     const err = await nostrError(() => p.publishWithPow(request()), 'POW_TOO_SLOW')
     expect(err.message).toContain(`${r.url} want 30 bits of proof of work for kind 5050`)
     expect(r.events).toEqual([])

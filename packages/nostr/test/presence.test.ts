@@ -333,7 +333,7 @@ describe('Presence with a relay that prices the profile', () => {
     let twice = () => {}
     const retried = new Promise<void>((resolve) => (twice = resolve))
     const pr = new Presence({
-      pool: pool([r.url], { secretKey: sk, powTimeoutMs: 20 }),
+      pool: pool([r.url], { secretKey: sk, powTimeoutMs: 20, maxPowBits: 32 }),
       secretKey: sk,
       info: info(),
       load: () => LOAD,

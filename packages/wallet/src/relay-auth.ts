@@ -14,6 +14,7 @@ interface SdkSubscription {
 }
 interface SdkRelay {
   url: string
+  readonly connected?: boolean
   onauth?: Sign
   auth(sign: Sign): Promise<string>
   publish(event: unknown): Promise<string>
@@ -60,7 +61,9 @@ function hookRelay(relay: SdkRelay, sign: Sign, log: (line: string) => void): vo
         onclose: (reason) => {
           if (retried || !reason.startsWith('auth-required:')) return params.onclose?.(reason)
           retried = true
-          void relay.auth(sign).then(open)
+          // The relay may have gone while we authenticated: opening on a closed socket would raise
+          // an unhandled rejection in the SDK; the subscription is closed instead, and reconnected.
+          void relay.auth(sign).then(() => (relay.connected === false ? params.onclose?.(reason) : open()))
         }
       })
     }

@@ -81,7 +81,9 @@ export class JobService {
   private readonly counts: JobTally = { delivered: 0, refused: 0, failed: 0, cancelled: 0, msatEarned: 0 }
 
   constructor(opts: JobServiceOptions) {
-    this.foreign = new RelayPool([], { secretKey: opts.secretKey, log: opts.log })
+    // Relays a request names are strangers': answers are free on the network's relays (SPEC §12.2),
+    // and one that prices them would have the agent burn a core per answer, holding a job slot.
+    this.foreign = new RelayPool([], { secretKey: opts.secretKey, log: opts.log, maxPowBits: 0 })
     // Every job event passes here on its way out: the tally is what was said, not a second account.
     this.opts = { ...opts, emit: (event) => (this.count(event), opts.emit(event)) }
     this.ctx = {
