@@ -11,6 +11,7 @@ export type NostrErrorCode =
   | 'POW_TOO_SLOW'
   | 'POW_REFUSED'
   | 'POW_NEEDS_KEY'
+  | 'POW_FAILED'
 
 export class NostrError extends Error {
   readonly code: NostrErrorCode
@@ -76,7 +77,7 @@ export class NostrError extends Error {
   static POW_TOO_SLOW(relays: string[], kind: number, bits: number, triedMs: number): NostrError {
     return new NostrError(
       'POW_TOO_SLOW',
-      `${relays.join(', ') || 'the relays'} want ${bits} bits of proof of work for kind ${kind}; mining gave up after ` +
+      `${relayList(relays) || 'the relays'} want ${bits} bits of proof of work for kind ${kind}; mining gave up after ` +
         `${Math.round(triedMs / 1000)} s. Try again, allow more time (--pow-timeout=SECONDS), or use another relay`
     )
   }
@@ -84,8 +85,15 @@ export class NostrError extends Error {
   static POW_REFUSED(relays: string[], kind: number, reason: string): NostrError {
     return new NostrError(
       'POW_REFUSED',
-      `${relays.join(', ')} refused the kind ${kind} event for its proof of work even after mining to the price ` +
+      `${relayList(relays)} refused the kind ${kind} event for its proof of work even after mining to the price ` +
         `their NIP-11 document and refusal named ("${printable(reason, 200)}"); use another relay or ask its operator`
+    )
+  }
+  /** The mining worker itself failed (it crashed, or could not start): nothing was published. */
+  static POW_FAILED(why: string): NostrError {
+    return new NostrError(
+      'POW_FAILED',
+      `mining the proof of work failed (${printable(why, 200)}); nothing was published: try again, and report it if it repeats`
     )
   }
   static POW_NEEDS_KEY(kind: number, bits: number): NostrError {
@@ -98,6 +106,11 @@ export class NostrError extends Error {
 }
 
 /** A relay's words, bounded and without control characters, before a person reads them. */
-function printable(text: string, max: number): string {
+export function printable(text: string, max: number): string {
   return text.slice(0, max).replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+}
+
+/** Relay URLs may come from a stranger's `relays` tag: bounded and without control characters. */
+function relayList(relays: string[]): string {
+  return relays.map((r) => printable(r, 200)).join(', ')
 }

@@ -5,6 +5,7 @@
 // the document again (`refresh`).
 
 import { OPEN_RELAY_POLICY, relayInfoUrl, relayPolicyFromInfo, type RelayPolicy } from '@2020117/protocol'
+import { printable } from './errors.js'
 
 export const POLICY_TIMEOUT_MS = 3000
 export const MAX_POLICY_BYTES = 64 * 1024
@@ -33,7 +34,10 @@ export function readRelayPolicy(url: string, opts: ReadPolicyOptions = {}): Prom
     (policy) => policy,
     (err: Error) => {
       entry.until = Date.now() + NO_POLICY_TTL_MS
-      opts.log?.(`relay ${url} states no readable policy (NIP-11): taking it as open`, { relay: url, why: err.message })
+      opts.log?.(`relay ${printable(url, 200)} states no readable policy (NIP-11): taking it as open`, {
+        relay: printable(url, 200),
+        why: printable(err.message, 200)
+      })
       return OPEN_RELAY_POLICY
     }
   )

@@ -22,7 +22,7 @@ import type { Event, EventTemplate, Filter, VerifiedEvent } from 'nostr-tools'
 import { finalizeEvent, getPublicKey } from 'nostr-tools/pure'
 import { MAX_POW_BITS, SOCIAL_POW_BITS, committedPowBits, requiredPowBits } from '@2020117/protocol'
 import { WebSocket } from 'ws'
-import { NostrError } from './errors.js'
+import { NostrError, printable as printableText } from './errors.js'
 import { readRelayPolicy } from './policy.js'
 import { DEFAULT_POW_TIMEOUT_MS, mineEvent } from './pow.js'
 
@@ -507,6 +507,7 @@ function isSigned(input: EventTemplate | Event): input is Event {
   return typeof (input as Event).sig === 'string' && typeof (input as Event).id === 'string'
 }
 
+/** A peer's text (a URL, a refusal) bounded and without control characters, for a log line. */
 function printable(text: string): string {
-  return text.slice(0, 200).replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+  return printableText(text, 200)
 }

@@ -65,8 +65,8 @@ export function mineEvent(
     if (opts.signal?.aborted) return abort()
     opts.signal?.addEventListener('abort', abort)
     worker.once('message', (mined: UnsignedEvent & { id: string }) => finish(() => resolve(mined)))
-    worker.once('error', (err) => finish(() => reject(err)))
-    worker.once('exit', (code) => finish(() => reject(new Error(`the mining worker exited (${code})`))))
+    worker.once('error', (err) => finish(() => reject(NostrError.POW_FAILED(err.message))))
+    worker.once('exit', (code) => finish(() => reject(NostrError.POW_FAILED(`the worker exited with code ${code}`))))
   })
 }
 

@@ -189,6 +189,16 @@ describe('RelayPool.publishWithPow', () => {
     expect(r.events).toEqual([])
   })
 
+  test("a relay URL from a stranger's tag reaches the error text without its control characters", async () => {
+    const url = 'ws://127.0.0.1:1/\u001b[2J\u0007x'
+    const err = await nostrError(
+      () => mineEvent({ ...request(), pubkey: '0'.repeat(64) }, 30, { timeoutMs: 20, relays: [url] }),
+      'POW_TOO_SLOW'
+    )
+    expect(err.message).toContain('ws://127.0.0.1:1/ [2J x want 30 bits')
+    expect(err.message).not.toMatch(/[\u0000-\u001f]/)
+  })
+
   test("an event that needs work and is not the pool's key's is POW_NEEDS_KEY", async () => {
     const r = await frontRelay({ doc: relayPolicyInfo(policy({ pow: JOBS })), enforce: JOBS })
     const theirs = finalizeEvent(request(), generateSecretKey())
