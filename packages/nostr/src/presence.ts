@@ -16,6 +16,7 @@ import type { Published, RelayPool } from './pool.js'
 import { kinds as KIND } from '@2020117/protocol'
 
 export const PRESENCE_D_TAG = '2020117'
+const MAX_PROFILE_BACKOFF_BEATS = 32
 /** Marks events this software wrote, so a profile the user keeps elsewhere is never overwritten. */
 const CLIENT_TAG = ['client', '2020117']
 
@@ -70,6 +71,9 @@ export class Presence {
   private profileRun: Promise<number> = Promise.resolve(0)
   private profileInFlight = false
   private profileDue = false
+  /** Failures in a row, and heartbeats to let pass before the next try: 1, 2, 4 … 32 (backoff). */
+  private profileFailures = 0
+  private beatsUntilProfile = 0
   /** After stop(), a profile still being mined is dropped without a word (the pool's close ends it). */
   private stopped = false
 
@@ -95,7 +99,14 @@ export class Presence {
 
   private beat(): void {
     void this.heartbeat('online')
-    if (this.profileDue) this.startProfile()
+    // A relay that prices the profile beyond what we can mine is not asked every minute for ever.
+    if (this.profileDue && --this.beatsUntilProfile <= 0) this.startProfile()
+  }
+
+  private profileFailed(): void {
+    this.profileDue = true
+    this.profileFailures++
+    this.beatsUntilProfile = Math.min(2 ** (this.profileFailures - 1), MAX_PROFILE_BACKOFF_BEATS)
   }
 
   /** Publishes the profile in the background, once at a time; a failure makes it due again. */
@@ -106,17 +117,20 @@ export class Presence {
     this.profileRun = this.publishProfile(only).then(
       (accepted) => {
         this.profileInFlight = false
+        if (accepted > 0 && !only) this.profileFailures = 0
         if (accepted === 0 && !only && !this.stopped) {
-          this.profileDue = true
-          this.log('the profile is tried again at the next heartbeat')
+          this.profileFailed()
+          this.log(`the profile is tried again in ${this.beatsUntilProfile} heartbeat(s)`)
         }
         return accepted
       },
       (err: Error) => {
         // Only the query can throw here (publish reports its failures): the profile is due again.
         this.profileInFlight = false
-        this.profileDue = true
-        this.log(`the profile was not published (${err.message}); trying again at the next heartbeat`)
+        this.profileFailed()
+        this.log(
+          `the profile was not published (${err.message}); trying again in ${this.beatsUntilProfile} heartbeat(s)`
+        )
         return 0
       }
     )

@@ -325,13 +325,14 @@ describe('Presence with a relay that prices the profile', () => {
     expect(r.events.filter((e) => e.kind === KIND.Metadata)).toHaveLength(1)
   })
 
-  test('a profile that cannot be mined in time is logged and tried again at the next heartbeat', async () => {
+  test('a profile that cannot be mined in time is logged and tried again, backing off: 1, 2, 4 heartbeats', async () => {
     const hard = [{ kinds: [KIND.Metadata], bits: 30 }]
     const r = await frontRelay({ doc: relayPolicyInfo({ ...OPEN_RELAY_POLICY, pow: hard }), enforce: hard })
     const sk = generateSecretKey()
     const failures: string[] = []
-    let twice = () => {}
-    const retried = new Promise<void>((resolve) => (twice = resolve))
+    const backoff: string[] = []
+    let thrice = () => {}
+    const retried = new Promise<void>((resolve) => (thrice = resolve))
     const pr = new Presence({
       pool: pool([r.url], { secretKey: sk, powTimeoutMs: 20, maxPowBits: 32 }),
       secretKey: sk,
@@ -340,12 +341,16 @@ describe('Presence with a relay that prices the profile', () => {
       intervalMs: 50,
       log: (msg) => {
         if (msg.startsWith('the profile was not published:')) failures.push(msg)
-        if (failures.length === 2) twice()
+        const wait = /tried again in (\d+) heartbeat/.exec(msg)?.[1]
+        if (wait) backoff.push(wait)
+        if (backoff.length === 3) thrice()
       }
     })
     await started(pr)
     expect(await pr.profile).toBe(0)
     await retried
+    await pr.stop()
+    expect(backoff).toEqual(['1', '2', '4'])
     expect(failures[0]).toContain('want 30 bits of proof of work for kind 0')
     expect(r.events.filter((e) => e.kind === KIND.Heartbeat).length).toBeGreaterThanOrEqual(1)
     expect(r.events.filter((e) => e.kind === KIND.Metadata)).toEqual([])

@@ -31,9 +31,9 @@ export function setWalletLogSink(next: WalletLogSink | null): void {
   sink = next
 }
 
-/** A warning of this package's own (not the SDK's), to the same sink. */
+/** A warning of this package's own (not the SDK's), to the same sink, redacted the same way. */
 export function walletWarn(msg: string): void {
-  sink?.warn(msg)
+  sink?.warn(sdkMessage([msg]))
 }
 
 /** A value that must never reach the sink, whatever the SDK prints (the NWC secret). */
