@@ -55,18 +55,6 @@ function startAgent(extra: string[]): Proc {
   )
 }
 
-/** Publishes as its author (whose key mines it): a kind 0, 3 or 5 costs 20 bits under the relay's default policy. */
-async function publishMined(secretKey: Uint8Array, event: Event): Promise<Event> {
-  const own = new RelayPool(net.devnet.state.relays, { secretKey })
-  try {
-    const published = await own.publishWithPow(event)
-    if (published.accepted.length === 0) throw new Error(`the relay refused a kind ${event.kind}`)
-    return published.event
-  } finally {
-    own.close()
-  }
-}
-
 async function publish(event: Event): Promise<void> {
   if ((await pool.publish(event)) === 0) throw new Error(`the relay refused a kind ${event.kind}`)
 }
@@ -193,7 +181,7 @@ test('deleting the report (NIP-09) serves that customer again, from its next req
     agentKey
   )
   const applied = agent.line(new RegExp(`report ${report.id.slice(0, 12)} deleted: answering again`), 'stderr')
-  await publishMined(agentKey, deletion)
+  await net.publishAs(agentKey, deletion)
   await applied
   await reported.status(await post(reported), 'payment-required')
 })

@@ -20,17 +20,6 @@ const net = await startTestNetwork({ teardown: afterAll })
 const provider = await startProvider(net, 5050, { teardown: afterAll })
 const pool = new RelayPool([net.devnet.relay.url])
 
-/** Publishes as its author (whose key mines it): a kind 0, 3 or 5 costs 20 bits under the relay's default policy. */
-async function publishMined(secretKey: Uint8Array, event: Event): Promise<Event> {
-  const own = new RelayPool([net.devnet.relay.url], { secretKey })
-  try {
-    const published = await own.publishWithPow(event)
-    if (published.accepted.length === 0) throw new Error(`the relay refused a kind ${event.kind}`)
-    return published.event
-  } finally {
-    own.close()
-  }
-}
 afterAll(() => pool.close())
 
 describe('refusals by reputation', () => {
@@ -196,7 +185,7 @@ test('a pricier provider the customer and its follow vouch for is paid over a ch
     },
     me
   )
-  await publishMined(me, follows)
+  await net.publishAs(me, follows)
   for (const e of [buildVouch(trusted.pubkey, me), buildVouch(trusted.pubkey, friend)])
     expect(await pool.publish(e)).toBe(1)
   const reader = new ReputationReader({ pool, viewer: getPublicKey(me), network: 'regtest' })
@@ -239,7 +228,7 @@ test('--min-zap-sats lets a provider with enough validated zaps through: its off
     { kind: 0, created_at: Math.floor(Date.now() / 1000), tags: [], content: JSON.stringify({ lud16 }) },
     zapped.secretKey
   )
-  await publishMined(zapped.secretKey, profile)
+  await net.publishAs(zapped.secretKey, profile)
   await net.zap({
     senderSecretKey: generateSecretKey(),
     payer: 'customer',

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Event } from 'nostr-tools/pure'
 import { startDevnet, type Devnet, type NetworkPart, type RelayPolicyFlags } from '@2020117/devnet'
+import { RelayPool } from '@2020117/nostr'
 import { killAll } from './bins.js'
 import { zap, type ZapOptions } from './zaps.js'
 
@@ -27,6 +28,12 @@ export interface TestNetwork {
    * resolves with the zap receipt (kind 9735) once the relay has it.
    */
   zap(opts: ZapOptions): Promise<Event>
+  /**
+   * Publishes `event` as its author would, through a pool of that key: mined to what the relay
+   * asks for its kind, authenticated if it asks. Resolves with the event as published (a mined
+   * one has a new id); throws if the relay refused it.
+   */
+  publishAs(secretKey: Uint8Array, event: Event): Promise<Event>
   /** Stops parts of the network (all of DHT, relay and wallet when none is named). */
   stop(...parts: NetworkPart[]): Promise<void>
   /** Starts them again, on the same ports with the same state. */
@@ -65,6 +72,7 @@ export async function startTestNetwork(
     flag: `--devnet=${dir}`,
     balanceMsat: (account) => devnet.wallet.balance(account),
     zap: (zapOpts) => zap(devnet, zapOpts),
+    publishAs: (secretKey, event) => publishAs(devnet.relay.url, secretKey, event),
     stop: (...parts) => devnet.stop(...parts),
     start: (...parts) => devnet.start(...parts),
     async close() {
@@ -77,4 +85,17 @@ export async function startTestNetwork(
     await network.close()
   })
   return network
+}
+
+async function publishAs(relayUrl: string, secretKey: Uint8Array, event: Event): Promise<Event> {
+  const own = new RelayPool([relayUrl], { secretKey })
+  try {
+    const published = await own.publishWithPow(event)
+    if (published.accepted.length === 0) {
+      throw new Error(`the relay refused a kind ${event.kind}: ${published.refused[0]?.reason ?? 'no answer'}`)
+    }
+    return published.event
+  } finally {
+    own.close()
+  }
 }
