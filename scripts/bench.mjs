@@ -59,7 +59,7 @@
 // BENCH_RSS_TICK_SECONDS=1 reproduces that as a billing stress test.
 
 import http from 'node:http'
-import { createHarness, fromRoot, requireBuilt, round, rssMiB, stop, TUNNEL_OPEN } from './lib/harness.mjs'
+import { createHarness, fromRoot, percentile, requireBuilt, round, rssMiB, stop, TUNNEL_OPEN } from './lib/harness.mjs'
 import { relayFigures } from './bench/relay.mjs'
 
 const DIST = requireBuilt('bench', {
@@ -104,12 +104,6 @@ const harness = createHarness({
 const { progress, tempDir, spawnNode, waitLine, waitJson, cleanUp, run } = harness
 
 // -- measurements -----------------------------------------------------------------------------------
-
-function percentile(values, p) {
-  if (values.length === 0) return null
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
-}
 
 /** One GET; resolves at the first byte of the response (headers) with the time, then drains it. */
 function firstByte(url, agent) {

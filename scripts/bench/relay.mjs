@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto'
 import { WebSocket } from 'ws'
 import { finalizeEvent, generateSecretKey, getEventHash, getPublicKey } from 'nostr-tools/pure'
 import { minePow } from 'nostr-tools/nip13'
-import { fromRoot, round, stop } from '../lib/harness.mjs'
+import { fromRoot, percentile, round, stop } from '../lib/harness.mjs'
 
 const RELAY_BIN = fromRoot('apps/relay/dist/bin.js')
 const RELAY_LIB = fromRoot('packages/relay/dist/index.js')
@@ -37,11 +37,6 @@ const REQS = 400
 const SEEDED = 100_000
 const AUTHORS = 1000
 const UNLIMITED = ['--rate-pubkey=100000:100000', '--rate-connection=100000:100000', '--rate-req=100000:100000']
-
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
-}
 
 function open(url) {
   return new Promise((resolve, reject) => {

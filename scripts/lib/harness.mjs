@@ -56,6 +56,13 @@ export function requireBuilt(script, files) {
 
 export const round = (v, digits = 1) => (v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits)
 
+/** The nearest-rank percentile `p` (0–100) of `values`; null when there are none. */
+export function percentile(values, p) {
+  if (values.length === 0) return null
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
+}
+
 /** VmRSS of `pid` in MiB (one decimal), from /proc. */
 export async function rssMiB(pid) {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')

@@ -13,6 +13,7 @@
 
 import { finalizeEvent, getPublicKey, type Event } from 'nostr-tools/pure'
 import type { Published, RelayPool } from './pool.js'
+import { printable } from './errors.js'
 import { kinds as KIND } from '@2020117/protocol'
 
 export const PRESENCE_D_TAG = '2020117'
@@ -259,7 +260,7 @@ export class Presence {
     if (accepted.length === 0)
       this.log(`no relay accepted the ${what}`, {
         relays: pool.relays.length,
-        ...(refused[0] ? { reason: refused[0].reason.slice(0, 200).replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ') } : {})
+        ...(refused[0] ? { reason: printable(refused[0].reason, 200) } : {})
       })
     return accepted.length
   }
