@@ -43,27 +43,67 @@ export async function writeFileAtomic(path: string, content: string | Iterable<s
 const held = new Set<string>()
 
 /**
+ * The tail of each path's queue of this process's lockers. The pid in the file cannot tell two
+ * holders of one process apart, so lockers of one process take turns here before they touch the
+ * file: otherwise one that read "our pid, not held" in the instant between another's create and its
+ * bookkeeping took that live lock over, and both wrote.
+ */
+const turns = new Map<string, Promise<void>>()
+
+/**
  * Takes the lock file `path`, or throws FilesError.LOCK_HELD. The file holds the owner's pid: a lock
  * whose process is gone (or this process's own, not held: a crash in a test), or an unreadable one
  * older than 10 s, is stale and taken over. A live owner is waited for `waitMs` (0: not at all),
  * retrying every 10 ms. Returns the release.
  */
 export async function lockFile(path: string, opts: { waitMs?: number } = {}): Promise<() => Promise<void>> {
-  await mkdir(dirname(path), { recursive: true })
   const until = Date.now() + (opts.waitMs ?? 0)
-  for (;;) {
-    if (await createWhole(path, `${process.pid}\n`)) {
-      held.add(path)
-      return async () => {
-        held.delete(path)
-        await rm(path, { force: true })
+  const endTurn = await takeTurn(path, until)
+  try {
+    await mkdir(dirname(path), { recursive: true })
+    for (;;) {
+      if (await createWhole(path, `${process.pid}\n`)) {
+        held.add(path)
+        return async () => {
+          held.delete(path)
+          try {
+            await rm(path, { force: true })
+          } finally {
+            endTurn()
+          }
+        }
       }
+      const pid = await lockOwner(path)
+      if (await isStale(path, pid)) await rm(path, { force: true })
+      else if (Date.now() >= until) throw FilesError.LOCK_HELD(path, pid)
+      else await new Promise((r) => setTimeout(r, 10))
     }
-    const pid = await lockOwner(path)
-    if (await isStale(path, pid)) await rm(path, { force: true })
-    else if (Date.now() >= until) throw FilesError.LOCK_HELD(path, pid)
-    else await new Promise((r) => setTimeout(r, 10))
+  } catch (err) {
+    endTurn()
+    throw err
   }
+}
+
+/** Waits for this process's earlier lockers of `path` (until `until`); returns the end of our turn. */
+async function takeTurn(path: string, until: number): Promise<() => void> {
+  const before = turns.get(path) ?? Promise.resolve()
+  let endTurn!: () => void
+  const ours = new Promise<void>((r) => (endTurn = r))
+  const tail = before.then(() => ours)
+  turns.set(path, tail)
+  void tail.then(() => {
+    if (turns.get(path) === tail) turns.delete(path)
+  })
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), Math.max(0, until - Date.now()))))
+  const first = await Promise.race([before.then(() => 'ours' as const), late])
+  clearTimeout(timer)
+  if (first === 'late') {
+    // Our place in the queue passes on as soon as it comes: the turn was never used.
+    void before.then(endTurn)
+    throw FilesError.LOCK_HELD(path, process.pid)
+  }
+  return endTurn
 }
 
 /** Creates `path` with `content` in one step (a hard link of a written temp file): false if it exists. */

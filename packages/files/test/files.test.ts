@@ -61,3 +61,25 @@ test("a dead process's lock, and this process's own unheld one, are stale and ta
   )()
   expect(await readdir(dir)).toEqual([])
 })
+
+test('lockers of one process exclude each other: never two holders at once, none lost', async () => {
+  // The pid in the file cannot tell two holders of one process apart; a locker that read "our pid,
+  // not held" in the instant between another's create and its bookkeeping took that lock over.
+  const path = join(await tempDir(), 'x.lock')
+  let holders = 0
+  let most = 0
+  let done = 0
+  await Promise.all(
+    Array.from({ length: 200 }, async () => {
+      const release = await lockFile(path, { waitMs: 60_000 })
+      most = Math.max(most, ++holders)
+      await new Promise((r) => setImmediate(r))
+      holders--
+      done++
+      await release()
+    })
+  )
+  expect(most).toBe(1)
+  expect(done).toBe(200)
+  expect(await readdir(join(path, '..'))).toEqual([])
+})

@@ -116,7 +116,7 @@ export function parseRequest(event: Event, opts: { secretKey?: Uint8Array } = {}
   if (open.some((t) => t[0] === 'encrypted')) {
     if (!opts.secretKey) throw JobError.UNDECRYPTABLE('no key to decrypt it with')
     const { scheme, plaintext } = decryptFrom(opts.secretKey, event.pubkey, event.content)
-    tags = [...open, ...privateTags(plaintext)]
+    tags = [...open, ...privateTags(plaintext, scheme)]
     encryption = scheme
   }
   return {
@@ -133,16 +133,21 @@ export function parseRequest(event: Event, opts: { secretKey?: Uint8Array } = {}
   }
 }
 
-/** The decrypted content of an encrypted request: a JSON list of tags. */
-function privateTags(plaintext: string): Tag[] {
-  let value: unknown
+/**
+ * The decrypted content of an encrypted request: a JSON list of tags. NIP-04 has no MAC: about one
+ * wrong key in 256 leaves valid padding and "decrypts" to garbage, so there a content that is not a
+ * list of tags is UNDECRYPTABLE, as any wrong key is; NIP-44's MAC makes it a bad event.
+ */
+function privateTags(plaintext: string, scheme: Encryption): Tag[] {
   try {
-    value = JSON.parse(plaintext)
-  } catch {
+    const value: unknown = JSON.parse(plaintext)
+    checkTags(value)
+    return value
+  } catch (err) {
+    if (scheme === 'nip04') throw JobError.UNDECRYPTABLE('nip04: the decrypted content is not a JSON list of tags')
+    if (err instanceof JobError) throw err
     throw JobError.INVALID_EVENT('the decrypted content is not JSON')
   }
-  checkTags(value)
-  return value
 }
 
 function readPrivate(tags: Tag[]): Pick<JobRequest, 'inputs' | 'params' | 'bidMsat' | 'output'> {

@@ -122,6 +122,22 @@ describe('encrypted requests', () => {
       expect(code(() => parseRequest(ev, { secretKey: generateSecretKey() }))).toBe('UNDECRYPTABLE')
     })
 
+    if (scheme === 'nip04')
+      test('nip04 has no MAC: a wrong key whose garbage happens to unpad is UNDECRYPTABLE too, not INVALID_EVENT', () => {
+        const ev = request({ provider, encrypt: scheme, inputs: [{ data: SECRET, type: 'text' }] })
+        // About one wrong key in 256 leaves valid PKCS#7 padding, so AES-CBC "succeeds" with garbage.
+        let unpadding: Uint8Array | undefined
+        for (let i = 0; i < 20_000 && !unpadding; i++) {
+          const key = generateSecretKey()
+          try {
+            nip04.decrypt(key, ev.pubkey, ev.content)
+            unpadding = key
+          } catch {}
+        }
+        expect(unpadding).toBeDefined()
+        expect(code(() => parseRequest(ev, { secretKey: unpadding! }))).toBe('UNDECRYPTABLE')
+      })
+
     test(`${scheme}: feedback and result carry no plaintext, and the customer reads them`, () => {
       const r = parseRequest(request({ provider, encrypt: scheme, inputs: [{ data: SECRET, type: 'text' }] }), {
         secretKey: providerKey
