@@ -7,50 +7,59 @@
 // Exit 0 when everything was measured (whether or not a goal was met), 1 when something could not
 // be measured, 2 when the build is missing.
 //
-// Units: MB = 1e6 bytes; RSS in MiB (VmRSS / 1024). Percentiles are nearest-rank. Throughputs are
-// the median of 3 runs (all runs are listed under "runs").
-//
-// What is measured:
-//   raw_stream_mb_s       256 MiB in 64 KiB writes over one Hyperswarm connection between two
-//                         processes (PeerSwarm, so the same DHT settings as the product),
-//                         receiver side, first byte to last.
-//   tunnel_download_mb_s  GET /download?bytes=256 MiB from the devnet WebUI through the whole
-//                         tunnel: HTTP client process -> session CLI -> Hyperswarm -> agent ->
-//                         WebUI; request start to last byte, after a 32 MiB warm-up download.
-//                         tunnel_ratio = tunnel / raw.
-//   ttfb_ms               p50 of 20 GET /healthz on a keep-alive agent, through the tunnel and
-//                         directly against the WebUI (one warm-up request each, not counted).
-//   setup_ms              spawning the session CLI -> first byte of GET /healthz sent the moment
-//                         it prints "tunnel open" (includes node start-up, DHT connect, skill
-//                         exchange, session start, paying tick 0 and its receipt).
-//   tick_rtt_ms           the agent's "tick sent seq=N" to its "tick paid seq=N" log lines, stamped
-//                         on arrival by scripts/bench/stamp.mjs (an otherwise idle process):
-//                         includes the customer's checks, its NWC payment and the agent's
-//                         settlement lookup. 1 s ticks. idle: no traffic; loaded: during 1 GiB
-//                         downloads through the tunnel. Tick 0 (start-up) is not counted.
-//   provider_rss_mb       VmRSS of a second agent (60 s ticks, --max-sessions=20) with 1 session,
-//                         then with 20 concurrent sessions (each after its "tunnel open" and one
-//                         request through it).
-//   job_ms                NIP-90 jobs: request published -> result received, for a trivial job
-//                         (kind 5050, `exec:/bin/cat`, 1 sat, paid first: the customer process
-//                         scripts/bench/job-customer.mjs decodes, checks and pays each invoice
-//                         through the devnet wallet), 20 jobs one after another: p50 and p90.
-//   jobs_per_second       80 such jobs, 8 at a time, against one agent (--max-jobs=8): paid, and
-//                         the same agent free (--jobs --free), so that the cost of paying shows.
-//                         The paid rate is also bounded by the agent's own flood guard (40
-//                         invoices per 10 s, apps/agent/src/jobs/service.ts).
-//   job_agent_rss_mb      VmRSS of that agent idle (after ready) and after the paid run.
-//
-//   relay                 2020117-relay: events per second at 0 and 10 bits of proof of work, REQ
-//                         latency with 2k and 100k stored events, mining 10 and 20 bits in the
-//                         client's worker (scripts/bench/relay.mjs says how, and its goals).
-//
-// BENCH_ONLY=jobs runs the job figures alone, BENCH_ONLY=relay the relay's.
+// BENCH_ONLY selects parts, comma-separated: `tunnel`, `rss`, `jobs`, `relay` (default: all four).
 //
 // The devnet's relay runs here without proof of work and with its rate limits raised: the session
 // and job figures are about the tunnel and the jobs, and the job customer (scripts/bench/
 // job-customer.mjs) sends requests no miner stands behind. The relay's own figures come from a
 // 2020117-relay of their own with the network's policy.
+//
+// Units: MB = 1e6 bytes, GB = 1e9 bytes; RSS in MiB (VmRSS / 1024). Percentiles are nearest-rank.
+//
+// The tunnel part compares three paths to the same upstream (the devnet WebUI) on the same
+// loopback testnet, in paired rounds (the order alternates each round) so that both tunnels see
+// the same machine load:
+//   raw       the raw Hyperswarm stream between two processes (scripts/bench/raw-stream.mjs):
+//             256 MiB in 64 KiB writes, receiver side, first byte to last.
+//   reference the thinnest TCP -> HyperDHT stream -> TCP pipe (scripts/bench/ref-tunnel.mjs,
+//             hypertele-shaped, as holesail is): a DHT connection per TCP connection, no parsing,
+//             no payment.
+//   tunnel    this project: HTTP client -> 2020117-session -> Hyperswarm -> 2020117-agent -> WebUI.
+// For each round and path: GET /download?bytes=256 MiB (a separate client process), MB/s from
+// request start to last byte; CPU-seconds per GB of the processes on the path (utime + stime from
+// /proc/PID/stat, before and after: session + agent, or the reference's client + server; neither
+// the HTTP client nor the upstream); GCs per GB in those processes (node --trace-gc lines:
+// scavenges and mark-compacts). Ratios tunnel / reference per round, and their median.
+// Also, for the tunnel, the reference and the WebUI directly:
+//   get_ms      50 keep-alive GET /download?bytes=8192 one after another on one connection, the
+//               FULL response (request start to last byte): p50 and p99.
+//   concurrent_ms  50 GET /healthz at once, each on a new connection: start to the last done.
+// And for the tunnel alone:
+//   setup_ms    spawning the session CLI -> first byte of GET /healthz sent the moment it prints
+//               "tunnel open" (node start-up, DHT connect, skill exchange, session start, paying
+//               tick 0 and its receipt); open_ms is when it printed "tunnel open".
+//   tick_rtt_ms the agent's "tick sent seq=N" to its "tick paid seq=N" log lines, stamped on
+//               arrival by scripts/bench/stamp.mjs: includes the customer's checks, its NWC payment
+//               and the agent's settlement lookup. 1 s ticks. idle: no traffic; loaded: during 1 GiB
+//               downloads through the tunnel. Tick 0 (start-up) is not counted.
+// The rss part:
+//   provider_rss_mb  VmRSS of an agent (60 s ticks, --max-sessions=20) with 1 session, then with
+//               20 concurrent sessions (each after its "tunnel open" and one request through it).
+// The jobs part:
+//   job_ms      NIP-90 jobs: request published -> result received, for a trivial job (kind 5050,
+//               `exec:/bin/cat`, 1 sat, paid first: scripts/bench/job-customer.mjs decodes, checks
+//               and pays each invoice through the devnet wallet), 20 jobs one after another.
+//   jobs_per_second  80 such jobs, 8 at a time, paid and free (--jobs --free). The paid rate is
+//               also bounded by the agent's own flood guard (40 invoices per 10 s).
+//   job_agent_rss_mb VmRSS of that agent idle (after ready) and after the paid run.
+// The relay part: 2020117-relay's events per second at 0 and 10 bits of proof of work, REQ latency
+// with 2k and 100k stored events, mining 10 and 20 bits in the client's worker (scripts/bench/
+// relay.mjs says how, and its goals).
+//
+// Goals (issue 15), checked as ratios from this one run and printed under "goals": download
+// ≥ 1.1x the reference at ≤ 1.0x its CPU-seconds per GB; keep-alive GET p50 ≤ 1 ms and ≤ the
+// reference's, p99 ≤ 5 ms; 50 concurrent new connections ≤ 0.6x the reference's time; setup
+// < 300 ms; loaded tick round trip p99 < 100 ms.
 //
 // Why a second agent with 60 s ticks for RSS: the number is about what a session costs the
 // provider in memory, not about billing. With 20 sessions on 1 s ticks the devnet wallet (in this
@@ -58,6 +67,8 @@
 // ticks go unpaid past the grace, and the agent rightly suspends the tunnels.
 // BENCH_RSS_TICK_SECONDS=1 reproduces that as a billing stress test.
 
+import { execFileSync } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import http from 'node:http'
 import { createHarness, fromRoot, percentile, requireBuilt, round, rssMiB, stop, TUNNEL_OPEN } from './lib/harness.mjs'
 import { relayFigures } from './bench/relay.mjs'
@@ -71,9 +82,11 @@ const DIST = requireBuilt('bench', {
 })
 const HELPERS = {
   raw: fromRoot('scripts/bench/raw-stream.mjs'),
+  ref: fromRoot('scripts/bench/ref-tunnel.mjs'),
   get: fromRoot('scripts/bench/http-get.mjs'),
   jobs: fromRoot('scripts/bench/job-customer.mjs')
 }
+const PARTS = new Set((process.env.BENCH_ONLY || 'tunnel,rss,jobs,relay').split(',').map((p) => p.trim()))
 
 const MiB = 1024 * 1024
 const RAW_BYTES = 256 * MiB
@@ -81,9 +94,11 @@ const RAW_CHUNK = 64 * 1024
 const DOWNLOAD_BYTES = 256 * MiB
 const WARMUP_BYTES = 32 * MiB
 const LOADED_BYTES = 1024 * MiB
-const TTFB_REQUESTS = 20
-/** Throughput runs; the median is reported (the machine may be shared). */
-const RUNS = 3
+const GET_REQUESTS = 50
+const GET_PATH = '/download?bytes=8192'
+const CONCURRENT = 50
+/** Paired rounds (raw, reference and tunnel each round); medians are reported. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const IDLE_TICKS = 20
 const LOADED_TICKS = 30
 const MAX_LOADED_DOWNLOADS = 4
@@ -94,6 +109,9 @@ const SEQUENTIAL_JOBS = 20
 const CONCURRENT_JOBS = 80
 const JOB_CONCURRENCY = 8
 const TOTAL_DEADLINE_MS = 600_000
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+/** What node --trace-gc prints for each collection. */
+const GC_LINE = /\b(Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact)\b/
 
 // Child processes: see scripts/lib/harness.mjs. The tick round trips come from the agent's log
 // lines stamped by scripts/bench/stamp.mjs (spawnNode's `stamped`).
@@ -105,14 +123,14 @@ const { progress, tempDir, spawnNode, waitLine, waitJson, cleanUp, run } = harne
 
 // -- measurements -----------------------------------------------------------------------------------
 
-/** One GET; resolves at the first byte of the response (headers) with the time, then drains it. */
-function firstByte(url, agent) {
+/** One GET; resolves at its last byte with the time to the first byte (`at`) and to the last (`ms`). */
+function get(url, agent) {
   return new Promise((resolve, reject) => {
     const started = performance.now()
     const req = http.get(url, { agent }, (res) => {
       const at = performance.now()
       res.resume()
-      res.on('end', () => resolve({ status: res.statusCode, at, ms: at - started }))
+      res.on('end', () => resolve({ status: res.statusCode, at, ttfb: at - started, ms: performance.now() - started }))
       res.on('error', reject)
     })
     req.setTimeout(30_000, () => req.destroy(new Error(`GET ${url} timed out`)))
@@ -120,20 +138,56 @@ function firstByte(url, agent) {
   })
 }
 
-async function ttfb(base) {
+/** GET_REQUESTS keep-alive GETs one after another on one connection: full response times. */
+async function keepAliveGets(base) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   try {
-    await firstByte(`${base}/healthz`, agent) // warm-up: opens the connection
+    await get(`${base}${GET_PATH}`, agent) // warm-up: opens the connection
     const times = []
-    for (let i = 0; i < TTFB_REQUESTS; i++) {
-      const r = await firstByte(`${base}/healthz`, agent)
-      if (r.status !== 200) throw new Error(`GET ${base}/healthz answered ${r.status}`)
+    for (let i = 0; i < GET_REQUESTS; i++) {
+      const r = await get(`${base}${GET_PATH}`, agent)
+      if (r.status !== 200) throw new Error(`GET ${base}${GET_PATH} answered ${r.status}`)
       times.push(r.ms)
     }
-    return round(percentile(times, 50), 2)
+    return { p50: round(percentile(times, 50), 2), p99: round(percentile(times, 99), 2) }
   } finally {
     agent.destroy()
   }
+}
+
+/** CONCURRENT GETs at once, each on a new connection: ms until the last is done. */
+async function concurrentGets(base) {
+  const started = performance.now()
+  const results = await Promise.all(Array.from({ length: CONCURRENT }, () => get(`${base}/healthz`, false)))
+  const bad = results.find((r) => r.status !== 200)
+  if (bad) throw new Error(`a concurrent GET ${base}/healthz answered ${bad.status}`)
+  return round(performance.now() - started, 1)
+}
+
+/** CPU-seconds (user + system) used so far by `pids`, from /proc/PID/stat. */
+async function cpuSeconds(pids) {
+  let ticks = 0
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    // Fields after "(comm)": state is field 3, utime 14 and stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    ticks += Number(fields[11]) + Number(fields[12])
+  }
+  return ticks / CLK_TCK
+}
+
+/** Counts the GCs that node --trace-gc reports on each child's stdout, from now on. */
+function gcCounter(children) {
+  const counts = { scavenge: 0, mark_compact: 0 }
+  for (const c of children) {
+    c.onLine(({ text, stream }) => {
+      const m = stream === 'stdout' && GC_LINE.exec(text)
+      if (!m) return
+      if (m[1] === 'Scavenge') counts.scavenge++
+      else counts.mark_compact++
+    })
+  }
+  return counts
 }
 
 /** A GET in a separate process (scripts/bench/http-get.mjs); resolves with its result. */
@@ -144,6 +198,22 @@ async function download(url, ms = 180_000) {
   await c.exited
   if (result.status !== 200) throw new Error(`GET ${url} answered ${result.status}`)
   return { ...result, startedAt: started, endedAt: Date.now() }
+}
+
+/** One download through a path, with the CPU and GCs of its processes per GB. */
+async function measuredDownload(path, bytes) {
+  const gcBefore = { ...path.gc }
+  const cpuBefore = await cpuSeconds(path.pids())
+  const r = await download(`${path.base}/download?bytes=${bytes}`)
+  const cpu = (await cpuSeconds(path.pids())) - cpuBefore
+  if (r.bytes !== bytes) throw new Error(`${path.name}: the download returned ${r.bytes} bytes, not ${bytes}`)
+  const gb = bytes / 1e9
+  return {
+    mb_s: round(r.mb_s),
+    cpu_s_per_gb: round(cpu / gb, 2),
+    scavenges_per_gb: round((path.gc.scavenge - gcBefore.scavenge) / gb, 1),
+    mark_compacts_per_gb: round((path.gc.mark_compact - gcBefore.mark_compact) / gb, 1)
+  }
 }
 
 async function rawStream(bootstrap) {
@@ -158,7 +228,28 @@ async function rawStream(bootstrap) {
   ])
   const result = await waitJson(rx, (v) => v.event === 'result', { ms: 120_000 })
   await Promise.all([rx.exited, tx.exited])
-  return result.mb_s
+  return round(result.mb_s)
+}
+
+/** The reference tunnel's server and client processes (scripts/bench/ref-tunnel.mjs), with GC tracing. */
+async function startReference(bootstrap, webui) {
+  const upstream = new URL(webui)
+  const server = spawnNode('ref-server', HELPERS.ref, ['server', bootstrap, upstream.host], {
+    nodeArgs: ['--trace-gc']
+  })
+  const { publicKey } = await waitJson(server, (v) => v.event === 'ready')
+  const client = spawnNode('ref-client', HELPERS.ref, ['client', bootstrap, publicKey], { nodeArgs: ['--trace-gc'] })
+  const { port } = await waitJson(client, (v) => v.event === 'ready')
+  const base = `http://127.0.0.1:${port}`
+  const first = await get(`${base}/healthz`, false)
+  if (first.status !== 200) throw new Error(`GET /healthz through the reference tunnel answered ${first.status}`)
+  return {
+    name: 'reference',
+    base,
+    gc: gcCounter([server, client]),
+    pids: () => [server.pid, client.pid],
+    stop: () => Promise.all([stop(client), stop(server)])
+  }
 }
 
 /** Tick round trips from the agent's stamped log lines, per session and seq. */
@@ -203,17 +294,22 @@ function trackTicks(agent) {
   }
 }
 
-function spawnSession(flag, providerKey) {
-  return spawnNode('session', DIST.session, [
-    flag,
-    '--budget=1000',
-    '--port=0',
-    '--yes',
-    '--no-repl',
-    '--json',
-    '--discovery-timeout=60',
-    `--swarm-key=${providerKey}`
-  ])
+function spawnSession(flag, providerKey, nodeArgs = []) {
+  return spawnNode(
+    'session',
+    DIST.session,
+    [
+      flag,
+      '--budget=1000',
+      '--port=0',
+      '--yes',
+      '--no-repl',
+      '--json',
+      '--discovery-timeout=60',
+      `--swarm-key=${providerKey}`
+    ],
+    { nodeArgs }
+  )
 }
 
 /** Resolves once `check()` is true, re-checking on every line the agent prints; bounded by `ms`. */
@@ -288,14 +384,202 @@ async function jobFigures(flag, state) {
   }
 }
 
-async function main() {
-  if (process.env.BENCH_ONLY === 'relay') {
-    try {
-      return await relayFigures(harness)
-    } finally {
-      await cleanUp()
-    }
+/** The agent (stamped, GC-traced) and one session through it: setup time and the tunnel path. */
+async function startTunnel(flag) {
+  progress('starting the agent (5 sats/min, 1 s ticks, 20 session slots, debug log)…')
+  const agent = spawnNode(
+    'agent',
+    DIST.agent,
+    [
+      flag,
+      '--sats-per-minute=5',
+      '--tick-seconds=1',
+      '--grace-seconds=10',
+      `--max-sessions=${SESSIONS}`,
+      '--log-level=debug',
+      '--json'
+    ],
+    { stamped: true, nodeArgs: ['--trace-gc'] }
+  )
+  agentForDiagnostics = agent
+  const ticks = trackTicks(agent)
+  const ready = await waitJson(agent, (v) => v.event === 'ready', { ms: 60_000 })
+
+  progress('setup: spawning the session CLI until the first byte through its tunnel…')
+  const customer = spawnSession(flag, ready.swarm_key, ['--trace-gc'])
+  const open = await waitLine(customer, TUNNEL_OPEN, { stream: 'stderr', ms: 60_000 })
+  const base = open.match[1]
+  const first = await get(`${base}/healthz`)
+  if (first.status !== 200) throw new Error(`GET /healthz through the tunnel answered ${first.status}`)
+  const setup = {
+    ms: round(first.at - customer.spawnedAt, 0),
+    open_ms: round(open.at - (performance.timeOrigin + customer.spawnedAt), 0)
   }
+  progress(`  ${setup.ms} ms ("tunnel open" printed after ${setup.open_ms} ms)`)
+  const session = ticks.sessions[0]
+  if (!session) throw new Error('the agent logged no session start')
+  return {
+    name: 'tunnel',
+    base,
+    gc: gcCounter([agent, customer]),
+    pids: () => [agent.pid, customer.pid],
+    stop: () => Promise.all([stop(customer), stop(agent)]),
+    agent,
+    ticks,
+    session,
+    setup
+  }
+}
+
+/** Paired rounds: raw stream, then the reference and the tunnel in alternating order. */
+async function pairedRounds(bootstrap, reference, tunnel) {
+  progress(`warm-up: ${WARMUP_BYTES / MiB} MiB through each tunnel (not counted)…`)
+  await download(`${reference.base}/download?bytes=${WARMUP_BYTES}`)
+  await download(`${tunnel.base}/download?bytes=${WARMUP_BYTES}`)
+  const rounds = []
+  for (let i = 0; i < ROUNDS; i++) {
+    const raw = await rawStream(bootstrap)
+    const order = i % 2 === 0 ? [reference, tunnel] : [tunnel, reference]
+    const r = { raw_mb_s: raw }
+    for (const path of order) r[path.name] = await measuredDownload(path, DOWNLOAD_BYTES)
+    r.mb_s_ratio = round(r.tunnel.mb_s / r.reference.mb_s, 3)
+    r.cpu_ratio = round(r.tunnel.cpu_s_per_gb / r.reference.cpu_s_per_gb, 3)
+    progress(
+      `  round ${i + 1}: raw ${raw} MB/s; reference ${r.reference.mb_s} MB/s ${r.reference.cpu_s_per_gb} CPU-s/GB; ` +
+        `tunnel ${r.tunnel.mb_s} MB/s ${r.tunnel.cpu_s_per_gb} CPU-s/GB; ratios ${r.mb_s_ratio}x speed, ${r.cpu_ratio}x CPU`
+    )
+    rounds.push(r)
+  }
+  const median = (f) => round(percentile(rounds.map(f), 50), 3)
+  const summary = (name) => ({
+    mb_s: median((r) => r[name].mb_s),
+    cpu_s_per_gb: median((r) => r[name].cpu_s_per_gb),
+    scavenges_per_gb: median((r) => r[name].scavenges_per_gb),
+    mark_compacts_per_gb: median((r) => r[name].mark_compacts_per_gb)
+  })
+  return {
+    raw: { mb_s: median((r) => r.raw_mb_s) },
+    reference: summary('reference'),
+    tunnel: summary('tunnel'),
+    ratios: { mb_s: median((r) => r.mb_s_ratio), cpu_s_per_gb: median((r) => r.cpu_ratio) },
+    rounds
+  }
+}
+
+/** Idle ticks, then ticks during saturating downloads through the tunnel. */
+async function tickFigures(tunnel) {
+  const { agent, ticks, session } = tunnel
+  progress(`tick round trips, idle: waiting for ${IDLE_TICKS} ticks…`)
+  const idleFrom = performance.timeOrigin + performance.now()
+  await untilAgentLine(
+    agent,
+    () => ticks.rtts(session, idleFrom).length >= IDLE_TICKS,
+    (IDLE_TICKS + 15) * 1000,
+    `${IDLE_TICKS} idle ticks`
+  )
+  const idle = ticks.rtts(session, idleFrom)
+  progress(`tick round trips, loaded: ${LOADED_BYTES / MiB} MiB downloads until ${LOADED_TICKS} ticks…`)
+  let loaded = []
+  for (let i = 0; i < MAX_LOADED_DOWNLOADS && loaded.length < LOADED_TICKS; i++) {
+    const from = performance.timeOrigin + performance.now()
+    const r = await download(`${tunnel.base}/download?bytes=${LOADED_BYTES}`)
+    if (r.bytes !== LOADED_BYTES) throw new Error(`a loaded download returned ${r.bytes} bytes`)
+    // Ticks sent during the download; the last one's payment may complete just after it. One
+    // still unpaid after 10 s counts with its wait so far (a lower bound), not as missing.
+    const to = performance.timeOrigin + performance.now()
+    await untilAgentLine(agent, () => ticks.unpaid(session, from, to) === 0, 10_000, 'the loaded ticks').catch(() => {})
+    loaded = loaded.concat(ticks.rtts(session, from, to, performance.timeOrigin + performance.now()))
+    progress(`  download ${i + 1}: ${r.mb_s.toFixed(1)} MB/s, ${loaded.length} loaded ticks so far`)
+  }
+  if (loaded.length === 0) throw new Error('no tick was paid during the loaded downloads')
+  const stats = (v) => ({ p50: round(percentile(v, 50)), p99: round(percentile(v, 99)), n: v.length })
+  return { idle: stats(idle), loaded: stats(loaded) }
+}
+
+/** The tunnel part (see the top): the tunnel beside the reference and the raw stream. */
+async function tunnelFigures(flag, bootstrap, webui) {
+  const tunnel = await startTunnel(flag)
+  progress('starting the reference tunnel (TCP -> HyperDHT -> TCP)…')
+  const reference = await startReference(bootstrap, webui)
+  const paired = await pairedRounds(bootstrap, reference, tunnel)
+  progress(
+    `keep-alive GETs (${GET_REQUESTS} × ${GET_PATH}, full response) and ${CONCURRENT} concurrent new connections…`
+  )
+  const gets = {}
+  const concurrent = {}
+  for (const [name, base] of [
+    ['tunnel', tunnel.base],
+    ['reference', reference.base],
+    ['direct', webui]
+  ]) {
+    gets[name] = await keepAliveGets(base)
+    concurrent[name] = await concurrentGets(base)
+    progress(
+      `  ${name}: p50 ${gets[name].p50} ms, p99 ${gets[name].p99} ms; ${CONCURRENT} at once ${concurrent[name]} ms`
+    )
+  }
+  await reference.stop()
+  const ticks = await tickFigures(tunnel)
+  await tunnel.stop()
+  const goals = {
+    download_ge_1_1x_reference: paired.ratios.mb_s >= 1.1,
+    cpu_per_gb_le_1_0x_reference: paired.ratios.cpu_s_per_gb <= 1.0,
+    get_p50_le_1ms_and_le_reference: gets.tunnel.p50 <= 1 && gets.tunnel.p50 <= gets.reference.p50,
+    get_p99_le_5ms: gets.tunnel.p99 <= 5,
+    concurrent_le_0_6x_reference: concurrent.tunnel <= 0.6 * concurrent.reference,
+    setup_lt_300ms: tunnel.setup.ms < 300,
+    tick_rtt_loaded_p99_lt_100ms: ticks.loaded.p99 < 100
+  }
+  return {
+    download: paired,
+    get_ms: gets,
+    concurrent_ms: { ...concurrent, ratio: round(concurrent.tunnel / concurrent.reference, 3), n: CONCURRENT },
+    setup_ms: tunnel.setup,
+    tick_rtt_ms: ticks,
+    goals
+  }
+}
+
+/** The rss part (see the top): a fresh agent with long ticks, 1 session then SESSIONS. */
+async function rssFigures(flag) {
+  progress(`provider RSS: a fresh agent (${RSS_TICK_SECONDS} s ticks, ${SESSIONS} slots), 1 session then ${SESSIONS}…`)
+  const rssAgent = spawnNode('agent-rss', DIST.agent, [
+    flag,
+    '--sats-per-minute=5',
+    `--tick-seconds=${RSS_TICK_SECONDS}`,
+    '--grace-seconds=30',
+    `--max-sessions=${SESSIONS}`,
+    '--json'
+  ])
+  agentForDiagnostics = rssAgent
+  const rssReady = await waitJson(rssAgent, (v) => v.event === 'ready', { ms: 60_000 })
+  const openSession = async (s) => {
+    const { match } = await waitLine(s, TUNNEL_OPEN, { stream: 'stderr', ms: 120_000 })
+    const r = await get(`${match[1]}/healthz`)
+    if (r.status !== 200) throw new Error(`GET /healthz through a session answered ${r.status}`)
+  }
+  const sessions = [spawnSession(flag, rssReady.swarm_key)]
+  await openSession(sessions[0])
+  const rssOne = await rssMiB(rssAgent.pid)
+  progress(`  1 session: ${rssOne} MiB; starting ${SESSIONS - 1} more…`)
+  for (let i = 1; i < SESSIONS; i++) sessions.push(spawnSession(flag, rssReady.swarm_key))
+  await Promise.all(sessions.slice(1).map(openSession))
+  const rssTwenty = await rssMiB(rssAgent.pid)
+  progress(`  ${SESSIONS} sessions: ${rssTwenty} MiB`)
+  await Promise.all(sessions.map((s) => stop(s)))
+  await stop(rssAgent)
+  return { provider_rss_mb: { one_session: rssOne, twenty_sessions: rssTwenty, tick_seconds: RSS_TICK_SECONDS } }
+}
+
+async function main() {
+  const result = { parts: [...PARTS] }
+  if (['tunnel', 'rss', 'jobs'].some((p) => PARTS.has(p))) Object.assign(result, await devnetFigures())
+  if (PARTS.has('relay')) Object.assign(result, await relayPart())
+  return result
+}
+
+/** The tunnel, RSS and job figures, on a devnet of their own. */
+async function devnetFigures() {
   const { startDevnet } = await import(DIST.devnet)
   const dir = tempDir()
   let devnet = null
@@ -312,165 +596,23 @@ async function main() {
     const bootstrap = devnet.state.bootstrap.map((b) => `${b.host}:${b.port}`).join(',')
     const webui = devnet.state.webui
     if (!webui) throw new Error('the devnet started without its WebUI')
-    // BENCH_ONLY=jobs measures the job figures alone (a minute instead of five).
-    if (process.env.BENCH_ONLY === 'jobs') return await jobFigures(flag, devnet.state)
-
-    progress(`raw Hyperswarm stream: ${RAW_BYTES / MiB} MiB in ${RAW_CHUNK / 1024} KiB writes between two processes…`)
-    const rawRuns = []
-    for (let i = 0; i < RUNS; i++) {
-      rawRuns.push(await rawStream(bootstrap))
-      progress(`  run ${i + 1}: ${rawRuns[i].toFixed(1)} MB/s`)
-    }
-    const raw = percentile(rawRuns, 50)
-
-    progress('starting the agent (5 sats/min, 1 s ticks, 20 session slots, debug log)…')
-    const agent = spawnNode(
-      'agent',
-      DIST.agent,
-      [
-        flag,
-        '--sats-per-minute=5',
-        '--tick-seconds=1',
-        '--grace-seconds=10',
-        `--max-sessions=${SESSIONS}`,
-        '--log-level=debug',
-        '--json'
-      ],
-      { stamped: true }
-    )
-    agentForDiagnostics = agent
-    const ticks = trackTicks(agent)
-    const ready = await waitJson(agent, (v) => v.event === 'ready', { ms: 60_000 })
-
-    progress('setup: spawning the session CLI until the first byte through its tunnel…')
-    const customer = spawnSession(flag, ready.swarm_key)
-    const open = await waitLine(customer, TUNNEL_OPEN, { stream: 'stderr', ms: 60_000 })
-    const tunnel = open.match[1]
-    const first = await firstByte(`${tunnel}/healthz`)
-    if (first.status !== 200) throw new Error(`GET /healthz through the tunnel answered ${first.status}`)
-    const setupMs = round(first.at - customer.spawnedAt, 0)
-    progress(
-      `  ${setupMs} ms ("tunnel open" printed after ${round(open.at - (performance.timeOrigin + customer.spawnedAt), 0)} ms)`
-    )
-    const mainSession = ticks.sessions[0]
-    if (!mainSession) throw new Error('the agent logged no session start')
-
-    progress(`time to first byte: ${TTFB_REQUESTS} GET /healthz, keep-alive, tunnel and direct…`)
-    const ttfbTunnel = await ttfb(tunnel)
-    const ttfbDirect = await ttfb(webui)
-    progress(`  tunnel ${ttfbTunnel} ms, direct ${ttfbDirect} ms`)
-
-    progress(`tick round trips, idle: waiting for ${IDLE_TICKS} ticks…`)
-    const idleFrom = performance.timeOrigin + performance.now()
-    await untilAgentLine(
-      agent,
-      () => ticks.rtts(mainSession, idleFrom).length >= IDLE_TICKS,
-      (IDLE_TICKS + 15) * 1000,
-      `${IDLE_TICKS} idle ticks`
-    )
-    const idle = ticks.rtts(mainSession, idleFrom)
-    progress(`  p50 ${round(percentile(idle, 50))} ms, p99 ${round(percentile(idle, 99))} ms (${idle.length} ticks)`)
-
-    progress(
-      `tunnel download: ${WARMUP_BYTES / MiB} MiB warm-up (not counted), then ${DOWNLOAD_BYTES / MiB} MiB through the tunnel…`
-    )
-    await download(`${tunnel}/download?bytes=${WARMUP_BYTES}`)
-    const dlRuns = []
-    for (let i = 0; i < RUNS; i++) {
-      const r = await download(`${tunnel}/download?bytes=${DOWNLOAD_BYTES}`)
-      if (r.bytes !== DOWNLOAD_BYTES)
-        throw new Error(`the tunnel download returned ${r.bytes} bytes, not ${DOWNLOAD_BYTES}`)
-      dlRuns.push(r.mb_s)
-      progress(`  run ${i + 1}: ${r.mb_s.toFixed(1)} MB/s`)
-    }
-    const dl = { mb_s: percentile(dlRuns, 50) }
-
-    progress(
-      `tick round trips, loaded: ${LOADED_BYTES / MiB} MiB downloads through the tunnel until ${LOADED_TICKS} ticks…`
-    )
-    let loaded = []
-    for (let i = 0; i < MAX_LOADED_DOWNLOADS && loaded.length < LOADED_TICKS; i++) {
-      const from = performance.timeOrigin + performance.now()
-      const r = await download(`${tunnel}/download?bytes=${LOADED_BYTES}`)
-      if (r.bytes !== LOADED_BYTES) throw new Error(`a loaded download returned ${r.bytes} bytes`)
-      // Ticks sent during the download; the last one's payment may complete just after it. One
-      // still unpaid after 10 s counts with its wait so far (a lower bound), not as missing.
-      const to = performance.timeOrigin + performance.now()
-      await untilAgentLine(
-        agent,
-        () => ticks.unpaid(mainSession, from, to) === 0,
-        10_000,
-        'the loaded ticks to be paid'
-      ).catch(() => {})
-      loaded = loaded.concat(ticks.rtts(mainSession, from, to, performance.timeOrigin + performance.now()))
-      progress(`  download ${i + 1}: ${r.mb_s.toFixed(1)} MB/s, ${loaded.length} loaded ticks so far`)
-    }
-    if (loaded.length === 0) throw new Error('no tick was paid during the loaded downloads')
-    progress(
-      `  p50 ${round(percentile(loaded, 50))} ms, p99 ${round(percentile(loaded, 99))} ms (${loaded.length} ticks)`
-    )
-
-    await stop(customer)
-    await stop(agent)
-
-    // RSS on a second agent with long ticks, so that billing load stays out of it (see the top).
-    progress(
-      `provider RSS: a fresh agent (${RSS_TICK_SECONDS} s ticks, ${SESSIONS} slots), 1 session then ${SESSIONS}…`
-    )
-    const rssAgent = spawnNode('agent-rss', DIST.agent, [
-      flag,
-      '--sats-per-minute=5',
-      `--tick-seconds=${RSS_TICK_SECONDS}`,
-      '--grace-seconds=30',
-      `--max-sessions=${SESSIONS}`,
-      '--json'
-    ])
-    agentForDiagnostics = rssAgent
-    const rssReady = await waitJson(rssAgent, (v) => v.event === 'ready', { ms: 60_000 })
-    const openSession = async (s) => {
-      const { match } = await waitLine(s, TUNNEL_OPEN, { stream: 'stderr', ms: 120_000 })
-      const r = await firstByte(`${match[1]}/healthz`)
-      if (r.status !== 200) throw new Error(`GET /healthz through a session answered ${r.status}`)
-    }
-    const sessions = [spawnSession(flag, rssReady.swarm_key)]
-    await openSession(sessions[0])
-    const rssOne = await rssMiB(rssAgent.pid)
-    progress(`  1 session: ${rssOne} MiB; starting ${SESSIONS - 1} more…`)
-    for (let i = 1; i < SESSIONS; i++) sessions.push(spawnSession(flag, rssReady.swarm_key))
-    await Promise.all(sessions.slice(1).map(openSession))
-    const rssTwenty = await rssMiB(rssAgent.pid)
-    progress(`  ${SESSIONS} sessions: ${rssTwenty} MiB`)
-    await Promise.all(sessions.map((s) => stop(s)))
-    await stop(rssAgent)
-
-    const jobs = await jobFigures(flag, devnet.state)
-    const relay = await relayFigures(harness)
-
-    const tunnelRatio = dl.mb_s / raw
-    const loadedP99 = percentile(loaded, 99)
-    return {
-      raw_stream_mb_s: round(raw),
-      tunnel_download_mb_s: round(dl.mb_s),
-      tunnel_ratio: round(tunnelRatio, 3),
-      ttfb_ms: { tunnel: ttfbTunnel, direct: ttfbDirect },
-      setup_ms: setupMs,
-      tick_rtt_ms: {
-        idle: { p50: round(percentile(idle, 50)), p99: round(percentile(idle, 99)), n: idle.length },
-        loaded: { p50: round(percentile(loaded, 50)), p99: round(loadedP99), n: loaded.length }
-      },
-      provider_rss_mb: { one_session: rssOne, twenty_sessions: rssTwenty, tick_seconds: RSS_TICK_SECONDS },
-      ...jobs,
-      relay: relay.relay,
-      runs: { raw_stream_mb_s: rawRuns.map((v) => round(v)), tunnel_download_mb_s: dlRuns.map((v) => round(v)) },
-      goals: {
-        tunnel_ratio_ge_0_85: tunnelRatio >= 0.85,
-        tick_rtt_loaded_p99_lt_250ms: loadedP99 < 250,
-        setup_lt_1s: setupMs < 1000,
-        ...relay.relay_goals
-      }
-    }
+    const result = {}
+    if (PARTS.has('tunnel')) Object.assign(result, await tunnelFigures(flag, bootstrap, webui))
+    if (PARTS.has('rss')) Object.assign(result, await rssFigures(flag))
+    if (PARTS.has('jobs')) Object.assign(result, await jobFigures(flag, devnet.state))
+    return result
   } finally {
     await cleanUp(() => devnet?.close())
+  }
+}
+
+/** 2020117-relay's own figures, and its goals beside the others. */
+async function relayPart() {
+  try {
+    const { relay, relay_goals } = await relayFigures(harness)
+    return { relay, relay_goals }
+  } finally {
+    await cleanUp()
   }
 }
 

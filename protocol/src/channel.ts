@@ -6,7 +6,7 @@
 
 import { EventEmitter } from 'node:events'
 import b4a from 'b4a'
-import c from 'compact-encoding'
+import c, { type Encoding } from 'compact-encoding'
 import Protomux, { type Channel, type Message as MuxMessage } from 'protomux'
 import { MAX_OUTSTANDING_TICKS, PROTOCOL_NAME, PROTOCOL_VERSION } from './constants.js'
 import { ProtocolError } from './errors.js'
@@ -14,7 +14,7 @@ import {
   decodeHandshake,
   decodeMessage,
   encodeHandshake,
-  encodeMessage,
+  frameEncoding,
   type Handshake,
   type Message,
   type MessageOf,
@@ -58,7 +58,7 @@ export class SessionChannel extends EventEmitter {
   closeError: ProtocolError | null = null
 
   private readonly channel: Channel
-  private readonly frames: MuxMessage<Uint8Array>
+  private readonly frames: MuxMessage<Message>
   private skillPending = false
   private nextTickSeq = 0
   private readonly unpaid: number[] = []
@@ -110,7 +110,12 @@ export class SessionChannel extends EventEmitter {
     })
     if (channel === null) throw ProtocolError.INVALID_VALUE('id', 'is already in use by an open session channel')
     this.channel = channel
-    this.frames = channel.addMessage({ encoding: c.raw, onmessage: (frame: Uint8Array) => this.onframe(frame) })
+    // Outgoing messages are encoded straight into the transport's buffer (frameEncoding); incoming
+    // frames arrive raw and are decoded, strictly, by onframe.
+    this.frames = channel.addMessage<Message>({
+      encoding: frameEncoding as unknown as Encoding<Message>,
+      onmessage: (frame: unknown) => this.onframe(frame as Uint8Array)
+    })
     channel.open(encodeHandshake({ version: PROTOCOL_VERSION, role: opts.role, software: opts.software }))
   }
 
@@ -136,9 +141,9 @@ export class SessionChannel extends EventEmitter {
     if (this.state === 'closed') throw ProtocolError.CHANNEL_CLOSED()
     const err = this.check(this.role, msg)
     if (err) throw err
-    const frame = encodeMessage(msg)
+    // Bounds are checked as the frame is encoded, before anything is written: a throw sends nothing.
+    const flushed = this.frames.send(msg)
     this.apply(msg)
-    const flushed = this.frames.send(frame)
     if (msg.type === 'session_end' || msg.type === 'error') this.channel.close()
     return flushed
   }
@@ -150,9 +155,7 @@ export class SessionChannel extends EventEmitter {
       this.closeError = err
       if (!this.channel.closed) {
         try {
-          this.frames.send(
-            encodeMessage({ type: 'error', code: err.remoteCode ?? err.code, message: err.message.slice(0, 512) })
-          )
+          this.frames.send({ type: 'error', code: err.remoteCode ?? err.code, message: err.message.slice(0, 512) })
         } catch {}
       }
     }

@@ -51,6 +51,14 @@ export const MAX_STREAM_CHUNK = 64 * 1024
 export const STREAM_INITIAL_WINDOW = 256 * 1024
 /** The most credit a receiver may have outstanding on one stream. */
 export const MAX_STREAM_WINDOW = 4 * 1024 * 1024
+/**
+ * Reference implementation, not the wire: the receive window a stream grows to, doubling from
+ * STREAM_INITIAL_WINDOW, while its consumer keeps up (a bulk download is then not held back by
+ * credit round trips), and the window bytes above STREAM_INITIAL_WINDOW that all the streams of one
+ * tunnel may hold at once, so that memory per session stays bounded.
+ */
+export const STREAM_AUTO_WINDOW = 2 * 1024 * 1024
+export const TUNNEL_WINDOW_BUDGET = 16 * 1024 * 1024
 /** Streams open at once in one session; beyond it stream_open is answered with stream_reset. */
 export const MAX_OPEN_STREAMS = 256
 export const MAX_STREAM_ID = 0xffffffff

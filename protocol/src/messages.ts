@@ -541,21 +541,47 @@ function run<T>(fn: () => T): T {
   }
 }
 
-/** Encodes one message as a frame. Throws ProtocolError if any field is out of its bounds. */
-export function encodeMessage(msg: Message): Uint8Array {
+function frameBody(msg: Message): [id: number, body: Field<Message>] {
   const id = MESSAGE_IDS[msg.type]
   if (id === undefined) throw ProtocolError.INVALID_VALUE('type', `${String(msg.type)} is not a message type`)
-  const body = bodies[msg.type] as Field<Message>
-  return run(() => {
-    const state: State = { start: 0, end: 0, buffer: b4a.alloc(0) }
-    c.uint.preencode(state, id)
-    body.preencode(state, msg)
-    if (state.end > K.MAX_FRAME_BYTES) throw ProtocolError.FRAME_TOO_LARGE(state.end, K.MAX_FRAME_BYTES)
-    state.buffer = b4a.allocUnsafe(state.end)
-    c.uint.encode(state, id)
-    body.encode(state, msg)
-    return state.buffer
-  })
+  return [id, bodies[msg.type] as Field<Message>]
+}
+
+/**
+ * A whole frame as a compact-encoding codec, so that a sender encodes a message (stream data
+ * included) straight into the transport's buffer: one copy of the payload, not one into a frame
+ * and another into the transport. `encode` must follow `preencode` of the same message, as
+ * compact-encoding does. Decoding yields the raw frame, for decodeMessage.
+ */
+export const frameEncoding = {
+  preencode(state: State, msg: Message): void {
+    const [id, body] = frameBody(msg)
+    const start = state.end
+    run(() => {
+      c.uint.preencode(state, id)
+      body.preencode(state, msg)
+    })
+    if (state.end - start > K.MAX_FRAME_BYTES) throw ProtocolError.FRAME_TOO_LARGE(state.end - start, K.MAX_FRAME_BYTES)
+  },
+  encode(state: State, msg: Message): void {
+    const [id, body] = frameBody(msg)
+    run(() => {
+      c.uint.encode(state, id)
+      body.encode(state, msg)
+    })
+  },
+  decode(state: State): Uint8Array {
+    return c.raw.decode(state)
+  }
+}
+
+/** Encodes one message as a frame. Throws ProtocolError if any field is out of its bounds. */
+export function encodeMessage(msg: Message): Uint8Array {
+  const state: State = { start: 0, end: 0, buffer: b4a.alloc(0) }
+  frameEncoding.preencode(state, msg)
+  state.buffer = b4a.allocUnsafe(state.end)
+  frameEncoding.encode(state, msg)
+  return state.buffer
 }
 
 /** Decodes one frame. Throws nothing but ProtocolError. */

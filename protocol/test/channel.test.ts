@@ -159,6 +159,24 @@ describe('a whole session through the state machine', () => {
   })
 })
 
+describe('sending', () => {
+  // The channel encodes straight into the transport's buffer: a message out of its bounds must still
+  // throw before anything is written, and leave the state machine where it was.
+  test('a message out of its bounds throws, sends nothing and changes no state', async () => {
+    const { customer, provider } = await pair()
+    expect(() => customer.send({ ...start, budgetSats: -1 } as Message)).toThrow(ProtocolError)
+    expect(customer.state).toBe('idle')
+    customer.send(start)
+    expect(await nextMessage(provider)).toEqual(start)
+    provider.send(ack)
+    await nextMessage(customer)
+    const tooBig = { type: 'stream_data', streamId: 1, data: new Uint8Array(MAX_FRAME_BYTES) } as const
+    expect(() => customer.send(tooBig)).toThrow(expect.objectContaining({ code: 'LIMIT_EXCEEDED' }))
+    customer.send({ type: 'stream_open', streamId: 1 })
+    expect(await nextMessage(provider)).toEqual({ type: 'stream_open', streamId: 1 })
+  })
+})
+
 describe('resume', () => {
   test('session_resume, session_resumed, then ticks continue at nextSeq', async () => {
     const { customer, provider } = await pair()

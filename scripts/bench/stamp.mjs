@@ -3,14 +3,18 @@
 // epoch, with sub-ms digits), in a process that does nothing else, so that timings taken from log
 // lines do not depend on how busy the caller is. stdout passes through untouched.
 //
-//   node stamp.mjs <node script> [args...]
+//   [STAMP_NODE_ARGS='--trace-gc'] node stamp.mjs <node script> [args...]
 // stderr: first "@pid <child pid>", then "<ms> <line>" for every line of the child's stderr.
 // Exits with the child's code; SIGINT/SIGTERM are forwarded to the child.
 
 import { spawn } from 'node:child_process'
 
 const [script, ...args] = process.argv.slice(2)
-const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'inherit', 'pipe'] })
+// STAMP_NODE_ARGS: node options for the child only (the bench's --trace-gc), not for this process.
+const nodeArgs = (process.env.STAMP_NODE_ARGS ?? '').split(' ').filter(Boolean)
+const env = { ...process.env }
+delete env.STAMP_NODE_ARGS
+const child = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['ignore', 'inherit', 'pipe'], env })
 process.stderr.write(`@pid ${child.pid}\n`)
 let partial = ''
 child.stderr.setEncoding('utf8')

@@ -140,14 +140,17 @@ export function createHarness({ name, waitMs = 30_000 }) {
    * Spawns `node script args` detached, in its own process group (spawnProcess: its output lines
    * are `{ text, stream, at }`, `at` the epoch ms of arrival). With `stamped`, the child runs under
    * scripts/bench/stamp.mjs: `at` of its stderr lines is when stamp.mjs received them, and `pid`
-   * becomes the real child's pid once stamp.mjs reports it.
+   * becomes the real child's pid once stamp.mjs reports it. `nodeArgs` (e.g. `--trace-gc`) go to
+   * the node that runs `script` (through stamp.mjs, to its child only).
    */
-  function spawnNode(childName, script, args, { stamped = false } = {}) {
-    const argv = stamped ? [STAMP, script, ...args] : [script, ...args]
+  function spawnNode(childName, script, args, { stamped = false, nodeArgs = [] } = {}) {
+    const argv = stamped ? [STAMP, script, ...args] : [...nodeArgs, script, ...args]
+    const env = { ...process.env, HOME: childHome(), KEYS_AGENT: `${childName}-${++spawned}` }
+    if (stamped && nodeArgs.length > 0) env.STAMP_NODE_ARGS = nodeArgs.join(' ')
     const child = spawnProcess(process.execPath, argv, {
       name: childName,
       cwd: childHome(),
-      env: { ...process.env, HOME: childHome(), KEYS_AGENT: `${childName}-${++spawned}` },
+      env,
       detached: true,
       keepLines: 5000,
       mapLine: stamped ? (line) => unstamp(child, line) : undefined

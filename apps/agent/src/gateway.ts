@@ -111,7 +111,8 @@ export class Gateway {
     const session = this.sessionOf.get(req.socket) ?? ''
     let pool = this.pools.get(session)
     if (!pool) {
-      const opts = { keepAlive: true, maxSockets: UPSTREAM_SOCKETS_PER_SESSION }
+      // noDelay: a request head and its body must not wait for the upstream's delayed ACK.
+      const opts = { keepAlive: true, noDelay: true, maxSockets: UPSTREAM_SOCKETS_PER_SESSION }
       pool = this.upstream.protocol === 'https:' ? new https.Agent(opts) : new http.Agent(opts)
       this.pools.set(session, pool)
     }

@@ -40,6 +40,8 @@ import { LocalGateway } from './local-gateway.js'
 
 /** How long a payment the wallet may have made (PAYMENT_PENDING) is still looked up before the summary. */
 export const SETTLE_PENDING_MS = 30_000
+/** How much earlier than the provider's cut-off (paidUntil + grace) we stop opening new streams. */
+const CARRY_MARGIN_MS = 500
 
 export interface Offer {
   swarmKey: string
@@ -136,6 +138,8 @@ export class CustomerSession extends EventEmitter {
   private drops: number[] = []
   private dropsInAll = 0
   private receipts = 0
+  /** The paidUntil (seconds of session time) of the provider's latest receipt. */
+  private receiptedUntil = 0
   private receiptTimer: NodeJS.Timeout | null = null
   /** The wallet payment under way, if any; it resolves once the payment is recorded. Ending waits for it. */
   private paying: Promise<unknown> | null = null
@@ -285,6 +289,7 @@ export class CustomerSession extends EventEmitter {
     this.tunnel = new Tunnel(channel)
     this.resumes++
     this.log.info(`session resumed (paid until ${res.paidUntil} s)`)
+    this.receiptedUntil = Math.max(this.receiptedUntil, res.paidUntil)
     this.emit('resumed', res)
     if (res.paidUntil > 0 || this.isFree) this.openTunnel()
   }
@@ -570,7 +575,21 @@ export class CustomerSession extends EventEmitter {
   private onreceipt(r: TickReceipt): void {
     this.log.debug('provider confirmed payment', { seq: r.seq, paidUntil: r.paidUntil })
     this.receipts++
+    this.receiptedUntil = Math.max(this.receiptedUntil, r.paidUntil)
     if (!this.open) this.openTunnel()
+    this.emit('receipt')
+  }
+
+  /**
+   * Whether the provider would carry a new stream now, by our clock: until the receipted paidUntil +
+   * grace, less CARRY_MARGIN_MS for the way there (our session clock starts after the provider's).
+   * Past it, a stream would be reset PAYMENT_REQUIRED: a request waits for the next receipt instead
+   * (the provider's billing runs late on a busy machine), and the browser sees no 502.
+   */
+  private carrying(): boolean {
+    if (this.isFree) return true
+    const ack = this.ack as SessionAck
+    return Date.now() < this.startedAt + (this.receiptedUntil + ack.graceSeconds) * 1000 - CARRY_MARGIN_MS
   }
 
   private openTunnel(): void {
@@ -604,7 +623,7 @@ export class CustomerSession extends EventEmitter {
       allowForeignOrigin: this.opts.allowForeignOrigin === true,
       log: this.log,
       session: this,
-      openStream: () => (this.open && this.tunnel && !this.summary ? this.tunnel.openStream() : null)
+      openStream: () => (this.open && this.tunnel && !this.summary && this.carrying() ? this.tunnel.openStream() : null)
     })
     this.gateway.accept(sock)
   }

@@ -27,14 +27,22 @@ export interface LocalGatewayOptions {
   /** Turns the Host and Origin checks off (--allow-foreign-origin). */
   allowForeignOrigin: boolean
   log: Logger
-  /** A new tunnel stream, or null while the tunnel is not open (not yet paid, or reconnecting). */
+  /**
+   * A new tunnel stream, or null while the provider would not carry one: not yet paid, past the paid
+   * time and grace until the next receipt, or reconnecting.
+   */
   openStream: () => Duplex | null
-  /** The session: 'open' when the tunnel (re)opens, 'end' when it is over. */
+  /** The session: 'open' when the tunnel (re)opens, 'receipt' at each tick receipt, 'end' when it is over. */
   session: EventEmitter
 }
 
 /** Requests that may wait for the tunnel to (re)open, like the connections held before it opens. */
 const MAX_WAITING = 64
+/**
+ * How long a request waits for the tunnel (a receipt, a reconnection) before it fails with
+ * TUNNEL_UNAVAILABLE: a provider that stops billing must not leave the browser hanging.
+ */
+const MAX_WAIT_MS = 30_000
 
 export class LocalGateway {
   private readonly server: http.Server
@@ -93,9 +101,11 @@ export class LocalGateway {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
       else socket.destroy()
     })
-    opts.session.on('open', () => {
+    const retryWaiting = () => {
       for (const retry of this.waiting.splice(0)) retry(null)
-    })
+    }
+    opts.session.on('open', retryWaiting)
+    opts.session.on('receipt', retryWaiting)
     opts.session.once('end', () => this.close())
   }
 
@@ -119,7 +129,7 @@ export class LocalGateway {
   }
 
   /** @internal For TunnelAgent: a tunnel stream now, or once the tunnel (re)opens. */
-  stream(cb: (err: Error | null, stream?: Duplex) => void): void {
+  stream(cb: (err: Error | null, stream?: Duplex) => void, since = Date.now()): void {
     if (this.closed) return cb(CliError.TUNNEL_UNAVAILABLE('the session has ended'))
     let stream: Duplex | null
     try {
@@ -131,7 +141,23 @@ export class LocalGateway {
     if (this.waiting.length >= MAX_WAITING) {
       return cb(CliError.TUNNEL_UNAVAILABLE('too many requests are waiting for the tunnel to open'))
     }
-    this.waiting.push((err) => (err ? cb(err) : this.stream(cb)))
+    const waited = Date.now() - since
+    if (waited >= MAX_WAIT_MS) {
+      return cb(
+        CliError.TUNNEL_UNAVAILABLE(`the provider did not confirm the next payment within ${MAX_WAIT_MS / 1000} s`)
+      )
+    }
+    const retry = (err: Error | null) => {
+      clearTimeout(timer)
+      if (err) cb(err)
+      else this.stream(cb, since)
+    }
+    const timer = setTimeout(() => {
+      const at = this.waiting.indexOf(retry)
+      if (at !== -1) this.waiting.splice(at, 1)
+      this.stream(cb, since)
+    }, MAX_WAIT_MS - waited)
+    this.waiting.push(retry)
   }
 
   private onrequest(req: IncomingMessage, res: ServerResponse): void {

@@ -644,3 +644,64 @@ test('an invoice whose route hint charges 10,000 sat in fees is refused: FEE_TOO
   const { session } = await expectRefused(r, 'FEE_TOO_HIGH', 0)
   endedWith(session, 'FEE_TOO_HIGH', 0)
 })
+
+test('a provider that bills late: a request made past paidUntil + grace waits for the next receipt instead of failing, and is then served', async () => {
+  // Defence: the customer opens no stream its own clock says the provider would refuse (paidUntil +
+  // grace, less a margin), and requests wait for the next tick_receipt. Without it the stream goes
+  // out at once, the provider resets it PAYMENT_REQUIRED, and the browser gets a 502.
+  const T = 2
+  const G = 3
+  let pastGrace!: () => void
+  const late = new Promise<void>((r) => (pastGrace = r))
+  const opens: Array<{ streamId: number; afterReceipt: boolean }> = []
+  const r = await rent({
+    graceSeconds: G,
+    scenario: async (s) => {
+      let receipted = false
+      s.tick(0, await s.invoice())
+      await s.paid(0)
+      // The agent's gate: streams opened past paidUntil + grace before the next payment are refused.
+      const served = (async () => {
+        for (;;) {
+          const open = await s
+            .next('stream_open', (o) => !opens.some((seen) => seen.streamId === o.streamId))
+            .catch(() => null)
+          if (!open) return
+          opens.push({ streamId: open.streamId, afterReceipt: receipted })
+          if (!receipted) {
+            s.send({ type: 'stream_reset', streamId: open.streamId, code: 'PAYMENT_REQUIRED', message: 'not paid' })
+            continue
+          }
+          await s.next('stream_data', (d) => d.streamId === open.streamId)
+          const body = 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok'
+          s.send({ type: 'stream_data', streamId: open.streamId, data: Buffer.from(body) })
+        }
+      })()
+      await s.at((T + G) * 1000 + 200)
+      pastGrace()
+      // A provider whose billing runs late (a busy machine): tick 1 comes after the cut-off, and
+      // tick 2 right behind it, as the agent catches up.
+      const inv1 = await s.invoice()
+      await s.at((T + G) * 1000 + 500)
+      s.tick(1, inv1)
+      await s.paid(1)
+      receipted = true
+      s.tick(2, await s.invoice())
+      await s.paid(2)
+      void served
+    }
+  })
+  const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(await r.customer.line(/tunnel open: http:\/\/127\.0\.0\.1:\d+/))![1]
+  await late
+  const res = await fetch(`${url}/late`)
+  expect(res.status).toBe(200)
+  expect(await res.text()).toBe('ok')
+  expect(opens.length).toBeGreaterThan(0)
+  expect(opens.every((o) => o.afterReceipt)).toBe(true)
+  await r.fake.scenarioDone()
+  r.customer.kill('SIGINT')
+  const summary = await r.customer.json<Summary>((s) => 'reason' in s)
+  expect(summary).toMatchObject({ reason: 'CUSTOMER_QUIT', ticks_paid: 3, msat_paid: 3 * PER_TICK })
+  expect(r.before.customer - net.balanceMsat('customer')).toBe(3 * PER_TICK)
+  await expectPaidWithinElapsed(r)
+}, 30_000)

@@ -15,7 +15,9 @@ import {
   MAX_OPEN_STREAMS,
   MAX_STREAM_CHUNK,
   ProtocolError,
+  STREAM_AUTO_WINDOW,
   STREAM_INITIAL_WINDOW,
+  TUNNEL_WINDOW_BUDGET,
   type SessionChannel,
   type StreamCredit,
   type StreamData,
@@ -58,6 +60,8 @@ export class Tunnel extends EventEmitter {
   private readonly carries: () => boolean
   private readonly maxOpenStreams: number
   private highestId = 0
+  /** Receive window bytes above STREAM_INITIAL_WINDOW held by all streams (≤ TUNNEL_WINDOW_BUDGET). */
+  private windowExtra = 0
   private drainWaiters: Array<() => void> = []
   private destroyed = false
 
@@ -106,6 +110,7 @@ export class Tunnel extends EventEmitter {
     this.destroyed = true
     for (const s of this.streams.values()) s.abort(code, 'the session ended')
     this.streams.clear()
+    this.windowExtra = 0
     for (const w of this.drainWaiters.splice(0)) w()
   }
 
@@ -126,7 +131,17 @@ export class Tunnel extends EventEmitter {
   }
 
   forget(id: number): void {
+    const s = this.streams.get(id)
+    if (!s) return
+    this.windowExtra -= s.extraWindow
     this.streams.delete(id)
+  }
+
+  /** Takes `bytes` more receive window for a stream from the tunnel's budget; false when spent. */
+  reserveWindow(bytes: number): boolean {
+    if (this.destroyed || this.windowExtra + bytes > TUNNEL_WINDOW_BUDGET) return false
+    this.windowExtra += bytes
+    return true
   }
 
   // -- incoming frames --------------------------------------------------------------------------
@@ -226,9 +241,13 @@ export class TunnelStream extends Duplex {
   private readonly tunnel: Tunnel
   private sendWindow = STREAM_INITIAL_WINDOW
   private creditWaiter: (() => void) | null = null
+  /** Credit the peer still has: what it may send before the next stream_credit. */
   private recvWindow = STREAM_INITIAL_WINDOW
+  /** What this side lets be in flight plus unread: grows while the consumer keeps up (grow()). */
+  private window = STREAM_INITIAL_WINDOW
   private pushedTotal = 0
-  private creditedTotal = 0
+  /** Bytes the consumer had taken when it last fell behind or the window last grew. */
+  private keptUpFrom = 0
   private localEnded = false
   private remoteEnd = false
   private reset = false
@@ -258,25 +277,37 @@ export class TunnelStream extends Duplex {
     return this
   }
 
-  override async _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): Promise<void> {
-    try {
+  /** @internal Receive window above STREAM_INITIAL_WINDOW, taken from the tunnel's budget. */
+  get extraWindow(): number {
+    return this.window - STREAM_INITIAL_WINDOW
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.send([chunk]).then(() => cb(), cb)
+  }
+
+  // Writes that queued meanwhile (or were corked together, as node:http does with a response's head
+  // and its first body bytes) go in as few frames as they fit in: a small response crosses in one.
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    this.send(coalesce(chunks.map((c) => c.chunk))).then(() => cb(), cb)
+  }
+
+  private async send(payloads: Buffer[]): Promise<void> {
+    for (const chunk of payloads) {
       let offset = 0
       while (offset < chunk.byteLength) {
         while (this.sendWindow === 0 || !this.tunnel.carrying) {
-          if (this.reset) return cb()
+          if (this.reset) return
           await new Promise<void>((resolve) => (this.creditWaiter = resolve))
         }
-        if (this.reset) return cb()
+        if (this.reset) return
         const n = Math.min(chunk.byteLength - offset, this.sendWindow, MAX_STREAM_CHUNK)
-        const data = chunk.subarray(offset, offset + n)
+        const data = offset === 0 && n === chunk.byteLength ? chunk : chunk.subarray(offset, offset + n)
         offset += n
         this.sendWindow -= n
         const wait = this.tunnel.sendFrame({ type: 'stream_data', streamId: this.id, data })
         if (wait) await wait
       }
-      cb()
-    } catch (err) {
-      cb(err as Error)
     }
   }
 
@@ -297,17 +328,35 @@ export class TunnelStream extends Duplex {
     return chunk
   }
 
-  /** Grants the peer the bytes the consumer has taken, so buffered + in flight ≤ one window. */
+  /** Grants the peer the bytes the consumer has taken, so that buffered + in flight ≤ the window. */
   private grantConsumed(): void {
     if (this.remoteEnd || this.reset || !this.tunnel.carrying) return
-    const consumed = this.pushedTotal - this.readableLength
-    const grant = consumed - this.creditedTotal
+    const buffered = this.readableLength
+    this.grow(buffered)
+    const grant = this.window - this.recvWindow - buffered
     if (grant <= 0) return
-    const starving = this.readableLength === 0 && this.recvWindow < STREAM_INITIAL_WINDOW / 2
-    if (grant < STREAM_INITIAL_WINDOW / 4 && !starving) return
-    this.creditedTotal += grant
+    const starving = buffered === 0 && this.recvWindow < this.window / 2
+    if (grant < this.window / 4 && !starving) return
     this.recvWindow += grant
     void this.tunnel.sendFrame({ type: 'stream_credit', streamId: this.id, bytes: grant })
+  }
+
+  /**
+   * Doubles the window, up to STREAM_AUTO_WINDOW and within the tunnel's budget, each time the
+   * consumer has taken two windows' worth while keeping what it left unread under a quarter of the
+   * window: then the window, not the consumer, is what holds the transfer back. (Not "nothing
+   * unread": a consumer that writes to a local socket pauses and resumes with it all the time.) A
+   * consumer that falls further behind starts over, and what it may ever have buffered stays
+   * bounded by the window it reached.
+   */
+  private grow(buffered: number): void {
+    const consumed = this.pushedTotal - buffered
+    if (buffered > this.window / 4) this.keptUpFrom = consumed
+    else if (consumed - this.keptUpFrom >= 2 * this.window && this.window < STREAM_AUTO_WINDOW) {
+      const more = Math.min(this.window, STREAM_AUTO_WINDOW - this.window)
+      if (this.tunnel.reserveWindow(more)) this.window += more
+      this.keptUpFrom = consumed
+    }
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
@@ -390,4 +439,36 @@ export class TunnelStream extends Duplex {
   private maybeFinished(): void {
     if (this.localEnded && this.remoteEnd && !this.heldEnd) this.tunnel.forget(this.id)
   }
+}
+
+/**
+ * Payloads of at most MAX_STREAM_CHUNK bytes for `chunks`, in order: runs of small chunks are
+ * joined (one copy of small data), and a piece that fills a frame by itself is sent as it is.
+ */
+function coalesce(chunks: Buffer[]): Buffer[] {
+  const out: Buffer[] = []
+  let run: Buffer[] = []
+  let size = 0
+  const flush = () => {
+    if (run.length > 0) out.push(run.length === 1 ? (run[0] as Buffer) : Buffer.concat(run, size))
+    run = []
+    size = 0
+  }
+  for (const chunk of chunks) {
+    let offset = 0
+    while (offset < chunk.byteLength) {
+      if (size === 0 && chunk.byteLength - offset >= MAX_STREAM_CHUNK) {
+        out.push(chunk.subarray(offset, offset + MAX_STREAM_CHUNK))
+        offset += MAX_STREAM_CHUNK
+        continue
+      }
+      const n = Math.min(MAX_STREAM_CHUNK - size, chunk.byteLength - offset)
+      run.push(offset === 0 && n === chunk.byteLength ? chunk : chunk.subarray(offset, offset + n))
+      size += n
+      offset += n
+      if (size === MAX_STREAM_CHUNK) flush()
+    }
+  }
+  flush()
+  return out
 }

@@ -3,7 +3,16 @@ import { once } from 'node:events'
 import { pipeline } from 'node:stream/promises'
 import { Readable, Writable } from 'node:stream'
 import { describe, expect, test } from 'vitest'
-import { SessionChannel, STREAM_INITIAL_WINDOW, encodeMessage, type Message, type SessionAck } from '@2020117/protocol'
+import {
+  MAX_STREAM_CHUNK,
+  SessionChannel,
+  STREAM_AUTO_WINDOW,
+  STREAM_INITIAL_WINDOW,
+  TUNNEL_WINDOW_BUDGET,
+  encodeMessage,
+  type Message,
+  type SessionAck
+} from '@2020117/protocol'
 import { pipePair, rawPeer } from '@2020117/protocol/testing'
 import { Tunnel, type TunnelStream } from '../src/index.js'
 
@@ -204,6 +213,116 @@ describe('streams', () => {
     })
     await closed
     expect(ct.openStreams).toBe(0)
+  })
+})
+
+/** The stream_data payloads `channel` sends, as they are sent. */
+function sentData(channel: SessionChannel): Buffer[] {
+  const frames: Buffer[] = []
+  const send = channel.send.bind(channel)
+  channel.send = (msg) => {
+    if (msg.type === 'stream_data') frames.push(Buffer.from(msg.data))
+    return send(msg)
+  }
+  return frames
+}
+
+describe('frames (latency)', () => {
+  // node:http corks a response's head and its first body bytes together. Sent as two frames they
+  // are written to the customer's local socket as two writes, and a client with delayed ACKs waits
+  // for its timer on every keep-alive request when Nagle is on anywhere on the way.
+  test('writes corked together cross in one frame; a large one fills the frame with the head', async () => {
+    const { customer, provider } = await activePair()
+    const ct = new Tunnel(customer)
+    const pt = new Tunnel(provider)
+    const frames = sentData(provider)
+    const served = new Promise<TunnelStream>((resolve) => pt.once('stream', resolve))
+    const s = ct.openStream()
+    const remote = await served
+    const head = Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 3000\r\n\r\n')
+    const small = randomBytes(3000)
+    const large = randomBytes(100_000)
+    const received = readAll(s)
+    remote.cork()
+    remote.write(head)
+    remote.write(small)
+    process.nextTick(() => remote.uncork())
+    await once(s, 'data')
+    expect(frames).toHaveLength(1)
+    expect(sha(frames[0] as Buffer)).toBe(sha(Buffer.concat([head, small])))
+
+    remote.cork()
+    remote.write(head)
+    remote.write(large)
+    process.nextTick(() => remote.uncork())
+    remote.end()
+    const all = await received
+    expect(sha(all)).toBe(sha(Buffer.concat([head, small, head, large])))
+    expect(frames.slice(1).map((f) => f.length)).toEqual([
+      MAX_STREAM_CHUNK,
+      head.length + large.length - MAX_STREAM_CHUNK
+    ])
+  })
+})
+
+describe('the receive window (throughput)', () => {
+  /**
+   * Streams from the provider to customers that read everything at once; tracks, at each credit
+   * the customer grants, what the provider may have in flight plus what sits unread.
+   */
+  async function download(streams: number, bytes: number) {
+    const { customer, provider } = await activePair()
+    const ct = new Tunnel(customer)
+    const pt = new Tunnel(provider)
+    pt.on('stream', (s: TunnelStream) => s.end(Buffer.alloc(bytes, s.id)))
+    const received = new Map<number, number>()
+    const credited = new Map<number, number>()
+    const open = new Map<number, TunnelStream>()
+    let maxStream = 0
+    let maxTunnel = 0
+    // Counted before the tunnel handles the frame: the credit it grants for it comes within that.
+    customer.prependListener('stream_data', (m) =>
+      received.set(m.streamId, (received.get(m.streamId) ?? 0) + m.data.byteLength)
+    )
+    const send = customer.send.bind(customer)
+    customer.send = (msg) => {
+      if (msg.type !== 'stream_credit') return send(msg)
+      credited.set(msg.streamId, (credited.get(msg.streamId) ?? 0) + msg.bytes)
+      let total = 0
+      for (const [id, s] of open) {
+        const held = STREAM_INITIAL_WINDOW + (credited.get(id) ?? 0) - (received.get(id) ?? 0) + s.readableLength
+        if (id === msg.streamId) maxStream = Math.max(maxStream, held)
+        total += held
+      }
+      maxTunnel = Math.max(maxTunnel, total)
+      return send(msg)
+    }
+    const hashes = await Promise.all(
+      Array.from({ length: streams }, async () => {
+        const s = ct.openStream()
+        open.set(s.id, s)
+        s.end()
+        const got = await readAll(s)
+        open.delete(s.id)
+        return sha(got) === sha(Buffer.alloc(bytes, s.id))
+      })
+    )
+    expect(hashes.every(Boolean)).toBe(true)
+    return { maxStream, maxTunnel }
+  }
+
+  test('grows while the reader keeps up, to STREAM_AUTO_WINDOW and no further', async () => {
+    const { maxStream } = await download(1, 8 * 1024 * 1024)
+    expect(maxStream).toBeGreaterThan(STREAM_INITIAL_WINDOW)
+    expect(maxStream).toBeLessThanOrEqual(STREAM_AUTO_WINDOW)
+  })
+
+  test('all the streams of a tunnel together stay within its budget', async () => {
+    const streams = 12
+    const { maxTunnel } = await download(streams, 6 * 1024 * 1024)
+    expect(streams * STREAM_AUTO_WINDOW).toBeGreaterThan(streams * STREAM_INITIAL_WINDOW + TUNNEL_WINDOW_BUDGET)
+    expect(maxTunnel).toBeLessThanOrEqual(streams * STREAM_INITIAL_WINDOW + TUNNEL_WINDOW_BUDGET)
+    expect(maxTunnel).toBeGreaterThan(streams * STREAM_INITIAL_WINDOW)
   })
 })
 
