@@ -70,7 +70,17 @@
 import { execFileSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import http from 'node:http'
-import { createHarness, fromRoot, percentile, requireBuilt, round, rssMiB, stop, TUNNEL_OPEN } from './lib/harness.mjs'
+import {
+  createHarness,
+  fromRoot,
+  percentile,
+  requireBuilt,
+  sessionArgs,
+  round,
+  rssMiB,
+  stop,
+  TUNNEL_OPEN
+} from './lib/harness.mjs'
 import { relayFigures } from './bench/relay.mjs'
 
 const DIST = requireBuilt('bench', {
@@ -295,21 +305,7 @@ function trackTicks(agent) {
 }
 
 function spawnSession(flag, providerKey, nodeArgs = []) {
-  return spawnNode(
-    'session',
-    DIST.session,
-    [
-      flag,
-      '--budget=1000',
-      '--port=0',
-      '--yes',
-      '--no-repl',
-      '--json',
-      '--discovery-timeout=60',
-      `--swarm-key=${providerKey}`
-    ],
-    { nodeArgs }
-  )
+  return spawnNode('session', DIST.session, sessionArgs(flag, providerKey), { nodeArgs })
 }
 
 /** Resolves once `check()` is true, re-checking on every line the agent prints; bounded by `ms`. */

@@ -33,7 +33,17 @@
 // Units: RSS in MiB (VmRSS / 1024); seconds are wall clock, from the start of the load.
 
 import http from 'node:http'
-import { createHarness, fromRoot, requireBuilt, round, rssMiB, stop, tail, TUNNEL_OPEN } from './lib/harness.mjs'
+import {
+  createHarness,
+  fromRoot,
+  requireBuilt,
+  round,
+  rssMiB,
+  sessionArgs,
+  stop,
+  tail,
+  TUNNEL_OPEN
+} from './lib/harness.mjs'
 
 const QUICK = process.argv.includes('--quick')
 for (const arg of process.argv.slice(2)) {
@@ -74,16 +84,7 @@ function spawnAgent(name, flag, extra) {
 }
 
 function spawnSession(name, flag, swarmKey) {
-  return spawnNode(name, DIST.session, [
-    flag,
-    '--budget=1000',
-    '--port=0',
-    '--yes',
-    '--no-repl',
-    '--json',
-    '--discovery-timeout=60',
-    `--swarm-key=${swarmKey}`
-  ])
+  return spawnNode(name, DIST.session, sessionArgs(flag, swarmKey))
 }
 
 async function ready(agent) {

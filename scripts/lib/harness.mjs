@@ -36,6 +36,18 @@ const STAMP = fromRoot('scripts/bench/stamp.mjs')
 /** What a session CLI prints on stderr once its tunnel is up; group 1 is the tunnel's URL. */
 export const TUNNEL_OPEN = /tunnel open: (http:\/\/127\.0\.0\.1:\d+)/
 
+/** The arguments of a 2020117-session the bench and the load test start: 1000 sats, any port, no prompt, JSON. */
+export const sessionArgs = (flag, swarmKey) => [
+  flag,
+  '--budget=1000',
+  '--port=0',
+  '--yes',
+  '--no-repl',
+  '--json',
+  '--discovery-timeout=60',
+  `--swarm-key=${swarmKey}`
+]
+
 /**
  * `{ key: path relative to ROOT }` -> `{ key: absolute path }`; when one is missing, says so on
  * stderr (prefixed `${script}:`) and exits 2.
