@@ -503,6 +503,7 @@ export class ProviderSession {
   }
 
   private onTickAck(ack: TickAck, channel: SessionChannel): void {
+    this.log.debug('tick acked', { session: this.tag, seq: ack.seq })
     if (channel === this.channel) this.billIfRoom()
     const check = this.verify(ack, channel).catch((err) => this.fail('checking a payment', err))
     this.verifying.add(check)

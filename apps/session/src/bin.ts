@@ -39,7 +39,15 @@ import {
 } from '@2020117/protocol'
 import { writeFileAtomic } from '@2020117/files'
 import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
-import { NETWORK_NAMES, NwcWallet, walletNetworkName, WalletError, type NetworkName } from '@2020117/wallet'
+import {
+  NETWORK_NAMES,
+  NwcWallet,
+  preloadInvoiceDecoder,
+  walletNetworkName,
+  WalletError,
+  type NetworkName,
+  type WalletInfo
+} from '@2020117/wallet'
 import { CustomerSession, type Offer, type SessionSummary } from './customer.js'
 import { discover, SOFTWARE, type Candidate } from './discover.js'
 import { listProviders } from './list.js'
@@ -427,6 +435,8 @@ async function rent(r: {
   const { values: v, log, identity } = r.start
   const { kind, budget, providerPubkey } = r.opts
   const { providerKey } = r.target
+  // The wallet is asked about itself while the provider is found, not after.
+  const facts = r.wallet ? askWallet(r.wallet) : null
   log.info(
     providerKey
       ? `connecting to provider ${Buffer.from(providerKey).toString('hex').slice(0, 16)}…`
@@ -445,7 +455,8 @@ async function rent(r: {
   const offer = offerOf(chosen, kind)
   // A free session pays nothing, so nothing could prove a review: say so before it starts.
   if (r.opts.review && offer.paymentMethod === PAYMENT_FREE) throw SessionCliError.REVIEW_NOT_PAID(true)
-  if (offer.paymentMethod === PAYMENT_BOLT11) await checkWallet(r.wallet, offer, budget, r.network.lightning, log)
+  if (offer.paymentMethod === PAYMENT_BOLT11)
+    await checkWallet(r.wallet, facts, offer, budget, r.network.lightning, log)
   const session = new CustomerSession({
     channel: chosen.channel,
     offer,
@@ -764,21 +775,40 @@ function ask(question: string): Promise<string> {
   return new Promise((resolve) => rl.question(question, (a) => (rl.close(), resolve(a))))
 }
 
+interface WalletFacts {
+  info: Promise<WalletInfo>
+  balance: Promise<number | null>
+}
+
+/**
+ * get_info and get_balance, asked at once. A free session never awaits them, so their failures
+ * are held until checkWallet reads them. The invoice decoder loads meanwhile: the thread would
+ * only wait for the network.
+ */
+function askWallet(wallet: NwcWallet): WalletFacts {
+  const facts = { info: wallet.info(), balance: wallet.balanceMsat() }
+  facts.info.catch(() => {})
+  facts.balance.catch(() => {})
+  setImmediate(preloadInvoiceDecoder)
+  return facts
+}
+
 /** The wallet must answer, be on the right network, and hold at least one tick before we start. */
 async function checkWallet(
   wallet: NwcWallet | null,
+  facts: WalletFacts | null,
   offer: Offer,
   budget: number,
   network: NetworkName,
   log: Logger
 ): Promise<void> {
-  if (!wallet) throw WalletError.NO_WALLET('pay')
-  const info = await wallet.info()
+  if (!wallet || !facts) throw WalletError.NO_WALLET('pay')
+  const info = await facts.info
   if (!info.methods.includes('pay_invoice')) throw CliError.WALLET_CANNOT_PAY()
   const walletNetwork = walletNetworkName(info.network)
   if (walletNetwork && walletNetwork !== network)
     throw CliError.WALLET_NETWORK_MISMATCH(String(info.network), network, walletNetwork)
-  const balance = await wallet.balanceMsat()
+  const balance = await facts.balance
   const tick = tickAmountMsat(offer.satsPerMinute, offer.tickSeconds)
   if (balance !== null) {
     if (balance < tick) throw WalletError.INSUFFICIENT_BALANCE(`${balance} msat, one tick costs ${tick} msat`)

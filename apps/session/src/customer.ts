@@ -174,7 +174,10 @@ export class CustomerSession extends EventEmitter {
 
   private bind(channel: SessionChannel): void {
     // Ticks are handled strictly in order, one payment at a time.
-    channel.on('tick', (t: Tick) => (this.queue = this.queue.then(() => this.ontick(t))))
+    channel.on('tick', (t: Tick) => {
+      const arrived = performance.now()
+      this.queue = this.queue.then(() => this.ontick(t, arrived))
+    })
     channel.on('tick_receipt', (r: TickReceipt) => this.onreceipt(r))
     channel.on('session_end', (e: SessionEnd) => this.finish(e.reason, 'provider', e.message))
     // A clean close follows a session_end, which already ended the session. A dropped connection
@@ -422,7 +425,7 @@ export class CustomerSession extends EventEmitter {
     if (this.isFree) this.openTunnel()
   }
 
-  private async ontick(tick: Tick): Promise<void> {
+  private async ontick(tick: Tick, arrived: number): Promise<void> {
     const g = this.guard
     if (!g || this.summary || this.quitting || this.ending) return
     if (this.isFree) return this.quit('INVOICE_INVALID', 'a free session sent a bill')
@@ -463,6 +466,9 @@ export class CustomerSession extends EventEmitter {
         seq: tick.seq,
         preimage: Buffer.from(preimage, 'hex')
       })
+      // How long the tick was held here (checks, payment): the bench takes it from the provider's
+      // tick-to-ack time to get the billing frames' own round trip through the tunnel.
+      this.log.debug('tick ack sent', { seq: tick.seq, heldMs: Math.round((performance.now() - arrived) * 100) / 100 })
     } catch {
       // The channel dropped: the provider re-sends this bill on resume, and it is acknowledged then.
     }

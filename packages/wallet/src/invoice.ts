@@ -6,9 +6,30 @@
 // without complaint, so the tagged fields are walked here first. Bech32 itself is @scure/base's.
 
 import { createHash } from 'node:crypto'
+import { createRequire } from 'node:module'
 import { bech32 } from '@scure/base'
-import bolt11 from 'bolt11'
+import type Bolt11 from 'bolt11'
 import { WalletError } from './errors.js'
+
+type Bolt11Library = typeof Bolt11
+
+let library: Bolt11Library | null = null
+
+/**
+ * The `bolt11` library, loaded on first use: it brings bitcoinjs-lib and a native secp256k1 with
+ * it, about 130 ms of a CLI's start-up that is not needed until there is an invoice to read.
+ */
+function bolt11(): Bolt11Library {
+  return (library ??= createRequire(import.meta.url)('bolt11') as Bolt11Library)
+}
+
+/**
+ * Loads the invoice decoder now. A CLI calls it while it waits on the network anyway, so that
+ * reading its first invoice is not slowed by the load.
+ */
+export function preloadInvoiceDecoder(): void {
+  bolt11()
+}
 
 export type NetworkName = 'bitcoin' | 'testnet' | 'signet' | 'regtest'
 
@@ -351,10 +372,10 @@ function lowS(parsed: { hrp: string; words: number[] }, invoice: string, hasN: b
  * The library checks the signature: it recovers the key and compares it with an `n` field, which
  * for a low-S signature is the same as verifying against `n`.
  */
-function signedBy(invoice: string, network: NetworkName): ReturnType<typeof bolt11.decode> {
-  let d: ReturnType<typeof bolt11.decode>
+function signedBy(invoice: string, network: NetworkName): ReturnType<Bolt11Library['decode']> {
+  let d: ReturnType<Bolt11Library['decode']>
   try {
-    d = bolt11.decode(invoice, NETWORKS[network])
+    d = bolt11().decode(invoice, NETWORKS[network])
   } catch (err) {
     const message = (err as Error).message
     if (/payee pubkey/.test(message))

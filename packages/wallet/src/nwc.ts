@@ -88,6 +88,7 @@ export class NwcWallet {
   private readonly requestTimeoutMs: number
   private readonly retryMs: { first: number; max: number }
   private readonly sdk: NwcModule
+  private infoAsked: Promise<WalletInfo> | null = null
 
   private constructor(sdk: NwcModule, client: NWCClient, opts: NwcWalletOptions) {
     this.sdk = sdk
@@ -133,9 +134,24 @@ export class NwcWallet {
     return `nostr+walletconnect://${this.walletPubkey}?relay=${this.relays.map(encodeURIComponent).join('&relay=')}`
   }
 
-  async info(): Promise<WalletInfo> {
-    const info = await this.request('get_info', () => this.client.getInfo())
-    return { alias: info.alias ?? null, network: info.network ?? null, methods: info.methods ?? [] }
+  /**
+   * What the wallet says of itself. It does not change while the wallet is connected, so callers
+   * asking at once (the network check beside the reputation read) share one request; a failed one
+   * is asked again.
+   */
+  info(): Promise<WalletInfo> {
+    if (!this.infoAsked) {
+      const asked = this.request('get_info', () => this.client.getInfo()).then((info): WalletInfo => ({
+        alias: info.alias ?? null,
+        network: info.network ?? null,
+        methods: info.methods ?? []
+      }))
+      asked.catch(() => {
+        if (this.infoAsked === asked) this.infoAsked = null
+      })
+      this.infoAsked = asked
+    }
+    return this.infoAsked
   }
 
   /** The balance in msat, or null where the connection may not read it. */
