@@ -1,4 +1,4 @@
-// HTTP/1.1 as the provider's gateway reads it (RFC 9112): request heads parsed whole, response
+// HTTP/1.1 as 2020117's gateways read it (RFC 9112): request heads parsed whole, response
 // heads parsed for their framing, and bodies of both scanned byte by byte for where they end,
 // never copied or re-encoded. The gateway needs no more than this to police requests and keep
 // keep-alive and pipelining right, and each body byte passes through once.
@@ -30,7 +30,10 @@ export interface RequestHead {
   body: Framing
   /** Whether the client may send another request on this connection after this one. */
   keepAlive: boolean
-  /** Connection: upgrade with an Upgrade header (a WebSocket handshake). */
+  /**
+   * A WebSocket handshake: Connection: upgrade and Upgrade: websocket. No other protocol is
+   * switched to (an h2c upgrade would carry requests that no head check ever sees).
+   */
   upgrade: boolean
 }
 
@@ -84,7 +87,7 @@ export function parseRequestHead(head: Buffer): RequestHead {
     headers,
     body: requestFraming(headers, minor),
     keepAlive: minor === 1 ? !connection.includes('close') : connection.includes('keep-alive'),
-    upgrade: connection.includes('upgrade') && headers.some(([n]) => n.toLowerCase() === 'upgrade')
+    upgrade: connection.includes('upgrade') && tokens(headers, 'upgrade').join() === 'websocket'
   }
 }
 
@@ -101,6 +104,29 @@ export function parseResponseHead(head: Buffer, request: RequestHead): ResponseH
   return { status, keepAlive, body: responseFraming(headers, status, request) }
 }
 
+/**
+ * Leaves a request that is not a WebSocket handshake without any ask to switch protocols: no
+ * Upgrade or HTTP2-Settings header, no such token in Connection.
+ */
+export function dropUpgrade(head: RequestHead): void {
+  if (head.upgrade) return
+  const asks = new Set(['upgrade', 'http2-settings'])
+  head.headers = head.headers
+    .filter(([name]) => !asks.has(name.toLowerCase()))
+    .map(([name, value]): [string, string] => {
+      if (name.toLowerCase() !== 'connection') return [name, value]
+      return [
+        name,
+        value
+          .split(',')
+          .filter((t) => !asks.has(t.trim().toLowerCase()))
+          .join(',')
+          .trim()
+      ]
+    })
+    .filter(([name, value]) => name.toLowerCase() !== 'connection' || value !== '')
+}
+
 /** Serialises a request head. */
 export function requestHeadBytes(head: RequestHead): Buffer {
   let out = `${head.method} ${head.target} HTTP/1.${head.minor}\r\n`
@@ -115,13 +141,26 @@ function fields(lines: string[], status: 400 | 502): Array<[string, string]> {
     // obs-fold (a line starting with a space or tab) is refused, not folded (RFC 9112 §5.2).
     const colon = line.indexOf(':')
     const name = colon > 0 ? line.slice(0, colon) : ''
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')
+    const value = trimOws(line.slice(colon + 1))
     if (!TOKEN.test(name))
       throw new HeadError(status, `a header line is malformed: ${JSON.stringify(line.slice(0, 40))}`)
     if (!FIELD_VALUE.test(value)) throw new HeadError(status, `the ${name} header holds a control character`)
     out.push([name, value])
   }
   return out
+}
+
+/**
+ * The value without the spaces and tabs around it. By index, not a regex: `/[ \t]+$/` backtracks
+ * over every run of spaces in a 16 KiB value (quadratic), and String.prototype.trim would also
+ * take 0xA0, an obs-text byte that belongs to the value.
+ */
+function trimOws(value: string): string {
+  let start = 0
+  let end = value.length
+  while (start < end && (value[start] === ' ' || value[start] === '\t')) start++
+  while (end > start && (value[end - 1] === ' ' || value[end - 1] === '\t')) end--
+  return value.slice(start, end)
 }
 
 /** The comma-separated tokens of every `name` header, lower-cased. */
