@@ -20,6 +20,7 @@ export const PUBLISHED = [
   'packages/cli',
   'packages/swarm',
   'packages/tunnel',
+  'packages/http1',
   'packages/wallet',
   'packages/nostr',
   'packages/jobs',

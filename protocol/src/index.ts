@@ -61,9 +61,16 @@ export {
   SESSION_REJECT_CODES,
   SESSION_END_REASONS,
   STREAM_RESET_CODES,
+  GATEWAY_ERROR_CODES,
   PAYMENT_METHODS
 } from './reasons.js'
-export type { SessionRejectCode, SessionEndReason, StreamResetCode, PaymentMethod } from './reasons.js'
+export type {
+  SessionRejectCode,
+  SessionEndReason,
+  StreamResetCode,
+  GatewayErrorCode,
+  PaymentMethod
+} from './reasons.js'
 import * as kinds from './kinds.js'
 export { kinds }
 export { kindTopic } from './topic.js'

@@ -53,6 +53,21 @@ export const STREAM_RESET_CODES = [
 ] as const
 export type StreamResetCode = (typeof STREAM_RESET_CODES)[number]
 
+/**
+ * The `error.code` of the JSON body a provider's gateway answers an HTTP request with when it does
+ * not forward it (SPEC §6.2).
+ */
+export const GATEWAY_ERROR_CODES = [
+  'BAD_REQUEST',
+  'BAD_REQUEST_TARGET',
+  'HEADERS_TOO_LARGE',
+  'NOT_IMPLEMENTED',
+  'PATH_DENIED',
+  'METHOD_NOT_ALLOWED',
+  'UPSTREAM_UNAVAILABLE'
+] as const
+export type GatewayErrorCode = (typeof GATEWAY_ERROR_CODES)[number]
+
 export const PAYMENT_METHODS = ['bolt11', 'free'] as const
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number]
 

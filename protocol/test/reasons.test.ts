@@ -1,10 +1,11 @@
-// SPEC §8.2 to §8.6 are the wire vocabularies (reject codes, end reasons, stream reset codes,
-// payment methods, Nostr kinds): the lists in src/reasons.ts and src/kinds.ts must name exactly the
-// values the SPEC names, no more and no fewer.
+// SPEC §8.2 to §8.7 are the wire vocabularies (reject codes, end reasons, stream reset codes,
+// payment methods, Nostr kinds, gateway error codes): the lists in src/reasons.ts and
+// src/kinds.ts must name exactly the values the SPEC names, no more and no fewer.
 
 import { readFileSync } from 'node:fs'
 import { expect, test } from 'vitest'
 import {
+  GATEWAY_ERROR_CODES,
   JOB_ERROR_REASONS,
   JOB_INPUT_TYPES,
   JOB_STATUSES,
@@ -48,6 +49,10 @@ test('SPEC §8.3 lists exactly SESSION_END_REASONS', () => {
 
 test('SPEC §8.4 lists exactly STREAM_RESET_CODES', () => {
   expect(codes(section('### 8.4 `stream_reset` codes'), true)).toEqual([...STREAM_RESET_CODES].sort())
+})
+
+test('SPEC §8.7 lists exactly GATEWAY_ERROR_CODES', () => {
+  expect(codes(section('### 8.7 Gateway error codes'), true)).toEqual([...GATEWAY_ERROR_CODES].sort())
 })
 
 test('SPEC §8.5 lists exactly PAYMENT_METHODS', () => {

@@ -1,28 +1,41 @@
-// The provider's side of the tunnel: every paid stream is parsed as HTTP/1.1 and forwarded to the
+// The provider's side of the tunnel: every paid stream is read as HTTP/1.1 and forwarded to the
 // one upstream the provider was configured with (SPEC §6.2). The customer chooses nothing about
 // where bytes go: absolute-form targets and CONNECT are refused, Host and Origin are rewritten
 // to the upstream's own (Gradio rejects foreign ones), and denied paths get 403.
 //
+// Only request heads are parsed and rewritten; request bodies and whole responses pass as the
+// bytes they are (@2020117/http1), and a request the gateway and the upstream could frame
+// differently is refused there, never forwarded.
+//
 // Invariants:
 // - The target the deny list is checked against is, byte for byte, the target the upstream gets:
-//   each target is canonicalised once (canonicalTarget), req.url is set to the result, and
-//   http-proxy is told to forward req.url as it is (toProxy, no prependPath, and a target that its
-//   urlJoin would still change is refused).
-// - Each session has its own pool of upstream sockets (UPSTREAM_SOCKETS_PER_SESSION): a session
-//   that holds many long requests queues behind itself, never in front of another session.
+//   each target is canonicalised once (canonicalTarget), and that is the target written.
+// - Each session has its own pool of upstream connections (UPSTREAM_SOCKETS_PER_SESSION): a
+//   session that holds many long requests queues behind itself, never in front of another
+//   session. An upgraded connection (a WebSocket) is its own, outside the pool.
 
 import { createRequire } from 'node:module'
-import http, { type IncomingMessage, type ServerResponse } from 'node:http'
-import https from 'node:https'
+import http from 'node:http'
+import net from 'node:net'
 import type { Duplex } from 'node:stream'
-import httpProxy from 'http-proxy'
+import tls from 'node:tls'
 import { CliError } from '@2020117/cli'
+import { ConnectionPool, relayHttp, type Refusal, type RequestHead } from '@2020117/http1'
+import type { GatewayErrorCode } from '@2020117/protocol'
 
-/** Upstream sockets one session may hold at once; its further requests wait for one of them. */
+/** Upstream connections one session may hold at once; its further requests wait for one of them. */
 export const UPSTREAM_SOCKETS_PER_SESSION = 128
+/** How long a stream may take to send a whole request head, or sit idle between requests. */
+const HEAD_TIMEOUT_MS = 65_000
+const CONNECT_TIMEOUT_MS = 10_000
+/**
+ * An idle upstream connection is closed after this, before the upstream closes it itself (Node's
+ * servers after 5 s, uvicorn's after 5 s): a request is never sent on a connection just closing.
+ */
+const UPSTREAM_IDLE_MS = 4_000
 
-// The very function http-proxy builds the outgoing path with: it folds `//` and turns `http:/`
-// into `http://`. A canonical target it would still change is refused rather than forwarded changed.
+// The very function http-proxy builds an outgoing path with (it folds `//` and turns `http:/` into
+// `http://`): a canonical target it would change is still refused, as SPEC §6.2 rule 5 says.
 const { urlJoin } = createRequire(import.meta.url)('http-proxy/lib/http-proxy/common.js') as {
   urlJoin: (...parts: string[]) => string
 }
@@ -40,93 +53,79 @@ export interface GatewayStats {
   upstreamErrors: number
 }
 
-type Refusal = [status: number, code: string, message: string]
+interface GatewayRefusal extends Refusal {
+  code: GatewayErrorCode
+}
 
 export class Gateway {
   readonly stats: GatewayStats = { requests: 0, upgrades: 0, refused: 0, upstreamErrors: 0 }
-  private readonly server: http.Server
-  private readonly proxy: httpProxy
   private readonly upstream: URL
   private readonly denyPaths: string[]
   private readonly log: GatewayOptions['log']
-  /** Which session each tunnel stream belongs to, and each session's own socket pool. */
-  private readonly sessionOf = new WeakMap<Duplex, string>()
-  private readonly pools = new Map<string, http.Agent>()
+  private readonly pools = new Map<string, ConnectionPool>()
+  private readonly streams = new Set<Duplex>()
 
   constructor(opts: GatewayOptions) {
     this.upstream = opts.upstream
     this.denyPaths = opts.denyPaths.map(denyRule)
     this.log = opts.log
-    // toProxy: forward req.url untouched (no url.parse); the upstream is an origin without a path.
-    this.proxy = httpProxy.createProxyServer({
-      target: opts.upstream.origin,
-      changeOrigin: true,
-      ws: true,
-      xfwd: false,
-      toProxy: true,
-      prependPath: false
-    })
-    this.proxy.on('error', (err: Error, _req: IncomingMessage, target: ServerResponse | Duplex) => {
-      this.stats.upstreamErrors++
-      this.log('upstream error', { error: err.message })
-      if ('writeHead' in target && typeof target.writeHead === 'function') {
-        if (!target.headersSent)
-          reply(target, 502, 'UPSTREAM_UNAVAILABLE', `the provider's service did not answer: ${err.message}`)
-        else target.destroy()
-      } else target.destroy()
-    })
-
-    // Long uploads through a slow tunnel must not be cut off by node's request timeout.
-    this.server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) =>
-      this.onrequest(req, res)
-    )
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onupgrade(req, socket, head))
-    this.server.on('clientError', (_err: Error, socket: Duplex) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
-      else socket.destroy()
-    })
   }
 
   /** Serves one tunnel stream of `session` as an HTTP connection. */
   handle(stream: Duplex, session: string): void {
-    stream.on('error', () => {})
-    this.sessionOf.set(stream, session)
-    this.server.emit('connection', stream)
+    this.streams.add(stream)
+    stream.once('close', () => this.streams.delete(stream))
+    void relayHttp(stream, {
+      police: (req) => this.admit(req),
+      answer: errorResponse,
+      unavailable: (err) =>
+        refusal(502, 'UPSTREAM_UNAVAILABLE', `the provider's service did not answer: ${err.message}`),
+      pool: this.pool(session),
+      headTimeoutMs: HEAD_TIMEOUT_MS,
+      onForward: (req) => (req.upgrade ? this.stats.upgrades++ : this.stats.requests++),
+      onRefuse: () => this.stats.refused++,
+      onFailure: (err) => {
+        this.stats.upstreamErrors++
+        this.log('upstream error', { error: err.message })
+      }
+    })
   }
 
-  /** Drops the socket pool of a session that has ended. */
+  /** Drops the upstream connections of a session that has ended. */
   release(session: string): void {
     this.pools.get(session)?.destroy()
     this.pools.delete(session)
   }
 
   close(): void {
-    this.server.closeAllConnections()
+    for (const s of this.streams) s.destroy()
+    this.streams.clear()
     for (const pool of this.pools.values()) pool.destroy()
     this.pools.clear()
-    this.proxy.close()
   }
 
-  private pool(req: IncomingMessage): http.Agent {
-    const session = this.sessionOf.get(req.socket) ?? ''
+  private pool(session: string): ConnectionPool {
     let pool = this.pools.get(session)
     if (!pool) {
-      // noDelay: a request head and its body must not wait for the upstream's delayed ACK.
-      const opts = { keepAlive: true, noDelay: true, maxSockets: UPSTREAM_SOCKETS_PER_SESSION }
-      pool = this.upstream.protocol === 'https:' ? new https.Agent(opts) : new http.Agent(opts)
+      pool = new ConnectionPool({
+        open: () => dial(this.upstream),
+        max: UPSTREAM_SOCKETS_PER_SESSION,
+        idleMs: UPSTREAM_IDLE_MS
+      })
       this.pools.set(session, pool)
     }
     return pool
   }
 
-  /** Refuses what may not be forwarded; otherwise sets req.url to the canonical target, the one checked. */
-  private admit(req: IncomingMessage): Refusal | null {
+  /** Refuses what may not be forwarded; otherwise sets the canonical target (the one checked) and rewrites the head. */
+  private admit(req: RequestHead): GatewayRefusal | null {
     if (req.method === 'CONNECT')
-      return [405, 'METHOD_NOT_ALLOWED', "CONNECT is not served: the tunnel reaches only the provider's service"]
-    const canonical = canonicalTarget(req.url ?? '')
-    if (typeof canonical === 'string') return [400, 'BAD_REQUEST_TARGET', canonical]
-    if (this.denied(canonical.path)) return [403, 'PATH_DENIED', 'the provider does not serve this path']
-    req.url = canonical.target
+      return refusal(405, 'METHOD_NOT_ALLOWED', "CONNECT is not served: the tunnel reaches only the provider's service")
+    const canonical = canonicalTarget(req.target)
+    if (typeof canonical === 'string') return refusal(400, 'BAD_REQUEST_TARGET', canonical)
+    if (this.denied(canonical.path)) return refusal(403, 'PATH_DENIED', 'the provider does not serve this path')
+    req.target = canonical.target
+    this.rewrite(req)
     return null
   }
 
@@ -135,41 +134,56 @@ export class Gateway {
     return this.denyPaths.some((d) => p === d || p.startsWith(d.endsWith('/') ? d : d + '/'))
   }
 
-  /**
-   * Origin is rewritten on the incoming request, before it is proxied: http-proxy's proxyReq
-   * event fires only once a socket is assigned, and a request that queued for one has sent its
-   * headers by then (changing them throws, and would take the process down).
-   */
-  private rewrite(req: IncomingMessage): void {
-    if (req.headers.origin !== undefined) req.headers.origin = this.upstream.origin
-    delete req.headers['x-forwarded-for']
+  /** Host and Origin become the upstream's own; X-Forwarded-For is dropped (it would be the customer's word). */
+  private rewrite(req: RequestHead): void {
+    req.headers = req.headers
+      .filter(([name]) => name.toLowerCase() !== 'x-forwarded-for')
+      .map(([name, value]): [string, string] => {
+        const lower = name.toLowerCase()
+        if (lower === 'host') return [name, this.upstream.host]
+        if (lower === 'origin') return [name, this.upstream.origin]
+        return [name, value]
+      })
+    if (!req.headers.some(([name]) => name.toLowerCase() === 'host')) req.headers.unshift(['host', this.upstream.host])
   }
+}
 
-  private onrequest(req: IncomingMessage, res: ServerResponse): void {
-    const refused = this.admit(req)
-    if (refused) {
-      this.stats.refused++
-      reply(res, ...refused)
-      return
-    }
-    this.stats.requests++
-    this.rewrite(req)
-    this.proxy.web(req, res, { agent: this.pool(req) })
-  }
+function refusal(status: number, code: GatewayErrorCode, message: string): GatewayRefusal {
+  return { status, code, message }
+}
 
-  private onupgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const refused = this.admit(req)
-    if (refused) {
-      this.stats.refused++
-      socket.end(
-        `HTTP/1.1 ${refused[0]} ${http.STATUS_CODES[refused[0]]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`
-      )
-      return
-    }
-    this.stats.upgrades++
-    this.rewrite(req)
-    this.proxy.ws(req, socket, head, { agent: this.pool(req) })
-  }
+function errorResponse(r: Refusal, keepAlive: boolean): Buffer {
+  const body = JSON.stringify({ error: { code: r.code, message: r.message } })
+  return Buffer.from(
+    `HTTP/1.1 ${r.status} ${http.STATUS_CODES[r.status] ?? ''}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n${body}`
+  )
+}
+
+function dial(upstream: URL): Promise<Duplex> {
+  const secure = upstream.protocol === 'https:'
+  const port = Number(upstream.port) || (secure ? 443 : 80)
+  const host = upstream.hostname.replace(/^\[|\]$/g, '')
+  return new Promise((resolve, reject) => {
+    const socket = secure
+      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host })
+      : net.connect({ host, port })
+    // noDelay: a request head and its body must not wait for the upstream's delayed ACK.
+    socket.setNoDelay(true)
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS / 1000} s`)),
+      CONNECT_TIMEOUT_MS
+    )
+    socket.once(secure ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer)
+      socket.off('error', reject)
+      resolve(socket)
+    })
+    socket.once('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
+  })
 }
 
 const UNRESERVED = /^[A-Za-z0-9._~-]$/
@@ -253,9 +267,4 @@ function denyRule(path: string): string {
     throw CliError.INVALID_FLAG('deny-path', `must be a path such as /admin, got "${path}"${why}`, '2020117-agent')
   }
   return comparable(canonical.path)
-}
-
-function reply(res: ServerResponse, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ error: { code, message } })
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body)
 }

@@ -7,18 +7,17 @@
 // https://evil.example, or a DNS-rebinding name that resolves to 127.0.0.1. A refusal is a 403 with
 // a typed JSON error, and the connection stays usable.
 //
-// What passes is forwarded by http-proxy through an http.Agent whose connections are tunnel
-// streams, kept alive and reused as a browser reuses its connections (the provider keeps its
-// upstream connections pooled too), and dropped after IDLE_MS idle. Bodies stream both ways,
-// nothing is buffered, SSE and WebSockets pass unchanged; a stream cut in the tunnel cuts its
-// local response or WebSocket.
+// What passes goes into a tunnel stream from a pool (@2020117/http1): streams are kept alive and
+// reused as a browser reuses its connections, at most MAX_STREAMS at once, and dropped after
+// IDLE_MS idle. Only request heads are parsed; bodies and responses pass as bytes, SSE and
+// WebSockets unchanged; a stream cut in the tunnel cuts its local response or WebSocket.
 
 import { EventEmitter } from 'node:events'
-import http, { type IncomingMessage, type ServerResponse } from 'node:http'
+import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
 import type { Duplex } from 'node:stream'
-import httpProxy from 'http-proxy'
+import { ConnectionPool, relayHttp, type Refusal, type RequestHead } from '@2020117/http1'
 import { CliError, peerText, type Logger } from '@2020117/cli'
 
 export interface LocalGatewayOptions {
@@ -43,13 +42,21 @@ const MAX_WAITING = 64
  * TUNNEL_UNAVAILABLE: a provider that stops billing must not leave the browser hanging.
  */
 const MAX_WAIT_MS = 30_000
+/**
+ * A pooled tunnel stream is dropped after this long idle: well before the provider's side drops it
+ * (its keep-alive timeout is 65 s), so that a stream is never reused just as the far end closes it.
+ */
+const IDLE_MS = 30_000
+/** Tunnel streams at once; more requests wait for one (the provider allows 256 per session). */
+const MAX_STREAMS = 128
+/** How long a browser may take to send a request head, or keep a connection idle. */
+const HEAD_TIMEOUT_MS = 65_000
 
 export class LocalGateway {
-  private readonly server: http.Server
-  private readonly proxy: httpProxy
   private readonly opts: LocalGatewayOptions
   private readonly hosts: Set<string>
   private readonly origins: Set<string>
+  private readonly pool: ConnectionPool
   private readonly sockets = new Set<Duplex>()
   private readonly warned = new Set<string>()
   /** Requests waiting for the tunnel to (re)open. */
@@ -60,46 +67,10 @@ export class LocalGateway {
     this.opts = opts
     this.hosts = ownHosts(opts.address)
     this.origins = new Set([...this.hosts].map((h) => `http://${h}`))
-    this.proxy = httpProxy.createProxyServer({
-      // The target only names the agent's pool: every connection is a tunnel stream.
-      target: 'http://tunnel.invalid',
-      ws: true,
-      xfwd: false,
-      changeOrigin: false,
-      toProxy: true,
-      prependPath: false,
-      agent: new TunnelAgent(this)
-    })
-    // The request target goes into the tunnel exactly as the browser sent it: http-proxy would run it
-    // through url.parse and its urlJoin (folding "//", rewriting "\\"), and the provider checks the
-    // target it receives (SPEC §6.2), so no spelling is changed on the way.
-    const exact = (proxyReq: http.ClientRequest, req: IncomingMessage) => {
-      if (req.url) proxyReq.path = req.url
-    }
-    this.proxy.on('proxyReq', exact)
-    this.proxy.on('proxyReqWs', exact)
-    this.proxy.on('proxyRes', (proxyRes: IncomingMessage, _req: IncomingMessage, res: ServerResponse) => {
-      // The provider's "connection: close" is about its tunnel stream, not the local connection.
-      delete proxyRes.headers.connection
-      delete proxyRes.headers['keep-alive']
-      // A response cut in the tunnel (a reset, the session's end) is cut locally too, not left hanging.
-      proxyRes.once('close', () => {
-        if (!proxyRes.complete) res.destroy()
-      })
-    })
-    // A WebSocket lives as long as its tunnel stream: when that closes, the local socket ends.
-    this.proxy.on('proxyReqWs', (proxyReq: http.ClientRequest, _req: IncomingMessage, socket: Duplex) => {
-      proxyReq.once('socket', (stream: Duplex) => stream.once('close', () => socket.end()))
-    })
-    this.proxy.on('error', (err: Error, _req: IncomingMessage, target: ServerResponse | Duplex) =>
-      this.onproxyerror(err, target)
-    )
-    // A long upload through a slow tunnel must not be cut off by node's request timeout.
-    this.server = http.createServer({ requestTimeout: 0 }, (req, res) => this.onrequest(req, res))
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onupgrade(req, socket, head))
-    this.server.on('clientError', (_err: Error, socket: Duplex) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
-      else socket.destroy()
+    this.pool = new ConnectionPool({
+      open: () => new Promise((resolve, reject) => this.stream((err, s) => (err ? reject(err) : resolve(s as Duplex)))),
+      max: MAX_STREAMS,
+      idleMs: IDLE_MS
     })
     const retryWaiting = () => {
       for (const retry of this.waiting.splice(0)) retry(null)
@@ -115,7 +86,17 @@ export class LocalGateway {
     sock.setNoDelay(true)
     this.sockets.add(sock)
     sock.once('close', () => this.sockets.delete(sock))
-    this.server.emit('connection', sock)
+    void relayHttp(sock, {
+      police: (req) => this.check(req),
+      answer,
+      unavailable: (err) => {
+        const why = err instanceof CliError ? err : CliError.TUNNEL_UNAVAILABLE(err.message)
+        return { status: 502, code: why.code, message: why.message }
+      },
+      pool: this.pool,
+      headTimeoutMs: HEAD_TIMEOUT_MS,
+      onFailure: (err) => this.opts.log.debug('local request failed in the tunnel', { error: err.message })
+    })
   }
 
   /** The session is over: every local connection and every request still waiting ends. */
@@ -125,10 +106,10 @@ export class LocalGateway {
     for (const s of this.sockets) s.destroy()
     this.sockets.clear()
     for (const fail of this.waiting.splice(0)) fail(CliError.TUNNEL_UNAVAILABLE('the session has ended'))
-    this.proxy.close()
+    this.pool.destroy()
   }
 
-  /** @internal For TunnelAgent: a tunnel stream now, or once the tunnel (re)opens. */
+  /** @internal A tunnel stream now, or once the tunnel (re)opens. */
   stream(cb: (err: Error | null, stream?: Duplex) => void, since = Date.now()): void {
     if (this.closed) return cb(CliError.TUNNEL_UNAVAILABLE('the session has ended'))
     let stream: Duplex | null
@@ -160,27 +141,13 @@ export class LocalGateway {
     this.waiting.push(retry)
   }
 
-  private onrequest(req: IncomingMessage, res: ServerResponse): void {
-    const refusal = this.check(req)
-    if (refusal) return reply(res, 403, refusal)
-    this.proxy.web(req, res)
-  }
-
-  private onupgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => {})
-    const refusal = this.check(req)
-    if (refusal) return replyRaw(socket, 403, refusal)
-    this.sockets.add(socket)
-    socket.once('close', () => this.sockets.delete(socket))
-    this.proxy.ws(req, socket, head)
-  }
-
-  /** Null when the request is this listener's own; otherwise why not. */
-  private check(req: IncomingMessage): CliError | null {
+  /** Null when the request is this listener's own; otherwise why not (a 403). */
+  private check(req: RequestHead): Refusal | null {
     if (this.opts.allowForeignOrigin) return null
-    const host = (req.headers.host ?? '').toLowerCase()
+    const header = (name: string) => req.headers.find(([n]) => n.toLowerCase() === name)?.[1]
+    const host = (header('host') ?? '').toLowerCase()
     if (!this.hosts.has(host)) return this.refused(CliError.FOREIGN_HOST(peerText(host, 100), this.example))
-    const origin = req.headers.origin
+    const origin = header('origin')
     if (origin !== undefined && !this.origins.has(origin.toLowerCase())) {
       return this.refused(CliError.FOREIGN_ORIGIN(peerText(origin, 100), this.example))
     }
@@ -192,59 +159,13 @@ export class LocalGateway {
   }
 
   /** Logs a refusal: a warning the first time for each code, then at debug level. */
-  private refused(err: CliError): CliError {
+  private refused(err: CliError): Refusal {
     if (this.warned.has(err.code)) this.opts.log.debug(`local request refused: ${err.message}`)
     else {
       this.warned.add(err.code)
       this.opts.log.warn(`${err.code}: ${err.message}`)
     }
-    return err
-  }
-
-  private onproxyerror(err: Error, target: ServerResponse | Duplex): void {
-    this.opts.log.debug('local request failed in the tunnel', { error: err.message })
-    if (target instanceof http.ServerResponse) {
-      const why = err instanceof CliError ? err : CliError.TUNNEL_UNAVAILABLE(err.message)
-      if (!target.headersSent) reply(target, 502, why)
-      else target.destroy()
-    } else target.destroy()
-  }
-}
-
-/**
- * A pooled tunnel stream is dropped after this long idle: well before the provider's side drops it
- * (its keep-alive timeout is 65 s), so that a stream is never reused just as the far end closes it.
- */
-const IDLE_MS = 30_000
-/** Tunnel streams at once; more requests queue in the agent (the provider allows 256 per session). */
-const MAX_STREAMS = 128
-
-/** An http.Agent whose connections are tunnel streams. */
-class TunnelAgent extends http.Agent {
-  private readonly gateway: LocalGateway
-  private readonly idle = new WeakMap<Duplex, NodeJS.Timeout>()
-
-  constructor(gateway: LocalGateway) {
-    super({ keepAlive: true, maxSockets: MAX_STREAMS, maxFreeSockets: 32 })
-    this.gateway = gateway
-  }
-
-  override createConnection(_opts: unknown, cb: (err: Error | null, stream?: Duplex) => void): undefined {
-    this.gateway.stream(cb)
-    return undefined
-  }
-
-  // The defaults call net.Socket's setKeepAlive/unref/ref, which a tunnel stream has no use for.
-  override keepSocketAlive(stream: Duplex): boolean {
-    const timer = setTimeout(() => stream.destroy(), IDLE_MS)
-    timer.unref()
-    this.idle.set(stream, timer)
-    return true
-  }
-
-  override reuseSocket(stream: Duplex): void {
-    clearTimeout(this.idle.get(stream))
-    this.idle.delete(stream)
+    return { status: 403, code: err.code, message: err.message }
   }
 }
 
@@ -272,28 +193,14 @@ function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.')
 }
 
-function body(err: CliError): string {
-  return JSON.stringify({ ok: false, error: { code: err.code, message: err.message } })
-}
-
-function reply(res: ServerResponse, status: number, err: CliError): void {
-  const text = body(err)
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store'
-  })
-  res.end(text)
-}
-
-function replyRaw(socket: Duplex, status: number, err: CliError): void {
-  const text = body(err)
+function answer(r: Refusal, keepAlive: boolean): Buffer {
+  const text = JSON.stringify({ ok: false, error: { code: r.code, message: r.message } })
   const head = [
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`,
+    `HTTP/1.1 ${r.status} ${http.STATUS_CODES[r.status] ?? ''}`,
     'content-type: application/json',
     `content-length: ${Buffer.byteLength(text)}`,
-    'connection: close'
+    'cache-control: no-store',
+    `connection: ${keepAlive ? 'keep-alive' : 'close'}`
   ].join('\r\n')
-  if (socket.writable) socket.end(`${head}\r\n\r\n${text}`)
-  else socket.destroy()
+  return Buffer.from(`${head}\r\n\r\n${text}`)
 }
