@@ -643,12 +643,11 @@ test('30 connections each sending session_start against --max-sessions=4: at mos
   await expectAgentAlive(agent)
 }, 60_000)
 
-// Guards a crash found here: the gateway's http.Agent has maxSockets 256, shared by every session;
-// a request beyond it waits for a socket, and http-proxy's 'proxyReq' then fires on a request whose
-// headers were already rendered, so rewriting a header there threw ERR_HTTP_HEADERS_SENT from a
-// nextTick and the process exited. The gateway now rewrites headers before proxying. One session
-// cannot get past 256 (MAX_OPEN_STREAMS); two paying sessions (or one attacker and any honest
-// traffic) can.
+// Guards a crash found here with the gateway of the time: its http.Agent had maxSockets 256, shared
+// by every session; a request beyond it waited for a socket, and http-proxy's 'proxyReq' then fired
+// on a request whose headers were already rendered, so rewriting a header there threw
+// ERR_HTTP_HEADERS_SENT from a nextTick and the process exited. One session cannot get past 256
+// (MAX_OPEN_STREAMS); two paying sessions (or one attacker and any honest traffic) can.
 test('two paying sessions with 300 slow requests between them: the agent survives when the upstream answers them', async () => {
   const agent = await startAgent(['--max-sessions=8'])
   const rogues: RawCustomer[] = []

@@ -1,16 +1,10 @@
 // The gateway's one canonical form of a request target (SPEC §6.2), as a pure function: what each
-// form becomes, what is refused, and that the form is a fixed point (canonicalising it again, or
-// passing it through http-proxy's own path join, changes nothing). The end-to-end check through the
-// real agent is gateway-deny-path.test.ts.
+// form becomes, what is refused, and that the form is a fixed point (canonicalising it again
+// changes nothing). The end-to-end check through the real agent is gateway-deny-path.test.ts.
 
-import { createRequire } from 'node:module'
 import { randomInt } from 'node:crypto'
 import { expect, test } from 'vitest'
 import { canonicalTarget } from '../src/gateway.js'
-
-const { urlJoin } = createRequire(import.meta.url)('http-proxy/lib/http-proxy/common.js') as {
-  urlJoin: (...parts: string[]) => string
-}
 
 test('canonical forms: unreserved escapes decoded, other escapes upper-cased, slashes folded, dot segments resolved, query kept', () => {
   const cases: Array<[string, string]> = [
@@ -31,7 +25,10 @@ test('canonical forms: unreserved escapes decoded, other escapes upper-cased, sl
     // Node 20's URL parser (Ada 2.9) leaves these dot segments in place.
     ['/x:/.a/../../admin', '/admin'],
     ['/x/.:/../../admin', '/admin'],
-    ['/:/.B:A./..', '/:/']
+    ['/:/.B:A./..', '/:/'],
+    // Forwarded as they are: nothing between the check and the upstream rebuilds the path.
+    ['/http:/x', '/http:/x'],
+    ['/https://x', '/https:/x']
   ]
   for (const [raw, expected] of cases)
     expect(canonicalTarget(raw), raw).toEqual({ target: expected, path: expected.split('?')[0] })
@@ -58,15 +55,13 @@ test('refused: non-origin forms, backslash, fragment, controls, raw non-ASCII, e
     '/a%7F',
     '/a%',
     '/a%4',
-    '/a%zz',
-    '/http:/x',
-    '/https:/x'
+    '/a%zz'
   ]) {
     expect(typeof canonicalTarget(raw), JSON.stringify(raw)).toBe('string')
   }
 })
 
-test("the canonical form is a fixed point, of canonicalTarget and of http-proxy's urlJoin, for random targets", () => {
+test('the canonical form is a fixed point of canonicalTarget, for random targets', () => {
   const alphabet = [
     '/',
     '/',
@@ -99,7 +94,6 @@ test("the canonical form is a fixed point, of canonicalTarget and of http-proxy'
     const once = canonicalTarget(raw)
     if (typeof once === 'string') continue
     expect(canonicalTarget(once.target), raw).toEqual(once)
-    expect(urlJoin('', once.target), raw).toBe(once.target)
     expect(once.path, raw).not.toMatch(/\/\/|(^|\/)\.\.?(\/|$)|\\|#/)
   }
 })
