@@ -144,7 +144,8 @@ function fields(lines: string[], status: 400 | 502): Array<[string, string]> {
     const value = trimOws(line.slice(colon + 1))
     if (!TOKEN.test(name))
       throw new HeadError(status, `a header line is malformed: ${JSON.stringify(line.slice(0, 40))}`)
-    if (!FIELD_VALUE.test(value)) throw new HeadError(status, `the ${name} header holds a control character`)
+    if (!FIELD_VALUE.test(value))
+      throw new HeadError(status, `the ${name.slice(0, 40)} header holds a control character`)
     out.push([name, value])
   }
   return out
