@@ -18,6 +18,7 @@ export type { NetworkName, DecodedInvoice, DecodeOptions } from './invoice.js'
 export { lightningAddressUrl, invoiceFromLightningAddress, readCappedText } from './lnurl.js'
 export { loadNwcSdk, setWalletLogSink, NwcWallet } from './nwc.js'
 export { answerRelayAuth } from './relay-auth.js'
+export { cacheConversationKeys } from './conversation-key.js'
 export type {
   WalletLogSink,
   NwcWalletOptions,

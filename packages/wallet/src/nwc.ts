@@ -7,6 +7,7 @@
 import type { NWCClient } from '@getalby/sdk/nwc'
 import { WebSocket as WsWebSocket } from 'ws'
 import { WalletError } from './errors.js'
+import { cacheConversationKeys } from './conversation-key.js'
 import { answerRelayAuth } from './relay-auth.js'
 import { addWalletLogSecret, divertSdkConsole, walletWarn } from './sdk-log.js'
 
@@ -121,6 +122,7 @@ export class NwcWallet {
     addWalletLogSecret(client.secret)
     if (client.relayUrls.length === 0) throw WalletError.NWC_INVALID_URI('it names no relay')
     answerRelayAuth(client.pool, client.secret, walletWarn)
+    cacheConversationKeys(client, client.secret)
     return new NwcWallet(sdk, client, opts)
   }
 
