@@ -4,6 +4,8 @@
 // Its flags are spec.ts's, and what they ask for is read into a plan (plan.ts) before anything
 // starts; this file runs the plan: the money, the relays, the halves, the announce, the end.
 
+// First, before the first collection: see the module.
+import './heap-growth.js'
 import { createHash } from 'node:crypto'
 import HyperDHT from 'hyperdht'
 import { CliError, runMain, snakeKeys, startUp, type Logger, type MainContext, type Startup } from '@2020117/cli'
