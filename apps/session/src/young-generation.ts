@@ -1,5 +1,6 @@
 // Imported first by the bin, for its side effect: V8's young generation stays at its first size
-// (2 MiB) instead of growing to 32 MiB, as it does while start-up allocates and then keeps.
+// (2 MiB) instead of growing while start-up allocates (to 8 MiB for `--help` alone, up to V8's
+// 32 MiB) and then keeping that size.
 //
 // Why: a tunnel download allocates its bytes outside the JS heap. secret-stream reassembles each
 // 64 KiB frame into a fresh buffer, and UDX reads into fresh 64 KiB slabs, much faster than the
