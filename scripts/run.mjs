@@ -52,7 +52,7 @@ switch (task) {
     p('install', '--frozen-lockfile')
     // The format is part of the test: a file prettier would change fails the run (`pnpm format`).
     p('exec', 'prettier', '--check', '--log-level=warn', '.')
-    p('exec', 'tsc', '-b')
+    p('run', 'build')
     const report = `${root}test-artifacts/vitest.json`
     rmSync(report, { force: true })
     const r = spawnSync(
@@ -83,7 +83,7 @@ switch (task) {
   }
   case 'demo':
     p('install', '--frozen-lockfile')
-    p('exec', 'tsc', '-b')
+    p('run', 'build')
     run(process.execPath, ['scripts/demo.mjs', ...rest])
     break
   default:

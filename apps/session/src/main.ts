@@ -42,7 +42,6 @@ import { PeerSwarm, parseBootstrap, type NetworkConfig } from '@2020117/swarm'
 import {
   NETWORK_NAMES,
   NwcWallet,
-  preloadInvoiceDecoder,
   walletNetworkName,
   WalletError,
   type NetworkName,
@@ -789,7 +788,6 @@ function askWallet(wallet: NwcWallet): WalletFacts {
   const facts = { info: wallet.info(), balance: wallet.balanceMsat() }
   facts.info.catch(() => {})
   facts.balance.catch(() => {})
-  setImmediate(preloadInvoiceDecoder)
   return facts
 }
 

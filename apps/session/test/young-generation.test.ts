@@ -1,7 +1,7 @@
 // The session's bin holds V8's young generation at its first size before it loads the command
 // (src/young-generation.ts says why: a download's buffers are then freed by scavenges, not by
 // mark-compacts). Judged on the built bin: its young generation after `--help`, beside the same
-// command loaded without the bin in front of it, whose module graph alone grows the generation.
+// command (its bundle) loaded without the bin in front of it, whose loading alone grows the generation.
 
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -30,7 +30,7 @@ function youngGeneration(script: string): number {
 
 test('the bin keeps the young generation at its first size while the command loads and runs', () => {
   const held = youngGeneration(dist('bin.js'))
-  const grown = youngGeneration(dist('main.js'))
+  const grown = youngGeneration(dist('bundle/main.js'))
   expect(held).toBeGreaterThan(0)
   expect(grown).toBeGreaterThan(held)
 })
