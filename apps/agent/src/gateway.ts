@@ -129,15 +129,16 @@ export class Gateway {
 
   /** Host and Origin become the upstream's own; X-Forwarded-For is dropped (it would be the customer's word). */
   private rewrite(req: RequestHead): void {
-    req.headers = req.headers
-      .filter(([name]) => name.toLowerCase() !== 'x-forwarded-for')
-      .map(([name, value]): [string, string] => {
-        const lower = name.toLowerCase()
-        if (lower === 'host') return [name, this.upstream.host]
-        if (lower === 'origin') return [name, this.upstream.origin]
-        return [name, value]
-      })
-    if (!req.headers.some(([name]) => name.toLowerCase() === 'host')) req.headers.unshift(['host', this.upstream.host])
+    const headers: Array<[string, string]> = []
+    let host = false
+    for (const [name, value] of req.headers) {
+      const lower = name.toLowerCase()
+      if (lower === 'x-forwarded-for') continue
+      host ||= lower === 'host'
+      headers.push([name, lower === 'host' ? this.upstream.host : lower === 'origin' ? this.upstream.origin : value])
+    }
+    if (!host) headers.unshift(['host', this.upstream.host])
+    req.headers = headers
   }
 }
 

@@ -74,20 +74,18 @@ export function parseRequestHead(head: Buffer): RequestHead {
     .split('\r\n')
   const m = REQUEST_LINE.exec(lines[0] ?? '')
   if (!m) throw new HeadError(400, 'the request line is not METHOD /target HTTP/1.x')
-  const headers = fields(lines, 400)
+  const f = fields(lines, 400)
   const minor = m[3] === '1' ? 1 : 0
-  const connection = tokens(headers, 'connection')
-  const hosts = headers.filter(([n]) => n.toLowerCase() === 'host')
-  if (hosts.length > 1) throw new HeadError(400, 'more than one Host header')
-  if (minor === 1 && hosts.length === 0) throw new HeadError(400, 'an HTTP/1.1 request must have a Host header')
+  if (f.hosts > 1) throw new HeadError(400, 'more than one Host header')
+  if (minor === 1 && f.hosts === 0) throw new HeadError(400, 'an HTTP/1.1 request must have a Host header')
   return {
     method: m[1] as string,
     target: m[2] as string,
     minor,
-    headers,
-    body: requestFraming(headers, minor),
-    keepAlive: minor === 1 ? !connection.includes('close') : connection.includes('keep-alive'),
-    upgrade: connection.includes('upgrade') && tokens(headers, 'upgrade').join() === 'websocket'
+    headers: f.headers,
+    body: requestFraming(f, minor),
+    keepAlive: minor === 1 ? !f.connection.includes('close') : f.connection.includes('keep-alive'),
+    upgrade: f.connection.includes('upgrade') && f.upgrade.join() === 'websocket'
   }
 }
 
@@ -97,34 +95,50 @@ export function parseResponseHead(head: Buffer, request: RequestHead): ResponseH
   const m = STATUS_LINE.exec(lines[0] ?? '')
   if (!m) throw new HeadError(502, "the provider's service sent a malformed status line")
   const status = Number(m[1])
-  const headers = fields(lines, 502)
-  const connection = tokens(headers, 'connection')
+  const f = fields(lines, 502)
   const minor = lines[0]?.startsWith('HTTP/1.1') ? 1 : 0
-  const keepAlive = minor === 1 ? !connection.includes('close') : connection.includes('keep-alive')
-  return { status, keepAlive, body: responseFraming(headers, status, request) }
+  const keepAlive = minor === 1 ? !f.connection.includes('close') : f.connection.includes('keep-alive')
+  return { status, keepAlive, body: responseFraming(f, status, request) }
 }
+
+/** Names of the headers that ask to switch protocols, in lower case. */
+const SWITCH_ASKS = new Set(['upgrade', 'http2-settings'])
 
 /**
  * Leaves a request that is not a WebSocket handshake without any ask to switch protocols: no
  * Upgrade or HTTP2-Settings header, no such token in Connection.
  */
 export function dropUpgrade(head: RequestHead): void {
-  if (head.upgrade) return
-  const asks = new Set(['upgrade', 'http2-settings'])
+  if (head.upgrade || !asksToSwitch(head.headers)) return
   head.headers = head.headers
-    .filter(([name]) => !asks.has(name.toLowerCase()))
+    .filter(([name]) => !SWITCH_ASKS.has(name.toLowerCase()))
     .map(([name, value]): [string, string] => {
       if (name.toLowerCase() !== 'connection') return [name, value]
       return [
         name,
         value
           .split(',')
-          .filter((t) => !asks.has(t.trim().toLowerCase()))
+          .filter((t) => !SWITCH_ASKS.has(t.trim().toLowerCase()))
           .join(',')
           .trim()
       ]
     })
     .filter(([name, value]) => name.toLowerCase() !== 'connection' || value !== '')
+}
+
+/**
+ * Whether dropUpgrade would change anything: most requests ask nothing, and their headers are left
+ * as they are, not rebuilt. (A Connection value it would trim, or drop as empty, counts as a change.)
+ */
+function asksToSwitch(headers: Array<[string, string]>): boolean {
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase()
+    if (SWITCH_ASKS.has(lower)) return true
+    if (lower !== 'connection') continue
+    const trimmed = value.trim()
+    if (trimmed !== value || trimmed === '' || listTokens(value).some((t) => SWITCH_ASKS.has(t))) return true
+  }
+  return false
 }
 
 /** Serialises a request head. */
@@ -134,10 +148,26 @@ export function requestHeadBytes(head: RequestHead): Buffer {
   return Buffer.from(out + '\r\n', 'latin1')
 }
 
-function fields(lines: string[], status: 400 | 502): Array<[string, string]> {
+/**
+ * A head's header lines, checked, and what framing and routing read of them: the tokens of each
+ * such header, lower-cased (null for a header that is not there at all). Read in one pass, with
+ * each name lower-cased once: a gateway reads two heads for every request it forwards.
+ */
+interface Fields {
+  /** In order, names as sent. */
+  headers: Array<[string, string]>
+  connection: string[]
+  upgrade: string[]
+  transferEncoding: string[] | null
+  contentLength: string[] | null
+  hosts: number
+}
+
+function fields(lines: string[], status: 400 | 502): Fields {
   if (lines.length - 1 > MAX_HEADER_LINES) throw new HeadError(status === 400 ? 431 : 502, 'too many header lines')
-  const out: Array<[string, string]> = []
-  for (const line of lines.slice(1)) {
+  const f: Fields = { headers: [], connection: [], upgrade: [], transferEncoding: null, contentLength: null, hosts: 0 }
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string
     // obs-fold (a line starting with a space or tab) is refused, not folded (RFC 9112 §5.2).
     const colon = line.indexOf(':')
     const name = colon > 0 ? line.slice(0, colon) : ''
@@ -146,9 +176,25 @@ function fields(lines: string[], status: 400 | 502): Array<[string, string]> {
       throw new HeadError(status, `a header line is malformed: ${JSON.stringify(line.slice(0, 40))}`)
     if (!FIELD_VALUE.test(value))
       throw new HeadError(status, `the ${name.slice(0, 40)} header holds a control character`)
-    out.push([name, value])
+    f.headers.push([name, value])
+    switch (name.toLowerCase()) {
+      case 'connection':
+        f.connection.push(...listTokens(value))
+        break
+      case 'upgrade':
+        f.upgrade.push(...listTokens(value))
+        break
+      case 'transfer-encoding':
+        ;(f.transferEncoding ??= []).push(...listTokens(value))
+        break
+      case 'content-length':
+        ;(f.contentLength ??= []).push(...listTokens(value))
+        break
+      case 'host':
+        f.hosts++
+    }
   }
-  return out
+  return f
 }
 
 /**
@@ -164,32 +210,30 @@ function trimOws(value: string): string {
   return value.slice(start, end)
 }
 
-/** The comma-separated tokens of every `name` header, lower-cased. */
-function tokens(headers: Array<[string, string]>, name: string): string[] {
-  return headers
-    .filter(([n]) => n.toLowerCase() === name)
-    .flatMap(([, v]) => v.split(','))
-    .map((t) => t.trim().toLowerCase())
-    .filter(Boolean)
+/** The comma-separated tokens of one header value, lower-cased, empty ones left out. */
+function listTokens(value: string): string[] {
+  const out: string[] = []
+  for (const t of value.split(',')) {
+    const token = t.trim().toLowerCase()
+    if (token) out.push(token)
+  }
+  return out
 }
 
 /** The one Content-Length of a message, null without one; several that differ are refused. */
-function contentLength(headers: Array<[string, string]>, status: 400 | 502): number | null {
-  const values = tokens(headers, 'content-length')
-  if (values.length === 0) {
-    if (headers.some(([n]) => n.toLowerCase() === 'content-length'))
-      throw new HeadError(status, 'an empty Content-Length')
-    return null
-  }
+function contentLength(f: Fields, status: 400 | 502): number | null {
+  const values = f.contentLength
+  if (values === null) return null
+  if (values.length === 0) throw new HeadError(status, 'an empty Content-Length')
   if (!values.every((v) => DIGITS.test(v) && v === values[0]))
     throw new HeadError(status, 'Content-Length is not one decimal number')
   return Number(values[0])
 }
 
-function requestFraming(headers: Array<[string, string]>, minor: 0 | 1): Framing {
-  const codings = tokens(headers, 'transfer-encoding')
-  const length = contentLength(headers, 400)
-  if (headers.some(([n]) => n.toLowerCase() === 'transfer-encoding')) {
+function requestFraming(f: Fields, minor: 0 | 1): Framing {
+  const codings = f.transferEncoding
+  const length = contentLength(f, 400)
+  if (codings !== null) {
     // Both framings at once is the classic smuggling request: refused, never resolved either way.
     if (length !== null) throw new HeadError(400, 'both Transfer-Encoding and Content-Length')
     if (minor === 0) throw new HeadError(400, 'Transfer-Encoding in an HTTP/1.0 request')
@@ -200,13 +244,11 @@ function requestFraming(headers: Array<[string, string]>, minor: 0 | 1): Framing
   return length === null || length === 0 ? { kind: 'none' } : { kind: 'length', length }
 }
 
-function responseFraming(headers: Array<[string, string]>, status: number, request: RequestHead): Framing {
+function responseFraming(f: Fields, status: number, request: RequestHead): Framing {
   if (request.method === 'HEAD' || status < 200 || status === 204 || status === 304) return { kind: 'none' }
-  if (headers.some(([n]) => n.toLowerCase() === 'transfer-encoding')) {
-    const codings = tokens(headers, 'transfer-encoding')
-    return codings[codings.length - 1] === 'chunked' ? { kind: 'chunked' } : { kind: 'close' }
-  }
-  const length = contentLength(headers, 502)
+  const codings = f.transferEncoding
+  if (codings !== null) return codings[codings.length - 1] === 'chunked' ? { kind: 'chunked' } : { kind: 'close' }
+  const length = contentLength(f, 502)
   if (length === null) return { kind: 'close' }
   return length === 0 ? { kind: 'none' } : { kind: 'length', length }
 }
