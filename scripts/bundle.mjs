@@ -1,15 +1,19 @@
 #!/usr/bin/env node
-// Bundles a CLI's compiled code and its dependencies into one file each (esbuild), after `tsc -b`:
-// `pnpm build`, `npm test` and the tests' global setup run it. Why: Node 20 resolves, reads and
-// compiles each of the ~230 modules behind 2020117-session one at a time, about 170 ms of its
-// start-up before it can dial a provider; one file loads in a fraction of that (Node 20 has no
-// module compile cache to do it for us). Left out, and loaded from node_modules as usual: packages
-// that find files beside themselves at run time (native addons, and bolt11, which the wallet loads
-// with require only when it reads an invoice). Those are dependencies of the app itself, so that
-// they resolve from the bundle's folder. Workers are bundled as entries of their own beside it.
+// Bundles the customer CLIs' compiled code and dependencies into one file each (esbuild), after
+// `tsc -b`: `pnpm build`, `npm test` and the tests' global setup run it. Why: Node 20 resolves,
+// reads and compiles each of the ~230 modules behind 2020117-session one at a time, about 170 ms of
+// its start-up before it can dial a provider (2020117-job: ~150 ms before it posts a job); one file
+// loads in a fraction of that, and Node 20 has no module compile cache to do it for us. The agent
+// is left as it is: it starts once and runs for days. Left out of a bundle, and loaded from
+// node_modules as usual: packages that find files beside themselves at run time (native addons,
+// and bolt11, which the wallet loads with require only when it reads an invoice). Those are
+// dependencies of the app itself, so that they resolve from the bundle's folder. Workers are
+// bundled as entries of their own beside it.
 //   node scripts/bundle.mjs
 
 import { build } from 'esbuild'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -19,6 +23,10 @@ export const BUNDLES = [
   {
     outdir: 'apps/session/dist/bundle',
     entries: { main: 'apps/session/dist/main.js', 'pow-worker': 'packages/nostr/dist/pow-worker.js' }
+  },
+  {
+    outdir: 'apps/job/dist/bundle',
+    entries: { main: 'apps/job/dist/main.js', 'pow-worker': 'packages/nostr/dist/pow-worker.js' }
   }
 ]
 
@@ -30,10 +38,10 @@ const banner =
   "import { createRequire as createRequire2020117 } from 'node:module'\nconst require = createRequire2020117(import.meta.url)"
 
 export async function bundleAll() {
-  for (const b of BUNDLES)
-    await build({
+  for (const b of BUNDLES) {
+    const { outputFiles } = await build({
       absWorkingDir: root,
-      entryPoints: Object.fromEntries(Object.entries(b.entries)),
+      entryPoints: b.entries,
       outdir: b.outdir,
       bundle: true,
       platform: 'node',
@@ -42,8 +50,23 @@ export async function bundleAll() {
       external: EXTERNAL,
       banner: { js: banner },
       legalComments: 'none',
-      logLevel: 'warning'
+      logLevel: 'warning',
+      write: false
     })
+    for (const file of outputFiles) writeIfChanged(file.path, file.contents)
+  }
+}
+
+/**
+ * A bundle is replaced only when it changed, and whole (written beside it, then renamed): a bin
+ * starting meanwhile, say in a test run beside this build, never reads half a file.
+ */
+function writeIfChanged(path, contents) {
+  if (existsSync(path) && Buffer.compare(readFileSync(path), contents) === 0) return
+  mkdirSync(dirname(path), { recursive: true })
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, contents)
+  renameSync(tmp, path)
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await bundleAll()
