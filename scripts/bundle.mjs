@@ -6,9 +6,9 @@
 // loads in a fraction of that, and Node 20 has no module compile cache to do it for us. The agent
 // is left as it is: it starts once and runs for days. Left out of a bundle, and loaded from
 // node_modules as usual: packages that find files beside themselves at run time (native addons,
-// and bolt11, which the wallet loads with require only when it reads an invoice). Those are
-// dependencies of the app itself, so that they resolve from the bundle's folder. Workers are
-// bundled as entries of their own beside it.
+// and bolt11, which the wallet loads with require only when it reads an invoice), and the NWC SDK
+// (EXTERNAL says why). Those are dependencies of the app itself, so that they resolve from the
+// bundle's folder. Workers are bundled as entries of their own beside it.
 //   node scripts/bundle.mjs
 
 import { build } from 'esbuild'
@@ -30,8 +30,13 @@ export const BUNDLES = [
   }
 ]
 
-/** Resolved at run time beside the bundle, not bundled (see the top of this file). */
-export const EXTERNAL = ['sodium-native', 'udx-native', 'bolt11']
+/**
+ * Resolved at run time beside the bundle, not bundled (see the top of this file). @getalby/sdk too:
+ * the wallet tells the SDK's console output from everyone else's by the file of the caller's frame
+ * (packages/wallet/src/sdk-log.ts), which inside a bundle would be the bundle, and its stack traces
+ * would reach the terminal. It loads only when a wallet is opened, and it ships as one file anyway.
+ */
+export const EXTERNAL = ['sodium-native', 'udx-native', 'bolt11', '@getalby/sdk']
 
 // CommonJS dependencies call require(); an ES module bundle has none unless it makes one.
 const banner =
