@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the customer CLIs' compiled code and dependencies into one file each (esbuild), after
 // `tsc -b`: `pnpm build`, `npm test` and the tests' global setup run it. Why: Node 20 resolves,
-// reads and compiles each of the ~230 modules behind 2020117-session one at a time, about 170 ms of
+// reads and compiles each of the ~210 modules behind 2020117-session one at a time, about 170 ms of
 // its start-up before it can dial a provider (2020117-job: ~150 ms before it posts a job); one file
 // loads in a fraction of that, and Node 20 has no module compile cache to do it for us. The agent
 // is left as it is: it starts once and runs for days. Left out of a bundle, and loaded from
@@ -18,17 +18,11 @@ import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
-/** Each bundled CLI: its entries (output name -> compiled module) and the folder they go to. */
-export const BUNDLES = [
-  {
-    outdir: 'apps/session/dist/bundle',
-    entries: { main: 'apps/session/dist/main.js', 'pow-worker': 'packages/nostr/dist/pow-worker.js' }
-  },
-  {
-    outdir: 'apps/job/dist/bundle',
-    entries: { main: 'apps/job/dist/main.js', 'pow-worker': 'packages/nostr/dist/pow-worker.js' }
-  }
-]
+/** The bundled CLIs: each app's dist/main.js, and the proof-of-work worker beside it. */
+export const BUNDLES = ['session', 'job'].map((app) => ({
+  outdir: `apps/${app}/dist/bundle`,
+  entries: { main: `apps/${app}/dist/main.js`, 'pow-worker': 'packages/nostr/dist/pow-worker.js' }
+}))
 
 /**
  * Resolved at run time beside the bundle, not bundled (see the top of this file). @getalby/sdk too:

@@ -1,7 +1,8 @@
 // The session's bin holds V8's young generation at its first size before it loads the command
 // (src/young-generation.ts says why: a download's buffers are then freed by scavenges, not by
 // mark-compacts). Judged on the built bin: its young generation after `--help`, beside the same
-// command (its bundle) loaded without the bin in front of it, whose loading alone grows the generation.
+// command (its bundle) loaded without the bin in front of it, whose loading alone grows the
+// generation.
 
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
