@@ -116,18 +116,26 @@ export class Tunnel extends EventEmitter {
 
   // -- used by TunnelStream ---------------------------------------------------------------------
 
-  /** Sends a frame; resolves when the channel can take more. */
-  sendFrame(msg: StreamData | StreamCredit | StreamEnd | StreamReset): Promise<void> | null {
-    if (this.destroyed || this.channel.closed) return null
+  /**
+   * Sends a frame; true if the channel can take more now, or is gone (nothing more will be sent),
+   * false when a writer should wait for `whenDrained`. Control frames are sent regardless.
+   */
+  trySend(msg: StreamData | StreamCredit | StreamEnd | StreamReset): boolean {
+    if (this.destroyed || this.channel.closed) return true
     let flushed: boolean
     try {
       flushed = this.channel.send(msg)
     } catch {
-      return null
+      return true
     }
     if (msg.type === 'stream_data') this.stats.bytesSent += msg.data.byteLength
-    if (flushed) return null
-    return new Promise((resolve) => this.drainWaiters.push(resolve))
+    return flushed
+  }
+
+  /** Calls `fn` once the channel can take more, or the tunnel is destroyed. */
+  whenDrained(fn: () => void): void {
+    if (this.destroyed) fn()
+    else this.drainWaiters.push(fn)
   }
 
   forget(id: number): void {
@@ -167,7 +175,7 @@ export class Tunnel extends EventEmitter {
     this.highestId = m.streamId
     const refusal = this.streams.size >= this.maxOpenStreams ? 'TOO_MANY_STREAMS' : this.admit(m.streamId)
     if (refusal !== null) {
-      void this.sendFrame({ type: 'stream_reset', streamId: m.streamId, code: refusal, message: refusalText(refusal) })
+      this.trySend({ type: 'stream_reset', streamId: m.streamId, code: refusal, message: refusalText(refusal) })
       return
     }
     this.emit('stream', this.register(m.streamId))
@@ -241,6 +249,8 @@ export class TunnelStream extends Duplex {
   private readonly tunnel: Tunnel
   private sendWindow = STREAM_INITIAL_WINDOW
   private creditWaiter: (() => void) | null = null
+  /** The payloads of the write in progress, and how far they are sent (see `send`). */
+  private sending: { payloads: Buffer[]; index: number; offset: number; done: () => void } | null = null
   /** Credit the peer still has: what it may send before the next stream_credit. */
   private recvWindow = STREAM_INITIAL_WINDOW
   /** What this side lets be in flight plus unread: grows while the consumer keeps up (grow()). */
@@ -283,37 +293,55 @@ export class TunnelStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.send([chunk]).then(() => cb(), cb)
+    this.send([chunk], cb)
   }
 
   // Writes that queued meanwhile (or were corked together, as node:http does with a response's head
   // and its first body bytes) go in as few frames as they fit in: a small response crosses in one.
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
-    this.send(coalesce(chunks.map((c) => c.chunk))).then(() => cb(), cb)
+    this.send(coalesce(chunks.map((c) => c.chunk)), cb)
   }
 
-  private async send(payloads: Buffer[]): Promise<void> {
-    for (const chunk of payloads) {
-      let offset = 0
-      while (offset < chunk.byteLength) {
-        while (this.sendWindow === 0 || !this.tunnel.carrying) {
-          if (this.reset) return
-          await new Promise<void>((resolve) => (this.creditWaiter = resolve))
-        }
-        if (this.reset) return
-        const n = Math.min(chunk.byteLength - offset, this.sendWindow, MAX_STREAM_CHUNK)
-        const data = offset === 0 && n === chunk.byteLength ? chunk : chunk.subarray(offset, offset + n)
-        offset += n
-        this.sendWindow -= n
-        const wait = this.tunnel.sendFrame({ type: 'stream_data', streamId: this.id, data })
-        if (wait) await wait
+  /**
+   * Sends `payloads` as stream_data frames within the send window, then calls `done`. Synchronous
+   * while the window and the channel allow (a request or a small response costs no promise and
+   * no extra turn of the event loop); otherwise it goes on from `pump` on the next credit, resume
+   * or drain. Node calls _write again only after `done`, so one send at most is ever pending.
+   */
+  private send(payloads: Buffer[], done: () => void): void {
+    this.sending = { payloads, index: 0, offset: 0, done }
+    this.pump()
+  }
+
+  private pump(): void {
+    const s = this.sending
+    if (!s) return
+    while (s.index < s.payloads.length && !this.reset) {
+      if (this.sendWindow === 0 || !this.tunnel.carrying) {
+        this.creditWaiter = () => this.pump()
+        return
+      }
+      const chunk = s.payloads[s.index] as Buffer
+      const n = Math.min(chunk.byteLength - s.offset, this.sendWindow, MAX_STREAM_CHUNK)
+      const data = n === chunk.byteLength ? chunk : chunk.subarray(s.offset, s.offset + n)
+      s.offset += n
+      if (s.offset === chunk.byteLength) {
+        s.index++
+        s.offset = 0
+      }
+      this.sendWindow -= n
+      if (!this.tunnel.trySend({ type: 'stream_data', streamId: this.id, data })) {
+        this.tunnel.whenDrained(() => this.pump())
+        return
       }
     }
+    this.sending = null
+    s.done()
   }
 
   override _final(cb: (err?: Error | null) => void): void {
     this.localEnded = true
-    if (!this.reset) void this.tunnel.sendFrame({ type: 'stream_end', streamId: this.id })
+    if (!this.reset) this.tunnel.trySend({ type: 'stream_end', streamId: this.id })
     this.maybeFinished()
     cb()
   }
@@ -338,7 +366,7 @@ export class TunnelStream extends Duplex {
     const starving = buffered === 0 && this.recvWindow < this.window / 2
     if (grant < this.window / 4 && !starving) return
     this.recvWindow += grant
-    void this.tunnel.sendFrame({ type: 'stream_credit', streamId: this.id, bytes: grant })
+    this.tunnel.trySend({ type: 'stream_credit', streamId: this.id, bytes: grant })
   }
 
   /**
@@ -364,7 +392,7 @@ export class TunnelStream extends Duplex {
       this.reset = true
       // Only SPEC §8.4 codes go on the wire: a local error (ECONNRESET, ...) is sent as CANCELLED.
       const code = (err as { code?: unknown } | null)?.code
-      void this.tunnel.sendFrame({
+      this.tunnel.trySend({
         type: 'stream_reset',
         streamId: this.id,
         code: isStreamResetCode(code) ? code : 'CANCELLED',
