@@ -33,8 +33,12 @@
 // Also, for the tunnel, the reference and the WebUI directly:
 //   get_ms      200 keep-alive GET /download?bytes=8192 one after another on one connection, the
 //               FULL response (request start to last byte): p50 and p99. 200 more go first on the
-//               same connection, uncounted, so that every path is measured with its code compiled
-//               (as a page of hundreds of assets finds it), not while V8 is still warming it up.
+//               same connection, uncounted, as a page of hundreds of assets warms a path up. The
+//               tunnel and the reference in paired rounds, as the downloads (the order alternates,
+//               a new connection each round): p50 and p99 over all rounds, the CPU-µs per GET of
+//               the path's processes, and the median of the rounds' ratios. (Both paths keep getting
+//               faster for about 1,500 GETs as V8 and the machine warm up: measured first and
+//               alone, a path would be judged on that.) The WebUI directly once, for scale.
 //   concurrent_ms  50 GET /healthz at once, each on a new connection: start to the last done.
 // And for the tunnel alone:
 //   setup_ms    spawning the session CLI -> first byte of GET /healthz sent the moment it prints
@@ -165,20 +169,66 @@ function get(url, agent) {
   })
 }
 
-/** GET_REQUESTS keep-alive GETs one after another on one connection: full response times. */
-async function keepAliveGets(base) {
+/**
+ * GET_REQUESTS keep-alive GETs one after another on one connection, after GET_WARMUP uncounted:
+ * their full response times, and the CPU-µs per counted GET of `pids` (the path's processes).
+ */
+async function keepAliveGets(base, pids = []) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   try {
     for (let i = 0; i < GET_WARMUP; i++) await get(`${base}${GET_PATH}`, agent)
     const times = []
+    const cpuBefore = await cpuSeconds(pids)
     for (let i = 0; i < GET_REQUESTS; i++) {
       const r = await get(`${base}${GET_PATH}`, agent)
       if (r.status !== 200) throw new Error(`GET ${base}${GET_PATH} answered ${r.status}`)
       times.push(r.ms)
     }
-    return { p50: round(percentile(times, 50), 2), p99: round(percentile(times, 99), 2), n: times.length }
+    const cpuUs = ((await cpuSeconds(pids)) - cpuBefore) * 1e6
+    return { times, cpu_us_per_get: round(cpuUs / GET_REQUESTS, 0) }
   } finally {
     agent.destroy()
+  }
+}
+
+const spread = (times) => ({
+  p50: round(percentile(times, 50), 2),
+  p99: round(percentile(times, 99), 2),
+  n: times.length
+})
+
+/**
+ * Keep-alive GETs in paired rounds, as the downloads are: each round measures the reference and
+ * the tunnel (the order alternating) on fresh connections, so that neither path is always the one
+ * measured first, on a machine and code still warming up. p50 and p99 are over all the rounds'
+ * GETs; the ratios are the median of each round's tunnel / reference.
+ */
+async function pairedGets(reference, tunnel, webui) {
+  const all = { reference: [], tunnel: [] }
+  const rounds = []
+  for (let i = 0; i < ROUNDS; i++) {
+    const r = {}
+    for (const path of i % 2 === 0 ? [reference, tunnel] : [tunnel, reference]) {
+      const { times, cpu_us_per_get } = await keepAliveGets(path.base, path.pids())
+      all[path.name].push(...times)
+      r[path.name] = { ...spread(times), cpu_us_per_get }
+    }
+    r.p50_ratio = round(r.tunnel.p50 / r.reference.p50, 3)
+    r.cpu_ratio = round(r.tunnel.cpu_us_per_get / r.reference.cpu_us_per_get, 3)
+    progress(
+      `  round ${i + 1}: reference p50 ${r.reference.p50} ms, ${r.reference.cpu_us_per_get} CPU-µs/GET; tunnel p50 ` +
+        `${r.tunnel.p50} ms, ${r.tunnel.cpu_us_per_get} CPU-µs/GET; ratios ${r.p50_ratio}x p50, ${r.cpu_ratio}x CPU`
+    )
+    rounds.push(r)
+  }
+  const median = (f) => round(percentile(rounds.map(f), 50), 3)
+  const cpu = (name) => median((r) => r[name].cpu_us_per_get)
+  return {
+    tunnel: { ...spread(all.tunnel), cpu_us_per_get: cpu('tunnel') },
+    reference: { ...spread(all.reference), cpu_us_per_get: cpu('reference') },
+    direct: spread((await keepAliveGets(webui)).times),
+    ratios: { p50: median((r) => r.p50_ratio), cpu_us_per_get: median((r) => r.cpu_ratio) },
+    rounds
   }
 }
 
@@ -542,21 +592,18 @@ async function tunnelFigures(flag, bootstrap, webui) {
   progress('starting the reference tunnel (TCP -> HyperDHT -> TCP)…')
   const reference = await startReference(bootstrap, webui)
   const paired = await pairedRounds(bootstrap, reference, tunnel)
-  progress(
-    `keep-alive GETs (${GET_REQUESTS} × ${GET_PATH}, full response) and ${CONCURRENT} concurrent new connections…`
-  )
-  const gets = {}
+  progress(`keep-alive GETs (${GET_REQUESTS} × ${GET_PATH} a round, full response), in paired rounds…`)
+  const gets = await pairedGets(reference, tunnel, webui)
+  progress(`  direct: p50 ${gets.direct.p50} ms, p99 ${gets.direct.p99} ms`)
+  progress(`${CONCURRENT} concurrent new connections…`)
   const concurrent = {}
   for (const [name, base] of [
     ['tunnel', tunnel.base],
     ['reference', reference.base],
     ['direct', webui]
   ]) {
-    gets[name] = await keepAliveGets(base)
     concurrent[name] = await concurrentGets(base)
-    progress(
-      `  ${name}: p50 ${gets[name].p50} ms, p99 ${gets[name].p99} ms; ${CONCURRENT} at once ${concurrent[name]} ms`
-    )
+    progress(`  ${name}: ${CONCURRENT} at once ${concurrent[name]} ms`)
   }
   await reference.stop()
   await tunnel.stop()
