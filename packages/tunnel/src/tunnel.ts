@@ -310,18 +310,29 @@ export class TunnelStream extends Duplex {
    */
   private send(payloads: Buffer[], done: () => void): void {
     this.sending = { payloads, index: 0, offset: 0, done }
-    this.pump()
+    this.pump(false)
   }
 
-  private pump(): void {
+  /**
+   * `resumed`: called from a credit, a resume or a drain. `done` then runs on a microtask, never
+   * inside those: it runs the writer's own code (callbacks, 'drain' listeners), and a throw there
+   * must not stop a resume() halfway through its streams or close the channel from inside a frame
+   * handler.
+   */
+  private pump(resumed: boolean): void {
     const s = this.sending
     if (!s) return
     while (s.index < s.payloads.length && !this.reset) {
+      const chunk = s.payloads[s.index] as Buffer
+      // Node writes empty chunks too: they take no window, and no frame carries them.
+      if (chunk.byteLength === 0) {
+        s.index++
+        continue
+      }
       if (this.sendWindow === 0 || !this.tunnel.carrying) {
-        this.creditWaiter = () => this.pump()
+        this.creditWaiter = () => this.pump(true)
         return
       }
-      const chunk = s.payloads[s.index] as Buffer
       const n = Math.min(chunk.byteLength - s.offset, this.sendWindow, MAX_STREAM_CHUNK)
       const data = n === chunk.byteLength ? chunk : chunk.subarray(s.offset, s.offset + n)
       s.offset += n
@@ -331,12 +342,13 @@ export class TunnelStream extends Duplex {
       }
       this.sendWindow -= n
       if (!this.tunnel.trySend({ type: 'stream_data', streamId: this.id, data })) {
-        this.tunnel.whenDrained(() => this.pump())
+        this.tunnel.whenDrained(() => this.pump(true))
         return
       }
     }
     this.sending = null
-    s.done()
+    if (resumed) queueMicrotask(s.done)
+    else s.done()
   }
 
   override _final(cb: (err?: Error | null) => void): void {

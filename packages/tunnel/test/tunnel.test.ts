@@ -214,6 +214,22 @@ describe('streams', () => {
     await closed
     expect(ct.openStreams).toBe(0)
   })
+
+  test('an empty write completes at once, even with the window spent, sends no frame, and the end still goes', async () => {
+    const { customer, provider } = await activePair()
+    const ct = new Tunnel(customer)
+    const arrived = new Promise<TunnelStream>((resolve) => new Tunnel(provider).once('stream', resolve))
+    const s = ct.openStream()
+    const sent = sentData(customer)
+    // The provider's side never reads, so no credit comes back once this window is spent.
+    await new Promise<void>((resolve) => s.write(Buffer.alloc(STREAM_INITIAL_WINDOW), () => resolve()))
+    await arrived
+    await new Promise<void>((resolve) => s.write(Buffer.alloc(0), () => resolve()))
+    const ended = once(provider, 'stream_end')
+    s.end()
+    await ended
+    expect(sent.map((d) => d.byteLength).filter((n) => n === 0)).toEqual([])
+  })
 })
 
 /** The stream_data payloads `channel` sends, as they are sent. */
