@@ -69,7 +69,8 @@ export interface DecodeOptions {
   hashedDescription?: string
 }
 
-// Tagged field types (BOLT #11 "Tagged Fields").
+// Tagged field types (BOLT #11 "Tagged Fields"). `f`, an on-chain fallback address, is never read:
+// payments go over Lightning, and the BOLT asks a reader only to skip the versions it does not know.
 const F = { p: 1, r: 3, features: 5, x: 6, f: 9, d: 13, s: 16, n: 19, h: 23, c: 24, m: 27 } as const
 const FIXED_LENGTH: Record<number, [string, number]> = {
   [F.p]: ['p', 52],
