@@ -13,7 +13,7 @@
 
 import { createHash } from 'node:crypto'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { bech32 } from '@scure/base'
+import { bech32, utils } from '@scure/base'
 import { WalletError } from './errors.js'
 
 export type NetworkName = 'bitcoin' | 'testnet' | 'signet' | 'regtest'
@@ -346,20 +346,7 @@ function fieldBytes(words: number[]): Buffer {
 
 /** The words' bits in order, the last byte padded with zero bits: what the signature covers. */
 function wordsToBytes(words: number[]): Uint8Array {
-  const out = new Uint8Array(Math.ceil((words.length * 5) / 8))
-  let acc = 0
-  let bits = 0
-  let i = 0
-  for (const w of words) {
-    acc = ((acc << 5) | w) & 0xfff
-    bits += 5
-    if (bits >= 8) {
-      bits -= 8
-      out[i++] = (acc >> bits) & 0xff
-    }
-  }
-  if (bits > 0) out[i] = (acc << (8 - bits)) & 0xff
-  return out
+  return Uint8Array.from(utils.convertRadix2(words, 5, 8, true))
 }
 
 /** One `r` field: hops of pubkey 33, short_channel_id 8, fee_base_msat 4, fee_proportional_millionths 4, cltv_expiry_delta 2. */
