@@ -5,6 +5,7 @@ export type { GuardTerms, ApprovedTick } from './guard.js'
 export {
   invoiceNetwork,
   decodeInvoice,
+  preloadInvoiceDecoder,
   preimageMatches,
   NETWORK_NAMES,
   walletNetworkName,
