@@ -5,9 +5,8 @@
 // its start-up before it can dial a provider (2020117-job: ~150 ms before it posts a job); one file
 // loads in a fraction of that, and Node 20 has no module compile cache to do it for us. The agent
 // is left as it is: it starts once and runs for days. Left out of a bundle, and loaded from
-// node_modules as usual: packages that find files beside themselves at run time (native addons,
-// and bolt11, which the wallet loads with require only when it reads an invoice), and the NWC SDK
-// (EXTERNAL says why). Those are dependencies of the app itself, so that they resolve from the
+// node_modules as usual: packages that find files beside themselves at run time (native addons)
+// and the NWC SDK (EXTERNAL says why). Those are dependencies of the app itself, so that they resolve from the
 // bundle's folder. Workers are bundled as entries of their own beside it.
 //   node scripts/bundle.mjs
 
@@ -30,7 +29,7 @@ export const BUNDLES = ['session', 'job'].map((app) => ({
  * (packages/wallet/src/sdk-log.ts), which inside a bundle would be the bundle, and its stack traces
  * would reach the terminal. It loads only when a wallet is opened, and it ships as one file anyway.
  */
-export const EXTERNAL = ['sodium-native', 'udx-native', 'bolt11', '@getalby/sdk']
+export const EXTERNAL = ['sodium-native', 'udx-native', '@getalby/sdk']
 
 // CommonJS dependencies call require(); an ES module bundle has none unless it makes one.
 const banner =

@@ -28,7 +28,6 @@ import {
 } from '@2020117/protocol'
 import { Tunnel } from '@2020117/tunnel'
 import {
-  preloadInvoiceDecoder,
   TickGuard,
   WalletError,
   type ApprovedTick,
@@ -313,9 +312,6 @@ export class CustomerSession extends EventEmitter {
       paymentMethod: this.offer.paymentMethod,
       customerPubkey: this.opts.customerPubkey
     })
-    // The invoice decoder (~70 ms of CPU to load) loads while the provider makes the first
-    // invoice: nothing else is left to do until it comes, and it is needed then.
-    if (!this.isFree) setImmediate(preloadInvoiceDecoder)
   }
 
   /** Resolves with the summary when the session is over, whoever ended it. */

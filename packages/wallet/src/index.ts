@@ -5,7 +5,6 @@ export type { GuardTerms, ApprovedTick } from './guard.js'
 export {
   invoiceNetwork,
   decodeInvoice,
-  preloadInvoiceDecoder,
   preimageMatches,
   NETWORK_NAMES,
   walletNetworkName,

@@ -1,46 +1,28 @@
 // BOLT11 decoding for the checks of SPEC §5.4. Every reader rule of BOLT #11 (lightning/bolts
 // 11-payment-encoding.md, 2026-03) is checked here, each refusal an INVOICE_INVALID with its own
-// reason sub-code, before the `bolt11` library is trusted with the rest: it parses the amount and
-// recovers the payee key from the signature. The library alone reads a field of the wrong length,
-// a repeated field (keeping the last, where lnd keeps the first) and an unknown required feature
-// without complaint, so the tagged fields are walked here first. Bech32 itself is @scure/base's.
+// reason sub-code. Bech32 is @scure/base's and the payee key is recovered from the signature by
+// @noble/curves (the secp256k1 nostr-tools already loads); the tagged fields are split and read
+// here, as the reader rules need them split anyway.
+//
+// Why not the `bolt11` library, which this used to hand the invoice to after the checks: it brings
+// bitcoinjs-lib and a native secp256k1 with it, ~100 ms of CPU that every CLI spent loading it
+// before its first payment (most of a session's start-up then still to come), for recovery and a
+// few field reads. It also read a field of the wrong length, a repeated field (keeping the last,
+// where lnd keeps the first) and an unknown required feature without complaint, which is why the
+// fields were walked here first already.
 
 import { createHash } from 'node:crypto'
-import { createRequire } from 'node:module'
-import { bech32 } from '@scure/base'
-import type Bolt11 from 'bolt11'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { bech32, utils } from '@scure/base'
 import { WalletError } from './errors.js'
-
-type Bolt11Library = typeof Bolt11
-
-let library: Bolt11Library | null = null
-
-/**
- * The `bolt11` library, loaded on first use: it brings bitcoinjs-lib and a native secp256k1 with
- * it, about 130 ms of a CLI's start-up that is not needed until there is an invoice to read.
- */
-function bolt11(): Bolt11Library {
-  return (library ??= createRequire(import.meta.url)('bolt11') as Bolt11Library)
-}
-
-/**
- * Loads the invoice decoder now. A CLI calls it while it waits on the network anyway, so that
- * reading its first invoice is not slowed by the load.
- */
-export function preloadInvoiceDecoder(): void {
-  bolt11()
-}
 
 export type NetworkName = 'bitcoin' | 'testnet' | 'signet' | 'regtest'
 
-const NETWORKS: Record<
-  NetworkName,
-  { bech32: string; pubKeyHash: number; scriptHash: number; validWitnessVersions: number[] }
-> = {
-  bitcoin: { bech32: 'bc', pubKeyHash: 0x00, scriptHash: 0x05, validWitnessVersions: [0, 1] },
-  testnet: { bech32: 'tb', pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] },
-  signet: { bech32: 'tbs', pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] },
-  regtest: { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] }
+const NETWORKS: Record<NetworkName, { bech32: string }> = {
+  bitcoin: { bech32: 'bc' },
+  testnet: { bech32: 'tb' },
+  signet: { bech32: 'tbs' },
+  regtest: { bech32: 'bcrt' }
 }
 
 export const NETWORK_NAMES = Object.keys(NETWORKS) as NetworkName[]
@@ -87,7 +69,8 @@ export interface DecodeOptions {
   hashedDescription?: string
 }
 
-// Tagged field types (BOLT #11 "Tagged Fields").
+// Tagged field types (BOLT #11 "Tagged Fields"). `f`, an on-chain fallback address, is never read:
+// payments go over Lightning, and the BOLT asks a reader only to skip the versions it does not know.
 const F = { p: 1, r: 3, features: 5, x: 6, f: 9, d: 13, s: 16, n: 19, h: 23, c: 24, m: 27 } as const
 const FIXED_LENGTH: Record<number, [string, number]> = {
   [F.p]: ['p', 52],
@@ -131,8 +114,6 @@ interface Field {
   words: number[]
 }
 
-type RoutingInfo = Array<{ pubkey: string; fee_base_msat: number; fee_proportional_millionths: number }>
-
 /** The network an invoice's human-readable prefix names, or null. `lnbcrt` must win over `lnbc`. */
 export function invoiceNetwork(invoice: string): NetworkName | null {
   const hrp = invoice.toLowerCase().slice(0, Math.max(0, invoice.lastIndexOf('1')))
@@ -149,55 +130,55 @@ function splitHrp(hrp: string): { network: NetworkName; amount: string } | null 
 }
 
 export function decodeInvoice(invoice: string, opts: DecodeOptions = {}): DecodedInvoice {
-  const { parsed, network } = readEnvelope(invoice)
+  const { parsed, network, amount } = readEnvelope(invoice)
   const fields = readFields(parsed.words.slice(TIMESTAMP_WORDS, -SIGNATURE_WORDS))
   checkLengths(fields)
-  // The library throws on an expiry past the year 275760: bound the numbers before it runs.
   const expiry = numberField(fields, F.x, DEFAULT_EXPIRY_SECS)
   const cltv = numberField(fields, F.c, DEFAULT_MIN_FINAL_CLTV_DELTA)
   // Whether the payee signed it comes before what it says.
   const hasN = fields.some((f) => f.type === F.n)
-  const d = signedBy(lowS(parsed, invoice, hasN), network)
+  const signature = readSignature(parsed.words, hasN)
+  const amountMsat = amountOf(amount)
+  const payeeNodeKey = recoverPayee(parsed, signature, fields)
   checkFields(fields)
   if (cltv > MAX_MIN_FINAL_CLTV_DELTA) {
     const why = `its min_final_cltv_expiry_delta ${cltv} is above ${MAX_MIN_FINAL_CLTV_DELTA} blocks`
     throw WalletError.INVOICE_INVALID(why, 'FIELD_OUT_OF_RANGE')
   }
-  const tags = d.tagsObject
-  const descriptionHash = typeof tags.purpose_commit_hash === 'string' ? tags.purpose_commit_hash : null
+  // checkFields refused a second copy of any field read here.
+  const field = (type: number): Buffer | null => {
+    const f = fields.find((x) => x.type === type)
+    return f ? fieldBytes(f.words) : null
+  }
+  const descriptionHash = field(F.h)?.toString('hex') ?? null
   if (descriptionHash !== null && opts.hashedDescription !== undefined) {
     if (descriptionHash !== sha256Hex(opts.hashedDescription)) {
       const why = 'its `h` field is not the SHA-256 of the description it should commit to'
       throw WalletError.INVOICE_INVALID(why, 'DESCRIPTION_HASH_MISMATCH')
     }
   }
+  const timestamp = wordsToNumber(parsed.words.slice(0, TIMESTAMP_WORDS))
   return {
     network,
-    amountMsat: d.millisatoshis ?? null,
-    paymentHash: tags.payment_hash as string,
-    paymentSecret: tags.payment_secret as string,
-    payeeNodeKey: d.payeeNodeKey as string,
-    timestamp: d.timestamp as number,
-    expiresAt: (d.timestamp as number) + expiry,
-    description: typeof tags.description === 'string' ? tags.description : null,
+    amountMsat,
+    paymentHash: (field(F.p) as Buffer).toString('hex'),
+    paymentSecret: (field(F.s) as Buffer).toString('hex'),
+    payeeNodeKey,
+    timestamp,
+    expiresAt: timestamp + expiry,
+    description: field(F.d)?.toString('utf8') ?? null,
     descriptionHash,
     minFinalCltvDelta: cltv,
-    routeHints: d.tags.flatMap((t) =>
-      t.tagName === 'routing_info'
-        ? [
-            (t.data as RoutingInfo).map((h) => ({
-              pubkey: h.pubkey,
-              feeBaseMsat: h.fee_base_msat,
-              feeProportionalMillionths: h.fee_proportional_millionths
-            }))
-          ]
-        : []
-    )
+    routeHints: fields.filter((f) => f.type === F.r).map((f) => routeHint(fieldBytes(f.words)))
   }
 }
 
 /** Bech32, the prefix and the amount (BOLT #11 "Encoding Overview" and "Human-Readable Part"). */
-function readEnvelope(invoice: string): { parsed: { hrp: string; words: number[] }; network: NetworkName } {
+function readEnvelope(invoice: string): {
+  parsed: { hrp: string; words: number[] }
+  network: NetworkName
+  amount: string
+} {
   if (typeof invoice !== 'string' || invoice.length > MAX_INVOICE_CHARS) {
     throw WalletError.INVOICE_INVALID(`it is not a string of at most ${MAX_INVOICE_CHARS} characters`)
   }
@@ -211,7 +192,7 @@ function readEnvelope(invoice: string): { parsed: { hrp: string; words: number[]
   if (parsed.words.length < TIMESTAMP_WORDS + SIGNATURE_WORDS) {
     throw WalletError.INVOICE_INVALID('it is too short for a timestamp and a signature')
   }
-  return { parsed, network: hrp.network }
+  return { parsed, network: hrp.network, amount: hrp.amount }
 }
 
 /** Bech32 as BOLT #11 uses it: no 90-character limit. */
@@ -271,7 +252,7 @@ function readFields(words: number[]): Field[] {
 
 /**
  * BOLT #11 "Tagged Fields", reader: a `p`, `h`, `s` or `n` field of the wrong length fails the payment.
- * Ours: an `r` field that is not whole 51-byte hops (the library would read a cut hop's fees as NaN).
+ * Ours: an `r` field that is not whole 51-byte hops (a cut hop has no fees to read).
  */
 function checkLengths(fields: Field[]): void {
   for (const f of fields) {
@@ -347,47 +328,104 @@ function numberField(fields: Field[], type: number, fallback: number): number {
   // 7 words are 35 bits, as the timestamp: any more is no time in seconds or blocks.
   if (f.words.length > 7)
     throw WalletError.INVOICE_INVALID(`its \`${type === F.x ? 'x' : 'c'}\` field is too large`, 'FIELD_OUT_OF_RANGE')
-  return f.words.reduce((n, w) => n * 32 + w, 0)
+  return wordsToNumber(f.words)
+}
+
+/** Big-endian 5-bit words as a number: at most 7 words here (35 bits, within 2^53). */
+function wordsToNumber(words: number[]): number {
+  return words.reduce((n, w) => n * 32 + w, 0)
 }
 
 /**
- * BOLT #11: with an `n` field the signature must be low-S; without one, recovery accepts both.
- * The BOLT's high-S example recovers the payee from the signature's low-S form (s → order − s, same
- * recovery id), while the library would recover another key from the high-S form: so it is given
- * the low-S form.
+ * A tagged field's data as bytes: the words' bits in order, a last partial byte dropped (a 52-word
+ * `p` field is 260 bits, its 32 bytes and 4 bits of padding).
  */
-function lowS(parsed: { hrp: string; words: number[] }, invoice: string, hasN: boolean): string {
-  // 104 words are 65 whole bytes: no padding for fromWords to refuse.
-  const sig = Buffer.from(bech32.fromWords(parsed.words.slice(-SIGNATURE_WORDS)))
-  const s = BigInt(`0x${sig.subarray(32, 64).toString('hex')}`)
-  if (s <= HALF_ORDER) return invoice
-  if (hasN) throw WalletError.INVOICE_INVALID('with an `n` field, its signature must be low-S', 'SIGNATURE_HIGH_S')
-  if (s >= ORDER) throw WalletError.INVOICE_INVALID('its signature is not valid', 'SIGNATURE')
-  const low = Buffer.from((ORDER - s).toString(16).padStart(64, '0'), 'hex')
-  const sigWords = bech32.toWords(Buffer.concat([sig.subarray(0, 32), low, sig.subarray(64)]))
-  return bech32.encode(parsed.hrp, [...parsed.words.slice(0, -SIGNATURE_WORDS), ...sigWords], false)
+function fieldBytes(words: number[]): Buffer {
+  return Buffer.from(wordsToBytes(words).subarray(0, Math.floor((words.length * 5) / 8)))
 }
 
-/**
- * The library checks the signature: it recovers the key and compares it with an `n` field, which
- * for a low-S signature is the same as verifying against `n`.
- */
-function signedBy(invoice: string, network: NetworkName): ReturnType<Bolt11Library['decode']> {
-  let d: ReturnType<Bolt11Library['decode']>
-  try {
-    d = bolt11().decode(invoice, NETWORKS[network])
-  } catch (err) {
-    const message = (err as Error).message
-    if (/payee pubkey/.test(message))
-      throw WalletError.INVOICE_INVALID('its `n` field is not the key that signed it', 'PAYEE_MISMATCH')
-    if (/signature|recover/i.test(message)) throw WalletError.INVOICE_INVALID('its signature is not valid', 'SIGNATURE')
-    if (/amount/i.test(message))
-      throw WalletError.INVOICE_INVALID('its amount is more bitcoin than there will ever be', 'AMOUNT_MALFORMED')
-    throw WalletError.INVOICE_INVALID(message.slice(0, 120))
+/** The words' bits in order, the last byte padded with zero bits: what the signature covers. */
+function wordsToBytes(words: number[]): Uint8Array {
+  return Uint8Array.from(utils.convertRadix2(words, 5, 8, true))
+}
+
+/** One `r` field: hops of pubkey 33, short_channel_id 8, fee_base_msat 4, fee_proportional_millionths 4, cltv_expiry_delta 2. */
+function routeHint(bytes: Buffer): DecodedInvoice['routeHints'][number] {
+  const hops: DecodedInvoice['routeHints'][number] = []
+  for (let at = 0; at + HOP_BYTES <= bytes.length; at += HOP_BYTES) {
+    hops.push({
+      pubkey: bytes.subarray(at, at + 33).toString('hex'),
+      feeBaseMsat: bytes.readUInt32BE(at + 41),
+      feeProportionalMillionths: bytes.readUInt32BE(at + 45)
+    })
   }
-  if (!d.payeeNodeKey || !/^0[23][0-9a-f]{64}$/.test(d.payeeNodeKey))
-    throw WalletError.INVOICE_INVALID('no key can be recovered from its signature', 'SIGNATURE')
-  return d
+  return hops
+}
+
+/** BOLT #11 "Human-Readable Part": the amount in msat, exactly (the syntax was checked in readEnvelope). */
+function amountOf(amount: string): string | null {
+  if (amount === '') return null
+  const m = /^(\d+)([munp])?$/.exec(amount) as RegExpExecArray
+  const msat = (BigInt(m[1] as string) * MSAT_PER_BTC) / BTC_DIVISOR[m[2] ?? '']!
+  if (msat > MAX_MSAT)
+    throw WalletError.INVOICE_INVALID('its amount is more bitcoin than there will ever be', 'AMOUNT_MALFORMED')
+  return msat.toString()
+}
+
+const MSAT_PER_BTC = 100_000_000_000n
+const BTC_DIVISOR: Record<string, bigint> = {
+  '': 1n,
+  m: 1_000n,
+  u: 1_000_000n,
+  n: 1_000_000_000n,
+  p: 1_000_000_000_000n
+}
+/** 21 million bitcoin. */
+const MAX_MSAT = 21_000_000n * MSAT_PER_BTC
+
+interface Signature {
+  r: bigint
+  s: bigint
+  recovery: number
+}
+
+/**
+ * The signature: r, s and the recovery id, the last 104 words (65 bytes). BOLT #11: with an `n`
+ * field it must be low-S; without one, recovery accepts both. The BOLT's high-S example recovers
+ * the payee from the low-S form (s → order − s, the same recovery id), so a high-S one is read so.
+ */
+function readSignature(words: number[], hasN: boolean): Signature {
+  const sig = Buffer.from(wordsToBytes(words.slice(-SIGNATURE_WORDS)))
+  const recovery = sig[64] as number
+  if (recovery > 3) throw WalletError.INVOICE_INVALID('its signature has no valid recovery id', 'SIGNATURE')
+  const r = BigInt(`0x${sig.subarray(0, 32).toString('hex')}`)
+  let s = BigInt(`0x${sig.subarray(32, 64).toString('hex')}`)
+  if (s > HALF_ORDER) {
+    if (hasN) throw WalletError.INVOICE_INVALID('with an `n` field, its signature must be low-S', 'SIGNATURE_HIGH_S')
+    if (s >= ORDER) throw WalletError.INVOICE_INVALID('its signature is not valid', 'SIGNATURE')
+    s = ORDER - s
+  }
+  return { r, s, recovery }
+}
+
+/**
+ * The payee: the key recovered from the signature over the prefix and the data before it, which
+ * an `n` field must name. For a low-S signature that is the same as verifying against `n`.
+ */
+function recoverPayee(parsed: { hrp: string; words: number[] }, sig: Signature, fields: Field[]): string {
+  const signed = Buffer.concat([Buffer.from(parsed.hrp, 'utf8'), wordsToBytes(parsed.words.slice(0, -SIGNATURE_WORDS))])
+  const hash = createHash('sha256').update(signed).digest()
+  let key: string
+  try {
+    const point = new secp256k1.Signature(sig.r, sig.s, sig.recovery).recoverPublicKey(hash)
+    key = Buffer.from(point.toBytes(true)).toString('hex')
+  } catch {
+    throw WalletError.INVOICE_INVALID('its signature is not valid', 'SIGNATURE')
+  }
+  const n = fields.find((f) => f.type === F.n)
+  if (n && fieldBytes(n.words).toString('hex') !== key)
+    throw WalletError.INVOICE_INVALID('its `n` field is not the key that signed it', 'PAYEE_MISMATCH')
+  return key
 }
 
 function sha256Hex(text: string): string {

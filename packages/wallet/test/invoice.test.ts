@@ -4,7 +4,16 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
-import { decodeInvoice, knownNetwork, walletNetworkName, WalletError, type InvoiceInvalidReason } from '../src/index.js'
+import bolt11 from 'bolt11'
+import {
+  decodeInvoice,
+  invoiceNetwork,
+  knownNetwork,
+  walletNetworkName,
+  WalletError,
+  type InvoiceInvalidReason,
+  type NetworkName
+} from '../src/index.js'
 import { featureWords, signInvoice, NODE_B, rawInvoice, words, type RawField } from '@2020117/testkit'
 
 interface Vectors {
@@ -161,4 +170,86 @@ test("a wallet's get_info network in invoice terms: mainnet is bitcoin, and only
   expect(knownNetwork(walletNetworkName('mainnet'))).toBe('bitcoin')
   expect(knownNetwork('liquid')).toBeNull()
   expect(knownNetwork(null)).toBeNull()
+})
+
+// The decoder reads the fields and recovers the payee itself (@noble/curves); the `bolt11` library,
+// which it no longer loads, reads them too: on every invoice both accept, both must read the same.
+describe('what the decoder reads agrees with the bolt11 library', () => {
+  const library = (invoice: string) => {
+    const d = bolt11.decode(invoice, {
+      bech32: 'bcrt',
+      pubKeyHash: 0x6f,
+      scriptHash: 0xc4,
+      validWitnessVersions: [0, 1]
+    })
+    const tag = (name: string) => d.tags.find((t) => t.tagName === name)?.data ?? null
+    return {
+      amountMsat: d.millisatoshis ?? null,
+      paymentHash: tag('payment_hash'),
+      paymentSecret: tag('payment_secret'),
+      payeeNodeKey: d.payeeNodeKey,
+      timestamp: d.timestamp,
+      description: tag('description'),
+      descriptionHash: tag('purpose_commit_hash'),
+      routeHints: d.tags
+        .filter((t) => t.tagName === 'routing_info')
+        .map((t) =>
+          (t.data as Array<{ pubkey: string; fee_base_msat: number; fee_proportional_millionths: number }>).map(
+            (h) => ({
+              pubkey: h.pubkey,
+              feeBaseMsat: h.fee_base_msat,
+              feeProportionalMillionths: h.fee_proportional_millionths
+            })
+          )
+        )
+    }
+  }
+  const ours = (invoice: string) => {
+    const {
+      amountMsat,
+      paymentHash,
+      paymentSecret,
+      payeeNodeKey,
+      timestamp,
+      description,
+      descriptionHash,
+      routeHints
+    } = decodeInvoice(invoice)
+    return { amountMsat, paymentHash, paymentSecret, payeeNodeKey, timestamp, description, descriptionHash, routeHints }
+  }
+
+  test.each(vectors.valid.filter((v) => v.invoice.toLowerCase().startsWith('lnbcrt')))('on "$name"', ({ invoice }) => {
+    expect(ours(invoice)).toEqual(library(invoice))
+  })
+
+  // Not the high-S example: the library recovers another key from the high-S form, where the BOLT
+  // recovers the payee from the low-S one (readSignature), as that example's own test checks.
+  test('on the BOLT examples of every network, the payee, the amount and the time', () => {
+    for (const { invoice } of vectors.valid.filter((v) => !/high-S/.test(v.name))) {
+      const network = invoiceNetwork(invoice) as NetworkName
+      const prefix = { bitcoin: 'bc', testnet: 'tb', signet: 'tbs', regtest: 'bcrt' }[network]
+      const d = bolt11.decode(invoice, { bech32: prefix, pubKeyHash: 0, scriptHash: 5, validWitnessVersions: [0, 1] })
+      const mine = decodeInvoice(invoice)
+      expect(mine.payeeNodeKey).toBe(d.payeeNodeKey)
+      expect(mine.amountMsat).toBe(d.millisatoshis ?? null)
+      expect(mine.timestamp).toBe(d.timestamp)
+    }
+  })
+
+  test('on 200 random invoices: amounts in every unit, any key, descriptions in any script, route hints', () => {
+    const units = ['', 'm', 'u', 'n', 'p']
+    for (let i = 0; i < 200; i++) {
+      const unit = units[i % units.length] as string
+      const digits = String(1 + (randomBytes(4).readUInt32BE() % 99_999)) + (unit === 'p' ? '0' : '')
+      const hops = i % 3 === 0 ? [] : [[3, words.hex(randomBytes(51 * (1 + (i % 2))).toString('hex'))] as RawField]
+      const text = `${randomBytes(6).toString('base64')} ☕ ${'é'.repeat(i % 7)}`
+      const key = randomBytes(32).toString('hex')
+      const invoice = rawInvoice([p(), d(text), s(), features(8, 14), ...hops], {
+        hrp: `lnbcrt${digits}${unit}`,
+        key,
+        timestamp: 1_700_000_000 + i
+      })
+      expect(ours(invoice)).toEqual(library(invoice))
+    }
+  })
 })
