@@ -123,32 +123,44 @@ export async function loadIdentity(opts: {
   const path = opts.path
     ? resolve(opts.path)
     : ((await findKeysFile(opts.cwd, opts.home)) ?? keysFileCandidates(opts.cwd, opts.home)[1]!)
-  const all = await readKeysFile(path)
-  const existing = all[opts.name]
-  if (existing) {
-    if (typeof existing.privkey !== 'string' || !/^[0-9a-f]{64}$/i.test(existing.privkey)) {
-      throw NostrError.KEYS_FILE_INVALID(path, `entry "${opts.name}" has no 64-hex privkey`)
-    }
-    const secretKey = new Uint8Array(Buffer.from(existing.privkey, 'hex'))
-    let pubkey: string
-    try {
-      pubkey = getPublicKey(secretKey)
-    } catch {
-      throw NostrError.KEYS_FILE_INVALID(path, `entry "${opts.name}": privkey is not a valid secp256k1 key`)
-    }
-    if (
-      existing.pubkey !== undefined &&
-      existing.pubkey !== '' &&
-      (typeof existing.pubkey !== 'string' || existing.pubkey.toLowerCase() !== pubkey)
-    ) {
-      throw NostrError.KEYS_FILE_INVALID(path, `entry "${opts.name}": pubkey does not match privkey`)
-    }
-    return { name: opts.name, path, entry: { ...existing, pubkey }, secretKey, created: false }
+  const existing = (await readKeysFile(path))[opts.name]
+  if (existing) return identityOf(path, opts.name, existing)
+  // Two runs of one new name at once (two `2020117-job --agent=x`) must not each keep a key of its
+  // own, one of them then gone from disk: the name is created under the lock, and a run that finds
+  // it made meanwhile takes that one.
+  const unlock = await lock(path)
+  try {
+    const made = (await readKeysFile(path))[opts.name]
+    if (made) return identityOf(path, opts.name, made)
+    const secretKey = generateSecretKey()
+    const entry = await mergeAndWrite(path, opts.name, {
+      privkey: Buffer.from(secretKey).toString('hex'),
+      pubkey: getPublicKey(secretKey)
+    })
+    return { name: opts.name, path, entry, secretKey, created: true }
+  } finally {
+    await unlock()
   }
-  const secretKey = generateSecretKey()
-  const entry = await writeKeyEntry(path, opts.name, {
-    privkey: Buffer.from(secretKey).toString('hex'),
-    pubkey: getPublicKey(secretKey)
-  })
-  return { name: opts.name, path, entry, secretKey, created: true }
+}
+
+/** An entry of the file as an identity, once its privkey is a key and its pubkey (if any) is that key's. */
+function identityOf(path: string, name: string, existing: KeyEntry): Identity {
+  if (typeof existing.privkey !== 'string' || !/^[0-9a-f]{64}$/i.test(existing.privkey)) {
+    throw NostrError.KEYS_FILE_INVALID(path, `entry "${name}" has no 64-hex privkey`)
+  }
+  const secretKey = new Uint8Array(Buffer.from(existing.privkey, 'hex'))
+  let pubkey: string
+  try {
+    pubkey = getPublicKey(secretKey)
+  } catch {
+    throw NostrError.KEYS_FILE_INVALID(path, `entry "${name}": privkey is not a valid secp256k1 key`)
+  }
+  if (
+    existing.pubkey !== undefined &&
+    existing.pubkey !== '' &&
+    (typeof existing.pubkey !== 'string' || existing.pubkey.toLowerCase() !== pubkey)
+  ) {
+    throw NostrError.KEYS_FILE_INVALID(path, `entry "${name}": pubkey does not match privkey`)
+  }
+  return { name, path, entry: { ...existing, pubkey }, secretKey, created: false }
 }

@@ -156,6 +156,14 @@ describe('loadIdentity', () => {
     expect(Object.keys(await readJson(a.path)).sort()).toEqual(['a', 'b'])
   })
 
+  test('two runs creating one new name at once get one key, the one on disk (neither is replaced)', async () => {
+    const { cwd, home } = await dirs()
+    const runs = await Promise.all(Array.from({ length: 8 }, () => loadIdentity({ name: 'twin', cwd, home })))
+    const onDisk = (await readJson(runs[0]!.path)).twin
+    for (const run of runs) expect(run.entry.pubkey).toBe(onDisk.pubkey)
+    expect(runs.filter((r) => r.created)).toHaveLength(1)
+  })
+
   describe('invalid keys files throw KEYS_FILE_INVALID and are left as they were', () => {
     const kp = keypair()
     const other = keypair()
