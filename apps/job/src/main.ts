@@ -43,7 +43,7 @@ import { generateSecretKey } from 'nostr-tools/pure'
 import type { ChoiceTerms } from './choose.js'
 import { JobRunError, ReviewSkipped } from './errors.js'
 import { fetchResultBlob, outputExists, saveResult, type Saved } from './output.js'
-import { PaidHashes } from './paid.js'
+import { PaidHashes, PostedRequests } from './paid.js'
 import { parseReviewFlag, publishReview, type Published, type ReviewWish } from './review.js'
 import { JobRun, type Outcome } from './run.js'
 
@@ -249,7 +249,8 @@ await runMain(
     const { wallet, network } = await openWallet(start, devnet, job, goodbye)
     const pool = openRelays(start, devnet, goodbye)
     const paid = await PaidHashes.open(start.identity.path, start.identity.name)
-    const run = prepare(start, job, { pool, wallet, network, paid })
+    const posted = await PostedRequests.open(start.identity.path, start.identity.name)
+    const run = prepare(start, job, { pool, wallet, network, paid, posted })
     goodbye(() => run.close())
     const outcome = await follow(run, start.log)
     const saved = outcome.result ? await save(outcome, run, job) : null
@@ -404,7 +405,7 @@ function openRelays(start: Startup, devnet: DevnetState | null, goodbye: Goodbye
 function prepare(
   start: Startup,
   job: Job,
-  r: { pool: RelayPool; wallet: NwcWallet; network: NetworkName; paid: PaidHashes }
+  r: { pool: RelayPool; wallet: NwcWallet; network: NetworkName; paid: PaidHashes; posted: PostedRequests }
 ): JobRun {
   const { identity, log } = start
   // One reader for the run: the customer's graph is read once, each provider's signals once.
@@ -443,6 +444,7 @@ function prepare(
       // --review needs an invoice that can prove it: one that cannot is refused before it is paid.
       provable: job.review ? { requestId: request.id, customer: identity.entry.pubkey } : null
     },
+    posted: r.posted,
     provider: job.provider,
     offerWaitMs: job.offerWaitMs,
     rater,

@@ -31,10 +31,11 @@ import { npubOf, type Published, type RelayPool } from '@2020117/nostr'
 import { jobResultKind, kinds as KIND } from '@2020117/protocol'
 import type { Rater, Reputation } from '@2020117/reputation'
 import { WalletError, type NwcWallet, type PaidInvoice } from '@2020117/wallet'
-import type { Event } from 'nostr-tools/pure'
+import { finalizeEvent, type Event } from 'nostr-tools/pure'
 import { decide, describeReputation, rateWithin, type ChoiceTerms, type Considered } from './choose.js'
 import { JobRunError } from './errors.js'
 import { checkInvoice, EXPIRY_MARGIN_S, refusalCode, type ApprovedInvoice, type InvoiceTerms } from './offers.js'
+import type { PostedRequests } from './paid.js'
 
 export interface JobRunOptions {
   request: Event
@@ -43,6 +44,8 @@ export interface JobRunOptions {
   pool: RelayPool
   wallet: NwcWallet
   terms: Omit<InvoiceTerms, 'payees'>
+  /** The requests this identity posted: the run's request is claimed there before it is followed. */
+  posted: Pick<PostedRequests, 'claim'>
   /** Only this provider's offers and results count (hex), or null for the best of any. */
   provider: string | null
   /** How long to collect offers after the first acceptable one before choosing. */
@@ -101,6 +104,8 @@ export interface PaymentProof {
 }
 
 const SEEN_MAX = 4096
+/** Times a request this identity already posted is made again (a second later each) before the run gives up. */
+const REMAKES_MAX = 5
 /** Events waiting in the queue (behind a payment, say): past this, more are dropped as they come. */
 const PENDING_MAX = 256
 /** Providers whose offers are weighed in one run: offers from more are dropped (they are rated in batches). */
@@ -174,7 +179,7 @@ export class JobRun {
     // an id a relay then refused (and a retry replaced) must never be offered, let alone paid.
     this.enqueue(() => this.published)
     try {
-      this.adopt(await pool.minedFor(this.o.request))
+      this.adopt(await this.unposted(await pool.minedFor(this.o.request)))
       await this.follow()
       published = await pool.publishWithPow(this.o.request, { stableId: true })
     } catch (err) {
@@ -197,6 +202,24 @@ export class JobRun {
       Math.max(0, this.o.deadline - Date.now())
     )
     return published.accepted.length
+  }
+
+  /**
+   * The request claimed as posted by this identity. The same job posted within the same second is
+   * the same event, so one already posted is signed again once the clock has moved past it (and
+   * mined again if it must be): following the old id would take another run's answers for ours.
+   */
+  private async unposted(request: Event): Promise<Event> {
+    const { kind, tags, content } = this.o.request
+    const expiration = Number(tags.find((t) => t[0] === 'expiration')?.[1])
+    const keepUntil = Number.isSafeInteger(expiration) ? expiration : Math.ceil(this.o.deadline / 1000)
+    for (let made = 1; !(await this.o.posted.claim(request.id, keepUntil)); made++) {
+      if (made > REMAKES_MAX) throw new Error(`this identity had already posted each of ${made} makes of the request`)
+      await secondAfter(request.created_at)
+      const created_at = Math.floor(Date.now() / 1000)
+      request = await this.o.pool.minedFor(finalizeEvent({ kind, tags, content, created_at }, this.o.secretKey))
+    }
+    return request
   }
 
   /** The request as it goes out (mined: a new id) is the one every answer and payment must name. */
@@ -601,4 +624,9 @@ export class JobRun {
   private waitedS(): number {
     return Math.round(this.since() / 1000)
   }
+}
+
+/** Resolves once the clock reads a unix second later than `seconds`. */
+function secondAfter(seconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, (seconds + 1) * 1000 - Date.now())))
 }

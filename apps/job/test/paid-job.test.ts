@@ -59,3 +59,33 @@ test('without --json the result text is stdout alone, the summary on stderr', as
   expect(job.stderr()).toMatch(/job delivered/)
   expect(before - net.balanceMsat('customer')).toBe(3000)
 })
+
+test('one identity, the same job twice at once: two requests, each paid and delivered once', async () => {
+  const before = net.balanceMsat('customer')
+  // The same flags, so the same tags and, within one second, the same created_at: only what the
+  // customer does about it keeps the second request from being the first one again (one id).
+  const args = [
+    net.flag,
+    '--agent=twin',
+    '--kind=5050',
+    '--input=twice',
+    '--bid=10',
+    '--offer-wait=0',
+    '--timeout=30',
+    '--json'
+  ]
+  const jobs = [spawnBin('job', args), spawnBin('job', args)]
+  const requests = [await provider.nextRequest(), await provider.nextRequest()]
+  expect(requests[0]!.customer).toBe(requests[1]!.customer)
+  expect(requests[0]!.id).not.toBe(requests[1]!.id)
+  for (const [i, request] of requests.entries()) {
+    await provider.paid(await provider.offer(request, 3000))
+    await provider.deliver(request, `answer ${i}`)
+  }
+  const summaries = await Promise.all(jobs.map((j) => j.json()))
+  for (const j of jobs) expect(await j.exited, j.stderr()).toBe(0)
+  expect(summaries.map((s) => s.request_id).sort()).toEqual(requests.map((r) => r.id).sort())
+  expect(summaries.map((s) => s.result).sort()).toEqual(['answer 0', 'answer 1'])
+  expect(summaries.map((s) => s.msat_paid)).toEqual([3000, 3000])
+  expect(before - net.balanceMsat('customer')).toBe(6000)
+})

@@ -13,7 +13,7 @@ import { npubOf, RelayPool } from '@2020117/nostr'
 import { startTestNetwork } from '@2020117/testkit'
 import { NwcWallet } from '@2020117/wallet'
 import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
-import { PaidHashes } from '../src/paid.js'
+import { PaidHashes, PostedRequests } from '../src/paid.js'
 import { JobRun } from '../src/run.js'
 import { startProvider } from './helpers/provider.js'
 import { fakeRater, reputationOf } from './helpers/reputation.js'
@@ -56,6 +56,7 @@ test('32 sybil offers that come first do not keep the honest provider’s offer 
       network: 'regtest',
       paid: await PaidHashes.open(join(await tempDir('job-sybil-'), 'keys'), 'me')
     },
+    posted: await PostedRequests.open(join(await tempDir('job-sybil-'), 'keys'), 'me'),
     provider: null,
     offerWaitMs: 5000,
     rater,

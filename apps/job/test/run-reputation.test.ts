@@ -2,7 +2,8 @@
 // injected Rater: the run pays whom the reputations say (price against score), refuses a flagged
 // --provider unless flagged ones are allowed, a rating that never comes holds the payment only up
 // to its bound (unrated, a warning), and an unrated provider comes after every rated one (refused
-// with --min-score above 0). The ledger judges each one.
+// with --min-score above 0). The ledger judges each one. And a request its identity had already
+// posted is made again before it is followed.
 
 import { join } from 'node:path'
 import { afterAll, expect, test } from 'vitest'
@@ -14,8 +15,8 @@ import { startTestNetwork } from '@2020117/testkit'
 import { NwcWallet } from '@2020117/wallet'
 import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
 import type { ChoiceTerms } from '../src/choose.js'
-import { PaidHashes } from '../src/paid.js'
-import { JobRun } from '../src/run.js'
+import { PaidHashes, PostedRequests } from '../src/paid.js'
+import { JobRun, type JobRunOptions } from '../src/run.js'
 import { startProvider } from './helpers/provider.js'
 import { fakeRater, reputationOf } from './helpers/reputation.js'
 import { tempDir } from './helpers/temp.js'
@@ -35,7 +36,13 @@ const NONE: ChoiceTerms = { minScore: null, allowFlagged: false, minZapSats: nul
 
 async function startRun(
   rater: Rater,
-  o: { provider?: string; choice?: ChoiceTerms; offerWaitMs?: number; ratingWaitMs?: number } = {}
+  o: {
+    provider?: string
+    choice?: ChoiceTerms
+    offerWaitMs?: number
+    ratingWaitMs?: number
+    posted?: JobRunOptions['posted']
+  } = {}
 ): Promise<{ run: JobRun; lines: string[]; line: (match: RegExp) => Promise<void> }> {
   const secretKey = generateSecretKey()
   const relays = [net.devnet.relay.url]
@@ -51,7 +58,9 @@ async function startRun(
     },
     secretKey
   )
-  const paid = await PaidHashes.open(join(await tempDir('job-run-'), 'keys'), 'me')
+  const keys = join(await tempDir('job-run-'), 'keys')
+  const paid = await PaidHashes.open(keys, 'me')
+  const posted = o.posted ?? (await PostedRequests.open(keys, 'me'))
   const lines: string[] = []
   const waiting: Array<{ match: RegExp; resolve: () => void }> = []
   const write = (line: string) => {
@@ -69,6 +78,7 @@ async function startRun(
     pool,
     wallet,
     terms: { maxAmountMsat: 9000, maxFeeMsat: 1000, network: 'regtest', paid },
+    posted,
     provider: o.provider ?? null,
     offerWaitMs: o.offerWaitMs ?? (o.provider ? 0 : 2000),
     rater,
@@ -187,4 +197,22 @@ test('Ctrl-C while a rating is awaited: the request is cancelled at once and the
   expect((await run.ended()).status).toBe('cancelled')
   expect(net.balanceMsat('customer')).toBe(before)
   expect(net.devnet.wallet.lookupInvoice('provider', { paymentHash: invoice.paymentHash }).state).not.toBe('settled')
+})
+
+test('a request the identity had already posted is made again, a second later, and only that one is followed and paid', async () => {
+  const before = net.balanceMsat('customer')
+  // The record says the first make was posted (the same job, the same second, by another run).
+  const claimed: string[] = []
+  const posted = { claim: async (id: string) => claimed.push(id) > 1 }
+  const { run } = await startRun(fakeRater({}), { provider: a.pubkey, posted })
+  expect(claimed).toHaveLength(2)
+  expect(run.requestId).toBe(claimed[1])
+  const request = await a.nextRequest()
+  expect(request.id).toBe(claimed[1])
+  await a.paid(await a.offer(request, 2000))
+  await a.deliver(request, 'the new one')
+  const outcome = await run.ended()
+  expect(outcome.status).toBe('delivered')
+  expect(outcome.result?.content).toBe('the new one')
+  expect(before - net.balanceMsat('customer')).toBe(2000)
 })
